@@ -11,8 +11,11 @@
  *
  * Encoder: streaming, over a caller-supplied write callback (a StringInfo
  * in the backend, a growable buffer elsewhere); it never allocates.  Errors
- * are sticky: the first failing write marks the encoder, later calls do
- * nothing, and the caller checks wb_enc_failed() once per record.
+ * are sticky: the first failing write, or an argument the format cannot
+ * hold (nsec >= 10^9, a string over 4 GiB, an unknown value type), marks
+ * the encoder; later calls do nothing, and the caller checks
+ * wb_enc_failed() once per record.  The 1 GiB record limit is the writer's
+ * to enforce (in the backend, StringInfo's MaxAllocSize does it).
  *
  * Decoder: turns one record's bytes into a wb_record whose strings point
  * into the caller's buffer (no copy).  Every declared length or element
