@@ -1,0 +1,457 @@
+/*-------------------------------------------------------------------------
+ *
+ * walbus.c
+ *	  The walbus logical decoding output plugin: its callbacks.
+ *
+ * Writes one msgpack record (docs/PROTOCOL.md §4) per OutputPluginWrite,
+ * for eligible tables only (walbus_eligibility.c).  BEGIN is held back
+ * until a transaction has something to emit, so transactions that touched
+ * only ineligible tables leave nothing in the stream; a RELATION record is
+ * written just before the first change that needs it.
+ *
+ * Memory: each callback runs in a private context that is reset when it
+ * returns, so nothing grows with the size of a transaction; the relation
+ * cache has its own long-lived context (walbus_relcache.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "miscadmin.h"
+#include "replication/logical.h"
+#include "replication/origin.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "walbus_options.h"
+#include "walbus_proto.h"
+#include "walbus_relcache.h"
+#include "walbus_values.h"
+
+PG_MODULE_MAGIC;
+
+/*
+ * While skipping changes, let the walsender send a keepalive (if one is
+ * due) every this many changes: often enough that a long run of ineligible
+ * changes does not time the receiver out, rarely enough to cost nothing.
+ */
+#define WALBUS_SKIPPED_PER_PROGRESS 100
+
+/* Plugin-lifetime state: one decoding session. */
+typedef struct WalbusState
+{
+	WalbusOptions opts;
+	MemoryContext change_cxt;	/* per-callback work, reset after each */
+	int			skipped;		/* changes skipped since last progress */
+} WalbusState;
+
+/* Per-transaction state, in txn->output_plugin_private. */
+typedef struct WalbusTxn
+{
+	bool		begin_sent;
+} WalbusTxn;
+
+extern void _PG_output_plugin_init(OutputPluginCallbacks *cb);
+
+static void walbus_decode_startup(LogicalDecodingContext *ctx,
+								  OutputPluginOptions *opt, bool is_init);
+static void walbus_decode_begin(LogicalDecodingContext *ctx,
+								ReorderBufferTXN *txn);
+static void walbus_decode_change(LogicalDecodingContext *ctx,
+								 ReorderBufferTXN *txn, Relation relation,
+								 ReorderBufferChange *change);
+static void walbus_decode_truncate(LogicalDecodingContext *ctx,
+								   ReorderBufferTXN *txn, int nrelations,
+								   Relation relations[],
+								   ReorderBufferChange *change);
+static void walbus_decode_message(LogicalDecodingContext *ctx,
+								  ReorderBufferTXN *txn,
+								  XLogRecPtr message_lsn, bool transactional,
+								  const char *prefix, Size message_size,
+								  const char *message);
+static void walbus_decode_commit(LogicalDecodingContext *ctx,
+								 ReorderBufferTXN *txn,
+								 XLogRecPtr commit_lsn);
+static bool walbus_decode_filter_by_origin(LogicalDecodingContext *ctx,
+										   RepOriginId origin_id);
+static void walbus_decode_shutdown(LogicalDecodingContext *ctx);
+
+static void walbus_skipped(LogicalDecodingContext *ctx);
+static void walbus_write_begin(LogicalDecodingContext *ctx,
+							   ReorderBufferTXN *txn);
+static void walbus_write_relation(LogicalDecodingContext *ctx,
+								  WalbusRelEntry *published);
+static void walbus_write_change(LogicalDecodingContext *ctx,
+								WalbusRelEntry *entry, Relation relation,
+								ReorderBufferChange *change);
+static void walbus_encode_row(wb_enc *enc, WalbusRelEntry *entry);
+static void walbus_finish_record(LogicalDecodingContext *ctx, wb_enc *enc);
+
+void
+_PG_output_plugin_init(OutputPluginCallbacks *cb)
+{
+	cb->startup_cb = walbus_decode_startup;
+	cb->begin_cb = walbus_decode_begin;
+	cb->change_cb = walbus_decode_change;
+	cb->truncate_cb = walbus_decode_truncate;
+	cb->message_cb = walbus_decode_message;
+	cb->commit_cb = walbus_decode_commit;
+	cb->filter_by_origin_cb = walbus_decode_filter_by_origin;
+	cb->shutdown_cb = walbus_decode_shutdown;
+}
+
+/*
+ * Options are checked only when decoding starts: creating a slot takes no
+ * options, and decodes no change that would need them.
+ */
+static void
+walbus_decode_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
+					  bool is_init)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(ctx->context);
+	WalbusState *state = palloc0(sizeof(WalbusState));
+
+	if (!is_init)
+		walbus_options_parse(ctx->output_plugin_options, &state->opts);
+	state->change_cxt = AllocSetContextCreate(ctx->context,
+											  "walbus change",
+											  ALLOCSET_DEFAULT_SIZES);
+	ctx->output_plugin_private = state;
+	MemoryContextSwitchTo(oldcxt);
+
+	opt->output_type = OUTPUT_PLUGIN_BINARY_OUTPUT;
+	opt->receive_rewrites = false;
+
+	/* the role decides ownership verdicts: the one this stream runs as */
+	walbus_relcache_init(&state->opts.filter, GetUserId());
+}
+
+static void
+walbus_decode_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
+{
+	txn->output_plugin_private =
+		MemoryContextAllocZero(ctx->context, sizeof(WalbusTxn));
+}
+
+static void
+walbus_decode_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+					 Relation relation, ReorderBufferChange *change)
+{
+	WalbusState *state = ctx->output_plugin_private;
+	MemoryContext oldcxt = MemoryContextSwitchTo(state->change_cxt);
+	WalbusRelEntry *entry = walbus_relcache_get(relation);
+
+	if (entry->verdict == WALBUS_ELIGIBLE)
+	{
+		walbus_write_begin(ctx, txn);
+		walbus_write_relation(ctx, entry->published);
+		walbus_write_change(ctx, entry, relation, change);
+	}
+	else
+		walbus_skipped(ctx);
+
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(state->change_cxt);
+}
+
+/*
+ * One record for the eligible relations of a TRUNCATE statement, each
+ * named once as what it is published as (truncating a partitioned table
+ * arrives as its partitions).
+ */
+static void
+walbus_decode_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+					   int nrelations, Relation relations[],
+					   ReorderBufferChange *change)
+{
+	WalbusState *state = ctx->output_plugin_private;
+	MemoryContext oldcxt = MemoryContextSwitchTo(state->change_cxt);
+	WalbusRelEntry **published = palloc(nrelations * sizeof(WalbusRelEntry *));
+	int			npublished = 0;
+	uint32		flags = 0;
+	wb_enc		enc;
+
+	for (int i = 0; i < nrelations; i++)
+	{
+		WalbusRelEntry *entry = walbus_relcache_get(relations[i]);
+		bool		seen = false;
+
+		if (entry->verdict != WALBUS_ELIGIBLE)
+			continue;
+		for (int j = 0; j < npublished && !seen; j++)
+			seen = (published[j] == entry->published);
+		if (!seen)
+			published[npublished++] = entry->published;
+	}
+
+	if (npublished == 0)
+		walbus_skipped(ctx);
+	else
+	{
+		walbus_write_begin(ctx, txn);
+		for (int i = 0; i < npublished; i++)
+			walbus_write_relation(ctx, published[i]);
+
+		if (change->data.truncate.cascade)
+			flags |= WB_TRUNCATE_CASCADE;
+		if (change->data.truncate.restart_seqs)
+			flags |= WB_TRUNCATE_RESTART_IDENTITY;
+
+		OutputPluginPrepareWrite(ctx, true);
+		wb_enc_init(&enc, walbus_append, ctx->out);
+		wb_enc_truncate_start(&enc, flags, npublished);
+		for (int i = 0; i < npublished; i++)
+			wb_enc_relid(&enc, published[i]->relid);
+		walbus_finish_record(ctx, &enc);
+	}
+
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(state->change_cxt);
+}
+
+/*
+ * A transactional message belongs to its transaction and opens it like a
+ * change; a non-transactional one is written at once, outside any
+ * BEGIN/COMMIT.
+ */
+static void
+walbus_decode_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+					  XLogRecPtr message_lsn, bool transactional,
+					  const char *prefix, Size message_size,
+					  const char *message)
+{
+	WalbusState *state = ctx->output_plugin_private;
+	MemoryContext oldcxt;
+	const char *utf8_prefix;
+	size_t		prefix_len;
+	wb_enc		enc;
+
+	if (!state->opts.messages)
+		return;
+
+	oldcxt = MemoryContextSwitchTo(state->change_cxt);
+	if (transactional)
+		walbus_write_begin(ctx, txn);
+
+	utf8_prefix = walbus_to_utf8(prefix, strlen(prefix), &prefix_len);
+	OutputPluginPrepareWrite(ctx, true);
+	wb_enc_init(&enc, walbus_append, ctx->out);
+	wb_enc_message(&enc, transactional, message_lsn, utf8_prefix, prefix_len,
+				   message, message_size);
+	walbus_finish_record(ctx, &enc);
+
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(state->change_cxt);
+}
+
+/*
+ * COMMIT only closes a BEGIN that was sent.  Progress is reported at every
+ * commit, flagged as skipped when nothing was sent, so that a walsender
+ * can confirm an all-ineligible transaction to synchronous standbys.
+ */
+static void
+walbus_decode_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+					 XLogRecPtr commit_lsn)
+{
+	WalbusState *state = ctx->output_plugin_private;
+	WalbusTxn  *txndata = txn->output_plugin_private;
+	bool		begin_sent = txndata->begin_sent;
+	wb_enc		enc;
+
+	pfree(txndata);
+	txn->output_plugin_private = NULL;
+
+	state->skipped = 0;
+	OutputPluginUpdateProgress(ctx, !begin_sent);
+	if (!begin_sent)
+		return;
+
+	OutputPluginPrepareWrite(ctx, true);
+	wb_enc_init(&enc, walbus_append, ctx->out);
+	wb_enc_commit(&enc, commit_lsn, txn->end_lsn,
+				  wb_timestamp_from_pg(txn->xact_time.commit_time));
+	walbus_finish_record(ctx, &enc);
+}
+
+/* With origin 'none', changes replayed by a replication origin are dropped. */
+static bool
+walbus_decode_filter_by_origin(LogicalDecodingContext *ctx,
+							   RepOriginId origin_id)
+{
+	WalbusState *state = ctx->output_plugin_private;
+
+	return state->opts.skip_origin && origin_id != InvalidRepOriginId;
+}
+
+static void
+walbus_decode_shutdown(LogicalDecodingContext *ctx)
+{
+	walbus_relcache_destroy();
+}
+
+/*
+ * A change or truncate produced nothing.  In a walsender the keepalives
+ * are only sent from writes and progress updates, so a long run of skipped
+ * changes must report progress now and then.
+ */
+static void
+walbus_skipped(LogicalDecodingContext *ctx)
+{
+	WalbusState *state = ctx->output_plugin_private;
+
+	if (++state->skipped >= WALBUS_SKIPPED_PER_PROGRESS)
+	{
+		state->skipped = 0;
+		OutputPluginUpdateProgress(ctx, false);
+	}
+}
+
+/* The transaction's BEGIN, unless already written. */
+static void
+walbus_write_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
+{
+	WalbusTxn  *txndata = txn->output_plugin_private;
+	wb_enc		enc;
+
+	if (txndata->begin_sent)
+		return;
+
+	OutputPluginPrepareWrite(ctx, true);
+	wb_enc_init(&enc, walbus_append, ctx->out);
+	wb_enc_begin(&enc, txn->xid, txn->final_lsn,
+				 wb_timestamp_from_pg(txn->xact_time.commit_time));
+	walbus_finish_record(ctx, &enc);
+	txndata->begin_sent = true;
+}
+
+/*
+ * The published relation's RELATION record, unless this stream already
+ * has the current one.  Not a last write: the change that needs it follows
+ * at the same LSN.
+ */
+static void
+walbus_write_relation(LogicalDecodingContext *ctx, WalbusRelEntry *published)
+{
+	if (published->relation_sent)
+		return;
+
+	OutputPluginPrepareWrite(ctx, false);
+	appendBinaryStringInfo(ctx->out, published->relation_record,
+						   published->relation_record_len);
+	OutputPluginWrite(ctx, false);
+	published->relation_sent = true;
+}
+
+static void
+walbus_write_change(LogicalDecodingContext *ctx, WalbusRelEntry *entry,
+					Relation relation, ReorderBufferChange *change)
+{
+	WalbusRelEntry *published = entry->published;
+	TupleDesc	desc = RelationGetDescr(relation);
+	AttrNumber	key_attno = entry->src_attno[published->key_index];
+	ReorderBufferTupleBuf *newtuple = change->data.tp.newtuple;
+	ReorderBufferTupleBuf *oldtuple = change->data.tp.oldtuple;
+	WalbusValueInfo *key_info = &published->columns[published->key_index].value;
+	Datum		old_key;
+	bool		old_key_isnull;
+	bool		has_old_key = false;
+	wb_enc		enc;
+
+	switch (change->action)
+	{
+		case REORDER_BUFFER_CHANGE_INSERT:
+			if (newtuple == NULL)
+				elog(ERROR, "walbus: insert into \"%s\" without a new tuple",
+					 RelationGetRelationName(relation));
+			heap_deform_tuple(&newtuple->tuple, desc, entry->values,
+							  entry->isnull);
+			OutputPluginPrepareWrite(ctx, true);
+			wb_enc_init(&enc, walbus_append, ctx->out);
+			wb_enc_insert_start(&enc, published->relid, published->ncolumns);
+			walbus_encode_row(&enc, entry);
+			break;
+
+		case REORDER_BUFFER_CHANGE_UPDATE:
+			if (newtuple == NULL)
+				elog(ERROR, "walbus: update of \"%s\" without a new tuple",
+					 RelationGetRelationName(relation));
+			heap_deform_tuple(&newtuple->tuple, desc, entry->values,
+							  entry->isnull);
+
+			/*
+			 * The old tuple is in the WAL when the key changed, when the
+			 * key is stored out of line, or with REPLICA IDENTITY FULL;
+			 * only a key that differs is sent.  A key still TOASTed on disk
+			 * in the new tuple was not changed and is taken from the old
+			 * one, so that the row stays identifiable.
+			 */
+			if (oldtuple != NULL)
+			{
+				Datum	   *new_key = &entry->values[key_attno - 1];
+
+				old_key = heap_getattr(&oldtuple->tuple, key_attno, desc,
+									   &old_key_isnull);
+				if (!old_key_isnull && !entry->isnull[key_attno - 1])
+				{
+					if (key_info->typlen == -1 &&
+						VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(*new_key)))
+						*new_key = old_key;
+					else
+						has_old_key = !walbus_value_equal(key_info, old_key,
+														  *new_key);
+				}
+			}
+
+			OutputPluginPrepareWrite(ctx, true);
+			wb_enc_init(&enc, walbus_append, ctx->out);
+			wb_enc_update_start(&enc, published->relid, published->ncolumns,
+								has_old_key);
+			walbus_encode_row(&enc, entry);
+			if (has_old_key)
+				walbus_value_encode(&enc, key_info, old_key, false);
+			break;
+
+		case REORDER_BUFFER_CHANGE_DELETE:
+			/* replica identity DEFAULT or FULL always logs the key */
+			if (oldtuple == NULL)
+				elog(ERROR, "walbus: delete from \"%s\" carries no old key",
+					 RelationGetRelationName(relation));
+			old_key = heap_getattr(&oldtuple->tuple, key_attno, desc,
+								   &old_key_isnull);
+			OutputPluginPrepareWrite(ctx, true);
+			wb_enc_init(&enc, walbus_append, ctx->out);
+			wb_enc_delete_start(&enc, published->relid);
+			walbus_value_encode(&enc, key_info, old_key, old_key_isnull);
+			break;
+
+		default:
+			elog(ERROR, "walbus: unexpected change action %d",
+				 (int) change->action);
+	}
+	walbus_finish_record(ctx, &enc);
+}
+
+/* The deformed tuple in entry's scratch arrays, in published order. */
+static void
+walbus_encode_row(wb_enc *enc, WalbusRelEntry *entry)
+{
+	WalbusRelEntry *published = entry->published;
+
+	for (int i = 0; i < published->ncolumns; i++)
+	{
+		int			src = entry->src_attno[i] - 1;
+
+		walbus_value_encode(enc, &published->columns[i].value,
+							entry->values[src], entry->isnull[src]);
+	}
+}
+
+/* Check the encoder once per record, then hand the record over. */
+static void
+walbus_finish_record(LogicalDecodingContext *ctx, wb_enc *enc)
+{
+	if (wb_enc_failed(enc))
+		elog(ERROR, "walbus: could not encode a record");
+	OutputPluginWrite(ctx, true);
+}
