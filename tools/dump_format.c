@@ -1,0 +1,638 @@
+/*-------------------------------------------------------------------------
+ *
+ * dump_format.c
+ *	  Records to JSON objects for walbus-dump, with a RELATION cache
+ *	  (see dump_format.h).
+ *
+ * Building is sticky on failure: jansson's setters accept a NULL value (they
+ * return -1 and leave the container alone), so nested objects are built
+ * without checks and put() remembers the first failure; the formatter
+ * reports it once, at the end of the record.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dump_format.h"
+
+/* The latest RELATION of one relid, as much as changes need of it. */
+typedef struct cached_relation
+{
+	bool		used;
+	uint32_t	relid;
+	json_t	   *name;			/* "schema.table", or {"hex": ...} */
+	uint32_t	ncolumns;
+	char	  **colnames;		/* NUL-terminated copies */
+	bool		names_usable;	/* distinct valid UTF-8 without NUL: keys */
+} cached_relation;
+
+struct dump_formatter
+{
+	bool		stable;			/* leave out run-dependent fields */
+	bool		oom;			/* a jansson allocation failed (sticky) */
+	char	   *warning;		/* caller's buffer for this record */
+	size_t		warning_size;
+
+	/* open addressing on relid; capacity a power of two, at most half full */
+	cached_relation *rels;
+	size_t		nrels;
+	size_t		capacity;
+};
+
+static void put(dump_formatter *f, json_t *obj, const char *key, json_t *value);
+static void append(dump_formatter *f, json_t *array, json_t *value);
+static void warn(dump_formatter *f, const char *fmt,...)
+			__attribute__((format(printf, 2, 3)));
+static cached_relation *find_relation(dump_formatter *f, uint32_t relid,
+									  bool create);
+static bool remember_relation(dump_formatter *f, const wb_record *rec);
+static void forget_relation(cached_relation *rel);
+static json_t *format_relation(dump_formatter *f, const wb_record *rec);
+static json_t *format_change(dump_formatter *f, const wb_record *rec);
+static json_t *format_delete(dump_formatter *f, const wb_record *rec);
+static json_t *format_truncate(dump_formatter *f, const wb_record *rec);
+static json_t *format_message(dump_formatter *f, const wb_record *rec);
+static json_t *value_json(const wb_value *v);
+static json_t *text_json(const char *p, size_t len, bool reject_nul);
+static json_t *hex_json(const char *key, const void *p, size_t len);
+static json_t *real_json(double d, bool single);
+static json_t *lsn_json(uint64_t lsn);
+static json_t *timestamp_text(wb_timestamp ts);
+
+dump_formatter *
+dump_formatter_create(bool stable)
+{
+	dump_formatter *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return NULL;
+	f->stable = stable;
+	f->capacity = 64;
+	f->rels = calloc(f->capacity, sizeof(*f->rels));
+	if (f->rels == NULL)
+	{
+		free(f);
+		return NULL;
+	}
+	return f;
+}
+
+void
+dump_formatter_free(dump_formatter *f)
+{
+	size_t		i;
+
+	if (f == NULL)
+		return;
+	for (i = 0; i < f->capacity; i++)
+		if (f->rels[i].used)
+			forget_relation(&f->rels[i]);
+	free(f->rels);
+	free(f);
+}
+
+json_t *
+dump_format_record(dump_formatter *f, const wb_record *rec, char *warning,
+				   size_t warning_size)
+{
+	json_t	   *obj = NULL;
+
+	f->oom = false;
+	f->warning = warning;
+	f->warning_size = warning_size;
+	warning[0] = '\0';
+
+	switch (rec->kind)
+	{
+		case WB_BEGIN:
+			obj = json_object();
+			put(f, obj, "kind", json_string("begin"));
+			if (!f->stable)
+			{
+				put(f, obj, "xid", json_integer(rec->u.begin.xid));
+				put(f, obj, "final_lsn", lsn_json(rec->u.begin.final_lsn));
+				put(f, obj, "commit_time",
+					timestamp_text(rec->u.begin.commit_time));
+			}
+			break;
+		case WB_COMMIT:
+			obj = json_object();
+			put(f, obj, "kind", json_string("commit"));
+			if (!f->stable)
+			{
+				put(f, obj, "commit_lsn", lsn_json(rec->u.commit.commit_lsn));
+				put(f, obj, "end_lsn", lsn_json(rec->u.commit.end_lsn));
+				put(f, obj, "commit_time",
+					timestamp_text(rec->u.commit.commit_time));
+			}
+			break;
+		case WB_RELATION:
+			obj = format_relation(f, rec);
+			if (!remember_relation(f, rec))
+				f->oom = true;
+			break;
+		case WB_INSERT:
+		case WB_UPDATE:
+			obj = format_change(f, rec);
+			break;
+		case WB_DELETE:
+			obj = format_delete(f, rec);
+			break;
+		case WB_TRUNCATE:
+			obj = format_truncate(f, rec);
+			break;
+		case WB_MESSAGE:
+			obj = format_message(f, rec);
+			break;
+	}
+
+	if (obj == NULL || f->oom)
+	{
+		json_decref(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+/* Set obj[key] = value, taking value's reference; remember any failure. */
+static void
+put(dump_formatter *f, json_t *obj, const char *key, json_t *value)
+{
+	if (json_object_set_new(obj, key, value) != 0)
+		f->oom = true;
+}
+
+static void
+append(dump_formatter *f, json_t *array, json_t *value)
+{
+	if (json_array_append_new(array, value) != 0)
+		f->oom = true;
+}
+
+/* Describe what is wrong with this record; the first problem wins. */
+static void
+warn(dump_formatter *f, const char *fmt,...)
+{
+	va_list		ap;
+
+	if (f->warning[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(f->warning, f->warning_size, fmt, ap);
+	va_end(ap);
+}
+
+/* ---------------------------------------------------------- RELATION cache */
+
+/*
+ * The slot of relid, or, when create, a fresh slot for it (growing the table
+ * first if needed); NULL when absent, or when growing ran out of memory.
+ */
+static cached_relation *
+find_relation(dump_formatter *f, uint32_t relid, bool create)
+{
+	size_t		mask = f->capacity - 1;
+	size_t		i;
+
+	for (i = (relid * 2654435761u) & mask; f->rels[i].used; i = (i + 1) & mask)
+		if (f->rels[i].relid == relid)
+			return &f->rels[i];
+	if (!create)
+		return NULL;
+
+	if ((f->nrels + 1) * 2 > f->capacity)
+	{
+		cached_relation *old = f->rels;
+		size_t		old_capacity = f->capacity;
+		size_t		j;
+
+		f->rels = calloc(old_capacity * 2, sizeof(*f->rels));
+		if (f->rels == NULL)
+		{
+			f->rels = old;
+			return NULL;
+		}
+		f->capacity = old_capacity * 2;
+		f->nrels = 0;
+		for (j = 0; j < old_capacity; j++)
+			if (old[j].used)
+				*find_relation(f, old[j].relid, true) = old[j];
+		free(old);
+		return find_relation(f, relid, true);
+	}
+	f->nrels++;
+	f->rels[i].used = true;
+	f->rels[i].relid = relid;
+	return &f->rels[i];
+}
+
+/* Replace the cached RELATION of rec's relid; false when out of memory. */
+static bool
+remember_relation(dump_formatter *f, const wb_record *rec)
+{
+	cached_relation *rel = find_relation(f, rec->u.relation.relid, true);
+	const wb_str *schema = &rec->u.relation.schema;
+	const wb_str *table = &rec->u.relation.table;
+	char	   *qualified;
+	json_t	   *seen;
+	uint32_t	i;
+
+	if (rel == NULL)
+		return false;
+	forget_relation(rel);
+
+	qualified = malloc((size_t) schema->len + table->len + 2);
+	if (qualified == NULL)
+		return false;
+	memcpy(qualified, schema->ptr, schema->len);
+	qualified[schema->len] = '.';
+	memcpy(qualified + schema->len + 1, table->ptr, table->len);
+	rel->name = text_json(qualified, (size_t) schema->len + table->len + 1,
+						  false);
+	free(qualified);
+
+	rel->ncolumns = rec->u.relation.ncolumns;
+	rel->colnames = calloc(rel->ncolumns + 1, sizeof(char *));
+	seen = json_object();
+	if (rel->name == NULL || rel->colnames == NULL || seen == NULL)
+	{
+		json_decref(seen);
+		return false;
+	}
+
+	/* names become object keys: they must be distinct, NUL-free UTF-8 */
+	rel->names_usable = true;
+	for (i = 0; i < rel->ncolumns; i++)
+	{
+		const wb_str *name = &rec->u.relation.columns[i].name;
+
+		rel->colnames[i] = malloc((size_t) name->len + 1);
+		if (rel->colnames[i] == NULL)
+		{
+			json_decref(seen);
+			return false;
+		}
+		memcpy(rel->colnames[i], name->ptr, name->len);
+		rel->colnames[i][name->len] = '\0';
+		if (memchr(rel->colnames[i], '\0', name->len) != NULL ||
+			json_object_get(seen, rel->colnames[i]) != NULL ||
+			json_object_set_new(seen, rel->colnames[i], json_true()) != 0)
+			rel->names_usable = false;
+	}
+	json_decref(seen);
+	return true;
+}
+
+/* Free a slot's contents, keeping the slot itself. */
+static void
+forget_relation(cached_relation *rel)
+{
+	uint32_t	i;
+
+	json_decref(rel->name);
+	rel->name = NULL;
+	if (rel->colnames != NULL)
+		for (i = 0; i < rel->ncolumns; i++)
+			free(rel->colnames[i]);
+	free(rel->colnames);
+	rel->colnames = NULL;
+	rel->ncolumns = 0;
+}
+
+/* ------------------------------------------------------------------ records */
+
+static json_t *
+format_relation(dump_formatter *f, const wb_record *rec)
+{
+	json_t	   *obj = json_object();
+	json_t	   *columns = json_array();
+	uint32_t	key_index = rec->u.relation.key_index;
+	uint32_t	i;
+
+	put(f, obj, "kind", json_string("relation"));
+	if (!f->stable)
+		put(f, obj, "relid", json_integer(rec->u.relation.relid));
+	put(f, obj, "schema", text_json(rec->u.relation.schema.ptr,
+									rec->u.relation.schema.len, true));
+	put(f, obj, "table", text_json(rec->u.relation.table.ptr,
+								   rec->u.relation.table.len, true));
+	/* the decoder rejects a key_index that names no column */
+	put(f, obj, "key", text_json(rec->u.relation.columns[key_index].name.ptr,
+								 rec->u.relation.columns[key_index].name.len,
+								 true));
+
+	for (i = 0; i < rec->u.relation.ncolumns; i++)
+	{
+		const wb_column *c = &rec->u.relation.columns[i];
+		json_t	   *col = json_object();
+
+		put(f, col, "name", text_json(c->name.ptr, c->name.len, true));
+		if (!f->stable)
+			put(f, col, "type_oid", json_integer(c->typoid));
+		put(f, col, "typmod", json_integer(c->typmod));
+		put(f, col, "type", text_json(c->typname.ptr, c->typname.len, true));
+		append(f, columns, col);
+	}
+	put(f, obj, "columns", columns);
+	return obj;
+}
+
+/*
+ * INSERT and UPDATE.  Values are an object keyed by column name when the
+ * relid's RELATION is known and matches; otherwise an array, and a warning.
+ */
+static json_t *
+format_change(dump_formatter *f, const wb_record *rec)
+{
+	cached_relation *rel = find_relation(f, rec->u.change.relid, false);
+	const char *kind = rec->kind == WB_INSERT ? "insert" : "update";
+	json_t	   *obj = json_object();
+	json_t	   *values;
+	uint32_t	i;
+
+	put(f, obj, "kind", json_string(kind));
+	if (!f->stable || rel == NULL)
+		put(f, obj, "relid", json_integer(rec->u.change.relid));
+	if (rel != NULL)
+		put(f, obj, "table", json_incref(rel->name));
+
+	if (rel == NULL)
+		warn(f, "%s for relid %u before any RELATION record for it",
+			 kind, rec->u.change.relid);
+	else if (rec->u.change.nvalues != rel->ncolumns)
+		warn(f, "%s for relid %u has %u values but its RELATION has %u columns",
+			 kind, rec->u.change.relid, rec->u.change.nvalues, rel->ncolumns);
+	else if (!rel->names_usable)
+		warn(f, "RELATION of relid %u has column names that are not distinct UTF-8",
+			 rec->u.change.relid);
+
+	if (f->warning[0] == '\0')
+	{
+		values = json_object();
+		for (i = 0; i < rel->ncolumns; i++)
+			put(f, values, rel->colnames[i],
+				value_json(&rec->u.change.values[i]));
+	}
+	else
+	{
+		values = json_array();
+		for (i = 0; i < rec->u.change.nvalues; i++)
+			append(f, values, value_json(&rec->u.change.values[i]));
+	}
+	put(f, obj, "values", values);
+
+	if (rec->kind == WB_UPDATE && rec->u.change.has_old_key)
+		put(f, obj, "old_key", value_json(&rec->u.change.old_key));
+	return obj;
+}
+
+static json_t *
+format_delete(dump_formatter *f, const wb_record *rec)
+{
+	cached_relation *rel = find_relation(f, rec->u.del.relid, false);
+	json_t	   *obj = json_object();
+
+	put(f, obj, "kind", json_string("delete"));
+	if (!f->stable || rel == NULL)
+		put(f, obj, "relid", json_integer(rec->u.del.relid));
+	if (rel != NULL)
+		put(f, obj, "table", json_incref(rel->name));
+	else
+		warn(f, "delete for relid %u before any RELATION record for it",
+			 rec->u.del.relid);
+	put(f, obj, "key", value_json(&rec->u.del.key));
+	return obj;
+}
+
+/* Truncated tables by name; a relid never described is printed as a number. */
+static json_t *
+format_truncate(dump_formatter *f, const wb_record *rec)
+{
+	json_t	   *obj = json_object();
+	json_t	   *tables = json_array();
+	uint32_t	i;
+
+	put(f, obj, "kind", json_string("truncate"));
+	if (!f->stable)
+	{
+		json_t	   *relids = json_array();
+
+		for (i = 0; i < rec->u.truncate.nrelids; i++)
+			append(f, relids, json_integer(rec->u.truncate.relids[i]));
+		put(f, obj, "relids", relids);
+	}
+	for (i = 0; i < rec->u.truncate.nrelids; i++)
+	{
+		cached_relation *rel = find_relation(f, rec->u.truncate.relids[i],
+											 false);
+
+		append(f, tables, rel != NULL ? json_incref(rel->name) :
+			   json_integer(rec->u.truncate.relids[i]));
+	}
+	put(f, obj, "tables", tables);
+	put(f, obj, "cascade",
+		json_boolean(rec->u.truncate.flags & WB_TRUNCATE_CASCADE));
+	put(f, obj, "restart_identity",
+		json_boolean(rec->u.truncate.flags & WB_TRUNCATE_RESTART_IDENTITY));
+	return obj;
+}
+
+static json_t *
+format_message(dump_formatter *f, const wb_record *rec)
+{
+	json_t	   *obj = json_object();
+
+	put(f, obj, "kind", json_string("message"));
+	put(f, obj, "transactional", json_boolean(rec->u.message.transactional));
+	if (!f->stable)
+		put(f, obj, "lsn", lsn_json(rec->u.message.lsn));
+	put(f, obj, "prefix", text_json(rec->u.message.prefix.ptr,
+									rec->u.message.prefix.len, true));
+	put(f, obj, "content", text_json(rec->u.message.content.ptr,
+									 rec->u.message.content.len, true));
+	return obj;
+}
+
+/* ------------------------------------------------------------------- values */
+
+static json_t *
+value_json(const wb_value *v)
+{
+	json_t	   *obj;
+
+	switch (v->type)
+	{
+		case WB_V_NIL:
+			return json_null();
+		case WB_V_BOOL:
+			return json_boolean(v->v.b);
+		case WB_V_INT:
+			return json_integer(v->v.i);
+		case WB_V_FLOAT32:
+			return real_json(v->v.f32, true);
+		case WB_V_FLOAT64:
+			return real_json(v->v.f64, false);
+		case WB_V_STR:
+			return text_json(v->v.s.ptr, v->v.s.len, false);
+		case WB_V_BIN:
+			return hex_json("bytea", v->v.s.ptr, v->v.s.len);
+		case WB_V_TIMESTAMP:
+			obj = json_object();
+			if (json_object_set_new(obj, "ts", timestamp_text(v->v.ts)) != 0)
+			{
+				json_decref(obj);
+				return NULL;
+			}
+			return obj;
+		case WB_V_UNCHANGED_TOAST:
+			obj = json_object();
+			if (json_object_set_new(obj, "unchanged_toast", json_true()) != 0)
+			{
+				json_decref(obj);
+				return NULL;
+			}
+			return obj;
+	}
+	abort();					/* the decoder yields no other type */
+}
+
+/*
+ * A JSON string when the bytes are valid UTF-8 (and, if reject_nul, hold no
+ * NUL, which would surprise most readers of message contents), else
+ * {"hex": "..."}.  jansson refuses invalid UTF-8, which is how it is
+ * detected.
+ */
+static json_t *
+text_json(const char *p, size_t len, bool reject_nul)
+{
+	json_t	   *s = NULL;
+
+	if (len == 0)
+		return json_string("");
+	if (!reject_nul || memchr(p, '\0', len) == NULL)
+		s = json_stringn(p, len);
+	return s != NULL ? s : hex_json("hex", p, len);
+}
+
+/* {key: "<lowercase hex of the bytes>"} */
+static json_t *
+hex_json(const char *key, const void *p, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *bytes = p;
+	char	   *hex = malloc(len * 2 + 1);
+	json_t	   *obj;
+	size_t		i;
+
+	if (hex == NULL)
+		return NULL;
+	for (i = 0; i < len; i++)
+	{
+		hex[2 * i] = digits[bytes[i] >> 4];
+		hex[2 * i + 1] = digits[bytes[i] & 0x0f];
+	}
+	hex[2 * len] = '\0';
+	obj = json_object();
+	if (json_object_set_new(obj, key, json_stringn(hex, 2 * len)) != 0)
+	{
+		json_decref(obj);
+		obj = NULL;
+	}
+	free(hex);
+	return obj;
+}
+
+/*
+ * NaN and the infinities as the strings PostgreSQL spells them with.  A
+ * float4 becomes the double nearest its shortest decimal form, so that 1.1
+ * prints as 1.1 rather than as the widened 1.100000023841858.
+ */
+static json_t *
+real_json(double d, bool single)
+{
+	if (isnan(d))
+		return json_string("NaN");
+	if (isinf(d))
+		return json_string(d > 0 ? "Infinity" : "-Infinity");
+	if (single)
+	{
+		char		buf[32];
+		int			precision;
+
+		for (precision = 1; precision < 9; precision++)
+		{
+			snprintf(buf, sizeof(buf), "%.*g", precision, d);
+			if (strtof(buf, NULL) == (float) d)
+				break;
+		}
+		snprintf(buf, sizeof(buf), "%.*g", precision, d);
+		d = strtod(buf, NULL);
+	}
+	return json_real(d);
+}
+
+/* PostgreSQL's %X/%X */
+static json_t *
+lsn_json(uint64_t lsn)
+{
+	char		buf[24];
+
+	snprintf(buf, sizeof(buf), "%X/%X", (unsigned) (lsn >> 32),
+			 (unsigned) lsn);
+	return json_string(buf);
+}
+
+/*
+ * RFC 3339 in UTC, with 6 fraction digits (PostgreSQL's precision) unless
+ * the nanoseconds need 9.  Days to a civil date by the proleptic Gregorian
+ * era arithmetic (400-year eras of 146097 days), valid for any int64 second
+ * count PostgreSQL can produce, where gmtime would be bound by time_t.
+ */
+static json_t *
+timestamp_text(wb_timestamp ts)
+{
+	int64_t		days = ts.sec / 86400;
+	int64_t		secs = ts.sec % 86400;
+	int64_t		era,
+				day_of_era,
+				year_of_era,
+				day_of_year,
+				shifted_month,
+				year;
+	int			month,
+				day;
+	char		fraction[16];
+	char		buf[80];
+
+	if (secs < 0)
+	{
+		secs += 86400;
+		days--;
+	}
+	/* count from 0000-03-01 so that leap days fall at the end of a year */
+	days += 719468;
+	era = (days >= 0 ? days : days - 146096) / 146097;
+	day_of_era = days - era * 146097;
+	year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36524 -
+				   day_of_era / 146096) / 365;
+	day_of_year = day_of_era -
+		(365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+	shifted_month = (5 * day_of_year + 2) / 153;
+	day = (int) (day_of_year - (153 * shifted_month + 2) / 5 + 1);
+	month = (int) (shifted_month < 10 ? shifted_month + 3 : shifted_month - 9);
+	year = year_of_era + era * 400 + (month <= 2);
+
+	if (ts.nsec % 1000 == 0)
+		snprintf(fraction, sizeof(fraction), "%06u", ts.nsec / 1000);
+	else
+		snprintf(fraction, sizeof(fraction), "%09u", ts.nsec);
+	snprintf(buf, sizeof(buf), "%s%04lld-%02d-%02dT%02d:%02d:%02d.%sZ",
+			 year < 0 ? "-" : "", (long long) (year < 0 ? -year : year),
+			 month, day, (int) (secs / 3600), (int) (secs / 60 % 60),
+			 (int) (secs % 60), fraction);
+	return json_string(buf);
+}
