@@ -113,7 +113,10 @@ walbus_decode_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
 	WalbusState *state = palloc0(sizeof(WalbusState));
 
 	if (!is_init)
+	{
 		walbus_options_parse(ctx->output_plugin_options, &state->opts);
+		walbus_utf8_prepare();
+	}
 	state->change_cxt = AllocSetContextCreate(ctx->context,
 											  "walbus change",
 											  ALLOCSET_DEFAULT_SIZES);

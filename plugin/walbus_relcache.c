@@ -82,6 +82,8 @@ walbus_relcache_init(const WalbusTableFilter *filter, Oid roleid)
 		CacheRegisterSyscacheCallback(TYPEOID, walbus_type_cb, (Datum) 0);
 		CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, walbus_membership_cb,
 									  (Datum) 0);
+		CacheRegisterSyscacheCallback(AUTHOID, walbus_membership_cb,
+									  (Datum) 0);
 		callbacks_registered = true;
 	}
 }
@@ -161,6 +163,22 @@ walbus_entry_rebuild(WalbusRelEntry *entry, Relation rel)
 			elog(ERROR, "could not open relation with OID %u",
 				 published_relid);
 		published = walbus_relcache_get(published_rel);
+
+		/*
+		 * The root's cached verdict may predate a catalog change that
+		 * reached only this partition's entry.  A partition published
+		 * under a root that is not must never be emitted (the root has no
+		 * columns or RELATION record to send): judge the root afresh, and
+		 * follow it.
+		 */
+		if (verdict == WALBUS_ELIGIBLE &&
+			published->verdict != WALBUS_ELIGIBLE)
+		{
+			published->valid = false;
+			published = walbus_relcache_get(published_rel);
+			if (published->verdict != WALBUS_ELIGIBLE)
+				verdict = published->verdict;
+		}
 	}
 
 	if (verdict == WALBUS_ELIGIBLE && published == entry)
@@ -425,8 +443,10 @@ walbus_type_cb(Datum arg, int cacheid, uint32 hashvalue)
 }
 
 /*
- * Role membership changed.  Which memberships an ownership verdict relied
- * on is not recorded, and such changes are rare: drop every verdict.
+ * Role membership changed, or a role did (becoming or ceasing to be a
+ * superuser makes it a member of every role, or of none).  Which roles an
+ * ownership verdict relied on is not recorded, and such changes are rare:
+ * drop every verdict.
  */
 static void
 walbus_membership_cb(Datum arg, int cacheid, uint32 hashvalue)

@@ -11,8 +11,9 @@
  * it: a relcache invalidation of the relation or of its root, a change to
  * its schema (renaming one sends no relcache invalidation for its tables)
  * or to the type of one of its columns (type names in RELATION records),
- * or any change to role membership (ownership verdicts).  Entries are never removed during a stream,
- * so pointers to them stay valid.
+ * or any change to a role or to role membership (ownership verdicts).
+ * Entries are never removed during a stream, so pointers to them stay
+ * valid.
  *
  * The cache lives from walbus_relcache_init to walbus_relcache_destroy, one
  * decoding session; its memory hangs off CacheMemoryContext, so a session

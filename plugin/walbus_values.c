@@ -12,15 +12,26 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "walbus_values.h"
+
+/*
+ * The server-to-UTF-8 conversion function, NULL while not looked up (and
+ * for UTF8 and SQL_ASCII databases, which have none).  The database
+ * encoding never changes in a backend, so it is kept for the backend's
+ * life, in TopMemoryContext.
+ */
+static FmgrInfo *walbus_utf8_proc = NULL;
 
 void
 walbus_value_prepare(WalbusValueInfo *info, Oid typid, MemoryContext cxt)
@@ -186,17 +197,82 @@ walbus_append(void *buf, const char *data, size_t len)
 	return 0;
 }
 
+void
+walbus_utf8_prepare(void)
+{
+	int			encoding = GetDatabaseEncoding();
+	MemoryContext oldcxt = CurrentMemoryContext;
+	bool		own_xact = !IsTransactionState();
+	Oid			proc;
+	FmgrInfo   *finfo;
+
+	if (walbus_utf8_proc != NULL ||
+		encoding == PG_UTF8 || encoding == PG_SQL_ASCII)
+		return;
+
+	/* a walsender starts decoding outside any transaction */
+	if (own_xact)
+		StartTransactionCommand();
+	proc = FindDefaultConversionProc(encoding, PG_UTF8);
+	if (!OidIsValid(proc))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("no default conversion from encoding \"%s\" to \"UTF8\"",
+						GetDatabaseEncodingName()),
+				 errhint("walbus sends every string as UTF-8.")));
+	finfo = MemoryContextAlloc(TopMemoryContext, sizeof(FmgrInfo));
+	fmgr_info_cxt(proc, finfo, TopMemoryContext);
+	if (own_xact)
+		CommitTransactionCommand();
+	/* committing switches to TopMemoryContext */
+	MemoryContextSwitchTo(oldcxt);
+	walbus_utf8_proc = finfo;
+}
+
+/*
+ * Every server encoding is a superset of ASCII, so most strings need no
+ * conversion and no copy.  The conversion function is called directly:
+ * pg_server_to_any() would look it up in the catalogs on every call, and
+ * fail where there is no transaction.
+ */
 const char *
 walbus_to_utf8(const char *s, size_t len, size_t *out_len)
 {
-	const char *conv;
+	int			encoding = GetDatabaseEncoding();
+	unsigned char *conv;
+	size_t		i;
 
-	if (GetDatabaseEncoding() == PG_UTF8)
+	*out_len = len;
+	if (encoding == PG_UTF8)
+		return s;
+	for (i = 0; i < len && !IS_HIGHBIT_SET(s[i]); i++)
+		;
+	if (i == len)
+		return s;
+
+	/* no conversion exists: the bytes must already be UTF-8 */
+	if (encoding == PG_SQL_ASCII)
 	{
-		*out_len = len;
+		(void) pg_verify_mbstr(PG_UTF8, s, (int) len, false);
 		return s;
 	}
-	conv = pg_server_to_any(s, (int) len, PG_UTF8);
-	*out_len = (conv == s) ? len : strlen(conv);
-	return conv;
+
+	if (walbus_utf8_proc == NULL)
+		elog(ERROR, "walbus: conversion to UTF-8 used before it was prepared");
+	if (len >= MaxAllocHugeSize / MAX_CONVERSION_GROWTH)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("string of %zu bytes is too long to convert to UTF-8",
+						len)));
+	conv = MemoryContextAllocHuge(CurrentMemoryContext,
+								  len * MAX_CONVERSION_GROWTH + 1);
+	(void) FunctionCall6(walbus_utf8_proc,
+						 Int32GetDatum(encoding),
+						 Int32GetDatum(PG_UTF8),
+						 CStringGetDatum(s),
+						 CStringGetDatum((char *) conv),
+						 Int32GetDatum((int) len),
+						 BoolGetDatum(false));
+	*out_len = strlen((char *) conv);
+	return (const char *) conv;
 }

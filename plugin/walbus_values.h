@@ -71,8 +71,17 @@ extern bool walbus_value_equal(const WalbusValueInfo *info, Datum a,
 extern int	walbus_append(void *buf, const char *data, size_t len);
 
 /*
+ * Look up the server-to-UTF-8 conversion once per backend.  Needs catalog
+ * access, which the callbacks that run outside a transaction (a
+ * non-transactional message, in a walsender) do not have: call it when a
+ * decoding session starts, before walbus_to_utf8.
+ */
+extern void walbus_utf8_prepare(void);
+
+/*
  * s[0..len) converted from the server encoding to UTF-8: s itself when no
  * conversion is needed, else a palloc'd copy; *out_len is its length.
+ * Does no catalog access.
  */
 extern const char *walbus_to_utf8(const char *s, size_t len, size_t *out_len);
 

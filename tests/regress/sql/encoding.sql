@@ -27,6 +27,16 @@ SELECT data FROM pg_logical_slot_get_binary_changes('regression_slot', NULL, NUL
 INSERT INTO tablé (libellé) VALUES ('é');
 SELECT right(encode(data, 'hex'), 20) FROM pg_logical_slot_get_binary_changes('regression_slot', NULL, NULL, 'proto_version', '1') WHERE get_byte(data, 1) = ascii('I');
 
+-- a walsender decodes outside any transaction where it can: there, too,
+-- with a client encoding that is not UTF-8, non-transactional messages
+-- (processed with no transaction at all) and changes convert
+SELECT 'msg' FROM pg_logical_emit_message(false, 'ascii', 'non-transactional');
+SELECT 'msg' FROM pg_logical_emit_message(false, 'préfixe', 'non-transactional');
+INSERT INTO tablé (libellé) VALUES ('après');
+SELECT pg_current_wal_lsn() AS endpos \gset
+\setenv ENDPOS :endpos
+\! PGCLIENTENCODING=LATIN1 timeout 60 pg_recvlogical -d walbus_latin1 -S regression_slot --start --no-loop -E "$ENDPOS" -o proto_version=1 -f - | walbus-dump --stable
+
 SELECT pg_drop_replication_slot('regression_slot');
 \c regression
 DROP DATABASE walbus_latin1;

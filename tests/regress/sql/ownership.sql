@@ -55,8 +55,28 @@ SET ROLE walbus_reader;
 SELECT data FROM pg_logical_slot_get_binary_changes('regression_slot', NULL, NULL, 'proto_version', '1') \g |walbus-dump --hex --stable
 RESET ROLE;
 
+-- becoming a superuser, or ceasing to be one, changes the verdict on every
+-- table, in the middle of a transaction too; a partition and its root
+-- always agree, even when the partition alone was changed since
+CREATE TABLE own_root (id serial PRIMARY KEY, v text) PARTITION BY RANGE (id);
+CREATE TABLE own_part PARTITION OF own_root FOR VALUES FROM (1) TO (100);
+BEGIN;
+INSERT INTO own_superuser (v) VALUES ('before the reader became a superuser');
+INSERT INTO own_root (id, v) VALUES (1, 'before the reader became a superuser');
+ALTER ROLE walbus_reader SUPERUSER;
+INSERT INTO own_superuser (v) VALUES ('while the reader is a superuser');
+ALTER TABLE own_part SET (fillfactor = 90);
+INSERT INTO own_root (id, v) VALUES (2, 'while the reader is a superuser');
+ALTER ROLE walbus_reader NOSUPERUSER;
+INSERT INTO own_superuser (v) VALUES ('after the reader stopped being one');
+INSERT INTO own_root (id, v) VALUES (3, 'after the reader stopped being one');
+COMMIT;
+SET ROLE walbus_reader;
+SELECT data FROM pg_logical_slot_get_binary_changes('regression_slot', NULL, NULL, 'proto_version', '1') \g |walbus-dump --hex --stable
+RESET ROLE;
+
 SELECT pg_drop_replication_slot('regression_slot');
-DROP TABLE own_reader, own_team, own_stranger, own_superuser;
+DROP TABLE own_reader, own_team, own_stranger, own_superuser, own_root;
 DROP ROLE walbus_reader;
 DROP ROLE walbus_team;
 DROP ROLE walbus_stranger;
