@@ -104,12 +104,14 @@ walbus_options_parse(List *defels, WalbusOptions *opts)
 					 errhint("Valid options are: " WALBUS_VALID_OPTIONS ".")));
 	}
 
+	/*
+	 * A client that names no version gets version 1, the first one, and will
+	 * keep getting it when later versions exist: a stream started without
+	 * options (pg_recvlogical, a SQL peek, a benchmark script) never changes
+	 * meaning under it.  Clients should still name the version they parse.
+	 */
 	if (!seen_proto_version)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("walbus option \"proto_version\" is required"),
-				 errhint("Pass proto_version with a value from %d to %d.",
-						 WB_PROTO_VERSION_MIN, WB_PROTO_VERSION_MAX)));
+		opts->proto_version = WB_PROTO_VERSION_MIN;
 }
 
 /* An option given twice is refused: which value was meant is unknowable. */

@@ -250,12 +250,14 @@ walbus_to_utf8(const char *s, size_t len, size_t *out_len)
 	if (i == len)
 		return s;
 
-	/* no conversion exists: the bytes must already be UTF-8 */
+	/*
+	 * SQL_ASCII stores bytes without knowing their encoding, so there is
+	 * nothing to convert from.  They go out as stored: refusing them would
+	 * stop the stream at this change for good (the slot cannot skip it), and
+	 * docs/PROTOCOL.md tells consumers of such databases to expect it.
+	 */
 	if (encoding == PG_SQL_ASCII)
-	{
-		(void) pg_verify_mbstr(PG_UTF8, s, (int) len, false);
 		return s;
-	}
 
 	if (walbus_utf8_proc == NULL)
 		elog(ERROR, "walbus: conversion to UTF-8 used before it was prepared");

@@ -8,7 +8,7 @@ SELECT 'init' FROM pg_create_logical_replication_slot('regression_slot', 'walbus
 CREATE TABLE opt_t (id serial PRIMARY KEY, v text);
 INSERT INTO opt_t (v) VALUES ('kept');
 
--- proto_version is required
+-- without proto_version the stream is version 1 (docs/PROTOCOL.md §1)
 SELECT count(*) FROM pg_logical_slot_peek_binary_changes('regression_slot', NULL, NULL);
 SELECT count(*) FROM pg_logical_slot_peek_binary_changes('regression_slot', NULL, NULL, 'messages', 'on');
 
