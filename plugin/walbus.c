@@ -18,9 +18,11 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_inherits.h"
 #include "miscadmin.h"
 #include "replication/logical.h"
 #include "replication/origin.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -61,6 +63,12 @@ static void walbus_decode_begin(LogicalDecodingContext *ctx,
 static void walbus_decode_change(LogicalDecodingContext *ctx,
 								 ReorderBufferTXN *txn, Relation relation,
 								 ReorderBufferChange *change);
+static bool walbus_all_leaves_truncated(Oid root, int nrelations,
+										Relation relations[]);
+static void walbus_write_truncate(LogicalDecodingContext *ctx, uint32 flags,
+								  WalbusRelEntry **published,
+								  const bool *partial, int npublished,
+								  bool want_partial);
 static void walbus_decode_truncate(LogicalDecodingContext *ctx,
 								   ReorderBufferTXN *txn, int nrelations,
 								   Relation relations[],
@@ -171,9 +179,9 @@ walbus_decode_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	WalbusState *state = ctx->output_plugin_private;
 	MemoryContext oldcxt = MemoryContextSwitchTo(state->change_cxt);
 	WalbusRelEntry **published = palloc(nrelations * sizeof(WalbusRelEntry *));
+	bool	   *partial = palloc(nrelations * sizeof(bool));
 	int			npublished = 0;
 	uint32		flags = 0;
-	wb_enc		enc;
 
 	for (int i = 0; i < nrelations; i++)
 	{
@@ -185,7 +193,14 @@ walbus_decode_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 		for (int j = 0; j < npublished && !seen; j++)
 			seen = (published[j] == entry->published);
 		if (!seen)
-			published[npublished++] = entry->published;
+		{
+			published[npublished] = entry->published;
+			partial[npublished] =
+				entry->published != entry &&
+				!walbus_all_leaves_truncated(entry->published->relid,
+											 nrelations, relations);
+			npublished++;
+		}
 	}
 
 	if (npublished == 0)
@@ -201,16 +216,67 @@ walbus_decode_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 		if (change->data.truncate.restart_seqs)
 			flags |= WB_TRUNCATE_RESTART_IDENTITY;
 
-		OutputPluginPrepareWrite(ctx, true);
-		wb_enc_init(&enc, walbus_append, ctx->out);
-		wb_enc_truncate_start(&enc, flags, npublished);
-		for (int i = 0; i < npublished; i++)
-			wb_enc_relid(&enc, published[i]->relid);
-		walbus_finish_record(ctx, &enc);
+		/* whole tables in one record, partly truncated roots in another */
+		walbus_write_truncate(ctx, flags, published, partial, npublished,
+							  false);
+		walbus_write_truncate(ctx, flags | WB_TRUNCATE_PARTIAL, published,
+							  partial, npublished, true);
 	}
 
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(state->change_cxt);
+}
+
+/*
+ * Whether a TRUNCATE of these relations emptied every leaf partition of the
+ * partitioned table root.  Changes to partitions are published under their
+ * root, so "TRUNCATE part_2" cannot be told as a TRUNCATE of the root: that
+ * would make consumers delete rows that still exist in the other
+ * partitions.  Such a root is sent with WB_TRUNCATE_PARTIAL instead, which
+ * tells consumers that an unknown subset of its rows is gone.
+ */
+static bool
+walbus_all_leaves_truncated(Oid root, int nrelations, Relation relations[])
+{
+	List	   *tree = find_all_inheritors(root, NoLock, NULL);
+	ListCell   *lc;
+
+	foreach(lc, tree)
+	{
+		Oid			relid = lfirst_oid(lc);
+		bool		found = false;
+
+		if (get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
+			continue;
+		for (int i = 0; i < nrelations && !found; i++)
+			found = (RelationGetRelid(relations[i]) == relid);
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/* One TRUNCATE record for the published relations whose partial flag is want_partial. */
+static void
+walbus_write_truncate(LogicalDecodingContext *ctx, uint32 flags,
+					  WalbusRelEntry **published, const bool *partial,
+					  int npublished, bool want_partial)
+{
+	uint32		n = 0;
+	wb_enc		enc;
+
+	for (int i = 0; i < npublished; i++)
+		n += (partial[i] == want_partial);
+	if (n == 0)
+		return;
+
+	OutputPluginPrepareWrite(ctx, true);
+	wb_enc_init(&enc, walbus_append, ctx->out);
+	wb_enc_truncate_start(&enc, flags, n);
+	for (int i = 0; i < npublished; i++)
+		if (partial[i] == want_partial)
+			wb_enc_relid(&enc, published[i]->relid);
+	walbus_finish_record(ctx, &enc);
 }
 
 /*

@@ -71,6 +71,7 @@ typedef enum wb_kind
 /* TRUNCATE flags. */
 #define WB_TRUNCATE_CASCADE			0x01
 #define WB_TRUNCATE_RESTART_IDENTITY 0x02
+#define WB_TRUNCATE_PARTIAL			0x04	/* only some partitions: resync */
 
 /* A point in time: seconds and nanoseconds since the Unix epoch (UTC). */
 typedef struct wb_timestamp

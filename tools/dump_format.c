@@ -438,6 +438,8 @@ format_truncate(dump_formatter *f, const wb_record *rec)
 		json_boolean(rec->u.truncate.flags & WB_TRUNCATE_CASCADE));
 	put(f, obj, "restart_identity",
 		json_boolean(rec->u.truncate.flags & WB_TRUNCATE_RESTART_IDENTITY));
+	if (rec->u.truncate.flags & WB_TRUNCATE_PARTIAL)
+		put(f, obj, "partial", json_true());
 	return obj;
 }
 

@@ -35,9 +35,14 @@ UPDATE pt_root SET id = 250 WHERE id = 150;
 DELETE FROM pt_root WHERE id IN (1, 101, 201, 301);
 SELECT data FROM pg_logical_slot_get_binary_changes('regression_slot', NULL, NULL, 'proto_version', '1') \g |walbus-dump --hex --stable
 
--- truncating the root truncates its partitions: one record naming the root
+-- truncating the root truncates its partitions: one record naming the root;
+-- truncating some partitions names the root with "partial" (PROTOCOL.md §4 T)
 TRUNCATE pt_root;
 TRUNCATE pt_2, pt_3;
+-- a whole table and a partly truncated root in one statement: two records
+CREATE TABLE pt_plain (id serial PRIMARY KEY);
+TRUNCATE pt_1, pt_plain;
+DROP TABLE pt_plain;
 SELECT data FROM pg_logical_slot_get_binary_changes('regression_slot', NULL, NULL, 'proto_version', '1') \g |walbus-dump --hex --stable
 
 -- a column added to the root reaches every partition: one new RELATION
