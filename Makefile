@@ -3,9 +3,11 @@
 # Makefile for walbus.  It only delegates; each directory builds itself.
 #
 #   make / make all   proto/ (codec library), plugin/ (walbus.so, PGXS),
-#                     tools/ (walbus-dump)
-#   make install      walbus.so into `pg_config --pkglibdir`, walbus-dump
-#                     into /usr/local/bin (as root)
+#                     tools/ (walbus-dump), client/ (libwalbus, walbus-tap),
+#                     relay/ (walbus-relay)
+#   make install      walbus.so and the walbus extension into PostgreSQL;
+#                     walbus-dump, walbus-tap, walbus-relay, libwalbus and
+#                     its header and walbus.pc under /usr/local (as root)
 #   make deps         the Debian packages building and testing need (as
 #                     root; idempotent; see tests/lib/deps.sh)
 #   make test         deps, build, install, then every test (tests/run); the
@@ -17,16 +19,21 @@
 #
 #-------------------------------------------------------------------------
 
-SUBDIRS = proto plugin tools
+SUBDIRS = proto plugin tools client relay
 
 all:
 	$(MAKE) -C proto
 	$(MAKE) -C plugin
 	$(MAKE) -C tools
+	$(MAKE) -C client
+	$(MAKE) -C relay
 
 install: all
 	$(MAKE) -C plugin install
 	$(MAKE) -C tools install
+	$(MAKE) -C client install
+	$(MAKE) -C relay install
+	ldconfig
 
 deps:
 	tests/lib/deps.sh

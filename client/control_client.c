@@ -1,0 +1,316 @@
+/*-------------------------------------------------------------------------
+ *
+ * schemacache.c
+ *	  Table definitions fetched over the control socket (see
+ *	  control_client.h).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "control_client.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nng/protocol/reqrep0/req.h>
+
+#include "mpread.h"
+#include "walbus_control.h"
+
+int
+wcc_open(wcc *s, const char *url, int timeout_ms, char *errbuf, size_t errlen)
+{
+	int			rv;
+
+	memset(s, 0, sizeof(*s));
+	whm_init(&s->tables);
+	if ((rv = nng_req0_open(&s->req)) != 0)
+	{
+		snprintf(errbuf, errlen, "nng_req0_open: %s", nng_strerror(rv));
+		return WALBUS_ENNG;
+	}
+	s->open = true;
+	if ((rv = nng_socket_set_size(s->req, NNG_OPT_RECVMAXSZ,
+								  WBC_MAX_MESSAGE_BYTES)) != 0 ||
+		(rv = nng_socket_set_ms(s->req, NNG_OPT_RECVTIMEO, timeout_ms)) != 0 ||
+		(rv = nng_socket_set_ms(s->req, NNG_OPT_SENDTIMEO, timeout_ms)) != 0)
+	{
+		snprintf(errbuf, errlen, "cannot set control socket options: %s",
+				 nng_strerror(rv));
+		return WALBUS_ENNG;
+	}
+	/* non-blocking dial: a relay that is not up yet is retried in the
+	 * background, and requests wait for it up to the timeout */
+	if ((rv = nng_dial(s->req, url, NULL, NNG_FLAG_NONBLOCK)) != 0)
+	{
+		snprintf(errbuf, errlen, "cannot dial control URL \"%s\": %s", url,
+				 nng_strerror(rv));
+		return WALBUS_ENNG;
+	}
+	return WALBUS_OK;
+}
+
+/* A walbus_table and everything it points to, in one allocation. */
+typedef struct wcc_entry
+{
+	walbus_table table;
+	walbus_column columns[];	/* then the strings */
+} wcc_entry;
+
+static char *
+wcc_put(char **cursor, wb_str s)
+{
+	char	   *p = *cursor;
+
+	memcpy(p, s.ptr, s.len);
+	p[s.len] = '\0';
+	*cursor += s.len + 1;
+	return p;
+}
+
+static wcc_entry *
+wcc_entry_make(const wbc_schema *sc)
+{
+	size_t		size = sizeof(wcc_entry) +
+		sc->ncolumns * sizeof(walbus_column) +
+		sc->schema.len + 1 + sc->table.len + 1;
+	wcc_entry  *t;
+	char	   *cursor;
+
+	for (uint32_t i = 0; i < sc->ncolumns; i++)
+		size += sc->columns[i].name.len + 1 + sc->columns[i].typname.len + 1;
+	if ((t = malloc(size)) == NULL)
+		return NULL;
+	cursor = (char *) &t->columns[sc->ncolumns];
+	t->table.relid = sc->relid;
+	t->table.schema_version = sc->schema_version;
+	t->table.schema = wcc_put(&cursor, sc->schema);
+	t->table.name = wcc_put(&cursor, sc->table);
+	t->table.key_index = sc->key_index;
+	t->table.ncolumns = sc->ncolumns;
+	t->table.columns = t->columns;
+	for (uint32_t i = 0; i < sc->ncolumns; i++)
+	{
+		t->columns[i].name = wcc_put(&cursor, sc->columns[i].name);
+		t->columns[i].type_oid = sc->columns[i].typoid;
+		t->columns[i].typmod = sc->columns[i].typmod;
+		t->columns[i].type_name = wcc_put(&cursor, sc->columns[i].typname);
+	}
+	return t;
+}
+
+static int
+wcc_write(void *ctx, const char *buf, size_t len)
+{
+	return nng_msg_append((nng_msg *) ctx, buf, len);
+}
+
+/*
+ * Send the request built by encode(arg), wait for the reply and check its
+ * "ok".  On WALBUS_OK *reply is the reply (the caller frees it).
+ */
+static int
+wcc_request(wcc *s, void (*encode) (wb_enc *e, const void *arg),
+			const void *arg, const char *what, nng_msg **reply)
+{
+	nng_msg    *req;
+	wb_enc		enc;
+	int			rv;
+	bool		ok;
+	wb_str		code,
+				message;
+	char		err[160];
+
+	*reply = NULL;
+	if ((rv = nng_msg_alloc(&req, 0)) != 0)
+		return WALBUS_ENOMEM;
+	wb_enc_init(&enc, wcc_write, req);
+	encode(&enc, arg);
+	if (wb_enc_failed(&enc))
+	{
+		nng_msg_free(req);
+		return WALBUS_ENOMEM;
+	}
+	if ((rv = nng_sendmsg(s->req, req, 0)) != 0)
+	{
+		nng_msg_free(req);
+		snprintf(s->errmsg, sizeof(s->errmsg),
+				 "%s request to the relay failed: %s", what,
+				 nng_strerror(rv));
+		return WALBUS_ECONTROL;
+	}
+	if ((rv = nng_recvmsg(s->req, reply, 0)) != 0)
+	{
+		*reply = NULL;
+		snprintf(s->errmsg, sizeof(s->errmsg),
+				 "no answer to the %s request from the relay: %s", what,
+				 nng_strerror(rv));
+		return WALBUS_ECONTROL;
+	}
+	if (wbc_decode_result(nng_msg_body(*reply), nng_msg_len(*reply), &ok,
+						  &code, &message, err, sizeof(err)) != WB_OK)
+	{
+		snprintf(s->errmsg, sizeof(s->errmsg),
+				 "malformed %s response: %s", what, err);
+		return WALBUS_ECONTROL;
+	}
+	if (!ok)
+	{
+		snprintf(s->errmsg, sizeof(s->errmsg), "relay refused %s: %.*s (%.*s)",
+				 what, (int) message.len, message.ptr, (int) code.len,
+				 code.ptr);
+		return mpr_str_eq(code, WBC_ERR_NOT_FOUND) ? WALBUS_ESCHEMA :
+			WALBUS_ECONTROL;
+	}
+	return WALBUS_OK;
+}
+
+typedef struct wcc_schema_key
+{
+	uint32_t	relid;
+	uint64_t	schema_version;
+} wcc_schema_key;
+
+static void
+wcc_enc_schema(wb_enc *e, const void *arg)
+{
+	const wcc_schema_key *k = arg;
+
+	wbc_enc_schema_request(e, k->relid, k->schema_version);
+}
+
+static void
+wcc_enc_status(wb_enc *e, const void *arg)
+{
+	(void) arg;
+	wbc_enc_status_request(e);
+}
+
+/* One schema request; on success *out is the decoded reply (free columns). */
+static int
+wcc_fetch(wcc *s, uint32_t relid, uint64_t sv, nng_msg **reply,
+		  wbc_schema *out)
+{
+	wcc_schema_key k = {relid, sv};
+	char		err[160];
+	int			rc;
+
+	s->fetches++;
+	if ((rc = wcc_request(s, wcc_enc_schema, &k, "schema", reply)) != WALBUS_OK)
+		return rc;
+	if ((rc = wbc_decode_schema(nng_msg_body(*reply), nng_msg_len(*reply),
+								out, err, sizeof(err))) != WB_OK)
+	{
+		snprintf(s->errmsg, sizeof(s->errmsg),
+				 "malformed schema response: %s", err);
+		return rc == WB_ENOMEM ? WALBUS_ENOMEM : WALBUS_ECONTROL;
+	}
+	if (out->relid != relid || out->schema_version != sv)
+	{
+		free(out->columns);
+		snprintf(s->errmsg, sizeof(s->errmsg),
+				 "schema response for relation %u version %llu, asked for "
+				 "%u version %llu", out->relid,
+				 (unsigned long long) out->schema_version, relid,
+				 (unsigned long long) sv);
+		return WALBUS_ECONTROL;
+	}
+	return WALBUS_OK;
+}
+
+static void
+wcc_copy(char *dst, size_t cap, wb_str s)
+{
+	size_t		n = s.len < cap - 1 ? s.len : cap - 1;
+
+	memcpy(dst, s.ptr, n);
+	dst[n] = '\0';
+}
+
+int
+wcc_status(wcc *s, walbus_relay_status *st)
+{
+	nng_msg    *reply;
+	wbc_status	ws;
+	char		err[160];
+	int			rc;
+
+	memset(st, 0, sizeof(*st));
+	rc = wcc_request(s, wcc_enc_status, NULL, "status", &reply);
+	if (rc == WALBUS_OK &&
+		wbc_decode_status(nng_msg_body(reply), nng_msg_len(reply), &ws, err,
+						  sizeof(err)) != WB_OK)
+	{
+		snprintf(s->errmsg, sizeof(s->errmsg),
+				 "malformed status response: %s", err);
+		rc = WALBUS_ECONTROL;
+	}
+	if (rc == WALBUS_OK)
+	{
+		st->run = ws.run;
+		wcc_copy(st->slot, sizeof(st->slot), ws.slot);
+		wcc_copy(st->state, sizeof(st->state), ws.state);
+		wcc_copy(st->delivery, sizeof(st->delivery), ws.delivery);
+		st->uptime_ms = ws.uptime_ms;
+		st->confirmed_lsn = ws.confirmed_lsn;
+		st->received_lsn = ws.received_lsn;
+		st->flushed_lsn = ws.flushed_lsn;
+		st->server_lsn = ws.server_lsn;
+		st->lag_bytes = ws.lag_bytes;
+		st->last_seq = ws.last_seq;
+		st->subscribers = ws.subscribers;
+		st->transactions = ws.transactions;
+		st->changes = ws.changes;
+		st->messages = ws.messages;
+		st->heartbeats = ws.heartbeats;
+		st->bytes = ws.bytes;
+		st->publish_errors = ws.publish_errors;
+		st->reconnects = ws.reconnects;
+		st->control_requests = ws.control_requests;
+	}
+	if (reply != NULL)
+		nng_msg_free(reply);
+	return rc;
+}
+
+const walbus_table *
+wcc_table(wcc *s, uint32_t relid, uint64_t schema_version, int *rc)
+{
+	unsigned char key[12];
+	wcc_entry  *t;
+	nng_msg    *reply = NULL;
+	wbc_schema	sc;
+
+	memcpy(key, &relid, 4);
+	memcpy(key + 4, &schema_version, 8);
+	if ((t = whm_get(&s->tables, key, sizeof(key))) != NULL)
+	{
+		*rc = WALBUS_OK;
+		return &t->table;
+	}
+	*rc = wcc_fetch(s, relid, schema_version, &reply, &sc);
+	if (*rc == WALBUS_OK)
+	{
+		t = wcc_entry_make(&sc);
+		free(sc.columns);
+		if (t == NULL || whm_put(&s->tables, key, sizeof(key), t) != 0)
+		{
+			free(t);
+			t = NULL;
+			*rc = WALBUS_ENOMEM;
+			snprintf(s->errmsg, sizeof(s->errmsg), "out of memory");
+		}
+	}
+	if (reply != NULL)
+		nng_msg_free(reply);
+	return t ? &t->table : NULL;
+}
+
+void
+wcc_close(wcc *s)
+{
+	if (s->open)
+		nng_close(s->req);
+	s->open = false;
+	whm_free(&s->tables, free);
+}

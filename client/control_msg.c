@@ -1,0 +1,460 @@
+/*-------------------------------------------------------------------------
+ *
+ * control_msg.c
+ *	  Encoder/decoder pairs of the relay's control protocol; see
+ *	  walbus_control.h for the contract and docs/ENVELOPE.md for the spec.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "walbus_control.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <msgpack/pack.h>
+
+#include "mpread.h"
+
+static int
+wbc_trampoline(void *data, const char *buf, size_t len)
+{
+	wb_enc	   *e = (wb_enc *) data;
+
+	if (e->failed)
+		return -1;
+	if (e->write(e->ctx, buf, len) != 0)
+	{
+		e->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+#define WBC_PACKER(pk, e)	msgpack_packer pk = {(e), wbc_trampoline}
+
+static void
+wbc_str(wb_enc *e, msgpack_packer *pk, const char *s, size_t len)
+{
+	if (len > UINT32_MAX)
+	{
+		e->failed = 1;
+		return;
+	}
+	msgpack_pack_str(pk, len);
+	if (len > 0)
+		msgpack_pack_str_body(pk, s, len);
+}
+
+static void
+wbc_key(wb_enc *e, msgpack_packer *pk, const char *key)
+{
+	wbc_str(e, pk, key, strlen(key));
+}
+
+static void
+wbc_kv_uint(wb_enc *e, msgpack_packer *pk, const char *key, uint64_t v)
+{
+	wbc_key(e, pk, key);
+	msgpack_pack_uint64(pk, v);
+}
+
+static void
+wbc_kv_str(wb_enc *e, msgpack_packer *pk, const char *key,
+		   const char *s, size_t len)
+{
+	wbc_key(e, pk, key);
+	wbc_str(e, pk, s, len);
+}
+
+static void
+wbc_ok(wb_enc *e, msgpack_packer *pk, bool ok)
+{
+	wbc_key(e, pk, "ok");
+	if (ok)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+}
+
+/* Copy a reader failure into the caller's buffer. */
+static int
+wbc_failed(const mpr *r, char *errbuf, size_t errlen)
+{
+	if (errlen > 0)
+		snprintf(errbuf, errlen, "%s", r->errmsg);
+	return WB_EMALFORMED;
+}
+
+/* ------------------------------------------------------------- requests */
+
+static const struct
+{
+	const char *name;
+	wbc_op		op;
+}			wbc_ops[] = {
+	{"status", WBC_OP_STATUS},
+	{"schema", WBC_OP_SCHEMA},
+	{"hello", WBC_OP_HELLO},
+	{"ack", WBC_OP_ACK},
+	{"replay", WBC_OP_REPLAY}
+};
+
+void
+wbc_enc_status_request(wb_enc *e)
+{
+	WBC_PACKER(pk, e);
+
+	if (e->failed)
+		return;
+	msgpack_pack_map(&pk, 1);
+	wbc_kv_str(e, &pk, "op", "status", 6);
+}
+
+void
+wbc_enc_schema_request(wb_enc *e, uint32_t relid, uint64_t schema_version)
+{
+	WBC_PACKER(pk, e);
+
+	if (e->failed)
+		return;
+	msgpack_pack_map(&pk, 3);
+	wbc_kv_str(e, &pk, "op", "schema", 6);
+	wbc_kv_uint(e, &pk, "relid", relid);
+	wbc_kv_uint(e, &pk, "schema_version", schema_version);
+}
+
+int
+wbc_decode_request(const void *buf, size_t len, wbc_request *out,
+				   char *errbuf, size_t errlen)
+{
+	mpr			r;
+	uint32_t	n;
+	bool		has_op = false;
+
+	memset(out, 0, sizeof(*out));
+	mpr_init(&r, buf, len);
+	if (!mpr_map(&r, &n))
+		return wbc_failed(&r, errbuf, errlen);
+	for (uint32_t i = 0; i < n; i++)
+	{
+		wb_str		key;
+
+		if (!mpr_str(&r, &key))
+			break;
+		if (mpr_str_eq(key, "op"))
+		{
+			if (!mpr_str(&r, &out->op_name))
+				break;
+			has_op = true;
+			for (size_t j = 0; j < sizeof(wbc_ops) / sizeof(wbc_ops[0]); j++)
+				if (mpr_str_eq(out->op_name, wbc_ops[j].name))
+					out->op = wbc_ops[j].op;
+		}
+		else if (mpr_str_eq(key, "relid"))
+			out->has_relid = mpr_uint32(&r, &out->relid);
+		else if (mpr_str_eq(key, "schema_version"))
+			out->has_schema_version = mpr_uint(&r, &out->schema_version);
+		else
+			mpr_skip(&r);
+	}
+	if (!r.failed && mpr_left(&r) != 0)
+		mpr_fail(&r, "%zu bytes after the request", mpr_left(&r));
+	if (!r.failed && !has_op)
+		mpr_fail(&r, "request has no \"op\"");
+	if (r.failed)
+		return wbc_failed(&r, errbuf, errlen);
+	return WB_OK;
+}
+
+/* ------------------------------------------------------------ responses */
+
+void
+wbc_enc_error(wb_enc *e, const char *code, const char *message)
+{
+	WBC_PACKER(pk, e);
+
+	if (e->failed)
+		return;
+	msgpack_pack_map(&pk, 3);
+	wbc_ok(e, &pk, false);
+	wbc_kv_str(e, &pk, "error", code, strlen(code));
+	wbc_kv_str(e, &pk, "message", message, strlen(message));
+}
+
+void
+wbc_enc_schema_start(wb_enc *e, uint32_t relid, uint64_t schema_version,
+					 const char *schema, size_t schema_len,
+					 const char *table, size_t table_len,
+					 uint32_t key_index, uint32_t ncolumns)
+{
+	WBC_PACKER(pk, e);
+
+	if (e->failed)
+		return;
+	msgpack_pack_map(&pk, 7);
+	wbc_ok(e, &pk, true);
+	wbc_kv_uint(e, &pk, "relid", relid);
+	wbc_kv_uint(e, &pk, "schema_version", schema_version);
+	wbc_kv_str(e, &pk, "schema", schema, schema_len);
+	wbc_kv_str(e, &pk, "table", table, table_len);
+	wbc_kv_uint(e, &pk, "key_index", key_index);
+	wbc_key(e, &pk, "columns");
+	msgpack_pack_array(&pk, ncolumns);
+}
+
+void
+wbc_enc_schema_column(wb_enc *e, const char *name, size_t name_len,
+					  uint32_t typoid, int32_t typmod,
+					  const char *typname, size_t typname_len)
+{
+	WBC_PACKER(pk, e);
+
+	if (e->failed)
+		return;
+	msgpack_pack_map(&pk, 4);
+	wbc_kv_str(e, &pk, "name", name, name_len);
+	wbc_kv_uint(e, &pk, "type_oid", typoid);
+	wbc_key(e, &pk, "typmod");
+	msgpack_pack_int32(&pk, typmod);
+	wbc_kv_str(e, &pk, "type", typname, typname_len);
+}
+
+/* The status fields, by key, for both directions. */
+static const struct
+{
+	const char *key;
+	size_t		offset;
+	bool		is_str;
+}			wbc_status_fields[] = {
+	{"run", offsetof(wbc_status, run), false},
+	{"slot", offsetof(wbc_status, slot), true},
+	{"state", offsetof(wbc_status, state), true},
+	{"delivery", offsetof(wbc_status, delivery), true},
+	{"uptime_ms", offsetof(wbc_status, uptime_ms), false},
+	{"confirmed_lsn", offsetof(wbc_status, confirmed_lsn), false},
+	{"received_lsn", offsetof(wbc_status, received_lsn), false},
+	{"flushed_lsn", offsetof(wbc_status, flushed_lsn), false},
+	{"server_lsn", offsetof(wbc_status, server_lsn), false},
+	{"lag_bytes", offsetof(wbc_status, lag_bytes), false},
+	{"last_seq", offsetof(wbc_status, last_seq), false},
+	{"subscribers", offsetof(wbc_status, subscribers), false},
+	{"transactions", offsetof(wbc_status, transactions), false},
+	{"changes", offsetof(wbc_status, changes), false},
+	{"messages", offsetof(wbc_status, messages), false},
+	{"heartbeats", offsetof(wbc_status, heartbeats), false},
+	{"bytes", offsetof(wbc_status, bytes), false},
+	{"publish_errors", offsetof(wbc_status, publish_errors), false},
+	{"reconnects", offsetof(wbc_status, reconnects), false},
+	{"control_requests", offsetof(wbc_status, control_requests), false}
+};
+
+#define WBC_NSTATUS (sizeof(wbc_status_fields) / sizeof(wbc_status_fields[0]))
+
+void
+wbc_enc_status(wb_enc *e, const wbc_status *st)
+{
+	WBC_PACKER(pk, e);
+
+	if (e->failed)
+		return;
+	msgpack_pack_map(&pk, 1 + WBC_NSTATUS);
+	wbc_ok(e, &pk, true);
+	for (size_t i = 0; i < WBC_NSTATUS; i++)
+	{
+		const char *field = (const char *) st + wbc_status_fields[i].offset;
+
+		if (wbc_status_fields[i].is_str)
+		{
+			const wb_str *s = (const wb_str *) field;
+
+			wbc_kv_str(e, &pk, wbc_status_fields[i].key, s->ptr, s->len);
+		}
+		else
+			wbc_kv_uint(e, &pk, wbc_status_fields[i].key,
+						*(const uint64_t *) field);
+	}
+}
+
+int
+wbc_decode_result(const void *buf, size_t len, bool *ok, wb_str *code,
+				  wb_str *message, char *errbuf, size_t errlen)
+{
+	mpr			r;
+	uint32_t	n;
+	bool		has_ok = false;
+
+	*ok = false;
+	code->ptr = message->ptr = "";
+	code->len = message->len = 0;
+	mpr_init(&r, buf, len);
+	if (!mpr_map(&r, &n))
+		return wbc_failed(&r, errbuf, errlen);
+	for (uint32_t i = 0; i < n && !r.failed; i++)
+	{
+		wb_str		key;
+
+		if (!mpr_str(&r, &key))
+			break;
+		if (mpr_str_eq(key, "ok"))
+			has_ok = mpr_bool(&r, ok);
+		else if (mpr_str_eq(key, "error"))
+			mpr_str(&r, code);
+		else if (mpr_str_eq(key, "message"))
+			mpr_str(&r, message);
+		else
+			mpr_skip(&r);
+	}
+	if (!r.failed && !has_ok)
+		mpr_fail(&r, "response has no \"ok\"");
+	if (r.failed)
+		return wbc_failed(&r, errbuf, errlen);
+	return WB_OK;
+}
+
+static bool
+wbc_read_column(mpr *r, wbc_column *c)
+{
+	uint32_t	n;
+	int64_t		typmod = -1;
+
+	if (!mpr_map(r, &n))
+		return false;
+	memset(c, 0, sizeof(*c));
+	c->typmod = -1;
+	for (uint32_t i = 0; i < n && !r->failed; i++)
+	{
+		wb_str		key;
+
+		if (!mpr_str(r, &key))
+			return false;
+		if (mpr_str_eq(key, "name"))
+			mpr_str(r, &c->name);
+		else if (mpr_str_eq(key, "type_oid"))
+			mpr_uint32(r, &c->typoid);
+		else if (mpr_str_eq(key, "typmod"))
+		{
+			if (mpr_int(r, &typmod) &&
+				(typmod < INT32_MIN || typmod > INT32_MAX))
+				mpr_fail(r, "typmod %lld out of range", (long long) typmod);
+			c->typmod = (int32_t) typmod;
+		}
+		else if (mpr_str_eq(key, "type"))
+			mpr_str(r, &c->typname);
+		else
+			mpr_skip(r);
+	}
+	if (!r->failed && c->name.ptr == NULL)
+		mpr_fail(r, "column without a name");
+	return !r->failed;
+}
+
+int
+wbc_decode_schema(const void *buf, size_t len, wbc_schema *out,
+				  char *errbuf, size_t errlen)
+{
+	mpr			r;
+	uint32_t	n;
+	bool		has_columns = false;
+
+	memset(out, 0, sizeof(*out));
+	mpr_init(&r, buf, len);
+	if (!mpr_map(&r, &n))
+		return wbc_failed(&r, errbuf, errlen);
+	for (uint32_t i = 0; i < n && !r.failed; i++)
+	{
+		wb_str		key;
+
+		if (!mpr_str(&r, &key))
+			break;
+		if (mpr_str_eq(key, "relid"))
+			mpr_uint32(&r, &out->relid);
+		else if (mpr_str_eq(key, "schema_version"))
+			mpr_uint(&r, &out->schema_version);
+		else if (mpr_str_eq(key, "schema"))
+			mpr_str(&r, &out->schema);
+		else if (mpr_str_eq(key, "table"))
+			mpr_str(&r, &out->table);
+		else if (mpr_str_eq(key, "key_index"))
+			mpr_uint32(&r, &out->key_index);
+		else if (mpr_str_eq(key, "columns") && !has_columns)
+		{
+			uint32_t	nc;
+
+			has_columns = true;
+			if (!mpr_array(&r, &nc))
+				break;
+			if (nc > WB_MAX_COLUMNS)
+			{
+				mpr_fail(&r, "%u columns, more than %d", nc, WB_MAX_COLUMNS);
+				break;
+			}
+			out->columns = calloc(nc ? nc : 1, sizeof(wbc_column));
+			if (out->columns == NULL)
+			{
+				if (errlen > 0)
+					snprintf(errbuf, errlen, "out of memory");
+				return WB_ENOMEM;
+			}
+			out->ncolumns = nc;
+			for (uint32_t j = 0; j < nc; j++)
+				if (!wbc_read_column(&r, &out->columns[j]))
+					break;
+		}
+		else
+			mpr_skip(&r);
+	}
+	if (!r.failed && (!has_columns || out->schema.ptr == NULL ||
+					  out->table.ptr == NULL))
+		mpr_fail(&r, "schema response lacks columns, schema or table");
+	if (!r.failed && out->ncolumns > 0 && out->key_index >= out->ncolumns)
+		mpr_fail(&r, "key_index %u out of %u columns", out->key_index,
+				 out->ncolumns);
+	if (r.failed)
+	{
+		free(out->columns);
+		out->columns = NULL;
+		return wbc_failed(&r, errbuf, errlen);
+	}
+	return WB_OK;
+}
+
+int
+wbc_decode_status(const void *buf, size_t len, wbc_status *out,
+				  char *errbuf, size_t errlen)
+{
+	mpr			r;
+	uint32_t	n;
+
+	memset(out, 0, sizeof(*out));
+	mpr_init(&r, buf, len);
+	if (!mpr_map(&r, &n))
+		return wbc_failed(&r, errbuf, errlen);
+	for (uint32_t i = 0; i < n && !r.failed; i++)
+	{
+		wb_str		key;
+		bool		known = false;
+
+		if (!mpr_str(&r, &key))
+			break;
+		for (size_t j = 0; j < WBC_NSTATUS && !known; j++)
+		{
+			char	   *field;
+
+			if (!mpr_str_eq(key, wbc_status_fields[j].key))
+				continue;
+			known = true;
+			field = (char *) out + wbc_status_fields[j].offset;
+			if (wbc_status_fields[j].is_str)
+				mpr_str(&r, (wb_str *) field);
+			else
+				mpr_uint(&r, (uint64_t *) field);
+		}
+		if (!known)
+			mpr_skip(&r);
+	}
+	if (r.failed)
+		return wbc_failed(&r, errbuf, errlen);
+	return WB_OK;
+}

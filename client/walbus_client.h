@@ -1,0 +1,231 @@
+/*-------------------------------------------------------------------------
+ *
+ * walbus_client.h
+ *	  libwalbus: subscribe to a walbus-relay's bus and receive decoded
+ *	  changes with column names and typed values.
+ *
+ * Contract.  A walbus_client owns two nng sockets (sub0 on the relay's bus
+ * URL, req0 on its control URL), a cache of table definitions fetched
+ * with the control socket's "schema" request (keyed by relation id and
+ * schema version, kept until close), and the message last received.  Every
+ * function returns WALBUS_OK (0) or a negative WALBUS_E* code and, for a
+ * client, leaves a one-line explanation in walbus_errmsg(); WALBUS_EGAP and
+ * WALBUS_ETIMEDOUT are reports, not failures: call walbus_recv again.
+ * Pointers in a received walbus_change (topic, values, strings) are valid
+ * until the next walbus_recv or walbus_close; table definitions until
+ * walbus_close.  A client is not thread-safe: use it from one thread at a
+ * time (one client per thread is fine; the library has no global state).
+ *
+ * Delivery is best effort (nng pub/sub drops messages for slow
+ * subscribers); the library detects every loss it can prove from the
+ * sequence numbers (docs/ENVELOPE.md, "Gap detection") and reports it as
+ * WALBUS_EGAP before the next change.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef WALBUS_CLIENT_H
+#define WALBUS_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "walbus_proto.h"
+
+#ifdef __cplusplus
+extern "C"
+{
+#endif
+
+/* The library is built with hidden visibility; this is its interface. */
+#if defined(__GNUC__)
+#define WALBUS_API __attribute__((visibility("default")))
+#else
+#define WALBUS_API
+#endif
+
+#define WALBUS_OK			0
+#define WALBUS_ETIMEDOUT	(-1)	/* nothing arrived in time */
+#define WALBUS_EGAP			(-2)	/* messages were lost before the next */
+#define WALBUS_EPROTO		(-3)	/* a malformed message was skipped */
+#define WALBUS_ESCHEMA		(-4)	/* a change's table could not be resolved */
+#define WALBUS_ECONTROL		(-5)	/* control request failed */
+#define WALBUS_ENNG			(-6)	/* a socket operation failed */
+#define WALBUS_ENOMEM		(-7)
+#define WALBUS_EINVAL		(-8)	/* bad argument */
+
+typedef struct walbus_client walbus_client;
+
+typedef struct walbus_options
+{
+	const char *bus_url;		/* the relay's --bus, e.g. ipc:///tmp/walbus.pub;
+								 * NULL: control requests only */
+	const char *control_url;	/* its --control; NULL: no column names */
+	size_t		max_message_bytes;	/* larger bus messages are refused;
+									 * 0: 64 MiB */
+	int			control_timeout_ms; /* per control request; 0: 5000 */
+} walbus_options;
+
+typedef enum walbus_kind
+{
+	WALBUS_INSERT = 'I',
+	WALBUS_UPDATE = 'U',
+	WALBUS_DELETE = 'D',
+	WALBUS_TRUNCATE = 'T',
+	WALBUS_MESSAGE = 'M',		/* pg_logical_emit_message */
+	WALBUS_COMMIT = 'C',		/* only when subscribed to "_txn" */
+	WALBUS_HEARTBEAT = 'H'		/* only when subscribed to "_hb" */
+} walbus_kind;
+
+typedef struct walbus_column
+{
+	const char *name;
+	uint32_t	type_oid;		/* pg_type OID */
+	int32_t		typmod;			/* -1 when none */
+	const char *type_name;		/* e.g. "numeric(12,2)" */
+} walbus_column;
+
+/* One definition of a table, as the relay's "schema" request gives it. */
+typedef struct walbus_table
+{
+	uint32_t	relid;
+	uint64_t	schema_version;
+	const char *schema;
+	const char *name;
+	uint32_t	key_index;		/* index of the primary key in columns */
+	uint32_t	ncolumns;
+	const walbus_column *columns;
+} walbus_table;
+
+typedef struct walbus_change
+{
+	walbus_kind kind;
+	const char *topic;			/* "schema.table", "_msg.prefix", "_txn", ... */
+	uint64_t	run;			/* relay process; seq and tseq restart with it */
+	uint64_t	seq;			/* global sequence number */
+	uint64_t	tseq;			/* per-topic sequence number */
+
+	/* the transaction (not for heartbeats, non-transactional messages) */
+	bool		in_txn;
+	uint32_t	xid;
+	uint64_t	commit_lsn;		/* with pos: a unique, ordered key */
+	wb_timestamp commit_time;
+	uint32_t	pos;			/* from 1 within the transaction */
+
+	/* INSERT, UPDATE, DELETE, TRUNCATE */
+	uint32_t	relid;
+	uint64_t	schema_version;
+	const walbus_table *table;	/* NULL without a control URL */
+	uint32_t	nvalues;		/* INSERT, UPDATE: the new row, one per */
+	const wb_value *values;		/* column of table */
+	const wb_value *key;		/* DELETE: the deleted key; INSERT, UPDATE:
+								 * the row's key (when table is known) */
+	const wb_value *old_key;	/* UPDATE that changed the key, else NULL */
+	uint32_t	truncate_flags; /* WB_TRUNCATE_CASCADE, ..._RESTART_IDENTITY */
+
+	/* MESSAGE */
+	bool		transactional;
+	uint64_t	message_lsn;
+	wb_str		prefix;
+	wb_str		content;
+
+	/* COMMIT */
+	uint64_t	end_lsn;
+	uint32_t	nchanges;		/* messages in the transaction */
+
+	/* HEARTBEAT */
+	wb_timestamp time;
+	uint64_t	received_lsn;
+	uint64_t	flushed_lsn;
+} walbus_change;
+
+typedef struct walbus_stats
+{
+	uint64_t	received;		/* bus messages received */
+	uint64_t	delivered;		/* changes returned by walbus_recv */
+	uint64_t	gaps;			/* losses reported */
+	uint64_t	lost;			/* messages known to be lost */
+	uint64_t	malformed;		/* messages skipped as malformed */
+	uint64_t	schema_fetches; /* control "schema" requests made */
+} walbus_stats;
+
+/* The relay's answer to a "status" request (docs/ENVELOPE.md). */
+typedef struct walbus_relay_status
+{
+	uint64_t	run;			/* random id of the relay process */
+	char		slot[64];
+	char		state[16];		/* "connecting", "streaming", "waiting" */
+	char		delivery[32];	/* "best_effort" */
+	uint64_t	uptime_ms;
+	uint64_t	confirmed_lsn;	/* slot position when streaming (re)began */
+	uint64_t	received_lsn;	/* last position read from the slot */
+	uint64_t	flushed_lsn;	/* last position confirmed to the slot */
+	uint64_t	server_lsn;		/* server's WAL end as last reported */
+	uint64_t	lag_bytes;		/* server_lsn - flushed_lsn */
+	uint64_t	last_seq;		/* seq of the last bus message */
+	uint64_t	subscribers;	/* bus connections right now */
+	uint64_t	transactions;
+	uint64_t	changes;
+	uint64_t	messages;
+	uint64_t	heartbeats;
+	uint64_t	bytes;			/* bytes published */
+	uint64_t	publish_errors;
+	uint64_t	reconnects;
+	uint64_t	control_requests;
+} walbus_relay_status;
+
+/*
+ * Connect to a relay.  Dialing is asynchronous: a relay that is not up
+ * yet is retried in the background.  On failure *out is NULL and errbuf
+ * says why.
+ */
+extern WALBUS_API int walbus_open(walbus_client **out,
+								  const walbus_options *opts,
+								  char *errbuf, size_t errlen);
+extern WALBUS_API void walbus_close(walbus_client *c);
+
+/*
+ * Subscriptions.  A filter is a topic as it appears on the bus
+ * ("public.contacts", "_msg.audit", "_txn", "_hb"), or a prefix of topics
+ * when it ends in '*' ("public.*" for a schema, "*" for every table).
+ * Names that are empty, start with '_' or contain '.' or '"' are written
+ * in double quotes in topics; the _table and _schema forms quote for you.
+ */
+extern WALBUS_API int walbus_subscribe(walbus_client *c,
+									   const char *filter);
+extern WALBUS_API int walbus_unsubscribe(walbus_client *c,
+										 const char *filter);
+extern WALBUS_API int walbus_subscribe_table(walbus_client *c,
+											 const char *schema,
+											 const char *table);
+extern WALBUS_API int walbus_subscribe_schema(walbus_client *c,
+											  const char *schema);
+
+/*
+ * Receive the next change of a subscribed topic, waiting at most
+ * timeout_ms (-1: forever, 0: do not wait).  Returns WALBUS_OK with *out
+ * filled, WALBUS_ETIMEDOUT, WALBUS_EGAP (a loss was detected; the next
+ * call returns the change that revealed it), WALBUS_EPROTO (a malformed
+ * message was skipped), WALBUS_ESCHEMA (*out is filled but table is NULL),
+ * or an error.
+ */
+extern WALBUS_API int walbus_recv(walbus_client *c, walbus_change *out,
+								  int timeout_ms);
+
+/* A descriptor that polls readable when walbus_recv may have data. */
+extern WALBUS_API int walbus_recv_fd(walbus_client *c, int *fd);
+
+/* Ask the relay for its status (needs a control URL). */
+extern WALBUS_API int walbus_relay_status_get(walbus_client *c,
+											  walbus_relay_status *st);
+
+extern WALBUS_API const char *walbus_errmsg(const walbus_client *c);
+extern WALBUS_API void walbus_get_stats(const walbus_client *c,
+										 walbus_stats *stats);
+extern WALBUS_API const char *walbus_kind_name(walbus_kind kind);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif							/* WALBUS_CLIENT_H */

@@ -1,0 +1,144 @@
+/*-------------------------------------------------------------------------
+ *
+ * walbus_control.h
+ *	  The control protocol of walbus-relay (nng req0/rep0): requests and
+ *	  responses as msgpack maps, and their encoder/decoder pairs.
+ *
+ * docs/ENVELOPE.md ("Control socket") is the normative spec.  A request is
+ * a map with an "op" string and the op's arguments; a response is a map
+ * with "ok" true and the op's results, or "ok" false with an "error" code
+ * and a human-readable "message".  Version 1 defines "status" and
+ * "schema"; "hello", "ack" and "replay" are reserved for durable consumers
+ * and answered with the error code "unsupported" until then.
+ *
+ * Encoders write through a wb_enc (sticky errors, nothing allocated);
+ * decoders are bounded like wbe_decode, skip unknown keys, return WB_OK or
+ * WB_EMALFORMED/WB_ENOMEM with a message in errbuf, and return views into
+ * the caller's buffer.
+ *
+ * Thread safety: no global state; each call uses only its arguments.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef WALBUS_CONTROL_H
+#define WALBUS_CONTROL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "walbus_proto.h"
+
+/* Largest control request or response a peer must accept. */
+#define WBC_MAX_MESSAGE_BYTES	(1024 * 1024)
+
+/* Error codes of a failed response. */
+#define WBC_ERR_BAD_REQUEST		"bad_request"	/* not a valid request */
+#define WBC_ERR_UNKNOWN_OP		"unknown_op"
+#define WBC_ERR_NOT_FOUND		"not_found" /* e.g. unknown schema version */
+#define WBC_ERR_UNSUPPORTED		"unsupported"	/* reserved op */
+
+typedef enum wbc_op
+{
+	WBC_OP_UNKNOWN,
+	WBC_OP_STATUS,
+	WBC_OP_SCHEMA,
+	WBC_OP_HELLO,				/* reserved: durable consumer handshake */
+	WBC_OP_ACK,					/* reserved: consumer acknowledges an LSN */
+	WBC_OP_REPLAY				/* reserved: resend from a position */
+} wbc_op;
+
+typedef struct wbc_request
+{
+	wbc_op		op;
+	wb_str		op_name;		/* as sent, for error messages */
+	/* schema */
+	bool		has_relid;
+	uint32_t	relid;
+	bool		has_schema_version;
+	uint64_t	schema_version;
+} wbc_request;
+
+/* One column in a schema response. */
+typedef struct wbc_column
+{
+	wb_str		name;
+	uint32_t	typoid;
+	int32_t		typmod;
+	wb_str		typname;
+} wbc_column;
+
+typedef struct wbc_schema
+{
+	uint32_t	relid;
+	uint64_t	schema_version;
+	wb_str		schema;
+	wb_str		table;
+	uint32_t	key_index;
+	uint32_t	ncolumns;
+	wbc_column *columns;		/* decoder: malloc'd, caller frees */
+} wbc_schema;
+
+/* What a status response reports; strings are views. */
+typedef struct wbc_status
+{
+	uint64_t	run;			/* random id of this relay process */
+	wb_str		slot;
+	wb_str		state;			/* "connecting", "streaming", "waiting" */
+	wb_str		delivery;		/* "best_effort" until durable consumers */
+	uint64_t	uptime_ms;
+	uint64_t	confirmed_lsn;	/* the slot's position when streaming began */
+	uint64_t	received_lsn;	/* last position read from the slot */
+	uint64_t	flushed_lsn;	/* last position reported flushed */
+	uint64_t	server_lsn;		/* server's WAL end, from its messages */
+	uint64_t	lag_bytes;		/* server_lsn - flushed_lsn */
+	uint64_t	last_seq;		/* seq of the last bus message */
+	uint64_t	subscribers;	/* bus connections right now */
+	uint64_t	transactions;
+	uint64_t	changes;		/* insert, update, delete, truncate */
+	uint64_t	messages;		/* logical decoding messages */
+	uint64_t	heartbeats;
+	uint64_t	bytes;			/* bytes published */
+	uint64_t	publish_errors;
+	uint64_t	reconnects;
+	uint64_t	control_requests;
+} wbc_status;
+
+/* ------------------------------------------------------------- requests */
+
+extern void wbc_enc_status_request(wb_enc *e);
+extern void wbc_enc_schema_request(wb_enc *e, uint32_t relid,
+								   uint64_t schema_version);
+extern int	wbc_decode_request(const void *buf, size_t len, wbc_request *out,
+							   char *errbuf, size_t errlen);
+
+/* ------------------------------------------------------------ responses */
+
+extern void wbc_enc_error(wb_enc *e, const char *code, const char *message);
+
+/* Schema: wbc_enc_schema_start, then ncolumns x wbc_enc_schema_column. */
+extern void wbc_enc_schema_start(wb_enc *e, uint32_t relid,
+								 uint64_t schema_version,
+								 const char *schema, size_t schema_len,
+								 const char *table, size_t table_len,
+								 uint32_t key_index, uint32_t ncolumns);
+extern void wbc_enc_schema_column(wb_enc *e, const char *name,
+								  size_t name_len, uint32_t typoid,
+								  int32_t typmod, const char *typname,
+								  size_t typname_len);
+extern void wbc_enc_status(wb_enc *e, const wbc_status *st);
+
+/*
+ * Check a response's "ok".  On WB_OK, *ok tells whether the op succeeded;
+ * when it did not, *code and *message are set (views into buf).
+ */
+extern int	wbc_decode_result(const void *buf, size_t len, bool *ok,
+							  wb_str *code, wb_str *message,
+							  char *errbuf, size_t errlen);
+/* Decode a successful schema response; free out->columns afterwards. */
+extern int	wbc_decode_schema(const void *buf, size_t len, wbc_schema *out,
+							  char *errbuf, size_t errlen);
+extern int	wbc_decode_status(const void *buf, size_t len, wbc_status *out,
+							  char *errbuf, size_t errlen);
+
+#endif							/* WALBUS_CONTROL_H */

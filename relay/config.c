@@ -1,0 +1,480 @@
+/*-------------------------------------------------------------------------
+ *
+ * config.c
+ *	  Defaults, config file and flags of walbus-relay (see config.h).
+ *
+ * The file is read first, then the flags, so a flag always wins.  Both go
+ * through wr_config_set, which is the only place that knows how to parse
+ * each setting.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <ini.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+
+#define WR_DEFAULT_BUS		"ipc:///tmp/walbus.pub"
+#define WR_DEFAULT_CONTROL	"ipc:///tmp/walbus.ctl"
+#define WR_DEFAULT_SLOT		"walbus"
+
+/* Flags without a short form. */
+enum
+{
+	OPT_CONFIG = 256,
+	OPT_CREATE_SLOT,
+	OPT_STATUS_INTERVAL,
+	OPT_HEARTBEAT_INTERVAL,
+	OPT_SERVER_TIMEOUT,
+	OPT_RECONNECT_MAX_DELAY,
+	OPT_INCLUDE_TABLES,
+	OPT_EXCLUDE_TABLES,
+	OPT_LOG_LEVEL,
+	OPT_WAIT_SUBSCRIBERS,
+	OPT_VERSION
+};
+
+static const struct option wr_options[] = {
+	{"dbname", required_argument, NULL, 'd'},
+	{"slot", required_argument, NULL, 'S'},
+	{"create-slot", no_argument, NULL, OPT_CREATE_SLOT},
+	{"bus", required_argument, NULL, 'b'},
+	{"control", required_argument, NULL, 'c'},
+	{"config", required_argument, NULL, OPT_CONFIG},
+	{"include-tables", required_argument, NULL, OPT_INCLUDE_TABLES},
+	{"exclude-tables", required_argument, NULL, OPT_EXCLUDE_TABLES},
+	{"status-interval", required_argument, NULL, OPT_STATUS_INTERVAL},
+	{"heartbeat-interval", required_argument, NULL, OPT_HEARTBEAT_INTERVAL},
+	{"server-timeout", required_argument, NULL, OPT_SERVER_TIMEOUT},
+	{"reconnect-max-delay", required_argument, NULL, OPT_RECONNECT_MAX_DELAY},
+	{"wait-subscribers", required_argument, NULL, OPT_WAIT_SUBSCRIBERS},
+	{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{NULL, 0, NULL, 0}
+};
+
+static void
+wr_usage(void)
+{
+	printf(
+		   "walbus-relay streams a PostgreSQL logical replication slot decoded by\n"
+		   "the walbus output plugin and publishes each change on an nng bus.\n"
+		   "\n"
+		   "Usage:\n"
+		   "  walbus-relay [OPTION]...\n"
+		   "\n"
+		   "Connection:\n"
+		   "  -d, --dbname=CONNINFO      libpq conninfo string, URI or database name;\n"
+		   "                             PG* environment variables apply as usual\n"
+		   "  -S, --slot=NAME            replication slot (default \"%s\")\n"
+		   "      --create-slot          create the slot with the walbus plugin if it\n"
+		   "                             does not exist\n"
+		   "      --include-tables=PATS  only tables matching these schema.table patterns\n"
+		   "      --exclude-tables=PATS  never tables matching these patterns\n"
+		   "\n"
+		   "Bus:\n"
+		   "  -b, --bus=URL              nng pub listener; repeat for several\n"
+		   "                             (default %s; ipc sockets are mode 0600)\n"
+		   "  -c, --control=URL          nng rep control listener (default %s)\n"
+		   "      --wait-subscribers=N   at start-up, stream only once N subscribers\n"
+		   "                             are connected, so they miss nothing (default 0)\n"
+		   "\n"
+		   "Timing (seconds, fractions allowed):\n"
+		   "      --status-interval=S    standby status update period (default 10)\n"
+		   "      --heartbeat-interval=S heartbeat period on the _hb topic (default 5)\n"
+		   "      --server-timeout=S     reconnect after this much silence from the\n"
+		   "                             server, 0 to disable (default 60)\n"
+		   "      --reconnect-max-delay=S  cap of the reconnect backoff (default 30)\n"
+		   "\n"
+		   "Other:\n"
+		   "      --config=FILE          read settings from FILE (key = value, keys are\n"
+		   "                             the long options with '_' for '-'); flags win\n"
+		   "      --log-level=LEVEL      error, warning, info (default) or debug\n"
+		   "  -h, --help                 show this help, then exit\n"
+		   "      --version              show the version, then exit\n"
+		   "\n"
+		   "Signals: SIGTERM and SIGINT stop after a final status update.\n"
+		   "See docs/RELAY.md and docs/ENVELOPE.md.\n",
+		   WR_DEFAULT_SLOT, WR_DEFAULT_BUS, WR_DEFAULT_CONTROL);
+}
+
+static int	wr_fail(char *errbuf, size_t errlen, const char *fmt,...)
+			__attribute__((format(printf, 3, 4)));
+
+static int
+wr_fail(char *errbuf, size_t errlen, const char *fmt,...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(errbuf, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int
+wr_set_string(char **dst, const char *value)
+{
+	char	   *copy = strdup(value);
+
+	if (copy == NULL)
+		return -1;
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+static int
+wr_parse_seconds(const char *value, bool allow_zero, int *ms)
+{
+	char	   *end;
+	double		s;
+
+	errno = 0;
+	s = strtod(value, &end);
+	if (errno != 0 || end == value || *end != '\0' || !isfinite(s) ||
+		s < 0 || s > 86400 || (s == 0 && !allow_zero) ||
+		(s > 0 && s < 0.001))
+		return -1;
+	*ms = (int) (s * 1000.0 + 0.5);
+	return 0;
+}
+
+static int
+wr_parse_bool(const char *value, bool *b)
+{
+	if (strcasecmp(value, "true") == 0 || strcasecmp(value, "on") == 0 ||
+		strcasecmp(value, "yes") == 0 || strcmp(value, "1") == 0)
+		*b = true;
+	else if (strcasecmp(value, "false") == 0 || strcasecmp(value, "off") == 0 ||
+			 strcasecmp(value, "no") == 0 || strcmp(value, "0") == 0)
+		*b = false;
+	else
+		return -1;
+	return 0;
+}
+
+/*
+ * Slot names follow PostgreSQL's rule (lower-case letters, digits and
+ * underscores, at most 63 bytes), checked here so that they can be put in
+ * replication commands without quoting and the error comes early.
+ */
+static bool
+wr_slot_name_ok(const char *name)
+{
+	size_t		n = strlen(name);
+
+	if (n == 0 || n > 63)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') ||
+			  (name[i] >= '0' && name[i] <= '9') || name[i] == '_'))
+			return false;
+	return true;
+}
+
+/*
+ * Apply one setting by its config-file name.  replace_bus tells whether a
+ * "bus" value starts a new list (the first --bus flag replaces the file's
+ * list) or adds to it.
+ */
+static int
+wr_config_set(wr_config *cfg, const char *name, const char *value,
+			  bool *replace_bus, char *errbuf, size_t errlen)
+{
+	int			rc = 0;
+
+	if (strcmp(name, "dbname") == 0)
+		rc = wr_set_string(&cfg->dbname, value);
+	else if (strcmp(name, "slot") == 0)
+	{
+		if (!wr_slot_name_ok(value))
+			return wr_fail(errbuf, errlen,
+						   "invalid slot name \"%s\": use 1 to 63 lower-case "
+						   "letters, digits and underscores", value);
+		rc = wr_set_string(&cfg->slot, value);
+	}
+	else if (strcmp(name, "create_slot") == 0)
+	{
+		if (wr_parse_bool(value, &cfg->create_slot) != 0)
+			return wr_fail(errbuf, errlen,
+						   "invalid value \"%s\" for create_slot: use true or "
+						   "false", value);
+	}
+	else if (strcmp(name, "bus") == 0)
+	{
+		if (*replace_bus)
+		{
+			for (int i = 0; i < cfg->nbus; i++)
+				free(cfg->bus_urls[i]);
+			cfg->nbus = 0;
+			*replace_bus = false;
+		}
+		if (cfg->nbus == WR_MAX_BUS_URLS)
+			return wr_fail(errbuf, errlen, "too many bus URLs (at most %d)",
+						   WR_MAX_BUS_URLS);
+		cfg->bus_urls[cfg->nbus] = NULL;
+		rc = wr_set_string(&cfg->bus_urls[cfg->nbus], value);
+		if (rc == 0)
+			cfg->nbus++;
+	}
+	else if (strcmp(name, "control") == 0)
+		rc = wr_set_string(&cfg->control_url, value);
+	else if (strcmp(name, "include_tables") == 0)
+		rc = wr_set_string(&cfg->include_tables, value);
+	else if (strcmp(name, "exclude_tables") == 0)
+		rc = wr_set_string(&cfg->exclude_tables, value);
+	else if (strcmp(name, "status_interval") == 0 ||
+			 strcmp(name, "heartbeat_interval") == 0 ||
+			 strcmp(name, "server_timeout") == 0 ||
+			 strcmp(name, "reconnect_max_delay") == 0)
+	{
+		bool		zero_ok = strcmp(name, "server_timeout") == 0;
+		int		   *dst = &cfg->reconnect_max_ms;
+
+		if (strcmp(name, "status_interval") == 0)
+			dst = &cfg->status_interval_ms;
+		else if (strcmp(name, "heartbeat_interval") == 0)
+			dst = &cfg->heartbeat_interval_ms;
+		else if (zero_ok)
+			dst = &cfg->server_timeout_ms;
+
+		if (wr_parse_seconds(value, zero_ok, dst) != 0)
+			return wr_fail(errbuf, errlen,
+						   "invalid value \"%s\" for %s: use a number of "
+						   "seconds", value, name);
+	}
+	else if (strcmp(name, "wait_subscribers") == 0)
+	{
+		char	   *end;
+		long		n;
+
+		errno = 0;
+		n = strtol(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0' || n < 0 || n > 1000)
+			return wr_fail(errbuf, errlen,
+						   "invalid value \"%s\" for wait_subscribers: use a "
+						   "number from 0 to 1000", value);
+		cfg->wait_subscribers = (int) n;
+	}
+	else if (strcmp(name, "log_level") == 0)
+	{
+		cfg->log_level = wr_log_parse_level(value);
+		if (cfg->log_level < 0)
+			return wr_fail(errbuf, errlen,
+						   "invalid log level \"%s\": use error, warning, "
+						   "info or debug", value);
+	}
+	else
+		return wr_fail(errbuf, errlen, "unknown setting \"%s\"", name);
+	if (rc != 0)
+		return wr_fail(errbuf, errlen, "out of memory");
+	return 0;
+}
+
+typedef struct wr_ini_state
+{
+	wr_config  *cfg;
+	bool		replace_bus;
+	char	   *errbuf;
+	size_t		errlen;
+} wr_ini_state;
+
+/* inih callback: nonzero means success. */
+static int
+wr_ini_handler(void *user, const char *section, const char *name,
+			   const char *value)
+{
+	wr_ini_state *st = user;
+
+	if (section[0] != '\0' && strcmp(section, "relay") != 0)
+	{
+		snprintf(st->errbuf, st->errlen,
+				 "unknown section [%s]: settings go at the top or under "
+				 "[relay]", section);
+		return 0;
+	}
+	return wr_config_set(st->cfg, name, value, &st->replace_bus,
+						 st->errbuf, st->errlen) == 0;
+}
+
+static int
+wr_config_file(wr_config *cfg, const char *path, char *errbuf, size_t errlen)
+{
+	char		why[512] = "";
+	wr_ini_state st = {cfg, false, why, sizeof(why)};
+	int			rc = ini_parse(path, wr_ini_handler, &st);
+
+	if (rc == -1)
+	{
+		snprintf(errbuf, errlen, "could not open config file \"%s\": %s",
+				 path, strerror(errno));
+		return -1;
+	}
+	if (rc != 0)
+	{
+		snprintf(errbuf, errlen, "config file \"%s\", line %d: %s", path, rc,
+				 why[0] ? why : "syntax error (expected key = value)");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+wr_config_defaults(wr_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->status_interval_ms = 10000;
+	cfg->heartbeat_interval_ms = 5000;
+	cfg->server_timeout_ms = 60000;
+	cfg->reconnect_max_ms = 30000;
+	cfg->log_level = WR_LOG_INFO;
+}
+
+/* Fill what neither the file nor the flags set. */
+static int
+wr_config_finish(wr_config *cfg)
+{
+	if (cfg->slot == NULL && wr_set_string(&cfg->slot, WR_DEFAULT_SLOT) != 0)
+		return -1;
+	if (cfg->control_url == NULL &&
+		wr_set_string(&cfg->control_url, WR_DEFAULT_CONTROL) != 0)
+		return -1;
+	if (cfg->nbus == 0)
+	{
+		if ((cfg->bus_urls[0] = strdup(WR_DEFAULT_BUS)) == NULL)
+			return -1;
+		cfg->nbus = 1;
+	}
+	return 0;
+}
+
+/* Map a flag to its config-file name. */
+static const char *
+wr_flag_setting(int opt)
+{
+	switch (opt)
+	{
+		case 'd':
+			return "dbname";
+		case 'S':
+			return "slot";
+		case 'b':
+			return "bus";
+		case 'c':
+			return "control";
+		case OPT_INCLUDE_TABLES:
+			return "include_tables";
+		case OPT_EXCLUDE_TABLES:
+			return "exclude_tables";
+		case OPT_STATUS_INTERVAL:
+			return "status_interval";
+		case OPT_HEARTBEAT_INTERVAL:
+			return "heartbeat_interval";
+		case OPT_SERVER_TIMEOUT:
+			return "server_timeout";
+		case OPT_RECONNECT_MAX_DELAY:
+			return "reconnect_max_delay";
+		case OPT_LOG_LEVEL:
+			return "log_level";
+		case OPT_WAIT_SUBSCRIBERS:
+			return "wait_subscribers";
+	}
+	return NULL;
+}
+
+int
+wr_config_load(wr_config *cfg, int argc, char **argv, char *errbuf,
+			   size_t errlen)
+{
+	const char *config_file = NULL;
+	bool		replace_bus = true;
+	int			opt;
+
+	wr_config_defaults(cfg);
+
+	/* first pass: only --config, --help and --version */
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "d:S:b:c:h", wr_options, NULL)) != -1)
+	{
+		if (opt == 'h')
+		{
+			wr_usage();
+			exit(0);
+		}
+		if (opt == OPT_VERSION)
+		{
+			printf("walbus-relay 0.1 (envelope version 1)\n");
+			exit(0);
+		}
+		if (opt == OPT_CONFIG)
+			config_file = optarg;
+	}
+	if (config_file != NULL && wr_config_file(cfg, config_file, errbuf,
+											  errlen) != 0)
+		return -1;
+
+	/* second pass: every flag, over the file's values */
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "d:S:b:c:h", wr_options, NULL)) != -1)
+	{
+		const char *setting;
+
+		if (opt == OPT_CONFIG || opt == 'h' || opt == OPT_VERSION)
+			continue;
+		if (opt == OPT_CREATE_SLOT)
+		{
+			cfg->create_slot = true;
+			continue;
+		}
+		if (opt == '?' || opt == ':')
+		{
+			snprintf(errbuf, errlen,
+					 "invalid option or missing value: \"%s\" (see "
+					 "walbus-relay --help)", argv[optind - 1]);
+			return -1;
+		}
+		setting = wr_flag_setting(opt);
+		if (setting == NULL ||
+			wr_config_set(cfg, setting, optarg, &replace_bus, errbuf,
+						  errlen) != 0)
+			return -1;
+	}
+	if (optind < argc)
+	{
+		snprintf(errbuf, errlen, "unexpected argument \"%s\" (see "
+				 "walbus-relay --help)", argv[optind]);
+		return -1;
+	}
+	if (wr_config_finish(cfg) != 0)
+	{
+		snprintf(errbuf, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+void
+wr_config_free(wr_config *cfg)
+{
+	free(cfg->dbname);
+	free(cfg->slot);
+	for (int i = 0; i < cfg->nbus; i++)
+		free(cfg->bus_urls[i]);
+	free(cfg->control_url);
+	free(cfg->include_tables);
+	free(cfg->exclude_tables);
+	memset(cfg, 0, sizeof(*cfg));
+}

@@ -1,0 +1,46 @@
+/*-------------------------------------------------------------------------
+ *
+ * config.h
+ *	  walbus-relay settings: defaults, the config file (libinih) and the
+ *	  command-line flags, which override the file.
+ *
+ * Every setting has one name: the config key is the long flag without
+ * "--" and with '_' for '-' (create_slot = true is --create-slot).
+ * wr_config_load returns 0, or -1 after writing a one-line message naming
+ * the bad setting into errbuf; it exits for --help and --version.  The
+ * struct owns its strings; wr_config_free releases them.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef WR_CONFIG_H
+#define WR_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define WR_MAX_BUS_URLS		8
+
+typedef struct wr_config
+{
+	char	   *dbname;			/* libpq conninfo, URI or database name */
+	char	   *slot;
+	bool		create_slot;	/* create the slot when it is missing */
+	char	   *bus_urls[WR_MAX_BUS_URLS];	/* pub0 listeners */
+	int			nbus;
+	char	   *control_url;	/* rep0 listener */
+	char	   *include_tables; /* plugin option, NULL: not sent */
+	char	   *exclude_tables; /* plugin option, NULL: not sent */
+	int			status_interval_ms; /* standby status update period */
+	int			heartbeat_interval_ms;	/* _hb period */
+	int			server_timeout_ms;	/* silence before reconnecting, 0: off */
+	int			reconnect_max_ms;	/* cap of the reconnect backoff */
+	int			wait_subscribers;	/* start streaming once this many
+									 * subscribers are connected */
+	int			log_level;		/* wr_log_level */
+} wr_config;
+
+extern int	wr_config_load(wr_config *cfg, int argc, char **argv,
+						   char *errbuf, size_t errlen);
+extern void wr_config_free(wr_config *cfg);
+
+#endif							/* WR_CONFIG_H */

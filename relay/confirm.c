@@ -1,0 +1,59 @@
+/*-------------------------------------------------------------------------
+ *
+ * confirm.c
+ *	  The best-effort flush policy (see confirm.h).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "confirm.h"
+
+static void
+wr_confirm_advance(wr_confirm *c, uint64_t lsn)
+{
+	if (lsn > c->flushed)
+		c->flushed = lsn;
+}
+
+void
+wr_confirm_init(wr_confirm *c, uint64_t start)
+{
+	c->flushed = start;
+	c->txn_open = false;
+}
+
+/*
+ * A new connection resumes at the slot's confirmed position; a transaction
+ * that was half published will be sent again from its start.
+ */
+void
+wr_confirm_restart(wr_confirm *c, uint64_t slot_confirmed)
+{
+	wr_confirm_advance(c, slot_confirmed);
+	c->txn_open = false;
+}
+
+void
+wr_confirm_txn_begin(wr_confirm *c)
+{
+	c->txn_open = true;
+}
+
+void
+wr_confirm_txn_published(wr_confirm *c, uint64_t end_lsn)
+{
+	c->txn_open = false;
+	wr_confirm_advance(c, end_lsn);
+}
+
+/*
+ * The server sends its WAL end in keepalives; between transactions every
+ * commit before it has been received and published, so the slot may move
+ * there.  This is what keeps the slot advancing while only ineligible
+ * tables are written.
+ */
+void
+wr_confirm_keepalive(wr_confirm *c, uint64_t wal_end)
+{
+	if (!c->txn_open)
+		wr_confirm_advance(c, wal_end);
+}

@@ -1,0 +1,222 @@
+/*-------------------------------------------------------------------------
+ *
+ * control.c
+ *	  The control socket (see control.h).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "control.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <nng/protocol/reqrep0/rep.h>
+
+#include "listen.h"
+#include "log.h"
+#include "relay.h"
+#include "walbus_control.h"
+
+int
+wr_control_open(wr_control *ctl, const char *url, char *errbuf,
+				size_t errlen)
+{
+	int			rv;
+
+	memset(ctl, 0, sizeof(*ctl));
+	if ((rv = nng_rep0_open(&ctl->sock)) != 0)
+	{
+		snprintf(errbuf, errlen, "nng_rep0_open: %s", nng_strerror(rv));
+		return rv;
+	}
+	ctl->open = true;
+	if ((rv = nng_socket_set_size(ctl->sock, NNG_OPT_RECVMAXSZ,
+								  WBC_MAX_MESSAGE_BYTES)) != 0 ||
+		(rv = nng_socket_get_int(ctl->sock, NNG_OPT_RECVFD, &ctl->fd)) != 0)
+	{
+		snprintf(errbuf, errlen, "cannot set up the control socket: %s",
+				 nng_strerror(rv));
+		return rv;
+	}
+	return wr_listen(ctl->sock, url, "control", errbuf, errlen);
+}
+
+void
+wr_control_close(wr_control *ctl)
+{
+	if (ctl->open)
+		nng_close(ctl->sock);
+	ctl->open = false;
+}
+
+static int
+wr_control_write(void *ctx, const char *buf, size_t len)
+{
+	return nng_msg_append((nng_msg *) ctx, buf, len);
+}
+
+static const char *
+wr_state_name(wr_state state)
+{
+	switch (state)
+	{
+		case WR_STATE_CONNECTING:
+			return "connecting";
+		case WR_STATE_STREAMING:
+			return "streaming";
+		case WR_STATE_WAITING:
+			return "waiting";
+	}
+	return "unknown";
+}
+
+static wb_str
+wr_wbstr(const char *s)
+{
+	wb_str		w = {s, (uint32_t) strlen(s)};
+
+	return w;
+}
+
+static void
+wr_control_status(wb_enc *e, const wr_relay *r)
+{
+	wbc_status	st;
+	uint64_t	flushed = wr_confirm_flushed(&r->confirm);
+
+	memset(&st, 0, sizeof(st));
+	st.run = r->pub.run;
+	st.slot = wr_wbstr(r->cfg->slot);
+	st.state = wr_wbstr(wr_state_name(r->state));
+	st.delivery = wr_wbstr("best_effort");
+	st.uptime_ms = (uint64_t) (wr_now_ms() - r->started_ms);
+	st.confirmed_lsn = r->confirmed_lsn;
+	st.received_lsn = r->received_lsn;
+	st.flushed_lsn = flushed;
+	st.server_lsn = r->server_lsn;
+	st.lag_bytes = r->server_lsn > flushed ? r->server_lsn - flushed : 0;
+	st.last_seq = r->pub.seq;
+	st.subscribers = (uint64_t) atomic_load(&r->pub.subscribers);
+	st.transactions = r->stats.transactions;
+	st.changes = r->stats.changes;
+	st.messages = r->stats.messages;
+	st.heartbeats = r->stats.heartbeats;
+	st.bytes = r->pub.bytes;
+	st.publish_errors = r->pub.errors;
+	st.reconnects = r->stats.reconnects;
+	st.control_requests = r->stats.control_requests;
+	wbc_enc_status(e, &st);
+}
+
+static void
+wr_control_schema(wb_enc *e, const wr_relay *r, const wbc_request *req)
+{
+	const wr_relversion *v;
+	char		msg[160];
+
+	if (!req->has_relid || !req->has_schema_version)
+	{
+		wbc_enc_error(e, WBC_ERR_BAD_REQUEST,
+					  "schema needs \"relid\" and \"schema_version\"");
+		return;
+	}
+	v = wr_relcache_version(&r->rels, req->relid, req->schema_version);
+	if (v == NULL)
+	{
+		snprintf(msg, sizeof(msg),
+				 "no schema version %llu of relation %u in this relay run",
+				 (unsigned long long) req->schema_version, req->relid);
+		wbc_enc_error(e, WBC_ERR_NOT_FOUND, msg);
+		return;
+	}
+	wbc_enc_schema_start(e, v->relid, v->schema_version,
+						 v->schema, strlen(v->schema),
+						 v->table, strlen(v->table),
+						 v->key_index, v->ncolumns);
+	for (uint32_t i = 0; i < v->ncolumns; i++)
+		wbc_enc_schema_column(e, v->columns[i].name,
+							  strlen(v->columns[i].name),
+							  v->columns[i].typoid, v->columns[i].typmod,
+							  v->columns[i].typname,
+							  strlen(v->columns[i].typname));
+}
+
+/* Build the response to one request into reply. */
+static void
+wr_control_answer(wb_enc *e, const wr_relay *r, const void *buf, size_t len)
+{
+	wbc_request req;
+	char		err[160];
+	char		msg[200];
+
+	if (wbc_decode_request(buf, len, &req, err, sizeof(err)) != WB_OK)
+	{
+		snprintf(msg, sizeof(msg), "malformed request: %s", err);
+		wbc_enc_error(e, WBC_ERR_BAD_REQUEST, msg);
+		return;
+	}
+	switch (req.op)
+	{
+		case WBC_OP_STATUS:
+			wr_control_status(e, r);
+			break;
+		case WBC_OP_SCHEMA:
+			wr_control_schema(e, r, &req);
+			break;
+		case WBC_OP_HELLO:
+		case WBC_OP_ACK:
+		case WBC_OP_REPLAY:
+			wbc_enc_error(e, WBC_ERR_UNSUPPORTED,
+						  "durable consumers are not available yet: "
+						  "delivery is best effort");
+			break;
+		case WBC_OP_UNKNOWN:
+			snprintf(msg, sizeof(msg), "unknown op \"%.*s\"",
+					 (int) (req.op_name.len > 64 ? 64 : req.op_name.len),
+					 req.op_name.ptr);
+			wbc_enc_error(e, WBC_ERR_UNKNOWN_OP, msg);
+			break;
+	}
+}
+
+void
+wr_control_serve(wr_control *ctl, wr_relay *relay)
+{
+	for (;;)
+	{
+		nng_msg    *req;
+		nng_msg    *rep;
+		wb_enc		enc;
+		int			rv;
+
+		rv = nng_recvmsg(ctl->sock, &req, NNG_FLAG_NONBLOCK);
+		if (rv == NNG_EAGAIN)
+			return;
+		if (rv != 0)
+		{
+			wr_warning("control socket: nng_recvmsg: %s", nng_strerror(rv));
+			return;
+		}
+		relay->stats.control_requests++;
+		if ((rv = nng_msg_alloc(&rep, 0)) != 0)
+		{
+			wr_warning("control socket: nng_msg_alloc: %s", nng_strerror(rv));
+			nng_msg_free(req);
+			return;
+		}
+		wb_enc_init(&enc, wr_control_write, rep);
+		wr_control_answer(&enc, relay, nng_msg_body(req), nng_msg_len(req));
+		nng_msg_free(req);
+		if (wb_enc_failed(&enc))
+		{
+			wr_warning("control socket: could not encode a response");
+			nng_msg_free(rep);
+			continue;
+		}
+		if ((rv = nng_sendmsg(ctl->sock, rep, NNG_FLAG_NONBLOCK)) != 0)
+		{
+			wr_warning("control socket: nng_sendmsg: %s", nng_strerror(rv));
+			nng_msg_free(rep);
+		}
+	}
+}

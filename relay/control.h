@@ -1,0 +1,37 @@
+/*-------------------------------------------------------------------------
+ *
+ * control.h
+ *	  The relay's control socket: an nng rep0 listener answering msgpack
+ *	  requests (docs/ENVELOPE.md, "Control socket") from inside the
+ *	  relay's single poll loop.
+ *
+ * wr_control_fd gives a descriptor that polls readable when a request is
+ * waiting; wr_control_serve answers every waiting request without
+ * blocking.  A malformed or unknown request gets an error response; no
+ * input can stop the relay.  Single-threaded.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef WR_CONTROL_H
+#define WR_CONTROL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <nng/nng.h>
+
+struct wr_relay;
+
+typedef struct wr_control
+{
+	nng_socket	sock;
+	bool		open;
+	int			fd;				/* NNG_OPT_RECVFD */
+} wr_control;
+
+extern int	wr_control_open(wr_control *ctl, const char *url, char *errbuf,
+							size_t errlen);
+extern void wr_control_close(wr_control *ctl);
+extern void wr_control_serve(wr_control *ctl, struct wr_relay *relay);
+
+#endif							/* WR_CONTROL_H */

@@ -1,0 +1,271 @@
+/*-------------------------------------------------------------------------
+ *
+ * main.c
+ *	  walbus-relay: stream a walbus logical replication slot and publish
+ *	  every change on an nng bus.
+ *
+ * main owns the process: it loads the settings, checks the server and the
+ * slot (so a misconfiguration ends with one clear line before any socket
+ * is opened), opens the bus and the control socket, then alternates
+ * between streaming (stream.c) and reconnecting with capped, jittered
+ * exponential backoff.  Only main exits: 0 after SIGTERM/SIGINT, 1 on an
+ * error that needs a human, 2 on bad usage.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "config.h"
+#include "log.h"
+#include "records.h"
+#include "relay.h"
+#include "stream.h"
+
+/* Run ids fit in 53 bits, so JSON consumers hold them exactly. */
+#define WR_RUN_MASK			((UINT64_C(1) << 53) - 1)
+
+/* First reconnect delay; each failure doubles it up to reconnect_max_delay. */
+#define WR_BACKOFF_BASE_MS	500
+
+volatile sig_atomic_t wr_stop_requested = 0;
+
+static void
+wr_on_stop_signal(int signo)
+{
+	(void) signo;
+	wr_stop_requested = 1;
+}
+
+/* No SA_RESTART: the signal must interrupt poll() so the loop sees it. */
+static void
+wr_install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = wr_on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+static uint64_t
+wr_random64(void)
+{
+	uint64_t	v = 0;
+
+	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+		v = ((uint64_t) time(NULL) << 20) ^ (uint64_t) clock();
+	return v;
+}
+
+/*
+ * Delay before reconnect attempt n (from 0): exponential, capped, and
+ * drawn uniformly from its upper half so that relays restarted together
+ * do not reconnect in lockstep.
+ */
+static int
+wr_backoff_ms(const wr_config *cfg, int attempt)
+{
+	int64_t		d = WR_BACKOFF_BASE_MS;
+
+	for (int i = 0; i < attempt && d < cfg->reconnect_max_ms; i++)
+		d *= 2;
+	if (d > cfg->reconnect_max_ms)
+		d = cfg->reconnect_max_ms;
+	return (int) (d / 2 + (int64_t) (wr_random64() % (uint64_t) (d / 2 + 1)));
+}
+
+/* Streaming (re)starts: positions and the flush policy resume at the slot. */
+static void
+wr_resume(wr_relay *r)
+{
+	r->confirmed_lsn = r->pg.slot_confirmed;
+	wr_confirm_restart(&r->confirm, r->pg.slot_confirmed);
+	if (r->pg.slot_confirmed > r->received_lsn)
+		r->received_lsn = r->pg.slot_confirmed;
+	wr_info("streaming slot \"%s\" from " WR_LSN_FMT, r->cfg->slot,
+			WR_LSN_ARGS(r->pg.slot_confirmed));
+}
+
+/*
+ * Reconnect after a lost connection until it works.  Returns WR_PG_OK,
+ * WR_PG_FATAL (message in r->pg.errmsg) or WR_PG_RETRY when asked to stop
+ * while waiting.
+ */
+static wr_pg_rc
+wr_reconnect(wr_relay *r)
+{
+	char		why[sizeof(r->pg.errmsg)];
+
+	memcpy(why, r->pg.errmsg, sizeof(why));
+	for (int attempt = 0;; attempt++)
+	{
+		int			delay = wr_backoff_ms(r->cfg, attempt);
+		wr_pg_rc	rc;
+
+		wr_warning("%s; reconnecting in %.1f s (attempt %d)", why,
+				   delay / 1000.0, attempt + 1);
+		r->state = WR_STATE_WAITING;
+		if (!wr_stream_idle(r, delay))
+			return WR_PG_RETRY;
+
+		r->state = WR_STATE_CONNECTING;
+		rc = wr_pg_connect(&r->pg, r->cfg, false);
+		if (rc == WR_PG_OK)
+		{
+			rc = wr_pg_start(&r->pg, r->cfg, false);
+			if (rc != WR_PG_OK)
+				wr_pg_close(&r->pg);
+		}
+		if (rc != WR_PG_RETRY)
+			return rc;
+		memcpy(why, r->pg.errmsg, sizeof(why));
+	}
+}
+
+/*
+ * Best-effort pub/sub loses what is published before a subscriber
+ * connects; --wait-subscribers lets a relay started together with its
+ * workers hold the stream until they are there.  False when asked to stop.
+ */
+static bool
+wr_wait_subscribers(wr_relay *r)
+{
+	if (atomic_load(&r->pub.subscribers) >= r->cfg->wait_subscribers)
+		return true;
+	wr_info("waiting for %d subscriber%s before streaming",
+			r->cfg->wait_subscribers,
+			r->cfg->wait_subscribers == 1 ? "" : "s");
+	while (atomic_load(&r->pub.subscribers) < r->cfg->wait_subscribers)
+		if (!wr_stream_idle(r, 100))
+			return false;
+	return true;
+}
+
+/* Open the bus and the control socket; false after logging why. */
+static bool
+wr_open_sockets(wr_relay *r)
+{
+	char		err[512];
+	uint64_t	run = wr_random64() & WR_RUN_MASK;
+
+	if (wr_pub_open(&r->pub, run ? run : 1, r->cfg->bus_urls, r->cfg->nbus,
+					err, sizeof(err)) != 0 ||
+		wr_control_open(&r->ctl, r->cfg->control_url, err, sizeof(err)) != 0)
+	{
+		wr_error("%s", err);
+		return false;
+	}
+	return true;
+}
+
+/* Logged once everything is in place, so a failed start is one line. */
+static void
+wr_log_ready(const wr_relay *r)
+{
+	for (int i = 0; i < r->cfg->nbus; i++)
+		wr_info("publishing on %s", r->cfg->bus_urls[i]);
+	wr_info("control socket on %s", r->cfg->control_url);
+	wr_info("delivery is best effort: no durable consumers are configured");
+}
+
+int
+main(int argc, char **argv)
+{
+	wr_config	cfg;
+	wr_relay	r;
+	char		err[1024];
+	int			exit_code = 1;
+	wr_pg_rc	rc;
+
+	if (wr_config_load(&cfg, argc, argv, err, sizeof(err)) != 0)
+	{
+		fprintf(stderr, "walbus-relay: error: %s\n", err);
+		return 2;
+	}
+	wr_log_set_level(cfg.log_level);
+	wr_install_signals();
+
+	memset(&r, 0, sizeof(r));
+	r.cfg = &cfg;
+	r.started_ms = wr_now_ms();
+	r.state = WR_STATE_CONNECTING;
+	wb_dec_init(&r.dec);
+	wr_relcache_init(&r.rels);
+
+	rc = wr_pg_connect(&r.pg, &cfg, true);
+	if (rc != WR_PG_OK)
+	{
+		wr_error("%s", r.pg.errmsg);
+		goto done;
+	}
+	if (!wr_open_sockets(&r))
+		goto done;
+	if (r.pg.slot_missing && wr_pg_create_slot(&r.pg, &cfg) != WR_PG_OK)
+	{
+		wr_error("%s", r.pg.errmsg);
+		goto done;
+	}
+	wr_confirm_init(&r.confirm, r.pg.slot_confirmed);
+	wr_log_ready(&r);
+	if (!wr_wait_subscribers(&r))
+	{
+		exit_code = 0;
+		goto done;
+	}
+	if (wr_pg_start(&r.pg, &cfg, true) != WR_PG_OK)
+	{
+		wr_error("%s", r.pg.errmsg);
+		goto done;
+	}
+	wr_resume(&r);
+
+	for (;;)
+	{
+		wr_stream_rc src = wr_stream(&r);
+
+		if (src == WR_STREAM_STOPPED)
+		{
+			exit_code = 0;
+			break;
+		}
+		if (src == WR_STREAM_FAILED)
+			break;
+
+		wr_records_reset(&r);
+		wr_pg_close(&r.pg);
+		rc = wr_reconnect(&r);
+		if (rc == WR_PG_RETRY)	/* stop requested while waiting */
+		{
+			exit_code = 0;
+			break;
+		}
+		if (rc == WR_PG_FATAL)
+		{
+			wr_error("%s", r.pg.errmsg);
+			break;
+		}
+		r.stats.reconnects++;
+		wr_resume(&r);
+	}
+	if (exit_code == 0)
+		wr_info("stopped");
+
+done:
+	wr_pg_close(&r.pg);
+	wr_control_close(&r.ctl);
+	wr_pub_close(&r.pub);
+	wr_relcache_free(&r.rels);
+	wb_dec_free(&r.dec);
+	wr_config_free(&cfg);
+	return exit_code;
+}

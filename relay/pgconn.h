@@ -1,0 +1,83 @@
+/*-------------------------------------------------------------------------
+ *
+ * pgconn.h
+ *	  The relay's PostgreSQL side: a replication=database libpq
+ *	  connection, the preflight checks that turn misconfiguration into one
+ *	  clear line, the slot, START_REPLICATION, and the CopyBoth messages.
+ *
+ * Functions that can fail return a wr_pg_rc and leave a one-line message
+ * in pg->errmsg: WR_PG_RETRY for what a later attempt may cure (server
+ * down or restarting, network, slot still held by our previous
+ * walsender), WR_PG_FATAL for what needs a human (the message then names
+ * the fix).  On the first connection every failure is fatal: a relay
+ * that cannot start should say so rather than loop.  Single-threaded.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef WR_PGCONN_H
+#define WR_PGCONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "config.h"
+
+#define WR_LSN_FMT			"%X/%X"
+#define WR_LSN_ARGS(lsn)	(unsigned) ((lsn) >> 32), (unsigned) (lsn)
+
+typedef enum wr_pg_rc
+{
+	WR_PG_OK,
+	WR_PG_RETRY,
+	WR_PG_FATAL
+} wr_pg_rc;
+
+typedef struct wr_pg
+{
+	PGconn	   *conn;
+	uint64_t	slot_confirmed; /* slot's confirmed_flush_lsn at connect */
+	bool		slot_missing;	/* to be created by wr_pg_create_slot */
+	char		errmsg[1024];
+} wr_pg;
+
+/*
+ * Connect, check the server and the slot.  A missing slot is an error,
+ * except on the first connection with create_slot: then slot_missing is
+ * set and the caller creates it with wr_pg_create_slot once everything
+ * else is ready, so that a relay that cannot start leaves no slot behind
+ * (an unused slot keeps WAL forever).  It is never recreated on a
+ * reconnect: that would skip every change since it disappeared.
+ */
+extern wr_pg_rc wr_pg_connect(wr_pg *pg, const wr_config *cfg, bool first);
+extern wr_pg_rc wr_pg_create_slot(wr_pg *pg, const wr_config *cfg);
+/* START_REPLICATION from the slot's confirmed position. */
+extern wr_pg_rc wr_pg_start(wr_pg *pg, const wr_config *cfg, bool first);
+
+static inline int
+wr_pg_socket(const wr_pg *pg)
+{
+	return PQsocket(pg->conn);
+}
+
+/*
+ * Next CopyData message without blocking: its length (> 0) with *buf to
+ * free with PQfreemem, 0 when none is ready (poll the socket, then call
+ * wr_pg_consume), -1 when the stream ended (message in errmsg).
+ */
+extern int	wr_pg_read(wr_pg *pg, char **buf);
+extern bool wr_pg_consume(wr_pg *pg);
+
+/* Standby status update ('r'): received, flushed, applied positions. */
+extern bool wr_pg_send_status(wr_pg *pg, uint64_t write_lsn,
+							  uint64_t flush_lsn, bool reply_requested);
+
+/* End streaming politely (CopyDone), waiting at most timeout_ms. */
+extern void wr_pg_stop(wr_pg *pg, int timeout_ms);
+extern void wr_pg_close(wr_pg *pg);
+
+/* PostgreSQL's time: microseconds since 2000-01-01 UTC. */
+extern int64_t wr_pg_now(void);
+
+#endif							/* WR_PGCONN_H */

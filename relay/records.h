@@ -1,0 +1,33 @@
+/*-------------------------------------------------------------------------
+ *
+ * records.h
+ *	  Turn the plugin's records (docs/PROTOCOL.md) into bus envelopes
+ *	  (docs/ENVELOPE.md), one envelope per change, as each arrives.
+ *
+ * Nothing of a transaction is buffered: a change is published when its
+ * record is handled, and the transaction's end is published on _txn when
+ * its COMMIT arrives, which is also when the flush policy hears of it.
+ * After a reconnect the server resends transactions the slot had not
+ * confirmed; those this process already published completely are skipped
+ * (a half-published one is published again from its first change, so
+ * subscribers may see its first changes twice, with the same commit_lsn
+ * and pos).
+ *
+ * wr_records_handle returns false, after logging why, only for a stream
+ * that breaks the protocol (the relay cannot continue safely).
+ * Single-threaded.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef WR_RECORDS_H
+#define WR_RECORDS_H
+
+#include <stdbool.h>
+
+#include "relay.h"
+
+extern bool wr_records_handle(wr_relay *r, const wb_record *rec);
+/* The connection was lost: forget the open transaction. */
+extern void wr_records_reset(wr_relay *r);
+
+#endif							/* WR_RECORDS_H */

@@ -1,0 +1,80 @@
+/*-------------------------------------------------------------------------
+ *
+ * relay.h
+ *	  The state of one walbus-relay process, shared by its event loop
+ *	  (stream.c), the record handler (records.c), the control socket
+ *	  (control.c) and main.c.
+ *
+ * There is exactly one wr_relay, owned by main.  Global options live in
+ * cfg; the only other global is the stop flag set by signal handlers.
+ * Single-threaded: everything runs in the poll loop.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef WR_RELAY_H
+#define WR_RELAY_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "confirm.h"
+#include "control.h"
+#include "pgconn.h"
+#include "publisher.h"
+#include "relcache.h"
+#include "walbus_envelope.h"
+#include "walbus_proto.h"
+
+/* Set by the SIGTERM/SIGINT handler; the loop stops at its next turn. */
+extern volatile sig_atomic_t wr_stop_requested;
+
+/* What the relay is doing, as the status request reports it. */
+typedef enum wr_state
+{
+	WR_STATE_CONNECTING,
+	WR_STATE_STREAMING,
+	WR_STATE_WAITING			/* backing off before reconnecting */
+} wr_state;
+
+typedef struct wr_stats
+{
+	uint64_t	transactions;
+	uint64_t	changes;
+	uint64_t	messages;
+	uint64_t	heartbeats;
+	uint64_t	reconnects;
+	uint64_t	control_requests;
+} wr_stats;
+
+typedef struct wr_relay
+{
+	const wr_config *cfg;
+	wr_pg		pg;
+	wr_publisher pub;
+	wr_relcache rels;
+	wr_confirm	confirm;
+	wr_control	ctl;
+	wb_dec		dec;
+	wr_state	state;
+	int64_t		started_ms;
+
+	/* positions */
+	uint64_t	confirmed_lsn;	/* slot's position when streaming began */
+	uint64_t	received_lsn;	/* start of the last record received */
+	uint64_t	server_lsn;		/* server's WAL end, as last reported */
+
+	/* the transaction being relayed */
+	bool		in_txn;
+	bool		skip_txn;		/* already published before a reconnect */
+	wbe_txn		txn;
+	uint64_t	last_commit_lsn;	/* last transaction fully published */
+
+	wr_stats	stats;
+} wr_relay;
+
+/* Milliseconds on a monotonic clock. */
+extern int64_t wr_now_ms(void);
+
+#endif							/* WR_RELAY_H */

@@ -1,0 +1,209 @@
+/*-------------------------------------------------------------------------
+ *
+ * relcache.c
+ *	  Relation cache with schema versions (see relcache.h).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "relcache.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* 2^53 - 1: the largest integer a double (JSON, JavaScript) holds exactly */
+#define WR_SV_MASK	((UINT64_C(1) << 53) - 1)
+
+void
+wr_relcache_init(wr_relcache *rc)
+{
+	whm_init(&rc->rels);
+}
+
+static void
+wr_relversion_free(wr_relversion *v)
+{
+	while (v != NULL)
+	{
+		wr_relversion *older = v->older;
+
+		for (uint32_t i = 0; i < v->ncolumns; i++)
+		{
+			free(v->columns[i].name);
+			free(v->columns[i].typname);
+		}
+		free(v->columns);
+		free(v->schema);
+		free(v->table);
+		free(v);
+		v = older;
+	}
+}
+
+static void
+wr_rel_free(void *p)
+{
+	wr_rel	   *rel = p;
+
+	wr_relversion_free(rel->current);
+	free(rel);
+}
+
+void
+wr_relcache_free(wr_relcache *rc)
+{
+	whm_free(&rc->rels, wr_rel_free);
+}
+
+/* Hash a length-prefixed field so "ab"+"c" and "a"+"bc" differ. */
+static uint64_t
+wr_hash_str(uint64_t h, wb_str s)
+{
+	uint32_t	len = s.len;
+
+	h = whm_fnv1a(h, &len, sizeof(len));
+	return whm_fnv1a(h, s.ptr, s.len);
+}
+
+static uint64_t
+wr_hash_u32(uint64_t h, uint32_t v)
+{
+	unsigned char b[4] = {v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >> 24};
+
+	return whm_fnv1a(h, b, 4);
+}
+
+uint64_t
+wr_schema_version(const wb_record *rec)
+{
+	uint64_t	h = WHM_FNV_OFFSET;
+
+	h = wr_hash_str(h, rec->u.relation.schema);
+	h = wr_hash_str(h, rec->u.relation.table);
+	h = wr_hash_u32(h, rec->u.relation.key_index);
+	h = wr_hash_u32(h, rec->u.relation.ncolumns);
+	for (uint32_t i = 0; i < rec->u.relation.ncolumns; i++)
+	{
+		const wb_column *c = &rec->u.relation.columns[i];
+
+		h = wr_hash_str(h, c->name);
+		h = wr_hash_u32(h, c->typoid);
+		h = wr_hash_u32(h, (uint32_t) c->typmod);
+		h = wr_hash_str(h, c->typname);
+	}
+	/* never 0, so that 0 can mean "no version" to consumers */
+	h &= WR_SV_MASK;
+	return h ? h : 1;
+}
+
+static char *
+wr_strndup(wb_str s)
+{
+	char	   *p = malloc((size_t) s.len + 1);
+
+	if (p != NULL)
+	{
+		memcpy(p, s.ptr, s.len);
+		p[s.len] = '\0';
+	}
+	return p;
+}
+
+static wr_relversion *
+wr_relversion_make(const wb_record *rec, uint64_t sv)
+{
+	wr_relversion *v = calloc(1, sizeof(wr_relversion));
+	uint32_t	n = rec->u.relation.ncolumns;
+
+	if (v == NULL)
+		return NULL;
+	v->relid = rec->u.relation.relid;
+	v->schema_version = sv;
+	v->key_index = rec->u.relation.key_index;
+	v->schema = wr_strndup(rec->u.relation.schema);
+	v->table = wr_strndup(rec->u.relation.table);
+	v->columns = calloc(n ? n : 1, sizeof(wr_column));
+	if (v->schema == NULL || v->table == NULL || v->columns == NULL)
+		goto fail;
+	v->ncolumns = n;
+	for (uint32_t i = 0; i < n; i++)
+	{
+		const wb_column *c = &rec->u.relation.columns[i];
+
+		v->columns[i].typoid = c->typoid;
+		v->columns[i].typmod = c->typmod;
+		v->columns[i].name = wr_strndup(c->name);
+		v->columns[i].typname = wr_strndup(c->typname);
+		if (v->columns[i].name == NULL || v->columns[i].typname == NULL)
+			goto fail;
+	}
+	return v;
+
+fail:
+	wr_relversion_free(v);
+	return NULL;
+}
+
+wr_rel *
+wr_relcache_update(wr_relcache *rc, const wb_record *rec, bool *changed)
+{
+	uint32_t	relid = rec->u.relation.relid;
+	uint64_t	sv = wr_schema_version(rec);
+	wr_rel	   *rel = whm_get(&rc->rels, &relid, sizeof(relid));
+	wr_relversion **link;
+	wr_relversion *v;
+
+	*changed = false;
+	if (rel == NULL)
+	{
+		rel = calloc(1, sizeof(wr_rel));
+		if (rel == NULL)
+			return NULL;
+		rel->relid = relid;
+		if (whm_put(&rc->rels, &relid, sizeof(relid), rel) != 0)
+		{
+			free(rel);
+			return NULL;
+		}
+	}
+	if (rel->current != NULL && rel->current->schema_version == sv)
+		return rel;
+
+	/* a definition seen before (e.g. a column dropped, then re-added) */
+	*changed = true;
+	for (link = &rel->current; *link != NULL; link = &(*link)->older)
+		if ((*link)->schema_version == sv)
+		{
+			v = *link;
+			*link = v->older;
+			v->older = rel->current;
+			rel->current = v;
+			return rel;
+		}
+
+	v = wr_relversion_make(rec, sv);
+	if (v == NULL)
+		return NULL;
+	v->older = rel->current;
+	rel->current = v;
+	return rel;
+}
+
+wr_rel *
+wr_relcache_get(const wr_relcache *rc, uint32_t relid)
+{
+	return whm_get(&rc->rels, &relid, sizeof(relid));
+}
+
+const wr_relversion *
+wr_relcache_version(const wr_relcache *rc, uint32_t relid,
+					uint64_t schema_version)
+{
+	wr_rel	   *rel = wr_relcache_get(rc, relid);
+
+	if (rel == NULL)
+		return NULL;
+	for (wr_relversion *v = rel->current; v != NULL; v = v->older)
+		if (v->schema_version == schema_version)
+			return v;
+	return NULL;
+}

@@ -1,0 +1,301 @@
+/*-------------------------------------------------------------------------
+ *
+ * stream.c
+ *	  The relay's single-threaded event loop (see stream.h).
+ *
+ * Each turn: act on a stop request, send what is due (status update,
+ * heartbeat), then take the next CopyData message without blocking; only
+ * when none is buffered, poll the libpq socket and the control socket
+ * until data arrives or the next timer is due.  While data keeps
+ * arriving the control socket is still polled every WR_CONTROL_EVERY
+ * messages so that status requests are answered under load.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "stream.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "log.h"
+#include "records.h"
+
+/* Messages handled between two looks at the control socket. */
+#define WR_CONTROL_EVERY	256
+
+/* How long a stopping relay waits for the server to end the copy. */
+#define WR_STOP_TIMEOUT_MS	3000
+
+/* XLogData: 'w', dataStart, walEnd, sendTime, then the record. */
+#define WR_XLOGDATA_HDR		(1 + 8 + 8 + 8)
+/* Keepalive: 'k', walEnd, sendTime, replyRequested. */
+#define WR_KEEPALIVE_LEN	(1 + 8 + 8 + 1)
+
+int64_t
+wr_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t
+wr_get64(const char *p)
+{
+	uint64_t	v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | (unsigned char) p[i];
+	return v;
+}
+
+static wb_timestamp
+wr_wall_clock(void)
+{
+	struct timespec ts;
+	wb_timestamp t;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	t.sec = ts.tv_sec;
+	t.nsec = (uint32_t) ts.tv_nsec;
+	return t;
+}
+
+static bool
+wr_send_status(wr_relay *r, bool reply_requested)
+{
+	uint64_t	flushed = wr_confirm_flushed(&r->confirm);
+	uint64_t	written = r->received_lsn;
+
+	/* a position we confirm has been received, whatever we last read */
+	if (written < flushed)
+		written = flushed;
+	return wr_pg_send_status(&r->pg, written, flushed, reply_requested);
+}
+
+static void
+wr_heartbeat(wr_relay *r)
+{
+	wbe_heartbeat hb;
+
+	memset(&hb, 0, sizeof(hb));
+	hb.time = wr_wall_clock();
+	hb.received_lsn = r->received_lsn;
+	hb.flushed_lsn = wr_confirm_flushed(&r->confirm);
+	if (wr_pub_heartbeat(&r->pub, &hb))
+		r->stats.heartbeats++;
+}
+
+static bool
+wr_xlogdata(wr_relay *r, const char *buf, int len)
+{
+	uint64_t	data_start;
+	uint64_t	wal_end;
+	wb_record	rec;
+	size_t		consumed = 0;
+	int			rc;
+
+	if (len < WR_XLOGDATA_HDR)
+	{
+		wr_error("protocol error: XLogData message of %d bytes", len);
+		return false;
+	}
+	data_start = wr_get64(buf + 1);
+	wal_end = wr_get64(buf + 9);
+	if (data_start > r->received_lsn)
+		r->received_lsn = data_start;
+	if (wal_end > r->server_lsn)
+		r->server_lsn = wal_end;
+
+	rc = wb_decode(&r->dec, buf + WR_XLOGDATA_HDR, len - WR_XLOGDATA_HDR,
+				   &rec, &consumed);
+	if (rc == WB_OK && consumed != (size_t) (len - WR_XLOGDATA_HDR))
+	{
+		rc = WB_EMALFORMED;
+		snprintf(r->dec.errmsg, sizeof(r->dec.errmsg),
+				 "%zu bytes after the record",
+				 (size_t) (len - WR_XLOGDATA_HDR) - consumed);
+	}
+	if (rc != WB_OK)
+	{
+		wr_error("malformed walbus record at " WR_LSN_FMT ": %s (is the "
+				 "plugin on the server the same version as the relay?)",
+				 WR_LSN_ARGS(data_start), wb_dec_errmsg(&r->dec));
+		return false;
+	}
+	return wr_records_handle(r, &rec);
+}
+
+/* Handle one CopyData message; *reply is set when the server wants one. */
+static bool
+wr_copydata(wr_relay *r, const char *buf, int len, bool *reply)
+{
+	uint64_t	wal_end;
+
+	switch (buf[0])
+	{
+		case 'w':
+			return wr_xlogdata(r, buf, len);
+		case 'k':
+			if (len < WR_KEEPALIVE_LEN)
+			{
+				wr_error("protocol error: keepalive of %d bytes", len);
+				return false;
+			}
+			wal_end = wr_get64(buf + 1);
+			if (wal_end > r->server_lsn)
+				r->server_lsn = wal_end;
+			wr_confirm_keepalive(&r->confirm, wal_end);
+			if (buf[17])
+				*reply = true;
+			return true;
+		default:
+			wr_warning("ignoring replication message of unknown type 0x%02x",
+					   (unsigned char) buf[0]);
+			return true;
+	}
+}
+
+/*
+ * Poll the libpq socket (pgfd, or -1 when only the control socket
+ * matters) and the control socket for at most timeout_ms.  Returns false
+ * if reading from the server failed.
+ */
+static bool
+wr_poll(wr_relay *r, int pgfd, int timeout_ms)
+{
+	struct pollfd fds[2];
+	int			nfds = 0;
+	int			pgidx = -1;
+	int			rc;
+
+	fds[nfds].fd = r->ctl.fd;
+	fds[nfds].events = POLLIN;
+	nfds++;
+	if (pgfd >= 0)
+	{
+		pgidx = nfds;
+		fds[nfds].fd = pgfd;
+		fds[nfds].events = POLLIN;
+		nfds++;
+	}
+	rc = poll(fds, nfds, timeout_ms < 0 ? 0 : timeout_ms);
+	if (rc < 0)
+	{
+		if (errno != EINTR)
+			wr_warning("poll: %s", strerror(errno));
+		return true;
+	}
+	if (fds[0].revents & POLLIN)
+		wr_control_serve(&r->ctl, r);
+	if (pgidx >= 0 && fds[pgidx].revents != 0)
+		return wr_pg_consume(&r->pg);
+	return true;
+}
+
+static int64_t
+wr_min64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+wr_stream_rc
+wr_stream(wr_relay *r)
+{
+	const wr_config *cfg = r->cfg;
+	int64_t		now = wr_now_ms();
+	int64_t		next_status = now + cfg->status_interval_ms;
+	int64_t		next_heartbeat = now + cfg->heartbeat_interval_ms;
+	int64_t		last_heard = now;	/* last message from the server */
+	int			since_control = 0;
+	bool		reply = false;
+
+	r->state = WR_STATE_STREAMING;
+	for (;;)
+	{
+		char	   *buf;
+		int			len;
+
+		if (wr_stop_requested)
+		{
+			wr_info("stopping: final status update at " WR_LSN_FMT,
+					WR_LSN_ARGS(wr_confirm_flushed(&r->confirm)));
+			wr_send_status(r, false);
+			wr_pg_stop(&r->pg, WR_STOP_TIMEOUT_MS);
+			return WR_STREAM_STOPPED;
+		}
+
+		now = wr_now_ms();
+		if (reply || now >= next_status)
+		{
+			/* a quiet server is asked to answer, to tell silence from loss */
+			bool		ping = cfg->server_timeout_ms > 0 &&
+				now - last_heard > cfg->server_timeout_ms / 2;
+
+			if (!wr_send_status(r, ping))
+				return WR_STREAM_LOST;
+			next_status = now + cfg->status_interval_ms;
+			reply = false;
+		}
+		if (now >= next_heartbeat)
+		{
+			wr_heartbeat(r);
+			next_heartbeat = now + cfg->heartbeat_interval_ms;
+		}
+		if (cfg->server_timeout_ms > 0 &&
+			now - last_heard > cfg->server_timeout_ms)
+		{
+			snprintf(r->pg.errmsg, sizeof(r->pg.errmsg),
+					 "no message from the server for %d ms",
+					 cfg->server_timeout_ms);
+			return WR_STREAM_LOST;
+		}
+
+		len = wr_pg_read(&r->pg, &buf);
+		if (len < 0)
+			return WR_STREAM_LOST;
+		if (len > 0)
+		{
+			bool		ok = wr_copydata(r, buf, len, &reply);
+
+			PQfreemem(buf);
+			if (!ok)
+				return WR_STREAM_FAILED;
+			last_heard = now;
+			if (++since_control >= WR_CONTROL_EVERY)
+			{
+				since_control = 0;
+				wr_poll(r, -1, 0);
+			}
+			continue;
+		}
+
+		/* nothing buffered: sleep until data, a request or the next timer */
+		{
+			int64_t		wake = wr_min64(next_status, next_heartbeat);
+
+			if (cfg->server_timeout_ms > 0)
+				wake = wr_min64(wake, last_heard + cfg->server_timeout_ms + 1);
+			if (!wr_poll(r, wr_pg_socket(&r->pg), (int) (wake - now)))
+				return WR_STREAM_LOST;
+		}
+	}
+}
+
+bool
+wr_stream_idle(wr_relay *r, int timeout_ms)
+{
+	int64_t		end = wr_now_ms() + timeout_ms;
+	int64_t		now;
+
+	while (!wr_stop_requested && (now = wr_now_ms()) < end)
+		wr_poll(r, -1, (int) (end - now));
+	return !wr_stop_requested;
+}

@@ -1,0 +1,318 @@
+/*-------------------------------------------------------------------------
+ *
+ * test_relay.c
+ *	  cmocka tests of the relay's pure parts: the flush policy
+ *	  (confirm.c), schema versions (relcache.c) and settings (config.c).
+ *	  The streaming loop itself is tested end to end (tests/e2e/run).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "confirm.h"
+#include "relcache.h"
+
+/* ----------------------------------------------------------- flush policy */
+
+static void
+test_confirm_best_effort(void **state)
+{
+	wr_confirm	c;
+
+	(void) state;
+	wr_confirm_init(&c, 1000);
+	assert_int_equal(wr_confirm_flushed(&c), 1000);
+
+	/* between transactions a keepalive's WAL end may be confirmed */
+	wr_confirm_keepalive(&c, 1100);
+	assert_int_equal(wr_confirm_flushed(&c), 1100);
+
+	/* never while a transaction is partly published */
+	wr_confirm_txn_begin(&c);
+	wr_confirm_keepalive(&c, 1500);
+	assert_int_equal(wr_confirm_flushed(&c), 1100);
+	wr_confirm_txn_published(&c, 1400);
+	assert_int_equal(wr_confirm_flushed(&c), 1400);
+
+	/* positions never go back */
+	wr_confirm_keepalive(&c, 1200);
+	wr_confirm_txn_begin(&c);
+	wr_confirm_txn_published(&c, 1300);
+	assert_int_equal(wr_confirm_flushed(&c), 1400);
+
+	/* a new connection forgets the half-published transaction */
+	wr_confirm_txn_begin(&c);
+	wr_confirm_restart(&c, 1350);
+	assert_int_equal(wr_confirm_flushed(&c), 1400);
+	wr_confirm_keepalive(&c, 1600);
+	assert_int_equal(wr_confirm_flushed(&c), 1600);
+}
+
+/* -------------------------------------------------------- schema versions */
+
+static wb_column cols_a[] = {
+	{{"id", 2}, 23, -1, {"integer", 7}},
+	{{"name", 4}, 25, -1, {"text", 4}},
+};
+static wb_column cols_b[] = {
+	{{"id", 2}, 23, -1, {"integer", 7}},
+	{{"name", 4}, 1043, 84, {"character varying(80)", 21}},
+};
+
+static wb_record
+relation(uint32_t relid, const char *table, wb_column *cols, uint32_t n)
+{
+	wb_record	r;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = WB_RELATION;
+	r.u.relation.relid = relid;
+	r.u.relation.schema = (wb_str) {"public", 6};
+	r.u.relation.table = (wb_str) {table, (uint32_t) strlen(table)};
+	r.u.relation.key_index = 0;
+	r.u.relation.ncolumns = n;
+	r.u.relation.columns = cols;
+	return r;
+}
+
+static void
+test_schema_versions(void **state)
+{
+	wb_record	a = relation(16385, "contacts", cols_a, 2);
+	wb_record	b = relation(16385, "contacts", cols_b, 2);
+	wb_record	renamed = relation(16385, "people", cols_a, 2);
+	uint64_t	va = wr_schema_version(&a);
+	uint64_t	vb = wr_schema_version(&b);
+
+	(void) state;
+	/* stable: a function of the definition only, and JSON-safe */
+	assert_true(va == wr_schema_version(&a));
+	assert_true(va != 0 && va < (UINT64_C(1) << 53));
+	assert_true(va != vb);
+	assert_true(va != wr_schema_version(&renamed));
+	/* "ab"+"c" and "a"+"bc" must not collide through concatenation */
+	{
+		wb_column	x[] = {{{"ab", 2}, 25, -1, {"c", 1}}};
+		wb_column	y[] = {{{"a", 1}, 25, -1, {"bc", 2}}};
+		wb_record	rx = relation(1, "t", x, 1);
+		wb_record	ry = relation(1, "t", y, 1);
+
+		assert_true(wr_schema_version(&rx) != wr_schema_version(&ry));
+	}
+}
+
+static void
+test_relcache_history(void **state)
+{
+	wr_relcache rc;
+	wb_record	a = relation(16385, "contacts", cols_a, 2);
+	wb_record	b = relation(16385, "contacts", cols_b, 2);
+	bool		changed;
+	wr_rel	   *rel;
+	const wr_relversion *v;
+
+	(void) state;
+	wr_relcache_init(&rc);
+	rel = wr_relcache_update(&rc, &a, &changed);
+	assert_non_null(rel);
+	assert_true(changed);
+	assert_string_equal(rel->current->table, "contacts");
+	assert_string_equal(rel->current->columns[1].typname, "text");
+
+	/* the same RELATION again (a new session) changes nothing */
+	rel = wr_relcache_update(&rc, &a, &changed);
+	assert_false(changed);
+
+	rel = wr_relcache_update(&rc, &b, &changed);
+	assert_true(changed);
+	assert_int_equal(rel->current->columns[1].typmod, 84);
+
+	/* envelopes published before the change still resolve */
+	v = wr_relcache_version(&rc, 16385, wr_schema_version(&a));
+	assert_non_null(v);
+	assert_string_equal(v->columns[1].typname, "text");
+	assert_null(wr_relcache_version(&rc, 16385, 12345));
+	assert_null(wr_relcache_version(&rc, 99, wr_schema_version(&a)));
+
+	/* back to the first definition: its version is reused, not copied */
+	rel = wr_relcache_update(&rc, &a, &changed);
+	assert_true(changed);
+	assert_ptr_equal(rel->current, v);
+	assert_non_null(wr_relcache_version(&rc, 16385, wr_schema_version(&b)));
+	wr_relcache_free(&rc);
+}
+
+/* --------------------------------------------------------------- settings */
+
+static int
+load(wr_config *cfg, char *errbuf, size_t errlen, ...)
+{
+	char	   *argv[32] = {"walbus-relay"};
+	int			argc = 1;
+	va_list		ap;
+	char	   *arg;
+
+	va_start(ap, errlen);
+	while ((arg = va_arg(ap, char *)) != NULL && argc < 31)
+		argv[argc++] = arg;
+	va_end(ap);
+	argv[argc] = NULL;
+	return wr_config_load(cfg, argc, argv, errbuf, errlen);
+}
+
+static char *
+write_config(const char *text)
+{
+	static char path[] = "/tmp/walbus-test-relay.XXXXXX";
+	int			fd;
+
+	strcpy(path, "/tmp/walbus-test-relay.XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t) strlen(text));
+	close(fd);
+	return path;
+}
+
+static void
+test_config_defaults(void **state)
+{
+	wr_config	cfg;
+	char		err[256];
+
+	(void) state;
+	assert_int_equal(load(&cfg, err, sizeof(err), NULL), 0);
+	assert_string_equal(cfg.slot, "walbus");
+	assert_int_equal(cfg.nbus, 1);
+	assert_string_equal(cfg.bus_urls[0], "ipc:///tmp/walbus.pub");
+	assert_string_equal(cfg.control_url, "ipc:///tmp/walbus.ctl");
+	assert_false(cfg.create_slot);
+	assert_int_equal(cfg.status_interval_ms, 10000);
+	assert_null(cfg.dbname);
+	wr_config_free(&cfg);
+}
+
+static void
+test_config_file_and_flags(void **state)
+{
+	wr_config	cfg;
+	char		err[256];
+	char	   *path = write_config(
+									"# a comment\n"
+									"dbname = host=db dbname=app\n"
+									"slot = from_file\n"
+									"create_slot = true\n"
+									"bus = ipc:///tmp/a\n"
+									"bus = tcp://127.0.0.1:58010\n"
+									"[relay]\n"
+									"status_interval = 2.5\n"
+									"wait_subscribers = 3\n");
+
+	(void) state;
+	assert_int_equal(load(&cfg, err, sizeof(err), "--config", path, NULL), 0);
+	assert_string_equal(cfg.dbname, "host=db dbname=app");
+	assert_string_equal(cfg.slot, "from_file");
+	assert_true(cfg.create_slot);
+	assert_int_equal(cfg.nbus, 2);
+	assert_string_equal(cfg.bus_urls[1], "tcp://127.0.0.1:58010");
+	assert_int_equal(cfg.status_interval_ms, 2500);
+	assert_int_equal(cfg.wait_subscribers, 3);
+	wr_config_free(&cfg);
+
+	/* flags win, wherever --config is; a --bus flag replaces the list */
+	assert_int_equal(load(&cfg, err, sizeof(err), "--slot", "from_flag",
+						  "--bus", "ipc:///tmp/b", "--config", path,
+						  "--status-interval", "1", NULL), 0);
+	assert_string_equal(cfg.slot, "from_flag");
+	assert_int_equal(cfg.nbus, 1);
+	assert_string_equal(cfg.bus_urls[0], "ipc:///tmp/b");
+	assert_int_equal(cfg.status_interval_ms, 1000);
+	assert_string_equal(cfg.dbname, "host=db dbname=app");
+	wr_config_free(&cfg);
+	unlink(path);
+}
+
+static void
+test_config_errors(void **state)
+{
+	static const struct
+	{
+		const char *flag;
+		const char *value;
+		const char *message;
+	}			cases[] = {
+		{"--slot", "Bad-Name", "invalid slot name \"Bad-Name\""},
+		{"--slot", "", "invalid slot name"},
+		{"--status-interval", "soon", "invalid value \"soon\" for status_interval"},
+		{"--heartbeat-interval", "0", "for heartbeat_interval"},
+		{"--server-timeout", "-1", "for server_timeout"},
+		{"--log-level", "loud", "invalid log level \"loud\""},
+		{"--wait-subscribers", "x", "for wait_subscribers"},
+	};
+	wr_config	cfg;
+	char		err[256];
+	char	   *path;
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		assert_int_equal(load(&cfg, err, sizeof(err), cases[i].flag,
+							  cases[i].value, NULL), -1);
+		if (strstr(err, cases[i].message) == NULL)
+			fail_msg("\"%s\" lacks \"%s\"", err, cases[i].message);
+		wr_config_free(&cfg);
+	}
+	assert_int_equal(load(&cfg, err, sizeof(err), "--server-timeout", "0",
+						  NULL), 0);
+	assert_int_equal(cfg.server_timeout_ms, 0);
+	wr_config_free(&cfg);
+
+	assert_int_equal(load(&cfg, err, sizeof(err), "--bogus", NULL), -1);
+	assert_non_null(strstr(err, "--bogus"));
+	wr_config_free(&cfg);
+	assert_int_equal(load(&cfg, err, sizeof(err), "extra", NULL), -1);
+	assert_non_null(strstr(err, "unexpected argument \"extra\""));
+	wr_config_free(&cfg);
+
+	path = write_config("slot = ok\nnot_a_setting = 1\n");
+	assert_int_equal(load(&cfg, err, sizeof(err), "--config", path, NULL), -1);
+	assert_non_null(strstr(err, "line 2: unknown setting \"not_a_setting\""));
+	wr_config_free(&cfg);
+	unlink(path);
+
+	path = write_config("[elsewhere]\nslot = x\n");
+	assert_int_equal(load(&cfg, err, sizeof(err), "--config", path, NULL), -1);
+	assert_non_null(strstr(err, "unknown section [elsewhere]"));
+	wr_config_free(&cfg);
+	unlink(path);
+
+	assert_int_equal(load(&cfg, err, sizeof(err), "--config",
+						  "/nonexistent/walbus.conf", NULL), -1);
+	assert_non_null(strstr(err, "could not open config file"));
+	wr_config_free(&cfg);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_confirm_best_effort),
+		cmocka_unit_test(test_schema_versions),
+		cmocka_unit_test(test_relcache_history),
+		cmocka_unit_test(test_config_defaults),
+		cmocka_unit_test(test_config_file_and_flags),
+		cmocka_unit_test(test_config_errors),
+	};
+
+	return cmocka_run_group_tests_name("relay", tests, NULL, NULL);
+}

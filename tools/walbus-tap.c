@@ -1,0 +1,508 @@
+/*-------------------------------------------------------------------------
+ *
+ * walbus-tap.c
+ *	  Subscribe to a walbus-relay and print each change as one JSON line.
+ *
+ * Built on libwalbus; the output is meant for jq and for scripts:
+ * one object per line on stdout, flushed line by line, with diagnostics
+ * (gaps, skipped messages) on stderr.  Column values keep their types
+ * where JSON has them (integers, floats, booleans, null); timestamps are
+ * ISO 8601 strings in UTC, LSNs PostgreSQL's "X/X" text, bytea "\x..."
+ * hex, and non-finite floats the strings "NaN", "Infinity", "-Infinity".
+ *
+ * Exit status: 0 when done (--count reached, or --timeout passed without
+ * --count, or a signal), 1 on an error, 2 on bad usage, 3 when --timeout
+ * passed before --count changes arrived.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "walbus_client.h"
+
+#define TAP_DEFAULT_BUS		"ipc:///tmp/walbus.pub"
+#define TAP_DEFAULT_CONTROL "ipc:///tmp/walbus.ctl"
+#define TAP_MAX_TOPICS		64
+
+/* How often a waiting tap looks at the stop flag and the clock. */
+#define TAP_SLICE_MS		200
+
+static volatile sig_atomic_t tap_stop = 0;
+
+static void
+tap_on_signal(int signo)
+{
+	(void) signo;
+	tap_stop = 1;
+}
+
+static void
+tap_usage(void)
+{
+	printf("walbus-tap prints the changes a walbus-relay publishes, one JSON "
+		   "object per line.\n"
+		   "\n"
+		   "Usage:\n"
+		   "  walbus-tap [OPTION]...\n"
+		   "\n"
+		   "Options:\n"
+		   "  -b, --bus=URL        the relay's bus (default %s)\n"
+		   "  -c, --control=URL    the relay's control socket, for column "
+		   "names\n"
+		   "                       (default %s; \"\" for none: values then "
+		   "come as arrays)\n"
+		   "  -t, --topic=FILTER   what to receive; repeatable (default \"*\", "
+		   "every table):\n"
+		   "                       \"public.contacts\" one table, \"public.*\" "
+		   "a schema,\n"
+		   "                       \"_msg.PREFIX\" or \"_msg.*\" logical "
+		   "messages,\n"
+		   "                       \"_txn\" transaction ends, \"_hb\" "
+		   "heartbeats\n"
+		   "  -n, --count=N        exit after N changes\n"
+		   "  -T, --timeout=S      exit after S seconds (status 3 if --count "
+		   "was not reached)\n"
+		   "  -s, --status         print the relay's status as one JSON "
+		   "object, then exit\n"
+		   "  -h, --help           show this help, then exit\n"
+		   "\n"
+		   "Lost messages are reported on stderr as they are detected.\n",
+		   TAP_DEFAULT_BUS, TAP_DEFAULT_CONTROL);
+}
+
+static json_t *
+tap_lsn(uint64_t lsn)
+{
+	char		buf[32];
+
+	snprintf(buf, sizeof(buf), "%X/%X", (unsigned) (lsn >> 32),
+			 (unsigned) lsn);
+	return json_string(buf);
+}
+
+static json_t *
+tap_time(wb_timestamp ts)
+{
+	char		buf[64];
+	char		frac[16] = "";
+	struct tm	tm;
+	time_t		t = (time_t) ts.sec;
+
+	if (gmtime_r(&t, &tm) == NULL)
+		return json_integer(ts.sec);
+	if (ts.nsec % 1000 != 0)
+		snprintf(frac, sizeof(frac), ".%09u", ts.nsec);
+	else if (ts.nsec != 0)
+		snprintf(frac, sizeof(frac), ".%06u", ts.nsec / 1000);
+	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d%sZ",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+			 tm.tm_min, tm.tm_sec, frac);
+	return json_string(buf);
+}
+
+static json_t *
+tap_hex(const char *p, uint32_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	char	   *buf = malloc(2 + (size_t) len * 2 + 1);
+	json_t	   *j;
+
+	if (buf == NULL)
+		return json_null();
+	buf[0] = '\\';
+	buf[1] = 'x';
+	for (uint32_t i = 0; i < len; i++)
+	{
+		buf[2 + 2 * i] = digits[(unsigned char) p[i] >> 4];
+		buf[3 + 2 * i] = digits[(unsigned char) p[i] & 15];
+	}
+	buf[2 + 2 * (size_t) len] = '\0';
+	j = json_string(buf);
+	free(buf);
+	return j;
+}
+
+static json_t *
+tap_double(double d)
+{
+	if (isnan(d))
+		return json_string("NaN");
+	if (isinf(d))
+		return json_string(d > 0 ? "Infinity" : "-Infinity");
+	return json_real(d);
+}
+
+static json_t *
+tap_value(const wb_value *v)
+{
+	json_t	   *j;
+
+	switch (v->type)
+	{
+		case WB_V_NIL:
+			return json_null();
+		case WB_V_BOOL:
+			return json_boolean(v->v.b);
+		case WB_V_INT:
+			return json_integer(v->v.i);
+		case WB_V_FLOAT32:
+			return tap_double(v->v.f32);
+		case WB_V_FLOAT64:
+			return tap_double(v->v.f64);
+		case WB_V_STR:
+			/* the protocol promises UTF-8; keep the line valid JSON anyway */
+			j = json_stringn(v->v.s.ptr, v->v.s.len);
+			return j ? j : tap_hex(v->v.s.ptr, v->v.s.len);
+		case WB_V_BIN:
+			return tap_hex(v->v.s.ptr, v->v.s.len);
+		case WB_V_TIMESTAMP:
+			return tap_time(v->v.ts);
+		case WB_V_UNCHANGED_TOAST:
+			return json_pack("{s:b}", "unchanged_toast", 1);
+	}
+	return json_null();
+}
+
+/* The row: an object by column name when the table is known. */
+static json_t *
+tap_row(const walbus_change *ch)
+{
+	json_t	   *row;
+
+	if (ch->table == NULL)
+	{
+		row = json_array();
+		for (uint32_t i = 0; i < ch->nvalues; i++)
+			json_array_append_new(row, tap_value(&ch->values[i]));
+		return row;
+	}
+	row = json_object();
+	for (uint32_t i = 0; i < ch->nvalues; i++)
+		json_object_set_new(row, ch->table->columns[i].name,
+							tap_value(&ch->values[i]));
+	return row;
+}
+
+static json_t *
+tap_change(const walbus_change *ch)
+{
+	json_t	   *o = json_object();
+	json_t	   *flags;
+
+	json_object_set_new(o, "kind", json_string(walbus_kind_name(ch->kind)));
+	json_object_set_new(o, "topic", json_string(ch->topic));
+	if (ch->table != NULL)
+	{
+		json_object_set_new(o, "schema", json_string(ch->table->schema));
+		json_object_set_new(o, "table", json_string(ch->table->name));
+	}
+	json_object_set_new(o, "seq", json_integer((json_int_t) ch->seq));
+	json_object_set_new(o, "tseq", json_integer((json_int_t) ch->tseq));
+	if (ch->in_txn)
+	{
+		json_object_set_new(o, "xid", json_integer(ch->xid));
+		json_object_set_new(o, "commit_lsn", tap_lsn(ch->commit_lsn));
+		json_object_set_new(o, "commit_time", tap_time(ch->commit_time));
+		if (ch->kind != WALBUS_COMMIT)
+			json_object_set_new(o, "pos", json_integer(ch->pos));
+	}
+	switch (ch->kind)
+	{
+		case WALBUS_INSERT:
+		case WALBUS_UPDATE:
+		case WALBUS_DELETE:
+		case WALBUS_TRUNCATE:
+			json_object_set_new(o, "relid", json_integer(ch->relid));
+			json_object_set_new(o, "schema_version",
+								json_integer((json_int_t) ch->schema_version));
+			if (ch->kind == WALBUS_INSERT || ch->kind == WALBUS_UPDATE)
+				json_object_set_new(o, "values", tap_row(ch));
+			if (ch->key != NULL)
+				json_object_set_new(o, "key", tap_value(ch->key));
+			if (ch->old_key != NULL)
+				json_object_set_new(o, "old_key", tap_value(ch->old_key));
+			if (ch->kind == WALBUS_TRUNCATE)
+			{
+				flags = json_array();
+				if (ch->truncate_flags & WB_TRUNCATE_CASCADE)
+					json_array_append_new(flags, json_string("cascade"));
+				if (ch->truncate_flags & WB_TRUNCATE_RESTART_IDENTITY)
+					json_array_append_new(flags,
+										  json_string("restart_identity"));
+				json_object_set_new(o, "flags", flags);
+			}
+			break;
+		case WALBUS_MESSAGE:
+			{
+				json_t	   *content = json_stringn(ch->content.ptr,
+												   ch->content.len);
+
+				json_object_set_new(o, "transactional",
+									json_boolean(ch->transactional));
+				json_object_set_new(o, "lsn", tap_lsn(ch->message_lsn));
+				json_object_set_new(o, "prefix",
+									json_stringn(ch->prefix.ptr,
+												 ch->prefix.len));
+				if (content != NULL)
+					json_object_set_new(o, "content", content);
+				else
+					json_object_set_new(o, "content_hex",
+										tap_hex(ch->content.ptr,
+												ch->content.len));
+				break;
+			}
+		case WALBUS_COMMIT:
+			json_object_set_new(o, "end_lsn", tap_lsn(ch->end_lsn));
+			json_object_set_new(o, "changes", json_integer(ch->nchanges));
+			break;
+		case WALBUS_HEARTBEAT:
+			json_object_set_new(o, "time", tap_time(ch->time));
+			json_object_set_new(o, "received_lsn", tap_lsn(ch->received_lsn));
+			json_object_set_new(o, "flushed_lsn", tap_lsn(ch->flushed_lsn));
+			break;
+	}
+	return o;
+}
+
+static int
+tap_status(walbus_client *c)
+{
+	walbus_relay_status st;
+	json_t	   *o;
+	char	   *line;
+
+	if (walbus_relay_status_get(c, &st) != WALBUS_OK)
+	{
+		fprintf(stderr, "walbus-tap: %s\n", walbus_errmsg(c));
+		return 1;
+	}
+	o = json_object();
+	json_object_set_new(o, "run", json_integer((json_int_t) st.run));
+	json_object_set_new(o, "slot", json_string(st.slot));
+	json_object_set_new(o, "state", json_string(st.state));
+	json_object_set_new(o, "delivery", json_string(st.delivery));
+	json_object_set_new(o, "uptime_ms", json_integer((json_int_t) st.uptime_ms));
+	json_object_set_new(o, "confirmed_lsn", tap_lsn(st.confirmed_lsn));
+	json_object_set_new(o, "received_lsn", tap_lsn(st.received_lsn));
+	json_object_set_new(o, "flushed_lsn", tap_lsn(st.flushed_lsn));
+	json_object_set_new(o, "server_lsn", tap_lsn(st.server_lsn));
+	json_object_set_new(o, "lag_bytes", json_integer((json_int_t) st.lag_bytes));
+	json_object_set_new(o, "last_seq", json_integer((json_int_t) st.last_seq));
+	json_object_set_new(o, "subscribers",
+						json_integer((json_int_t) st.subscribers));
+	json_object_set_new(o, "transactions",
+						json_integer((json_int_t) st.transactions));
+	json_object_set_new(o, "changes", json_integer((json_int_t) st.changes));
+	json_object_set_new(o, "messages", json_integer((json_int_t) st.messages));
+	json_object_set_new(o, "heartbeats",
+						json_integer((json_int_t) st.heartbeats));
+	json_object_set_new(o, "bytes", json_integer((json_int_t) st.bytes));
+	json_object_set_new(o, "publish_errors",
+						json_integer((json_int_t) st.publish_errors));
+	json_object_set_new(o, "reconnects",
+						json_integer((json_int_t) st.reconnects));
+	json_object_set_new(o, "control_requests",
+						json_integer((json_int_t) st.control_requests));
+	line = json_dumps(o, JSON_COMPACT);
+	if (line != NULL)
+		printf("%s\n", line);
+	free(line);
+	json_decref(o);
+	return 0;
+}
+
+static int64_t
+tap_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+tap_print(const walbus_change *ch)
+{
+	json_t	   *o = tap_change(ch);
+	char	   *line = json_dumps(o, JSON_COMPACT);
+
+	if (line != NULL)
+	{
+		fputs(line, stdout);
+		fputc('\n', stdout);
+		fflush(stdout);
+		free(line);
+	}
+	json_decref(o);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"bus", required_argument, NULL, 'b'},
+		{"control", required_argument, NULL, 'c'},
+		{"topic", required_argument, NULL, 't'},
+		{"count", required_argument, NULL, 'n'},
+		{"timeout", required_argument, NULL, 'T'},
+		{"status", no_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}
+	};
+	walbus_options wo = {TAP_DEFAULT_BUS, TAP_DEFAULT_CONTROL, 0, 0};
+	const char *topics[TAP_MAX_TOPICS];
+	int			ntopics = 0;
+	long long	count = -1;
+	double		timeout_s = -1;
+	int64_t		deadline = 0;
+	long long	printed = 0;
+	walbus_client *c;
+	char		err[256];
+	struct sigaction sa;
+	int			opt;
+	int			status = 0;
+	bool		want_status = false;
+	char	   *end;
+
+	while ((opt = getopt_long(argc, argv, "b:c:t:n:T:sh", options, NULL)) != -1)
+	{
+		switch (opt)
+		{
+			case 'b':
+				wo.bus_url = optarg;
+				break;
+			case 'c':
+				wo.control_url = optarg[0] ? optarg : NULL;
+				break;
+			case 't':
+				if (ntopics == TAP_MAX_TOPICS)
+				{
+					fprintf(stderr, "walbus-tap: at most %d --topic\n",
+							TAP_MAX_TOPICS);
+					return 2;
+				}
+				topics[ntopics++] = optarg;
+				break;
+			case 'n':
+				count = strtoll(optarg, &end, 10);
+				if (*end != '\0' || count < 1)
+				{
+					fprintf(stderr, "walbus-tap: invalid --count \"%s\": use "
+							"a positive integer\n", optarg);
+					return 2;
+				}
+				break;
+			case 'T':
+				timeout_s = strtod(optarg, &end);
+				if (*end != '\0' || !(timeout_s > 0))
+				{
+					fprintf(stderr, "walbus-tap: invalid --timeout \"%s\": "
+							"use a positive number of seconds\n", optarg);
+					return 2;
+				}
+				break;
+			case 's':
+				want_status = true;
+				break;
+			case 'h':
+				tap_usage();
+				return 0;
+			default:
+				fprintf(stderr, "Try \"walbus-tap --help\".\n");
+				return 2;
+		}
+	}
+	if (optind < argc)
+	{
+		fprintf(stderr, "walbus-tap: unexpected argument \"%s\"\n",
+				argv[optind]);
+		return 2;
+	}
+	if (ntopics == 0)
+		topics[ntopics++] = "*";
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = tap_on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	/*
+	 * --status needs no bus connection, and must not make one: nng 1.5
+	 * listeners stop accepting after a peer leaves mid-handshake.
+	 */
+	if (want_status)
+		wo.bus_url = NULL;
+	if (walbus_open(&c, &wo, err, sizeof(err)) != WALBUS_OK)
+	{
+		fprintf(stderr, "walbus-tap: %s\n", err);
+		return 1;
+	}
+	if (want_status)
+	{
+		status = tap_status(c);
+		walbus_close(c);
+		return status;
+	}
+	for (int i = 0; i < ntopics; i++)
+		if (walbus_subscribe(c, topics[i]) != WALBUS_OK)
+		{
+			fprintf(stderr, "walbus-tap: %s\n", walbus_errmsg(c));
+			walbus_close(c);
+			return 2;
+		}
+	if (timeout_s > 0)
+		deadline = tap_now_ms() + (int64_t) (timeout_s * 1000);
+
+	while (!tap_stop && (count < 0 || printed < count))
+	{
+		walbus_change ch;
+		int			wait = TAP_SLICE_MS;
+		int			rc;
+
+		if (deadline)
+		{
+			int64_t		left = deadline - tap_now_ms();
+
+			if (left <= 0)
+			{
+				status = count > 0 ? 3 : 0;
+				break;
+			}
+			if (left < wait)
+				wait = (int) left;
+		}
+		rc = walbus_recv(c, &ch, wait);
+		switch (rc)
+		{
+			case WALBUS_OK:
+			case WALBUS_ESCHEMA:
+				if (rc == WALBUS_ESCHEMA)
+					fprintf(stderr, "walbus-tap: %s\n", walbus_errmsg(c));
+				tap_print(&ch);
+				printed++;
+				break;
+			case WALBUS_ETIMEDOUT:
+				break;
+			case WALBUS_EGAP:
+			case WALBUS_EPROTO:
+				fprintf(stderr, "walbus-tap: %s\n", walbus_errmsg(c));
+				break;
+			default:
+				fprintf(stderr, "walbus-tap: %s\n", walbus_errmsg(c));
+				status = 1;
+				tap_stop = 1;
+				break;
+		}
+	}
+	walbus_close(c);
+	return status;
+}
