@@ -10,6 +10,8 @@
 #                     its header and walbus.pc under /usr/local (as root)
 #   make deps         the Debian packages building and testing need (as
 #                     root; idempotent; see tests/lib/deps.sh)
+#   make demo         deps, build, install, then the whole pipeline on a
+#                     throwaway cluster (demo/demo.sh); Ctrl-C stops it
 #   make test         deps, build, install, then every test (tests/run); the
 #                     last line is "N passed, N failed"
 #   make fuzz         the decoder under libFuzzer (proto/)
@@ -45,6 +47,10 @@ test:
 		  echo "0 passed, 1 failed"; exit 1; }
 	tests/run
 
+demo:
+	@tests/lib/deps.sh && $(MAKE) install
+	demo/demo.sh
+
 fuzz:
 	$(MAKE) -C proto fuzz
 
@@ -55,4 +61,4 @@ bench: install
 clean:
 	for d in $(SUBDIRS); do $(MAKE) -C $$d clean || exit 1; done
 
-.PHONY: all install deps test fuzz bench clean
+.PHONY: all install deps demo test fuzz bench clean
