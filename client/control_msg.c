@@ -2,7 +2,7 @@
  *
  * control_msg.c
  *	  Encoder/decoder pairs of the relay's control protocol; see
- *	  walbus_control.h for the contract and docs/ENVELOPE.md for the spec.
+ *	  walbus_control.h for the contract and docs/PROTOCOL.md (Part 2) for the spec.
  *
  *-------------------------------------------------------------------------
  */

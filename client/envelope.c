@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * envelope.c
- *	  Encoder and decoder of bus envelopes (docs/ENVELOPE.md); see
+ *	  Encoder and decoder of bus envelopes (docs/PROTOCOL.md (Part 2)); see
  *	  walbus_envelope.h for the contract.
  *
  * The encoder packs with msgpack-c's header-only packer through a write

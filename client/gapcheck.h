@@ -2,7 +2,7 @@
  *
  * gapcheck.h
  *	  Loss detection for libwalbus from the envelope sequence numbers
- *	  (docs/ENVELOPE.md, "Gap detection").
+ *	  (docs/PROTOCOL.md Part 2, "Gap detection").
  *
  * Every envelope the client receives goes through wgc_check, including
  * those it does not deliver.  Within a relay run, a topic's tseq must grow

@@ -18,7 +18,7 @@
  *
  * Delivery is best effort (nng pub/sub drops messages for slow
  * subscribers); the library detects every loss it can prove from the
- * sequence numbers (docs/ENVELOPE.md, "Gap detection") and reports it as
+ * sequence numbers (docs/PROTOCOL.md Part 2, "Gap detection") and reports it as
  * WALBUS_EGAP before the next change.
  *
  *-------------------------------------------------------------------------
@@ -149,7 +149,7 @@ typedef struct walbus_stats
 	uint64_t	schema_fetches; /* control "schema" requests made */
 } walbus_stats;
 
-/* The relay's answer to a "status" request (docs/ENVELOPE.md). */
+/* The relay's answer to a "status" request (docs/PROTOCOL.md (Part 2)). */
 typedef struct walbus_relay_status
 {
 	uint64_t	run;			/* random id of the relay process */

@@ -4,7 +4,7 @@
  *	  The control protocol of walbus-relay (nng req0/rep0): requests and
  *	  responses as msgpack maps, and their encoder/decoder pairs.
  *
- * docs/ENVELOPE.md ("Control socket") is the normative spec.  A request is
+ * docs/PROTOCOL.md Part 2 ("Control socket") is the normative spec.  A request is
  * a map with an "op" string and the op's arguments; a response is a map
  * with "ok" true and the op's results, or "ok" false with an "error" code
  * and a human-readable "message".  Version 1 defines "status" and

@@ -4,7 +4,7 @@
  *	  Bus envelopes: the topics and msgpack maps walbus-relay publishes on
  *	  its nng pub socket, and their encoder/decoder pair.
  *
- * docs/ENVELOPE.md is the normative spec of these bytes; this header is
+ * docs/PROTOCOL.md (Part 2) is the normative spec of these bytes; this header is
  * its C binding.  The relay compiles the encoder, libwalbus the decoder,
  * and the tests both, so the two sides cannot drift apart.
  *
@@ -37,7 +37,7 @@
 
 #include "walbus_proto.h"
 
-/* Version of the envelope layout described by docs/ENVELOPE.md. */
+/* Version of the envelope layout described by docs/PROTOCOL.md (Part 2). */
 #define WBE_VERSION				1
 
 /* Reserved topics (the part before the NUL separator). */

@@ -104,7 +104,7 @@ wr_usage(void)
 		   "      --version              show the version, then exit\n"
 		   "\n"
 		   "Signals: SIGTERM and SIGINT stop after a final status update.\n"
-		   "See docs/RELAY.md and docs/ENVELOPE.md.\n",
+		   "See docs/RELAY.md and docs/PROTOCOL.md (Part 2).\n",
 		   WR_DEFAULT_SLOT, WR_DEFAULT_BUS, WR_DEFAULT_CONTROL);
 }
 

@@ -2,7 +2,7 @@
  *
  * control.h
  *	  The relay's control socket: an nng rep0 listener answering msgpack
- *	  requests (docs/ENVELOPE.md, "Control socket") from inside the
+ *	  requests (docs/PROTOCOL.md Part 2, "Control socket") from inside the
  *	  relay's single poll loop.
  *
  * wr_control_fd gives a descriptor that polls readable when a request is

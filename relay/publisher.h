@@ -3,7 +3,7 @@
  * publisher.h
  *	  The bus side of the relay: the nng pub0 socket, sequence numbers,
  *	  per-topic counters and the per-transaction bookkeeping behind the
- *	  _txn messages (docs/ENVELOPE.md).
+ *	  _txn messages (docs/PROTOCOL.md (Part 2)).
  *
  * A message is built in place in an nng_msg: wr_pub_start writes the topic
  * and assigns the head (run, seq, tseq); the caller encodes the envelope

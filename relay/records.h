@@ -2,7 +2,7 @@
  *
  * records.h
  *	  Turn the plugin's records (docs/PROTOCOL.md) into bus envelopes
- *	  (docs/ENVELOPE.md), one envelope per change, as each arrives.
+ *	  (docs/PROTOCOL.md (Part 2)), one envelope per change, as each arrives.
  *
  * Nothing of a transaction is buffered: a change is published when its
  * record is handled, and the transaction's end is published on _txn when
