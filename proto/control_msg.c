@@ -13,26 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <msgpack/pack.h>
+#include "wb_pack.h"
 
 #include "mpread.h"
 
-static int
-wbc_trampoline(void *data, const char *buf, size_t len)
-{
-	wb_enc	   *e = (wb_enc *) data;
-
-	if (e->failed)
-		return -1;
-	if (e->write(e->ctx, buf, len) != 0)
-	{
-		e->failed = 1;
-		return -1;
-	}
-	return 0;
-}
-
-#define WBC_PACKER(pk, e)	msgpack_packer pk = {(e), wbc_trampoline}
 
 static void
 wbc_str(wb_enc *e, msgpack_packer *pk, const char *s, size_t len)
@@ -104,7 +88,7 @@ static const struct
 void
 wbc_enc_status_request(wb_enc *e)
 {
-	WBC_PACKER(pk, e);
+	WB_PACKER(pk, e);
 
 	if (e->failed)
 		return;
@@ -115,7 +99,7 @@ wbc_enc_status_request(wb_enc *e)
 void
 wbc_enc_schema_request(wb_enc *e, uint32_t relid, uint64_t schema_version)
 {
-	WBC_PACKER(pk, e);
+	WB_PACKER(pk, e);
 
 	if (e->failed)
 		return;
@@ -173,7 +157,7 @@ wbc_decode_request(const void *buf, size_t len, wbc_request *out,
 void
 wbc_enc_error(wb_enc *e, const char *code, const char *message)
 {
-	WBC_PACKER(pk, e);
+	WB_PACKER(pk, e);
 
 	if (e->failed)
 		return;
@@ -189,7 +173,7 @@ wbc_enc_schema_start(wb_enc *e, uint32_t relid, uint64_t schema_version,
 					 const char *table, size_t table_len,
 					 uint32_t key_index, uint32_t ncolumns)
 {
-	WBC_PACKER(pk, e);
+	WB_PACKER(pk, e);
 
 	if (e->failed)
 		return;
@@ -209,7 +193,7 @@ wbc_enc_schema_column(wb_enc *e, const char *name, size_t name_len,
 					  uint32_t typoid, int32_t typmod,
 					  const char *typname, size_t typname_len)
 {
-	WBC_PACKER(pk, e);
+	WB_PACKER(pk, e);
 
 	if (e->failed)
 		return;
@@ -255,7 +239,7 @@ static const struct
 void
 wbc_enc_status(wb_enc *e, const wbc_status *st)
 {
-	WBC_PACKER(pk, e);
+	WB_PACKER(pk, e);
 
 	if (e->failed)
 		return;

@@ -4,8 +4,8 @@
  *	  Encoder and decoder of bus envelopes (docs/PROTOCOL.md (Part 2)); see
  *	  walbus_envelope.h for the contract.
  *
- * The encoder packs with msgpack-c's header-only packer through a write
- * trampoline that honours the wb_enc's sticky failure flag, and writes
+ * The encoder packs with msgpack-c's header-only packer through the
+ * write callback of wb_pack.h (the wb_enc sticky-error contract), and writes
  * column values with the proto library's wb_enc_value so that values on
  * the bus have exactly the plugin's encoding (PROTOCOL.md §5).  The
  * decoder is built on the bounded reader in mpread.c.
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <msgpack/pack.h>
+#include "wb_pack.h"
 
 #include "mpread.h"
 
@@ -133,22 +133,6 @@ wbe_topic_message(char *dst, size_t cap, const char *prefix, size_t prefix_len)
 
 /* ---------------------------------------------------------------- encoder */
 
-static int
-wbe_trampoline(void *data, const char *buf, size_t len)
-{
-	wb_enc	   *e = (wb_enc *) data;
-
-	if (e->failed)
-		return -1;
-	if (e->write(e->ctx, buf, len) != 0)
-	{
-		e->failed = 1;
-		return -1;
-	}
-	return 0;
-}
-
-#define WBE_PACKER(pk, e)	msgpack_packer pk = {(e), wbe_trampoline}
 
 static void
 wbe_key(msgpack_packer *pk, const char *key)
@@ -236,7 +220,7 @@ wbe_enc_change_start(wb_enc *e, const wbe_head *h, wbe_kind kind,
 					 uint64_t schema_version, uint32_t nvalues,
 					 bool has_old_key)
 {
-	WBE_PACKER(pk, e);
+	WB_PACKER(pk, e);
 
 	if (e->failed)
 		return;
@@ -257,7 +241,7 @@ wbe_enc_change_start(wb_enc *e, const wbe_head *h, wbe_kind kind,
 void
 wbe_enc_old_key(wb_enc *e, const wb_value *old_key)
 {
-	WBE_PACKER(pk, e);
+	WB_PACKER(pk, e);
 
 	if (e->failed)
 		return;
@@ -269,7 +253,7 @@ void
 wbe_enc_delete(wb_enc *e, const wbe_head *h, const wbe_txn *t,
 			   uint32_t relid, uint64_t schema_version, const wb_value *key)
 {
-	WBE_PACKER(pk, e);
+	WB_PACKER(pk, e);
 
 	if (e->failed)
 		return;
@@ -286,7 +270,7 @@ void
 wbe_enc_truncate(wb_enc *e, const wbe_head *h, const wbe_txn *t,
 				 uint32_t relid, uint64_t schema_version, uint32_t flags)
 {
-	WBE_PACKER(pk, e);
+	WB_PACKER(pk, e);
 
 	if (e->failed)
 		return;
@@ -303,7 +287,7 @@ wbe_enc_message(wb_enc *e, const wbe_head *h, const wbe_txn *t,
 				uint64_t lsn, const char *prefix, size_t prefix_len,
 				const char *content, size_t content_len)
 {
-	WBE_PACKER(pk, e);
+	WB_PACKER(pk, e);
 
 	if (e->failed)
 		return;
@@ -327,7 +311,7 @@ wbe_enc_commit_start(wb_enc *e, const wbe_head *h, const wbe_txn *t,
 					 uint64_t end_lsn, uint64_t first_seq, uint32_t nchanges,
 					 uint32_t ntopics)
 {
-	WBE_PACKER(pk, e);
+	WB_PACKER(pk, e);
 
 	if (e->failed)
 		return;
@@ -345,7 +329,7 @@ void
 wbe_enc_commit_topic(wb_enc *e, const char *topic, size_t len,
 					 uint64_t last_tseq, uint32_t count)
 {
-	WBE_PACKER(pk, e);
+	WB_PACKER(pk, e);
 
 	if (e->failed)
 		return;
@@ -364,7 +348,7 @@ wbe_enc_commit_topic(wb_enc *e, const char *topic, size_t len,
 void
 wbe_enc_heartbeat(wb_enc *e, const wbe_head *h, const wbe_heartbeat *hb)
 {
-	WBE_PACKER(pk, e);
+	WB_PACKER(pk, e);
 
 	if (e->failed)
 		return;

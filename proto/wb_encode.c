@@ -8,7 +8,7 @@
  * <msgpack/pack.h>, so this file needs msgpack-c's headers but not its
  * library: nothing here links against libmsgpackc.
  *
- * Errors are sticky: the packer writes through wb_enc_trampoline, which
+ * Errors are sticky: the packer writes through wb_enc_write_sticky, which
  * stops forwarding once a write has failed and records the failure in the
  * encoder.  Arguments the format cannot represent (a string over 4 GiB,
  * nsec out of range, an unknown value type) fail the encoder the same way,
@@ -22,15 +22,11 @@
  */
 #include "walbus_proto.h"
 
-#include <msgpack/pack.h>
+#include "wb_pack.h"
 
-/*
- * The packer's write callback.  msgpack-c ignores some callback results
- * (msgpack_pack_timestamp drops the one of its ext header), so stickiness
- * has to live here rather than in the callers.
- */
-static int
-wb_enc_trampoline(void *data, const char *buf, size_t len)
+/* The write callback of every packer in proto/ (wb_pack.h). */
+int
+wb_enc_write_sticky(void *data, const char *buf, size_t len)
 {
 	wb_enc	   *e = (wb_enc *) data;
 
@@ -48,7 +44,7 @@ wb_enc_trampoline(void *data, const char *buf, size_t len)
 static inline msgpack_packer
 wb_packer(wb_enc *e)
 {
-	msgpack_packer pk = {e, wb_enc_trampoline};
+	WB_PACKER(pk, e);
 
 	return pk;
 }
