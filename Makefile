@@ -16,7 +16,9 @@
 #                     last line is "N passed, N failed"
 #   make fuzz         the decoder under libFuzzer (proto/)
 #   make bench        decode speed, output size and walsender memory against
-#                     PostgreSQL's own plugins (bench/; never part of test)
+#                     PostgreSQL's own plugins; relay throughput and latency
+#                     against pg_recvlogical + wal2json (bench/; never part
+#                     of test)
 #   make clean
 #
 #-------------------------------------------------------------------------
@@ -57,6 +59,7 @@ fuzz:
 bench: install
 	bench/anchors.sh
 	bench/memory.sh
+	bench/relay.sh
 
 clean:
 	for d in $(SUBDIRS); do $(MAKE) -C $$d clean || exit 1; done
