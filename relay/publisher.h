@@ -43,6 +43,7 @@ typedef struct wr_topic
 typedef struct wr_publisher
 {
 	nng_socket	sock;
+	nng_aio    *send_aio;		/* reused for every send, see wr_pub_finish */
 	bool		open;
 	uint64_t	run;			/* random id of this process */
 	uint64_t	seq;			/* last global sequence number used */
