@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "dump_format.h"
+#include "wire_text.h"
 
 /* The latest RELATION of one relid, as much as changes need of it. */
 typedef struct cached_relation
@@ -577,64 +578,20 @@ real_json(double d, bool single)
 	return json_real(d);
 }
 
-/* PostgreSQL's %X/%X */
 static json_t *
 lsn_json(uint64_t lsn)
 {
-	char		buf[24];
+	char		buf[WIRE_TEXT_LSN_LEN];
 
-	snprintf(buf, sizeof(buf), "%X/%X", (unsigned) (lsn >> 32),
-			 (unsigned) lsn);
+	wire_text_lsn(buf, lsn);
 	return json_string(buf);
 }
 
-/*
- * RFC 3339 in UTC, with 6 fraction digits (PostgreSQL's precision) unless
- * the nanoseconds need 9.  Days to a civil date by the proleptic Gregorian
- * era arithmetic (400-year eras of 146097 days), valid for any int64 second
- * count PostgreSQL can produce, where gmtime would be bound by time_t.
- */
 static json_t *
 timestamp_text(wb_timestamp ts)
 {
-	int64_t		days = ts.sec / 86400;
-	int64_t		secs = ts.sec % 86400;
-	int64_t		era,
-				day_of_era,
-				year_of_era,
-				day_of_year,
-				shifted_month,
-				year;
-	int			month,
-				day;
-	char		fraction[16];
-	char		buf[80];
+	char		buf[WIRE_TEXT_TIMESTAMP_LEN];
 
-	if (secs < 0)
-	{
-		secs += 86400;
-		days--;
-	}
-	/* count from 0000-03-01 so that leap days fall at the end of a year */
-	days += 719468;
-	era = (days >= 0 ? days : days - 146096) / 146097;
-	day_of_era = days - era * 146097;
-	year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36524 -
-				   day_of_era / 146096) / 365;
-	day_of_year = day_of_era -
-		(365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-	shifted_month = (5 * day_of_year + 2) / 153;
-	day = (int) (day_of_year - (153 * shifted_month + 2) / 5 + 1);
-	month = (int) (shifted_month < 10 ? shifted_month + 3 : shifted_month - 9);
-	year = year_of_era + era * 400 + (month <= 2);
-
-	if (ts.nsec % 1000 == 0)
-		snprintf(fraction, sizeof(fraction), "%06u", ts.nsec / 1000);
-	else
-		snprintf(fraction, sizeof(fraction), "%09u", ts.nsec);
-	snprintf(buf, sizeof(buf), "%s%04lld-%02d-%02dT%02d:%02d:%02d.%sZ",
-			 year < 0 ? "-" : "", (long long) (year < 0 ? -year : year),
-			 month, day, (int) (secs / 3600), (int) (secs / 60 % 60),
-			 (int) (secs % 60), fraction);
+	wire_text_timestamp(buf, ts, true);
 	return json_string(buf);
 }

@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "walbus_client.h"
+#include "wire_text.h"
 
 #define TAP_DEFAULT_BUS		"ipc:///tmp/walbus.pub"
 #define TAP_DEFAULT_CONTROL "ipc:///tmp/walbus.ctl"
@@ -82,30 +83,18 @@ tap_usage(void)
 static json_t *
 tap_lsn(uint64_t lsn)
 {
-	char		buf[32];
+	char		buf[WIRE_TEXT_LSN_LEN];
 
-	snprintf(buf, sizeof(buf), "%X/%X", (unsigned) (lsn >> 32),
-			 (unsigned) lsn);
+	wire_text_lsn(buf, lsn);
 	return json_string(buf);
 }
 
 static json_t *
 tap_time(wb_timestamp ts)
 {
-	char		buf[64];
-	char		frac[16] = "";
-	struct tm	tm;
-	time_t		t = (time_t) ts.sec;
+	char		buf[WIRE_TEXT_TIMESTAMP_LEN];
 
-	if (gmtime_r(&t, &tm) == NULL)
-		return json_integer(ts.sec);
-	if (ts.nsec % 1000 != 0)
-		snprintf(frac, sizeof(frac), ".%09u", ts.nsec);
-	else if (ts.nsec != 0)
-		snprintf(frac, sizeof(frac), ".%06u", ts.nsec / 1000);
-	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d%sZ",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-			 tm.tm_min, tm.tm_sec, frac);
+	wire_text_timestamp(buf, ts, false);
 	return json_string(buf);
 }
 
