@@ -19,22 +19,9 @@
 
 
 static void
-wbc_str(wb_enc *e, msgpack_packer *pk, const char *s, size_t len)
-{
-	if (len > UINT32_MAX)
-	{
-		e->failed = 1;
-		return;
-	}
-	msgpack_pack_str(pk, len);
-	if (len > 0)
-		msgpack_pack_str_body(pk, s, len);
-}
-
-static void
 wbc_key(wb_enc *e, msgpack_packer *pk, const char *key)
 {
-	wbc_str(e, pk, key, strlen(key));
+	wb_pack_str(e, pk, key, strlen(key));
 }
 
 static void
@@ -49,7 +36,7 @@ wbc_kv_str(wb_enc *e, msgpack_packer *pk, const char *key,
 		   const char *s, size_t len)
 {
 	wbc_key(e, pk, key);
-	wbc_str(e, pk, s, len);
+	wb_pack_str(e, pk, s, len);
 }
 
 static void

@@ -148,14 +148,7 @@ wbe_kv_str(wb_enc *e, msgpack_packer *pk, const char *key,
 		   const char *s, size_t len)
 {
 	wbe_key(pk, key);
-	if (len > UINT32_MAX)
-	{
-		e->failed = 1;
-		return;
-	}
-	msgpack_pack_str(pk, len);
-	if (len > 0)
-		msgpack_pack_str_body(pk, s, len);
+	wb_pack_str(e, pk, s, len);
 }
 
 static void
@@ -334,13 +327,7 @@ wbe_enc_commit_topic(wb_enc *e, const char *topic, size_t len,
 	if (e->failed)
 		return;
 	msgpack_pack_array(&pk, 3);
-	if (len > UINT32_MAX)
-	{
-		e->failed = 1;
-		return;
-	}
-	msgpack_pack_str(&pk, len);
-	msgpack_pack_str_body(&pk, topic, len);
+	wb_pack_str(e, &pk, topic, len);
 	msgpack_pack_uint64(&pk, last_tseq);
 	msgpack_pack_uint32(&pk, count);
 }

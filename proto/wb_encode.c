@@ -77,7 +77,7 @@ wb_len_ok(wb_enc *e, size_t len)
 	return true;
 }
 
-static void
+void
 wb_pack_str(wb_enc *e, msgpack_packer *pk, const char *s, size_t len)
 {
 	if (!wb_len_ok(e, len))
