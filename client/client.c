@@ -10,6 +10,19 @@
  * reserved topics arrive whether the caller asked for them or not and are
  * delivered only when a filter names them.
  *
+ * Durable consumers (docs/DELIVERY.md) add three things.  Every
+ * transactional envelope is keyed by (commit_lsn, pos), pos UINT32_MAX
+ * for a _txn end; keys grow along the stream, so anything not above the
+ * last key processed is a repeat (after a rewind or a relay restart) and
+ * is dropped.  On a proven gap, a new relay run, a silent bus or at open,
+ * the client "pulls": it asks the control socket's "replay" for what
+ * follows its last key, feeds those messages through the same path as bus
+ * messages, and when the relay says it has given everything, goes back to
+ * the bus, skipping bus messages the pull already covered (by run and
+ * seq).  Acks: walbus_ack moves the acked key; a _txn end seen once every
+ * change delivered before it is acked makes its end LSN the acked end;
+ * both go to the relay at most every WALBUS_ACK_EVERY_MS.
+ *
  *-------------------------------------------------------------------------
  */
 #include "walbus_client.h"
@@ -25,6 +38,8 @@
 
 #include "gapcheck.h"
 #include "control_client.h"
+#include "mpread.h"
+#include "walbus_control.h"
 #include "walbus_envelope.h"
 
 #define WALBUS_DEFAULT_MAX_MESSAGE	(64 * 1024 * 1024)
@@ -35,6 +50,29 @@
  * (128) overflows on any burst while the caller is busy.
  */
 #define WALBUS_RECVBUF				8192
+
+/* Durable consumers: ack cadence, replay retry pause, default silence. */
+#define WALBUS_ACK_EVERY_MS			100
+#define WALBUS_RETRY_MS				100
+#define WALBUS_DEFAULT_SILENCE_MS	2000
+#define WALBUS_POS_COMMIT			UINT32_MAX
+
+/* A position in the stream: (commit_lsn, pos). */
+typedef struct walbus_key
+{
+	uint64_t	lsn;
+	uint32_t	pos;
+} walbus_key;
+
+static int
+walbus_key_cmp(walbus_key a, walbus_key b)
+{
+	if (a.lsn != b.lsn)
+		return a.lsn < b.lsn ? -1 : 1;
+	if (a.pos != b.pos)
+		return a.pos < b.pos ? -1 : 1;
+	return 0;
+}
 
 typedef struct walbus_filter
 {
@@ -60,6 +98,36 @@ struct walbus_client
 	bool		pending;		/* a change waits behind a reported gap */
 	int			pending_rc;
 	walbus_change pending_change;
+
+	/* repeats: the last transactional key processed */
+	bool		have_last;
+	walbus_key	last;
+
+	/* durable consumer */
+	bool		durable;
+	char	   *consumer;
+	int			silence_ms;
+	bool		have_delivered;
+	walbus_key	delivered;		/* last change returned to the worker */
+	walbus_key	acked;			/* last change the worker acked */
+	uint64_t	acked_end;		/* end LSN of the last whole txn acked */
+	bool		have_pend;		/* a _txn end waits for the worker's ack */
+	walbus_key	pend_delivered; /* of delivered when it was seen */
+	walbus_key	pend_key;
+	uint64_t	pend_end;
+	bool		ack_dirty;
+	int64_t		ack_sent_ms;
+	int64_t		bus_heard_ms;	/* last bus message */
+	bool		have_run;		/* run of the messages processed */
+	uint64_t	run;
+	bool		need_pull;
+	bool		pulling;
+	nng_msg    *rep_msg;		/* the replay response being consumed */
+	wbc_replay	rep;
+	uint32_t	rep_next;
+	bool		skip_bus;		/* drop bus messages up to skip_seq of */
+	uint64_t	skip_run;		/* skip_run: the pull gave them */
+	uint64_t	skip_seq;
 
 	walbus_stats stats;
 	char		errmsg[256];
@@ -98,6 +166,52 @@ walbus_get_stats(const walbus_client *c, walbus_stats *stats)
 {
 	*stats = c->stats;
 	stats->schema_fetches = c->control.fetches;
+}
+
+static int64_t walbus_now_ms(void);
+
+/*
+ * A durable consumer says hello (which checks that the relay knows its
+ * name) and starts by pulling everything after its resume key.
+ */
+static int
+walbus_open_durable(walbus_client *c, const walbus_options *opts,
+					char *errbuf, size_t errlen)
+{
+	uint64_t	relay_acked = 0;
+	int			rc;
+
+	if (opts->bus_url == NULL || opts->control_url == NULL)
+	{
+		snprintf(errbuf, errlen, "a durable consumer needs both the bus and "
+				 "the control URL");
+		return WALBUS_EINVAL;
+	}
+	if ((c->consumer = strdup(opts->consumer)) == NULL)
+	{
+		snprintf(errbuf, errlen, "out of memory");
+		return WALBUS_ENOMEM;
+	}
+	if ((rc = wcc_hello(&c->control, c->consumer, &relay_acked)) != WALBUS_OK)
+	{
+		snprintf(errbuf, errlen, "%s", c->control.errmsg);
+		return rc;
+	}
+	c->durable = true;
+	c->silence_ms = opts->silence_ms > 0 ? opts->silence_ms :
+		WALBUS_DEFAULT_SILENCE_MS;
+	if (opts->resume_commit_lsn != 0 || opts->resume_pos != 0)
+	{
+		c->have_last = true;
+		c->last.lsn = opts->resume_commit_lsn;
+		c->last.pos = opts->resume_pos;
+		c->acked = c->last;		/* the worker applied it: it is acked */
+		c->ack_dirty = true;
+	}
+	c->acked_end = relay_acked;
+	c->need_pull = true;
+	c->bus_heard_ms = walbus_now_ms();
+	return WALBUS_OK;
 }
 
 int
@@ -157,13 +271,19 @@ walbus_open(walbus_client **out, const walbus_options *opts, char *errbuf,
 control:
 	if (opts->control_url != NULL)
 	{
-		if ((rv = wcc_open(&c->control, opts->control_url, timeout, errbuf,
-						   errlen)) != WALBUS_OK)
+		if ((rv = wcc_open(&c->control, opts->control_url, timeout,
+						   maxsz + 64 * 1024, errbuf, errlen)) != WALBUS_OK)
 		{
 			walbus_close(c);
 			return rv;
 		}
 		c->have_control = true;
+	}
+	if (opts->consumer != NULL &&
+		(rv = walbus_open_durable(c, opts, errbuf, errlen)) != WALBUS_OK)
+	{
+		walbus_close(c);
+		return rv;
 	}
 	*out = c;
 	return WALBUS_OK;
@@ -174,10 +294,16 @@ walbus_close(walbus_client *c)
 {
 	if (c == NULL)
 		return;
+	if (c->durable && c->ack_dirty)
+		walbus_flush_acks(c);
 	if (c->sub_open)
 		nng_close(c->sub);
 	if (c->msg != NULL)
 		nng_msg_free(c->msg);
+	if (c->rep_msg != NULL)
+		nng_msg_free(c->rep_msg);
+	free(c->rep.messages);
+	free(c->consumer);
 	wcc_close(&c->control);
 	wbe_dec_free(&c->dec);
 	wgc_free(&c->gaps);
@@ -461,6 +587,264 @@ walbus_fill(walbus_client *c, const wbe_envelope *env, walbus_change *out)
 	return WALBUS_OK;
 }
 
+/* ------------------------------------------------------------------ acks */
+
+static int
+walbus_send_ack(walbus_client *c)
+{
+	int			rc;
+
+	rc = wcc_ack(&c->control, c->consumer, c->acked.lsn, c->acked.pos,
+				 c->acked_end);
+	c->ack_sent_ms = walbus_now_ms();
+	if (rc != WALBUS_OK)
+		return walbus_fail(c, rc, "%s", c->control.errmsg);
+	c->stats.acks_sent++;
+	c->ack_dirty = false;
+	return WALBUS_OK;
+}
+
+/* Send the latest ack if one is due (or now, when force). */
+static void
+walbus_maybe_ack(walbus_client *c, bool force)
+{
+	if (c->durable && c->ack_dirty &&
+		(force || walbus_now_ms() - c->ack_sent_ms >= WALBUS_ACK_EVERY_MS))
+		walbus_send_ack(c);
+}
+
+int
+walbus_flush_acks(walbus_client *c)
+{
+	if (!c->durable)
+		return walbus_fail(c, WALBUS_EINVAL, "not a durable consumer");
+	if (!c->ack_dirty)
+		return WALBUS_OK;
+	return walbus_send_ack(c);
+}
+
+/* Everything delivered is acked: the pending _txn end counts as acked. */
+static void
+walbus_settle(walbus_client *c)
+{
+	if (c->have_pend &&
+		walbus_key_cmp(c->acked, c->pend_delivered) >= 0)
+	{
+		if (c->pend_end > c->acked_end)
+			c->acked_end = c->pend_end;
+		if (walbus_key_cmp(c->pend_key, c->acked) > 0)
+			c->acked = c->pend_key;
+		c->have_pend = false;
+		c->ack_dirty = true;
+	}
+}
+
+int
+walbus_ack(walbus_client *c, const walbus_change *ch)
+{
+	walbus_key	k;
+
+	if (!c->durable)
+		return walbus_fail(c, WALBUS_EINVAL,
+						   "walbus_ack needs a durable consumer name");
+	if (ch == NULL)
+		return walbus_fail(c, WALBUS_EINVAL, "walbus_ack: no change");
+	if (!ch->in_txn)
+		return WALBUS_OK;		/* nothing to remember: never replayed */
+	k.lsn = ch->commit_lsn;
+	k.pos = ch->kind == WALBUS_COMMIT ? WALBUS_POS_COMMIT : ch->pos;
+	if (walbus_key_cmp(k, c->acked) > 0)
+	{
+		c->acked = k;
+		c->ack_dirty = true;
+	}
+	if (ch->kind == WALBUS_COMMIT && ch->end_lsn > c->acked_end)
+	{
+		c->acked_end = ch->end_lsn;
+		c->ack_dirty = true;
+	}
+	walbus_settle(c);
+	walbus_maybe_ack(c, false);
+	return WALBUS_OK;
+}
+
+/* ---------------------------------------------------------------- receive */
+
+/*
+ * One decoded envelope, from the bus or a replay: drop repeats, keep the
+ * ack bookkeeping, and fill *out when the caller subscribed to it.
+ * Returns true when *out is to be delivered (*rc says how).
+ */
+static bool
+walbus_take(walbus_client *c, const wbe_envelope *env, walbus_change *out,
+			int *rc)
+{
+	*rc = WALBUS_OK;
+	if (env->in_txn)
+	{
+		walbus_key	k;
+
+		k.lsn = env->txn.commit_lsn;
+		k.pos = env->kind == WBE_COMMIT ? WALBUS_POS_COMMIT : env->txn.pos;
+		if (c->have_last && walbus_key_cmp(k, c->last) <= 0)
+		{
+			c->stats.duplicates++;
+			return false;
+		}
+		c->have_last = true;
+		c->last = k;
+		if (c->durable && env->kind == WBE_COMMIT)
+		{
+			/* its end counts once the worker acked all delivered before */
+			c->have_pend = true;
+			c->pend_key = k;
+			c->pend_end = env->end_lsn;
+			if (c->have_delivered)
+				c->pend_delivered = c->delivered;
+			else
+				memset(&c->pend_delivered, 0, sizeof(c->pend_delivered));
+			walbus_settle(c);
+		}
+	}
+	if (!walbus_selected(c, env->topic.ptr, env->topic.len))
+		return false;
+	*rc = walbus_fill(c, env, out);
+	if (env->in_txn && c->durable)
+	{
+		c->have_delivered = true;
+		c->delivered = c->last;
+	}
+	c->stats.delivered++;
+	return true;
+}
+
+/* The nng subscriptions, as replay prefixes; returns how many. */
+static uint32_t
+walbus_prefixes(const walbus_client *c, wb_str *out)
+{
+	uint32_t	n = 0;
+
+	for (int i = 0; i < c->nfilters && n < WBC_MAX_PREFIXES; i++)
+	{
+		const walbus_filter *f = &c->filters[i];
+
+		if (f->len > 0 && f->bytes[0] == WBE_TOPIC_RESERVED)
+			continue;			/* reserved topics always come */
+		out[n].ptr = f->bytes;
+		/* a whole topic is matched with its NUL, as nng does */
+		out[n].len = (uint32_t) (f->is_prefix ? f->len : f->len + 1);
+		n++;
+	}
+	return n;
+}
+
+static void
+walbus_pull_drop(walbus_client *c)
+{
+	if (c->rep_msg != NULL)
+		nng_msg_free(c->rep_msg);
+	c->rep_msg = NULL;
+	free(c->rep.messages);
+	memset(&c->rep, 0, sizeof(c->rep));
+	c->rep_next = 0;
+}
+
+static void
+walbus_sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long) (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * Pull mode: take messages from the relay's replay window until it says
+ * there is nothing newer.  Returns WALBUS_OK with *got set when *out is a
+ * change to deliver, WALBUS_OK without it when the pull is over, or
+ * WALBUS_ETIMEDOUT when the deadline passed (the pull goes on at the next
+ * call).  A relay that cannot be reached, or that is rewinding, is retried.
+ */
+static int
+walbus_pull(walbus_client *c, walbus_change *out, int timeout_ms,
+			int64_t deadline, bool *got)
+{
+	*got = false;
+	for (;;)
+	{
+		if (c->rep_msg != NULL && c->rep_next < c->rep.nmessages)
+		{
+			wb_str		m = c->rep.messages[c->rep_next++];
+			int			rc;
+
+			c->stats.replayed++;
+			if (wbe_decode(&c->dec, m.ptr, m.len, &c->env) != WB_OK)
+			{
+				c->stats.malformed++;
+				continue;
+			}
+			if (!c->have_run || c->run != c->env.head.run)
+			{
+				wgc_reset(&c->gaps);
+				c->have_run = true;
+				c->run = c->env.head.run;
+			}
+			/* the relay gives every message after our key: no gap here */
+			(void) wgc_check(&c->gaps, &c->env, walbus_receives, c);
+			if (walbus_take(c, &c->env, out, &rc))
+			{
+				*got = true;
+				return rc;
+			}
+			continue;
+		}
+		if (c->rep_msg != NULL && c->rep.end)
+		{
+			/* caught up: back to the bus, past what the pull covered */
+			c->pulling = false;
+			c->skip_bus = true;
+			c->skip_run = c->rep.run;
+			c->skip_seq = c->rep.last_seq;
+			if (!c->have_run || c->run != c->rep.run)
+			{
+				wgc_reset(&c->gaps);
+				c->have_run = true;
+				c->run = c->rep.run;
+			}
+			walbus_pull_drop(c);
+			c->bus_heard_ms = walbus_now_ms();
+			return WALBUS_OK;
+		}
+		walbus_pull_drop(c);
+		{
+			wb_str		prefixes[WBC_MAX_PREFIXES];
+			uint32_t	n = walbus_prefixes(c, prefixes);
+			walbus_key	after = c->have_last ? c->last : (walbus_key) {0, 0};
+			int			rc;
+
+			walbus_maybe_ack(c, false);
+			c->stats.replays++;
+			rc = wcc_replay(&c->control, c->consumer, after.lsn, after.pos,
+							prefixes, n, &c->rep_msg, &c->rep);
+			if (rc == WALBUS_OK && mpr_str_eq(c->rep.status, WBC_REPLAY_DATA))
+			{
+				c->rep_next = 0;
+				continue;
+			}
+			if (rc == WALBUS_EINVAL)
+				return walbus_fail(c, rc, "%s", c->control.errmsg);
+			walbus_pull_drop(c);
+			/* rewinding, or unreachable: wait a little and ask again */
+			if (timeout_ms == 0 || (timeout_ms > 0 &&
+									walbus_now_ms() + WALBUS_RETRY_MS >
+									deadline))
+				return walbus_fail(c, WALBUS_ETIMEDOUT, "timed out (%s)",
+								   rc == WALBUS_OK ? "relay is rewinding" :
+								   c->control.errmsg);
+			walbus_sleep_ms(WALBUS_RETRY_MS);
+		}
+	}
+}
+
 int
 walbus_recv(walbus_client *c, walbus_change *out, int timeout_ms)
 {
@@ -482,28 +866,70 @@ walbus_recv(walbus_client *c, walbus_change *out, int timeout_ms)
 		int			rv;
 		int			rc;
 		int			flags = 0;
+		int64_t		now;
+		int64_t		wait;
 
 		if (c->msg != NULL)
 		{
 			nng_msg_free(c->msg);
 			c->msg = NULL;
 		}
-		if (timeout_ms == 0)
+		if (c->durable && (c->need_pull || c->pulling))
+		{
+			bool		got;
+
+			if (!c->pulling)
+			{
+				c->pulling = true;
+				c->need_pull = false;
+				walbus_pull_drop(c);
+			}
+			rc = walbus_pull(c, out, timeout_ms, deadline, &got);
+			if (got || rc != WALBUS_OK)
+				return rc;
+			continue;
+		}
+
+		/* how long to wait on the bus */
+		now = walbus_now_ms();
+		wait = timeout_ms < 0 ? -1 : deadline - now;
+		if (timeout_ms >= 0 && wait < 0)
+			wait = 0;
+		if (c->durable)
+		{
+			int64_t		silent_left = c->bus_heard_ms + c->silence_ms - now;
+
+			walbus_maybe_ack(c, false);
+			if (silent_left <= 0)
+			{
+				/* nothing for a while: ask the relay what we missed */
+				c->need_pull = true;
+				c->bus_heard_ms = now;
+				continue;
+			}
+			if (wait < 0 || silent_left < wait)
+				wait = silent_left;
+			if (c->ack_dirty && wait > WALBUS_ACK_EVERY_MS)
+				wait = WALBUS_ACK_EVERY_MS;
+		}
+		if (timeout_ms == 0 && !c->durable)
 			flags = NNG_FLAG_NONBLOCK;
-		else if (timeout_ms < 0)
+		else if (wait < 0)
 			nng_socket_set_ms(c->sub, NNG_OPT_RECVTIMEO,
 							  NNG_DURATION_INFINITE);
+		else if (wait == 0)
+			flags = NNG_FLAG_NONBLOCK;
 		else
-		{
-			int64_t		left = deadline - walbus_now_ms();
-
-			if (left <= 0)
-				return walbus_fail(c, WALBUS_ETIMEDOUT, "timed out");
-			nng_socket_set_ms(c->sub, NNG_OPT_RECVTIMEO, (nng_duration) left);
-		}
+			nng_socket_set_ms(c->sub, NNG_OPT_RECVTIMEO, (nng_duration) wait);
 		rv = nng_recvmsg(c->sub, &c->msg, flags);
 		if (rv == NNG_ETIMEDOUT || rv == NNG_EAGAIN)
+		{
+			c->msg = NULL;
+			if (c->durable && (timeout_ms < 0 ||
+							   walbus_now_ms() < deadline))
+				continue;		/* an ack or a silence check was due */
 			return walbus_fail(c, WALBUS_ETIMEDOUT, "timed out");
+		}
 		if (rv != 0)
 			return walbus_fail(c, WALBUS_ENNG, "nng_recvmsg: %s",
 							   nng_strerror(rv));
@@ -520,11 +946,32 @@ walbus_recv(walbus_client *c, walbus_change *out, int timeout_ms)
 							   wbe_dec_errmsg(&c->dec));
 		}
 
+		if (c->durable)
+		{
+			c->bus_heard_ms = walbus_now_ms();
+			if (c->skip_bus && env->head.run == c->skip_run &&
+				env->head.seq <= c->skip_seq)
+				continue;		/* the last pull gave it */
+			if (!c->have_run || env->head.run != c->run)
+			{
+				/* a new relay process: what did it publish before we
+				 * heard it? */
+				c->need_pull = true;
+				continue;
+			}
+		}
+
 		lost = wgc_check(&c->gaps, env, walbus_receives, c);
-		wanted = walbus_selected(c, env->topic.ptr, env->topic.len);
+		if (lost > 0 && c->durable)
+		{
+			/* fetch what was lost, and this one again, from the relay */
+			c->stats.gaps++;
+			c->stats.lost += lost;
+			c->need_pull = true;
+			continue;
+		}
 		rc = WALBUS_OK;
-		if (wanted)
-			rc = walbus_fill(c, env, out);
+		wanted = walbus_take(c, env, out, &rc);
 		if (lost > 0)
 		{
 			c->stats.gaps++;
@@ -534,14 +981,10 @@ walbus_recv(walbus_client *c, walbus_change *out, int timeout_ms)
 				c->pending = true;
 				c->pending_rc = rc;
 				c->pending_change = *out;
-				c->stats.delivered++;
 			}
 			return walbus_fail(c, WALBUS_EGAP, "%s", c->gaps.msg);
 		}
 		if (wanted)
-		{
-			c->stats.delivered++;
 			return rc;
-		}
 	}
 }

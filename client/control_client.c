@@ -18,7 +18,8 @@
 #include "walbus_control.h"
 
 int
-wcc_open(wcc *s, const char *url, int timeout_ms, char *errbuf, size_t errlen)
+wcc_open(wcc *s, const char *url, int timeout_ms, size_t max_reply,
+		 char *errbuf, size_t errlen)
 {
 	int			rv;
 
@@ -30,8 +31,9 @@ wcc_open(wcc *s, const char *url, int timeout_ms, char *errbuf, size_t errlen)
 		return WALBUS_ENNG;
 	}
 	s->open = true;
-	if ((rv = nng_socket_set_size(s->req, NNG_OPT_RECVMAXSZ,
-								  WBC_MAX_MESSAGE_BYTES)) != 0 ||
+	if (max_reply < WBC_MAX_MESSAGE_BYTES)
+		max_reply = WBC_MAX_MESSAGE_BYTES;
+	if ((rv = nng_socket_set_size(s->req, NNG_OPT_RECVMAXSZ, max_reply)) != 0 ||
 		(rv = nng_socket_set_ms(s->req, NNG_OPT_RECVTIMEO, timeout_ms)) != 0 ||
 		(rv = nng_socket_set_ms(s->req, NNG_OPT_SENDTIMEO, timeout_ms)) != 0)
 	{
@@ -159,6 +161,8 @@ wcc_request(wcc *s, void (*encode) (wb_enc *e, const void *arg),
 		snprintf(s->errmsg, sizeof(s->errmsg), "relay refused %s: %.*s (%.*s)",
 				 what, (int) message.len, message.ptr, (int) code.len,
 				 code.ptr);
+		if (mpr_str_eq(code, WBC_ERR_NOT_DURABLE))
+			return WALBUS_EINVAL;
 		return mpr_str_eq(code, WBC_ERR_NOT_FOUND) ? WALBUS_ESCHEMA :
 			WALBUS_ECONTROL;
 	}
@@ -267,6 +271,16 @@ wcc_status(wcc *s, walbus_relay_status *st)
 		st->publish_errors = ws.publish_errors;
 		st->reconnects = ws.reconnects;
 		st->control_requests = ws.control_requests;
+		st->durable_consumers = ws.durable_consumers;
+		st->min_acked_lsn = ws.min_acked_lsn;
+		st->consumer_lag_bytes = ws.consumer_lag_bytes;
+		st->consumers_over_lag_limit = ws.consumers_over_lag_limit;
+		st->window_bytes = ws.window_bytes;
+		st->window_messages = ws.window_messages;
+		st->paused = ws.paused;
+		st->replays = ws.replays;
+		st->rewinds = ws.rewinds;
+		st->txn_heartbeats = ws.txn_heartbeats;
 	}
 	if (reply != NULL)
 		nng_msg_free(reply);
@@ -304,6 +318,114 @@ wcc_table(wcc *s, uint32_t relid, uint64_t schema_version, int *rc)
 	if (reply != NULL)
 		nng_msg_free(reply);
 	return t ? &t->table : NULL;
+}
+
+/* ------------------------------------------------------ durable consumers */
+
+typedef struct wcc_durable_req
+{
+	const char *consumer;
+	uint64_t	commit_lsn;
+	uint32_t	pos;
+	uint64_t	end_lsn;
+	const wb_str *prefixes;
+	uint32_t	nprefixes;
+} wcc_durable_req;
+
+static void
+wcc_enc_hello(wb_enc *e, const void *arg)
+{
+	const wcc_durable_req *q = arg;
+
+	wbc_enc_hello_request(e, q->consumer, strlen(q->consumer));
+}
+
+static void
+wcc_enc_ack(wb_enc *e, const void *arg)
+{
+	const wcc_durable_req *q = arg;
+
+	wbc_enc_ack_request(e, q->consumer, strlen(q->consumer), q->commit_lsn,
+						q->pos, q->end_lsn);
+}
+
+static void
+wcc_enc_replay(wb_enc *e, const void *arg)
+{
+	const wcc_durable_req *q = arg;
+
+	wbc_enc_replay_request(e, q->consumer,
+						   q->consumer ? strlen(q->consumer) : 0,
+						   q->commit_lsn, q->pos, q->prefixes, q->nprefixes, 0);
+}
+
+int
+wcc_hello(wcc *s, const char *consumer, uint64_t *acked_lsn)
+{
+	wcc_durable_req q = {consumer, 0, 0, 0, NULL, 0};
+	nng_msg    *reply;
+	wbc_hello	h;
+	char		err[160];
+	int			rc;
+
+	rc = wcc_request(s, wcc_enc_hello, &q, "hello", &reply);
+	if (rc == WALBUS_OK &&
+		wbc_decode_hello(nng_msg_body(reply), nng_msg_len(reply), &h, err,
+						 sizeof(err)) != WB_OK)
+	{
+		snprintf(s->errmsg, sizeof(s->errmsg), "malformed hello response: %s",
+				 err);
+		rc = WALBUS_ECONTROL;
+	}
+	if (rc == WALBUS_OK)
+		*acked_lsn = h.acked_lsn;
+	if (reply != NULL)
+		nng_msg_free(reply);
+	return rc;
+}
+
+int
+wcc_ack(wcc *s, const char *consumer, uint64_t commit_lsn, uint32_t pos,
+		uint64_t end_lsn)
+{
+	wcc_durable_req q = {consumer, commit_lsn, pos, end_lsn, NULL, 0};
+	nng_msg    *reply;
+	int			rc;
+
+	rc = wcc_request(s, wcc_enc_ack, &q, "ack", &reply);
+	if (reply != NULL)
+		nng_msg_free(reply);
+	return rc;
+}
+
+int
+wcc_replay(wcc *s, const char *consumer, uint64_t commit_lsn, uint32_t pos,
+		   const wb_str *prefixes, uint32_t nprefixes, nng_msg **reply,
+		   wbc_replay *out)
+{
+	wcc_durable_req q = {consumer, commit_lsn, pos, 0, prefixes, nprefixes};
+	char		err[160];
+	int			rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = wcc_request(s, wcc_enc_replay, &q, "replay", reply);
+	if (rc != WALBUS_OK)
+	{
+		if (*reply != NULL)
+			nng_msg_free(*reply);
+		*reply = NULL;
+		return rc;
+	}
+	if ((rc = wbc_decode_replay(nng_msg_body(*reply), nng_msg_len(*reply),
+								out, err, sizeof(err))) != WB_OK)
+	{
+		snprintf(s->errmsg, sizeof(s->errmsg),
+				 "malformed replay response: %s", err);
+		nng_msg_free(*reply);
+		*reply = NULL;
+		return rc == WB_ENOMEM ? WALBUS_ENOMEM : WALBUS_ECONTROL;
+	}
+	return WALBUS_OK;
 }
 
 void

@@ -25,6 +25,7 @@
 
 #include "hashmap.h"
 #include "walbus_client.h"
+#include "walbus_control.h"
 
 typedef struct wcc
 {
@@ -35,11 +36,26 @@ typedef struct wcc
 	char		errmsg[256];
 } wcc;
 
-extern int	wcc_open(wcc *s, const char *url, int timeout_ms, char *errbuf,
-					 size_t errlen);
+/* max_reply: largest response accepted (replays carry whole messages) */
+extern int	wcc_open(wcc *s, const char *url, int timeout_ms, size_t max_reply,
+					 char *errbuf, size_t errlen);
 extern void wcc_close(wcc *s);
 extern const walbus_table *wcc_table(wcc *s, uint32_t relid,
 									 uint64_t schema_version, int *rc);
 extern int	wcc_status(wcc *s, walbus_relay_status *st);
+
+/*
+ * Durable consumers (docs/DELIVERY.md).  A refusal because the name is not
+ * configured on the relay returns WALBUS_EINVAL.  wcc_replay leaves the
+ * response in *reply (caller frees it with nng_msg_free) and its decoded
+ * form in *out (caller frees out->messages); the messages point into
+ * *reply.
+ */
+extern int	wcc_hello(wcc *s, const char *consumer, uint64_t *acked_lsn);
+extern int	wcc_ack(wcc *s, const char *consumer, uint64_t commit_lsn,
+					uint32_t pos, uint64_t end_lsn);
+extern int	wcc_replay(wcc *s, const char *consumer, uint64_t commit_lsn,
+					   uint32_t pos, const wb_str *prefixes,
+					   uint32_t nprefixes, nng_msg **reply, wbc_replay *out);
 
 #endif							/* WALBUS_CONTROL_CLIENT_H */

@@ -54,6 +54,8 @@ typedef struct fake_relay
 	uint64_t	run;
 	uint64_t	seq;
 	uint64_t	tseq[8];		/* per test topic, indexed by caller */
+	uint64_t	txn_off;		/* commit_lsn of the open txn - 0x1000 */
+	uint32_t	npos;			/* last pos used in it */
 	walbus_client *client;
 } fake_relay;
 
@@ -233,7 +235,10 @@ pub_insert(fake_relay *f, const char *topic, int ti, uint32_t relid,
 	wbe_head	h = {f->run, ++f->seq, ++f->tseq[ti]};
 	wbe_txn		t = txn1;
 
-	t.pos = pos;
+	/* keys grow like a real relay's, or the client drops repeats */
+	f->npos = pos > f->npos ? pos : f->npos + 1;
+	t.commit_lsn += f->txn_off;
+	t.pos = f->npos;
 	wbe_enc_change_start(&e, &h, WBE_INSERT, &t, relid, sv,
 						 relid == CONTACTS_RELID ? 3 : 1, false);
 	wb_enc_v_int(&e, id);
@@ -269,13 +274,17 @@ pub_commit(fake_relay *f, uint64_t first_seq, uint32_t nchanges,
 	wb_enc		e;
 	nng_msg    *m = msg_start(&e, WBE_TOPIC_TXN);
 	wbe_head	h = {f->run, ++f->seq, ++f->tseq[TI_TXN]};
+	wbe_txn		t = txn1;
 
-	wbe_enc_commit_start(&e, &h, &txn1, 0x1030, first_seq, nchanges,
+	t.commit_lsn += f->txn_off;
+	wbe_enc_commit_start(&e, &h, &t, t.commit_lsn + 0x30, first_seq, nchanges,
 						 (uint32_t) ntopics);
 	for (int i = 0; i < ntopics; i++)
 		wbe_enc_commit_topic(&e, topics[i].topic, strlen(topics[i].topic),
 							 f->tseq[topics[i].ti], topics[i].count);
 	msg_send(f, &e, m);
+	f->txn_off += 0x100;
+	f->npos = 0;
 }
 
 static void

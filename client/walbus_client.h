@@ -16,10 +16,21 @@
  * walbus_close.  A client is not thread-safe: use it from one thread at a
  * time (one client per thread is fine; the library has no global state).
  *
- * Delivery is best effort (nng pub/sub drops messages for slow
- * subscribers); the library detects every loss it can prove from the
- * sequence numbers (docs/PROTOCOL.md Part 2, "Gap detection") and reports it as
- * WALBUS_EGAP before the next change.
+ * Delivery.  Without a consumer name it is best effort (nng pub/sub drops
+ * messages for slow subscribers): the library detects every loss it can
+ * prove from the sequence numbers (docs/PROTOCOL.md Part 2, "Gap
+ * detection") and reports it as WALBUS_EGAP before the next change.  With
+ * a consumer name that the relay has configured as durable
+ * (docs/DELIVERY.md), nothing is lost: on a gap, a new relay run or a
+ * silent bus the library pulls what it missed from the relay ("replay"),
+ * drops duplicates by (commit_lsn, pos), and walbus_recv returns every
+ * change of the subscribed topics once, in commit order, never
+ * WALBUS_EGAP.  The worker calls walbus_ack after its own durable write of
+ * a change; the relay lets PostgreSQL forget a transaction only once every
+ * durable consumer has acknowledged it.  To be exactly-once across its own
+ * crashes, a worker stores the (commit_lsn, pos) of the last change it
+ * applied in the same transaction as its write, and passes it back as
+ * resume_commit_lsn/resume_pos when it starts again.
  *
  *-------------------------------------------------------------------------
  */
@@ -64,6 +75,15 @@ typedef struct walbus_options
 	size_t		max_message_bytes;	/* larger bus messages are refused;
 									 * 0: 64 MiB */
 	int			control_timeout_ms; /* per control request; 0: 5000 */
+
+	/* durable consumers (needs both URLs) */
+	const char *consumer;		/* name in the relay's "durable" setting;
+								 * NULL: best effort */
+	uint64_t	resume_commit_lsn;	/* the last change this consumer applied */
+	uint32_t	resume_pos;		/* (0/0: none); nothing up to it is
+								 * delivered again */
+	int			silence_ms;		/* ask the relay what was missed after this
+								 * long without a bus message; 0: 2000 */
 } walbus_options;
 
 typedef enum walbus_kind
@@ -147,6 +167,10 @@ typedef struct walbus_stats
 	uint64_t	lost;			/* messages known to be lost */
 	uint64_t	malformed;		/* messages skipped as malformed */
 	uint64_t	schema_fetches; /* control "schema" requests made */
+	uint64_t	duplicates;		/* changes dropped as already delivered */
+	uint64_t	replays;		/* replay requests made (durable) */
+	uint64_t	replayed;		/* messages received through replay */
+	uint64_t	acks_sent;		/* ack requests made (durable) */
 } walbus_stats;
 
 /* The relay's answer to a "status" request (docs/PROTOCOL.md (Part 2)). */
@@ -155,7 +179,7 @@ typedef struct walbus_relay_status
 	uint64_t	run;			/* random id of the relay process */
 	char		slot[64];
 	char		state[16];		/* "connecting", "streaming", "waiting" */
-	char		delivery[32];	/* "best_effort" */
+	char		delivery[32];	/* "best_effort" or "durable" */
 	uint64_t	uptime_ms;
 	uint64_t	confirmed_lsn;	/* slot position when streaming (re)began */
 	uint64_t	received_lsn;	/* last position read from the slot */
@@ -172,6 +196,16 @@ typedef struct walbus_relay_status
 	uint64_t	publish_errors;
 	uint64_t	reconnects;
 	uint64_t	control_requests;
+	uint64_t	durable_consumers;	/* configured (docs/DELIVERY.md) */
+	uint64_t	min_acked_lsn;	/* lowest whole-transaction ack of them */
+	uint64_t	consumer_lag_bytes; /* received_lsn - min_acked_lsn */
+	uint64_t	consumers_over_lag_limit;
+	uint64_t	window_bytes;	/* replay window in memory */
+	uint64_t	window_messages;
+	uint64_t	paused;			/* 1: stream paused on a full window */
+	uint64_t	replays;
+	uint64_t	rewinds;
+	uint64_t	txn_heartbeats;
 } walbus_relay_status;
 
 /*
@@ -211,6 +245,17 @@ extern WALBUS_API int walbus_subscribe_schema(walbus_client *c,
  */
 extern WALBUS_API int walbus_recv(walbus_client *c, walbus_change *out,
 								  int timeout_ms);
+
+/*
+ * Durable consumers: acknowledge ch (a change returned by walbus_recv, or
+ * any later one) and everything delivered before it, once the worker has
+ * durably applied it.  Acks are sent to the relay at most every 100 ms and
+ * whenever walbus_recv waits; walbus_flush_acks sends the latest now (call
+ * it before a clean exit; walbus_close does too).  WALBUS_EINVAL without a
+ * consumer name.
+ */
+extern WALBUS_API int walbus_ack(walbus_client *c, const walbus_change *ch);
+extern WALBUS_API int walbus_flush_acks(walbus_client *c);
 
 /* A descriptor that polls readable when walbus_recv may have data. */
 extern WALBUS_API int walbus_recv_fd(walbus_client *c, int *fd);

@@ -96,6 +96,93 @@ wbc_enc_schema_request(wb_enc *e, uint32_t relid, uint64_t schema_version)
 	wbc_kv_uint(e, &pk, "schema_version", schema_version);
 }
 
+static void
+wbc_kv_bool(wb_enc *e, msgpack_packer *pk, const char *key, bool v)
+{
+	wbc_key(e, pk, key);
+	if (v)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+}
+
+void
+wbc_enc_hello_request(wb_enc *e, const char *consumer, size_t len)
+{
+	WB_PACKER(pk, e);
+
+	if (e->failed)
+		return;
+	msgpack_pack_map(&pk, 2);
+	wbc_kv_str(e, &pk, "op", "hello", 5);
+	wbc_kv_str(e, &pk, "consumer", consumer, len);
+}
+
+void
+wbc_enc_ack_request(wb_enc *e, const char *consumer, size_t len,
+					uint64_t commit_lsn, uint32_t pos, uint64_t end_lsn)
+{
+	WB_PACKER(pk, e);
+
+	if (e->failed)
+		return;
+	msgpack_pack_map(&pk, 5);
+	wbc_kv_str(e, &pk, "op", "ack", 3);
+	wbc_kv_str(e, &pk, "consumer", consumer, len);
+	wbc_kv_uint(e, &pk, "commit_lsn", commit_lsn);
+	wbc_kv_uint(e, &pk, "pos", pos);
+	wbc_kv_uint(e, &pk, "end_lsn", end_lsn);
+}
+
+void
+wbc_enc_replay_request(wb_enc *e, const char *consumer, size_t len,
+					   uint64_t commit_lsn, uint32_t pos,
+					   const wb_str *prefixes, uint32_t nprefixes,
+					   uint64_t max_bytes)
+{
+	WB_PACKER(pk, e);
+
+	if (e->failed)
+		return;
+	if (nprefixes > WBC_MAX_PREFIXES)
+	{
+		e->failed = 1;
+		return;
+	}
+	msgpack_pack_map(&pk, consumer != NULL ? 6 : 5);
+	wbc_kv_str(e, &pk, "op", "replay", 6);
+	if (consumer != NULL)
+		wbc_kv_str(e, &pk, "consumer", consumer, len);
+	wbc_kv_uint(e, &pk, "commit_lsn", commit_lsn);
+	wbc_kv_uint(e, &pk, "pos", pos);
+	wbc_kv_uint(e, &pk, "max_bytes", max_bytes);
+	wbc_key(e, &pk, "prefixes");
+	msgpack_pack_array(&pk, nprefixes);
+	for (uint32_t i = 0; i < nprefixes; i++)
+	{
+		msgpack_pack_bin(&pk, prefixes[i].len);
+		msgpack_pack_bin_body(&pk, prefixes[i].ptr, prefixes[i].len);
+	}
+}
+
+/* "prefixes": an array of binaries, at most WBC_MAX_PREFIXES. */
+static void
+wbc_read_prefixes(mpr *r, wbc_request *out)
+{
+	uint32_t	n;
+
+	if (!mpr_array(r, &n))
+		return;
+	if (n > WBC_MAX_PREFIXES)
+	{
+		mpr_fail(r, "%u prefixes, more than %d", n, WBC_MAX_PREFIXES);
+		return;
+	}
+	for (uint32_t i = 0; i < n && !r->failed; i++)
+		mpr_bin(r, &out->prefixes[i]);
+	out->nprefixes = n;
+}
+
 int
 wbc_decode_request(const void *buf, size_t len, wbc_request *out,
 				   char *errbuf, size_t errlen)
@@ -103,6 +190,8 @@ wbc_decode_request(const void *buf, size_t len, wbc_request *out,
 	mpr			r;
 	uint32_t	n;
 	bool		has_op = false;
+	bool		has_lsn = false;
+	bool		has_pos = false;
 
 	memset(out, 0, sizeof(*out));
 	mpr_init(&r, buf, len);
@@ -127,9 +216,22 @@ wbc_decode_request(const void *buf, size_t len, wbc_request *out,
 			out->has_relid = mpr_uint32(&r, &out->relid);
 		else if (mpr_str_eq(key, "schema_version"))
 			out->has_schema_version = mpr_uint(&r, &out->schema_version);
+		else if (mpr_str_eq(key, "consumer"))
+			out->has_consumer = mpr_str(&r, &out->consumer);
+		else if (mpr_str_eq(key, "commit_lsn"))
+			has_lsn = mpr_uint(&r, &out->commit_lsn);
+		else if (mpr_str_eq(key, "pos"))
+			has_pos = mpr_uint32(&r, &out->pos);
+		else if (mpr_str_eq(key, "end_lsn"))
+			mpr_uint(&r, &out->end_lsn);
+		else if (mpr_str_eq(key, "max_bytes"))
+			mpr_uint(&r, &out->max_bytes);
+		else if (mpr_str_eq(key, "prefixes"))
+			wbc_read_prefixes(&r, out);
 		else
 			mpr_skip(&r);
 	}
+	out->has_key = has_lsn && has_pos;
 	if (!r.failed && mpr_left(&r) != 0)
 		mpr_fail(&r, "%zu bytes after the request", mpr_left(&r));
 	if (!r.failed && !has_op)
@@ -218,7 +320,19 @@ static const struct
 	{"bytes", offsetof(wbc_status, bytes), false},
 	{"publish_errors", offsetof(wbc_status, publish_errors), false},
 	{"reconnects", offsetof(wbc_status, reconnects), false},
-	{"control_requests", offsetof(wbc_status, control_requests), false}
+	{"control_requests", offsetof(wbc_status, control_requests), false},
+	{"durable_consumers", offsetof(wbc_status, durable_consumers), false},
+	{"min_acked_lsn", offsetof(wbc_status, min_acked_lsn), false},
+	{"consumer_lag_bytes", offsetof(wbc_status, consumer_lag_bytes), false},
+	{"consumers_over_lag_limit", offsetof(wbc_status, consumers_over_lag_limit),
+	false},
+	{"lag_limit_crossings", offsetof(wbc_status, lag_limit_crossings), false},
+	{"window_bytes", offsetof(wbc_status, window_bytes), false},
+	{"window_messages", offsetof(wbc_status, window_messages), false},
+	{"paused", offsetof(wbc_status, paused), false},
+	{"replays", offsetof(wbc_status, replays), false},
+	{"rewinds", offsetof(wbc_status, rewinds), false},
+	{"txn_heartbeats", offsetof(wbc_status, txn_heartbeats), false}
 };
 
 #define WBC_NSTATUS (sizeof(wbc_status_fields) / sizeof(wbc_status_fields[0]))
@@ -427,5 +541,188 @@ wbc_decode_status(const void *buf, size_t len, wbc_status *out,
 	}
 	if (r.failed)
 		return wbc_failed(&r, errbuf, errlen);
+	return WB_OK;
+}
+
+/* --------------------------------------------- durable consumer responses */
+
+void
+wbc_enc_hello(wb_enc *e, const wbc_hello *h)
+{
+	WB_PACKER(pk, e);
+
+	if (e->failed)
+		return;
+	msgpack_pack_map(&pk, 5);
+	wbc_ok(e, &pk, true);
+	wbc_kv_uint(e, &pk, "run", h->run);
+	wbc_kv_bool(e, &pk, "durable", h->durable);
+	wbc_kv_uint(e, &pk, "acked_lsn", h->acked_lsn);
+	wbc_kv_uint(e, &pk, "flushed_lsn", h->flushed_lsn);
+}
+
+void
+wbc_enc_ack(wb_enc *e, uint64_t flushed_lsn)
+{
+	WB_PACKER(pk, e);
+
+	if (e->failed)
+		return;
+	msgpack_pack_map(&pk, 2);
+	wbc_ok(e, &pk, true);
+	wbc_kv_uint(e, &pk, "flushed_lsn", flushed_lsn);
+}
+
+void
+wbc_enc_replay_start(wb_enc *e, const char *status, uint64_t run,
+					 uint64_t last_seq, bool end, uint32_t nmessages)
+{
+	WB_PACKER(pk, e);
+
+	if (e->failed)
+		return;
+	msgpack_pack_map(&pk, 6);
+	wbc_ok(e, &pk, true);
+	wbc_kv_str(e, &pk, "status", status, strlen(status));
+	wbc_kv_uint(e, &pk, "run", run);
+	wbc_kv_uint(e, &pk, "last_seq", last_seq);
+	wbc_kv_bool(e, &pk, "end", end);
+	wbc_key(e, &pk, "messages");
+	msgpack_pack_array(&pk, nmessages);
+}
+
+void
+wbc_enc_replay_message(wb_enc *e, const void *msg, size_t len)
+{
+	WB_PACKER(pk, e);
+
+	if (e->failed)
+		return;
+	if (len > UINT32_MAX)
+	{
+		e->failed = 1;
+		return;
+	}
+	msgpack_pack_bin(&pk, len);
+	msgpack_pack_bin_body(&pk, msg, len);
+}
+
+int
+wbc_decode_hello(const void *buf, size_t len, wbc_hello *out,
+				 char *errbuf, size_t errlen)
+{
+	mpr			r;
+	uint32_t	n;
+
+	memset(out, 0, sizeof(*out));
+	mpr_init(&r, buf, len);
+	if (!mpr_map(&r, &n))
+		return wbc_failed(&r, errbuf, errlen);
+	for (uint32_t i = 0; i < n && !r.failed; i++)
+	{
+		wb_str		key;
+
+		if (!mpr_str(&r, &key))
+			break;
+		if (mpr_str_eq(key, "run"))
+			mpr_uint(&r, &out->run);
+		else if (mpr_str_eq(key, "durable"))
+			mpr_bool(&r, &out->durable);
+		else if (mpr_str_eq(key, "acked_lsn"))
+			mpr_uint(&r, &out->acked_lsn);
+		else if (mpr_str_eq(key, "flushed_lsn"))
+			mpr_uint(&r, &out->flushed_lsn);
+		else
+			mpr_skip(&r);
+	}
+	if (r.failed)
+		return wbc_failed(&r, errbuf, errlen);
+	return WB_OK;
+}
+
+int
+wbc_decode_ack(const void *buf, size_t len, uint64_t *flushed_lsn,
+			   char *errbuf, size_t errlen)
+{
+	mpr			r;
+	uint32_t	n;
+
+	*flushed_lsn = 0;
+	mpr_init(&r, buf, len);
+	if (!mpr_map(&r, &n))
+		return wbc_failed(&r, errbuf, errlen);
+	for (uint32_t i = 0; i < n && !r.failed; i++)
+	{
+		wb_str		key;
+
+		if (!mpr_str(&r, &key))
+			break;
+		if (mpr_str_eq(key, "flushed_lsn"))
+			mpr_uint(&r, flushed_lsn);
+		else
+			mpr_skip(&r);
+	}
+	if (r.failed)
+		return wbc_failed(&r, errbuf, errlen);
+	return WB_OK;
+}
+
+int
+wbc_decode_replay(const void *buf, size_t len, wbc_replay *out,
+				  char *errbuf, size_t errlen)
+{
+	mpr			r;
+	uint32_t	n;
+	bool		has_messages = false;
+
+	memset(out, 0, sizeof(*out));
+	mpr_init(&r, buf, len);
+	if (!mpr_map(&r, &n))
+		return wbc_failed(&r, errbuf, errlen);
+	for (uint32_t i = 0; i < n && !r.failed; i++)
+	{
+		wb_str		key;
+
+		if (!mpr_str(&r, &key))
+			break;
+		if (mpr_str_eq(key, "status"))
+			mpr_str(&r, &out->status);
+		else if (mpr_str_eq(key, "run"))
+			mpr_uint(&r, &out->run);
+		else if (mpr_str_eq(key, "last_seq"))
+			mpr_uint(&r, &out->last_seq);
+		else if (mpr_str_eq(key, "end"))
+			mpr_bool(&r, &out->end);
+		else if (mpr_str_eq(key, "messages") && !has_messages)
+		{
+			uint32_t	nm;
+
+			has_messages = true;
+			/* each element is at least one byte: mpr_array checked nm */
+			if (!mpr_array(&r, &nm))
+				break;
+			out->messages = malloc((nm ? nm : 1) * sizeof(wb_str));
+			if (out->messages == NULL)
+			{
+				if (errlen > 0)
+					snprintf(errbuf, errlen, "out of memory");
+				return WB_ENOMEM;
+			}
+			out->nmessages = nm;
+			for (uint32_t j = 0; j < nm && !r.failed; j++)
+				mpr_bin(&r, &out->messages[j]);
+		}
+		else
+			mpr_skip(&r);
+	}
+	if (!r.failed && out->status.ptr == NULL)
+		mpr_fail(&r, "replay response has no \"status\"");
+	if (r.failed)
+	{
+		free(out->messages);
+		out->messages = NULL;
+		out->nmessages = 0;
+		return wbc_failed(&r, errbuf, errlen);
+	}
 	return WB_OK;
 }

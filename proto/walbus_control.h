@@ -7,9 +7,8 @@
  * docs/PROTOCOL.md Part 2 ("Control socket") is the normative spec.  A request is
  * a map with an "op" string and the op's arguments; a response is a map
  * with "ok" true and the op's results, or "ok" false with an "error" code
- * and a human-readable "message".  Version 1 defines "status" and
- * "schema"; "hello", "ack" and "replay" are reserved for durable consumers
- * and answered with the error code "unsupported" until then.
+ * and a human-readable "message".  Ops: "status", "schema", and for
+ * durable consumers (docs/DELIVERY.md) "hello", "ack" and "replay".
  *
  * Encoders write through a wb_enc (sticky errors, nothing allocated);
  * decoders are bounded like wbe_decode, skip unknown keys, return WB_OK or
@@ -37,15 +36,29 @@
 #define WBC_ERR_UNKNOWN_OP		"unknown_op"
 #define WBC_ERR_NOT_FOUND		"not_found" /* e.g. unknown schema version */
 #define WBC_ERR_UNSUPPORTED		"unsupported"	/* reserved op */
+#define WBC_ERR_NOT_DURABLE		"not_durable"	/* consumer not configured */
+
+/* Most topic prefixes a replay request may carry. */
+#define WBC_MAX_PREFIXES		64
+
+/* What a replay response says about the position asked for. */
+#define WBC_REPLAY_DATA			"data"	/* messages after it follow */
+#define WBC_REPLAY_REWIND		"rewind"	/* not in the window: the relay
+											 * restarts its stream from the
+											 * slot; ask again shortly */
+#define WBC_REPLAY_GONE			"gone"	/* not in the window, and the asker
+										 * is no durable consumer */
+/* pos of a transaction's _txn envelope in replay and ack keys */
+#define WBC_POS_COMMIT			UINT32_MAX
 
 typedef enum wbc_op
 {
 	WBC_OP_UNKNOWN,
 	WBC_OP_STATUS,
 	WBC_OP_SCHEMA,
-	WBC_OP_HELLO,				/* reserved: durable consumer handshake */
-	WBC_OP_ACK,					/* reserved: consumer acknowledges an LSN */
-	WBC_OP_REPLAY				/* reserved: resend from a position */
+	WBC_OP_HELLO,				/* durable consumer handshake */
+	WBC_OP_ACK,					/* a consumer acknowledges a position */
+	WBC_OP_REPLAY				/* messages after a position, from memory */
 } wbc_op;
 
 typedef struct wbc_request
@@ -57,7 +70,40 @@ typedef struct wbc_request
 	uint32_t	relid;
 	bool		has_schema_version;
 	uint64_t	schema_version;
+	/* hello, ack, replay */
+	bool		has_consumer;
+	wb_str		consumer;
+	/* ack, replay: (commit_lsn, pos) of the last change processed */
+	bool		has_key;
+	uint64_t	commit_lsn;
+	uint32_t	pos;
+	/* ack: end LSN of the last whole transaction processed (0: none) */
+	uint64_t	end_lsn;
+	/* replay: nng subscription prefixes (raw topic bytes) and a size cap */
+	uint32_t	nprefixes;
+	wb_str		prefixes[WBC_MAX_PREFIXES];
+	uint64_t	max_bytes;
 } wbc_request;
+
+/* A hello response. */
+typedef struct wbc_hello
+{
+	uint64_t	run;
+	bool		durable;		/* the name is in the relay's durable list */
+	uint64_t	acked_lsn;		/* its last whole-transaction ack known */
+	uint64_t	flushed_lsn;	/* what the relay confirmed to the slot */
+} wbc_hello;
+
+/* A replay response; messages is malloc'd by the decoder, caller frees. */
+typedef struct wbc_replay
+{
+	wb_str		status;			/* WBC_REPLAY_* */
+	uint64_t	run;
+	uint64_t	last_seq;		/* seq of the newest message in the window */
+	bool		end;			/* nothing newer than the last one given */
+	uint32_t	nmessages;
+	wb_str	   *messages;		/* whole bus messages: topic, NUL, map */
+} wbc_replay;
 
 /* One column in a schema response. */
 typedef struct wbc_column
@@ -85,7 +131,7 @@ typedef struct wbc_status
 	uint64_t	run;			/* random id of this relay process */
 	wb_str		slot;
 	wb_str		state;			/* "connecting", "streaming", "waiting" */
-	wb_str		delivery;		/* "best_effort" until durable consumers */
+	wb_str		delivery;		/* "best_effort" or "durable" */
 	uint64_t	uptime_ms;
 	uint64_t	confirmed_lsn;	/* the slot's position when streaming began */
 	uint64_t	received_lsn;	/* last position read from the slot */
@@ -102,6 +148,18 @@ typedef struct wbc_status
 	uint64_t	publish_errors;
 	uint64_t	reconnects;
 	uint64_t	control_requests;
+	/* delivery (docs/DELIVERY.md) */
+	uint64_t	durable_consumers;	/* configured */
+	uint64_t	min_acked_lsn;	/* lowest whole-transaction ack of them */
+	uint64_t	consumer_lag_bytes; /* received_lsn - min_acked_lsn */
+	uint64_t	consumers_over_lag_limit;	/* right now */
+	uint64_t	lag_limit_crossings;	/* times a consumer crossed it */
+	uint64_t	window_bytes;
+	uint64_t	window_messages;
+	uint64_t	paused;			/* 1: the window is full of unacked data */
+	uint64_t	replays;		/* replay requests served */
+	uint64_t	rewinds;		/* stream restarts for a consumer */
+	uint64_t	txn_heartbeats;
 } wbc_status;
 
 /* ------------------------------------------------------------- requests */
@@ -109,6 +167,16 @@ typedef struct wbc_status
 extern void wbc_enc_status_request(wb_enc *e);
 extern void wbc_enc_schema_request(wb_enc *e, uint32_t relid,
 								   uint64_t schema_version);
+extern void wbc_enc_hello_request(wb_enc *e, const char *consumer,
+								  size_t len);
+extern void wbc_enc_ack_request(wb_enc *e, const char *consumer, size_t len,
+								uint64_t commit_lsn, uint32_t pos,
+								uint64_t end_lsn);
+/* consumer may be NULL (a best-effort client) */
+extern void wbc_enc_replay_request(wb_enc *e, const char *consumer,
+								   size_t len, uint64_t commit_lsn,
+								   uint32_t pos, const wb_str *prefixes,
+								   uint32_t nprefixes, uint64_t max_bytes);
 extern int	wbc_decode_request(const void *buf, size_t len, wbc_request *out,
 							   char *errbuf, size_t errlen);
 
@@ -127,6 +195,13 @@ extern void wbc_enc_schema_column(wb_enc *e, const char *name,
 								  int32_t typmod, const char *typname,
 								  size_t typname_len);
 extern void wbc_enc_status(wb_enc *e, const wbc_status *st);
+extern void wbc_enc_hello(wb_enc *e, const wbc_hello *h);
+extern void wbc_enc_ack(wb_enc *e, uint64_t flushed_lsn);
+/* Replay: wbc_enc_replay_start, then nmessages x wbc_enc_replay_message. */
+extern void wbc_enc_replay_start(wb_enc *e, const char *status,
+								 uint64_t run, uint64_t last_seq, bool end,
+								 uint32_t nmessages);
+extern void wbc_enc_replay_message(wb_enc *e, const void *msg, size_t len);
 
 /*
  * Check a response's "ok".  On WB_OK, *ok tells whether the op succeeded;
@@ -139,6 +214,13 @@ extern int	wbc_decode_result(const void *buf, size_t len, bool *ok,
 extern int	wbc_decode_schema(const void *buf, size_t len, wbc_schema *out,
 							  char *errbuf, size_t errlen);
 extern int	wbc_decode_status(const void *buf, size_t len, wbc_status *out,
+							  char *errbuf, size_t errlen);
+extern int	wbc_decode_hello(const void *buf, size_t len, wbc_hello *out,
+							 char *errbuf, size_t errlen);
+/* The "flushed_lsn" of an ack response. */
+extern int	wbc_decode_ack(const void *buf, size_t len, uint64_t *flushed_lsn,
+						   char *errbuf, size_t errlen);
+extern int	wbc_decode_replay(const void *buf, size_t len, wbc_replay *out,
 							  char *errbuf, size_t errlen);
 
 #endif							/* WALBUS_CONTROL_H */

@@ -40,6 +40,11 @@ enum
 	OPT_EXCLUDE_TABLES,
 	OPT_LOG_LEVEL,
 	OPT_WAIT_SUBSCRIBERS,
+	OPT_DURABLE,
+	OPT_WINDOW_BYTES,
+	OPT_LAG_LIMIT,
+	OPT_TXN_HEARTBEAT_INTERVAL,
+	OPT_CONSUMER_TIMEOUT,
 	OPT_VERSION
 };
 
@@ -58,6 +63,12 @@ static const struct option wr_options[] = {
 	{"reconnect-max-delay", required_argument, NULL, OPT_RECONNECT_MAX_DELAY},
 	{"wait-subscribers", required_argument, NULL, OPT_WAIT_SUBSCRIBERS},
 	{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+	{"durable", required_argument, NULL, OPT_DURABLE},
+	{"window-bytes", required_argument, NULL, OPT_WINDOW_BYTES},
+	{"lag-limit", required_argument, NULL, OPT_LAG_LIMIT},
+	{"txn-heartbeat-interval", required_argument, NULL,
+	OPT_TXN_HEARTBEAT_INTERVAL},
+	{"consumer-timeout", required_argument, NULL, OPT_CONSUMER_TIMEOUT},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0}
@@ -88,6 +99,20 @@ wr_usage(void)
 		   "  -c, --control=URL          nng rep control listener (default %s)\n"
 		   "      --wait-subscribers=N   at start-up, stream only once N subscribers\n"
 		   "                             are connected, so they miss nothing (default 0)\n"
+		   "\n"
+		   "Delivery (docs/DELIVERY.md):\n"
+		   "      --durable=NAME[,NAME]  durable consumers: the slot advances only past\n"
+		   "                             what every one of them acknowledged; repeat\n"
+		   "                             or list (default none: best effort)\n"
+		   "      --window-bytes=SIZE    recent messages kept in memory for replays\n"
+		   "                             (default 64MB; kB, MB, GB suffixes)\n"
+		   "      --lag-limit=SIZE       warn loudly when a durable consumer's acks\n"
+		   "                             lag the stream by more (default 1GB, 0: off)\n"
+		   "      --txn-heartbeat-interval=S  write a transactional heartbeat message\n"
+		   "                             so the slot advances while eligible tables\n"
+		   "                             are quiet (default 10, 0: off)\n"
+		   "      --consumer-timeout=S   a durable consumer silent this long stops\n"
+		   "                             holding the window back (default 15)\n"
 		   "\n"
 		   "Timing (seconds, fractions allowed):\n"
 		   "      --status-interval=S    standby status update period (default 10)\n"
@@ -183,6 +208,93 @@ wr_slot_name_ok(const char *name)
 	return true;
 }
 
+/* A byte size: digits with an optional kB, MB or GB suffix (1024-based). */
+static int
+wr_parse_size(const char *value, bool allow_zero, uint64_t *bytes)
+{
+	char	   *end;
+	unsigned long long n;
+	uint64_t	mult = 1;
+
+	errno = 0;
+	n = strtoull(value, &end, 10);
+	if (errno != 0 || end == value || value[0] == '-')
+		return -1;
+	while (*end == ' ')
+		end++;
+	if (strcasecmp(end, "kB") == 0 || strcasecmp(end, "k") == 0)
+		mult = 1024;
+	else if (strcasecmp(end, "MB") == 0 || strcasecmp(end, "M") == 0)
+		mult = 1024 * 1024;
+	else if (strcasecmp(end, "GB") == 0 || strcasecmp(end, "G") == 0)
+		mult = 1024ULL * 1024 * 1024;
+	else if (*end != '\0' && strcasecmp(end, "B") != 0)
+		return -1;
+	if (n > UINT64_MAX / mult / 2 || (n == 0 && !allow_zero))
+		return -1;
+	*bytes = n * mult;
+	return 0;
+}
+
+/* Consumer names: what a worker passes; kept short and printable. */
+static bool
+wr_consumer_name_ok(const char *name, size_t n)
+{
+	if (n == 0 || n > WR_CONSUMER_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') ||
+			  (name[i] >= 'A' && name[i] <= 'Z') ||
+			  (name[i] >= '0' && name[i] <= '9') ||
+			  name[i] == '_' || name[i] == '-' || name[i] == '.'))
+			return false;
+	return true;
+}
+
+/* "a,b, c": add each name once. */
+static int
+wr_add_durable(wr_config *cfg, const char *value, char *errbuf,
+			   size_t errlen)
+{
+	const char *p = value;
+
+	while (*p != '\0')
+	{
+		const char *start;
+		size_t		n;
+		bool		dup = false;
+
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (*p == '\0')
+			break;
+		start = p;
+		while (*p != '\0' && *p != ',' && *p != ' ')
+			p++;
+		n = (size_t) (p - start);
+		if (!wr_consumer_name_ok(start, n))
+			return wr_fail(errbuf, errlen,
+						   "invalid durable consumer name \"%.*s\": use 1 to "
+						   "%d letters, digits, '_', '-' or '.'",
+						   (int) (n > 80 ? 80 : n), start,
+						   WR_CONSUMER_NAME_MAX);
+		for (int i = 0; i < cfg->ndurable; i++)
+			if (strlen(cfg->durable[i]) == n &&
+				memcmp(cfg->durable[i], start, n) == 0)
+				dup = true;
+		if (dup)
+			continue;
+		if (cfg->ndurable == WR_MAX_CONSUMERS)
+			return wr_fail(errbuf, errlen,
+						   "too many durable consumers (at most %d)",
+						   WR_MAX_CONSUMERS);
+		if ((cfg->durable[cfg->ndurable] = strndup(start, n)) == NULL)
+			return wr_fail(errbuf, errlen, "out of memory");
+		cfg->ndurable++;
+	}
+	return 0;
+}
+
 /*
  * Apply one setting by its config-file name.  replace_bus tells whether a
  * "bus" value starts a new list (the first --bus flag replaces the file's
@@ -267,6 +379,34 @@ wr_config_set(wr_config *cfg, const char *name, const char *value,
 						   "number from 0 to 1000", value);
 		cfg->wait_subscribers = (int) n;
 	}
+	else if (strcmp(name, "durable") == 0)
+		return wr_add_durable(cfg, value, errbuf, errlen);
+	else if (strcmp(name, "window_bytes") == 0)
+	{
+		if (wr_parse_size(value, false, &cfg->window_bytes) != 0 ||
+			cfg->window_bytes < 64 * 1024)
+			return wr_fail(errbuf, errlen,
+						   "invalid value \"%s\" for window_bytes: use a size "
+						   "of at least 64kB, e.g. 64MB", value);
+	}
+	else if (strcmp(name, "lag_limit") == 0)
+	{
+		if (wr_parse_size(value, true, &cfg->lag_limit_bytes) != 0)
+			return wr_fail(errbuf, errlen,
+						   "invalid value \"%s\" for lag_limit: use a size, "
+						   "e.g. 1GB, or 0 for none", value);
+	}
+	else if (strcmp(name, "txn_heartbeat_interval") == 0 ||
+			 strcmp(name, "consumer_timeout") == 0)
+	{
+		bool		zero_ok = name[0] == 't';
+
+		if (wr_parse_seconds(value, zero_ok, zero_ok ? &cfg->txn_heartbeat_ms
+							 : &cfg->consumer_timeout_ms) != 0)
+			return wr_fail(errbuf, errlen,
+						   "invalid value \"%s\" for %s: use a number of "
+						   "seconds", value, name);
+	}
 	else if (strcmp(name, "log_level") == 0)
 	{
 		cfg->log_level = wr_log_parse_level(value);
@@ -339,6 +479,10 @@ wr_config_defaults(wr_config *cfg)
 	cfg->server_timeout_ms = 60000;
 	cfg->reconnect_max_ms = 30000;
 	cfg->log_level = WR_LOG_INFO;
+	cfg->window_bytes = 64 * 1024 * 1024;
+	cfg->lag_limit_bytes = 1024ULL * 1024 * 1024;
+	cfg->txn_heartbeat_ms = 10000;
+	cfg->consumer_timeout_ms = 15000;
 }
 
 /* Fill what neither the file nor the flags set. */
@@ -389,6 +533,16 @@ wr_flag_setting(int opt)
 			return "log_level";
 		case OPT_WAIT_SUBSCRIBERS:
 			return "wait_subscribers";
+		case OPT_DURABLE:
+			return "durable";
+		case OPT_WINDOW_BYTES:
+			return "window_bytes";
+		case OPT_LAG_LIMIT:
+			return "lag_limit";
+		case OPT_TXN_HEARTBEAT_INTERVAL:
+			return "txn_heartbeat_interval";
+		case OPT_CONSUMER_TIMEOUT:
+			return "consumer_timeout";
 	}
 	return NULL;
 }
@@ -476,5 +630,7 @@ wr_config_free(wr_config *cfg)
 	free(cfg->control_url);
 	free(cfg->include_tables);
 	free(cfg->exclude_tables);
+	for (int i = 0; i < cfg->ndurable; i++)
+		free(cfg->durable[i]);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -17,8 +17,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define WR_MAX_BUS_URLS		8
+#define WR_MAX_CONSUMERS	16
+#define WR_CONSUMER_NAME_MAX	63
 
 typedef struct wr_config
 {
@@ -37,6 +40,15 @@ typedef struct wr_config
 	int			wait_subscribers;	/* start streaming once this many
 									 * subscribers are connected */
 	int			log_level;		/* wr_log_level */
+
+	/* delivery (docs/DELIVERY.md) */
+	char	   *durable[WR_MAX_CONSUMERS];	/* durable consumer names */
+	int			ndurable;
+	uint64_t	window_bytes;	/* replay window in memory */
+	uint64_t	lag_limit_bytes;	/* warn past this consumer lag, 0: off */
+	int			txn_heartbeat_ms;	/* transactional heartbeat, 0: off */
+	int			consumer_timeout_ms;	/* silence before a consumer stops
+										 * holding the window */
 } wr_config;
 
 extern int	wr_config_load(wr_config *cfg, int argc, char **argv,

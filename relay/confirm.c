@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * confirm.c
- *	  The best-effort flush policy (see confirm.h).
+ *	  The flush policy, best effort or durable (see confirm.h).
  *
  *-------------------------------------------------------------------------
  */
@@ -15,10 +15,21 @@ wr_confirm_advance(wr_confirm *c, uint64_t lsn)
 }
 
 void
-wr_confirm_init(wr_confirm *c, uint64_t start)
+wr_confirm_init(wr_confirm *c, uint64_t start, bool durable)
 {
 	c->flushed = start;
 	c->txn_open = false;
+	c->durable = durable;
+	c->last_end = start;
+	c->acked = start;
+}
+
+void
+wr_confirm_acked(wr_confirm *c, uint64_t min_acked_end)
+{
+	if (min_acked_end > c->acked)
+		c->acked = min_acked_end;
+	wr_confirm_advance(c, c->acked);
 }
 
 /*
@@ -42,7 +53,10 @@ void
 wr_confirm_txn_published(wr_confirm *c, uint64_t end_lsn)
 {
 	c->txn_open = false;
-	wr_confirm_advance(c, end_lsn);
+	if (end_lsn > c->last_end)
+		c->last_end = end_lsn;
+	if (!c->durable)
+		wr_confirm_advance(c, end_lsn);
 }
 
 /*
@@ -54,6 +68,9 @@ wr_confirm_txn_published(wr_confirm *c, uint64_t end_lsn)
 void
 wr_confirm_keepalive(wr_confirm *c, uint64_t wal_end)
 {
-	if (!c->txn_open)
-		wr_confirm_advance(c, wal_end);
+	if (c->txn_open)
+		return;
+	if (c->durable && c->acked < c->last_end)
+		return;					/* something received is unacknowledged */
+	wr_confirm_advance(c, wal_end);
 }

@@ -4,14 +4,14 @@
  *	  The relay's flush policy: which WAL position it reports to the slot
  *	  as flushed, i.e. what PostgreSQL may forget.
  *
- * This is the one place that decides.  Today (best effort, no durable
- * consumers) a transaction counts as flushed once all of its envelopes
+ * This is the one place that decides.  Best effort (no durable
+ * consumers): a transaction counts as flushed once all of its envelopes
  * and its _txn message are handed to the bus, and a keepalive's WAL end
  * counts when no transaction is open (nothing received is unpublished, so
- * every commit before that position is on the bus).  With durable
- * consumers (issue 4) the same entry points will instead track the lowest
- * end LSN acknowledged by every consumer, and keepalives will advance the
- * position only when nothing is unacknowledged.
+ * every commit before that position is on the bus).  Durable: only the
+ * lowest end LSN that every durable consumer has acknowledged counts
+ * (wr_confirm_acked), and a keepalive's WAL end only when no transaction
+ * is open and every transaction received has been acknowledged by all.
  *
  * Positions only move forward.  Single-threaded; no failure modes.
  *
@@ -27,10 +27,15 @@ typedef struct wr_confirm
 {
 	uint64_t	flushed;		/* what the next status update reports */
 	bool		txn_open;		/* a transaction is partly published */
+	bool		durable;		/* durable consumers are configured */
+	uint64_t	last_end;		/* end LSN of the last transaction received */
+	uint64_t	acked;			/* lowest end LSN acked by every consumer */
 } wr_confirm;
 
 /* start: the slot's confirmed position when streaming (re)starts. */
-extern void wr_confirm_init(wr_confirm *c, uint64_t start);
+extern void wr_confirm_init(wr_confirm *c, uint64_t start, bool durable);
+/* Durable: the lowest end LSN every consumer has acknowledged. */
+extern void wr_confirm_acked(wr_confirm *c, uint64_t min_acked_end);
 extern void wr_confirm_restart(wr_confirm *c, uint64_t slot_confirmed);
 extern void wr_confirm_txn_begin(wr_confirm *c);
 extern void wr_confirm_txn_published(wr_confirm *c, uint64_t end_lsn);

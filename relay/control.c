@@ -88,7 +88,7 @@ wr_control_status(wb_enc *e, const wr_relay *r)
 	st.run = r->pub.run;
 	st.slot = wr_wbstr(r->cfg->slot);
 	st.state = wr_wbstr(wr_state_name(r->state));
-	st.delivery = wr_wbstr("best_effort");
+	st.delivery = wr_wbstr(r->consumers.n > 0 ? "durable" : "best_effort");
 	st.uptime_ms = (uint64_t) (wr_now_ms() - r->started_ms);
 	st.confirmed_lsn = r->confirmed_lsn;
 	st.received_lsn = r->received_lsn;
@@ -105,6 +105,22 @@ wr_control_status(wb_enc *e, const wr_relay *r)
 	st.publish_errors = r->pub.errors;
 	st.reconnects = r->stats.reconnects;
 	st.control_requests = r->stats.control_requests;
+	st.durable_consumers = (uint64_t) r->consumers.n;
+	if (r->consumers.n > 0)
+	{
+		st.min_acked_lsn = wr_consumers_min_end(&r->consumers);
+		st.consumer_lag_bytes = r->received_lsn > st.min_acked_lsn ?
+			r->received_lsn - st.min_acked_lsn : 0;
+	}
+	st.consumers_over_lag_limit =
+		(uint64_t) wr_consumers_over_lag(&r->consumers);
+	st.lag_limit_crossings = r->consumers.lag_warnings;
+	st.window_bytes = r->window.bytes;
+	st.window_messages = r->window.count;
+	st.paused = r->paused;
+	st.replays = r->stats.replays;
+	st.rewinds = r->stats.rewinds;
+	st.txn_heartbeats = r->stats.txn_heartbeats;
 	wbc_enc_status(e, &st);
 }
 
@@ -141,9 +157,174 @@ wr_control_schema(wb_enc *e, const wr_relay *r, const wbc_request *req)
 							  strlen(v->columns[i].typname));
 }
 
+/* Replies of a replay stop growing past this (at least one message). */
+#define WR_REPLAY_DEFAULT_BYTES		(256 * 1024)
+#define WR_REPLAY_MAX_BYTES			(8 * 1024 * 1024)
+
+/* The durable consumer a request names; NULL after encoding an error. */
+static wr_consumer *
+wr_control_consumer(wb_enc *e, wr_relay *r, const wbc_request *req)
+{
+	wr_consumer *c;
+	char		msg[200];
+
+	if (!req->has_consumer)
+	{
+		wbc_enc_error(e, WBC_ERR_BAD_REQUEST, "this op needs \"consumer\"");
+		return NULL;
+	}
+	c = wr_consumers_find(&r->consumers, req->consumer.ptr, req->consumer.len);
+	if (c == NULL)
+	{
+		snprintf(msg, sizeof(msg),
+				 "\"%.*s\" is not a durable consumer of this relay: add it "
+				 "with --durable or durable = in the relay's config",
+				 (int) (req->consumer.len > 64 ? 64 : req->consumer.len),
+				 req->consumer.ptr);
+		wbc_enc_error(e, WBC_ERR_NOT_DURABLE, msg);
+		return NULL;
+	}
+	wr_consumers_heard(c, wr_now_ms());
+	return c;
+}
+
+static void
+wr_control_hello(wb_enc *e, wr_relay *r, const wbc_request *req)
+{
+	wr_consumer *c = wr_control_consumer(e, r, req);
+	wbc_hello	h;
+
+	if (c == NULL)
+		return;
+	h.run = r->pub.run;
+	h.durable = true;
+	h.acked_lsn = c->acked_end;
+	h.flushed_lsn = wr_confirm_flushed(&r->confirm);
+	wbc_enc_hello(e, &h);
+}
+
+static void
+wr_control_ack(wb_enc *e, wr_relay *r, const wbc_request *req)
+{
+	wr_consumer *c;
+	wr_wkey		key;
+
+	if (!req->has_key)
+	{
+		wbc_enc_error(e, WBC_ERR_BAD_REQUEST,
+					  "ack needs \"commit_lsn\" and \"pos\"");
+		return;
+	}
+	if ((c = wr_control_consumer(e, r, req)) == NULL)
+		return;
+	key.lsn = req->commit_lsn;
+	key.pos = req->pos;
+	wr_consumers_ack(c, key, req->end_lsn, wr_now_ms());
+	wr_confirm_acked(&r->confirm, wr_consumers_min_end(&r->consumers));
+	wbc_enc_ack(e, wr_confirm_flushed(&r->confirm));
+}
+
+/*
+ * Does a subscriber with these nng subscriptions receive this message?
+ * Reserved topics always: libwalbus subscribes to "_" for gap detection.
+ */
+static bool
+wr_replay_selected(const wbc_request *req, const wr_wentry *m)
+{
+	if (m->len > 0 && m->data[0] == '_')
+		return true;
+	for (uint32_t i = 0; i < req->nprefixes; i++)
+		if (req->prefixes[i].len <= m->len &&
+			memcmp(m->data, req->prefixes[i].ptr, req->prefixes[i].len) == 0)
+			return true;
+	return false;
+}
+
+static void
+wr_control_replay(wb_enc *e, wr_relay *r, const wbc_request *req)
+{
+	const wr_window *w = &r->window;
+	wr_consumer *c = NULL;
+	wr_wkey		after;
+	size_t		first;
+	size_t		i;
+	size_t		last = 0;
+	uint32_t	n = 0;
+	uint64_t	budget;
+	uint64_t	bytes = 0;
+	bool		end;
+
+	if (!req->has_key)
+	{
+		wbc_enc_error(e, WBC_ERR_BAD_REQUEST,
+					  "replay needs \"commit_lsn\" and \"pos\"");
+		return;
+	}
+	if (req->has_consumer && (c = wr_control_consumer(e, r, req)) == NULL)
+		return;
+	r->stats.replays++;
+	after.lsn = req->commit_lsn;
+	after.pos = req->pos;
+	if (!wr_window_covers(w, after))
+	{
+		if (c == NULL)
+		{
+			wbc_enc_replay_start(e, WBC_REPLAY_GONE, r->pub.run, r->pub.seq,
+								 true, 0);
+			return;
+		}
+
+		/*
+		 * The consumer needs what only the slot still has: restart the
+		 * stream at the slot's confirmed position, which is at most what
+		 * it acknowledged.  Everyone else drops the repeats by key.
+		 */
+		if (!r->rewind_requested)
+		{
+			wr_warning("durable consumer \"%s\" needs changes after "
+					   WR_LSN_FMT "/%u that the replay window no longer "
+					   "holds: rewinding the stream to the slot", c->name,
+					   WR_LSN_ARGS(after.lsn), after.pos);
+			c->rewinds++;
+		}
+		r->rewind_requested = true;
+		wbc_enc_replay_start(e, WBC_REPLAY_REWIND, r->pub.run, r->pub.seq,
+							 false, 0);
+		return;
+	}
+
+	budget = req->max_bytes ? req->max_bytes : WR_REPLAY_DEFAULT_BYTES;
+	if (budget > WR_REPLAY_MAX_BYTES)
+		budget = WR_REPLAY_MAX_BYTES;
+	first = wr_window_find(w, after);
+	for (i = first; i < w->count; i++)
+	{
+		const wr_wentry *m = wr_window_at(w, i);
+
+		if (!wr_replay_selected(req, m))
+			continue;
+		if (n > 0 && bytes + m->len > budget)
+			break;
+		bytes += m->len;
+		n++;
+		last = i;
+	}
+	end = i >= w->count;
+	wbc_enc_replay_start(e, WBC_REPLAY_DATA, r->pub.run,
+						 end ? r->pub.seq : wr_window_at(w, last)->seq, end,
+						 n);
+	for (i = first; n > 0 && i <= last; i++)
+	{
+		const wr_wentry *m = wr_window_at(w, i);
+
+		if (wr_replay_selected(req, m))
+			wbc_enc_replay_message(e, m->data, m->len);
+	}
+}
+
 /* Build the response to one request into reply. */
 static void
-wr_control_answer(wb_enc *e, const wr_relay *r, const void *buf, size_t len)
+wr_control_answer(wb_enc *e, wr_relay *r, const void *buf, size_t len)
 {
 	wbc_request req;
 	char		err[160];
@@ -164,11 +345,13 @@ wr_control_answer(wb_enc *e, const wr_relay *r, const void *buf, size_t len)
 			wr_control_schema(e, r, &req);
 			break;
 		case WBC_OP_HELLO:
+			wr_control_hello(e, r, &req);
+			break;
 		case WBC_OP_ACK:
+			wr_control_ack(e, r, &req);
+			break;
 		case WBC_OP_REPLAY:
-			wbc_enc_error(e, WBC_ERR_UNSUPPORTED,
-						  "durable consumers are not available yet: "
-						  "delivery is best effort");
+			wr_control_replay(e, r, &req);
 			break;
 		case WBC_OP_UNKNOWN:
 			snprintf(msg, sizeof(msg), "unknown op \"%.*s\"",

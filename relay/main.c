@@ -102,18 +102,20 @@ wr_resume(wr_relay *r)
  * while waiting.
  */
 static wr_pg_rc
-wr_reconnect(wr_relay *r)
+wr_reconnect(wr_relay *r, bool at_once)
 {
 	char		why[sizeof(r->pg.errmsg)];
 
 	memcpy(why, r->pg.errmsg, sizeof(why));
 	for (int attempt = 0;; attempt++)
 	{
-		int			delay = wr_backoff_ms(r->cfg, attempt);
+		int			delay = at_once && attempt == 0 ? 0 :
+			wr_backoff_ms(r->cfg, attempt);
 		wr_pg_rc	rc;
 
-		wr_warning("%s; reconnecting in %.1f s (attempt %d)", why,
-				   delay / 1000.0, attempt + 1);
+		if (delay > 0)
+			wr_warning("%s; reconnecting in %.1f s (attempt %d)", why,
+					   delay / 1000.0, attempt + 1);
 		r->state = WR_STATE_WAITING;
 		if (!wr_stream_idle(r, delay))
 			return WR_PG_RETRY;
@@ -159,7 +161,7 @@ wr_open_sockets(wr_relay *r)
 	uint64_t	run = wr_random64() & WR_RUN_MASK;
 
 	if (wr_pub_open(&r->pub, run ? run : 1, r->cfg->bus_urls, r->cfg->nbus,
-					err, sizeof(err)) != 0 ||
+					&r->window, err, sizeof(err)) != 0 ||
 		wr_control_open(&r->ctl, r->cfg->control_url, err, sizeof(err)) != 0)
 	{
 		wr_error("%s", err);
@@ -175,7 +177,23 @@ wr_log_ready(const wr_relay *r)
 	for (int i = 0; i < r->cfg->nbus; i++)
 		wr_info("publishing on %s", r->cfg->bus_urls[i]);
 	wr_info("control socket on %s", r->cfg->control_url);
-	wr_info("delivery is best effort: no durable consumers are configured");
+	if (r->cfg->ndurable == 0)
+		wr_info("delivery is best effort: no durable consumers are "
+				"configured (see --durable)");
+	else
+	{
+		char		names[WR_MAX_CONSUMERS * (WR_CONSUMER_NAME_MAX + 2)] = "";
+
+		for (int i = 0; i < r->cfg->ndurable; i++)
+		{
+			if (i > 0)
+				strcat(names, ", ");
+			strcat(names, r->cfg->durable[i]);
+		}
+		wr_info("delivery is durable: the slot advances only past what "
+				"%s acknowledged; replay window %llu bytes", names,
+				(unsigned long long) r->cfg->window_bytes);
+	}
 }
 
 int
@@ -201,6 +219,8 @@ main(int argc, char **argv)
 	r.state = WR_STATE_CONNECTING;
 	wb_dec_init(&r.dec);
 	wr_relcache_init(&r.rels);
+	wr_window_init(&r.window, cfg.window_bytes);
+	wr_consumers_init(&r.consumers, &cfg);
 
 	rc = wr_pg_connect(&r.pg, &cfg, true);
 	if (rc != WR_PG_OK)
@@ -215,7 +235,8 @@ main(int argc, char **argv)
 		wr_error("%s", r.pg.errmsg);
 		goto done;
 	}
-	wr_confirm_init(&r.confirm, r.pg.slot_confirmed);
+	wr_confirm_init(&r.confirm, r.pg.slot_confirmed, cfg.ndurable > 0);
+	wr_consumers_start(&r.consumers, r.pg.slot_confirmed);
 	wr_log_ready(&r);
 	if (!wr_wait_subscribers(&r))
 	{
@@ -243,7 +264,21 @@ main(int argc, char **argv)
 
 		wr_records_reset(&r);
 		wr_pg_close(&r.pg);
-		rc = wr_reconnect(&r);
+		if (src == WR_STREAM_REWIND)
+		{
+			/*
+			 * Stream everything after the slot's confirmed position again,
+			 * publishing it all (subscribers drop repeats by key) and
+			 * filling a fresh window from there.
+			 */
+			r.rewind_requested = false;
+			r.stats.rewinds++;
+			r.last_commit_lsn = 0;
+			wr_window_reset(&r.window);
+			r.paused = false;
+			snprintf(r.pg.errmsg, sizeof(r.pg.errmsg), "rewinding");
+		}
+		rc = wr_reconnect(&r, src == WR_STREAM_REWIND);
 		if (rc == WR_PG_RETRY)	/* stop requested while waiting */
 		{
 			exit_code = 0;
@@ -262,8 +297,10 @@ main(int argc, char **argv)
 
 done:
 	wr_pg_close(&r.pg);
+	wr_txn_hb_close(&r.txn_hb);
 	wr_control_close(&r.ctl);
 	wr_pub_close(&r.pub);
+	wr_window_free(&r.window);
 	wr_relcache_free(&r.rels);
 	wb_dec_free(&r.dec);
 	wr_config_free(&cfg);

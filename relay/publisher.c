@@ -15,6 +15,7 @@
 
 #include "listen.h"
 #include "log.h"
+#include "walbus_control.h"
 
 /*
  * Messages queued per subscriber before pub0 starts dropping for it.  nng's
@@ -50,11 +51,12 @@ wr_pub_pipe_event(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 
 int
 wr_pub_open(wr_publisher *p, uint64_t run, char *const *urls, int nurls,
-			char *errbuf, size_t errlen)
+			wr_window *window, char *errbuf, size_t errlen)
 {
 	int			rv;
 
 	memset(p, 0, sizeof(*p));
+	p->window = window;
 	whm_init(&p->topics);
 	p->run = run;
 	if ((rv = nng_pub0_open(&p->sock)) != 0)
@@ -192,6 +194,7 @@ wr_pub_start(wr_publisher *p, wr_pubmsg *m, wr_topic *t, bool txn_member)
 		if (p->txn_messages++ == 0)
 			p->txn_first_seq = p->seq + 1;
 	}
+	m->keep = false;
 	m->head.run = p->run;
 	m->head.seq = ++p->seq;
 	m->head.tseq = ++t->tseq;
@@ -211,6 +214,21 @@ wr_pub_finish(wr_publisher *p, wr_pubmsg *m)
 				   (unsigned long long) m->head.seq);
 		nng_msg_free(m->msg);
 		return false;
+	}
+
+	/*
+	 * The copy goes in before the send: once sent, a subscriber may ask for
+	 * it.  Without room for it, the window forgets everything up to it, so
+	 * that a replay is a rewind rather than a hole.
+	 */
+	if (m->keep && p->window != NULL &&
+		!wr_window_add(p->window, m->key, m->head.seq, nng_msg_body(m->msg),
+					   len))
+	{
+		wr_warning("out of memory copying message %llu into the replay "
+				   "window: replays before it will rewind the stream",
+				   (unsigned long long) m->head.seq);
+		wr_window_drop_through(p->window, m->key);
 	}
 
 	/*
@@ -251,6 +269,9 @@ wr_pub_txn_commit(wr_publisher *p, const wbe_txn *t, uint64_t end_lsn)
 	p->in_txn = false;
 	if (!wr_pub_start(p, &m, p->txn_topic, false))
 		return false;
+	m.keep = true;
+	m.key.lsn = t->commit_lsn;
+	m.key.pos = WBC_POS_COMMIT;
 	wbe_enc_commit_start(&m.enc, &m.head, t, end_lsn, p->txn_first_seq,
 						 p->txn_messages, p->ntouched);
 	for (uint32_t i = 0; i < p->ntouched; i++)

@@ -9,9 +9,10 @@
  * and assigns the head (run, seq, tseq); the caller encodes the envelope
  * body with wbe_enc_* on m->enc; wr_pub_finish sends it.  pub0 never
  * blocks: a subscriber that falls behind loses messages, which the
- * sequence numbers let it detect.  Memory stays flat: nothing is kept per
- * message, only one counter per topic and the list of topics touched by
- * the open transaction.
+ * sequence numbers let it detect, and a copy of every transactional
+ * message goes to the replay window (window.h) for it to pull again.
+ * Otherwise memory stays flat: one counter per topic and the list of
+ * topics touched by the open transaction.
  *
  * Functions return true on success; failures are counted in errors and
  * logged, and never stop the relay (the bus is best effort by design).
@@ -30,6 +31,7 @@
 
 #include "hashmap.h"
 #include "walbus_envelope.h"
+#include "window.h"
 
 typedef struct wr_topic
 {
@@ -44,6 +46,7 @@ typedef struct wr_publisher
 {
 	nng_socket	sock;
 	nng_aio    *send_aio;		/* reused for every send, see wr_pub_finish */
+	wr_window  *window;			/* copies of transactional messages */
 	bool		open;
 	uint64_t	run;			/* random id of this process */
 	uint64_t	seq;			/* last global sequence number used */
@@ -72,10 +75,13 @@ typedef struct wr_pubmsg
 	nng_msg    *msg;
 	wb_enc		enc;
 	wbe_head	head;
+	bool		keep;			/* copy into the replay window under key */
+	wr_wkey		key;
 } wr_pubmsg;
 
 extern int	wr_pub_open(wr_publisher *p, uint64_t run, char *const *urls,
-						int nurls, char *errbuf, size_t errlen);
+						int nurls, wr_window *window, char *errbuf,
+						size_t errlen);
 extern void wr_pub_close(wr_publisher *p);
 
 /* Find or create the counter of a topic; NULL when out of memory. */

@@ -12,6 +12,15 @@
 
 #include "log.h"
 
+/* Transactional messages go to the replay window under (commit_lsn, pos). */
+static void
+wr_rec_keep(wr_relay *r, wr_pubmsg *m)
+{
+	m->keep = true;
+	m->key.lsn = r->txn.commit_lsn;
+	m->key.pos = r->txn.pos;
+}
+
 static bool
 wr_rec_relation(wr_relay *r, const wb_record *rec)
 {
@@ -97,6 +106,7 @@ wr_rec_change(wr_relay *r, const wb_record *rec)
 	r->stats.changes++;
 	if (!wr_pub_start(&r->pub, &m, rel->topic, true))
 		return true;
+	wr_rec_keep(r, &m);
 	if (is_delete)
 		wbe_enc_delete(&m.enc, &m.head, &r->txn, relid,
 					   rel->current->schema_version, &rec->u.del.key);
@@ -140,6 +150,7 @@ wr_rec_truncate(wr_relay *r, const wb_record *rec)
 		r->stats.changes++;
 		if (!wr_pub_start(&r->pub, &m, rel->topic, true))
 			continue;
+		wr_rec_keep(r, &m);
 		wbe_enc_truncate(&m.enc, &m.head, &r->txn, relid,
 						 rel->current->schema_version,
 						 rec->u.truncate.flags);
@@ -180,6 +191,8 @@ wr_rec_message(wr_relay *r, const wb_record *rec)
 	r->stats.messages++;
 	if (!wr_pub_start(&r->pub, &m, t, transactional))
 		return true;
+	if (transactional)
+		wr_rec_keep(r, &m);
 	wbe_enc_message(&m.enc, &m.head, transactional ? &r->txn : NULL,
 					rec->u.message.lsn, prefix.ptr, prefix.len,
 					rec->u.message.content.ptr, rec->u.message.content.len);

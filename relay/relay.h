@@ -20,12 +20,15 @@
 
 #include "config.h"
 #include "confirm.h"
+#include "consumers.h"
 #include "control.h"
+#include "heartbeat.h"
 #include "pgconn.h"
 #include "publisher.h"
 #include "relcache.h"
 #include "walbus_envelope.h"
 #include "walbus_proto.h"
+#include "window.h"
 
 /* Set by the SIGTERM/SIGINT handler; the loop stops at its next turn. */
 extern volatile sig_atomic_t wr_stop_requested;
@@ -46,6 +49,10 @@ typedef struct wr_stats
 	uint64_t	heartbeats;
 	uint64_t	reconnects;
 	uint64_t	control_requests;
+	uint64_t	rewinds;
+	uint64_t	replays;
+	uint64_t	txn_heartbeats;
+	uint64_t	pauses;			/* times the window paused the stream */
 } wr_stats;
 
 typedef struct wr_relay
@@ -56,6 +63,12 @@ typedef struct wr_relay
 	wr_relcache rels;
 	wr_confirm	confirm;
 	wr_control	ctl;
+	wr_window	window;			/* recent messages for replays */
+	wr_consumers consumers;		/* durable consumers and their acks */
+	wr_txn_hb	txn_hb;			/* transactional heartbeat connection */
+	bool		rewind_requested;	/* a durable consumer needs what the
+									 * window no longer has */
+	bool		paused;			/* the window is full of unacked messages */
 	wb_dec		dec;
 	wr_state	state;
 	int64_t		started_ms;

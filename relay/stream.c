@@ -8,7 +8,14 @@
  * when none is buffered, poll the libpq socket and the control socket
  * until data arrives or the next timer is due.  While data keeps
  * arriving the control socket is still polled every WR_CONTROL_EVERY
- * messages so that status requests are answered under load.
+ * messages so that status requests (and acks) are answered under load.
+ *
+ * Delivery: after each message the replay window is trimmed down to what
+ * connected durable consumers still need; while it stays over its limit
+ * the loop pauses reading from the server (it keeps answering control
+ * requests and sending status updates, which keeps the walsender from
+ * timing out), so a slow durable consumer holds the stream back by at most
+ * the window.  A rewind request ends streaming so main can restart it.
  *
  *-------------------------------------------------------------------------
  */
@@ -28,6 +35,9 @@
 
 /* Messages handled between two looks at the control socket. */
 #define WR_CONTROL_EVERY	256
+
+/* While paused on a full window: how often to look again. */
+#define WR_PAUSE_POLL_MS	100
 
 /* How long a stopping relay waits for the server to end the copy. */
 #define WR_STOP_TIMEOUT_MS	3000
@@ -91,6 +101,40 @@ wr_heartbeat(wr_relay *r)
 	hb.flushed_lsn = wr_confirm_flushed(&r->confirm);
 	if (wr_pub_heartbeat(&r->pub, &hb))
 		r->stats.heartbeats++;
+}
+
+/*
+ * Let the window forget what no connected durable consumer needs; true
+ * when it is still full, i.e. reading must pause.
+ */
+static bool
+wr_window_pressure(wr_relay *r, int64_t now)
+{
+	if (!wr_window_full(&r->window))
+		return false;
+	wr_window_trim(&r->window, wr_consumers_hold(&r->consumers, now));
+	if (wr_window_full(&r->window) != r->paused)
+	{
+		r->paused = !r->paused;
+		/* routine under load (it is the flow control), hence debug */
+		if (r->paused)
+		{
+			r->stats.pauses++;
+			wr_debug("replay window full (%llu bytes) of changes a durable "
+					 "consumer has not acknowledged: pausing the stream",
+					 (unsigned long long) r->window.bytes);
+		}
+		else
+			wr_debug("durable consumers caught up: resuming the stream");
+	}
+	return r->paused;
+}
+
+static void
+wr_txn_heartbeat(wr_relay *r)
+{
+	if (wr_txn_hb_emit(&r->txn_hb, r->cfg->dbname))
+		r->stats.txn_heartbeats++;
 }
 
 static bool
@@ -213,6 +257,7 @@ wr_stream(wr_relay *r)
 	int64_t		now = wr_now_ms();
 	int64_t		next_status = now + cfg->status_interval_ms;
 	int64_t		next_heartbeat = now + cfg->heartbeat_interval_ms;
+	int64_t		next_txn_hb = now + cfg->txn_heartbeat_ms;
 	int64_t		last_heard = now;	/* last message from the server */
 	int			since_control = 0;
 	bool		reply = false;
@@ -243,6 +288,19 @@ wr_stream(wr_relay *r)
 				return WR_STREAM_LOST;
 			next_status = now + cfg->status_interval_ms;
 			reply = false;
+			wr_consumers_check_lag(&r->consumers, r->received_lsn, now);
+		}
+		if (r->rewind_requested)
+		{
+			wr_send_status(r, false);
+			wr_pg_stop(&r->pg, WR_STOP_TIMEOUT_MS);
+			return WR_STREAM_REWIND;
+		}
+		if (cfg->txn_heartbeat_ms > 0 && now >= next_txn_hb)
+		{
+			wr_txn_heartbeat(r);
+			now = wr_now_ms();
+			next_txn_hb = now + cfg->txn_heartbeat_ms;
 		}
 		if (now >= next_heartbeat)
 		{
@@ -256,6 +314,16 @@ wr_stream(wr_relay *r)
 					 "no message from the server for %d ms",
 					 cfg->server_timeout_ms);
 			return WR_STREAM_LOST;
+		}
+
+		if (wr_window_pressure(r, now))
+		{
+			/* the server is not silent: we are not reading it */
+			last_heard = now;
+			if (!wr_poll(r, -1, (int) wr_min64(WR_PAUSE_POLL_MS,
+											   next_status - now)))
+				return WR_STREAM_LOST;
+			continue;
 		}
 
 		len = wr_pg_read(&r->pg, &buf);
@@ -281,6 +349,8 @@ wr_stream(wr_relay *r)
 		{
 			int64_t		wake = wr_min64(next_status, next_heartbeat);
 
+			if (cfg->txn_heartbeat_ms > 0)
+				wake = wr_min64(wake, next_txn_hb);
 			if (cfg->server_timeout_ms > 0)
 				wake = wr_min64(wake, last_heard + cfg->server_timeout_ms + 1);
 			if (!wr_poll(r, wr_pg_socket(&r->pg), (int) (wake - now)))

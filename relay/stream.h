@@ -24,7 +24,9 @@ typedef enum wr_stream_rc
 {
 	WR_STREAM_STOPPED,			/* stop requested; final status sent */
 	WR_STREAM_LOST,				/* connection lost; r->pg.errmsg says why */
-	WR_STREAM_FAILED			/* protocol error, already logged */
+	WR_STREAM_FAILED,			/* protocol error, already logged */
+	WR_STREAM_REWIND			/* a durable consumer needs a replay from
+								 * the slot: restart streaming at once */
 } wr_stream_rc;
 
 extern wr_stream_rc wr_stream(wr_relay *r);

@@ -30,7 +30,7 @@ test_confirm_best_effort(void **state)
 	wr_confirm	c;
 
 	(void) state;
-	wr_confirm_init(&c, 1000);
+	wr_confirm_init(&c, 1000, false);
 	assert_int_equal(wr_confirm_flushed(&c), 1000);
 
 	/* between transactions a keepalive's WAL end may be confirmed */
