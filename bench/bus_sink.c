@@ -4,13 +4,17 @@
  *	  Benchmark subscriber of a walbus-relay bus: counts changes, or
  *	  measures commit-to-subscriber latency, then prints one result line.
  *
- * Usage: bus_sink MODE BUS_URL COUNT TIMEOUT_S
+ * Usage: bus_sink MODE BUS_URL COUNT TIMEOUT_S [CONTROL_URL]
  *
  *	 count	libwalbus (walbus_recv decodes every envelope, as a worker
  *			would); counts INSERT/UPDATE/DELETE changes until COUNT.
  *	 raw	a bare nng sub0 socket that only looks at the topic: the
  *			ceiling of any subscriber, to show whether "count" is the
  *			bottleneck.
+ *	 durable  libwalbus as the durable consumer "bench" (the relay runs
+ *			with --durable bench; needs CONTROL_URL): nothing is lost, every
+ *			change is acknowledged with walbus_ack as a worker would after
+ *			its write; counts like "count".
  *	 lat	libwalbus; for every change, the time of receipt minus the
  *			change's commit_time (same machine, same clock), in
  *			microseconds; prints p50, p99 and max.
@@ -115,7 +119,8 @@ run_raw(const char *url, uint64_t count, int64_t deadline)
 
 /* count and lat: through libwalbus, as a real worker receives changes. */
 static int
-run_lib(const char *url, uint64_t count, int64_t deadline, int latency)
+run_lib(const char *url, const char *ctl, uint64_t count, int64_t deadline,
+		int latency)
 {
 	walbus_options opts = {0};
 	walbus_client *c;
@@ -128,6 +133,11 @@ run_lib(const char *url, uint64_t count, int64_t deadline, int latency)
 				last = 0;
 
 	opts.bus_url = url;
+	if (ctl != NULL)
+	{
+		opts.control_url = ctl;
+		opts.consumer = "bench";
+	}
 	if (walbus_open(&c, &opts, err, sizeof(err)) != WALBUS_OK)
 	{
 		fprintf(stderr, "bus_sink: %s\n", err);
@@ -157,6 +167,8 @@ run_lib(const char *url, uint64_t count, int64_t deadline, int latency)
 			fprintf(stderr, "bus_sink: %s\n", walbus_errmsg(c));
 			return 1;
 		}
+		if (ctl != NULL)
+			walbus_ack(c, &ch);
 		if (ch.kind != WALBUS_INSERT && ch.kind != WALBUS_UPDATE &&
 			ch.kind != WALBUS_DELETE)
 			continue;
@@ -189,9 +201,10 @@ main(int argc, char **argv)
 	uint64_t	count;
 	int64_t		deadline;
 
-	if (argc != 5)
+	if (argc != 5 && !(argc == 6 && strcmp(argv[1], "durable") == 0))
 	{
-		fprintf(stderr, "usage: bus_sink count|raw|lat BUS_URL COUNT TIMEOUT_S\n");
+		fprintf(stderr, "usage: bus_sink count|raw|lat BUS_URL COUNT TIMEOUT_S\n"
+				"       bus_sink durable BUS_URL COUNT TIMEOUT_S CONTROL_URL\n");
 		return 2;
 	}
 	count = strtoull(argv[3], NULL, 10);
@@ -200,7 +213,9 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "raw") == 0)
 		return run_raw(argv[2], count, deadline);
 	if (strcmp(argv[1], "count") == 0 || strcmp(argv[1], "lat") == 0)
-		return run_lib(argv[2], count, deadline, argv[1][0] == 'l');
+		return run_lib(argv[2], NULL, count, deadline, argv[1][0] == 'l');
+	if (strcmp(argv[1], "durable") == 0)
+		return run_lib(argv[2], argv[5], count, deadline, 0);
 	fprintf(stderr, "bus_sink: unknown mode \"%s\"\n", argv[1]);
 	return 2;
 }

@@ -29,6 +29,10 @@
 #   relay x1     walbus-relay --wait-subscribers 1 with 1 bench/bus_sink
 #                (libwalbus, decodes every envelope)
 #   relay x4     the same with 4 subscribers
+#   relay durable  walbus-relay --durable bench with 1 bus_sink durable
+#                subscriber (libwalbus as a durable consumer, acking every
+#                change): nothing is lost; compared with relay x1 (target
+#                >= 0.8x, issue 4)
 #   relay raw    1 and 4 bare nng sub sockets that only count messages: a
 #                lighter subscriber, to show whether libwalbus's decoding
 #                is the bottleneck
@@ -173,11 +177,15 @@ P -c "create table bench_rows (id bigserial primary key, name text not null,
 # a subscriber received nothing or failed.
 relay_drain() {
     local name=$1 slot=$2 mode=$3 k=$4 i t0 relay sinks=() ok=1 line
-    local first=0 last=0 f l
+    local first=0 last=0 f l durable=() ctl=()
     GOT=0 LOST=0
+    if [ "$mode" = durable ]; then
+        durable=(--durable bench)
+        ctl=("ipc://$WORK/$name.ctl")
+    fi
     "$RELAY" --dbname "$DSN" --slot "$slot" --bus "ipc://$WORK/$name.bus" \
         --control "ipc://$WORK/$name.ctl" --wait-subscribers "$k" \
-        >"$WORK/$name.relay.log" 2>&1 &
+        "${durable[@]}" >"$WORK/$name.relay.log" 2>&1 &
     relay=$!
     PIDS+=($relay)
     for _ in $(seq 100); do
@@ -189,7 +197,7 @@ relay_drain() {
     t0=$(now_ns)
     for i in $(seq "$k"); do
         "$WORK/bus_sink" "$mode" "ipc://$WORK/$name.bus" "$ROWS" \
-            "$DRAIN_TIMEOUT" >"$WORK/$name.sink$i" 2>&1 &
+            "$DRAIN_TIMEOUT" "${ctl[@]}" >"$WORK/$name.sink$i" 2>&1 &
         sinks+=($!)
         PIDS+=($!)
     done
@@ -233,7 +241,7 @@ anchor_drain() {
 
 # ------------------------------------------------------------- throughput
 
-CONSUMERS="w2j1 w2j2 wb1 wb1raw wb4 wb4raw"
+CONSUMERS="w2j1 w2j2 wb1 wbd wb1raw wb4 wb4raw"
 for r in $(seq "$REPEATS"); do
     for c in $CONSUMERS; do
         plugin=walbus
@@ -273,7 +281,7 @@ for r in $(seq "$REPEATS"); do
         keep_best w2j2 "$(rate "$ROWS" "$DRAIN_NS")"
         echo "  pass $r wal2json v2 (pg_recvlogical)  $(rate "$ROWS" "$DRAIN_NS") changes/s"
     else failed=1; fi
-    for spec in "wb1 count 1" "wb1raw raw 1" "wb4 count 4" "wb4raw raw 4"; do
+    for spec in "wb1 count 1" "wbd durable 1" "wb1raw raw 1" "wb4 count 4" "wb4raw raw 4"; do
         set -- $spec
         if relay_drain "$1_$r" "s_$1_$r" "$2" "$3"; then
             missed=$((ROWS * $3 - GOT))
@@ -353,11 +361,12 @@ verdict() { [ "$1" = 1 ] && echo met || echo "NOT met"; }
 echo
 echo "machine: $(nproc) cores; $ROWS changes, transactions of $TXN_ROWS rows; best of $REPEATS"
 printf '%-34s %14s %8s\n' "consumer" "changes/s" "missed"
-for c in w2j1 w2j2 wb1 wb1raw wb4 wb4raw; do
+for c in w2j1 w2j2 wb1 wbd wb1raw wb4 wb4raw; do
     case $c in
     w2j1) label="pg_recvlogical + wal2json v1" ;;
     w2j2) label="pg_recvlogical + wal2json v2" ;;
     wb1) label="relay, 1 libwalbus subscriber" ;;
+    wbd) label="relay, 1 durable consumer (acks)" ;;
     wb1raw) label="relay, 1 raw nng subscriber" ;;
     wb4) label="relay, 4 libwalbus subscribers" ;;
     wb4raw) label="relay, 4 raw nng subscribers" ;;
@@ -370,6 +379,12 @@ if [ -n "${BEST[wb4]:-}" ] && [ -n "${BEST[w2j1]:-}${BEST[w2j2]:-}" ]; then
     [ "${BEST[w2j2]:-0}" -gt "$anchor" ] && anchor=${BEST[w2j2]}
     [ -n "${BEST[wb1]:-}" ] &&
         echo "relay x1 / anchor:  $(printf '%.2f' "$(echo "scale=4; ${BEST[wb1]} / $anchor" | bc)")x (missed ${MISSED[wb1]}%)"
+    if [ -n "${BEST[wbd]:-}" ] && [ -n "${BEST[wb1]:-}" ]; then
+        dratio=$(printf '%.2f' "$(echo "scale=4; ${BEST[wbd]} / ${BEST[wb1]}" | bc)")
+        dmet=$(echo "$dratio >= 0.8" | bc)
+        [ "${MISSED[wbd]}" = 0.0 ] || dmet=0
+        echo "durable x1 / best-effort x1: ${dratio}x, durable missed ${MISSED[wbd]}% (target >= 0.8x, nothing missed): $(verdict "$dmet")"
+    fi
     ratio=$(printf '%.2f' "$(echo "scale=4; ${BEST[wb4]} / $anchor" | bc)")
     met=$(echo "$ratio >= $TARGET_RATIO" | bc)
     [ "${MISSED[wb4]}" = 0.0 ] || met=0

@@ -664,6 +664,108 @@ test_control_responses(void **state)
 	buf_free(&b);
 }
 
+/* hello, ack and replay: round trips and hostile replies. */
+static void
+test_control_durable(void **state)
+{
+	buf			b = {0};
+	wb_enc		e;
+	wbc_request req;
+	wbc_hello	h = {7, true, 0x1000, 0x2000},
+				hg;
+	wbc_replay	rp;
+	uint64_t	flushed;
+	char		err[160];
+	wb_str		prefixes[2] = {{"public.contacts\0", 16}, {"sales.", 6}};
+	/* {"status": "data", "messages": array of 200 elements, none present} */
+	static const unsigned char lying[] = {0x82, 0xa6, 's', 't', 'a', 't', 'u', 's',
+		0xa4, 'd', 'a', 't', 'a', 0xa8, 'm', 'e', 's', 's', 'a', 'g', 'e', 's',
+	0xdc, 0x00, 0xc8};
+
+	(void) state;
+	wb_enc_init(&e, buf_write, &b);
+	wbc_enc_ack_request(&e, "crm", 3, 0x16B3748, 12, 0x16B3800);
+	assert_int_equal(wbc_decode_request(b.data, b.len, &req, err, sizeof(err)),
+					 WB_OK);
+	assert_int_equal(req.op, WBC_OP_ACK);
+	assert_true(req.has_consumer && req.has_key);
+	assert_memory_equal(req.consumer.ptr, "crm", 3);
+	assert_int_equal(req.commit_lsn, 0x16B3748);
+	assert_int_equal(req.pos, 12);
+	assert_int_equal(req.end_lsn, 0x16B3800);
+
+	b.len = 0;
+	wb_enc_init(&e, buf_write, &b);
+	wbc_enc_replay_request(&e, NULL, 0, 5, WBC_POS_COMMIT, prefixes, 2, 4096);
+	assert_int_equal(wbc_decode_request(b.data, b.len, &req, err, sizeof(err)),
+					 WB_OK);
+	assert_int_equal(req.op, WBC_OP_REPLAY);
+	assert_false(req.has_consumer);
+	assert_true(req.has_key);
+	assert_int_equal(req.pos, WBC_POS_COMMIT);
+	assert_int_equal(req.nprefixes, 2);
+	assert_int_equal(req.prefixes[0].len, 16);
+	assert_memory_equal(req.prefixes[1].ptr, "sales.", 6);
+	assert_int_equal(req.max_bytes, 4096);
+
+	/* more prefixes than a request may carry: refused both ways */
+	b.len = 0;
+	wb_enc_init(&e, buf_write, &b);
+	wbc_enc_replay_request(&e, "x", 1, 1, 1, prefixes, WBC_MAX_PREFIXES + 1, 0);
+	assert_true(wb_enc_failed(&e));
+
+	b.len = 0;
+	wb_enc_init(&e, buf_write, &b);
+	wbc_enc_hello_request(&e, "crm", 3);
+	assert_int_equal(wbc_decode_request(b.data, b.len, &req, err, sizeof(err)),
+					 WB_OK);
+	assert_int_equal(req.op, WBC_OP_HELLO);
+	assert_false(req.has_key);
+
+	b.len = 0;
+	wb_enc_init(&e, buf_write, &b);
+	wbc_enc_hello(&e, &h);
+	assert_int_equal(wbc_decode_hello(b.data, b.len, &hg, err, sizeof(err)),
+					 WB_OK);
+	assert_int_equal(hg.run, 7);
+	assert_true(hg.durable);
+	assert_int_equal(hg.acked_lsn, 0x1000);
+	assert_int_equal(hg.flushed_lsn, 0x2000);
+
+	b.len = 0;
+	wb_enc_init(&e, buf_write, &b);
+	wbc_enc_ack(&e, 0x3000);
+	assert_int_equal(wbc_decode_ack(b.data, b.len, &flushed, err, sizeof(err)),
+					 WB_OK);
+	assert_int_equal(flushed, 0x3000);
+
+	b.len = 0;
+	wb_enc_init(&e, buf_write, &b);
+	wbc_enc_replay_start(&e, WBC_REPLAY_DATA, 7, 42, true, 2);
+	wbc_enc_replay_message(&e, "a\0\x80", 3);
+	wbc_enc_replay_message(&e, "bc\0\x80", 4);
+	assert_false(wb_enc_failed(&e));
+	assert_int_equal(wbc_decode_replay(b.data, b.len, &rp, err, sizeof(err)),
+					 WB_OK);
+	assert_memory_equal(rp.status.ptr, "data", 4);
+	assert_int_equal(rp.run, 7);
+	assert_int_equal(rp.last_seq, 42);
+	assert_true(rp.end);
+	assert_int_equal(rp.nmessages, 2);
+	assert_int_equal(rp.messages[1].len, 4);
+	assert_memory_equal(rp.messages[1].ptr, "bc\0\x80", 4);
+	free(rp.messages);
+
+	/* every prefix of a reply fails cleanly; a lying count is caught */
+	for (size_t n = 0; n < b.len; n++)
+		assert_int_equal(wbc_decode_replay(b.data, n, &rp, err, sizeof(err)),
+						 WB_EMALFORMED);
+	assert_int_equal(wbc_decode_replay(lying, sizeof(lying), &rp, err,
+									   sizeof(err)), WB_EMALFORMED);
+	assert_null(rp.messages);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -681,6 +783,7 @@ main(void)
 		cmocka_unit_test(test_random_bytes),
 		cmocka_unit_test(test_control_requests),
 		cmocka_unit_test(test_control_responses),
+		cmocka_unit_test(test_control_durable),
 	};
 
 	return cmocka_run_group_tests_name("envelope", tests, NULL, NULL);

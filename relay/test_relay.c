@@ -2,7 +2,8 @@
  *
  * test_relay.c
  *	  cmocka tests of the relay's pure parts: the flush policy
- *	  (confirm.c), schema versions (relcache.c) and settings (config.c).
+ *	  (confirm.c), durable consumers (consumers.c), the replay window
+ *	  (window.c), schema versions (relcache.c) and settings (config.c).
  *	  The streaming loop itself is tested end to end (tests/e2e/run).
  *
  *-------------------------------------------------------------------------
@@ -20,7 +21,9 @@
 
 #include "config.h"
 #include "confirm.h"
+#include "consumers.h"
 #include "relcache.h"
+#include "window.h"
 
 /* ----------------------------------------------------------- flush policy */
 
@@ -56,6 +59,174 @@ test_confirm_best_effort(void **state)
 	assert_int_equal(wr_confirm_flushed(&c), 1400);
 	wr_confirm_keepalive(&c, 1600);
 	assert_int_equal(wr_confirm_flushed(&c), 1600);
+}
+
+/* With durable consumers only their acks move the position. */
+static void
+test_confirm_durable(void **state)
+{
+	wr_confirm	c;
+
+	(void) state;
+	wr_confirm_init(&c, 1000, true);
+
+	/* nothing received yet: a keepalive may move it (nothing unacked) */
+	wr_confirm_keepalive(&c, 1100);
+	assert_int_equal(wr_confirm_flushed(&c), 1100);
+
+	/* a published transaction does not count until acknowledged */
+	wr_confirm_txn_begin(&c);
+	wr_confirm_txn_published(&c, 1300);
+	assert_int_equal(wr_confirm_flushed(&c), 1100);
+	wr_confirm_keepalive(&c, 1500);
+	assert_int_equal(wr_confirm_flushed(&c), 1100);
+
+	/* a partial ack moves it only that far */
+	wr_confirm_txn_begin(&c);
+	wr_confirm_txn_published(&c, 1600);
+	wr_confirm_acked(&c, 1300);
+	assert_int_equal(wr_confirm_flushed(&c), 1300);
+	wr_confirm_keepalive(&c, 1700);
+	assert_int_equal(wr_confirm_flushed(&c), 1300);
+
+	/* all acknowledged: keepalives count again, between transactions */
+	wr_confirm_acked(&c, 1600);
+	assert_int_equal(wr_confirm_flushed(&c), 1600);
+	wr_confirm_keepalive(&c, 1700);
+	assert_int_equal(wr_confirm_flushed(&c), 1700);
+	wr_confirm_txn_begin(&c);
+	wr_confirm_keepalive(&c, 1800);
+	assert_int_equal(wr_confirm_flushed(&c), 1700);
+}
+
+static void
+test_consumers(void **state)
+{
+	wr_config	cfg;
+	wr_consumers cs;
+	wr_consumer *a;
+	wr_consumer *b;
+	wr_wkey		k1 = {100, 3};
+	wr_wkey		k2 = {200, 1};
+	wr_wkey		hold;
+
+	(void) state;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.durable[0] = "a";
+	cfg.durable[1] = "b";
+	cfg.ndurable = 2;
+	cfg.consumer_timeout_ms = 1000;
+	cfg.lag_limit_bytes = 500;
+	wr_consumers_init(&cs, &cfg);
+	wr_consumers_start(&cs, 50);
+	assert_int_equal(wr_consumers_min_end(&cs), 50);
+	assert_null(wr_consumers_find(&cs, "c", 1));
+	assert_null(wr_consumers_find(&cs, "ab", 2));
+	a = wr_consumers_find(&cs, "a", 1);
+	b = wr_consumers_find(&cs, "b", 1);
+	assert_non_null(a);
+	assert_non_null(b);
+
+	/* nobody connected: the window holds nothing back */
+	hold = wr_consumers_hold(&cs, 0);
+	assert_true(hold.lsn == UINT64_MAX);
+
+	wr_consumers_ack(a, k2, 250, 10);
+	wr_consumers_ack(b, k1, 150, 20);
+	assert_int_equal(wr_consumers_min_end(&cs), 150);
+	hold = wr_consumers_hold(&cs, 30);
+	assert_true(wr_wkey_cmp(hold, k1) == 0);
+
+	/* acks never go back */
+	wr_consumers_ack(a, k1, 120, 40);
+	assert_int_equal(a->acked_end, 250);
+	assert_true(wr_wkey_cmp(a->acked_key, k2) == 0);
+
+	/* b silent past the timeout: it no longer holds the window... */
+	wr_consumers_heard(a, 1400);
+	hold = wr_consumers_hold(&cs, 1500);
+	assert_true(wr_wkey_cmp(hold, k2) == 0);
+	/* ...but still holds the slot */
+	assert_int_equal(wr_consumers_min_end(&cs), 150);
+
+	/* lag limit 500: b is 700 - 150 = 550 behind, a 450 */
+	wr_consumers_check_lag(&cs, 700, 1500);
+	assert_int_equal(wr_consumers_over_lag(&cs), 1);
+	assert_true(b->over_lag);
+	assert_int_equal(cs.lag_warnings, 1);
+	wr_consumers_check_lag(&cs, 700, 1600);
+	assert_int_equal(cs.lag_warnings, 1);
+	wr_consumers_ack(b, k2, 600, 1700);
+	wr_consumers_check_lag(&cs, 700, 1700);
+	assert_int_equal(wr_consumers_over_lag(&cs), 0);
+}
+
+static void
+test_window(void **state)
+{
+	wr_window	w;
+	char		msg[100];
+	wr_wkey		none = {0, 0};
+	wr_wkey		all = {UINT64_MAX, UINT32_MAX};
+
+	(void) state;
+	memset(msg, 'x', sizeof(msg));
+	wr_window_init(&w, 1000);
+	assert_true(wr_window_covers(&w, none));
+
+	/* 30 messages of 100 bytes: keys (10, 1..), (20, 1..), ... */
+	for (uint32_t i = 0; i < 30; i++)
+	{
+		wr_wkey		k = {10 * (i / 5 + 1), i % 5 + 1};
+
+		assert_true(wr_window_add(&w, k, i + 1, msg, sizeof(msg)));
+	}
+	assert_int_equal(w.count, 30);
+	assert_true(wr_window_full(&w));
+
+	/* a repeat (a transaction sent again after a reconnect) is ignored */
+	assert_true(wr_window_add(&w, (wr_wkey) {60, 5}, 99, msg, sizeof(msg)));
+	assert_true(wr_window_add(&w, (wr_wkey) {20, 1}, 99, msg, sizeof(msg)));
+	assert_int_equal(w.count, 30);
+
+	/* find: the first entry after a key */
+	assert_int_equal(wr_window_find(&w, none), 0);
+	assert_int_equal(wr_window_find(&w, (wr_wkey) {20, 2}), 7);
+	assert_int_equal(wr_window_find(&w, (wr_wkey) {25, 0}), 10);
+	assert_int_equal(wr_window_find(&w, all), 30);
+	assert_int_equal(wr_window_at(&w, 7)->seq, 8);
+
+	/* trimming stops at the hold key */
+	wr_window_trim(&w, (wr_wkey) {20, 3});
+	assert_int_equal(w.count, 22);
+	assert_true(wr_window_full(&w));
+	assert_false(wr_window_covers(&w, (wr_wkey) {20, 2}));
+	assert_true(wr_window_covers(&w, (wr_wkey) {20, 3}));
+	assert_int_equal(wr_window_at(&w, 0)->seq, 9);
+
+	/* free to go: down to the limit */
+	wr_window_trim(&w, all);
+	assert_int_equal(w.count, 10);
+	assert_false(wr_window_full(&w));
+	assert_int_equal(w.bytes, 1000);
+
+	/* growing past the ring's first capacity keeps the order */
+	for (uint32_t i = 0; i < 3000; i++)
+		assert_true(wr_window_add(&w, (wr_wkey) {1000 + i, 1}, 100 + i, msg,
+								  10));
+	assert_int_equal(wr_window_at(&w, 10)->key.lsn, 1000);
+	assert_int_equal(wr_window_find(&w, (wr_wkey) {2500, 1}), 10 + 1501);
+
+	/* a failed copy: nothing before it may be served */
+	wr_window_drop_through(&w, (wr_wkey) {5000, 1});
+	assert_int_equal(w.count, 0);
+	assert_false(wr_window_covers(&w, (wr_wkey) {4999, 1}));
+	assert_true(wr_window_covers(&w, (wr_wkey) {5000, 1}));
+
+	/* a rewind starts from the slot again: everything is covered */
+	wr_window_reset(&w);
+	assert_true(wr_window_covers(&w, none));
+	wr_window_free(&w);
 }
 
 /* -------------------------------------------------------- schema versions */
@@ -258,6 +429,13 @@ test_config_errors(void **state)
 		{"--server-timeout", "-1", "for server_timeout"},
 		{"--log-level", "loud", "invalid log level \"loud\""},
 		{"--wait-subscribers", "x", "for wait_subscribers"},
+		{"--durable", "ok,b@d", "invalid durable consumer name \"b@d\""},
+		{"--durable", "a/b", "invalid durable consumer name \"a/b\""},
+		{"--window-bytes", "1kB", "for window_bytes"},
+		{"--window-bytes", "lots", "for window_bytes"},
+		{"--lag-limit", "-5", "for lag_limit"},
+		{"--txn-heartbeat-interval", "x", "for txn_heartbeat_interval"},
+		{"--consumer-timeout", "0", "for consumer_timeout"},
 	};
 	wr_config	cfg;
 	char		err[256];
@@ -275,6 +453,19 @@ test_config_errors(void **state)
 	assert_int_equal(load(&cfg, err, sizeof(err), "--server-timeout", "0",
 						  NULL), 0);
 	assert_int_equal(cfg.server_timeout_ms, 0);
+	wr_config_free(&cfg);
+
+	/* durable consumers: listed or repeated, each once */
+	assert_int_equal(load(&cfg, err, sizeof(err), "--durable", "crm, erp",
+						  "--durable", "crm", "--window-bytes", "16MB",
+						  "--lag-limit", "0", "--txn-heartbeat-interval", "0",
+						  NULL), 0);
+	assert_int_equal(cfg.ndurable, 2);
+	assert_string_equal(cfg.durable[0], "crm");
+	assert_string_equal(cfg.durable[1], "erp");
+	assert_true(cfg.window_bytes == 16 * 1024 * 1024);
+	assert_true(cfg.lag_limit_bytes == 0);
+	assert_int_equal(cfg.txn_heartbeat_ms, 0);
 	wr_config_free(&cfg);
 
 	assert_int_equal(load(&cfg, err, sizeof(err), "--bogus", NULL), -1);
@@ -307,6 +498,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_confirm_best_effort),
+		cmocka_unit_test(test_confirm_durable),
+		cmocka_unit_test(test_consumers),
+		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_schema_versions),
 		cmocka_unit_test(test_relcache_history),
 		cmocka_unit_test(test_config_defaults),
