@@ -55,6 +55,13 @@
 #define WALBUS_ACK_EVERY_MS			100
 #define WALBUS_RETRY_MS				100
 #define WALBUS_DEFAULT_SILENCE_MS	2000
+
+/*
+ * A pull that still brought this many messages means the stream is ahead
+ * of us: keep pulling (a page per round trip is cheaper than the bus, which
+ * would overflow again) instead of going back to the bus.
+ */
+#define WALBUS_PULL_STAY			256
 #define WALBUS_POS_COMMIT			UINT32_MAX
 
 /* A position in the stream: (commit_lsn, pos). */
@@ -797,7 +804,8 @@ walbus_pull(walbus_client *c, walbus_change *out, int timeout_ms,
 			}
 			continue;
 		}
-		if (c->rep_msg != NULL && c->rep.end)
+		if (c->rep_msg != NULL && c->rep.end &&
+			c->rep.nmessages < WALBUS_PULL_STAY)
 		{
 			/* caught up: back to the bus, past what the pull covered */
 			c->pulling = false;
