@@ -185,7 +185,8 @@ static int
 walbus_open_durable(walbus_client *c, const walbus_options *opts,
 					char *errbuf, size_t errlen)
 {
-	uint64_t	relay_acked = 0;
+	wbc_hello	h;
+	walbus_key	acked_key;
 	int			rc;
 
 	if (opts->bus_url == NULL || opts->control_url == NULL)
@@ -199,7 +200,7 @@ walbus_open_durable(walbus_client *c, const walbus_options *opts,
 		snprintf(errbuf, errlen, "out of memory");
 		return WALBUS_ENOMEM;
 	}
-	if ((rc = wcc_hello(&c->control, c->consumer, &relay_acked)) != WALBUS_OK)
+	if ((rc = wcc_hello(&c->control, c->consumer, &h)) != WALBUS_OK)
 	{
 		snprintf(errbuf, errlen, "%s", c->control.errmsg);
 		return rc;
@@ -215,7 +216,25 @@ walbus_open_durable(walbus_client *c, const walbus_options *opts,
 		c->acked = c->last;		/* the worker applied it: it is acked */
 		c->ack_dirty = true;
 	}
-	c->acked_end = relay_acked;
+	else if (h.acked_lsn != 0 || h.acked_commit_lsn != 0)
+	{
+		/*
+		 * No position of its own: start after what the relay knows it
+		 * acknowledged: the last change, or else the last whole
+		 * transaction (commits follow each other in the WAL, so a
+		 * transaction committing at or after that end LSN has every key
+		 * above (end, 0)).
+		 */
+		c->have_last = true;
+		c->last.lsn = h.acked_lsn;
+		c->last.pos = 0;
+		acked_key.lsn = h.acked_commit_lsn;
+		acked_key.pos = h.acked_pos;
+		if (walbus_key_cmp(acked_key, c->last) > 0)
+			c->last = acked_key;
+		c->acked = c->last;
+	}
+	c->acked_end = h.acked_lsn;
 	c->need_pull = true;
 	c->bus_heard_ms = walbus_now_ms();
 	return WALBUS_OK;

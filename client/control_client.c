@@ -360,25 +360,22 @@ wcc_enc_replay(wb_enc *e, const void *arg)
 }
 
 int
-wcc_hello(wcc *s, const char *consumer, uint64_t *acked_lsn)
+wcc_hello(wcc *s, const char *consumer, wbc_hello *h)
 {
 	wcc_durable_req q = {consumer, 0, 0, 0, NULL, 0};
 	nng_msg    *reply;
-	wbc_hello	h;
 	char		err[160];
 	int			rc;
 
 	rc = wcc_request(s, wcc_enc_hello, &q, "hello", &reply);
 	if (rc == WALBUS_OK &&
-		wbc_decode_hello(nng_msg_body(reply), nng_msg_len(reply), &h, err,
+		wbc_decode_hello(nng_msg_body(reply), nng_msg_len(reply), h, err,
 						 sizeof(err)) != WB_OK)
 	{
 		snprintf(s->errmsg, sizeof(s->errmsg), "malformed hello response: %s",
 				 err);
 		rc = WALBUS_ECONTROL;
 	}
-	if (rc == WALBUS_OK)
-		*acked_lsn = h.acked_lsn;
 	if (reply != NULL)
 		nng_msg_free(reply);
 	return rc;

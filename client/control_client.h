@@ -51,7 +51,7 @@ extern int	wcc_status(wcc *s, walbus_relay_status *st);
  * form in *out (caller frees out->messages); the messages point into
  * *reply.
  */
-extern int	wcc_hello(wcc *s, const char *consumer, uint64_t *acked_lsn);
+extern int	wcc_hello(wcc *s, const char *consumer, wbc_hello *out);
 extern int	wcc_ack(wcc *s, const char *consumer, uint64_t commit_lsn,
 					uint32_t pos, uint64_t end_lsn);
 extern int	wcc_replay(wcc *s, const char *consumer, uint64_t commit_lsn,

@@ -80,8 +80,9 @@ typedef struct walbus_options
 	const char *consumer;		/* name in the relay's "durable" setting;
 								 * NULL: best effort */
 	uint64_t	resume_commit_lsn;	/* the last change this consumer applied */
-	uint32_t	resume_pos;		/* (0/0: none); nothing up to it is
-								 * delivered again */
+	uint32_t	resume_pos;		/* nothing up to it is delivered again;
+								 * 0/0: start after the last transaction
+								 * the relay knows it acknowledged */
 	int			silence_ms;		/* ask the relay what was missed after this
 								 * long without a bus message; 0: 2000 */
 } walbus_options;

@@ -553,11 +553,13 @@ wbc_enc_hello(wb_enc *e, const wbc_hello *h)
 
 	if (e->failed)
 		return;
-	msgpack_pack_map(&pk, 5);
+	msgpack_pack_map(&pk, 7);
 	wbc_ok(e, &pk, true);
 	wbc_kv_uint(e, &pk, "run", h->run);
 	wbc_kv_bool(e, &pk, "durable", h->durable);
 	wbc_kv_uint(e, &pk, "acked_lsn", h->acked_lsn);
+	wbc_kv_uint(e, &pk, "acked_commit_lsn", h->acked_commit_lsn);
+	wbc_kv_uint(e, &pk, "acked_pos", h->acked_pos);
 	wbc_kv_uint(e, &pk, "flushed_lsn", h->flushed_lsn);
 }
 
@@ -630,6 +632,10 @@ wbc_decode_hello(const void *buf, size_t len, wbc_hello *out,
 			mpr_bool(&r, &out->durable);
 		else if (mpr_str_eq(key, "acked_lsn"))
 			mpr_uint(&r, &out->acked_lsn);
+		else if (mpr_str_eq(key, "acked_commit_lsn"))
+			mpr_uint(&r, &out->acked_commit_lsn);
+		else if (mpr_str_eq(key, "acked_pos"))
+			mpr_uint32(&r, &out->acked_pos);
 		else if (mpr_str_eq(key, "flushed_lsn"))
 			mpr_uint(&r, &out->flushed_lsn);
 		else

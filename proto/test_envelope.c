@@ -671,7 +671,7 @@ test_control_durable(void **state)
 	buf			b = {0};
 	wb_enc		e;
 	wbc_request req;
-	wbc_hello	h = {7, true, 0x1000, 0x2000},
+	wbc_hello	h = {7, true, 0x1000, 0xF00, 3, 0x2000},
 				hg;
 	wbc_replay	rp;
 	uint64_t	flushed;
@@ -730,6 +730,8 @@ test_control_durable(void **state)
 	assert_int_equal(hg.run, 7);
 	assert_true(hg.durable);
 	assert_int_equal(hg.acked_lsn, 0x1000);
+	assert_int_equal(hg.acked_commit_lsn, 0xF00);
+	assert_int_equal(hg.acked_pos, 3);
 	assert_int_equal(hg.flushed_lsn, 0x2000);
 
 	b.len = 0;

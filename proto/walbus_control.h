@@ -91,6 +91,8 @@ typedef struct wbc_hello
 	uint64_t	run;
 	bool		durable;		/* the name is in the relay's durable list */
 	uint64_t	acked_lsn;		/* its last whole-transaction ack known */
+	uint64_t	acked_commit_lsn;	/* (commit_lsn, pos) of the last change */
+	uint32_t	acked_pos;		/* it acked in this relay process, or 0/0 */
 	uint64_t	flushed_lsn;	/* what the relay confirmed to the slot */
 } wbc_hello;
 

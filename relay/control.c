@@ -17,6 +17,9 @@
 #include "relay.h"
 #include "walbus_control.h"
 
+/* Longest a reply may hold up the event loop (a client not reading). */
+#define WR_CONTROL_SEND_MS	1000
+
 int
 wr_control_open(wr_control *ctl, const char *url, char *errbuf,
 				size_t errlen)
@@ -32,6 +35,8 @@ wr_control_open(wr_control *ctl, const char *url, char *errbuf,
 	ctl->open = true;
 	if ((rv = nng_socket_set_size(ctl->sock, NNG_OPT_RECVMAXSZ,
 								  WBC_MAX_MESSAGE_BYTES)) != 0 ||
+		(rv = nng_socket_set_ms(ctl->sock, NNG_OPT_SENDTIMEO,
+								WR_CONTROL_SEND_MS)) != 0 ||
 		(rv = nng_socket_get_int(ctl->sock, NNG_OPT_RECVFD, &ctl->fd)) != 0)
 	{
 		snprintf(errbuf, errlen, "cannot set up the control socket: %s",
@@ -199,6 +204,8 @@ wr_control_hello(wb_enc *e, wr_relay *r, const wbc_request *req)
 	h.run = r->pub.run;
 	h.durable = true;
 	h.acked_lsn = c->acked_end;
+	h.acked_commit_lsn = c->acked_key.lsn;
+	h.acked_pos = c->acked_key.pos;
 	h.flushed_lsn = wr_confirm_flushed(&r->confirm);
 	wbc_enc_hello(e, &h);
 }
@@ -396,7 +403,14 @@ wr_control_serve(wr_control *ctl, wr_relay *relay)
 			nng_msg_free(rep);
 			continue;
 		}
-		if ((rv = nng_sendmsg(ctl->sock, rep, NNG_FLAG_NONBLOCK)) != 0)
+		/*
+		 * Blocking, bounded by WR_CONTROL_SEND_MS: rep0 refuses a
+		 * non-blocking send while its previous reply on the same pipe is
+		 * still completing on nng's thread, which a client that answers
+		 * fast (acks, replay pages) hits; dropping the reply would stall
+		 * that client for its whole request timeout.
+		 */
+		if ((rv = nng_sendmsg(ctl->sock, rep, 0)) != 0)
 		{
 			wr_warning("control socket: nng_sendmsg: %s", nng_strerror(rv));
 			nng_msg_free(rep);

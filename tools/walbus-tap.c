@@ -72,6 +72,12 @@ tap_usage(void)
 		   "  -n, --count=N        exit after N changes\n"
 		   "  -T, --timeout=S      exit after S seconds (status 3 if --count "
 		   "was not reached)\n"
+		   "  -C, --consumer=NAME  read as the durable consumer NAME (the "
+		   "relay's\n"
+		   "                       --durable): nothing is lost, and each "
+		   "change printed\n"
+		   "                       is acknowledged, so the next run starts "
+		   "after it\n"
 		   "  -s, --status         print the relay's status as one JSON "
 		   "object, then exit\n"
 		   "  -h, --help           show this help, then exit\n"
@@ -301,6 +307,22 @@ tap_status(walbus_client *c)
 						json_integer((json_int_t) st.reconnects));
 	json_object_set_new(o, "control_requests",
 						json_integer((json_int_t) st.control_requests));
+	json_object_set_new(o, "durable_consumers",
+						json_integer((json_int_t) st.durable_consumers));
+	json_object_set_new(o, "min_acked_lsn", tap_lsn(st.min_acked_lsn));
+	json_object_set_new(o, "consumer_lag_bytes",
+						json_integer((json_int_t) st.consumer_lag_bytes));
+	json_object_set_new(o, "consumers_over_lag_limit",
+						json_integer((json_int_t) st.consumers_over_lag_limit));
+	json_object_set_new(o, "window_bytes",
+						json_integer((json_int_t) st.window_bytes));
+	json_object_set_new(o, "window_messages",
+						json_integer((json_int_t) st.window_messages));
+	json_object_set_new(o, "paused", json_boolean(st.paused != 0));
+	json_object_set_new(o, "replays", json_integer((json_int_t) st.replays));
+	json_object_set_new(o, "rewinds", json_integer((json_int_t) st.rewinds));
+	json_object_set_new(o, "txn_heartbeats",
+						json_integer((json_int_t) st.txn_heartbeats));
 	line = json_dumps(o, JSON_COMPACT);
 	if (line != NULL)
 		printf("%s\n", line);
@@ -344,6 +366,7 @@ main(int argc, char **argv)
 		{"count", required_argument, NULL, 'n'},
 		{"timeout", required_argument, NULL, 'T'},
 		{"status", no_argument, NULL, 's'},
+		{"consumer", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -362,7 +385,7 @@ main(int argc, char **argv)
 	bool		want_status = false;
 	char	   *end;
 
-	while ((opt = getopt_long(argc, argv, "b:c:t:n:T:sh", options, NULL)) != -1)
+	while ((opt = getopt_long(argc, argv, "b:c:t:n:T:C:sh", options, NULL)) != -1)
 	{
 		switch (opt)
 		{
@@ -402,6 +425,9 @@ main(int argc, char **argv)
 			case 's':
 				want_status = true;
 				break;
+			case 'C':
+				wo.consumer = optarg;
+				break;
 			case 'h':
 				tap_usage();
 				return 0;
@@ -429,7 +455,10 @@ main(int argc, char **argv)
 	 * listeners stop accepting after a peer leaves mid-handshake.
 	 */
 	if (want_status)
+	{
 		wo.bus_url = NULL;
+		wo.consumer = NULL;
+	}
 	if (walbus_open(&c, &wo, err, sizeof(err)) != WALBUS_OK)
 	{
 		fprintf(stderr, "walbus-tap: %s\n", err);
@@ -478,6 +507,8 @@ main(int argc, char **argv)
 					fprintf(stderr, "walbus-tap: %s\n", walbus_errmsg(c));
 				tap_print(&ch);
 				printed++;
+				if (wo.consumer != NULL)
+					walbus_ack(c, &ch);	/* printed and flushed: applied */
 				break;
 			case WALBUS_ETIMEDOUT:
 				break;
