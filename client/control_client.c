@@ -275,6 +275,7 @@ wcc_status(wcc *s, walbus_relay_status *st)
 		st->min_acked_lsn = ws.min_acked_lsn;
 		st->consumer_lag_bytes = ws.consumer_lag_bytes;
 		st->consumers_over_lag_limit = ws.consumers_over_lag_limit;
+		st->lag_limit_crossings = ws.lag_limit_crossings;
 		st->window_bytes = ws.window_bytes;
 		st->window_messages = ws.window_messages;
 		st->paused = ws.paused;

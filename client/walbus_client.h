@@ -201,6 +201,7 @@ typedef struct walbus_relay_status
 	uint64_t	min_acked_lsn;	/* lowest whole-transaction ack of them */
 	uint64_t	consumer_lag_bytes; /* received_lsn - min_acked_lsn */
 	uint64_t	consumers_over_lag_limit;
+	uint64_t	lag_limit_crossings;	/* times one went over the limit */
 	uint64_t	window_bytes;	/* replay window in memory */
 	uint64_t	window_messages;
 	uint64_t	paused;			/* 1: stream paused on a full window */

@@ -314,6 +314,8 @@ tap_status(walbus_client *c)
 						json_integer((json_int_t) st.consumer_lag_bytes));
 	json_object_set_new(o, "consumers_over_lag_limit",
 						json_integer((json_int_t) st.consumers_over_lag_limit));
+	json_object_set_new(o, "lag_limit_crossings",
+						json_integer((json_int_t) st.lag_limit_crossings));
 	json_object_set_new(o, "window_bytes",
 						json_integer((json_int_t) st.window_bytes));
 	json_object_set_new(o, "window_messages",
