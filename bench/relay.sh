@@ -15,6 +15,9 @@
 #   LAT_TXN_ROWS  rows per transaction of the latency run (100: one
 #                 transaction every 10 ms at 10000/s)
 #   LAT_SECONDS   length of the latency run (5)
+#   ONLY          run only these drains, e.g. ONLY="wb1 wbd" (names: w2j1
+#                 w2j2 wb1 wbd wb1raw wb4 wb4raw); the latency runs are then
+#                 skipped unless LATENCY=1
 #   KEEP=1        keep the cluster and the work directory (logs)
 # Needs: the walbus plugin installed (make install), postgresql-15-wal2json,
 # relay/walbus-relay and client/libwalbus.a built (make), cc, libpq, nng.
@@ -241,7 +244,8 @@ anchor_drain() {
 
 # ------------------------------------------------------------- throughput
 
-CONSUMERS="w2j1 w2j2 wb1 wbd wb1raw wb4 wb4raw"
+CONSUMERS=${ONLY:-w2j1 w2j2 wb1 wbd wb1raw wb4 wb4raw}
+wanted() { [[ " $CONSUMERS " == *" $1 "* ]]; }
 for r in $(seq "$REPEATS"); do
     for c in $CONSUMERS; do
         plugin=walbus
@@ -273,16 +277,19 @@ keep_best() {
 echo "draining ($REPEATS passes each; rates from consumer start to the last change received)"
 failed=0
 for r in $(seq "$REPEATS"); do
-    if anchor_drain "s_w2j1_$r" "$ENDPOS"; then
+    if ! wanted w2j1; then :
+    elif anchor_drain "s_w2j1_$r" "$ENDPOS"; then
         keep_best w2j1 "$(rate "$ROWS" "$DRAIN_NS")"
         echo "  pass $r wal2json v1 (pg_recvlogical)  $(rate "$ROWS" "$DRAIN_NS") changes/s"
     else failed=1; fi
-    if anchor_drain "s_w2j2_$r" "$ENDPOS" -o format-version=2; then
+    if ! wanted w2j2; then :
+    elif anchor_drain "s_w2j2_$r" "$ENDPOS" -o format-version=2; then
         keep_best w2j2 "$(rate "$ROWS" "$DRAIN_NS")"
         echo "  pass $r wal2json v2 (pg_recvlogical)  $(rate "$ROWS" "$DRAIN_NS") changes/s"
     else failed=1; fi
     for spec in "wb1 count 1" "wbd durable 1" "wb1raw raw 1" "wb4 count 4" "wb4raw raw 4"; do
         set -- $spec
+        wanted "$1" || continue
         if relay_drain "$1_$r" "s_$1_$r" "$2" "$3"; then
             missed=$((ROWS * $3 - GOT))
             got=$(rate $((GOT / $3)) "$DRAIN_NS")
@@ -348,6 +355,7 @@ latency() {
 echo "latency: $RATE changes/s in transactions of $LAT_TXN_ROWS rows for $LAT_SECONDS s"
 declare -A P50 P99 PMAX
 for k in 1 4; do
+    [ -n "${ONLY:-}" ] && [ "${LATENCY:-0}" != 1 ] && break
     if latency "$k"; then
         P50[$k]=$LAT_P50 P99[$k]=$LAT_P99 PMAX[$k]=$LAT_MAX
         echo "  $k subscriber(s): load $LOAD"

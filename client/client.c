@@ -100,6 +100,7 @@ struct walbus_client
 	int			nfilters;
 	int			filters_cap;
 
+	nng_aio    *recv_aio;		/* reused by every bus receive */
 	nng_msg    *msg;			/* what the last change points into */
 	wbe_envelope env;			/* its decoded form (values, keys) */
 	bool		pending;		/* a change waits behind a reported gap */
@@ -277,6 +278,12 @@ walbus_open(walbus_client **out, const walbus_options *opts, char *errbuf,
 		return WALBUS_ENNG;
 	}
 	c->sub_open = true;
+	if ((rv = nng_aio_alloc(&c->recv_aio, NULL, NULL)) != 0)
+	{
+		snprintf(errbuf, errlen, "nng_aio_alloc: %s", nng_strerror(rv));
+		walbus_close(c);
+		return WALBUS_ENOMEM;
+	}
 	if ((rv = nng_socket_set_size(c->sub, NNG_OPT_RECVMAXSZ, maxsz)) != 0 ||
 		(rv = nng_socket_set_int(c->sub, NNG_OPT_RECVBUF,
 								 WALBUS_RECVBUF)) != 0 ||
@@ -322,8 +329,12 @@ walbus_close(walbus_client *c)
 		return;
 	if (c->durable && c->ack_dirty)
 		walbus_flush_acks(c);
+	if (c->recv_aio != NULL)
+		nng_aio_stop(c->recv_aio);
 	if (c->sub_open)
 		nng_close(c->sub);
+	if (c->recv_aio != NULL)
+		nng_aio_free(c->recv_aio);
 	if (c->msg != NULL)
 		nng_msg_free(c->msg);
 	if (c->rep_msg != NULL)
@@ -892,7 +903,6 @@ walbus_recv(walbus_client *c, walbus_change *out, int timeout_ms)
 		bool		wanted;
 		int			rv;
 		int			rc;
-		int			flags = 0;
 		int64_t		now;
 		int64_t		wait;
 
@@ -939,16 +949,21 @@ walbus_recv(walbus_client *c, walbus_change *out, int timeout_ms)
 			if (c->ack_dirty && wait > WALBUS_ACK_EVERY_MS)
 				wait = WALBUS_ACK_EVERY_MS;
 		}
+		/*
+		 * One aio for every receive: nng_recvmsg would allocate (and seed
+		 * from getrandom) an aio per call, and the socket-level timeout
+		 * option takes the socket lock on every change.
+		 */
 		if (timeout_ms == 0 && !c->durable)
-			flags = NNG_FLAG_NONBLOCK;
-		else if (wait < 0)
-			nng_socket_set_ms(c->sub, NNG_OPT_RECVTIMEO,
-							  NNG_DURATION_INFINITE);
-		else if (wait == 0)
-			flags = NNG_FLAG_NONBLOCK;
-		else
-			nng_socket_set_ms(c->sub, NNG_OPT_RECVTIMEO, (nng_duration) wait);
-		rv = nng_recvmsg(c->sub, &c->msg, flags);
+			wait = 0;
+		nng_aio_set_timeout(c->recv_aio, wait < 0 ? NNG_DURATION_INFINITE :
+							wait == 0 ? NNG_DURATION_ZERO :
+							(nng_duration) wait);
+		nng_recv_aio(c->sub, c->recv_aio);
+		nng_aio_wait(c->recv_aio);
+		rv = nng_aio_result(c->recv_aio);
+		if (rv == 0)
+			c->msg = nng_aio_get_msg(c->recv_aio);
 		if (rv == NNG_ETIMEDOUT || rv == NNG_EAGAIN)
 		{
 			c->msg = NULL;

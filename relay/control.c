@@ -14,6 +14,7 @@
 
 #include "listen.h"
 #include "log.h"
+#include "msgwrite.h"
 #include "relay.h"
 #include "walbus_control.h"
 
@@ -54,11 +55,6 @@ wr_control_close(wr_control *ctl)
 	ctl->open = false;
 }
 
-static int
-wr_control_write(void *ctx, const char *buf, size_t len)
-{
-	return nng_msg_append((nng_msg *) ctx, buf, len);
-}
 
 static const char *
 wr_state_name(wr_state state)
@@ -394,7 +390,7 @@ wr_control_serve(wr_control *ctl, wr_relay *relay)
 			nng_msg_free(req);
 			return;
 		}
-		wb_enc_init(&enc, wr_control_write, rep);
+		wb_enc_init(&enc, wr_msg_write, rep);
 		wr_control_answer(&enc, relay, nng_msg_body(req), nng_msg_len(req));
 		nng_msg_free(req);
 		if (wb_enc_failed(&enc))

@@ -15,6 +15,7 @@
 
 #include "listen.h"
 #include "log.h"
+#include "msgwrite.h"
 #include "walbus_control.h"
 
 /*
@@ -29,12 +30,6 @@
 
 /* Initial room of a message: most changes fit without growing. */
 #define WR_PUB_MSG_RESERVE	512
-
-static int
-wr_pub_write(void *ctx, const char *buf, size_t len)
-{
-	return nng_msg_append((nng_msg *) ctx, buf, len);
-}
 
 /* Runs on an nng thread: only the atomic counter is touched. */
 static void
@@ -184,7 +179,7 @@ wr_pub_start(wr_publisher *p, wr_pubmsg *m, wr_topic *t, bool txn_member)
 		return false;
 	}
 	nng_msg_clear(m->msg);
-	wb_enc_init(&m->enc, wr_pub_write, m->msg);
+	wb_enc_init(&m->enc, wr_msg_write, m->msg);
 	wbe_enc_topic(&m->enc, t->name, t->len);
 
 	if (txn_member && p->in_txn)
