@@ -62,24 +62,6 @@
  * would overflow again) instead of going back to the bus.
  */
 #define WALBUS_PULL_STAY			256
-#define WALBUS_POS_COMMIT			UINT32_MAX
-
-/* A position in the stream: (commit_lsn, pos). */
-typedef struct walbus_key
-{
-	uint64_t	lsn;
-	uint32_t	pos;
-} walbus_key;
-
-static int
-walbus_key_cmp(walbus_key a, walbus_key b)
-{
-	if (a.lsn != b.lsn)
-		return a.lsn < b.lsn ? -1 : 1;
-	if (a.pos != b.pos)
-		return a.pos < b.pos ? -1 : 1;
-	return 0;
-}
 
 typedef struct walbus_filter
 {
@@ -109,19 +91,19 @@ struct walbus_client
 
 	/* repeats: the last transactional key processed */
 	bool		have_last;
-	walbus_key	last;
+	wbc_key	last;
 
 	/* durable consumer */
 	bool		durable;
 	char	   *consumer;
 	int			silence_ms;
 	bool		have_delivered;
-	walbus_key	delivered;		/* last change returned to the worker */
-	walbus_key	acked;			/* last change the worker acked */
+	wbc_key	delivered;		/* last change returned to the worker */
+	wbc_key	acked;			/* last change the worker acked */
 	uint64_t	acked_end;		/* end LSN of the last whole txn acked */
 	bool		have_pend;		/* a _txn end waits for the worker's ack */
-	walbus_key	pend_delivered; /* of delivered when it was seen */
-	walbus_key	pend_key;
+	wbc_key	pend_delivered; /* of delivered when it was seen */
+	wbc_key	pend_key;
 	uint64_t	pend_end;
 	bool		ack_dirty;
 	int64_t		ack_sent_ms;
@@ -187,7 +169,7 @@ walbus_open_durable(walbus_client *c, const walbus_options *opts,
 					char *errbuf, size_t errlen)
 {
 	wbc_hello	h;
-	walbus_key	acked_key;
+	wbc_key	acked_key;
 	int			rc;
 
 	if (opts->bus_url == NULL || opts->control_url == NULL)
@@ -231,7 +213,7 @@ walbus_open_durable(walbus_client *c, const walbus_options *opts,
 		c->last.pos = 0;
 		acked_key.lsn = h.acked_commit_lsn;
 		acked_key.pos = h.acked_pos;
-		if (walbus_key_cmp(acked_key, c->last) > 0)
+		if (wbc_key_cmp(acked_key, c->last) > 0)
 			c->last = acked_key;
 		c->acked = c->last;
 	}
@@ -665,11 +647,11 @@ static void
 walbus_settle(walbus_client *c)
 {
 	if (c->have_pend &&
-		walbus_key_cmp(c->acked, c->pend_delivered) >= 0)
+		wbc_key_cmp(c->acked, c->pend_delivered) >= 0)
 	{
 		if (c->pend_end > c->acked_end)
 			c->acked_end = c->pend_end;
-		if (walbus_key_cmp(c->pend_key, c->acked) > 0)
+		if (wbc_key_cmp(c->pend_key, c->acked) > 0)
 			c->acked = c->pend_key;
 		c->have_pend = false;
 		c->ack_dirty = true;
@@ -679,7 +661,7 @@ walbus_settle(walbus_client *c)
 int
 walbus_ack(walbus_client *c, const walbus_change *ch)
 {
-	walbus_key	k;
+	wbc_key	k;
 
 	if (!c->durable)
 		return walbus_fail(c, WALBUS_EINVAL,
@@ -689,8 +671,8 @@ walbus_ack(walbus_client *c, const walbus_change *ch)
 	if (!ch->in_txn)
 		return WALBUS_OK;		/* nothing to remember: never replayed */
 	k.lsn = ch->commit_lsn;
-	k.pos = ch->kind == WALBUS_COMMIT ? WALBUS_POS_COMMIT : ch->pos;
-	if (walbus_key_cmp(k, c->acked) > 0)
+	k.pos = ch->kind == WALBUS_COMMIT ? WBC_POS_COMMIT : ch->pos;
+	if (wbc_key_cmp(k, c->acked) > 0)
 	{
 		c->acked = k;
 		c->ack_dirty = true;
@@ -719,11 +701,11 @@ walbus_take(walbus_client *c, const wbe_envelope *env, walbus_change *out,
 	*rc = WALBUS_OK;
 	if (env->in_txn)
 	{
-		walbus_key	k;
+		wbc_key	k;
 
 		k.lsn = env->txn.commit_lsn;
-		k.pos = env->kind == WBE_COMMIT ? WALBUS_POS_COMMIT : env->txn.pos;
-		if (c->have_last && walbus_key_cmp(k, c->last) <= 0)
+		k.pos = env->kind == WBE_COMMIT ? WBC_POS_COMMIT : env->txn.pos;
+		if (c->have_last && wbc_key_cmp(k, c->last) <= 0)
 		{
 			c->stats.duplicates++;
 			return false;
@@ -856,7 +838,7 @@ walbus_pull(walbus_client *c, walbus_change *out, int timeout_ms,
 		{
 			wb_str		prefixes[WBC_MAX_PREFIXES];
 			uint32_t	n = walbus_prefixes(c, prefixes);
-			walbus_key	after = c->have_last ? c->last : (walbus_key) {0, 0};
+			wbc_key	after = c->have_last ? c->last : (wbc_key) {0, 0};
 			int			rc;
 
 			walbus_maybe_ack(c, false);

@@ -19,7 +19,7 @@
 
 
 static void
-wbc_key(wb_enc *e, msgpack_packer *pk, const char *key)
+wbc_put_key(wb_enc *e, msgpack_packer *pk, const char *key)
 {
 	wb_pack_str(e, pk, key, strlen(key));
 }
@@ -27,7 +27,7 @@ wbc_key(wb_enc *e, msgpack_packer *pk, const char *key)
 static void
 wbc_kv_uint(wb_enc *e, msgpack_packer *pk, const char *key, uint64_t v)
 {
-	wbc_key(e, pk, key);
+	wbc_put_key(e, pk, key);
 	msgpack_pack_uint64(pk, v);
 }
 
@@ -35,14 +35,14 @@ static void
 wbc_kv_str(wb_enc *e, msgpack_packer *pk, const char *key,
 		   const char *s, size_t len)
 {
-	wbc_key(e, pk, key);
+	wbc_put_key(e, pk, key);
 	wb_pack_str(e, pk, s, len);
 }
 
 static void
 wbc_ok(wb_enc *e, msgpack_packer *pk, bool ok)
 {
-	wbc_key(e, pk, "ok");
+	wbc_put_key(e, pk, "ok");
 	if (ok)
 		msgpack_pack_true(pk);
 	else
@@ -99,7 +99,7 @@ wbc_enc_schema_request(wb_enc *e, uint32_t relid, uint64_t schema_version)
 static void
 wbc_kv_bool(wb_enc *e, msgpack_packer *pk, const char *key, bool v)
 {
-	wbc_key(e, pk, key);
+	wbc_put_key(e, pk, key);
 	if (v)
 		msgpack_pack_true(pk);
 	else
@@ -156,7 +156,7 @@ wbc_enc_replay_request(wb_enc *e, const char *consumer, size_t len,
 	wbc_kv_uint(e, &pk, "commit_lsn", commit_lsn);
 	wbc_kv_uint(e, &pk, "pos", pos);
 	wbc_kv_uint(e, &pk, "max_bytes", max_bytes);
-	wbc_key(e, &pk, "prefixes");
+	wbc_put_key(e, &pk, "prefixes");
 	msgpack_pack_array(&pk, nprefixes);
 	for (uint32_t i = 0; i < nprefixes; i++)
 	{
@@ -273,7 +273,7 @@ wbc_enc_schema_start(wb_enc *e, uint32_t relid, uint64_t schema_version,
 	wbc_kv_str(e, &pk, "schema", schema, schema_len);
 	wbc_kv_str(e, &pk, "table", table, table_len);
 	wbc_kv_uint(e, &pk, "key_index", key_index);
-	wbc_key(e, &pk, "columns");
+	wbc_put_key(e, &pk, "columns");
 	msgpack_pack_array(&pk, ncolumns);
 }
 
@@ -289,7 +289,7 @@ wbc_enc_schema_column(wb_enc *e, const char *name, size_t name_len,
 	msgpack_pack_map(&pk, 4);
 	wbc_kv_str(e, &pk, "name", name, name_len);
 	wbc_kv_uint(e, &pk, "type_oid", typoid);
-	wbc_key(e, &pk, "typmod");
+	wbc_put_key(e, &pk, "typmod");
 	msgpack_pack_int32(&pk, typmod);
 	wbc_kv_str(e, &pk, "type", typname, typname_len);
 }
@@ -589,7 +589,7 @@ wbc_enc_replay_start(wb_enc *e, const char *status, uint64_t run,
 	wbc_kv_uint(e, &pk, "run", run);
 	wbc_kv_uint(e, &pk, "last_seq", last_seq);
 	wbc_kv_bool(e, &pk, "end", end);
-	wbc_key(e, &pk, "messages");
+	wbc_put_key(e, &pk, "messages");
 	msgpack_pack_array(&pk, nmessages);
 }
 

@@ -51,6 +51,27 @@
 /* pos of a transaction's _txn envelope in replay and ack keys */
 #define WBC_POS_COMMIT			UINT32_MAX
 
+/*
+ * A position in the stream, as acks and replays name it: (commit_lsn, pos)
+ * of a change, pos WBC_POS_COMMIT for a transaction's _txn envelope.  Keys
+ * grow along the stream (docs/PROTOCOL.md E7.3).
+ */
+typedef struct wbc_key
+{
+	uint64_t	lsn;			/* commit LSN of the transaction */
+	uint32_t	pos;			/* position in it */
+} wbc_key;
+
+static inline int
+wbc_key_cmp(wbc_key a, wbc_key b)
+{
+	if (a.lsn != b.lsn)
+		return a.lsn < b.lsn ? -1 : 1;
+	if (a.pos != b.pos)
+		return a.pos < b.pos ? -1 : 1;
+	return 0;
+}
+
 typedef enum wbc_op
 {
 	WBC_OP_UNKNOWN,

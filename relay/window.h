@@ -33,11 +33,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct wr_wkey
-{
-	uint64_t	lsn;			/* commit LSN of the transaction */
-	uint32_t	pos;			/* position in it; WBC_POS_COMMIT: its end */
-} wr_wkey;
+#include "walbus_control.h"
+
+/* Keys are the control protocol's (commit_lsn, pos). */
+typedef wbc_key wr_wkey;
 
 typedef struct wr_wentry
 {
@@ -60,15 +59,7 @@ typedef struct wr_window
 	uint64_t	evicted;		/* counters for status */
 } wr_window;
 
-static inline int
-wr_wkey_cmp(wr_wkey a, wr_wkey b)
-{
-	if (a.lsn != b.lsn)
-		return a.lsn < b.lsn ? -1 : 1;
-	if (a.pos != b.pos)
-		return a.pos < b.pos ? -1 : 1;
-	return 0;
-}
+#define wr_wkey_cmp wbc_key_cmp
 
 extern void wr_window_init(wr_window *w, uint64_t limit);
 extern void wr_window_free(wr_window *w);
