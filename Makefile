@@ -60,6 +60,7 @@ bench: install
 	bench/anchors.sh
 	bench/memory.sh
 	bench/relay.sh
+	bench/bus_ceiling.sh
 
 clean:
 	for d in $(SUBDIRS); do $(MAKE) -C $$d clean || exit 1; done
