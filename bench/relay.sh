@@ -16,7 +16,7 @@
 #                 transaction every 10 ms at 10000/s)
 #   LAT_SECONDS   length of the latency run (5)
 #   ONLY          run only these drains, e.g. ONLY="wb1 wbd" (names: w2j1
-#                 w2j2 wb1 wbd wb1raw wb4 wb4raw); the latency runs are then
+#                 w2j2 w2j4 wb1 wbd wb1raw wb4 wb4raw); the latency runs are then
 #                 skipped unless LATENCY=1
 #   KEEP=1        keep the cluster and the work directory (logs)
 # Needs: the walbus plugin installed (make install), postgresql-15-wal2json,
@@ -29,6 +29,9 @@
 # after 2 s without a change once changes have begun to arrive):
 #   wal2json v1  pg_recvlogical -P wal2json --start -E ENDPOS -f /dev/null
 #   wal2json v2  the same with -o format-version=2 (one JSON line per change)
+#   wal2json v1 x4  four such pg_recvlogical at once, each on its own slot:
+#                how 4 consumers would be fed without a relay (each
+#                walsender decodes the WAL again); the rate is per consumer
 #   relay x1     walbus-relay --wait-subscribers 1 with 1 bench/bus_sink
 #                (libwalbus, decodes every envelope)
 #   relay x4     the same with 4 subscribers
@@ -242,14 +245,38 @@ anchor_drain() {
     DRAIN_NS=$((t1 - t0))
 }
 
+# anchor_drain4 SLOTPREFIX ENDPOS: pg_recvlogical (wal2json v1) on
+# SLOTPREFIX_1..4 at once; sets DRAIN_NS to when the last one finished.
+anchor_drain4() {
+    local prefix=$1 endpos=$2 t0 pids=() i
+    t0=$(now_ns)
+    for i in 1 2 3 4; do
+        as_postgres "$PG_BINDIR/pg_recvlogical" -h "$CLUSTER_DIR" -p "$PORT" \
+            -U postgres -d postgres --slot "${prefix}_$i" --start -E "$endpos" \
+            -f /dev/null >"$WORK/${prefix}_$i.log" 2>&1 &
+        pids+=($!)
+        PIDS+=($!)
+    done
+    finish "$DRAIN_TIMEOUT" "${pids[@]}" ||
+        { cat "$WORK/${prefix}"_*.log >&2; echo "bench/relay.sh: pg_recvlogical x4 failed" >&2; return 1; }
+    DRAIN_NS=$(($(now_ns) - t0))
+}
+
 # ------------------------------------------------------------- throughput
 
-CONSUMERS=${ONLY:-w2j1 w2j2 wb1 wbd wb1raw wb4 wb4raw}
+CONSUMERS=${ONLY:-w2j1 w2j2 w2j4 wb1 wbd wb1raw wb4 wb4raw}
 wanted() { [[ " $CONSUMERS " == *" $1 "* ]]; }
 for r in $(seq "$REPEATS"); do
     for c in $CONSUMERS; do
         plugin=walbus
         [[ $c == w2j* ]] && plugin=wal2json
+        if [ "$c" = w2j4 ]; then
+            for i in 1 2 3 4; do
+                P -c "select pg_create_logical_replication_slot('s_${c}_${r}_$i', '$plugin')" \
+                    >/dev/null || die "cannot create slot s_${c}_${r}_$i"
+            done
+            continue
+        fi
         P -c "select pg_create_logical_replication_slot('s_${c}_$r', '$plugin')" \
             >/dev/null || die "cannot create slot s_${c}_$r"
     done
@@ -281,6 +308,11 @@ for r in $(seq "$REPEATS"); do
     elif anchor_drain "s_w2j1_$r" "$ENDPOS"; then
         keep_best w2j1 "$(rate "$ROWS" "$DRAIN_NS")"
         echo "  pass $r wal2json v1 (pg_recvlogical)  $(rate "$ROWS" "$DRAIN_NS") changes/s"
+    else failed=1; fi
+    if ! wanted w2j4; then :
+    elif anchor_drain4 "s_w2j4_$r" "$ENDPOS"; then
+        keep_best w2j4 "$(rate "$ROWS" "$DRAIN_NS")"
+        echo "  pass $r wal2json v1, 4 pg_recvlogical at once  $(rate "$ROWS" "$DRAIN_NS") changes/s per consumer"
     else failed=1; fi
     if ! wanted w2j2; then :
     elif anchor_drain "s_w2j2_$r" "$ENDPOS" -o format-version=2; then
@@ -352,7 +384,8 @@ latency() {
     fi
 }
 
-echo "latency: $RATE changes/s in transactions of $LAT_TXN_ROWS rows for $LAT_SECONDS s"
+[ -z "${ONLY:-}" ] || [ "${LATENCY:-0}" = 1 ] &&
+    echo "latency: $RATE changes/s in transactions of $LAT_TXN_ROWS rows for $LAT_SECONDS s"
 declare -A P50 P99 PMAX
 for k in 1 4; do
     [ -n "${ONLY:-}" ] && [ "${LATENCY:-0}" != 1 ] && break
@@ -369,8 +402,9 @@ verdict() { [ "$1" = 1 ] && echo met || echo "NOT met"; }
 echo
 echo "machine: $(nproc) cores; $ROWS changes, transactions of $TXN_ROWS rows; best of $REPEATS"
 printf '%-34s %14s %8s\n' "consumer" "changes/s" "missed"
-for c in w2j1 w2j2 wb1 wbd wb1raw wb4 wb4raw; do
+for c in w2j1 w2j2 w2j4 wb1 wbd wb1raw wb4 wb4raw; do
     case $c in
+    w2j4) label="4 x pg_recvlogical + wal2json v1" ;;
     w2j1) label="pg_recvlogical + wal2json v1" ;;
     w2j2) label="pg_recvlogical + wal2json v2" ;;
     wb1) label="relay, 1 libwalbus subscriber" ;;
@@ -397,6 +431,8 @@ if [ -n "${BEST[wb4]:-}" ] && [ -n "${BEST[w2j1]:-}${BEST[w2j2]:-}" ]; then
     met=$(echo "$ratio >= $TARGET_RATIO" | bc)
     [ "${MISSED[wb4]}" = 0.0 ] || met=0
     echo "relay x4 / anchor:  ${ratio}x, missed ${MISSED[wb4]}% (target >= ${TARGET_RATIO}x, nothing missed): $(verdict "$met")"
+    [ -n "${BEST[w2j4]:-}" ] &&
+        echo "relay x4 / 4 x pg_recvlogical (per consumer): $(printf '%.2f' "$(echo "scale=4; ${BEST[wb4]} / ${BEST[w2j4]}" | bc)")x (for context; not the target's anchor)"
 fi
 if [ -n "${P99[1]:-}" ]; then
     echo "latency p99 at $RATE/s, 1 subscriber:  $(printf '%.2f' "$(echo "scale=4; ${P99[1]} / 1000" | bc)") ms (target < $((TARGET_P99_US / 1000)) ms): $(verdict "$([ "${P99[1]}" -lt $TARGET_P99_US ] && echo 1)")"
