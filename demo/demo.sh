@@ -67,13 +67,16 @@ SQL
 sql -P pager=off -c "SET ROLE walbus_demo" \
     -c "SELECT schema_name, table_name, eligible, reason FROM walbus_tables ORDER BY 1, 2"
 
-say "starting walbus-relay (slot walbus_demo) and walbus-tap"
+# the tap is a durable consumer: it acknowledges what it printed, and the
+# slot advances only past that (docs/DELIVERY.md)
+say "starting walbus-relay (slot walbus_demo, durable consumer demo-tap) and walbus-tap"
 "$RELAY" --dbname "host=$CLUSTER_DIR port=$PORT user=walbus_demo dbname=postgres" \
-    --slot walbus_demo --create-slot --wait-subscribers 1 \
+    --slot walbus_demo --create-slot --wait-subscribers 1 --durable demo-tap \
     --bus "ipc://$CLUSTER_DIR/bus" --control "ipc://$CLUSTER_DIR/ctl" \
     --heartbeat-interval 2 --status-interval 1 2>"$CLUSTER_DIR/relay.log" &
 PIDS+=($!)
-"$TAP" --bus "ipc://$CLUSTER_DIR/bus" --control "ipc://$CLUSTER_DIR/ctl" --topic 'crm.*' &
+"$TAP" --bus "ipc://$CLUSTER_DIR/bus" --control "ipc://$CLUSTER_DIR/ctl" --topic 'crm.*' \
+    --consumer demo-tap &
 PIDS+=($!)
 for _ in $(seq 50); do
     grep -q "streaming" "$CLUSTER_DIR/relay.log" 2>/dev/null && break
