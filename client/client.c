@@ -63,6 +63,14 @@
  */
 #define WALBUS_PULL_STAY			256
 
+/*
+ * Control requests made inside walbus_recv and walbus_ack wait at most
+ * this (or what is left of walbus_recv's timeout, if longer), so that a
+ * relay that is down or restarting does not hold a worker for the whole
+ * control timeout; what did not get through is tried again later.
+ */
+#define WALBUS_QUICK_REQUEST_MS		250
+
 typedef struct walbus_filter
 {
 	char	   *bytes;			/* topic, or prefix when is_prefix */
@@ -609,10 +617,12 @@ walbus_fill(walbus_client *c, const wbe_envelope *env, walbus_change *out)
 /* ------------------------------------------------------------------ acks */
 
 static int
-walbus_send_ack(walbus_client *c)
+walbus_send_ack(walbus_client *c, bool quick)
 {
 	int			rc;
 
+	if (quick)
+		c->control.next_timeout_ms = WALBUS_QUICK_REQUEST_MS;
 	rc = wcc_ack(&c->control, c->consumer, c->acked.lsn, c->acked.pos,
 				 c->acked_end);
 	c->ack_sent_ms = walbus_now_ms();
@@ -629,7 +639,7 @@ walbus_maybe_ack(walbus_client *c, bool force)
 {
 	if (c->durable && c->ack_dirty &&
 		(force || walbus_now_ms() - c->ack_sent_ms >= WALBUS_ACK_EVERY_MS))
-		walbus_send_ack(c);
+		walbus_send_ack(c, true);
 }
 
 int
@@ -639,7 +649,7 @@ walbus_flush_acks(walbus_client *c)
 		return walbus_fail(c, WALBUS_EINVAL, "not a durable consumer");
 	if (!c->ack_dirty)
 		return WALBUS_OK;
-	return walbus_send_ack(c);
+	return walbus_send_ack(c, false);
 }
 
 /* Everything delivered is acked: the pending _txn end counts as acked. */
@@ -843,6 +853,14 @@ walbus_pull(walbus_client *c, walbus_change *out, int timeout_ms,
 
 			walbus_maybe_ack(c, false);
 			c->stats.replays++;
+			if (timeout_ms >= 0)
+			{
+				int64_t		left = deadline - walbus_now_ms();
+
+				c->control.next_timeout_ms = (int)
+					(left > WALBUS_QUICK_REQUEST_MS ? left :
+					 WALBUS_QUICK_REQUEST_MS);
+			}
 			rc = wcc_replay(&c->control, c->consumer, after.lsn, after.pos,
 							prefixes, n, &c->rep_msg, &c->rep);
 			if (rc == WALBUS_OK && mpr_str_eq(c->rep.status, WBC_REPLAY_DATA))

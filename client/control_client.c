@@ -31,6 +31,7 @@ wcc_open(wcc *s, const char *url, int timeout_ms, size_t max_reply,
 		return WALBUS_ENNG;
 	}
 	s->open = true;
+	s->timeout_ms = s->cur_timeout_ms = timeout_ms;
 	if (max_reply < WBC_MAX_MESSAGE_BYTES)
 		max_reply = WBC_MAX_MESSAGE_BYTES;
 	if ((rv = nng_socket_set_size(s->req, NNG_OPT_RECVMAXSZ, max_reply)) != 0 ||
@@ -124,6 +125,16 @@ wcc_request(wcc *s, void (*encode) (wb_enc *e, const void *arg),
 	char		err[160];
 
 	*reply = NULL;
+	{
+		int			t = s->next_timeout_ms > 0 ? s->next_timeout_ms :
+			s->timeout_ms;
+
+		s->next_timeout_ms = 0;
+		if (t != s->cur_timeout_ms &&
+			nng_socket_set_ms(s->req, NNG_OPT_RECVTIMEO, t) == 0 &&
+			nng_socket_set_ms(s->req, NNG_OPT_SENDTIMEO, t) == 0)
+			s->cur_timeout_ms = t;
+	}
 	if ((rv = nng_msg_alloc(&req, 0)) != 0)
 		return WALBUS_ENOMEM;
 	wb_enc_init(&enc, wcc_write, req);

@@ -10,7 +10,8 @@
  * good, so entries never go stale.  Functions return WALBUS_OK or
  * WALBUS_ECONTROL (relay unreachable, timeout, refusal), WALBUS_ESCHEMA
  * (the relay does not know that version) or WALBUS_ENOMEM, with a message
- * in errmsg.  Requests block for at most the timeout given to wcc_open.
+ * in errmsg.  Requests block for at most the timeout given to wcc_open, or
+ * next_timeout_ms when the caller sets it (it applies to one request).
  * Single owner; no global state.
  *
  *-------------------------------------------------------------------------
@@ -33,6 +34,9 @@ typedef struct wcc
 	bool		open;
 	whm			tables;			/* (relid, schema_version) -> walbus_table */
 	uint64_t	fetches;
+	int			timeout_ms;		/* per request, from wcc_open */
+	int			cur_timeout_ms; /* what the socket is set to now */
+	int			next_timeout_ms;	/* > 0: the next request's instead */
 	char		errmsg[256];
 } wcc;
 
