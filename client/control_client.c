@@ -293,6 +293,19 @@ wcc_status(wcc *s, walbus_relay_status *st)
 		st->replays = ws.replays;
 		st->rewinds = ws.rewinds;
 		st->txn_heartbeats = ws.txn_heartbeats;
+		for (uint32_t i = 0; i < ws.nconsumers && i < 16; i++)
+		{
+			wcc_copy(st->consumers[i].name, sizeof(st->consumers[i].name),
+					 ws.consumers[i].name);
+			st->consumers[i].connected = ws.consumers[i].connected != 0;
+			st->consumers[i].acked_lsn = ws.consumers[i].acked_lsn;
+			st->consumers[i].lag_bytes = ws.consumers[i].lag_bytes;
+			st->consumers[i].over_lag_limit =
+				ws.consumers[i].over_lag_limit != 0;
+			st->consumers[i].acks = ws.consumers[i].acks;
+			st->consumers[i].rewinds = ws.consumers[i].rewinds;
+			st->nconsumers = i + 1;
+		}
 	}
 	if (reply != NULL)
 		nng_msg_free(reply);

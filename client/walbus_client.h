@@ -208,6 +208,17 @@ typedef struct walbus_relay_status
 	uint64_t	replays;
 	uint64_t	rewinds;
 	uint64_t	txn_heartbeats;
+	uint32_t	nconsumers;		/* the durable consumers, each: */
+	struct
+	{
+		char		name[64];
+		bool		connected;	/* made a request within its timeout */
+		uint64_t	acked_lsn;	/* end LSN of its last whole-txn ack */
+		uint64_t	lag_bytes;	/* received_lsn - acked_lsn */
+		bool		over_lag_limit;
+		uint64_t	acks;
+		uint64_t	rewinds;
+	}			consumers[16];
 } walbus_relay_status;
 
 /*

@@ -344,8 +344,28 @@ wbc_enc_status(wb_enc *e, const wbc_status *st)
 
 	if (e->failed)
 		return;
-	msgpack_pack_map(&pk, 1 + WBC_NSTATUS);
+	if (st->nconsumers > WBC_MAX_CONSUMERS)
+	{
+		e->failed = 1;
+		return;
+	}
+	msgpack_pack_map(&pk, 2 + WBC_NSTATUS);
 	wbc_ok(e, &pk, true);
+	wbc_put_key(e, &pk, "consumers");
+	msgpack_pack_array(&pk, st->nconsumers);
+	for (uint32_t i = 0; i < st->nconsumers; i++)
+	{
+		const wbc_consumer_status *c = &st->consumers[i];
+
+		msgpack_pack_map(&pk, 7);
+		wbc_kv_str(e, &pk, "name", c->name.ptr, c->name.len);
+		wbc_kv_bool(e, &pk, "connected", c->connected != 0);
+		wbc_kv_uint(e, &pk, "acked_lsn", c->acked_lsn);
+		wbc_kv_uint(e, &pk, "lag_bytes", c->lag_bytes);
+		wbc_kv_bool(e, &pk, "over_lag_limit", c->over_lag_limit != 0);
+		wbc_kv_uint(e, &pk, "acks", c->acks);
+		wbc_kv_uint(e, &pk, "rewinds", c->rewinds);
+	}
 	for (size_t i = 0; i < WBC_NSTATUS; i++)
 	{
 		const char *field = (const char *) st + wbc_status_fields[i].offset;
@@ -505,6 +525,59 @@ wbc_decode_schema(const void *buf, size_t len, wbc_schema *out,
 	return WB_OK;
 }
 
+static void
+wbc_read_consumers(mpr *r, wbc_status *out)
+{
+	uint32_t	n;
+
+	if (!mpr_array(r, &n))
+		return;
+	if (n > WBC_MAX_CONSUMERS)
+	{
+		mpr_fail(r, "%u consumers, more than %d", n, WBC_MAX_CONSUMERS);
+		return;
+	}
+	for (uint32_t i = 0; i < n && !r->failed; i++)
+	{
+		wbc_consumer_status *c = &out->consumers[i];
+		uint32_t	nk;
+
+		if (!mpr_map(r, &nk))
+			return;
+		for (uint32_t k = 0; k < nk && !r->failed; k++)
+		{
+			wb_str		key;
+			bool		b = false;
+
+			if (!mpr_str(r, &key))
+				return;
+			if (mpr_str_eq(key, "name"))
+				mpr_str(r, &c->name);
+			else if (mpr_str_eq(key, "connected"))
+			{
+				mpr_bool(r, &b);
+				c->connected = b;
+			}
+			else if (mpr_str_eq(key, "over_lag_limit"))
+			{
+				mpr_bool(r, &b);
+				c->over_lag_limit = b;
+			}
+			else if (mpr_str_eq(key, "acked_lsn"))
+				mpr_uint(r, &c->acked_lsn);
+			else if (mpr_str_eq(key, "lag_bytes"))
+				mpr_uint(r, &c->lag_bytes);
+			else if (mpr_str_eq(key, "acks"))
+				mpr_uint(r, &c->acks);
+			else if (mpr_str_eq(key, "rewinds"))
+				mpr_uint(r, &c->rewinds);
+			else
+				mpr_skip(r);
+		}
+	}
+	out->nconsumers = n;
+}
+
 int
 wbc_decode_status(const void *buf, size_t len, wbc_status *out,
 				  char *errbuf, size_t errlen)
@@ -523,6 +596,11 @@ wbc_decode_status(const void *buf, size_t len, wbc_status *out,
 
 		if (!mpr_str(&r, &key))
 			break;
+		if (mpr_str_eq(key, "consumers"))
+		{
+			wbc_read_consumers(&r, out);
+			continue;
+		}
 		for (size_t j = 0; j < WBC_NSTATUS && !known; j++)
 		{
 			char	   *field;

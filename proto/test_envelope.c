@@ -651,6 +651,13 @@ test_control_responses(void **state)
 	st.flushed_lsn = 0x16B3748;
 	st.lag_bytes = 10;
 	st.control_requests = 3;
+	st.nconsumers = 2;
+	st.consumers[0].name = (wb_str) {"crm", 3};
+	st.consumers[0].connected = 1;
+	st.consumers[0].acked_lsn = 0x16B0000;
+	st.consumers[1].name = (wb_str) {"erp", 3};
+	st.consumers[1].over_lag_limit = 1;
+	st.consumers[1].lag_bytes = 1 << 30;
 	wb_enc_init(&e, buf_write, &b);
 	wbc_enc_status(&e, &st);
 	assert_int_equal(wbc_decode_status(b.data, b.len, &got, err, sizeof(err)),
@@ -661,6 +668,37 @@ test_control_responses(void **state)
 	assert_int_equal(got.flushed_lsn, 0x16B3748);
 	assert_int_equal(got.lag_bytes, 10);
 	assert_int_equal(got.control_requests, 3);
+	assert_int_equal(got.nconsumers, 2);
+	assert_memory_equal(got.consumers[0].name.ptr, "crm", 3);
+	assert_int_equal(got.consumers[0].connected, 1);
+	assert_int_equal(got.consumers[0].acked_lsn, 0x16B0000);
+	assert_int_equal(got.consumers[1].connected, 0);
+	assert_int_equal(got.consumers[1].over_lag_limit, 1);
+	assert_int_equal(got.consumers[1].lag_bytes, 1 << 30);
+
+	/* more consumers than a status may list: refused both ways */
+	st.nconsumers = WBC_MAX_CONSUMERS + 1;
+	b.len = 0;
+	wb_enc_init(&e, buf_write, &b);
+	wbc_enc_status(&e, &st);
+	assert_true(wb_enc_failed(&e));
+	{
+		/* {"consumers": array16 of 17 empty maps} */
+		unsigned char many[1 + 10 + 3 + WBC_MAX_CONSUMERS + 1];
+		size_t		n = 0;
+
+		many[n++] = 0x81;
+		many[n++] = 0xa9;
+		memcpy(many + n, "consumers", 9);
+		n += 9;
+		many[n++] = 0xdc;
+		many[n++] = 0;
+		many[n++] = WBC_MAX_CONSUMERS + 1;
+		for (int i = 0; i <= WBC_MAX_CONSUMERS; i++)
+			many[n++] = 0x80;
+		assert_int_equal(wbc_decode_status(many, n, &got, err, sizeof(err)),
+						 WB_EMALFORMED);
+	}
 	buf_free(&b);
 }
 

@@ -148,6 +148,21 @@ typedef struct wbc_schema
 	wbc_column *columns;		/* decoder: malloc'd, caller frees */
 } wbc_schema;
 
+/* Most durable consumers a status response lists. */
+#define WBC_MAX_CONSUMERS		16
+
+/* One durable consumer in a status response. */
+typedef struct wbc_consumer_status
+{
+	wb_str		name;
+	uint64_t	connected;		/* 1: made a request within its timeout */
+	uint64_t	acked_lsn;		/* end LSN of its last whole-txn ack */
+	uint64_t	lag_bytes;		/* received_lsn - acked_lsn */
+	uint64_t	over_lag_limit; /* 1: lag_bytes is over the lag limit */
+	uint64_t	acks;
+	uint64_t	rewinds;		/* rewinds it asked for */
+} wbc_consumer_status;
+
 /* What a status response reports; strings are views. */
 typedef struct wbc_status
 {
@@ -183,6 +198,8 @@ typedef struct wbc_status
 	uint64_t	replays;		/* replay requests served */
 	uint64_t	rewinds;		/* stream restarts for a consumer */
 	uint64_t	txn_heartbeats;
+	uint32_t	nconsumers;		/* "consumers": one map each */
+	wbc_consumer_status consumers[WBC_MAX_CONSUMERS];
 } wbc_status;
 
 /* ------------------------------------------------------------- requests */

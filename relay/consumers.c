@@ -64,7 +64,7 @@ wr_consumers_ack(wr_consumer *c, wr_wkey key, uint64_t end_lsn,
 		c->acked_end = end_lsn;
 }
 
-static bool
+bool
 wr_consumer_connected(const wr_consumers *cs, const wr_consumer *c,
 					  int64_t now_ms)
 {

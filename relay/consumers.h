@@ -70,5 +70,7 @@ extern uint64_t wr_consumers_min_end(const wr_consumers *cs);
 extern void wr_consumers_check_lag(wr_consumers *cs, uint64_t received_lsn,
 								   int64_t now_ms);
 extern int	wr_consumers_over_lag(const wr_consumers *cs);
+extern bool wr_consumer_connected(const wr_consumers *cs,
+								  const wr_consumer *c, int64_t now_ms);
 
 #endif							/* WR_CONSUMERS_H */

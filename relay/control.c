@@ -122,6 +122,20 @@ wr_control_status(wb_enc *e, const wr_relay *r)
 	st.replays = r->stats.replays;
 	st.rewinds = r->stats.rewinds;
 	st.txn_heartbeats = r->stats.txn_heartbeats;
+	for (int i = 0; i < r->consumers.n && i < WBC_MAX_CONSUMERS; i++)
+	{
+		const wr_consumer *c = &r->consumers.c[i];
+		wbc_consumer_status *cs = &st.consumers[st.nconsumers++];
+
+		cs->name = wr_wbstr(c->name);
+		cs->connected = wr_consumer_connected(&r->consumers, c, wr_now_ms());
+		cs->acked_lsn = c->acked_end;
+		cs->lag_bytes = r->received_lsn > c->acked_end ?
+			r->received_lsn - c->acked_end : 0;
+		cs->over_lag_limit = c->over_lag;
+		cs->acks = c->acks;
+		cs->rewinds = c->rewinds;
+	}
 	wbc_enc_status(e, &st);
 }
 

@@ -273,6 +273,7 @@ tap_status(walbus_client *c)
 {
 	walbus_relay_status st;
 	json_t	   *o;
+	json_t	   *consumers;
 	char	   *line;
 
 	if (walbus_relay_status_get(c, &st) != WALBUS_OK)
@@ -325,6 +326,26 @@ tap_status(walbus_client *c)
 	json_object_set_new(o, "rewinds", json_integer((json_int_t) st.rewinds));
 	json_object_set_new(o, "txn_heartbeats",
 						json_integer((json_int_t) st.txn_heartbeats));
+	consumers = json_array();
+	for (uint32_t i = 0; i < st.nconsumers; i++)
+	{
+		json_t	   *c = json_object();
+
+		json_object_set_new(c, "name", json_string(st.consumers[i].name));
+		json_object_set_new(c, "connected",
+							json_boolean(st.consumers[i].connected));
+		json_object_set_new(c, "acked_lsn", tap_lsn(st.consumers[i].acked_lsn));
+		json_object_set_new(c, "lag_bytes",
+							json_integer((json_int_t) st.consumers[i].lag_bytes));
+		json_object_set_new(c, "over_lag_limit",
+							json_boolean(st.consumers[i].over_lag_limit));
+		json_object_set_new(c, "acks",
+							json_integer((json_int_t) st.consumers[i].acks));
+		json_object_set_new(c, "rewinds",
+							json_integer((json_int_t) st.consumers[i].rewinds));
+		json_array_append_new(consumers, c);
+	}
+	json_object_set_new(o, "consumers", consumers);
 	line = json_dumps(o, JSON_COMPACT);
 	if (line != NULL)
 		printf("%s\n", line);
