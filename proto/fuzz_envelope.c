@@ -24,6 +24,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	wbc_request req;
 	wbc_schema	sc;
 	wbc_status	st;
+	wbc_hello	hello;
+	wbc_replay	rp;
+	uint64_t	flushed;
 	bool		ok;
 	wb_str		code,
 				message;
@@ -41,5 +44,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (wbc_decode_schema(data, size, &sc, err, sizeof(err)) == WB_OK)
 		free(sc.columns);
 	(void) wbc_decode_status(data, size, &st, err, sizeof(err));
+	(void) wbc_decode_hello(data, size, &hello, err, sizeof(err));
+	(void) wbc_decode_ack(data, size, &flushed, err, sizeof(err));
+	if (wbc_decode_replay(data, size, &rp, err, sizeof(err)) == WB_OK)
+	{
+		/* every page entry must lie inside the input */
+		for (uint32_t i = 0; i < rp.nmessages; i++)
+			if (rp.messages[i].len > 0 &&
+				((const uint8_t *) rp.messages[i].ptr < data ||
+				 (const uint8_t *) rp.messages[i].ptr + rp.messages[i].len >
+				 data + size))
+				__builtin_trap();
+		free(rp.messages);
+	}
 	return 0;
 }
