@@ -160,7 +160,8 @@ cc $CFLAGS -I"$ROOT/client" -I"$ROOT/proto" -o "$WORK/bus_sink" \
 
 # ---------------------------------------------------------------- cluster
 
-cluster_create "$PORT" "shared_buffers = 256MB
+cluster_create "$PORT" "max_replication_slots = 64
+shared_buffers = 256MB
 max_wal_size = 4GB
 logical_decoding_work_mem = 256MB
 output_plugin_libraries = 'pgoutput, test_decoding, walbus, wal2json'" ||
