@@ -767,6 +767,18 @@ walbus_prefixes(const walbus_client *c, wb_str *out)
 	return n;
 }
 
+/* Messages of relay run now follow: a new run restarts the counters. */
+static void
+walbus_enter_run(walbus_client *c, uint64_t run)
+{
+	if (!c->have_run || c->run != run)
+	{
+		wgc_reset(&c->gaps);
+		c->have_run = true;
+		c->run = run;
+	}
+}
+
 static void
 walbus_pull_drop(walbus_client *c)
 {
@@ -811,12 +823,7 @@ walbus_pull(walbus_client *c, walbus_change *out, int timeout_ms,
 				c->stats.malformed++;
 				continue;
 			}
-			if (!c->have_run || c->run != c->env.head.run)
-			{
-				wgc_reset(&c->gaps);
-				c->have_run = true;
-				c->run = c->env.head.run;
-			}
+			walbus_enter_run(c, c->env.head.run);
 			/* the relay gives every message after our key: no gap here */
 			(void) wgc_check(&c->gaps, &c->env, walbus_receives, c);
 			if (walbus_take(c, &c->env, out, &rc))
@@ -834,12 +841,7 @@ walbus_pull(walbus_client *c, walbus_change *out, int timeout_ms,
 			c->skip_bus = true;
 			c->skip_run = c->rep.run;
 			c->skip_seq = c->rep.last_seq;
-			if (!c->have_run || c->run != c->rep.run)
-			{
-				wgc_reset(&c->gaps);
-				c->have_run = true;
-				c->run = c->rep.run;
-			}
+			walbus_enter_run(c, c->rep.run);
 			walbus_pull_drop(c);
 			c->bus_heard_ms = walbus_now_ms();
 			return WALBUS_OK;

@@ -112,6 +112,7 @@ wr_consumers_check_lag(wr_consumers *cs, uint64_t received_lsn,
 				cs->lag_warnings++;
 			if (!c->over_lag ||
 				now_ms - c->lag_warned_ms >= WR_LAG_WARN_EVERY_MS)
+			{
 				wr_warning("durable consumer \"%s\" lags by %llu bytes, over "
 						   "the lag limit of %llu: PostgreSQL keeps all this "
 						   "WAL until it acknowledges (%s)", c->name,
@@ -120,8 +121,8 @@ wr_consumers_check_lag(wr_consumers *cs, uint64_t received_lsn,
 						   wr_consumer_connected(cs, c, now_ms) ?
 						   "it is connected but slow" :
 						   "it is not connected");
-			if (!c->over_lag || now_ms - c->lag_warned_ms >= WR_LAG_WARN_EVERY_MS)
 				c->lag_warned_ms = now_ms;
+			}
 			c->over_lag = true;
 		}
 		else if (c->over_lag)

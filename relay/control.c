@@ -84,13 +84,14 @@ wr_control_status(wb_enc *e, const wr_relay *r)
 {
 	wbc_status	st;
 	uint64_t	flushed = wr_confirm_flushed(&r->confirm);
+	int64_t		now = wr_now_ms();
 
 	memset(&st, 0, sizeof(st));
 	st.run = r->pub.run;
 	st.slot = wr_wbstr(r->cfg->slot);
 	st.state = wr_wbstr(wr_state_name(r->state));
 	st.delivery = wr_wbstr(r->consumers.n > 0 ? "durable" : "best_effort");
-	st.uptime_ms = (uint64_t) (wr_now_ms() - r->started_ms);
+	st.uptime_ms = (uint64_t) (now - r->started_ms);
 	st.confirmed_lsn = r->confirmed_lsn;
 	st.received_lsn = r->received_lsn;
 	st.flushed_lsn = flushed;
@@ -128,7 +129,7 @@ wr_control_status(wb_enc *e, const wr_relay *r)
 		wbc_consumer_status *cs = &st.consumers[st.nconsumers++];
 
 		cs->name = wr_wbstr(c->name);
-		cs->connected = wr_consumer_connected(&r->consumers, c, wr_now_ms());
+		cs->connected = wr_consumer_connected(&r->consumers, c, now);
 		cs->acked_lsn = c->acked_end;
 		cs->lag_bytes = r->received_lsn > c->acked_end ?
 			r->received_lsn - c->acked_end : 0;

@@ -52,7 +52,6 @@ typedef struct wr_stats
 	uint64_t	rewinds;
 	uint64_t	replays;
 	uint64_t	txn_heartbeats;
-	uint64_t	pauses;			/* times the window paused the stream */
 } wr_stats;
 
 typedef struct wr_relay

@@ -118,12 +118,9 @@ wr_window_pressure(wr_relay *r, int64_t now)
 		r->paused = !r->paused;
 		/* routine under load (it is the flow control), hence debug */
 		if (r->paused)
-		{
-			r->stats.pauses++;
 			wr_debug("replay window full (%llu bytes) of changes a durable "
 					 "consumer has not acknowledged: pausing the stream",
 					 (unsigned long long) r->window.bytes);
-		}
 		else
 			wr_debug("durable consumers caught up: resuming the stream");
 	}
