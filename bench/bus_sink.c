@@ -8,9 +8,15 @@
  *
  *	 count	libwalbus (walbus_recv decodes every envelope, as a worker
  *			would); counts INSERT/UPDATE/DELETE changes until COUNT.
- *	 raw	a bare nng sub0 socket that only looks at the topic: the
- *			ceiling of any subscriber, to show whether "count" is the
+ *	 raw	a bare nng sub0 socket and the proto library's frame decoder
+ *			(no libwalbus: no schemas, dedupe or gap checks); counts the
+ *			changes of the frames of table topics: the ceiling of a
+ *			subscriber that decodes, to show whether "count" is the
  *			bottleneck.
+ *	 raw1	a bare nng sub0 socket that only looks at the topic and counts
+ *			one change per message of a table topic: for a relay of bus
+ *			layout 1 (one message per change), which bench/relay.sh runs
+ *			as a baseline when BASELINE_RELAY names one.
  *	 durable  libwalbus as the durable consumer "bench" (the relay runs
  *			with --durable bench; needs CONTROL_URL): nothing is lost, every
  *			change is acknowledged with walbus_ack as a worker would after
@@ -31,6 +37,7 @@
  */
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/sub.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +45,7 @@
 #include <time.h>
 
 #include "walbus_client.h"
+#include "walbus_envelope.h"
 
 #define IDLE_NS		INT64_C(2000000000)
 
@@ -67,11 +75,16 @@ print_result(uint64_t n, uint64_t lost, int64_t first, int64_t last)
 		   (long long) first, (long long) last);
 }
 
-/* raw: count messages whose topic is a table's (not reserved "_..."). */
+/*
+ * raw: count the changes of frames whose topic is a table's (not reserved
+ * "_..."); raw1 (layout1): one change per such message.
+ */
 static int
-run_raw(const char *url, uint64_t count, int64_t deadline)
+run_raw(const char *url, uint64_t count, int64_t deadline, bool layout1)
 {
 	nng_socket	sock;
+	wbe_dec		dec;
+	wbe_frame	frame;
 	uint64_t	n = 0;
 	int64_t		first = 0,
 				last = 0;
@@ -87,6 +100,7 @@ run_raw(const char *url, uint64_t count, int64_t deadline)
 		fprintf(stderr, "bus_sink: %s: %s\n", url, nng_strerror(rv));
 		return 1;
 	}
+	wbe_dec_init(&dec);
 	while (n < count && now_ns() < deadline)
 	{
 		nng_msg    *msg;
@@ -105,14 +119,28 @@ run_raw(const char *url, uint64_t count, int64_t deadline)
 		}
 		if (nng_msg_len(msg) > 0 && *(char *) nng_msg_body(msg) != '_')
 		{
+			uint32_t	changes = 1;
+
+			if (!layout1)
+			{
+				if (wbe_decode(&dec, nng_msg_body(msg), nng_msg_len(msg),
+							   &frame) != WB_OK)
+				{
+					fprintf(stderr, "bus_sink: %s\n", wbe_dec_errmsg(&dec));
+					return 1;
+				}
+				changes = frame.nchanges;
+			}
 			last = now_ns();
-			if (n++ == 0)
+			if (n == 0)
 				first = last;
+			n += changes;
 		}
 		nng_msg_free(msg);
 	}
 	print_result(n, 0, first, last);
 	putchar('\n');
+	wbe_dec_free(&dec);
 	nng_close(sock);
 	return n >= count ? 0 : 3;
 }
@@ -203,15 +231,15 @@ main(int argc, char **argv)
 
 	if (argc != 5 && !(argc == 6 && strcmp(argv[1], "durable") == 0))
 	{
-		fprintf(stderr, "usage: bus_sink count|raw|lat BUS_URL COUNT TIMEOUT_S\n"
+		fprintf(stderr, "usage: bus_sink count|raw|raw1|lat BUS_URL COUNT TIMEOUT_S\n"
 				"       bus_sink durable BUS_URL COUNT TIMEOUT_S CONTROL_URL\n");
 		return 2;
 	}
 	count = strtoull(argv[3], NULL, 10);
 	deadline = now_ns() + (int64_t) atoi(argv[4]) * 1000000000;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (strcmp(argv[1], "raw") == 0)
-		return run_raw(argv[2], count, deadline);
+	if (strcmp(argv[1], "raw") == 0 || strcmp(argv[1], "raw1") == 0)
+		return run_raw(argv[2], count, deadline, argv[1][3] == '1');
 	if (strcmp(argv[1], "count") == 0 || strcmp(argv[1], "lat") == 0)
 		return run_lib(argv[2], NULL, count, deadline, argv[1][0] == 'l');
 	if (strcmp(argv[1], "durable") == 0)

@@ -120,18 +120,24 @@ wbc_enc_hello_request(wb_enc *e, const char *consumer, size_t len)
 
 void
 wbc_enc_ack_request(wb_enc *e, const char *consumer, size_t len,
-					uint64_t commit_lsn, uint32_t pos, uint64_t end_lsn)
+					uint64_t commit_lsn, uint32_t pos, uint64_t end_lsn,
+					const wbc_key *release)
 {
 	WB_PACKER(pk, e);
 
 	if (e->failed)
 		return;
-	msgpack_pack_map(&pk, 5);
+	msgpack_pack_map(&pk, release != NULL ? 7 : 5);
 	wbc_kv_str(e, &pk, "op", "ack", 3);
 	wbc_kv_str(e, &pk, "consumer", consumer, len);
 	wbc_kv_uint(e, &pk, "commit_lsn", commit_lsn);
 	wbc_kv_uint(e, &pk, "pos", pos);
 	wbc_kv_uint(e, &pk, "end_lsn", end_lsn);
+	if (release != NULL)
+	{
+		wbc_kv_uint(e, &pk, "release_commit_lsn", release->lsn);
+		wbc_kv_uint(e, &pk, "release_pos", release->pos);
+	}
 }
 
 void
@@ -191,6 +197,8 @@ wbc_decode_request(const void *buf, size_t len, wbc_request *out,
 	uint32_t	n;
 	bool		has_op = false;
 	bool		has_lsn = false;
+	bool		has_release_lsn = false;
+	bool		has_release_pos = false;
 	bool		has_pos = false;
 
 	memset(out, 0, sizeof(*out));
@@ -224,6 +232,10 @@ wbc_decode_request(const void *buf, size_t len, wbc_request *out,
 			has_pos = mpr_uint32(&r, &out->pos);
 		else if (mpr_str_eq(key, "end_lsn"))
 			mpr_uint(&r, &out->end_lsn);
+		else if (mpr_str_eq(key, "release_commit_lsn"))
+			has_release_lsn = mpr_uint(&r, &out->release.lsn);
+		else if (mpr_str_eq(key, "release_pos"))
+			has_release_pos = mpr_uint32(&r, &out->release.pos);
 		else if (mpr_str_eq(key, "max_bytes"))
 			mpr_uint(&r, &out->max_bytes);
 		else if (mpr_str_eq(key, "prefixes"))
@@ -232,6 +244,7 @@ wbc_decode_request(const void *buf, size_t len, wbc_request *out,
 			mpr_skip(&r);
 	}
 	out->has_key = has_lsn && has_pos;
+	out->has_release = has_release_lsn && has_release_pos;
 	if (!r.failed && mpr_left(&r) != 0)
 		mpr_fail(&r, "%zu bytes after the request", mpr_left(&r));
 	if (!r.failed && !has_op)
@@ -315,6 +328,7 @@ static const struct
 	{"subscribers", offsetof(wbc_status, subscribers), false},
 	{"transactions", offsetof(wbc_status, transactions), false},
 	{"changes", offsetof(wbc_status, changes), false},
+	{"frames", offsetof(wbc_status, frames), false},
 	{"messages", offsetof(wbc_status, messages), false},
 	{"heartbeats", offsetof(wbc_status, heartbeats), false},
 	{"bytes", offsetof(wbc_status, bytes), false},

@@ -100,6 +100,13 @@ typedef struct wbc_request
 	uint32_t	pos;
 	/* ack: end LSN of the last whole transaction processed (0: none) */
 	uint64_t	end_lsn;
+	/*
+	 * ack, optional: the window may forget up to here, though the changes
+	 * after (commit_lsn, pos) are not applied yet (a worker that buffers
+	 * whole transactions, docs/DELIVERY.md)
+	 */
+	bool		has_release;
+	wbc_key		release;
 	/* replay: nng subscription prefixes (raw topic bytes) and a size cap */
 	uint32_t	nprefixes;
 	wb_str		prefixes[WBC_MAX_PREFIXES];
@@ -180,6 +187,7 @@ typedef struct wbc_status
 	uint64_t	subscribers;	/* bus connections right now */
 	uint64_t	transactions;
 	uint64_t	changes;		/* insert, update, delete, truncate */
+	uint64_t	frames;			/* "changes" frames published */
 	uint64_t	messages;		/* logical decoding messages */
 	uint64_t	heartbeats;
 	uint64_t	bytes;			/* bytes published */
@@ -209,9 +217,10 @@ extern void wbc_enc_schema_request(wb_enc *e, uint32_t relid,
 								   uint64_t schema_version);
 extern void wbc_enc_hello_request(wb_enc *e, const char *consumer,
 								  size_t len);
+/* release NULL: the window may forget what (commit_lsn, pos) covers */
 extern void wbc_enc_ack_request(wb_enc *e, const char *consumer, size_t len,
 								uint64_t commit_lsn, uint32_t pos,
-								uint64_t end_lsn);
+								uint64_t end_lsn, const wbc_key *release);
 /* consumer may be NULL (a best-effort client) */
 extern void wbc_enc_replay_request(wb_enc *e, const char *consumer,
 								   size_t len, uint64_t commit_lsn,

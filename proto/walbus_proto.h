@@ -158,11 +158,15 @@ typedef struct wb_record
 			wb_value   *values;
 			bool		has_old_key;	/* UPDATE only: the key changed */
 			wb_value	old_key;
+			wb_str		tail;		/* the record's bytes after relid: the
+									 * values array and the old key, as
+									 * msgpack (validated) */
 		}			change;
 		struct
 		{
 			uint32_t	relid;
 			wb_value	key;
+			wb_str		tail;		/* the key's msgpack bytes (validated) */
 		}			del;
 		struct
 		{

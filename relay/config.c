@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include "log.h"
+#include "walbus_envelope.h"
 
 #define WR_DEFAULT_BUS		"ipc:///tmp/walbus.pub"
 #define WR_DEFAULT_CONTROL	"ipc:///tmp/walbus.ctl"
@@ -45,6 +46,8 @@ enum
 	OPT_LAG_LIMIT,
 	OPT_TXN_HEARTBEAT_INTERVAL,
 	OPT_CONSUMER_TIMEOUT,
+	OPT_FRAME_BYTES,
+	OPT_BUS_QUEUE,
 	OPT_VERSION
 };
 
@@ -69,6 +72,8 @@ static const struct option wr_options[] = {
 	{"txn-heartbeat-interval", required_argument, NULL,
 	OPT_TXN_HEARTBEAT_INTERVAL},
 	{"consumer-timeout", required_argument, NULL, OPT_CONSUMER_TIMEOUT},
+	{"frame-bytes", required_argument, NULL, OPT_FRAME_BYTES},
+	{"bus-queue", required_argument, NULL, OPT_BUS_QUEUE},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0}
@@ -97,6 +102,11 @@ wr_usage(void)
 		   "  -b, --bus=URL              nng pub listener; repeat for several\n"
 		   "                             (default %s; ipc sockets are mode 0600)\n"
 		   "  -c, --control=URL          nng rep control listener (default %s)\n"
+		   "      --frame-bytes=SIZE     close a bus frame (many changes of one\n"
+		   "                             transaction on one topic) at this size\n"
+		   "                             (default 64kB, 1kB to 16MB)\n"
+		   "      --bus-queue=N          frames queued per subscriber before the bus\n"
+		   "                             drops for it (default 1024, 1 to 8192)\n"
 		   "      --wait-subscribers=N   at start-up, stream only once N subscribers\n"
 		   "                             are connected, so they miss nothing (default 0)\n"
 		   "\n"
@@ -366,18 +376,33 @@ wr_config_set(wr_config *cfg, const char *name, const char *value,
 						   "invalid value \"%s\" for %s: use a number of "
 						   "seconds", value, name);
 	}
-	else if (strcmp(name, "wait_subscribers") == 0)
+	else if (strcmp(name, "wait_subscribers") == 0 ||
+			 strcmp(name, "bus_queue") == 0)
 	{
+		bool		queue = name[0] == 'b';
+		long		lo = queue ? 1 : 0;
+		long		hi = queue ? WR_MAX_BUS_QUEUE : 1000;
 		char	   *end;
 		long		n;
 
 		errno = 0;
 		n = strtol(value, &end, 10);
-		if (errno != 0 || end == value || *end != '\0' || n < 0 || n > 1000)
+		if (errno != 0 || end == value || *end != '\0' || n < lo || n > hi)
 			return wr_fail(errbuf, errlen,
-						   "invalid value \"%s\" for wait_subscribers: use a "
-						   "number from 0 to 1000", value);
-		cfg->wait_subscribers = (int) n;
+						   "invalid value \"%s\" for %s: use a number from "
+						   "%ld to %ld", value, name, lo, hi);
+		*(queue ? &cfg->bus_queue : &cfg->wait_subscribers) = (int) n;
+	}
+	else if (strcmp(name, "frame_bytes") == 0)
+	{
+		uint64_t	n;
+
+		if (wr_parse_size(value, false, &n) != 0 || n < 1024 ||
+			n > 16 * 1024 * 1024)
+			return wr_fail(errbuf, errlen,
+						   "invalid value \"%s\" for frame_bytes: use a size "
+						   "from 1kB to 16MB, e.g. 64kB", value);
+		cfg->frame_bytes = (size_t) n;
 	}
 	else if (strcmp(name, "durable") == 0)
 		return wr_add_durable(cfg, value, errbuf, errlen);
@@ -483,6 +508,8 @@ wr_config_defaults(wr_config *cfg)
 	cfg->lag_limit_bytes = 1024ULL * 1024 * 1024;
 	cfg->txn_heartbeat_ms = 10000;
 	cfg->consumer_timeout_ms = 15000;
+	cfg->frame_bytes = 64 * 1024;
+	cfg->bus_queue = 1024;
 }
 
 /* Fill what neither the file nor the flags set. */
@@ -543,6 +570,10 @@ wr_flag_setting(int opt)
 			return "txn_heartbeat_interval";
 		case OPT_CONSUMER_TIMEOUT:
 			return "consumer_timeout";
+		case OPT_FRAME_BYTES:
+			return "frame_bytes";
+		case OPT_BUS_QUEUE:
+			return "bus_queue";
 	}
 	return NULL;
 }
@@ -569,7 +600,7 @@ wr_config_load(wr_config *cfg, int argc, char **argv, char *errbuf,
 		}
 		if (opt == OPT_VERSION)
 		{
-			printf("walbus-relay 0.1 (envelope version 1)\n");
+			printf("walbus-relay 0.1 (bus layout %d)\n", WBE_LAYOUT);
 			exit(0);
 		}
 		if (opt == OPT_CONFIG)

@@ -21,6 +21,8 @@
 
 #define WR_MAX_BUS_URLS		8
 #define WR_MAX_CONSUMERS	16
+/* nng refuses a larger NNG_OPT_SENDBUF */
+#define WR_MAX_BUS_QUEUE	8192
 #define WR_CONSUMER_NAME_MAX	63
 
 typedef struct wr_config
@@ -31,6 +33,8 @@ typedef struct wr_config
 	char	   *bus_urls[WR_MAX_BUS_URLS];	/* pub0 listeners */
 	int			nbus;
 	char	   *control_url;	/* rep0 listener */
+	size_t		frame_bytes;	/* close a bus frame at this size */
+	int			bus_queue;		/* frames pub0 queues per subscriber */
 	char	   *include_tables; /* plugin option, NULL: not sent */
 	char	   *exclude_tables; /* plugin option, NULL: not sent */
 	int			status_interval_ms; /* standby status update period */

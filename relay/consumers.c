@@ -54,12 +54,16 @@ wr_consumers_heard(wr_consumer *c, int64_t now_ms)
 
 void
 wr_consumers_ack(wr_consumer *c, wr_wkey key, uint64_t end_lsn,
-				 int64_t now_ms)
+				 const wr_wkey *release, int64_t now_ms)
 {
 	wr_consumers_heard(c, now_ms);
 	c->acks++;
 	if (wr_wkey_cmp(key, c->acked_key) > 0)
 		c->acked_key = key;
+	if (wr_wkey_cmp(c->acked_key, c->released_key) > 0)
+		c->released_key = c->acked_key;
+	if (release != NULL && wr_wkey_cmp(*release, c->released_key) > 0)
+		c->released_key = *release;
 	if (end_lsn > c->acked_end)
 		c->acked_end = end_lsn;
 }
@@ -78,8 +82,8 @@ wr_consumers_hold(const wr_consumers *cs, int64_t now_ms)
 
 	for (int i = 0; i < cs->n; i++)
 		if (wr_consumer_connected(cs, &cs->c[i], now_ms) &&
-			wr_wkey_cmp(cs->c[i].acked_key, hold) < 0)
-			hold = cs->c[i].acked_key;
+			wr_wkey_cmp(cs->c[i].released_key, hold) < 0)
+			hold = cs->c[i].released_key;
 	return hold;
 }
 

@@ -34,6 +34,9 @@ typedef struct wr_consumer
 	bool		heard;			/* made a request in this process */
 	int64_t		last_heard_ms;
 	wr_wkey		acked_key;
+	wr_wkey		released_key;	/* window may forget up to here: at least
+								 * acked_key, more when the consumer
+								 * buffers what it has not applied yet */
 	uint64_t	acked_end;
 	bool		over_lag;		/* past the lag limit, warned */
 	int64_t		lag_warned_ms;
@@ -57,11 +60,12 @@ extern void wr_consumers_start(wr_consumers *cs, uint64_t slot_confirmed);
 extern wr_consumer *wr_consumers_find(wr_consumers *cs, const char *name,
 									  size_t len);
 extern void wr_consumers_heard(wr_consumer *c, int64_t now_ms);
+/* release: NULL, or a key past key the window may forget up to */
 extern void wr_consumers_ack(wr_consumer *c, wr_wkey key, uint64_t end_lsn,
-							 int64_t now_ms);
+							 const wr_wkey *release, int64_t now_ms);
 
-/* What the window must keep: the lowest acked_key of connected consumers
- * (everything, i.e. the highest key, when none is connected). */
+/* What the window must keep: the lowest released_key of connected
+ * consumers (everything, i.e. the highest key, when none is connected). */
 extern wr_wkey wr_consumers_hold(const wr_consumers *cs, int64_t now_ms);
 /* Lowest acked_end over all consumers; UINT64_MAX when there are none. */
 extern uint64_t wr_consumers_min_end(const wr_consumers *cs);

@@ -101,6 +101,7 @@ wr_control_status(wb_enc *e, const wr_relay *r)
 	st.subscribers = (uint64_t) atomic_load(&r->pub.subscribers);
 	st.transactions = r->stats.transactions;
 	st.changes = r->stats.changes;
+	st.frames = r->pub.frames;
 	st.messages = r->stats.messages;
 	st.heartbeats = r->stats.heartbeats;
 	st.bytes = r->pub.bytes;
@@ -212,6 +213,8 @@ wr_control_hello(wb_enc *e, wr_relay *r, const wbc_request *req)
 
 	if (c == NULL)
 		return;
+	/* a new session of the consumer: what it released is not applied */
+	c->released_key = c->acked_key;
 	h.run = r->pub.run;
 	h.durable = true;
 	h.acked_lsn = c->acked_end;
@@ -237,7 +240,8 @@ wr_control_ack(wb_enc *e, wr_relay *r, const wbc_request *req)
 		return;
 	key.lsn = req->commit_lsn;
 	key.pos = req->pos;
-	wr_consumers_ack(c, key, req->end_lsn, wr_now_ms());
+	wr_consumers_ack(c, key, req->end_lsn,
+					 req->has_release ? &req->release : NULL, wr_now_ms());
 	wr_confirm_acked(&r->confirm, wr_consumers_min_end(&r->consumers));
 	wbc_enc_ack(e, wr_confirm_flushed(&r->confirm));
 }
@@ -283,6 +287,11 @@ wr_control_replay(wb_enc *e, wr_relay *r, const wbc_request *req)
 	r->stats.replays++;
 	after.lsn = req->commit_lsn;
 	after.pos = req->pos;
+
+	/* it needs what follows after again, whatever it released before */
+	if (c != NULL && wr_wkey_cmp(after, c->released_key) < 0)
+		c->released_key = wr_wkey_cmp(after, c->acked_key) > 0 ?
+			after : c->acked_key;
 	if (!wr_window_covers(w, after))
 	{
 		if (c == NULL)
@@ -399,6 +408,13 @@ wr_control_serve(wr_control *ctl, wr_relay *relay)
 			return;
 		}
 		relay->stats.control_requests++;
+
+		/*
+		 * An open frame has its seq but is not sent nor in the window yet:
+		 * close it first, so that no answer (a replay's last_seq above
+		 * all) speaks of a frame nobody could have received.
+		 */
+		wr_pub_flush(&relay->pub);
 		if ((rv = nng_msg_alloc(&rep, 0)) != 0)
 		{
 			wr_warning("control socket: nng_msg_alloc: %s", nng_strerror(rv));

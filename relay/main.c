@@ -161,7 +161,8 @@ wr_open_sockets(wr_relay *r)
 	uint64_t	run = wr_random64() & WR_RUN_MASK;
 
 	if (wr_pub_open(&r->pub, run ? run : 1, r->cfg->bus_urls, r->cfg->nbus,
-					&r->window, err, sizeof(err)) != 0 ||
+					r->cfg->bus_queue, r->cfg->frame_bytes, &r->window, err,
+					sizeof(err)) != 0 ||
 		wr_control_open(&r->ctl, r->cfg->control_url, err, sizeof(err)) != 0)
 	{
 		wr_error("%s", err);

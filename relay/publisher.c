@@ -18,18 +18,11 @@
 #include "msgwrite.h"
 #include "walbus_control.h"
 
-/*
- * Messages queued per subscriber before pub0 starts dropping for it.  nng's
- * default (16) loses messages on any burst; this absorbs a few thousand
- * changes of scheduling hiccup per subscriber for a bounded amount of memory.
- */
-#define WR_PUB_SENDBUF		4096
-
 /* Nothing is ever received on a pub socket; refuse anything sizeable. */
 #define WR_PUB_RECVMAXSZ	4096
 
-/* Initial room of a message: most changes fit without growing. */
-#define WR_PUB_MSG_RESERVE	512
+/* Initial room of a frame: a few changes fit before it grows. */
+#define WR_PUB_MSG_RESERVE	1024
 
 /* Runs on an nng thread: only the atomic counter is touched. */
 static void
@@ -46,12 +39,14 @@ wr_pub_pipe_event(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 
 int
 wr_pub_open(wr_publisher *p, uint64_t run, char *const *urls, int nurls,
-			wr_window *window, char *errbuf, size_t errlen)
+			int queue, size_t frame_bytes, wr_window *window, char *errbuf,
+			size_t errlen)
 {
 	int			rv;
 
 	memset(p, 0, sizeof(*p));
 	p->window = window;
+	p->frame_bytes = frame_bytes;
 	whm_init(&p->topics);
 	p->run = run;
 	if ((rv = nng_pub0_open(&p->sock)) != 0)
@@ -67,8 +62,7 @@ wr_pub_open(wr_publisher *p, uint64_t run, char *const *urls, int nurls,
 	}
 	if ((rv = nng_socket_set_size(p->sock, NNG_OPT_RECVMAXSZ,
 								  WR_PUB_RECVMAXSZ)) != 0 ||
-		(rv = nng_socket_set_int(p->sock, NNG_OPT_SENDBUF,
-								 WR_PUB_SENDBUF)) != 0 ||
+		(rv = nng_socket_set_int(p->sock, NNG_OPT_SENDBUF, queue)) != 0 ||
 		(rv = nng_pipe_notify(p->sock, NNG_PIPE_EV_ADD_POST,
 							  wr_pub_pipe_event, p)) != 0 ||
 		(rv = nng_pipe_notify(p->sock, NNG_PIPE_EV_REM_POST,
@@ -108,6 +102,9 @@ wr_pub_close(wr_publisher *p)
 	if (p->open)
 		nng_close(p->sock);
 	p->open = false;
+	if (p->frame_open)
+		nng_msg_free(p->frame.msg);
+	p->frame_open = false;
 	if (p->send_aio != NULL)
 		nng_aio_free(p->send_aio);
 	p->send_aio = NULL;
@@ -135,6 +132,8 @@ wr_pub_topic(wr_publisher *p, const char *name, size_t len)
 	memcpy(t->name, name, len);
 	t->name[len] = '\0';
 	t->len = len;
+	t->is_message = len > strlen(WBE_TOPIC_MSG_PREFIX) &&
+		memcmp(name, WBE_TOPIC_MSG_PREFIX, strlen(WBE_TOPIC_MSG_PREFIX)) == 0;
 	if (whm_put(&p->topics, name, len, t) != 0)
 	{
 		wr_topic_free(t);
@@ -143,7 +142,7 @@ wr_pub_topic(wr_publisher *p, const char *name, size_t len)
 	return t;
 }
 
-/* Remember that the open transaction published on t. */
+/* Remember that the open transaction published a frame on t. */
 static bool
 wr_pub_touch(wr_publisher *p, wr_topic *t)
 {
@@ -167,47 +166,54 @@ wr_pub_touch(wr_publisher *p, wr_topic *t)
 	return true;
 }
 
-bool
-wr_pub_start(wr_publisher *p, wr_pubmsg *m, wr_topic *t, bool txn_member)
+/*
+ * Start a frame on topic t: allocate it, write the topic and assign the
+ * head.  txn_member: the frame belongs to the open transaction.
+ */
+static bool
+wr_pub_start(wr_publisher *p, wr_frame *f, wr_topic *t, bool txn_member)
 {
 	int			rv;
 
-	if ((rv = nng_msg_alloc(&m->msg, WR_PUB_MSG_RESERVE)) != 0)
+	if ((rv = nng_msg_alloc(&f->msg, WR_PUB_MSG_RESERVE)) != 0)
 	{
 		p->errors++;
 		wr_warning("nng_msg_alloc: %s", nng_strerror(rv));
 		return false;
 	}
-	nng_msg_clear(m->msg);
-	wb_enc_init(&m->enc, wr_msg_write, m->msg);
-	wbe_enc_topic(&m->enc, t->name, t->len);
+	nng_msg_clear(f->msg);
+	wb_enc_init(&f->enc, wr_msg_write, f->msg);
+	wbe_enc_topic(&f->enc, t->name, t->len);
 
 	if (txn_member && p->in_txn)
 	{
 		if (!wr_pub_touch(p, t))
-			m->enc.failed = 1;
-		if (p->txn_messages++ == 0)
+			f->enc.failed = 1;
+		if (p->txn_frames++ == 0)
 			p->txn_first_seq = p->seq + 1;
 	}
-	m->keep = false;
-	m->head.run = p->run;
-	m->head.seq = ++p->seq;
-	m->head.tseq = ++t->tseq;
+	f->topic = t;
+	f->keep = false;
+	f->nchanges = 0;
+	f->head.run = p->run;
+	f->head.seq = ++p->seq;
+	f->head.tseq = ++t->tseq;
 	return true;
 }
 
-bool
-wr_pub_finish(wr_publisher *p, wr_pubmsg *m)
+/* Send a finished frame; it is consumed whatever happens. */
+static bool
+wr_pub_send(wr_publisher *p, wr_frame *f)
 {
-	size_t		len = nng_msg_len(m->msg);
+	size_t		len = nng_msg_len(f->msg);
 	int			rv;
 
-	if (wb_enc_failed(&m->enc))
+	if (wb_enc_failed(&f->enc))
 	{
 		p->errors++;
-		wr_warning("could not encode bus message %llu (out of memory?)",
-				   (unsigned long long) m->head.seq);
-		nng_msg_free(m->msg);
+		wr_warning("could not encode bus frame %llu (out of memory?)",
+				   (unsigned long long) f->head.seq);
+		nng_msg_free(f->msg);
 		return false;
 	}
 
@@ -216,30 +222,29 @@ wr_pub_finish(wr_publisher *p, wr_pubmsg *m)
 	 * it.  Without room for it, the window forgets everything up to it, so
 	 * that a replay is a rewind rather than a hole.
 	 */
-	if (m->keep && p->window != NULL &&
-		!wr_window_add(p->window, m->key, m->head.seq, nng_msg_body(m->msg),
+	if (f->keep && p->window != NULL &&
+		!wr_window_add(p->window, f->key, f->head.seq, nng_msg_body(f->msg),
 					   len))
 	{
-		wr_warning("out of memory copying message %llu into the replay "
+		wr_warning("out of memory copying frame %llu into the replay "
 				   "window: replays before it will rewind the stream",
-				   (unsigned long long) m->head.seq);
-		wr_window_drop_through(p->window, m->key);
+				   (unsigned long long) f->head.seq);
+		wr_window_drop_through(p->window, f->key);
 	}
 
 	/*
-	 * nng_sendmsg allocates (and seeds from getrandom) an aio per call: a
-	 * tenth of the relay's CPU at full speed.  One aio serves every send
-	 * instead; pub0 never blocks (it drops for slow subscribers), so the
-	 * wait returns at once.
+	 * nng_sendmsg allocates (and seeds from getrandom) an aio per call.
+	 * One aio serves every send instead; pub0 never blocks (it drops for
+	 * slow subscribers), so the wait returns at once.
 	 */
-	nng_aio_set_msg(p->send_aio, m->msg);
+	nng_aio_set_msg(p->send_aio, f->msg);
 	nng_send_aio(p->sock, p->send_aio);
 	nng_aio_wait(p->send_aio);
 	if ((rv = nng_aio_result(p->send_aio)) != 0)
 	{
 		p->errors++;
 		wr_warning("nng_send_aio: %s", nng_strerror(rv));
-		nng_msg_free(m->msg);
+		nng_msg_free(f->msg);
 		return false;
 	}
 	p->bytes += len;
@@ -247,54 +252,142 @@ wr_pub_finish(wr_publisher *p, wr_pubmsg *m)
 }
 
 void
-wr_pub_txn_begin(wr_publisher *p)
+wr_pub_flush(wr_publisher *p)
 {
+	wr_frame   *f = &p->frame;
+
+	if (!p->frame_open)
+		return;
+	p->frame_open = false;
+	wbe_patch_changes_count((char *) nng_msg_body(f->msg) + f->count_at,
+							f->nchanges);
+	if (wr_pub_send(p, f))
+		p->frames++;
+}
+
+wr_frame *
+wr_pub_frame(wr_publisher *p, wr_topic *t, uint32_t relid,
+			 uint64_t schema_version, const char *prefix, size_t prefix_len)
+{
+	wr_frame   *f = &p->frame;
+
+	if (p->frame_open)
+	{
+		if (f->topic == t && f->relid == relid &&
+			f->schema_version == schema_version)
+			return f;
+		wr_pub_flush(p);
+	}
+	if (!wr_pub_start(p, f, t, true))
+		return NULL;
+	f->relid = relid;
+	f->schema_version = schema_version;
+	if (t->is_message)
+		wbe_enc_frame_messages(&f->enc, &f->head, &p->txn, prefix,
+							   prefix_len);
+	else
+		wbe_enc_frame_table(&f->enc, &f->head, &p->txn, relid,
+							schema_version);
+	if (wb_enc_failed(&f->enc))
+	{
+		/* sent as is: counted and dropped, its seq shows up as a gap */
+		wr_pub_send(p, f);
+		return NULL;
+	}
+	f->count_at = nng_msg_len(f->msg) - WBE_CHANGES_HDR_LEN;
+	f->keep = true;
+	p->frame_open = true;
+	return f;
+}
+
+void
+wr_pub_frame_added(wr_publisher *p, wr_frame *f, uint32_t pos)
+{
+	f->nchanges++;
+	f->key.lsn = p->txn.commit_lsn;
+	f->key.pos = pos;
+	if (nng_msg_len(f->msg) >= p->frame_bytes)
+		wr_pub_flush(p);
+}
+
+void
+wr_pub_txn_begin(wr_publisher *p, const wbe_txn *t)
+{
+	wr_pub_flush(p);
 	p->in_txn = true;
+	p->txn = *t;
 	p->txn_gen++;
 	p->txn_first_seq = 0;
-	p->txn_messages = 0;
+	p->txn_frames = 0;
 	p->ntouched = 0;
 }
 
 bool
-wr_pub_txn_commit(wr_publisher *p, const wbe_txn *t, uint64_t end_lsn)
+wr_pub_txn_commit(wr_publisher *p, uint64_t commit_lsn, uint64_t end_lsn,
+				  uint32_t last_pos)
 {
-	wr_pubmsg	m;
+	wr_frame	f;
 
+	wr_pub_flush(p);
 	p->in_txn = false;
-	if (!wr_pub_start(p, &m, p->txn_topic, false))
+	p->txn.commit_lsn = commit_lsn;
+	if (!wr_pub_start(p, &f, p->txn_topic, false))
 		return false;
-	m.keep = true;
-	m.key.lsn = t->commit_lsn;
-	m.key.pos = WBC_POS_COMMIT;
-	wbe_enc_commit_start(&m.enc, &m.head, t, end_lsn, p->txn_first_seq,
-						 p->txn_messages, p->ntouched);
+	f.keep = true;
+	f.key.lsn = commit_lsn;
+	f.key.pos = WBC_POS_COMMIT;
+	wbe_enc_commit_start(&f.enc, &f.head, &p->txn, end_lsn, p->txn_first_seq,
+						 p->txn_frames, last_pos, p->ntouched);
 	for (uint32_t i = 0; i < p->ntouched; i++)
 	{
 		wr_topic   *topic = p->touched[i];
 
-		wbe_enc_commit_topic(&m.enc, topic->name, topic->len, topic->tseq,
+		wbe_enc_commit_topic(&f.enc, topic->name, topic->len, topic->tseq,
 							 topic->txn_count);
 	}
-	return wr_pub_finish(p, &m);
+	return wr_pub_send(p, &f);
 }
 
 void
 wr_pub_txn_abandon(wr_publisher *p)
 {
+	/* what was read of it is published, as it would have been unframed */
+	wr_pub_flush(p);
 	p->in_txn = false;
 	p->ntouched = 0;
 }
 
 bool
+wr_pub_message(wr_publisher *p, wr_topic *t, uint64_t lsn, const char *prefix,
+			   size_t prefix_len, const char *content, size_t content_len)
+{
+	wr_frame	f;
+	size_t		count_at;
+
+	wr_pub_flush(p);
+	if (!wr_pub_start(p, &f, t, false))
+		return false;
+	wbe_enc_frame_messages(&f.enc, &f.head, NULL, prefix, prefix_len);
+	count_at = nng_msg_len(f.msg) - WBE_CHANGES_HDR_LEN;
+	wbe_enc_message(&f.enc, WBE_POS_NONE, lsn, content, content_len);
+	if (!wb_enc_failed(&f.enc))
+		wbe_patch_changes_count((char *) nng_msg_body(f.msg) + count_at, 1);
+	if (!wr_pub_send(p, &f))
+		return false;
+	p->frames++;
+	return true;
+}
+
+bool
 wr_pub_heartbeat(wr_publisher *p, const wbe_heartbeat *hb)
 {
-	wr_pubmsg	m;
+	wr_frame	f;
 	wbe_heartbeat h = *hb;
 
-	if (!wr_pub_start(p, &m, p->hb_topic, false))
+	wr_pub_flush(p);
+	if (!wr_pub_start(p, &f, p->hb_topic, false))
 		return false;
 	h.txn_tseq = p->txn_topic->tseq;
-	wbe_enc_heartbeat(&m.enc, &m.head, &h);
-	return wr_pub_finish(p, &m);
+	wbe_enc_heartbeat(&f.enc, &f.head, &h);
+	return wr_pub_send(p, &f);
 }

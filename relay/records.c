@@ -12,15 +12,6 @@
 
 #include "log.h"
 
-/* Transactional messages go to the replay window under (commit_lsn, pos). */
-static void
-wr_rec_keep(wr_relay *r, wr_pubmsg *m)
-{
-	m->keep = true;
-	m->key.lsn = r->txn.commit_lsn;
-	m->key.pos = r->txn.pos;
-}
-
 static bool
 wr_rec_relation(wr_relay *r, const wb_record *rec)
 {
@@ -85,13 +76,20 @@ wr_rec_in_txn(wr_relay *r, const wb_record *rec)
 	return true;
 }
 
+/*
+ * INSERT, UPDATE, DELETE: the record was validated by the decoder, so the
+ * bytes of its values, old key or key (its tail) are copied into the frame
+ * as they are, not decoded and encoded again (docs/PROTOCOL.md E4).
+ */
 static bool
 wr_rec_change(wr_relay *r, const wb_record *rec)
 {
 	bool		is_delete = rec->kind == WB_DELETE;
 	uint32_t	relid = is_delete ? rec->u.del.relid : rec->u.change.relid;
+	wb_str		tail = is_delete ? rec->u.del.tail : rec->u.change.tail;
+	bool		has_old_key = !is_delete && rec->u.change.has_old_key;
 	wr_rel	   *rel;
-	wr_pubmsg	m;
+	wr_frame   *f;
 
 	if (!wr_rec_in_txn(r, rec))
 		return false;
@@ -102,31 +100,20 @@ wr_rec_change(wr_relay *r, const wb_record *rec)
 	if (r->skip_txn)
 		return true;
 
-	r->txn.pos++;
+	r->txn_pos++;
 	r->stats.changes++;
-	if (!wr_pub_start(&r->pub, &m, rel->topic, true))
+	f = wr_pub_frame(&r->pub, rel->topic, relid, rel->current->schema_version,
+					 NULL, 0);
+	if (f == NULL)
 		return true;
-	wr_rec_keep(r, &m);
-	if (is_delete)
-		wbe_enc_delete(&m.enc, &m.head, &r->txn, relid,
-					   rel->current->schema_version, &rec->u.del.key);
-	else
-	{
-		wbe_enc_change_start(&m.enc, &m.head,
-							 rec->kind == WB_INSERT ? WBE_INSERT : WBE_UPDATE,
-							 &r->txn, relid, rel->current->schema_version,
-							 rec->u.change.nvalues,
-							 rec->u.change.has_old_key);
-		for (uint32_t i = 0; i < rec->u.change.nvalues; i++)
-			wb_enc_value(&m.enc, &rec->u.change.values[i]);
-		if (rec->u.change.has_old_key)
-			wbe_enc_old_key(&m.enc, &rec->u.change.old_key);
-	}
-	wr_pub_finish(&r->pub, &m);
+	wbe_enc_change_start(&f->enc, (wbe_kind) rec->kind, r->txn_pos,
+						 has_old_key ? 2 : 1);
+	wbe_enc_raw(&f->enc, tail.ptr, tail.len);
+	wr_pub_frame_added(&r->pub, f, r->txn_pos);
 	return true;
 }
 
-/* One envelope per truncated table, so each table's subscribers see it. */
+/* One change per truncated table, so each table's subscribers see it. */
 static bool
 wr_rec_truncate(wr_relay *r, const wb_record *rec)
 {
@@ -136,7 +123,7 @@ wr_rec_truncate(wr_relay *r, const wb_record *rec)
 	{
 		uint32_t	relid = rec->u.truncate.relids[i];
 		wr_rel	   *rel = wr_relcache_get(&r->rels, relid);
-		wr_pubmsg	m;
+		wr_frame   *f;
 
 		if (rel == NULL || rel->current == NULL)
 		{
@@ -146,15 +133,14 @@ wr_rec_truncate(wr_relay *r, const wb_record *rec)
 		}
 		if (r->skip_txn)
 			continue;
-		r->txn.pos++;
+		r->txn_pos++;
 		r->stats.changes++;
-		if (!wr_pub_start(&r->pub, &m, rel->topic, true))
+		f = wr_pub_frame(&r->pub, rel->topic, relid,
+						 rel->current->schema_version, NULL, 0);
+		if (f == NULL)
 			continue;
-		wr_rec_keep(r, &m);
-		wbe_enc_truncate(&m.enc, &m.head, &r->txn, relid,
-						 rel->current->schema_version,
-						 rec->u.truncate.flags);
-		wr_pub_finish(&r->pub, &m);
+		wbe_enc_truncate(&f->enc, r->txn_pos, rec->u.truncate.flags);
+		wr_pub_frame_added(&r->pub, f, r->txn_pos);
 	}
 	return true;
 }
@@ -164,10 +150,11 @@ wr_rec_message(wr_relay *r, const wb_record *rec)
 {
 	bool		transactional = rec->u.message.transactional;
 	wb_str		prefix = rec->u.message.prefix;
+	wb_str		content = rec->u.message.content;
 	size_t		cap = strlen(WBE_TOPIC_MSG_PREFIX) + prefix.len + 1;
 	char	   *topic;
 	wr_topic   *t;
-	wr_pubmsg	m;
+	wr_frame   *f;
 
 	if (transactional && !wr_rec_in_txn(r, rec))
 		return false;
@@ -186,17 +173,20 @@ wr_rec_message(wr_relay *r, const wb_record *rec)
 		wr_error("out of memory for a message topic");
 		return false;
 	}
-	if (transactional)
-		r->txn.pos++;
 	r->stats.messages++;
-	if (!wr_pub_start(&r->pub, &m, t, transactional))
+	if (!transactional)
+	{
+		wr_pub_message(&r->pub, t, rec->u.message.lsn, prefix.ptr, prefix.len,
+					   content.ptr, content.len);
 		return true;
-	if (transactional)
-		wr_rec_keep(r, &m);
-	wbe_enc_message(&m.enc, &m.head, transactional ? &r->txn : NULL,
-					rec->u.message.lsn, prefix.ptr, prefix.len,
-					rec->u.message.content.ptr, rec->u.message.content.len);
-	wr_pub_finish(&r->pub, &m);
+	}
+	r->txn_pos++;
+	f = wr_pub_frame(&r->pub, t, 0, 0, prefix.ptr, prefix.len);
+	if (f == NULL)
+		return true;
+	wbe_enc_message(&f->enc, r->txn_pos, rec->u.message.lsn, content.ptr,
+					content.len);
+	wr_pub_frame_added(&r->pub, f, r->txn_pos);
 	return true;
 }
 
@@ -212,7 +202,7 @@ wr_rec_begin(wr_relay *r, const wb_record *rec)
 	r->txn.xid = rec->u.begin.xid;
 	r->txn.commit_lsn = rec->u.begin.final_lsn;
 	r->txn.commit_time = rec->u.begin.commit_time;
-	r->txn.pos = 0;
+	r->txn_pos = 0;
 
 	/*
 	 * Even a skipped transaction holds the flush position back until its
@@ -228,7 +218,7 @@ wr_rec_begin(wr_relay *r, const wb_record *rec)
 				 "published", r->txn.xid, WR_LSN_ARGS(r->txn.commit_lsn));
 		return true;
 	}
-	wr_pub_txn_begin(&r->pub);
+	wr_pub_txn_begin(&r->pub, &r->txn);
 	return true;
 }
 
@@ -242,7 +232,8 @@ wr_rec_commit(wr_relay *r, const wb_record *rec)
 	{
 		r->txn.commit_lsn = rec->u.commit.commit_lsn;
 		r->stats.transactions++;
-		wr_pub_txn_commit(&r->pub, &r->txn, rec->u.commit.end_lsn);
+		wr_pub_txn_commit(&r->pub, rec->u.commit.commit_lsn,
+						  rec->u.commit.end_lsn, r->txn_pos);
 		r->last_commit_lsn = rec->u.commit.commit_lsn;
 	}
 	wr_confirm_txn_published(&r->confirm, rec->u.commit.end_lsn);

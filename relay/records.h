@@ -1,12 +1,15 @@
 /*-------------------------------------------------------------------------
  *
  * records.h
- *	  Turn the plugin's records (docs/PROTOCOL.md) into bus envelopes
- *	  (docs/PROTOCOL.md (Part 2)), one envelope per change, as each arrives.
+ *	  Turn the plugin's records (docs/PROTOCOL.md) into changes in bus
+ *	  frames (docs/PROTOCOL.md (Part 2)) as each arrives.
  *
- * Nothing of a transaction is buffered: a change is published when its
- * record is handled, and the transaction's end is published on _txn when
- * its COMMIT arrives, which is also when the flush policy hears of it.
+ * Nothing of a transaction is buffered beyond the open frame: a change
+ * goes into the publisher's open frame when its record is handled (the
+ * frame is sent at a topic switch, at its size cap or as soon as no more
+ * input is ready, publisher.h), and the transaction's end is published on
+ * _txn when its COMMIT arrives, which is also when the flush policy hears
+ * of it.
  * After a reconnect the server resends transactions the slot had not
  * confirmed; those this process already published completely are skipped
  * (a half-published one is published again from its first change, so

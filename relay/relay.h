@@ -81,6 +81,7 @@ typedef struct wr_relay
 	bool		in_txn;
 	bool		skip_txn;		/* already published before a reconnect */
 	wbe_txn		txn;
+	uint32_t	txn_pos;		/* pos of its last change */
 	uint64_t	last_commit_lsn;	/* last transaction fully published */
 
 	wr_stats	stats;

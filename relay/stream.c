@@ -267,6 +267,7 @@ wr_stream(wr_relay *r)
 
 		if (wr_stop_requested)
 		{
+			wr_pub_flush(&r->pub);
 			wr_info("stopping: final status update at " WR_LSN_FMT,
 					WR_LSN_ARGS(wr_confirm_flushed(&r->confirm)));
 			wr_send_status(r, false);
@@ -289,6 +290,7 @@ wr_stream(wr_relay *r)
 		}
 		if (r->rewind_requested)
 		{
+			wr_pub_flush(&r->pub);
 			wr_send_status(r, false);
 			wr_pg_stop(&r->pg, WR_STOP_TIMEOUT_MS);
 			return WR_STREAM_REWIND;
@@ -315,6 +317,8 @@ wr_stream(wr_relay *r)
 
 		if (wr_window_pressure(r, now))
 		{
+			/* what waits in the open frame may be what a consumer needs */
+			wr_pub_flush(&r->pub);
 			/* the server is not silent: we are not reading it */
 			last_heard = now;
 			if (!wr_poll(r, -1, (int) wr_min64(WR_PAUSE_POLL_MS,
@@ -342,7 +346,12 @@ wr_stream(wr_relay *r)
 			continue;
 		}
 
-		/* nothing buffered: sleep until data, a request or the next timer */
+		/*
+		 * Nothing buffered: send the open frame now (a frame never waits
+		 * for more changes), then sleep until data, a request or the next
+		 * timer.
+		 */
+		wr_pub_flush(&r->pub);
 		{
 			int64_t		wake = wr_min64(next_status, next_heartbeat);
 

@@ -1,10 +1,12 @@
 /*-------------------------------------------------------------------------
  *
  * test_relay.c
- *	  cmocka tests of the relay's pure parts: the flush policy
- *	  (confirm.c), durable consumers (consumers.c), the replay window
- *	  (window.c), schema versions (relcache.c) and settings (config.c).
- *	  The streaming loop itself is tested end to end (tests/e2e/run).
+ *	  cmocka tests of the relay's parts that need no PostgreSQL: the flush
+ *	  policy (confirm.c), durable consumers (consumers.c), the replay
+ *	  window (window.c), schema versions (relcache.c), settings
+ *	  (config.c), and framing (publisher.c, over a real nng pub0 socket on
+ *	  inproc:// with a sub0 socket reading what it sends).  The streaming
+ *	  loop itself is tested end to end (tests/e2e/run).
  *
  *-------------------------------------------------------------------------
  */
@@ -18,10 +20,13 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/sub.h>
 
 #include "config.h"
 #include "confirm.h"
 #include "consumers.h"
+#include "publisher.h"
 #include "relcache.h"
 #include "window.h"
 
@@ -131,16 +136,41 @@ test_consumers(void **state)
 	hold = wr_consumers_hold(&cs, 0);
 	assert_true(hold.lsn == UINT64_MAX);
 
-	wr_consumers_ack(a, k2, 250, 10);
-	wr_consumers_ack(b, k1, 150, 20);
+	wr_consumers_ack(a, k2, 250, NULL, 10);
+	wr_consumers_ack(b, k1, 150, NULL, 20);
 	assert_int_equal(wr_consumers_min_end(&cs), 150);
 	hold = wr_consumers_hold(&cs, 30);
 	assert_true(wr_wkey_cmp(hold, k1) == 0);
 
 	/* acks never go back */
-	wr_consumers_ack(a, k1, 120, 40);
+	wr_consumers_ack(a, k1, 120, NULL, 40);
 	assert_int_equal(a->acked_end, 250);
 	assert_true(wr_wkey_cmp(a->acked_key, k2) == 0);
+
+	/*
+	 * A release lets the window go further than the ack, but neither the
+	 * slot (acked_end) nor the acked key move, and a smaller release or an
+	 * ack below it never pulls it back.
+	 */
+	{
+		wr_wkey		k3 = {300, 7};
+		wr_wkey		k4 = {250, 2};
+		wr_wkey		saved = b->acked_key;
+		uint64_t	saved_end = b->acked_end;
+
+		wr_consumers_ack(b, k1, 150, &k3, 25);
+		assert_true(wr_wkey_cmp(b->released_key, k3) == 0);
+		assert_true(wr_wkey_cmp(b->acked_key, saved) == 0);
+		assert_int_equal(b->acked_end, saved_end);
+		hold = wr_consumers_hold(&cs, 30);
+		assert_true(wr_wkey_cmp(hold, k2) == 0);	/* now a's ack holds */
+		wr_consumers_ack(b, k1, 150, &k4, 26);
+		assert_true(wr_wkey_cmp(b->released_key, k3) == 0);
+		/* what a hello does: forget the release */
+		b->released_key = b->acked_key;
+		hold = wr_consumers_hold(&cs, 30);
+		assert_true(wr_wkey_cmp(hold, k1) == 0);
+	}
 
 	/* b silent past the timeout: it no longer holds the window... */
 	wr_consumers_heard(a, 1400);
@@ -156,7 +186,7 @@ test_consumers(void **state)
 	assert_int_equal(cs.lag_warnings, 1);
 	wr_consumers_check_lag(&cs, 700, 1600);
 	assert_int_equal(cs.lag_warnings, 1);
-	wr_consumers_ack(b, k2, 600, 1700);
+	wr_consumers_ack(b, k2, 600, NULL, 1700);
 	wr_consumers_check_lag(&cs, 700, 1700);
 	assert_int_equal(wr_consumers_over_lag(&cs), 0);
 }
@@ -369,6 +399,8 @@ test_config_defaults(void **state)
 	assert_string_equal(cfg.control_url, "ipc:///tmp/walbus.ctl");
 	assert_false(cfg.create_slot);
 	assert_int_equal(cfg.status_interval_ms, 10000);
+	assert_int_equal(cfg.frame_bytes, 64 * 1024);
+	assert_int_equal(cfg.bus_queue, 1024);
 	assert_null(cfg.dbname);
 	wr_config_free(&cfg);
 }
@@ -387,7 +419,9 @@ test_config_file_and_flags(void **state)
 									"bus = tcp://127.0.0.1:58010\n"
 									"[relay]\n"
 									"status_interval = 2.5\n"
-									"wait_subscribers = 3\n");
+									"wait_subscribers = 3\n"
+									"frame_bytes = 16kB\n"
+									"bus_queue = 8192\n");
 
 	(void) state;
 	assert_int_equal(load(&cfg, err, sizeof(err), "--config", path, NULL), 0);
@@ -398,6 +432,8 @@ test_config_file_and_flags(void **state)
 	assert_string_equal(cfg.bus_urls[1], "tcp://127.0.0.1:58010");
 	assert_int_equal(cfg.status_interval_ms, 2500);
 	assert_int_equal(cfg.wait_subscribers, 3);
+	assert_int_equal(cfg.frame_bytes, 16 * 1024);
+	assert_int_equal(cfg.bus_queue, 8192);
 	wr_config_free(&cfg);
 
 	/* flags win, wherever --config is; a --bus flag replaces the list */
@@ -436,6 +472,10 @@ test_config_errors(void **state)
 		{"--lag-limit", "-5", "for lag_limit"},
 		{"--txn-heartbeat-interval", "x", "for txn_heartbeat_interval"},
 		{"--consumer-timeout", "0", "for consumer_timeout"},
+		{"--frame-bytes", "100", "for frame_bytes: use a size from 1kB"},
+		{"--frame-bytes", "1GB", "for frame_bytes"},
+		{"--bus-queue", "0", "for bus_queue: use a number from 1 to 8192"},
+		{"--bus-queue", "8193", "for bus_queue"},
 	};
 	wr_config	cfg;
 	char		err[256];
@@ -493,6 +533,199 @@ test_config_errors(void **state)
 	wr_config_free(&cfg);
 }
 
+/* ---------------------------------------------------------------- framing */
+
+/* Receive one frame from sub and decode it into *f (dec owns the arrays). */
+static nng_msg *
+recv_frame(nng_socket sub, wbe_dec *dec, wbe_frame *f)
+{
+	nng_msg    *m;
+
+	assert_int_equal(nng_recvmsg(sub, &m, 0), 0);
+	if (wbe_decode(dec, nng_msg_body(m), nng_msg_len(m), f) != WB_OK)
+		fail_msg("bad frame: %s", wbe_dec_errmsg(dec));
+	return m;
+}
+
+static void
+assert_no_frame(nng_socket sub)
+{
+	nng_msg    *m;
+
+	assert_int_equal(nng_recvmsg(sub, &m, NNG_FLAG_NONBLOCK), NNG_EAGAIN);
+}
+
+/* Add one insert of (id, name) at pos to the frame for topic t. */
+static void
+add_insert(wr_publisher *p, wr_topic *t, uint32_t relid, uint32_t pos,
+		   int64_t id, const char *name)
+{
+	wr_frame   *f = wr_pub_frame(p, t, relid, 7, NULL, 0);
+
+	assert_non_null(f);
+	wbe_enc_change_start(&f->enc, WBE_INSERT, pos, 1);
+	wbe_enc_values_start(&f->enc, 2);
+	wb_enc_v_int(&f->enc, id);
+	wb_enc_v_str(&f->enc, name, strlen(name));
+	wr_pub_frame_added(p, f, pos);
+}
+
+static void
+test_framing(void **state)
+{
+	wr_publisher p;
+	wr_window	w;
+	nng_socket	sub;
+	char		err[256];
+	char	   *urls[] = {"inproc://test_framing"};
+	wbe_dec		dec;
+	wbe_frame	f;
+	nng_msg    *m;
+	wr_topic   *a;
+	wr_topic   *b;
+	wr_topic   *msg;
+	wbe_txn		txn = {700, 0x5000, {1700000000, 0}};
+	wbe_heartbeat hb = {{1700000001, 0}, 0, 0x4000, 0x3000};
+	uint32_t	pos = 0;
+
+	(void) state;
+	wr_window_init(&w, 1 << 20);
+	wbe_dec_init(&dec);
+	assert_int_equal(wr_pub_open(&p, 42, urls, 1, 16, 1024, &w, err,
+								 sizeof(err)), 0);
+	assert_int_equal(nng_sub0_open(&sub), 0);
+	assert_int_equal(nng_socket_set(sub, NNG_OPT_SUB_SUBSCRIBE, "", 0), 0);
+	assert_int_equal(nng_socket_set_ms(sub, NNG_OPT_RECVTIMEO, 2000), 0);
+	assert_int_equal(nng_dial(sub, urls[0], NULL, 0), 0);
+	a = wr_pub_topic(&p, "public.a", 8);
+	b = wr_pub_topic(&p, "public.b", 8);
+	msg = wr_pub_topic(&p, "_msg.audit", 10);
+
+	/*
+	 * A transaction: 3 changes on a, 1 on b, 2 on a again, a message, 40 on
+	 * b (past the 1 kB cap, so split), then its commit.
+	 */
+	wr_pub_txn_begin(&p, &txn);
+	for (int i = 0; i < 3; i++)
+		add_insert(&p, a, 1, ++pos, i, "ann");
+	/* nothing is sent while changes keep coming on the same topic */
+	assert_no_frame(sub);
+	add_insert(&p, b, 2, ++pos, 100, "bob");
+	m = recv_frame(sub, &dec, &f);
+	assert_int_equal(f.kind, WBE_FRAME_CHANGES);
+	assert_string_equal(f.topic.ptr, "public.a");
+	assert_int_equal(f.head.seq, 1);
+	assert_int_equal(f.head.tseq, 1);
+	assert_int_equal(f.relid, 1);
+	assert_int_equal(f.nchanges, 3);
+	assert_int_equal(f.changes[0].pos, 1);
+	assert_int_equal(f.changes[2].pos, 3);
+	assert_int_equal(f.changes[2].values[0].v.i, 2);
+	assert_true(f.in_txn && f.txn.commit_lsn == 0x5000 && f.txn.xid == 700);
+	nng_msg_free(m);
+
+	add_insert(&p, a, 1, ++pos, 3, "cy");
+	add_insert(&p, a, 1, ++pos, 4, "di");
+	m = recv_frame(sub, &dec, &f);
+	assert_string_equal(f.topic.ptr, "public.b");
+	assert_int_equal(f.nchanges, 1);
+	assert_int_equal(f.changes[0].pos, 4);
+	nng_msg_free(m);
+
+	/* a transactional message: a frame of the message topic */
+	{
+		wr_frame   *mf = wr_pub_frame(&p, msg, 0, 0, "audit", 5);
+
+		assert_non_null(mf);
+		wbe_enc_message(&mf->enc, ++pos, 0x4FF0, "hi", 2);
+		wr_pub_frame_added(&p, mf, pos);
+	}
+	m = recv_frame(sub, &dec, &f);
+	assert_string_equal(f.topic.ptr, "public.a");
+	assert_int_equal(f.head.tseq, 2);
+	assert_int_equal(f.nchanges, 2);
+	assert_int_equal(f.changes[0].pos, 5);
+	nng_msg_free(m);
+
+	/* the size cap closes frames: 40 changes of ~110 bytes in 1 kB frames */
+	for (int i = 0; i < 40; i++)
+	{
+		char		name[101];
+
+		memset(name, 'n', 100);
+		name[100] = '\0';
+		add_insert(&p, b, 2, ++pos, 1000 + i, name);
+	}
+	m = recv_frame(sub, &dec, &f);
+	assert_string_equal(f.topic.ptr, "_msg.audit");
+	assert_true(f.transactional);
+	assert_int_equal(f.nchanges, 1);
+	assert_int_equal(f.changes[0].kind, WBE_MESSAGE);
+	assert_int_equal(f.changes[0].pos, 7);
+	nng_msg_free(m);
+	{
+		uint32_t	got = 0;
+		uint32_t	frames = 0;
+
+		/* the last frame is still open: flushing sends it */
+		wr_pub_flush(&p);
+		while (got < 40)
+		{
+			m = recv_frame(sub, &dec, &f);
+			assert_string_equal(f.topic.ptr, "public.b");
+			assert_true(nng_msg_len(m) < 1024 + 200);
+			assert_int_equal(f.changes[0].pos, 8 + got);
+			got += f.nchanges;
+			frames++;
+			nng_msg_free(m);
+		}
+		assert_int_equal(got, 40);
+		assert_true(frames >= 4);
+	}
+	assert_no_frame(sub);
+
+	/* the commit counts frames per topic and says the last pos */
+	assert_true(wr_pub_txn_commit(&p, 0x5000, 0x5100, pos));
+	m = recv_frame(sub, &dec, &f);
+	assert_int_equal(f.kind, WBE_FRAME_COMMIT);
+	assert_int_equal(f.last_pos, 47);
+	assert_int_equal(f.first_seq, 1);
+	assert_int_equal(f.nframes, f.head.seq - 1);
+	assert_int_equal(f.ntopics, 3);
+	assert_int_equal(f.topics[0].count, 2);		/* a */
+	assert_int_equal(f.topics[0].last_tseq, 2);
+	assert_true(f.topics[1].count >= 5);		/* b: 1 + the split ones */
+	assert_int_equal(f.topics[2].count, 1);		/* _msg.audit */
+	nng_msg_free(m);
+
+	/* the window holds each frame under the key of its last change */
+	assert_int_equal(w.count, f.nframes + 1);
+	assert_int_equal(wr_window_at(&w, 0)->key.pos, 3);
+	assert_int_equal(wr_window_at(&w, 1)->key.pos, 4);
+	assert_int_equal(wr_window_at(&w, w.count - 1)->key.pos, WBC_POS_COMMIT);
+	assert_int_equal(wr_window_find(&w, (wr_wkey) {0x5000, 2}), 0);
+
+	/* heartbeats and non-transactional messages: frames of their own */
+	assert_true(wr_pub_message(&p, msg, 0x6000, "audit", 5, "x", 1));
+	assert_true(wr_pub_heartbeat(&p, &hb));
+	m = recv_frame(sub, &dec, &f);
+	assert_false(f.in_txn);
+	assert_int_equal(f.nchanges, 1);
+	assert_int_equal(f.changes[0].pos, WBE_POS_NONE);
+	nng_msg_free(m);
+	m = recv_frame(sub, &dec, &f);
+	assert_int_equal(f.kind, WBE_FRAME_HEARTBEAT);
+	assert_int_equal(f.hb.txn_tseq, 1);
+	nng_msg_free(m);
+	/* every frame but the commit and the heartbeat carries changes */
+	assert_int_equal(p.frames, f.head.seq - 2);
+
+	nng_close(sub);
+	wr_pub_close(&p);
+	wbe_dec_free(&dec);
+	wr_window_free(&w);
+}
+
 int
 main(void)
 {
@@ -501,6 +734,7 @@ main(void)
 		cmocka_unit_test(test_confirm_durable),
 		cmocka_unit_test(test_consumers),
 		cmocka_unit_test(test_window),
+		cmocka_unit_test(test_framing),
 		cmocka_unit_test(test_schema_versions),
 		cmocka_unit_test(test_relcache_history),
 		cmocka_unit_test(test_config_defaults),
