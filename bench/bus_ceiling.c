@@ -5,9 +5,14 @@
  *	  small messages as fast as it can to K sub0 sockets over ipc, each in
  *	  its own thread doing nothing but counting.  No PostgreSQL, no relay,
  *	  no decoding: whatever rate this reaches, a relay publishing one bus
- *	  message per change cannot beat it on the same machine.
+ *	  message per change (bus layout 1) cannot beat it on the same
+ *	  machine; with messages of a frame's size, it shows what frames of
+ *	  many changes each lift that ceiling to.
  *
- * Usage: bus_ceiling K COUNT URL [BYTES]
+ * Usage: bus_ceiling K COUNT URL [BYTES [QUEUE]]
+ * BYTES: size of each message (default 150, at most 1 MiB); QUEUE: pub0's
+ * and sub0's queues in messages (default 1024, the relay's bus_queue and
+ * libwalbus's recv_queue).
  * Output, one line: messages sent per second, and per subscriber the
  * messages received per second (from the first send to its last receipt)
  * and the share pub0 dropped for it.  A subscriber stops after COUNT
@@ -30,6 +35,7 @@
 
 static const char *url;
 static long count;
+static int	queue = 1024;
 static long received[MAX_SUBS];
 static double last_at[MAX_SUBS];
 
@@ -51,8 +57,8 @@ subscriber(void *arg)
 
 	if (nng_sub0_open(&s) != 0)
 		return NULL;
-	/* the same queue size libwalbus uses */
-	nng_socket_set_int(s, NNG_OPT_RECVBUF, 8192);
+	/* libwalbus's recv_queue */
+	nng_socket_set_int(s, NNG_OPT_RECVBUF, queue);
 	nng_socket_set(s, NNG_OPT_SUB_SUBSCRIBE, "", 0);
 	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 2000);
 	if (nng_dial(s, url, NULL, 0) != 0)
@@ -72,7 +78,7 @@ main(int argc, char **argv)
 {
 	pthread_t	threads[MAX_SUBS];
 	nng_socket	pub;
-	char		body[4096];
+	static char body[1 << 20];
 	long		k;
 	size_t		bytes = 150;
 	double		t0,
@@ -83,7 +89,7 @@ main(int argc, char **argv)
 	if (argc < 4 || (k = atol(argv[1])) < 1 || k > MAX_SUBS ||
 		(count = atol(argv[2])) < 1)
 	{
-		fprintf(stderr, "usage: bus_ceiling K(1-%d) COUNT URL [BYTES]\n",
+		fprintf(stderr, "usage: bus_ceiling K(1-%d) COUNT URL [BYTES [QUEUE]]\n",
 				MAX_SUBS);
 		return 2;
 	}
@@ -92,10 +98,14 @@ main(int argc, char **argv)
 		bytes = (size_t) atol(argv[4]);
 	if (bytes < 1 || bytes > sizeof(body))
 		bytes = 150;
+	if (argc > 5)
+		queue = atoi(argv[5]);
+	if (queue < 1 || queue > 8192)
+		queue = 1024;
 	memset(body, 'x', sizeof(body));
 	/* the relay's settings: see relay/publisher.c */
 	if (nng_pub0_open(&pub) != 0 ||
-		nng_socket_set_int(pub, NNG_OPT_SENDBUF, 4096) != 0 ||
+		nng_socket_set_int(pub, NNG_OPT_SENDBUF, queue) != 0 ||
 		nng_listen(pub, url, NULL, 0) != 0)
 	{
 		fprintf(stderr, "bus_ceiling: cannot listen on %s\n", url);
