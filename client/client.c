@@ -4,24 +4,47 @@
  *	  libwalbus: sockets, subscriptions and walbus_recv (see
  *	  walbus_client.h for the contract).
  *
- * The sub0 socket always subscribes to "_" (the reserved topics carry the
- * transaction ends and heartbeats that gap detection needs) plus one nng
- * subscription per table filter; filters are also kept here, because
- * reserved topics arrive whether the caller asked for them or not and are
- * delivered only when a filter names them.
+ * A best-effort client's sub0 socket always subscribes to "_" (the
+ * reserved topics carry the transaction ends and heartbeats that gap
+ * detection needs) plus one nng subscription per table filter; filters are
+ * also kept here, because reserved topics arrive whether the caller asked
+ * for them or not and are delivered only when a filter names them.  A
+ * durable consumer's socket subscribes to everything and filters here: see
+ * below.
+ *
+ * Frames.  A bus message is a frame of one or more changes (bus layout 2,
+ * walbus_envelope.h); walbus_recv still returns one change per call.  The
+ * client keeps a cursor: the frame being delivered and the index of its
+ * next change, for frames from the bus and from replay pages alike.  A
+ * frame is checked for losses once, when it is received (gapcheck.h), and
+ * a loss is reported before its first change; its changes then follow
+ * from the cursor.  The frame's message stays allocated until the call
+ * after the one that returned its last change, which is what keeps the
+ * pointers of a walbus_change valid until the next walbus_recv.
  *
  * Durable consumers (docs/DELIVERY.md) add three things.  Every
- * transactional envelope is keyed by (commit_lsn, pos), pos UINT32_MAX
- * for a _txn end; keys grow along the stream, so anything not above the
- * last key processed is a repeat (after a rewind or a relay restart) and
- * is dropped.  On a proven gap, a new relay run, a silent bus or at open,
- * the client "pulls": it asks the control socket's "replay" for what
- * follows its last key, feeds those messages through the same path as bus
- * messages, and when the relay says it has given everything, goes back to
- * the bus, skipping bus messages the pull already covered (by run and
- * seq).  Acks: walbus_ack moves the acked key; a _txn end seen once every
- * change delivered before it is acked makes its end LSN the acked end;
- * both go to the relay at most every WALBUS_ACK_EVERY_MS.
+ * transactional change is keyed by (commit_lsn, pos), pos WBC_POS_COMMIT
+ * for a commit frame on _txn; keys grow along the stream, so any change
+ * whose key is not above the last key processed is a repeat (after a
+ * rewind, a relay restart, or a frame that straddles the key a replay
+ * started after) and is dropped.  On a proven gap, a new relay run, a
+ * silent bus or at open, the client "pulls": it asks the control socket's
+ * "replay" for the frames after its last key, delivers them through the
+ * same cursor as bus frames, and when the relay says it has given
+ * everything, goes back to the bus, skipping bus frames the pull already
+ * covered (by run and seq).  Losses are found by the global seq: the
+ * socket receives every frame of the bus, so seq must grow by exactly one,
+ * and a frame is delivered only once every frame before it is accounted
+ * for.  Per-topic proofs would not do: with a subscription to several
+ * topics, a change of one topic could be delivered (and the last key
+ * moved past it) before a lost change of another topic, earlier in the
+ * same transaction, is proven lost by the commit; a pull after the last
+ * key would then never bring it.  Frames of unsubscribed topics cost a
+ * receive and a decode each, and are dropped.  Acks: walbus_ack moves the acked key; a
+ * commit frame seen once every change delivered before it is acked makes
+ * its end LSN the acked end; walbus_release moves a key the relay's window
+ * may forget without counting as applied; all go to the relay at most
+ * every WALBUS_ACK_EVERY_MS.
  *
  *-------------------------------------------------------------------------
  */
@@ -45,21 +68,16 @@
 #define WALBUS_DEFAULT_MAX_MESSAGE	(64 * 1024 * 1024)
 #define WALBUS_DEFAULT_TIMEOUT_MS	5000
 
-/*
- * Messages the sub socket queues before nng drops for us; nng's default
- * (128) overflows on any burst while the caller is busy.
- */
-#define WALBUS_RECVBUF				8192
-
 /* Durable consumers: ack cadence, replay retry pause, default silence. */
 #define WALBUS_ACK_EVERY_MS			100
 #define WALBUS_RETRY_MS				100
 #define WALBUS_DEFAULT_SILENCE_MS	2000
 
 /*
- * A pull that still brought this many messages means the stream is ahead
- * of us: keep pulling (a page per round trip is cheaper than the bus, which
- * would overflow again) instead of going back to the bus.
+ * A pull whose last page still brought this many changes means the stream
+ * is ahead of us: keep pulling (a page per round trip is cheaper than the
+ * bus, which would overflow again) instead of going back to the bus.
+ * Changes, not frames, because a page's number of frames says little.
  */
 #define WALBUS_PULL_STAY			256
 
@@ -78,6 +96,24 @@ typedef struct walbus_filter
 	bool		is_prefix;
 } walbus_filter;
 
+/*
+ * The frame being delivered, from the bus or a replay page, and where its
+ * next change is.  Commit and heartbeat frames count as one change.
+ */
+typedef struct walbus_cursor
+{
+	bool		active;			/* frame has changes not yet taken */
+	bool		from_bus;		/* it points into msg, else into rep_msg */
+	wbe_frame	frame;
+	uint32_t	next;			/* index of the next change to take */
+	uint32_t	count;			/* changes in the frame */
+	bool		selected;		/* a filter selects its topic */
+	bool		table_known;	/* table and table_rc hold the lookup */
+	const walbus_table *table;	/* of relid and schema_version */
+	int			table_rc;
+	char		table_err[256]; /* the lookup's message when it failed */
+} walbus_cursor;
+
 struct walbus_client
 {
 	nng_socket	sub;
@@ -91,11 +127,8 @@ struct walbus_client
 	int			filters_cap;
 
 	nng_aio    *recv_aio;		/* reused by every bus receive */
-	nng_msg    *msg;			/* what the last change points into */
-	wbe_envelope env;			/* its decoded form (values, keys) */
-	bool		pending;		/* a change waits behind a reported gap */
-	int			pending_rc;
-	walbus_change pending_change;
+	nng_msg    *msg;			/* the bus frame cur points into */
+	walbus_cursor cur;
 
 	/* repeats: the last transactional key processed */
 	bool		have_last;
@@ -108,6 +141,8 @@ struct walbus_client
 	bool		have_delivered;
 	wbc_key	delivered;		/* last change returned to the worker */
 	wbc_key	acked;			/* last change the worker acked */
+	bool		have_released;
+	wbc_key	released;		/* the window may forget up to here */
 	uint64_t	acked_end;		/* end LSN of the last whole txn acked */
 	bool		have_pend;		/* a _txn end waits for the worker's ack */
 	wbc_key	pend_delivered; /* of delivered when it was seen */
@@ -122,10 +157,10 @@ struct walbus_client
 	bool		pulling;
 	nng_msg    *rep_msg;		/* the replay response being consumed */
 	wbc_replay	rep;
-	uint32_t	rep_next;
-	bool		skip_bus;		/* drop bus messages up to skip_seq of */
-	uint64_t	skip_run;		/* skip_run: the pull gave them */
-	uint64_t	skip_seq;
+	uint32_t	rep_next;		/* its next frame */
+	uint64_t	rep_changes;	/* changes in its frames so far */
+	bool		have_seq;		/* every frame of run up to seq is */
+	uint64_t	seq;			/* accounted for (received or pulled) */
 
 	walbus_stats stats;
 	char		errmsg[256];
@@ -238,12 +273,21 @@ walbus_open(walbus_client **out, const walbus_options *opts, char *errbuf,
 	walbus_client *c;
 	size_t		maxsz;
 	int			timeout;
+	int			queue;
 	int			rv;
 
 	*out = NULL;
 	if (opts == NULL || (opts->bus_url == NULL && opts->control_url == NULL))
 	{
 		snprintf(errbuf, errlen, "walbus_open: a bus or control URL is required");
+		return WALBUS_EINVAL;
+	}
+	if (opts->recv_queue < 0 || opts->recv_queue > WALBUS_RECV_QUEUE_MAX)
+	{
+		snprintf(errbuf, errlen, "walbus_open: recv_queue %d is out of range: "
+				 "nng queues at most %d frames per socket (0: the default, "
+				 "%d)", opts->recv_queue, WALBUS_RECV_QUEUE_MAX,
+				 WALBUS_RECV_QUEUE_DEFAULT);
 		return WALBUS_EINVAL;
 	}
 	if ((c = calloc(1, sizeof(walbus_client))) == NULL)
@@ -258,6 +302,12 @@ walbus_open(walbus_client **out, const walbus_options *opts, char *errbuf,
 		WALBUS_DEFAULT_MAX_MESSAGE;
 	timeout = opts->control_timeout_ms > 0 ? opts->control_timeout_ms :
 		WALBUS_DEFAULT_TIMEOUT_MS;
+	/*
+	 * nng's default queue (128) overflows on any burst while the caller is
+	 * busy with a frame's changes
+	 */
+	queue = opts->recv_queue > 0 ? opts->recv_queue :
+		WALBUS_RECV_QUEUE_DEFAULT;
 
 	if (opts->bus_url == NULL)
 		goto control;
@@ -275,9 +325,9 @@ walbus_open(walbus_client **out, const walbus_options *opts, char *errbuf,
 		return WALBUS_ENOMEM;
 	}
 	if ((rv = nng_socket_set_size(c->sub, NNG_OPT_RECVMAXSZ, maxsz)) != 0 ||
-		(rv = nng_socket_set_int(c->sub, NNG_OPT_RECVBUF,
-								 WALBUS_RECVBUF)) != 0 ||
-		(rv = nng_socket_set(c->sub, NNG_OPT_SUB_SUBSCRIBE, "_", 1)) != 0)
+		(rv = nng_socket_set_int(c->sub, NNG_OPT_RECVBUF, queue)) != 0 ||
+		(rv = nng_socket_set(c->sub, NNG_OPT_SUB_SUBSCRIBE, "_",
+							 opts->consumer != NULL ? 0 : 1)) != 0)
 	{
 		snprintf(errbuf, errlen, "cannot set bus socket options: %s",
 				 nng_strerror(rv));
@@ -342,6 +392,23 @@ walbus_close(walbus_client *c)
 
 /* --------------------------------------------------------- subscriptions */
 
+static bool walbus_selected(const walbus_client *c, const char *topic,
+							size_t len);
+
+/*
+ * After a (un)subscription: frames of the new topics may already be
+ * missing, so loss detection observes afresh, and the rest of the frame
+ * being delivered follows the new filters.
+ */
+static void
+walbus_filters_changed(walbus_client *c)
+{
+	wgc_reset(&c->gaps);
+	if (c->cur.active)
+		c->cur.selected = walbus_selected(c, c->cur.frame.topic.ptr,
+										  c->cur.frame.topic.len);
+}
+
 /* Parse a filter: a trailing '*' makes it a prefix. */
 static void
 walbus_filter_parse(const char *filter, size_t *len, bool *is_prefix)
@@ -365,7 +432,9 @@ walbus_filter_find(const walbus_client *c, const char *bytes, size_t len,
 
 /*
  * The nng subscription for a filter: "topic\0" for one topic, the bare
- * prefix for a prefix.  Reserved topics need none ("_" is always on).
+ * prefix for a prefix.  Reserved topics need none ("_" is always on), nor
+ * does a durable consumer, whose socket takes everything (the empty
+ * prefix) so that the global seq proves what it missed.
  */
 static int
 walbus_nng_filter(walbus_client *c, const char *opt, const char *bytes,
@@ -374,7 +443,7 @@ walbus_nng_filter(walbus_client *c, const char *opt, const char *bytes,
 	char	   *buf;
 	int			rv;
 
-	if (len > 0 && bytes[0] == WBE_TOPIC_RESERVED)
+	if ((len > 0 && bytes[0] == WBE_TOPIC_RESERVED) || c->durable)
 		return 0;
 	if ((buf = malloc(len + 1)) == NULL)
 		return NNG_ENOMEM;
@@ -428,9 +497,7 @@ walbus_subscribe(walbus_client *c, const char *filter)
 						   nng_strerror(rv));
 	}
 	c->nfilters++;
-
-	/* messages of the new topics may already be missing: observe afresh */
-	wgc_reset(&c->gaps);
+	walbus_filters_changed(c);
 	return WALBUS_OK;
 }
 
@@ -454,7 +521,7 @@ walbus_unsubscribe(walbus_client *c, const char *filter)
 						   nng_strerror(rv));
 	free(c->filters[i].bytes);
 	c->filters[i] = c->filters[--c->nfilters];
-	wgc_reset(&c->gaps);
+	walbus_filters_changed(c);
 	return WALBUS_OK;
 }
 
@@ -561,56 +628,105 @@ walbus_now_ms(void)
 	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Fill *out from the current envelope; resolve its table if we can. */
-static int
-walbus_fill(walbus_client *c, const wbe_envelope *env, walbus_change *out)
+/*
+ * The table of the cursor's frame, looked up once per frame.  A definitive
+ * answer (found, or unknown to the relay) holds for all of its changes; a
+ * failed request is tried again at the next change, as a relay that is
+ * restarting may answer it.
+ */
+static const walbus_table *
+walbus_frame_table(walbus_client *c, int *rc)
 {
+	walbus_cursor *cur = &c->cur;
+	const walbus_table *t;
+
+	if (cur->table_known)
+	{
+		*rc = cur->table_rc;
+		if (*rc != WALBUS_OK)
+			walbus_fail(c, *rc, "%s", cur->table_err);
+		return cur->table;
+	}
+	t = wcc_table(&c->control, cur->frame.relid, cur->frame.schema_version,
+				  rc);
+	if (t == NULL)
+		walbus_fail(c, *rc, "%s", c->control.errmsg);
+	if (*rc == WALBUS_OK || *rc == WALBUS_ESCHEMA)
+	{
+		cur->table_known = true;
+		cur->table = t;
+		cur->table_rc = *rc;
+		snprintf(cur->table_err, sizeof(cur->table_err), "%s", c->errmsg);
+	}
+	return t;
+}
+
+/*
+ * Fill *out from the cursor's frame and one of its changes (ch NULL for a
+ * commit or heartbeat frame); resolve its table if we can.
+ */
+static int
+walbus_fill(walbus_client *c, const wbe_change *ch, walbus_change *out)
+{
+	const wbe_frame *fr = &c->cur.frame;
 	int			rc = WALBUS_OK;
 
 	memset(out, 0, sizeof(*out));
-	out->kind = (walbus_kind) env->kind;
-	out->topic = env->topic.ptr;	/* NUL-terminated by the separator */
-	out->run = env->head.run;
-	out->seq = env->head.seq;
-	out->tseq = env->head.tseq;
-	out->in_txn = env->in_txn;
-	out->xid = env->txn.xid;
-	out->commit_lsn = env->txn.commit_lsn;
-	out->commit_time = env->txn.commit_time;
-	out->pos = env->txn.pos;
-	out->relid = env->relid;
-	out->schema_version = env->schema_version;
-	out->nvalues = env->nvalues;
-	out->values = env->values;
-	out->key = env->has_key ? &env->key : NULL;
-	out->old_key = env->has_old_key ? &env->old_key : NULL;
-	out->truncate_flags = env->truncate_flags;
-	out->transactional = env->transactional;
-	out->message_lsn = env->msg_lsn;
-	out->prefix = env->prefix;
-	out->content = env->content;
-	out->end_lsn = env->end_lsn;
-	out->nchanges = env->nchanges;
-	out->time = env->hb.time;
-	out->received_lsn = env->hb.received_lsn;
-	out->flushed_lsn = env->hb.flushed_lsn;
+	out->topic = fr->topic.ptr;	/* NUL-terminated by the separator */
+	out->run = fr->head.run;
+	out->seq = fr->head.seq;
+	out->tseq = fr->head.tseq;
+	out->in_txn = fr->in_txn;
+	out->xid = fr->txn.xid;
+	out->commit_lsn = fr->txn.commit_lsn;
+	out->commit_time = fr->txn.commit_time;
+	switch (fr->kind)
+	{
+		case WBE_FRAME_CHANGES:
+			out->kind = (walbus_kind) ch->kind;
+			out->pos = ch->pos;
+			out->relid = fr->relid;
+			out->schema_version = fr->schema_version;
+			out->nvalues = ch->nvalues;
+			out->values = ch->values;
+			out->key = ch->has_key ? &ch->key : NULL;
+			out->old_key = ch->has_old_key ? &ch->old_key : NULL;
+			out->truncate_flags = ch->truncate_flags;
+			out->transactional = fr->transactional;
+			out->message_lsn = ch->msg_lsn;
+			out->prefix = fr->prefix;
+			out->content = ch->content;
+			break;
+		case WBE_FRAME_COMMIT:
+			out->kind = WALBUS_COMMIT;
+			out->end_lsn = fr->end_lsn;
+			out->nchanges = fr->last_pos;
+			break;
+		case WBE_FRAME_HEARTBEAT:
+			out->kind = WALBUS_HEARTBEAT;
+			out->time = fr->hb.time;
+			out->received_lsn = fr->hb.received_lsn;
+			out->flushed_lsn = fr->hb.flushed_lsn;
+			break;
+	}
 
-	if (env->schema_version == 0 || !c->have_control)
+	if (fr->kind != WBE_FRAME_CHANGES || fr->schema_version == 0 ||
+		!c->have_control)
 		return WALBUS_OK;
-	out->table = wcc_table(&c->control, env->relid, env->schema_version, &rc);
+	out->table = walbus_frame_table(c, &rc);
 	if (out->table == NULL)
-		return walbus_fail(c, rc, "%s", c->control.errmsg);
+		return rc;
 	if ((out->kind == WALBUS_INSERT || out->kind == WALBUS_UPDATE) &&
-		out->table->ncolumns != env->nvalues)
+		out->table->ncolumns != ch->nvalues)
 	{
 		walbus_fail(c, WALBUS_ESCHEMA,
 					"change on %s has %u values for %u columns", out->topic,
-					env->nvalues, out->table->ncolumns);
+					ch->nvalues, out->table->ncolumns);
 		out->table = NULL;
 		return WALBUS_ESCHEMA;
 	}
-	if (out->key == NULL && out->table->key_index < env->nvalues)
-		out->key = &env->values[out->table->key_index];
+	if (out->key == NULL && out->table->key_index < ch->nvalues)
+		out->key = &ch->values[out->table->key_index];
 	return WALBUS_OK;
 }
 
@@ -619,12 +735,16 @@ walbus_fill(walbus_client *c, const wbe_envelope *env, walbus_change *out)
 static int
 walbus_send_ack(walbus_client *c, bool quick)
 {
+	const wbc_key *release = NULL;
 	int			rc;
 
+	/* a release at or below the ack says nothing the ack does not */
+	if (c->have_released && wbc_key_cmp(c->released, c->acked) > 0)
+		release = &c->released;
 	if (quick)
 		c->control.next_timeout_ms = WALBUS_QUICK_REQUEST_MS;
 	rc = wcc_ack(&c->control, c->consumer, c->acked.lsn, c->acked.pos,
-				 c->acked_end);
+				 c->acked_end, release);
 	c->ack_sent_ms = walbus_now_ms();
 	if (rc != WALBUS_OK)
 		return walbus_fail(c, rc, "%s", c->control.errmsg);
@@ -652,7 +772,7 @@ walbus_flush_acks(walbus_client *c)
 	return walbus_send_ack(c, false);
 }
 
-/* Everything delivered is acked: the pending _txn end counts as acked. */
+/* Everything delivered is acked: the pending commit frame counts as acked. */
 static void
 walbus_settle(walbus_client *c)
 {
@@ -668,10 +788,21 @@ walbus_settle(walbus_client *c)
 	}
 }
 
+/* The key of a change returned by walbus_recv (it must be in_txn). */
+static wbc_key
+walbus_change_key(const walbus_change *ch)
+{
+	wbc_key		k;
+
+	k.lsn = ch->commit_lsn;
+	k.pos = ch->kind == WALBUS_COMMIT ? WBC_POS_COMMIT : ch->pos;
+	return k;
+}
+
 int
 walbus_ack(walbus_client *c, const walbus_change *ch)
 {
-	wbc_key	k;
+	wbc_key		k;
 
 	if (!c->durable)
 		return walbus_fail(c, WALBUS_EINVAL,
@@ -680,8 +811,7 @@ walbus_ack(walbus_client *c, const walbus_change *ch)
 		return walbus_fail(c, WALBUS_EINVAL, "walbus_ack: no change");
 	if (!ch->in_txn)
 		return WALBUS_OK;		/* nothing to remember: never replayed */
-	k.lsn = ch->commit_lsn;
-	k.pos = ch->kind == WALBUS_COMMIT ? WBC_POS_COMMIT : ch->pos;
+	k = walbus_change_key(ch);
 	if (wbc_key_cmp(k, c->acked) > 0)
 	{
 		c->acked = k;
@@ -697,54 +827,126 @@ walbus_ack(walbus_client *c, const walbus_change *ch)
 	return WALBUS_OK;
 }
 
+int
+walbus_release(walbus_client *c, const walbus_change *ch)
+{
+	wbc_key		k;
+
+	if (!c->durable)
+		return walbus_fail(c, WALBUS_EINVAL,
+						   "walbus_release needs a durable consumer name");
+	if (ch == NULL)
+		return walbus_fail(c, WALBUS_EINVAL, "walbus_release: no change");
+	if (!ch->in_txn)
+		return WALBUS_OK;		/* never in the window */
+	k = walbus_change_key(ch);
+	if (!c->have_released || wbc_key_cmp(k, c->released) > 0)
+	{
+		c->have_released = true;
+		c->released = k;
+		if (wbc_key_cmp(k, c->acked) > 0)
+			c->ack_dirty = true;
+	}
+	walbus_maybe_ack(c, false);
+	return WALBUS_OK;
+}
+
 /* ---------------------------------------------------------------- receive */
 
 /*
- * One decoded envelope, from the bus or a replay: drop repeats, keep the
- * ack bookkeeping, and fill *out when the caller subscribed to it.
- * Returns true when *out is to be delivered (*rc says how).
+ * Make the frame just decoded into c->cur.frame the one to deliver from.
+ * from_bus: it points into c->msg (else into the replay page).
+ */
+static void
+walbus_cursor_load(walbus_client *c, bool from_bus)
+{
+	walbus_cursor *cur = &c->cur;
+
+	cur->active = true;
+	cur->from_bus = from_bus;
+	cur->next = 0;
+	cur->count = cur->frame.kind == WBE_FRAME_CHANGES ?
+		cur->frame.nchanges : 1;
+	cur->selected = walbus_selected(c, cur->frame.topic.ptr,
+									cur->frame.topic.len);
+	cur->table_known = false;
+	cur->table = NULL;
+}
+
+/* The cursor's frame is used up: release what it points into. */
+static void
+walbus_cursor_done(walbus_client *c)
+{
+	if (c->cur.from_bus)
+	{
+		/* busy with bus data is not silence */
+		c->bus_heard_ms = walbus_now_ms();
+	}
+	c->cur.active = false;
+	if (c->msg != NULL)
+	{
+		nng_msg_free(c->msg);
+		c->msg = NULL;
+	}
+}
+
+/*
+ * The next change of the cursor's frame: drop repeats by key, keep the ack
+ * bookkeeping, and fill *out when the caller subscribed to the frame's
+ * topic.  Returns true when *out is to be delivered (*rc says how), false
+ * when the frame has nothing more to deliver.
  */
 static bool
-walbus_take(walbus_client *c, const wbe_envelope *env, walbus_change *out,
-			int *rc)
+walbus_take(walbus_client *c, walbus_change *out, int *rc)
 {
-	*rc = WALBUS_OK;
-	if (env->in_txn)
-	{
-		wbc_key	k;
+	walbus_cursor *cur = &c->cur;
+	const wbe_frame *fr = &cur->frame;
 
-		k.lsn = env->txn.commit_lsn;
-		k.pos = env->kind == WBE_COMMIT ? WBC_POS_COMMIT : env->txn.pos;
-		if (c->have_last && wbc_key_cmp(k, c->last) <= 0)
-		{
-			c->stats.duplicates++;
-			return false;
-		}
-		c->have_last = true;
-		c->last = k;
-		if (c->durable && env->kind == WBE_COMMIT)
-		{
-			/* its end counts once the worker acked all delivered before */
-			c->have_pend = true;
-			c->pend_key = k;
-			c->pend_end = env->end_lsn;
-			if (c->have_delivered)
-				c->pend_delivered = c->delivered;
-			else
-				memset(&c->pend_delivered, 0, sizeof(c->pend_delivered));
-			walbus_settle(c);
-		}
-	}
-	if (!walbus_selected(c, env->topic.ptr, env->topic.len))
-		return false;
-	*rc = walbus_fill(c, env, out);
-	if (env->in_txn && c->durable)
+	*rc = WALBUS_OK;
+	while (cur->next < cur->count)
 	{
-		c->have_delivered = true;
-		c->delivered = c->last;
+		const wbe_change *ch = fr->kind == WBE_FRAME_CHANGES ?
+			&fr->changes[cur->next] : NULL;
+
+		cur->next++;
+		if (fr->in_txn)
+		{
+			wbc_key		k;
+
+			k.lsn = fr->txn.commit_lsn;
+			k.pos = ch != NULL ? ch->pos : WBC_POS_COMMIT;
+			if (c->have_last && wbc_key_cmp(k, c->last) <= 0)
+			{
+				c->stats.duplicates++;
+				continue;
+			}
+			c->have_last = true;
+			c->last = k;
+			if (c->durable && fr->kind == WBE_FRAME_COMMIT)
+			{
+				/* its end counts once the worker acked all delivered before */
+				c->have_pend = true;
+				c->pend_key = k;
+				c->pend_end = fr->end_lsn;
+				if (c->have_delivered)
+					c->pend_delivered = c->delivered;
+				else
+					memset(&c->pend_delivered, 0, sizeof(c->pend_delivered));
+				walbus_settle(c);
+			}
+		}
+		if (!cur->selected)
+			continue;
+		*rc = walbus_fill(c, ch, out);
+		if (fr->in_txn && c->durable)
+		{
+			c->have_delivered = true;
+			c->delivered = c->last;
+		}
+		c->stats.delivered++;
+		return true;
 	}
-	c->stats.delivered++;
-	return true;
+	return false;
 }
 
 /* The nng subscriptions, as replay prefixes; returns how many. */
@@ -767,7 +969,7 @@ walbus_prefixes(const walbus_client *c, wb_str *out)
 	return n;
 }
 
-/* Messages of relay run now follow: a new run restarts the counters. */
+/* Frames of relay run now follow: a new run restarts the counters. */
 static void
 walbus_enter_run(walbus_client *c, uint64_t run)
 {
@@ -788,6 +990,7 @@ walbus_pull_drop(walbus_client *c)
 	free(c->rep.messages);
 	memset(&c->rep, 0, sizeof(c->rep));
 	c->rep_next = 0;
+	c->rep_changes = 0;
 }
 
 static void
@@ -799,49 +1002,56 @@ walbus_sleep_ms(int ms)
 }
 
 /*
- * Pull mode: take messages from the relay's replay window until it says
- * there is nothing newer.  Returns WALBUS_OK with *got set when *out is a
- * change to deliver, WALBUS_OK without it when the pull is over, or
+ * Pull mode: take frames from the relay's replay window until it says
+ * there is nothing newer.  Returns WALBUS_OK with *got set when the next
+ * frame is in the cursor, WALBUS_OK without it when the pull is over, or
  * WALBUS_ETIMEDOUT when the deadline passed (the pull goes on at the next
  * call).  A relay that cannot be reached, or that is rewinding, is retried.
+ * The caller takes every change of a frame before calling again: the
+ * frame points into the page, which the next request replaces.
  */
 static int
-walbus_pull(walbus_client *c, walbus_change *out, int timeout_ms,
-			int64_t deadline, bool *got)
+walbus_pull(walbus_client *c, int timeout_ms, int64_t deadline, bool *got)
 {
 	*got = false;
 	for (;;)
 	{
 		if (c->rep_msg != NULL && c->rep_next < c->rep.nmessages)
 		{
-			wb_str		m = c->rep.messages[c->rep_next++];
+			wb_str		m = c->rep.messages[c->rep_next];
+			wbe_frame  *fr = &c->cur.frame;
 			int			rc;
 
+			rc = wbe_decode(&c->dec, m.ptr, m.len, fr);
+			if (rc == WB_ENOMEM)
+			{
+				/* skipping it would lose its changes: try it again later */
+				return walbus_fail(c, WALBUS_ENOMEM, "%s",
+								   wbe_dec_errmsg(&c->dec));
+			}
+			c->rep_next++;
 			c->stats.replayed++;
-			if (wbe_decode(&c->dec, m.ptr, m.len, &c->env) != WB_OK)
+			if (rc != WB_OK)
 			{
 				c->stats.malformed++;
 				continue;
 			}
-			walbus_enter_run(c, c->env.head.run);
-			/* the relay gives every message after our key: no gap here */
-			(void) wgc_check(&c->gaps, &c->env, walbus_receives, c);
-			if (walbus_take(c, &c->env, out, &rc))
-			{
-				*got = true;
-				return rc;
-			}
-			continue;
+			/* the relay gives every frame after our key: no gap here */
+			walbus_enter_run(c, fr->head.run);
+			c->rep_changes += fr->kind == WBE_FRAME_CHANGES ?
+				fr->nchanges : 1;
+			walbus_cursor_load(c, false);
+			*got = true;
+			return WALBUS_OK;
 		}
 		if (c->rep_msg != NULL && c->rep.end &&
-			c->rep.nmessages < WALBUS_PULL_STAY)
+			c->rep_changes < WALBUS_PULL_STAY)
 		{
 			/* caught up: back to the bus, past what the pull covered */
 			c->pulling = false;
-			c->skip_bus = true;
-			c->skip_run = c->rep.run;
-			c->skip_seq = c->rep.last_seq;
 			walbus_enter_run(c, c->rep.run);
+			c->have_seq = true;
+			c->seq = c->rep.last_seq;
 			walbus_pull_drop(c);
 			c->bus_heard_ms = walbus_now_ms();
 			return WALBUS_OK;
@@ -850,7 +1060,7 @@ walbus_pull(walbus_client *c, walbus_change *out, int timeout_ms,
 		{
 			wb_str		prefixes[WBC_MAX_PREFIXES];
 			uint32_t	n = walbus_prefixes(c, prefixes);
-			wbc_key	after = c->have_last ? c->last : (wbc_key) {0, 0};
+			wbc_key		after = c->have_last ? c->last : (wbc_key) {0, 0};
 			int			rc;
 
 			walbus_maybe_ack(c, false);
@@ -868,6 +1078,7 @@ walbus_pull(walbus_client *c, walbus_change *out, int timeout_ms,
 			if (rc == WALBUS_OK && mpr_str_eq(c->rep.status, WBC_REPLAY_DATA))
 			{
 				c->rep_next = 0;
+				c->rep_changes = 0;
 				continue;
 			}
 			if (rc == WALBUS_EINVAL)
@@ -885,150 +1096,178 @@ walbus_pull(walbus_client *c, walbus_change *out, int timeout_ms,
 	}
 }
 
+/*
+ * Wait for the next bus frame and decode it into the cursor's frame (not
+ * yet loaded).  Returns WALBUS_OK with *got set when a frame arrived,
+ * WALBUS_OK without it when the caller should look again (an ack or a
+ * silence check was due), or WALBUS_ETIMEDOUT, WALBUS_EPROTO (a malformed
+ * frame was skipped) or an error.
+ */
+static int
+walbus_bus_frame(walbus_client *c, int timeout_ms, int64_t deadline,
+				 bool *got)
+{
+	int64_t		now = walbus_now_ms();
+	int64_t		wait;
+	int			rv;
+
+	*got = false;
+	wait = timeout_ms < 0 ? -1 : deadline - now;
+	if (timeout_ms >= 0 && wait < 0)
+		wait = 0;
+	if (c->durable)
+	{
+		int64_t		silent_left = c->bus_heard_ms + c->silence_ms - now;
+
+		walbus_maybe_ack(c, false);
+		if (silent_left <= 0)
+		{
+			/* nothing for a while: ask the relay what we missed */
+			c->need_pull = true;
+			c->bus_heard_ms = now;
+			return WALBUS_OK;
+		}
+		if (wait < 0 || silent_left < wait)
+			wait = silent_left;
+		if (c->ack_dirty && wait > WALBUS_ACK_EVERY_MS)
+			wait = WALBUS_ACK_EVERY_MS;
+	}
+	/*
+	 * One aio for every receive: nng_recvmsg would allocate (and seed from
+	 * getrandom) an aio per call, and the socket-level timeout option takes
+	 * the socket lock on every frame.
+	 */
+	if (timeout_ms == 0 && !c->durable)
+		wait = 0;
+	nng_aio_set_timeout(c->recv_aio, wait < 0 ? NNG_DURATION_INFINITE :
+						wait == 0 ? NNG_DURATION_ZERO :
+						(nng_duration) wait);
+	nng_recv_aio(c->sub, c->recv_aio);
+	nng_aio_wait(c->recv_aio);
+	rv = nng_aio_result(c->recv_aio);
+	if (rv == NNG_ETIMEDOUT || rv == NNG_EAGAIN)
+	{
+		if (c->durable && (timeout_ms < 0 || walbus_now_ms() < deadline))
+			return WALBUS_OK;	/* an ack or a silence check was due */
+		return walbus_fail(c, WALBUS_ETIMEDOUT, "timed out");
+	}
+	if (rv != 0)
+		return walbus_fail(c, WALBUS_ENNG, "nng_recvmsg: %s",
+						   nng_strerror(rv));
+	c->msg = nng_aio_get_msg(c->recv_aio);
+	c->stats.received++;
+
+	rv = wbe_decode(&c->dec, nng_msg_body(c->msg), nng_msg_len(c->msg),
+					&c->cur.frame);
+	if (rv != WB_OK)
+	{
+		nng_msg_free(c->msg);
+		c->msg = NULL;
+		c->stats.malformed++;
+		return walbus_fail(c, rv == WB_ENOMEM ? WALBUS_ENOMEM :
+						   WALBUS_EPROTO,
+						   "skipped a malformed bus frame: %s",
+						   wbe_dec_errmsg(&c->dec));
+	}
+	*got = true;
+	return WALBUS_OK;
+}
+
+/* A bus frame received but not to be delivered. */
+static void
+walbus_bus_frame_drop(walbus_client *c)
+{
+	nng_msg_free(c->msg);
+	c->msg = NULL;
+}
+
 int
 walbus_recv(walbus_client *c, walbus_change *out, int timeout_ms)
 {
 	int64_t		deadline = walbus_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 
-	if (c->pending)
-	{
-		c->pending = false;
-		*out = c->pending_change;
-		return c->pending_rc;
-	}
 	if (!c->sub_open)
 		return walbus_fail(c, WALBUS_EINVAL, "opened without a bus URL");
 	for (;;)
 	{
-		wbe_envelope *env = &c->env;
+		const wbe_frame *fr = &c->cur.frame;
 		uint64_t	lost;
-		bool		wanted;
-		int			rv;
+		bool		got;
 		int			rc;
-		int64_t		now;
-		int64_t		wait;
 
-		if (c->msg != NULL)
+		/* the rest of the frame being delivered comes first */
+		if (c->cur.active)
 		{
-			nng_msg_free(c->msg);
-			c->msg = NULL;
+			if (walbus_take(c, out, &rc))
+				return rc;
+			walbus_cursor_done(c);
 		}
+
 		if (c->durable && (c->need_pull || c->pulling))
 		{
-			bool		got;
-
 			if (!c->pulling)
 			{
 				c->pulling = true;
 				c->need_pull = false;
 				walbus_pull_drop(c);
 			}
-			rc = walbus_pull(c, out, timeout_ms, deadline, &got);
-			if (got || rc != WALBUS_OK)
+			rc = walbus_pull(c, timeout_ms, deadline, &got);
+			if (rc != WALBUS_OK)
 				return rc;
+			continue;			/* its frame is in the cursor, or it ended */
+		}
+
+		rc = walbus_bus_frame(c, timeout_ms, deadline, &got);
+		if (rc != WALBUS_OK)
+			return rc;
+		if (!got)
 			continue;
-		}
-
-		/* how long to wait on the bus */
-		now = walbus_now_ms();
-		wait = timeout_ms < 0 ? -1 : deadline - now;
-		if (timeout_ms >= 0 && wait < 0)
-			wait = 0;
-		if (c->durable)
-		{
-			int64_t		silent_left = c->bus_heard_ms + c->silence_ms - now;
-
-			walbus_maybe_ack(c, false);
-			if (silent_left <= 0)
-			{
-				/* nothing for a while: ask the relay what we missed */
-				c->need_pull = true;
-				c->bus_heard_ms = now;
-				continue;
-			}
-			if (wait < 0 || silent_left < wait)
-				wait = silent_left;
-			if (c->ack_dirty && wait > WALBUS_ACK_EVERY_MS)
-				wait = WALBUS_ACK_EVERY_MS;
-		}
-		/*
-		 * One aio for every receive: nng_recvmsg would allocate (and seed
-		 * from getrandom) an aio per call, and the socket-level timeout
-		 * option takes the socket lock on every change.
-		 */
-		if (timeout_ms == 0 && !c->durable)
-			wait = 0;
-		nng_aio_set_timeout(c->recv_aio, wait < 0 ? NNG_DURATION_INFINITE :
-							wait == 0 ? NNG_DURATION_ZERO :
-							(nng_duration) wait);
-		nng_recv_aio(c->sub, c->recv_aio);
-		nng_aio_wait(c->recv_aio);
-		rv = nng_aio_result(c->recv_aio);
-		if (rv == 0)
-			c->msg = nng_aio_get_msg(c->recv_aio);
-		if (rv == NNG_ETIMEDOUT || rv == NNG_EAGAIN)
-		{
-			c->msg = NULL;
-			if (c->durable && (timeout_ms < 0 ||
-							   walbus_now_ms() < deadline))
-				continue;		/* an ack or a silence check was due */
-			return walbus_fail(c, WALBUS_ETIMEDOUT, "timed out");
-		}
-		if (rv != 0)
-			return walbus_fail(c, WALBUS_ENNG, "nng_recvmsg: %s",
-							   nng_strerror(rv));
-		c->stats.received++;
-
-		rc = wbe_decode(&c->dec, nng_msg_body(c->msg), nng_msg_len(c->msg),
-						env);
-		if (rc != WB_OK)
-		{
-			c->stats.malformed++;
-			return walbus_fail(c, rc == WB_ENOMEM ? WALBUS_ENOMEM :
-							   WALBUS_EPROTO,
-							   "skipped a malformed bus message: %s",
-							   wbe_dec_errmsg(&c->dec));
-		}
 
 		if (c->durable)
 		{
 			c->bus_heard_ms = walbus_now_ms();
-			if (c->skip_bus && env->head.run == c->skip_run &&
-				env->head.seq <= c->skip_seq)
-				continue;		/* the last pull gave it */
-			if (!c->have_run || env->head.run != c->run)
+			if (!c->have_run || fr->head.run != c->run || !c->have_seq)
 			{
-				/* a new relay process: what did it publish before we
-				 * heard it? */
+				/*
+				 * A new relay process: what did it publish before we heard
+				 * it?  The pull gives that, and this frame again.
+				 */
 				c->need_pull = true;
+				walbus_bus_frame_drop(c);
 				continue;
 			}
-		}
-
-		lost = wgc_check(&c->gaps, env, walbus_receives, c);
-		if (lost > 0 && c->durable)
-		{
-			/* fetch what was lost, and this one again, from the relay */
-			c->stats.gaps++;
-			c->stats.lost += lost;
-			c->need_pull = true;
+			if (fr->head.seq <= c->seq)
+			{
+				walbus_bus_frame_drop(c);	/* the last pull gave it */
+				continue;
+			}
+			if (fr->head.seq > c->seq + 1)
+			{
+				/* frames were lost: fetch them, and this one again */
+				c->stats.gaps++;
+				c->stats.lost += fr->head.seq - c->seq - 1;
+				c->need_pull = true;
+				walbus_bus_frame_drop(c);
+				continue;
+			}
+			c->seq = fr->head.seq;
+			if (!walbus_receives(c, fr->topic.ptr, fr->topic.len))
+			{
+				walbus_bus_frame_drop(c);	/* counted; not asked for */
+				continue;
+			}
+			walbus_cursor_load(c, true);
 			continue;
 		}
-		rc = WALBUS_OK;
-		wanted = walbus_take(c, env, out, &rc);
+
+		lost = wgc_check(&c->gaps, fr, walbus_receives, c);
 		if (lost > 0)
 		{
 			c->stats.gaps++;
 			c->stats.lost += lost;
-			if (wanted)
-			{
-				c->pending = true;
-				c->pending_rc = rc;
-				c->pending_change = *out;
-			}
-			return walbus_fail(c, WALBUS_EGAP, "%s", c->gaps.msg);
 		}
-		if (wanted)
-			return rc;
+		walbus_cursor_load(c, true);
+		if (lost > 0)
+			return walbus_fail(c, WALBUS_EGAP, "%s", c->gaps.msg);
 	}
 }

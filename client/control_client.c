@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
- * schemacache.c
- *	  Table definitions fetched over the control socket (see
- *	  control_client.h).
+ * control_client.c
+ *	  libwalbus's requests on the relay's control socket, and the cache of
+ *	  table definitions behind "schema" (see control_client.h).
  *
  *-------------------------------------------------------------------------
  */
@@ -276,6 +276,7 @@ wcc_status(wcc *s, walbus_relay_status *st)
 		st->subscribers = ws.subscribers;
 		st->transactions = ws.transactions;
 		st->changes = ws.changes;
+		st->frames = ws.frames;
 		st->messages = ws.messages;
 		st->heartbeats = ws.heartbeats;
 		st->bytes = ws.bytes;
@@ -355,6 +356,7 @@ typedef struct wcc_durable_req
 	uint64_t	end_lsn;
 	const wb_str *prefixes;
 	uint32_t	nprefixes;
+	const wbc_key *release;		/* ack: NULL, or what the window may forget */
 } wcc_durable_req;
 
 static void
@@ -371,7 +373,7 @@ wcc_enc_ack(wb_enc *e, const void *arg)
 	const wcc_durable_req *q = arg;
 
 	wbc_enc_ack_request(e, q->consumer, strlen(q->consumer), q->commit_lsn,
-						q->pos, q->end_lsn);
+						q->pos, q->end_lsn, q->release);
 }
 
 static void
@@ -387,7 +389,7 @@ wcc_enc_replay(wb_enc *e, const void *arg)
 int
 wcc_hello(wcc *s, const char *consumer, wbc_hello *h)
 {
-	wcc_durable_req q = {consumer, 0, 0, 0, NULL, 0};
+	wcc_durable_req q = {consumer, 0, 0, 0, NULL, 0, NULL};
 	nng_msg    *reply;
 	char		err[160];
 	int			rc;
@@ -408,9 +410,10 @@ wcc_hello(wcc *s, const char *consumer, wbc_hello *h)
 
 int
 wcc_ack(wcc *s, const char *consumer, uint64_t commit_lsn, uint32_t pos,
-		uint64_t end_lsn)
+		uint64_t end_lsn, const wbc_key *release)
 {
-	wcc_durable_req q = {consumer, commit_lsn, pos, end_lsn, NULL, 0};
+	wcc_durable_req q = {consumer, commit_lsn, pos, end_lsn, NULL, 0,
+		release};
 	nng_msg    *reply;
 	int			rc;
 
@@ -425,7 +428,8 @@ wcc_replay(wcc *s, const char *consumer, uint64_t commit_lsn, uint32_t pos,
 		   const wb_str *prefixes, uint32_t nprefixes, nng_msg **reply,
 		   wbc_replay *out)
 {
-	wcc_durable_req q = {consumer, commit_lsn, pos, 0, prefixes, nprefixes};
+	wcc_durable_req q = {consumer, commit_lsn, pos, 0, prefixes,
+		nprefixes, NULL};
 	char		err[160];
 	int			rc;
 

@@ -2,8 +2,8 @@
  *
  * control_client.h
  *	  libwalbus's side of the relay's control socket (nng req0): the
- *	  "status" request, and the "schema" request behind a cache of table
- *	  definitions.
+ *	  "status" request, the "schema" request behind a cache of table
+ *	  definitions, and the durable consumers' "hello", "ack", "replay".
  *
  * Tables are fetched the first time a (relation id, schema version) pair
  * is seen and kept until close: a schema version names one definition for
@@ -50,14 +50,15 @@ extern int	wcc_status(wcc *s, walbus_relay_status *st);
 
 /*
  * Durable consumers (docs/DELIVERY.md).  A refusal because the name is not
- * configured on the relay returns WALBUS_EINVAL.  wcc_replay leaves the
- * response in *reply (caller frees it with nng_msg_free) and its decoded
- * form in *out (caller frees out->messages); the messages point into
- * *reply.
+ * configured on the relay returns WALBUS_EINVAL.  wcc_ack's release is
+ * NULL or a key above (commit_lsn, pos) that the relay's window may forget
+ * although it is not applied.  wcc_replay leaves the response in *reply
+ * (caller frees it with nng_msg_free) and its decoded form in *out (caller
+ * frees out->messages); the messages (whole bus frames) point into *reply.
  */
 extern int	wcc_hello(wcc *s, const char *consumer, wbc_hello *out);
 extern int	wcc_ack(wcc *s, const char *consumer, uint64_t commit_lsn,
-					uint32_t pos, uint64_t end_lsn);
+					uint32_t pos, uint64_t end_lsn, const wbc_key *release);
 extern int	wcc_replay(wcc *s, const char *consumer, uint64_t commit_lsn,
 					   uint32_t pos, const wb_str *prefixes,
 					   uint32_t nprefixes, nng_msg **reply, wbc_replay *out);

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * gapcheck.c
- *	  Sequence-number loss detection (see gapcheck.h).
+ *	  Sequence-number loss detection on frames (see gapcheck.h).
  *
  *-------------------------------------------------------------------------
  */
@@ -15,7 +15,7 @@ typedef struct wgc_topic
 {
 	uint64_t	last;			/* highest tseq known delivered or lost */
 	uint64_t	base;			/* first tseq received */
-	uint64_t	created_seq;	/* seq of the envelope that created it */
+	uint64_t	created_seq;	/* seq of the frame that created it */
 } wgc_topic;
 
 void
@@ -38,6 +38,10 @@ wgc_reset(wgc *g)
 	wgc_free(g);
 }
 
+/*
+ * Out of memory leaves the topic unobserved: its next frame tries again,
+ * and a missed proof is only a loss not reported, never a false one.
+ */
 static wgc_topic *
 wgc_topic_add(wgc *g, const char *topic, size_t len, uint64_t tseq,
 			  uint64_t seq)
@@ -57,30 +61,31 @@ wgc_topic_add(wgc *g, const char *topic, size_t len, uint64_t tseq,
 	return t;
 }
 
-/* Record a loss: count it, and describe the first one of this envelope. */
+/* Record a loss: count it, and describe the first one of this frame. */
 static void
 wgc_lost(wgc *g, uint64_t *lost, uint64_t n, const char *topic, size_t len,
 		 uint64_t from, uint64_t to)
 {
 	if (*lost == 0)
 		snprintf(g->msg, sizeof(g->msg),
-				 "lost %llu message%s on topic \"%.*s\" (tseq %llu to %llu)",
+				 "lost %llu frame%s on topic \"%.*s\" (tseq %llu to %llu)",
 				 (unsigned long long) n, n == 1 ? "" : "s",
 				 (int) (len > 100 ? 100 : len), topic,
 				 (unsigned long long) from, (unsigned long long) to);
 	*lost += n;
 }
 
-/* The proof a _txn envelope carries, for the topics this client receives. */
+/* The proof a commit frame carries, for the topics this client receives. */
 static void
-wgc_check_commit(wgc *g, const wbe_envelope *env, wgc_receives_fn receives,
+wgc_check_commit(wgc *g, const wbe_frame *fr, wgc_receives_fn receives,
 				 void *arg, uint64_t *lost)
 {
-	bool		judged = env->first_seq >= g->joined_seq;
+	/* a transaction without frames (first_seq 0) proves nothing */
+	bool		judged = fr->first_seq != 0 && fr->first_seq >= g->joined_seq;
 
-	for (uint32_t i = 0; i < env->ntopics; i++)
+	for (uint32_t i = 0; i < fr->ntopics; i++)
 	{
-		const wbe_txn_topic *tt = &env->topics[i];
+		const wbe_txn_topic *tt = &fr->topics[i];
 		wgc_topic  *t;
 		uint64_t	first;
 
@@ -95,7 +100,7 @@ wgc_check_commit(wgc *g, const wbe_envelope *env, wgc_receives_fn receives,
 				wgc_lost(g, lost, tt->count, tt->topic.ptr, tt->topic.len,
 						 first, tt->last_tseq);
 			wgc_topic_add(g, tt->topic.ptr, tt->topic.len, tt->last_tseq,
-						  env->head.seq);
+						  fr->head.seq);
 			continue;
 		}
 		if (t->last < tt->last_tseq)
@@ -106,7 +111,7 @@ wgc_check_commit(wgc *g, const wbe_envelope *env, wgc_receives_fn receives,
 			t->last = tt->last_tseq;
 		}
 		/* first seen inside this transaction, but not from its start */
-		if (judged && t->created_seq >= env->first_seq && t->base > first)
+		if (judged && t->created_seq >= fr->first_seq && t->base > first)
 		{
 			wgc_lost(g, lost, t->base - first, tt->topic.ptr, tt->topic.len,
 					 first, t->base - 1);
@@ -115,46 +120,62 @@ wgc_check_commit(wgc *g, const wbe_envelope *env, wgc_receives_fn receives,
 	}
 }
 
+/*
+ * A heartbeat names the tseq of the last _txn frame published.  Below it,
+ * _txn frames (whole transactions) were lost.  Without a _txn frame
+ * received yet, the first heartbeat is where continuity on _txn starts,
+ * or a transaction lost between two heartbeats would go unseen.
+ */
+static void
+wgc_check_heartbeat(wgc *g, const wbe_frame *fr, uint64_t *lost)
+{
+	size_t		len = strlen(WBE_TOPIC_TXN);
+	wgc_topic  *t = whm_get(&g->topics, WBE_TOPIC_TXN, len);
+
+	if (t == NULL)
+	{
+		wgc_topic_add(g, WBE_TOPIC_TXN, len, fr->hb.txn_tseq, fr->head.seq);
+		return;
+	}
+	if (fr->hb.txn_tseq > t->last)
+	{
+		wgc_lost(g, lost, fr->hb.txn_tseq - t->last, WBE_TOPIC_TXN, len,
+				 t->last + 1, fr->hb.txn_tseq);
+		t->last = fr->hb.txn_tseq;
+	}
+}
+
 uint64_t
-wgc_check(wgc *g, const wbe_envelope *env, wgc_receives_fn receives,
-		  void *arg)
+wgc_check(wgc *g, const wbe_frame *fr, wgc_receives_fn receives, void *arg)
 {
 	uint64_t	lost = 0;
 	wgc_topic  *t;
 
 	g->msg[0] = '\0';
-	if (!g->have_run || g->run != env->head.run)
+	if (!g->have_run || g->run != fr->head.run)
 	{
 		/* a new relay process: its counters start again */
 		whm_free(&g->topics, free);
 		g->have_run = true;
-		g->run = env->head.run;
-		g->joined_seq = env->head.seq;
+		g->run = fr->head.run;
+		g->joined_seq = fr->head.seq;
 	}
 
-	t = whm_get(&g->topics, env->topic.ptr, env->topic.len);
+	t = whm_get(&g->topics, fr->topic.ptr, fr->topic.len);
 	if (t == NULL)
-		wgc_topic_add(g, env->topic.ptr, env->topic.len, env->head.tseq,
-					  env->head.seq);
-	else if (env->head.tseq > t->last)
+		wgc_topic_add(g, fr->topic.ptr, fr->topic.len, fr->head.tseq,
+					  fr->head.seq);
+	else if (fr->head.tseq > t->last)
 	{
-		if (env->head.tseq > t->last + 1)
-			wgc_lost(g, &lost, env->head.tseq - t->last - 1, env->topic.ptr,
-					 env->topic.len, t->last + 1, env->head.tseq - 1);
-		t->last = env->head.tseq;
+		if (fr->head.tseq > t->last + 1)
+			wgc_lost(g, &lost, fr->head.tseq - t->last - 1, fr->topic.ptr,
+					 fr->topic.len, t->last + 1, fr->head.tseq - 1);
+		t->last = fr->head.tseq;
 	}
 
-	if (env->kind == WBE_COMMIT)
-		wgc_check_commit(g, env, receives, arg, &lost);
-	else if (env->kind == WBE_HEARTBEAT)
-	{
-		t = whm_get(&g->topics, WBE_TOPIC_TXN, strlen(WBE_TOPIC_TXN));
-		if (t != NULL && env->hb.txn_tseq > t->last)
-		{
-			wgc_lost(g, &lost, env->hb.txn_tseq - t->last, WBE_TOPIC_TXN,
-					 strlen(WBE_TOPIC_TXN), t->last + 1, env->hb.txn_tseq);
-			t->last = env->hb.txn_tseq;
-		}
-	}
+	if (fr->kind == WBE_FRAME_COMMIT)
+		wgc_check_commit(g, fr, receives, arg, &lost);
+	else if (fr->kind == WBE_FRAME_HEARTBEAT)
+		wgc_check_heartbeat(g, fr, &lost);
 	return lost;
 }

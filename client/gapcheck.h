@@ -1,16 +1,19 @@
 /*-------------------------------------------------------------------------
  *
  * gapcheck.h
- *	  Loss detection for libwalbus from the envelope sequence numbers
+ *	  Loss detection for libwalbus from the frame sequence numbers
  *	  (docs/PROTOCOL.md Part 2, "Gap detection").
  *
- * Every envelope the client receives goes through wgc_check, including
- * those it does not deliver.  Within a relay run, a topic's tseq must grow
- * by one; a _txn envelope proves, for each topic it lists that the client
- * receives, how many messages the transaction had and the last tseq; a
- * heartbeat proves the last _txn tseq.  Transactions that began before the
- * client joined the run are not judged.  wgc_check returns the number of
- * messages proven lost (0: none) and describes the first loss in msg.
+ * Every frame the client receives goes through wgc_check once, when it is
+ * received, including frames it does not deliver; the rules count frames
+ * (bus messages), never the changes inside them.  Within a relay run, a
+ * topic's tseq must grow by one; a commit frame on _txn proves, for each
+ * topic it lists that the client receives, how many frames the
+ * transaction published there and the last tseq; a heartbeat proves the
+ * last _txn tseq (the first heartbeat is the starting point when no _txn
+ * frame was received yet).  Transactions that began before the client
+ * joined the run are not judged.  wgc_check returns the number of frames
+ * proven lost (0: none) and describes the first loss in msg.
  *
  * Memory: one small entry per topic seen in the current run.  Single
  * owner; no global state.
@@ -40,9 +43,9 @@ typedef struct wgc
 
 extern void wgc_init(wgc *g);
 extern void wgc_free(wgc *g);
-/* Forget everything: the next envelope starts a new observation. */
+/* Forget everything: the next frame starts a new observation. */
 extern void wgc_reset(wgc *g);
-extern uint64_t wgc_check(wgc *g, const wbe_envelope *env,
+extern uint64_t wgc_check(wgc *g, const wbe_frame *fr,
 						  wgc_receives_fn receives, void *arg);
 
 #endif							/* WALBUS_GAPCHECK_H */

@@ -2,13 +2,23 @@
  *
  * test_client.c
  *	  cmocka tests of libwalbus against a real nng pub0 socket publishing
- *	  real envelopes (encoded with the relay's encoder) and a rep0 control
- *	  socket served by a thread, all over inproc:// (no ports).
+ *	  real frames (bus layout 2, encoded with the relay's encoder) and a
+ *	  rep0 control socket served by a thread, all over inproc:// (no ports).
+ *
+ * The fake relay answers "status" and "schema", and for durable consumers
+ * "hello", "ack" (it records the last one) and "replay" from a window that
+ * keeps a copy of every transactional frame it publishes, keyed by its last
+ * change, as the real relay does.  A frame can be kept in the window but
+ * not sent on the bus: that is how the tests lose frames.
  *
  * Covered: names and typed values, table/schema/message/_txn filters,
- * gap detection (tseq jumps, _txn proofs, heartbeats, new relay runs, no
- * false gaps for unsubscribed topics), unknown schema versions,
- * malformed messages, timeouts and the status request.
+ * frames of many changes delivered one per walbus_recv, gap detection on
+ * frames (tseq jumps, _txn proofs, heartbeats, new relay runs, no false
+ * gaps for unsubscribed topics) with WALBUS_EGAP before the frame that
+ * revealed the loss, repeats dropped per change, unknown schema versions,
+ * malformed frames, timeouts, the status request, recv_queue, and the
+ * durable path: pull at open, back to the bus, pull on a gap, a replay
+ * page straddling the resume key, acks settling a commit, releases.
  *
  *-------------------------------------------------------------------------
  */
@@ -41,6 +51,21 @@
 #define ARCHIVE_RELID	16401
 #define ARCHIVE_SV		77
 
+#define TXN_LSN			0x1000	/* commit LSN of the first transaction */
+#define TXN_STEP		0x100	/* and how far apart transactions are */
+#define END_OF(lsn)		((lsn) + 0x30)
+
+#define WINDOW_MAX		64
+
+/* A transactional frame the fake relay keeps for replay. */
+typedef struct kept_frame
+{
+	void	   *bytes;			/* topic, NUL, map */
+	size_t		len;
+	wbc_key		last;			/* key of its last change */
+	uint64_t	seq;
+} kept_frame;
+
 typedef struct fake_relay
 {
 	nng_socket	pub;
@@ -54,9 +79,23 @@ typedef struct fake_relay
 	uint64_t	run;
 	uint64_t	seq;
 	uint64_t	tseq[8];		/* per test topic, indexed by caller */
-	uint64_t	txn_off;		/* commit_lsn of the open txn - 0x1000 */
+	uint64_t	txn_off;		/* commit_lsn of the open txn - TXN_LSN */
 	uint32_t	npos;			/* last pos used in it */
 	walbus_client *client;
+
+	/* durable consumers; the rep thread reads what the test thread writes */
+	pthread_mutex_t lock;
+	kept_frame	window[WINDOW_MAX];
+	int			nwindow;
+	uint64_t	published_seq;	/* seq of the last frame published */
+	int			page_max;		/* frames per replay page; 0: all */
+	int			acks;
+	wbc_key		ack_key;		/* of the last ack request */
+	uint64_t	ack_end;
+	bool		ack_has_release;
+	wbc_key		ack_release;
+	int			replays;
+	wbc_key		replay_after;	/* of the last replay request */
 } fake_relay;
 
 static int	url_counter;
@@ -77,7 +116,55 @@ msg_write(void *ctx, const char *buf, size_t len)
 	return nng_msg_append((nng_msg *) ctx, buf, len);
 }
 
-/* Answer schema and status requests like the relay's control socket. */
+/* Does a replay request's prefix list select this bus message? */
+static bool
+replay_selects(const wbc_request *r, const kept_frame *k)
+{
+	if (((const char *) k->bytes)[0] == WBE_TOPIC_RESERVED)
+		return true;
+	for (uint32_t i = 0; i < r->nprefixes; i++)
+		if (r->prefixes[i].len <= k->len &&
+			memcmp(k->bytes, r->prefixes[i].ptr, r->prefixes[i].len) == 0)
+			return true;
+	return false;
+}
+
+/* The window's frames whose last key is after the one asked for. */
+static void
+answer_replay(fake_relay *f, const wbc_request *r, wb_enc *e)
+{
+	wbc_key		after = {r->commit_lsn, r->pos};
+	int			pick[WINDOW_MAX];
+	int			n = 0;
+	bool		end = true;
+	uint64_t	last_seq;
+
+	pthread_mutex_lock(&f->lock);
+	f->replays++;
+	f->replay_after = after;
+	for (int i = 0; i < f->nwindow; i++)
+	{
+		if (wbc_key_cmp(f->window[i].last, after) <= 0 ||
+			!replay_selects(r, &f->window[i]))
+			continue;
+		if (f->page_max > 0 && n == f->page_max)
+		{
+			end = false;
+			break;
+		}
+		pick[n++] = i;
+	}
+	last_seq = end ? f->published_seq :
+		f->window[pick[n - 1]].seq;
+	wbc_enc_replay_start(e, WBC_REPLAY_DATA, f->run, last_seq, end,
+						 (uint32_t) n);
+	for (int i = 0; i < n; i++)
+		wbc_enc_replay_message(e, f->window[pick[i]].bytes,
+							   f->window[pick[i]].len);
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* Answer requests like the relay's control socket. */
 static void
 answer(fake_relay *f, nng_msg *req, nng_msg *rep)
 {
@@ -101,7 +188,7 @@ answer(fake_relay *f, nng_msg *req, nng_msg *rep)
 		st.state = (wb_str) {"streaming", 9};
 		st.delivery = (wb_str) {"best_effort", 11};
 		st.flushed_lsn = 0x16B3748;
-		st.last_seq = f->seq;
+		st.last_seq = 5;
 		st.changes = 5;
 		wbc_enc_status(&e, &st);
 	}
@@ -121,8 +208,31 @@ answer(fake_relay *f, nng_msg *req, nng_msg *rep)
 							 "contacts_archive", 16, 0, 1);
 		wbc_enc_schema_column(&e, "id", 2, 20, -1, "bigint", 6);
 	}
-	else
+	else if (r.op == WBC_OP_SCHEMA)
 		wbc_enc_error(&e, WBC_ERR_NOT_FOUND, "unknown schema version");
+	else if (r.op == WBC_OP_HELLO)
+	{
+		wbc_hello	h = {0};
+
+		h.run = f->run;
+		h.durable = true;
+		wbc_enc_hello(&e, &h);
+	}
+	else if (r.op == WBC_OP_ACK)
+	{
+		pthread_mutex_lock(&f->lock);
+		f->acks++;
+		f->ack_key = (wbc_key) {r.commit_lsn, r.pos};
+		f->ack_end = r.end_lsn;
+		f->ack_has_release = r.has_release;
+		f->ack_release = r.release;
+		pthread_mutex_unlock(&f->lock);
+		wbc_enc_ack(&e, 0);
+	}
+	else if (r.op == WBC_OP_REPLAY)
+		answer_replay(f, &r, &e);
+	else
+		wbc_enc_error(&e, WBC_ERR_UNKNOWN_OP, "unknown op");
 }
 
 static void *
@@ -154,13 +264,11 @@ sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Start the fake relay and a client connected to it. */
+/* Start the fake relay, without a client. */
 static int
-setup(void **state)
+setup_relay(void **state)
 {
 	fake_relay *f = calloc(1, sizeof(fake_relay));
-	walbus_options o = {0};
-	char		err[256];
 
 	url_counter++;
 	snprintf(f->bus_url, sizeof(f->bus_url), "inproc://walbus-test-bus-%d",
@@ -168,6 +276,7 @@ setup(void **state)
 	snprintf(f->ctl_url, sizeof(f->ctl_url), "inproc://walbus-test-ctl-%d",
 			 url_counter);
 	f->run = RUN_A;
+	pthread_mutex_init(&f->lock, NULL);
 	assert_int_equal(nng_pub0_open(&f->pub), 0);
 	assert_int_equal(nng_pipe_notify(f->pub, NNG_PIPE_EV_ADD_POST, on_pipe, f),
 					 0);
@@ -176,17 +285,55 @@ setup(void **state)
 	assert_int_equal(nng_socket_set_ms(f->rep, NNG_OPT_RECVTIMEO, 50), 0);
 	assert_int_equal(nng_listen(f->rep, f->ctl_url, NULL, 0), 0);
 	assert_int_equal(pthread_create(&f->thread, NULL, serve, f), 0);
+	*state = f;
+	return 0;
+}
 
+/* Wait until the bus has more subscribers than before. */
+static void
+wait_pipes(fake_relay *f, int before)
+{
+	for (int i = 0; i < 200 && atomic_load(&f->pipes) == before; i++)
+		sleep_ms(5);
+	assert_true(atomic_load(&f->pipes) > before);
+}
+
+/* The fake relay and a best-effort client connected to it. */
+static int
+setup(void **state)
+{
+	fake_relay *f;
+	walbus_options o = {0};
+	char		err[256];
+
+	setup_relay(state);
+	f = *state;
 	o.bus_url = f->bus_url;
 	o.control_url = f->ctl_url;
 	o.control_timeout_ms = 2000;
 	if (walbus_open(&f->client, &o, err, sizeof(err)) != WALBUS_OK)
 		fail_msg("walbus_open: %s", err);
-	for (int i = 0; i < 200 && atomic_load(&f->pipes) == 0; i++)
-		sleep_ms(5);
-	assert_true(atomic_load(&f->pipes) > 0);
-	*state = f;
+	wait_pipes(f, 0);
 	return 0;
+}
+
+/* A durable consumer "crm" resuming after (lsn, pos), as f->client. */
+static void
+open_durable(fake_relay *f, uint64_t lsn, uint32_t pos)
+{
+	walbus_options o = {0};
+	char		err[256];
+	int			before = atomic_load(&f->pipes);
+
+	o.bus_url = f->bus_url;
+	o.control_url = f->ctl_url;
+	o.control_timeout_ms = 2000;
+	o.consumer = "crm";
+	o.resume_commit_lsn = lsn;
+	o.resume_pos = pos;
+	if (walbus_open(&f->client, &o, err, sizeof(err)) != WALBUS_OK)
+		fail_msg("walbus_open: %s", err);
+	wait_pipes(f, before);
 }
 
 static int
@@ -199,13 +346,26 @@ teardown(void **state)
 	pthread_join(f->thread, NULL);
 	nng_close(f->pub);
 	nng_close(f->rep);
+	for (int i = 0; i < f->nwindow; i++)
+		free(f->window[i].bytes);
+	pthread_mutex_destroy(&f->lock);
 	free(f);
 	return 0;
 }
 
 /* ------------------------------------------------------------ publishing */
 
-static const wbe_txn txn1 = {900, 0x1000, {1700000000, 0}, 0};
+static const wbe_txn txn1 = {900, TXN_LSN, {1700000000, 0}};
+
+/* The open transaction of the fake relay. */
+static wbe_txn
+open_txn(const fake_relay *f)
+{
+	wbe_txn		t = txn1;
+
+	t.commit_lsn += f->txn_off;
+	return t;
+}
 
 static nng_msg *
 msg_start(wb_enc *e, const char *topic)
@@ -218,73 +378,222 @@ msg_start(wb_enc *e, const char *topic)
 	return m;
 }
 
+/*
+ * Publish a frame: keep a copy in the window when it is transactional
+ * (last: the key of its last change), and send it on the bus unless
+ * on_bus is false (it is then lost on the bus, as nng would drop it).
+ */
 static void
-msg_send(fake_relay *f, wb_enc *e, nng_msg *m)
+msg_send(fake_relay *f, wb_enc *e, nng_msg *m, const wbc_key *last,
+		 bool on_bus)
 {
 	assert_false(wb_enc_failed(e));
-	assert_int_equal(nng_sendmsg(f->pub, m, 0), 0);
+	pthread_mutex_lock(&f->lock);
+	f->published_seq = f->seq;
+	if (last != NULL)
+	{
+		kept_frame *k = &f->window[f->nwindow++];
+
+		assert_true(f->nwindow <= WINDOW_MAX);
+		k->len = nng_msg_len(m);
+		k->bytes = malloc(k->len);
+		memcpy(k->bytes, nng_msg_body(m), k->len);
+		k->last = *last;
+		k->seq = f->seq;
+	}
+	pthread_mutex_unlock(&f->lock);
+	if (on_bus)
+		assert_int_equal(nng_sendmsg(f->pub, m, 0), 0);
+	else
+		nng_msg_free(m);
 }
 
-/* An INSERT of (id, name, ok) on topic; ti picks the topic's counter. */
+/* A frame under construction. */
+typedef struct frame_b
+{
+	nng_msg    *m;
+	wb_enc		e;
+	size_t		hdr;			/* offset of the changes array header */
+	uint32_t	n;				/* changes written */
+	bool		in_txn;
+} frame_b;
+
+/* Open a frame of changes on a table topic; ti picks the topic's counter. */
+static void
+frame_table(fake_relay *f, frame_b *b, const char *topic, int ti,
+			uint32_t relid, uint64_t sv)
+{
+	wbe_head	h = {f->run, ++f->seq, ++f->tseq[ti]};
+	wbe_txn		t = open_txn(f);
+
+	b->m = msg_start(&b->e, topic);
+	wbe_enc_frame_table(&b->e, &h, &t, relid, sv);
+	b->hdr = nng_msg_len(b->m) - WBE_CHANGES_HDR_LEN;
+	b->n = 0;
+	b->in_txn = true;
+}
+
+/* Open a frame of messages on _msg.prefix, transactional or not. */
+static void
+frame_messages(fake_relay *f, frame_b *b, const char *prefix, int ti,
+			   bool transactional)
+{
+	char		topic[64];
+	wbe_head	h;
+	wbe_txn		t = open_txn(f);
+
+	snprintf(topic, sizeof(topic), "_msg.%s", prefix);
+	h = (wbe_head) {f->run, ++f->seq, ++f->tseq[ti]};
+	b->m = msg_start(&b->e, topic);
+	wbe_enc_frame_messages(&b->e, &h, transactional ? &t : NULL, prefix,
+						   strlen(prefix));
+	b->hdr = nng_msg_len(b->m) - WBE_CHANGES_HDR_LEN;
+	b->n = 0;
+	b->in_txn = transactional;
+}
+
+/* An INSERT of (id, name, true), or of (id) when name is NULL. */
+static void
+add_insert(fake_relay *f, frame_b *b, int64_t id, const char *name)
+{
+	wbe_enc_change_start(&b->e, WBE_INSERT, ++f->npos, 1);
+	wbe_enc_values_start(&b->e, name != NULL ? 3 : 1);
+	wb_enc_v_int(&b->e, id);
+	if (name != NULL)
+	{
+		wb_enc_v_str(&b->e, name, strlen(name));
+		wb_enc_v_bool(&b->e, true);
+	}
+	b->n++;
+}
+
+/* An UPDATE of a contact to (id, name, false) that moved it from old_id. */
+static void
+add_update(fake_relay *f, frame_b *b, int64_t id, const char *name,
+		   int64_t old_id)
+{
+	wbe_enc_change_start(&b->e, WBE_UPDATE, ++f->npos, 2);
+	wbe_enc_values_start(&b->e, 3);
+	wb_enc_v_int(&b->e, id);
+	wb_enc_v_str(&b->e, name, strlen(name));
+	wb_enc_v_bool(&b->e, false);
+	wb_enc_v_int(&b->e, old_id);
+	b->n++;
+}
+
+static void
+add_delete(fake_relay *f, frame_b *b, int64_t id)
+{
+	wbe_enc_change_start(&b->e, WBE_DELETE, ++f->npos, 1);
+	wb_enc_v_int(&b->e, id);
+	b->n++;
+}
+
+static void
+add_truncate(fake_relay *f, frame_b *b, uint32_t flags)
+{
+	wbe_enc_truncate(&b->e, ++f->npos, flags);
+	b->n++;
+}
+
+static void
+add_message(fake_relay *f, frame_b *b, const char *content)
+{
+	wbe_enc_message(&b->e, b->in_txn ? ++f->npos : WBE_POS_NONE, 0x3000,
+					content, strlen(content));
+	b->n++;
+}
+
+/* Close the frame and publish it (see msg_send). */
+static void
+frame_send(fake_relay *f, frame_b *b, bool on_bus)
+{
+	wbc_key		last = {open_txn(f).commit_lsn, f->npos};
+
+	wbe_patch_changes_count((char *) nng_msg_body(b->m) + b->hdr, b->n);
+	msg_send(f, &b->e, b->m, b->in_txn ? &last : NULL, on_bus);
+}
+
+/*
+ * A frame of one INSERT of (id, name, true) on topic, at pos or the next
+ * one if pos is not above the last (keys grow like a real relay's, or the
+ * client drops repeats).
+ */
 static void
 pub_insert(fake_relay *f, const char *topic, int ti, uint32_t relid,
 		   uint64_t sv, int64_t id, const char *name, uint32_t pos)
 {
-	wb_enc		e;
-	nng_msg    *m = msg_start(&e, topic);
-	wbe_head	h = {f->run, ++f->seq, ++f->tseq[ti]};
-	wbe_txn		t = txn1;
+	frame_b		b;
 
-	/* keys grow like a real relay's, or the client drops repeats */
-	f->npos = pos > f->npos ? pos : f->npos + 1;
-	t.commit_lsn += f->txn_off;
-	t.pos = f->npos;
-	wbe_enc_change_start(&e, &h, WBE_INSERT, &t, relid, sv,
-						 relid == CONTACTS_RELID ? 3 : 1, false);
-	wb_enc_v_int(&e, id);
-	if (relid == CONTACTS_RELID)
-	{
-		wb_enc_v_str(&e, name, strlen(name));
-		wb_enc_v_bool(&e, true);
-	}
-	msg_send(f, &e, m);
+	if (pos > f->npos + 1)
+		f->npos = pos - 1;
+	frame_table(f, &b, topic, ti, relid, sv);
+	add_insert(f, &b, id, relid == CONTACTS_RELID ? name : NULL);
+	frame_send(f, &b, true);
 }
 
-/* Skip a topic's message as if nng had dropped it. */
+/* A frame of contacts (id, name) inserts first_id, first_id + 1, ... */
 static void
-drop_one(fake_relay *f, int ti)
+pub_inserts(fake_relay *f, int64_t first_id, int n, bool on_bus)
+{
+	frame_b		b;
+
+	frame_table(f, &b, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV);
+	for (int i = 0; i < n; i++)
+		add_insert(f, &b, first_id + i, "x");
+	frame_send(f, &b, on_bus);
+}
+
+/* Skip a topic's frame of nchanges changes as if nng had dropped it. */
+static void
+drop_frame(fake_relay *f, int ti, uint32_t nchanges)
 {
 	f->seq++;
 	f->tseq[ti]++;
+	f->npos += nchanges;
+}
+
+static void
+drop_one(fake_relay *f, int ti)
+{
+	drop_frame(f, ti, 1);
 }
 
 typedef struct txn_topic
 {
 	const char *topic;
 	int			ti;
-	uint32_t	count;
+	uint32_t	count;			/* frames */
 } txn_topic;
 
 #define TI_TXN	7
 
+/* The open transaction's commit frame; the next transaction opens. */
 static void
-pub_commit(fake_relay *f, uint64_t first_seq, uint32_t nchanges,
-		   const txn_topic *topics, int ntopics)
+pub_commit_bus(fake_relay *f, uint64_t first_seq, uint32_t nframes,
+			   const txn_topic *topics, int ntopics, bool on_bus)
 {
 	wb_enc		e;
 	nng_msg    *m = msg_start(&e, WBE_TOPIC_TXN);
 	wbe_head	h = {f->run, ++f->seq, ++f->tseq[TI_TXN]};
-	wbe_txn		t = txn1;
+	wbe_txn		t = open_txn(f);
+	wbc_key		key = {t.commit_lsn, WBC_POS_COMMIT};
 
-	t.commit_lsn += f->txn_off;
-	wbe_enc_commit_start(&e, &h, &t, t.commit_lsn + 0x30, first_seq, nchanges,
-						 (uint32_t) ntopics);
+	wbe_enc_commit_start(&e, &h, &t, END_OF(t.commit_lsn), first_seq,
+						 nframes, f->npos, (uint32_t) ntopics);
 	for (int i = 0; i < ntopics; i++)
 		wbe_enc_commit_topic(&e, topics[i].topic, strlen(topics[i].topic),
 							 f->tseq[topics[i].ti], topics[i].count);
-	msg_send(f, &e, m);
-	f->txn_off += 0x100;
+	msg_send(f, &e, m, &key, on_bus);
+	f->txn_off += TXN_STEP;
 	f->npos = 0;
+}
+
+static void
+pub_commit(fake_relay *f, uint64_t first_seq, uint32_t nframes,
+		   const txn_topic *topics, int ntopics)
+{
+	pub_commit_bus(f, first_seq, nframes, topics, ntopics, true);
 }
 
 static void
@@ -293,26 +602,22 @@ pub_heartbeat(fake_relay *f, int ti)
 	wb_enc		e;
 	nng_msg    *m = msg_start(&e, WBE_TOPIC_HEARTBEAT);
 	wbe_head	h = {f->run, ++f->seq, ++f->tseq[ti]};
-	wbe_heartbeat hb = {{1700000100, 0}, f->tseq[TI_TXN], 0x2000, 0x1030};
+	wbe_heartbeat hb = {{1700000100, 0}, f->tseq[TI_TXN], 0x2000,
+	END_OF(TXN_LSN)};
 
 	wbe_enc_heartbeat(&e, &h, &hb);
-	msg_send(f, &e, m);
+	msg_send(f, &e, m, NULL, true);
 }
 
+/* A non-transactional message. */
 static void
 pub_message(fake_relay *f, const char *prefix, int ti, const char *content)
 {
-	wb_enc		e;
-	char		topic[64];
-	nng_msg    *m;
-	wbe_head	h;
+	frame_b		b;
 
-	snprintf(topic, sizeof(topic), "_msg.%s", prefix);
-	m = msg_start(&e, topic);
-	h = (wbe_head) {f->run, ++f->seq, ++f->tseq[ti]};
-	wbe_enc_message(&e, &h, NULL, 0x3000, prefix, strlen(prefix), content,
-					strlen(content));
-	msg_send(f, &e, m);
+	frame_messages(f, &b, prefix, ti, false);
+	add_message(f, &b, content);
+	frame_send(f, &b, true);
 }
 
 static int
@@ -328,6 +633,36 @@ expect_ok(fake_relay *f, walbus_change *ch)
 
 	if (rc != WALBUS_OK)
 		fail_msg("walbus_recv returned %d: %s", rc, walbus_errmsg(f->client));
+}
+
+/* The next change must be the contacts insert of id at pos. */
+static void
+expect_insert_ch(fake_relay *f, walbus_change *ch, int64_t id, uint32_t pos)
+{
+	expect_ok(f, ch);
+	assert_int_equal(ch->kind, WALBUS_INSERT);
+	assert_int_equal(ch->values[0].v.i, id);
+	assert_int_equal(ch->pos, pos);
+}
+
+static void
+expect_insert(fake_relay *f, int64_t id, uint32_t pos)
+{
+	walbus_change ch;
+
+	expect_insert_ch(f, &ch, id, pos);
+}
+
+static void
+last_ack(fake_relay *f, wbc_key *key, uint64_t *end, bool *has_release,
+		 wbc_key *release)
+{
+	pthread_mutex_lock(&f->lock);
+	*key = f->ack_key;
+	*end = f->ack_end;
+	*has_release = f->ack_has_release;
+	*release = f->ack_release;
+	pthread_mutex_unlock(&f->lock);
 }
 
 /* ------------------------------------------------------------------ tests */
@@ -361,10 +696,13 @@ test_names_and_values(void **state)
 	assert_null(ch.old_key);
 	assert_true(ch.in_txn);
 	assert_int_equal(ch.xid, 900);
-	assert_int_equal(ch.commit_lsn, 0x1000);
+	assert_int_equal(ch.commit_lsn, TXN_LSN);
+	assert_int_equal(ch.commit_time.sec, 1700000000);
 	assert_int_equal(ch.pos, 1);
 	assert_int_equal(ch.seq, 1);
 	assert_int_equal(ch.tseq, 1);
+	assert_int_equal(ch.relid, CONTACTS_RELID);
+	assert_int_equal(ch.schema_version, CONTACTS_SV);
 
 	/* the second change of the same version is served from the cache */
 	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 2, "bob", 2);
@@ -376,6 +714,7 @@ test_names_and_values(void **state)
 		walbus_get_stats(f->client, &st);
 		assert_int_equal(st.schema_fetches, 1);
 		assert_int_equal(st.delivered, 2);
+		assert_int_equal(st.received, 2);
 		assert_int_equal(st.gaps, 0);
 	}
 }
@@ -420,7 +759,7 @@ test_schema_and_all_filters(void **state)
 	assert_int_equal(walbus_unsubscribe(f->client, "public.*"), WALBUS_OK);
 	assert_int_equal(walbus_subscribe(f->client, "*"), WALBUS_OK);
 	pub_message(f, "audit", 3, "again");
-	pub_insert(f, "other.contacts", 2, CONTACTS_RELID, CONTACTS_SV, 8, "x", 1);
+	pub_insert(f, "other.contacts", 2, CONTACTS_RELID, CONTACTS_SV, 8, "x", 4);
 	expect_ok(f, &ch);
 	assert_string_equal(ch.topic, "other.contacts");
 }
@@ -430,7 +769,9 @@ test_messages_commits_heartbeats(void **state)
 {
 	fake_relay *f = *state;
 	walbus_change ch;
-	txn_topic	tt[] = {{"public.contacts", 0, 1}};
+	frame_b		b;
+	uint64_t	first;
+	txn_topic	tt[] = {{"public.contacts", 0, 1}, {"_msg.audit", 3, 1}};
 
 	assert_int_equal(walbus_subscribe(f->client, "_msg.audit"), WALBUS_OK);
 	assert_int_equal(walbus_subscribe(f->client, "_txn"), WALBUS_OK);
@@ -441,24 +782,125 @@ test_messages_commits_heartbeats(void **state)
 	assert_int_equal(ch.kind, WALBUS_MESSAGE);
 	assert_false(ch.transactional);
 	assert_false(ch.in_txn);
+	assert_int_equal(ch.pos, 0);
+	assert_int_equal(ch.message_lsn, 0x3000);
 	assert_memory_equal(ch.prefix.ptr, "audit", 5);
 	assert_memory_equal(ch.content.ptr, "yes", 3);
 
-	drop_one(f, 0);				/* a change we are not subscribed to */
-	pub_commit(f, f->seq, 1, tt, 1);
+	/* a change we are not subscribed to, then two transactional messages */
+	first = f->seq + 1;
+	drop_one(f, 0);
+	frame_messages(f, &b, "audit", 3, true);
+	add_message(f, &b, "m2");
+	add_message(f, &b, "m3");
+	frame_send(f, &b, true);
+	pub_commit(f, first, 2, tt, 2);
+	for (uint32_t pos = 2; pos <= 3; pos++)
+	{
+		expect_ok(f, &ch);
+		assert_int_equal(ch.kind, WALBUS_MESSAGE);
+		assert_true(ch.transactional);
+		assert_true(ch.in_txn);
+		assert_int_equal(ch.pos, pos);
+		assert_int_equal(ch.commit_lsn, TXN_LSN);
+		assert_memory_equal(ch.prefix.ptr, "audit", 5);
+		assert_memory_equal(ch.content.ptr, pos == 2 ? "m2" : "m3", 2);
+	}
 	expect_ok(f, &ch);
 	assert_int_equal(ch.kind, WALBUS_COMMIT);
-	assert_int_equal(ch.end_lsn, 0x1030);
-	assert_int_equal(ch.nchanges, 1);
+	assert_string_equal(ch.topic, "_txn");
+	assert_int_equal(ch.commit_lsn, TXN_LSN);
+	assert_int_equal(ch.end_lsn, END_OF(TXN_LSN));
+	assert_int_equal(ch.nchanges, 3);
 
 	pub_heartbeat(f, 5);
 	expect_ok(f, &ch);
 	assert_int_equal(ch.kind, WALBUS_HEARTBEAT);
-	assert_int_equal(ch.flushed_lsn, 0x1030);
+	assert_false(ch.in_txn);
+	assert_int_equal(ch.flushed_lsn, END_OF(TXN_LSN));
+	assert_int_equal(ch.received_lsn, 0x2000);
 	assert_int_equal(ch.time.sec, 1700000100);
 }
 
-/* A jump in a topic's tseq is reported, then the change is delivered. */
+/*
+ * One frame of many changes of every kind: one change per walbus_recv, in
+ * order, each with the frame's seq and tseq, then the commit.
+ */
+static void
+test_frame_changes_in_order(void **state)
+{
+	fake_relay *f = *state;
+	walbus_change ch;
+	walbus_stats st;
+	frame_b		b;
+	uint64_t	frame_seq;
+	txn_topic	tt[] = {{"public.contacts", 0, 1}};
+
+	walbus_subscribe(f->client, "public.contacts");
+	walbus_subscribe(f->client, "_txn");
+	frame_table(f, &b, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV);
+	frame_seq = f->seq;
+	add_insert(f, &b, 1, "ann");
+	add_insert(f, &b, 2, "bob");
+	add_update(f, &b, 20, "bo", 2);
+	add_delete(f, &b, 1);
+	add_truncate(f, &b, WB_TRUNCATE_CASCADE);
+	frame_send(f, &b, true);
+	pub_commit(f, frame_seq, 1, tt, 1);
+
+	for (uint32_t pos = 1; pos <= 5; pos++)
+	{
+		expect_ok(f, &ch);
+		assert_int_equal(ch.pos, pos);
+		assert_int_equal(ch.seq, frame_seq);
+		assert_int_equal(ch.tseq, 1);
+		assert_int_equal(ch.commit_lsn, TXN_LSN);
+		assert_int_equal(ch.xid, 900);
+		assert_string_equal(ch.topic, "public.contacts");
+		assert_non_null(ch.table);
+		assert_int_equal(ch.relid, CONTACTS_RELID);
+		switch (pos)
+		{
+			case 1:
+			case 2:
+				assert_int_equal(ch.kind, WALBUS_INSERT);
+				assert_int_equal(ch.nvalues, 3);
+				assert_int_equal(ch.key->v.i, pos);
+				assert_memory_equal(ch.values[1].v.s.ptr,
+									pos == 1 ? "ann" : "bob", 3);
+				assert_null(ch.old_key);
+				break;
+			case 3:
+				assert_int_equal(ch.kind, WALBUS_UPDATE);
+				assert_int_equal(ch.key->v.i, 20);
+				assert_non_null(ch.old_key);
+				assert_int_equal(ch.old_key->v.i, 2);
+				assert_false(ch.values[2].v.b);
+				break;
+			case 4:
+				assert_int_equal(ch.kind, WALBUS_DELETE);
+				assert_int_equal(ch.nvalues, 0);
+				assert_int_equal(ch.key->v.i, 1);
+				break;
+			case 5:
+				assert_int_equal(ch.kind, WALBUS_TRUNCATE);
+				assert_int_equal(ch.truncate_flags, WB_TRUNCATE_CASCADE);
+				break;
+		}
+	}
+	expect_ok(f, &ch);
+	assert_int_equal(ch.kind, WALBUS_COMMIT);
+	assert_int_equal(ch.nchanges, 5);
+	assert_int_equal(ch.seq, frame_seq + 1);
+	assert_int_equal(walbus_recv(f->client, &ch, 100), WALBUS_ETIMEDOUT);
+	walbus_get_stats(f->client, &st);
+	assert_int_equal(st.received, 2);
+	assert_int_equal(st.delivered, 6);
+	assert_int_equal(st.schema_fetches, 1);
+	assert_int_equal(st.gaps, 0);
+}
+
+/* A jump in a topic's tseq is reported, then the frame is delivered. */
 static void
 test_gap_in_topic(void **state)
 {
@@ -472,14 +914,48 @@ test_gap_in_topic(void **state)
 	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 4, "d", 4);
 	expect_ok(f, &ch);
 	assert_int_equal(recv_one(f, &ch), WALBUS_EGAP);
-	assert_non_null(strstr(walbus_errmsg(f->client), "lost 2 messages"));
+	assert_non_null(strstr(walbus_errmsg(f->client), "lost 2 frames"));
 	assert_non_null(strstr(walbus_errmsg(f->client), "public.contacts"));
 	expect_ok(f, &ch);
 	assert_int_equal(ch.values[0].v.i, 4);
 	assert_int_equal(ch.tseq, 4);
 }
 
-/* The last change of a transaction is lost: only _txn can prove it. */
+/*
+ * A frame lost in the middle of a stream of multi-change frames: the gap
+ * comes before the first change of the frame that revealed it, then every
+ * change of that frame.
+ */
+static void
+test_gap_before_frame(void **state)
+{
+	fake_relay *f = *state;
+	walbus_change ch;
+	walbus_stats st;
+
+	walbus_subscribe(f->client, "public.contacts");
+	pub_inserts(f, 1, 3, true);
+	drop_frame(f, 0, 3);
+	pub_inserts(f, 7, 3, true);
+	for (int i = 1; i <= 3; i++)
+		expect_insert(f, i, (uint32_t) i);
+	assert_int_equal(recv_one(f, &ch), WALBUS_EGAP);
+	assert_non_null(strstr(walbus_errmsg(f->client),
+						   "lost 1 frame on topic \"public.contacts\" "
+						   "(tseq 2 to 2)"));
+	for (int i = 7; i <= 9; i++)
+	{
+		expect_insert(f, i, (uint32_t) i);
+		walbus_get_stats(f->client, &st);
+		assert_int_equal(st.gaps, 1);
+	}
+	assert_int_equal(walbus_recv(f->client, &ch, 100), WALBUS_ETIMEDOUT);
+	walbus_get_stats(f->client, &st);
+	assert_int_equal(st.lost, 1);
+	assert_int_equal(st.delivered, 6);
+}
+
+/* The last frame of a transaction is lost: only _txn can prove it. */
 static void
 test_gap_proved_by_txn(void **state)
 {
@@ -490,17 +966,18 @@ test_gap_proved_by_txn(void **state)
 
 	walbus_subscribe(f->client, "public.contacts");
 	first = f->seq + 1;
-	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 1, "a", 1);
-	drop_one(f, 0);
+	pub_inserts(f, 1, 2, true);
+	drop_frame(f, 0, 5);
 	pub_commit(f, first, 2, tt, 1);
 	expect_ok(f, &ch);
+	expect_ok(f, &ch);
 	assert_int_equal(walbus_recv(f->client, &ch, 500), WALBUS_EGAP);
-	assert_non_null(strstr(walbus_errmsg(f->client), "lost 1 message "));
+	assert_non_null(strstr(walbus_errmsg(f->client), "lost 1 frame "));
 	/* nothing to deliver behind it: the _txn itself is not subscribed */
 	assert_int_equal(walbus_recv(f->client, &ch, 100), WALBUS_ETIMEDOUT);
 }
 
-/* Changes of other tables are invisible here: no false gaps. */
+/* Frames of other tables are invisible here: no false gaps. */
 static void
 test_no_false_gap(void **state)
 {
@@ -540,13 +1017,55 @@ test_gap_proved_by_heartbeat(void **state)
 	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 1, "a", 1);
 	pub_commit(f, f->seq, 1, tt, 1);
 	expect_ok(f, &ch);
-	/* a whole transaction is lost, _txn included */
+	/* a whole transaction is lost, its commit frame included */
 	drop_one(f, 0);
-	f->seq++;
-	f->tseq[TI_TXN]++;
+	pub_commit_bus(f, f->seq, 1, tt, 1, false);
 	pub_heartbeat(f, 5);
 	assert_int_equal(walbus_recv(f->client, &ch, 500), WALBUS_EGAP);
 	assert_non_null(strstr(walbus_errmsg(f->client), "_txn"));
+}
+
+/*
+ * Without a _txn frame received yet, the first heartbeat is where _txn
+ * continuity starts: a transaction lost between two heartbeats is seen,
+ * and the next _txn frame after a heartbeat is no gap.
+ */
+static void
+test_gap_after_first_heartbeat(void **state)
+{
+	fake_relay *f = *state;
+	walbus_change ch;
+	walbus_stats st;
+	txn_topic	tt[] = {{"public.contacts", 0, 1}};
+
+	walbus_subscribe(f->client, "_hb");
+	/* transactions before we joined: their commits are no loss of ours */
+	f->tseq[TI_TXN] = 4;
+	pub_heartbeat(f, 5);
+	expect_ok(f, &ch);
+	assert_int_equal(ch.kind, WALBUS_HEARTBEAT);
+	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 1, "a", 1);
+	pub_commit(f, f->seq, 1, tt, 1);
+	pub_heartbeat(f, 5);
+	expect_ok(f, &ch);
+	assert_int_equal(ch.kind, WALBUS_HEARTBEAT);
+	walbus_get_stats(f->client, &st);
+	assert_int_equal(st.gaps, 0);
+
+	/* observe afresh (a subscription does that), then lose a commit */
+	walbus_subscribe(f->client, "_msg.x");
+	pub_heartbeat(f, 5);
+	expect_ok(f, &ch);
+	assert_int_equal(ch.kind, WALBUS_HEARTBEAT);
+	drop_one(f, 0);
+	pub_commit_bus(f, f->seq, 1, tt, 1, false);
+	pub_heartbeat(f, 5);
+	assert_int_equal(recv_one(f, &ch), WALBUS_EGAP);
+	assert_non_null(strstr(walbus_errmsg(f->client),
+						   "lost 1 frame on topic \"_txn\" (tseq 6 to 6)"));
+	expect_ok(f, &ch);
+	assert_int_equal(ch.kind, WALBUS_HEARTBEAT);
+	assert_int_equal(ch.tseq, 4);
 }
 
 /* A relay restart starts the counters again without a false gap. */
@@ -559,8 +1078,11 @@ test_new_run(void **state)
 
 	walbus_subscribe(f->client, "public.contacts");
 	for (int i = 0; i < 5; i++)
-		pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, i, "a", 1);
-	for (int i = 0; i < 5; i++)
+	{
+		pub_inserts(f, 10 * i, 2, true);
+		pub_commit(f, f->seq, 1, NULL, 0);
+	}
+	for (int i = 0; i < 10; i++)
 		expect_ok(f, &ch);
 	f->run = RUN_B;
 	f->seq = 0;
@@ -573,19 +1095,57 @@ test_new_run(void **state)
 	assert_int_equal(st.gaps, 0);
 }
 
+/*
+ * A transaction published again (the relay lost PostgreSQL mid-transaction
+ * and starts it over from pos 1, in differently cut frames): the changes
+ * already delivered are dropped one by one, the rest delivered.
+ */
+static void
+test_repeats_dropped_per_change(void **state)
+{
+	fake_relay *f = *state;
+	walbus_change ch;
+	walbus_stats st;
+
+	walbus_subscribe(f->client, "public.contacts");
+	pub_inserts(f, 1, 2, true);
+	f->npos = 0;				/* the same transaction, again */
+	pub_inserts(f, 1, 4, true);
+	expect_insert(f, 1, 1);
+	expect_insert(f, 2, 2);
+	expect_insert(f, 3, 3);
+	expect_insert(f, 4, 4);
+	assert_int_equal(walbus_recv(f->client, &ch, 100), WALBUS_ETIMEDOUT);
+	walbus_get_stats(f->client, &st);
+	assert_int_equal(st.duplicates, 2);
+	assert_int_equal(st.delivered, 4);
+	assert_int_equal(st.gaps, 0);
+}
+
 static void
 test_unknown_schema_version(void **state)
 {
 	fake_relay *f = *state;
 	walbus_change ch;
+	walbus_stats st;
+	frame_b		b;
 
 	walbus_subscribe(f->client, "public.contacts");
-	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, 999, 5, "z", 1);
-	assert_int_equal(recv_one(f, &ch), WALBUS_ESCHEMA);
-	assert_null(ch.table);
-	assert_int_equal(ch.nvalues, 3);
-	assert_int_equal(ch.values[0].v.i, 5);
-	assert_non_null(strstr(walbus_errmsg(f->client), "not_found"));
+	frame_table(f, &b, "public.contacts", 0, CONTACTS_RELID, 999);
+	add_insert(f, &b, 5, "z");
+	add_insert(f, &b, 6, "y");
+	frame_send(f, &b, true);
+	for (int id = 5; id <= 6; id++)
+	{
+		assert_int_equal(recv_one(f, &ch), WALBUS_ESCHEMA);
+		assert_null(ch.table);
+		assert_int_equal(ch.nvalues, 3);
+		assert_int_equal(ch.values[0].v.i, id);
+		assert_non_null(strstr(walbus_errmsg(f->client), "not_found"));
+	}
+	/* the relay's answer holds for the whole frame */
+	walbus_get_stats(f->client, &st);
+	assert_int_equal(st.schema_fetches, 1);
 }
 
 static void
@@ -601,6 +1161,7 @@ test_malformed_is_skipped(void **state)
 	assert_int_equal(nng_sendmsg(f->pub, m, 0), 0);
 	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 6, "ok", 1);
 	assert_int_equal(recv_one(f, &ch), WALBUS_EPROTO);
+	assert_non_null(strstr(walbus_errmsg(f->client), "malformed"));
 	expect_ok(f, &ch);
 	assert_int_equal(ch.values[0].v.i, 6);
 }
@@ -610,7 +1171,7 @@ test_status_and_errors(void **state)
 {
 	fake_relay *f = *state;
 	walbus_relay_status st;
-	walbus_change ch;
+	walbus_change ch = {0};
 
 	assert_int_equal(walbus_relay_status_get(f->client, &st), WALBUS_OK);
 	assert_string_equal(st.slot, "walbus");
@@ -623,6 +1184,12 @@ test_status_and_errors(void **state)
 	assert_int_equal(walbus_unsubscribe(f->client, "nope.nope"), WALBUS_EINVAL);
 	assert_int_equal(walbus_recv(f->client, &ch, 0), WALBUS_ETIMEDOUT);
 	assert_int_equal(walbus_recv(f->client, &ch, 50), WALBUS_ETIMEDOUT);
+
+	/* acks and releases are for durable consumers */
+	ch.in_txn = true;
+	assert_int_equal(walbus_ack(f->client, &ch), WALBUS_EINVAL);
+	assert_int_equal(walbus_release(f->client, &ch), WALBUS_EINVAL);
+	assert_non_null(strstr(walbus_errmsg(f->client), "durable"));
 }
 
 /* Without a control URL there are no names, but everything else works. */
@@ -662,6 +1229,292 @@ test_without_control(void **state)
 	walbus_close(c);
 }
 
+/* recv_queue: 0 is the default, nng's limit is the most, no negatives. */
+static void
+test_recv_queue(void **state)
+{
+	fake_relay *f = *state;
+	walbus_options o = {0};
+	walbus_client *c;
+	walbus_change ch;
+	char		err[256];
+	static const struct
+	{
+		int			queue;
+		int			rc;
+	}			cases[] = {
+		{0, WALBUS_OK},
+		{1, WALBUS_OK},
+		{WALBUS_RECV_QUEUE_MAX, WALBUS_OK},
+		{WALBUS_RECV_QUEUE_MAX + 1, WALBUS_EINVAL},
+		{100000, WALBUS_EINVAL},
+		{-1, WALBUS_EINVAL},
+	};
+
+	o.bus_url = f->bus_url;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		o.recv_queue = cases[i].queue;
+		err[0] = '\0';
+		assert_int_equal(walbus_open(&c, &o, err, sizeof(err)), cases[i].rc);
+		if (cases[i].rc == WALBUS_OK)
+		{
+			assert_non_null(c);
+			walbus_close(c);
+			continue;
+		}
+		assert_null(c);
+		assert_non_null(strstr(err, "recv_queue"));
+		assert_non_null(strstr(err, "8192"));
+	}
+
+	/* a one-frame queue still delivers every change of its frame */
+	o.recv_queue = 1;
+	{
+		int			before = atomic_load(&f->pipes);
+
+		assert_int_equal(walbus_open(&c, &o, err, sizeof(err)), WALBUS_OK);
+		wait_pipes(f, before);
+	}
+	walbus_subscribe(c, "public.contacts");
+	pub_inserts(f, 1, 3, true);
+	for (int i = 1; i <= 3; i++)
+	{
+		assert_int_equal(walbus_recv(c, &ch, 2000), WALBUS_OK);
+		assert_int_equal(ch.values[0].v.i, i);
+	}
+	walbus_close(c);
+}
+
+/* ------------------------------------------------------------- durable */
+
+/*
+ * The durable path: hello at open, a pull before the first change, back
+ * to the bus past what the pull covered, a gap on the bus fetched from the
+ * window instead of reported, and acks that settle the commit's end.
+ */
+static void
+test_durable_pull_and_bus(void **state)
+{
+	fake_relay *f = *state;
+	walbus_change ch;
+	walbus_stats st;
+	wbc_key		key,
+				release;
+	uint64_t	end;
+	bool		has_release;
+	uint64_t	first;
+	uint64_t	lsn_b,
+				lsn_c;
+	txn_topic	tt[] = {{"public.contacts", 0, 1}};
+	txn_topic	tt2[] = {{"public.contacts", 0, 2}};
+
+	open_durable(f, 0, 0);
+	assert_int_equal(walbus_subscribe(f->client, "public.contacts"),
+					 WALBUS_OK);
+
+	/* A: published before the first walbus_recv, on the bus and kept */
+	first = f->seq + 1;
+	pub_inserts(f, 1, 2, true);
+	pub_commit(f, first, 1, tt, 1);
+	expect_insert(f, 1, 1);
+	expect_insert(f, 2, 2);
+	walbus_get_stats(f->client, &st);
+	assert_int_equal(st.replays, 1);
+	assert_int_equal(st.replayed, 1);	/* the commit frame is next */
+
+	/* B: on the bus; its copies of A were skipped (the pull gave them) */
+	lsn_b = open_txn(f).commit_lsn;
+	first = f->seq + 1;
+	pub_inserts(f, 3, 1, true);
+	pub_commit(f, first, 1, tt, 1);
+	expect_insert_ch(f, &ch, 3, 1);
+	assert_int_equal(ch.commit_lsn, lsn_b);
+	assert_int_equal(walbus_ack(f->client, &ch), WALBUS_OK);
+	walbus_get_stats(f->client, &st);
+	assert_int_equal(st.replays, 1);
+	assert_int_equal(st.replayed, 2);
+	assert_int_equal(st.duplicates, 0);
+
+	/* C: its first frame is lost on the bus, its second reveals it */
+	lsn_c = open_txn(f).commit_lsn;
+	first = f->seq + 1;
+	pub_inserts(f, 4, 2, false);
+	pub_inserts(f, 6, 1, true);
+	pub_commit(f, first, 2, tt2, 1);
+	for (int id = 4; id <= 6; id++)
+	{
+		int			rc = recv_one(f, &ch);
+
+		if (rc != WALBUS_OK)
+			fail_msg("walbus_recv returned %d: %s", rc,
+					 walbus_errmsg(f->client));
+		assert_int_equal(ch.values[0].v.i, id);
+		assert_int_equal(ch.commit_lsn, lsn_c);
+		assert_int_equal(ch.pos, id - 3);
+		if (id < 6)
+			walbus_ack(f->client, &ch);
+	}
+	walbus_get_stats(f->client, &st);
+	assert_int_equal(st.gaps, 1);
+	assert_int_equal(st.lost, 1);
+	assert_int_equal(st.replays, 2);
+	pthread_mutex_lock(&f->lock);
+	assert_int_equal(f->replay_after.lsn, lsn_b);
+	assert_int_equal(f->replay_after.pos, WBC_POS_COMMIT);
+	pthread_mutex_unlock(&f->lock);
+
+	/* the commit of C is taken, then the last change acked: C is done */
+	assert_int_equal(walbus_recv(f->client, &ch, 200), WALBUS_ETIMEDOUT);
+	ch = (walbus_change) {0};
+	ch.kind = WALBUS_INSERT;
+	ch.in_txn = true;
+	ch.commit_lsn = lsn_c;
+	ch.pos = 3;
+	assert_int_equal(walbus_ack(f->client, &ch), WALBUS_OK);
+	assert_int_equal(walbus_flush_acks(f->client), WALBUS_OK);
+	last_ack(f, &key, &end, &has_release, &release);
+	assert_int_equal(key.lsn, lsn_c);
+	assert_int_equal(key.pos, WBC_POS_COMMIT);
+	assert_int_equal(end, END_OF(lsn_c));
+	assert_false(has_release);
+	walbus_get_stats(f->client, &st);
+	assert_int_equal(st.delivered, 6);
+	assert_int_equal(st.duplicates, 0);
+}
+
+/*
+ * A replay page whose first frame straddles the resume key: its changes
+ * up to the key were applied before, and are dropped; pages of one frame
+ * each are followed to the end.
+ */
+static void
+test_durable_replay_straddles_resume(void **state)
+{
+	fake_relay *f = *state;
+	walbus_change ch;
+	walbus_stats st;
+	uint64_t	first = f->seq + 1;
+	txn_topic	tt[] = {{"public.contacts", 0, 2}};
+
+	/* the window: A = [1 2 3 4] [5 6], commit */
+	pub_inserts(f, 1, 4, false);
+	pub_inserts(f, 5, 2, false);
+	pub_commit_bus(f, first, 2, tt, 1, false);
+	f->page_max = 1;
+
+	open_durable(f, TXN_LSN, 2);
+	walbus_subscribe(f->client, "public.contacts");
+	walbus_subscribe(f->client, "_txn");
+	for (int id = 3; id <= 6; id++)
+		expect_insert(f, id, (uint32_t) id);
+	expect_ok(f, &ch);
+	assert_int_equal(ch.kind, WALBUS_COMMIT);
+	assert_int_equal(ch.nchanges, 6);
+	assert_int_equal(walbus_recv(f->client, &ch, 100), WALBUS_ETIMEDOUT);
+	walbus_get_stats(f->client, &st);
+	assert_int_equal(st.duplicates, 2);
+	assert_int_equal(st.delivered, 5);
+	assert_int_equal(st.replayed, 3);
+	assert_int_equal(st.gaps, 0);
+	pthread_mutex_lock(&f->lock);
+	assert_int_equal(f->replays, 3);	/* a page per frame */
+	pthread_mutex_unlock(&f->lock);
+}
+
+/*
+ * walbus_release: the ack request carries the released key while it is
+ * above the acked one, and the acked key moves only with walbus_ack.
+ */
+static void
+test_durable_release(void **state)
+{
+	fake_relay *f = *state;
+	walbus_change ch1,
+				ch2;
+	wbc_key		key,
+				release;
+	uint64_t	end;
+	bool		has_release;
+	txn_topic	tt[] = {{"public.contacts", 0, 1}};
+
+	open_durable(f, 0, 0);
+	walbus_subscribe(f->client, "public.contacts");
+	pub_inserts(f, 1, 2, true);
+	pub_commit(f, 1, 1, tt, 1);
+	expect_ok(f, &ch1);
+	assert_int_equal(walbus_release(f->client, NULL), WALBUS_EINVAL);
+
+	assert_int_equal(walbus_release(f->client, &ch1), WALBUS_OK);
+	assert_int_equal(walbus_flush_acks(f->client), WALBUS_OK);
+	last_ack(f, &key, &end, &has_release, &release);
+	assert_int_equal(key.lsn, 0);
+	assert_int_equal(key.pos, 0);
+	assert_int_equal(end, 0);
+	assert_true(has_release);
+	assert_int_equal(release.lsn, TXN_LSN);
+	assert_int_equal(release.pos, 1);
+
+	expect_ok(f, &ch2);
+	assert_int_equal(walbus_release(f->client, &ch2), WALBUS_OK);
+	assert_int_equal(walbus_ack(f->client, &ch1), WALBUS_OK);
+	assert_int_equal(walbus_flush_acks(f->client), WALBUS_OK);
+	last_ack(f, &key, &end, &has_release, &release);
+	assert_int_equal(key.lsn, TXN_LSN);
+	assert_int_equal(key.pos, 1);
+	assert_true(has_release);
+	assert_int_equal(release.pos, 2);
+
+	/* an older release changes nothing; an ack at the release ends it */
+	assert_int_equal(walbus_release(f->client, &ch1), WALBUS_OK);
+	assert_int_equal(walbus_ack(f->client, &ch2), WALBUS_OK);
+	assert_int_equal(walbus_flush_acks(f->client), WALBUS_OK);
+	last_ack(f, &key, &end, &has_release, &release);
+	assert_int_equal(key.pos, 2);
+	assert_false(has_release);
+}
+
+/*
+ * A durable consumer of two tables: the first frame of a transaction (on
+ * one table) is lost on the bus, the second (on the other) arrives.  The
+ * second must not be delivered first: a pull after its key would never
+ * bring the first back.  The global seq shows the loss at once.
+ */
+static void
+test_durable_two_topics(void **state)
+{
+	fake_relay *f = *state;
+	walbus_change ch;
+	walbus_stats st;
+	frame_b		b;
+	uint64_t	first;
+	txn_topic	tt[] = {{"public.contacts", 0, 1}, {"public.archive", 1, 1}};
+
+	open_durable(f, 0, 0);
+	assert_int_equal(walbus_subscribe(f->client, "public.contacts"),
+					 WALBUS_OK);
+	assert_int_equal(walbus_subscribe(f->client, "public.archive"),
+					 WALBUS_OK);
+	/* nothing yet: the pull at open finds an empty window */
+	assert_int_equal(walbus_recv(f->client, &ch, 300), WALBUS_ETIMEDOUT);
+
+	first = f->seq + 1;
+	pub_inserts(f, 1, 1, false);		/* lost on the bus, in the window */
+	frame_table(f, &b, "public.archive", 1, ARCHIVE_RELID, ARCHIVE_SV);
+	add_insert(f, &b, 2, NULL);
+	frame_send(f, &b, true);
+	pub_commit(f, first, 2, tt, 2);
+
+	expect_insert_ch(f, &ch, 1, 1);
+	assert_string_equal(ch.topic, "public.contacts");
+	expect_ok(f, &ch);
+	assert_string_equal(ch.topic, "public.archive");
+	assert_int_equal(ch.pos, 2);
+	walbus_get_stats(f->client, &st);
+	assert_int_equal(st.gaps, 1);
+	assert_int_equal(st.duplicates, 0);
+}
+
 int
 main(void)
 {
@@ -670,15 +1523,24 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_table_filter_is_exact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_and_all_filters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_messages_commits_heartbeats, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_frame_changes_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gap_in_topic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gap_before_frame, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gap_proved_by_txn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_false_gap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gap_proved_by_heartbeat, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gap_after_first_heartbeat, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_repeats_dropped_per_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_schema_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_is_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_and_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_without_control, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recv_queue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_durable_pull_and_bus, setup_relay, teardown),
+		cmocka_unit_test_setup_teardown(test_durable_replay_straddles_resume, setup_relay, teardown),
+		cmocka_unit_test_setup_teardown(test_durable_release, setup_relay, teardown),
+		cmocka_unit_test_setup_teardown(test_durable_two_topics, setup_relay, teardown),
 	};
 
 	return cmocka_run_group_tests_name("client", tests, NULL, NULL);

@@ -7,7 +7,9 @@
  * Contract.  A walbus_client owns two nng sockets (sub0 on the relay's bus
  * URL, req0 on its control URL), a cache of table definitions fetched
  * with the control socket's "schema" request (keyed by relation id and
- * schema version, kept until close), and the message last received.  Every
+ * schema version, kept until close), and the frame being delivered: a bus
+ * message carries a frame of many changes of one transaction on one topic
+ * (docs/PROTOCOL.md Part 2), and walbus_recv returns them one by one.  Every
  * function returns WALBUS_OK (0) or a negative WALBUS_E* code and, for a
  * client, leaves a one-line explanation in walbus_errmsg(); WALBUS_EGAP and
  * WALBUS_ETIMEDOUT are reports, not failures: call walbus_recv again.
@@ -17,20 +19,23 @@
  * time (one client per thread is fine; the library has no global state).
  *
  * Delivery.  Without a consumer name it is best effort (nng pub/sub drops
- * messages for slow subscribers): the library detects every loss it can
+ * frames for slow subscribers): the library detects every loss it can
  * prove from the sequence numbers (docs/PROTOCOL.md Part 2, "Gap
- * detection") and reports it as WALBUS_EGAP before the next change.  With
- * a consumer name that the relay has configured as durable
- * (docs/DELIVERY.md), nothing is lost: on a gap, a new relay run or a
- * silent bus the library pulls what it missed from the relay ("replay"),
- * drops duplicates by (commit_lsn, pos), and walbus_recv returns every
- * change of the subscribed topics once, in commit order, never
- * WALBUS_EGAP.  The worker calls walbus_ack after its own durable write of
- * a change; the relay lets PostgreSQL forget a transaction only once every
- * durable consumer has acknowledged it.  To be exactly-once across its own
- * crashes, a worker stores the (commit_lsn, pos) of the last change it
- * applied in the same transaction as its write, and passes it back as
- * resume_commit_lsn/resume_pos when it starts again.
+ * detection") and reports it as WALBUS_EGAP before the first change of the
+ * frame that revealed it.  With a consumer name that the relay has
+ * configured as durable (docs/DELIVERY.md), nothing is lost: on a gap, a
+ * new relay run or a silent bus the library pulls what it missed from the
+ * relay ("replay"), drops duplicates by (commit_lsn, pos), and walbus_recv
+ * returns every change of the subscribed topics once, in commit order,
+ * never WALBUS_EGAP.  The worker calls walbus_ack after its own durable
+ * write of a change; the relay lets PostgreSQL forget a transaction only
+ * once every durable consumer has acknowledged it.  To be exactly-once
+ * across its own crashes, a worker stores the (commit_lsn, pos) of the
+ * last change it applied in the same transaction as its write, and passes
+ * it back as resume_commit_lsn/resume_pos when it starts again.  A worker
+ * that must see a whole transaction before it applies any of it calls
+ * walbus_release as it buffers, so that the relay does not wait for its
+ * acks.
  *
  *-------------------------------------------------------------------------
  */
@@ -57,8 +62,8 @@ extern "C"
 
 #define WALBUS_OK			0
 #define WALBUS_ETIMEDOUT	(-1)	/* nothing arrived in time */
-#define WALBUS_EGAP			(-2)	/* messages were lost before the next */
-#define WALBUS_EPROTO		(-3)	/* a malformed message was skipped */
+#define WALBUS_EGAP			(-2)	/* frames were lost before the next */
+#define WALBUS_EPROTO		(-3)	/* a malformed frame was skipped */
 #define WALBUS_ESCHEMA		(-4)	/* a change's table could not be resolved */
 #define WALBUS_ECONTROL		(-5)	/* control request failed */
 #define WALBUS_ENNG			(-6)	/* a socket operation failed */
@@ -66,6 +71,13 @@ extern "C"
 #define WALBUS_EINVAL		(-8)	/* bad argument */
 
 typedef struct walbus_client walbus_client;
+
+/*
+ * recv_queue: the default, and the most frames a sub socket can queue
+ * (nng's limit for NNG_OPT_RECVBUF).
+ */
+#define WALBUS_RECV_QUEUE_DEFAULT	1024
+#define WALBUS_RECV_QUEUE_MAX		8192
 
 typedef struct walbus_options
 {
@@ -85,6 +97,10 @@ typedef struct walbus_options
 								 * the relay knows it acknowledged */
 	int			silence_ms;		/* ask the relay what was missed after this
 								 * long without a bus message; 0: 2000 */
+
+	int			recv_queue;		/* frames the bus socket queues before nng
+								 * drops for this subscriber; 0: the
+								 * default, at most WALBUS_RECV_QUEUE_MAX */
 } walbus_options;
 
 typedef enum walbus_kind
@@ -123,8 +139,8 @@ typedef struct walbus_change
 	walbus_kind kind;
 	const char *topic;			/* "schema.table", "_msg.prefix", "_txn", ... */
 	uint64_t	run;			/* relay process; seq and tseq restart with it */
-	uint64_t	seq;			/* global sequence number */
-	uint64_t	tseq;			/* per-topic sequence number */
+	uint64_t	seq;			/* global and per-topic sequence numbers of */
+	uint64_t	tseq;			/* the frame that carried the change */
 
 	/* the transaction (not for heartbeats, non-transactional messages) */
 	bool		in_txn;
@@ -152,7 +168,7 @@ typedef struct walbus_change
 
 	/* COMMIT */
 	uint64_t	end_lsn;
-	uint32_t	nchanges;		/* messages in the transaction */
+	uint32_t	nchanges;		/* changes in the transaction (its last pos) */
 
 	/* HEARTBEAT */
 	wb_timestamp time;
@@ -162,15 +178,15 @@ typedef struct walbus_change
 
 typedef struct walbus_stats
 {
-	uint64_t	received;		/* bus messages received */
+	uint64_t	received;		/* bus frames received */
 	uint64_t	delivered;		/* changes returned by walbus_recv */
 	uint64_t	gaps;			/* losses reported */
-	uint64_t	lost;			/* messages known to be lost */
-	uint64_t	malformed;		/* messages skipped as malformed */
+	uint64_t	lost;			/* frames known to be lost */
+	uint64_t	malformed;		/* frames skipped as malformed */
 	uint64_t	schema_fetches; /* control "schema" requests made */
 	uint64_t	duplicates;		/* changes dropped as already delivered */
 	uint64_t	replays;		/* replay requests made (durable) */
-	uint64_t	replayed;		/* messages received through replay */
+	uint64_t	replayed;		/* frames received through replay */
 	uint64_t	acks_sent;		/* ack requests made (durable) */
 } walbus_stats;
 
@@ -219,6 +235,9 @@ typedef struct walbus_relay_status
 		uint64_t	acks;
 		uint64_t	rewinds;
 	}			consumers[16];
+	uint64_t	frames;			/* "changes" frames published (bus layout
+								 * 2; last, so that the fields above keep
+								 * their places) */
 } walbus_relay_status;
 
 /*
@@ -252,9 +271,9 @@ extern WALBUS_API int walbus_subscribe_schema(walbus_client *c,
  * Receive the next change of a subscribed topic, waiting at most
  * timeout_ms (-1: forever, 0: do not wait).  Returns WALBUS_OK with *out
  * filled, WALBUS_ETIMEDOUT, WALBUS_EGAP (a loss was detected; the next
- * call returns the change that revealed it), WALBUS_EPROTO (a malformed
- * message was skipped), WALBUS_ESCHEMA (*out is filled but table is NULL),
- * or an error.
+ * calls return the changes of the frame that revealed it), WALBUS_EPROTO (a
+ * malformed frame was skipped), WALBUS_ESCHEMA (*out is filled but table
+ * is NULL), or an error.
  */
 extern WALBUS_API int walbus_recv(walbus_client *c, walbus_change *out,
 								  int timeout_ms);
@@ -270,7 +289,33 @@ extern WALBUS_API int walbus_recv(walbus_client *c, walbus_change *out,
 extern WALBUS_API int walbus_ack(walbus_client *c, const walbus_change *ch);
 extern WALBUS_API int walbus_flush_acks(walbus_client *c);
 
-/* A descriptor that polls readable when walbus_recv may have data. */
+/*
+ * Durable consumers that buffer: tell the relay that its replay window may
+ * forget ch (a change returned by walbus_recv) and everything before it,
+ * although the worker has NOT applied it yet.  The relay keeps what a
+ * consumer has not acknowledged, up to its window, and then waits; a
+ * worker that applies a transaction only once it has its commit would
+ * wait for the commit forever, and the relay for its acks.  Released
+ * changes do not count as applied: only walbus_ack moves the consumer's
+ * position and lets PostgreSQL forget a transaction, so after a crash the
+ * slot still has them.  But they are gone from the window, and the library
+ * cannot give them again by itself: a worker that uses walbus_release must
+ * store its own position (the (commit_lsn, pos) of the last change it
+ * applied, in the same transaction as its write) and pass it as
+ * resume_commit_lsn/resume_pos when it starts; the relay then rewinds from
+ * the slot, and nothing is lost.  Sent with the acks (same cadence);
+ * WALBUS_EINVAL without a consumer name.
+ */
+extern WALBUS_API int walbus_release(walbus_client *c,
+									 const walbus_change *ch);
+
+/*
+ * A descriptor that polls readable when a bus frame has arrived.  One
+ * frame holds many changes, and a durable consumer also acks and replays
+ * inside walbus_recv: once it polls readable, call walbus_recv with
+ * timeout 0 until it returns WALBUS_ETIMEDOUT before polling again, and
+ * poll with a timeout (at most the silence_ms of a durable consumer).
+ */
 extern WALBUS_API int walbus_recv_fd(walbus_client *c, int *fd);
 
 /* Ask the relay for its status (needs a control URL). */

@@ -2,25 +2,422 @@
  *
  * fuzz_envelope.c
  *	  libFuzzer target for the decoders that read bytes from the network:
- *	  bus envelopes (wbe_decode) and control requests and responses
+ *	  bus frames (wbe_decode) and control requests and responses
  *	  (wbc_decode_*).  Built and run by "make fuzz" (clang, ASan, UBSan).
+ *
+ * Beyond "does not crash", a frame the decoder accepts must be whole and
+ * consistent: every string inside the input, at least one change with
+ * consecutive positions, each row pointing at its own values in the
+ * decoder's scratch array.  And it must survive a round trip: encoded
+ * again by the encoder and decoded, it gives the same frame.  A violation
+ * traps, which libFuzzer reports as a crash with its input.
+ *
+ * "fuzz_envelope -seed DIR" (not a libFuzzer flag; checked before libFuzzer
+ * sees the arguments) writes a few valid frames into DIR as a corpus.
  *
  *-------------------------------------------------------------------------
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "walbus_control.h"
 #include "walbus_envelope.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int			LLVMFuzzerInitialize(int *argc, char ***argv);
+
+#define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
+
+/* A growable buffer for the encoder. */
+typedef struct fbuf
+{
+	char	   *data;
+	size_t		len;
+	size_t		cap;
+} fbuf;
+
+static int
+fbuf_write(void *ctx, const char *p, size_t n)
+{
+	fbuf	   *b = ctx;
+
+	if (n == 0)
+		return 0;
+	if (b->len + n > b->cap)
+	{
+		size_t		cap = b->cap ? b->cap * 2 : 1024;
+		char	   *data;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		if ((data = realloc(b->data, cap)) == NULL)
+			return -1;
+		b->data = data;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+/* ----------------------------------------------------------- invariants */
+
+static void
+check_str_in(wb_str s, const uint8_t *data, size_t size)
+{
+	if (s.len == 0)
+		return;
+	CHECK((const uint8_t *) s.ptr >= data);
+	CHECK((const uint8_t *) s.ptr + s.len <= data + size);
+}
+
+static void
+check_value_in(const wb_value *v, const uint8_t *data, size_t size)
+{
+	CHECK(v->type <= WB_V_UNCHANGED_TOAST);
+	if (v->type == WB_V_STR || v->type == WB_V_BIN)
+		check_str_in(v->v.s, data, size);
+	if (v->type == WB_V_TIMESTAMP)
+		CHECK(v->v.ts.nsec < 1000000000u);
+}
+
+static void
+check_frame(const wbe_dec *d, const wbe_frame *f, const uint8_t *data,
+			size_t size)
+{
+	uint32_t	off = 0;
+
+	CHECK(f->topic.len > 0);
+	check_str_in(f->topic, data, size);
+	CHECK(f->topic.ptr[f->topic.len] == '\0');
+	CHECK(f->head.run != 0 && f->head.run < (UINT64_C(1) << 53));
+	check_str_in(f->prefix, data, size);
+	for (uint32_t i = 0; i < f->ntopics; i++)
+		check_str_in(f->topics[i].topic, data, size);
+	switch (f->kind)
+	{
+		case WBE_FRAME_CHANGES:
+			CHECK(f->nchanges >= 1);
+			CHECK(f->ntopics == 0);
+			break;
+		case WBE_FRAME_COMMIT:
+			CHECK(f->in_txn && f->nchanges == 0);
+			break;
+		case WBE_FRAME_HEARTBEAT:
+			CHECK(!f->in_txn && f->nchanges == 0 && f->ntopics == 0);
+			break;
+		default:
+			CHECK(0);
+	}
+	for (uint32_t i = 0; i < f->nchanges; i++)
+	{
+		const wbe_change *c = &f->changes[i];
+
+		CHECK(c->pos == f->changes[0].pos + (uint64_t) i);
+		CHECK(c->nvalues <= WB_MAX_COLUMNS);
+		if (c->nvalues > 0)
+		{
+			/* the rows share d->values, in order, without overlap */
+			CHECK(c->values == d->values + off);
+			CHECK(off + c->nvalues <= d->values_cap);
+		}
+		else
+			CHECK(c->values == NULL);
+		off += c->nvalues;
+		for (uint32_t j = 0; j < c->nvalues; j++)
+			check_value_in(&c->values[j], data, size);
+		if (c->has_key)
+			check_value_in(&c->key, data, size);
+		if (c->has_old_key)
+			check_value_in(&c->old_key, data, size);
+		check_str_in(c->content, data, size);
+		if (c->kind == WBE_MESSAGE)
+			CHECK(f->topic.ptr[0] == '_');
+		else
+			CHECK(f->topic.ptr[0] != '_');
+	}
+	if (f->kind == WBE_FRAME_CHANGES && f->topic.ptr[0] != '_')
+		CHECK(f->in_txn && f->schema_version != 0 &&
+			  f->changes[0].pos >= 1);
+	if (f->kind == WBE_FRAME_CHANGES && f->topic.ptr[0] == '_')
+		CHECK(f->in_txn == f->transactional &&
+			  (f->transactional ? f->changes[0].pos >= 1 :
+			   f->nchanges == 1 && f->changes[0].pos == 0));
+}
+
+/* ------------------------------------------------------------ round trip */
+
+static void
+encode_frame(wb_enc *e, fbuf *b, const wbe_frame *f)
+{
+	const wbe_txn *t = f->in_txn ? &f->txn : NULL;
+	size_t		hdr;
+
+	wbe_enc_topic(e, f->topic.ptr, f->topic.len);
+	switch (f->kind)
+	{
+		case WBE_FRAME_CHANGES:
+			if (f->topic.ptr[0] != '_')
+				wbe_enc_frame_table(e, &f->head, t, f->relid,
+									f->schema_version);
+			else
+				wbe_enc_frame_messages(e, &f->head, t, f->prefix.ptr,
+									   f->prefix.len);
+			if (wb_enc_failed(e))
+				return;
+			hdr = b->len - WBE_CHANGES_HDR_LEN;
+			for (uint32_t i = 0; i < f->nchanges; i++)
+			{
+				const wbe_change *c = &f->changes[i];
+
+				switch (c->kind)
+				{
+					case WBE_INSERT:
+					case WBE_UPDATE:
+						wbe_enc_change_start(e, c->kind, c->pos,
+											 c->has_old_key ? 2 : 1);
+						wbe_enc_values_start(e, c->nvalues);
+						for (uint32_t j = 0; j < c->nvalues; j++)
+							wb_enc_value(e, &c->values[j]);
+						if (c->has_old_key)
+							wb_enc_value(e, &c->old_key);
+						break;
+					case WBE_DELETE:
+						wbe_enc_change_start(e, c->kind, c->pos, 1);
+						wb_enc_value(e, &c->key);
+						break;
+					case WBE_TRUNCATE:
+						wbe_enc_truncate(e, c->pos, c->truncate_flags);
+						break;
+					case WBE_MESSAGE:
+						wbe_enc_message(e, c->pos, c->msg_lsn,
+										c->content.ptr, c->content.len);
+						break;
+					default:
+						CHECK(0);
+				}
+			}
+			if (!wb_enc_failed(e))
+				wbe_patch_changes_count(b->data + hdr, f->nchanges);
+			break;
+		case WBE_FRAME_COMMIT:
+			wbe_enc_commit_start(e, &f->head, &f->txn, f->end_lsn,
+								 f->first_seq, f->nframes, f->last_pos,
+								 f->ntopics);
+			for (uint32_t i = 0; i < f->ntopics; i++)
+				wbe_enc_commit_topic(e, f->topics[i].topic.ptr,
+									 f->topics[i].topic.len,
+									 f->topics[i].last_tseq,
+									 f->topics[i].count);
+			break;
+		case WBE_FRAME_HEARTBEAT:
+			wbe_enc_heartbeat(e, &f->head, &f->hb);
+			break;
+	}
+}
+
+static int
+str_eq(wb_str a, wb_str b)
+{
+	return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
+}
+
+static int
+value_eq(const wb_value *a, const wb_value *b)
+{
+	if (a->type != b->type)
+		return 0;
+	switch (a->type)
+	{
+		case WB_V_NIL:
+		case WB_V_UNCHANGED_TOAST:
+			return 1;
+		case WB_V_BOOL:
+			return a->v.b == b->v.b;
+		case WB_V_INT:
+			return a->v.i == b->v.i;
+		case WB_V_FLOAT32:
+			return memcmp(&a->v.f32, &b->v.f32, sizeof(float)) == 0;
+		case WB_V_FLOAT64:
+			return memcmp(&a->v.f64, &b->v.f64, sizeof(double)) == 0;
+		case WB_V_STR:
+		case WB_V_BIN:
+			return str_eq(a->v.s, b->v.s);
+		case WB_V_TIMESTAMP:
+			return a->v.ts.sec == b->v.ts.sec && a->v.ts.nsec == b->v.ts.nsec;
+	}
+	return 0;
+}
+
+static void
+check_same(const wbe_frame *a, const wbe_frame *b)
+{
+	CHECK(str_eq(a->topic, b->topic) && a->kind == b->kind);
+	CHECK(memcmp(&a->head, &b->head, sizeof(a->head)) == 0);
+	CHECK(a->in_txn == b->in_txn && a->txn.xid == b->txn.xid &&
+		  a->txn.commit_lsn == b->txn.commit_lsn &&
+		  a->txn.commit_time.sec == b->txn.commit_time.sec &&
+		  a->txn.commit_time.nsec == b->txn.commit_time.nsec);
+	CHECK(a->relid == b->relid && a->schema_version == b->schema_version);
+	CHECK(a->transactional == b->transactional &&
+		  str_eq(a->prefix, b->prefix));
+	CHECK(a->nchanges == b->nchanges);
+	for (uint32_t i = 0; i < a->nchanges; i++)
+	{
+		const wbe_change *x = &a->changes[i];
+		const wbe_change *y = &b->changes[i];
+
+		CHECK(x->kind == y->kind && x->pos == y->pos &&
+			  x->nvalues == y->nvalues && x->has_key == y->has_key &&
+			  x->has_old_key == y->has_old_key &&
+			  x->truncate_flags == y->truncate_flags &&
+			  x->msg_lsn == y->msg_lsn && str_eq(x->content, y->content));
+		for (uint32_t j = 0; j < x->nvalues; j++)
+			CHECK(value_eq(&x->values[j], &y->values[j]));
+		CHECK(!x->has_key || value_eq(&x->key, &y->key));
+		CHECK(!x->has_old_key || value_eq(&x->old_key, &y->old_key));
+	}
+	CHECK(a->end_lsn == b->end_lsn && a->first_seq == b->first_seq &&
+		  a->nframes == b->nframes && a->last_pos == b->last_pos &&
+		  a->ntopics == b->ntopics);
+	for (uint32_t i = 0; i < a->ntopics; i++)
+		CHECK(str_eq(a->topics[i].topic, b->topics[i].topic) &&
+			  a->topics[i].last_tseq == b->topics[i].last_tseq &&
+			  a->topics[i].count == b->topics[i].count);
+	CHECK(memcmp(&a->hb.time, &b->hb.time, sizeof(a->hb.time)) == 0 &&
+		  a->hb.txn_tseq == b->hb.txn_tseq &&
+		  a->hb.received_lsn == b->hb.received_lsn &&
+		  a->hb.flushed_lsn == b->hb.flushed_lsn);
+}
+
+static void
+round_trip(const wbe_frame *f)
+{
+	static wbe_dec dec2;
+	static fbuf b;
+	wb_enc		e;
+	wbe_frame	g;
+
+	b.len = 0;
+	wb_enc_init(&e, fbuf_write, &b);
+	encode_frame(&e, &b, f);
+	/* whatever the decoder accepts, the encoder can write */
+	CHECK(!wb_enc_failed(&e));
+	CHECK(wbe_decode(&dec2, b.data, b.len, &g) == WB_OK);
+	check_same(f, &g);
+}
+
+/* ------------------------------------------------------------------ seeds */
+
+static void
+seed_write(const char *dir, const char *name, const wb_enc *e,
+		   const fbuf *b)
+{
+	char		path[4096];
+	FILE	   *fp;
+
+	if (wb_enc_failed(e))
+	{
+		fprintf(stderr, "fuzz_envelope: encoding seed %s failed\n", name);
+		exit(1);
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((fp = fopen(path, "wb")) == NULL ||
+		fwrite(b->data, 1, b->len, fp) != b->len || fclose(fp) != 0)
+	{
+		perror(path);
+		exit(1);
+	}
+}
+
+static void
+write_seeds(const char *dir)
+{
+	static const wbe_head h = {0x1234567890abcULL, 7, 3};
+	static const wbe_txn t = {4242, 0x16B3748, {1700000000, 123456000}};
+	wbe_heartbeat hb = {{1700000001, 5}, 12, 0x100, 0xF0};
+	fbuf		b = {0};
+	wb_enc		e;
+	size_t		hdr;
+
+	wb_enc_init(&e, fbuf_write, &b);
+	wbe_enc_topic(&e, "public.contacts", 15);
+	wbe_enc_frame_table(&e, &h, &t, 16385, 99);
+	hdr = b.len - WBE_CHANGES_HDR_LEN;
+	wbe_enc_change_start(&e, WBE_INSERT, 1, 1);
+	wbe_enc_values_start(&e, 9);
+	wb_enc_v_int(&e, -42);
+	wb_enc_v_str(&e, "ann", 3);
+	wb_enc_v_nil(&e);
+	wb_enc_v_bool(&e, true);
+	wb_enc_v_float32(&e, 1.5f);
+	wb_enc_v_float64(&e, -2.25);
+	wb_enc_v_bin(&e, "\0\1", 2);
+	wb_enc_v_timestamp(&e, (wb_timestamp) {-1, 999999999});
+	wb_enc_v_unchanged_toast(&e);
+	wbe_enc_change_start(&e, WBE_UPDATE, 2, 2);
+	wbe_enc_values_start(&e, 1);
+	wb_enc_v_int(&e, 8);
+	wb_enc_v_int(&e, 7);
+	wbe_enc_change_start(&e, WBE_DELETE, 3, 1);
+	wb_enc_v_str(&e, "k", 1);
+	wbe_enc_truncate(&e, 4, WB_TRUNCATE_CASCADE);
+	wbe_patch_changes_count(b.data + hdr, 4);
+	seed_write(dir, "table", &e, &b);
+
+	b.len = 0;
+	wb_enc_init(&e, fbuf_write, &b);
+	wbe_enc_topic(&e, "_msg.audit", 10);
+	wbe_enc_frame_messages(&e, &h, NULL, "audit", 5);
+	hdr = b.len - WBE_CHANGES_HDR_LEN;
+	wbe_enc_message(&e, 0, 0x200, "\xff\0x", 3);
+	wbe_patch_changes_count(b.data + hdr, 1);
+	seed_write(dir, "message", &e, &b);
+
+	b.len = 0;
+	wb_enc_init(&e, fbuf_write, &b);
+	wbe_enc_topic(&e, "_msg.audit", 10);
+	wbe_enc_frame_messages(&e, &h, &t, "audit", 5);
+	hdr = b.len - WBE_CHANGES_HDR_LEN;
+	wbe_enc_message(&e, 5, 0x200, "a", 1);
+	wbe_enc_message(&e, 6, 0x210, "", 0);
+	wbe_patch_changes_count(b.data + hdr, 2);
+	seed_write(dir, "message_txn", &e, &b);
+
+	b.len = 0;
+	wb_enc_init(&e, fbuf_write, &b);
+	wbe_enc_topic(&e, WBE_TOPIC_TXN, 4);
+	wbe_enc_commit_start(&e, &h, &t, 0x16B3800, 5, 3, 40, 2);
+	wbe_enc_commit_topic(&e, "public.a", 8, 10, 2);
+	wbe_enc_commit_topic(&e, "_msg.audit", 10, 4, 1);
+	seed_write(dir, "commit", &e, &b);
+
+	b.len = 0;
+	wb_enc_init(&e, fbuf_write, &b);
+	wbe_enc_topic(&e, WBE_TOPIC_HEARTBEAT, 3);
+	wbe_enc_heartbeat(&e, &h, &hb);
+	seed_write(dir, "heartbeat", &e, &b);
+	free(b.data);
+	exit(0);
+}
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	if (*argc == 3 && strcmp((*argv)[1], "-seed") == 0)
+		write_seeds((*argv)[2]);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ entry */
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static wbe_dec dec;
-	static int	init;
-	wbe_envelope env;
+	wbe_frame	frame;
 	wbc_request req;
 	wbc_schema	sc;
 	wbc_status	st;
@@ -31,13 +428,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	wb_str		code,
 				message;
 	char		err[160];
+	int			rc;
 
-	if (!init)
+	rc = wbe_decode(&dec, data, size, &frame);
+	CHECK(rc == WB_OK || rc == WB_EMALFORMED || rc == WB_ENOMEM);
+	CHECK(rc == WB_OK || dec.errmsg[0] != '\0');
+	if (rc == WB_OK)
 	{
-		wbe_dec_init(&dec);
-		init = 1;
+		check_frame(&dec, &frame, data, size);
+		round_trip(&frame);
 	}
-	(void) wbe_decode(&dec, data, size, &env);
 	(void) wbc_decode_request(data, size, &req, err, sizeof(err));
 	(void) wbc_decode_result(data, size, &ok, &code, &message, err,
 							 sizeof(err));

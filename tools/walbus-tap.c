@@ -5,7 +5,7 @@
  *
  * Built on libwalbus; the output is meant for jq and for scripts:
  * one object per line on stdout, flushed line by line, with diagnostics
- * (gaps, skipped messages) on stderr.  Column values keep their types
+ * (gaps, skipped frames) on stderr.  Column values keep their types
  * where JSON has them (integers, floats, booleans, null); timestamps are
  * ISO 8601 strings in UTC, LSNs PostgreSQL's "X/X" text, bytea "\x..."
  * hex, and non-finite floats the strings "NaN", "Infinity", "-Infinity".
@@ -78,12 +78,18 @@ tap_usage(void)
 		   "change printed\n"
 		   "                       is acknowledged, so the next run starts "
 		   "after it\n"
+		   "  -q, --recv-queue=N   frames (bus messages, each with many "
+		   "changes) to queue\n"
+		   "                       before the bus drops some for this tap "
+		   "(1 to %d;\n"
+		   "                       default %d)\n"
 		   "  -s, --status         print the relay's status as one JSON "
 		   "object, then exit\n"
 		   "  -h, --help           show this help, then exit\n"
 		   "\n"
-		   "Lost messages are reported on stderr as they are detected.\n",
-		   TAP_DEFAULT_BUS, TAP_DEFAULT_CONTROL);
+		   "Lost frames are reported on stderr as they are detected.\n",
+		   TAP_DEFAULT_BUS, TAP_DEFAULT_CONTROL, WALBUS_RECV_QUEUE_MAX,
+		   WALBUS_RECV_QUEUE_DEFAULT);
 }
 
 static json_t *
@@ -298,6 +304,7 @@ tap_status(walbus_client *c)
 	json_object_set_new(o, "transactions",
 						json_integer((json_int_t) st.transactions));
 	json_object_set_new(o, "changes", json_integer((json_int_t) st.changes));
+	json_object_set_new(o, "frames", json_integer((json_int_t) st.frames));
 	json_object_set_new(o, "messages", json_integer((json_int_t) st.messages));
 	json_object_set_new(o, "heartbeats",
 						json_integer((json_int_t) st.heartbeats));
@@ -390,6 +397,7 @@ main(int argc, char **argv)
 		{"timeout", required_argument, NULL, 'T'},
 		{"status", no_argument, NULL, 's'},
 		{"consumer", required_argument, NULL, 'C'},
+		{"recv-queue", required_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -397,6 +405,7 @@ main(int argc, char **argv)
 	const char *topics[TAP_MAX_TOPICS];
 	int			ntopics = 0;
 	long long	count = -1;
+	long		queue;
 	double		timeout_s = -1;
 	int64_t		deadline = 0;
 	long long	printed = 0;
@@ -408,7 +417,7 @@ main(int argc, char **argv)
 	bool		want_status = false;
 	char	   *end;
 
-	while ((opt = getopt_long(argc, argv, "b:c:t:n:T:C:sh", options, NULL)) != -1)
+	while ((opt = getopt_long(argc, argv, "b:c:t:n:T:C:q:sh", options, NULL)) != -1)
 	{
 		switch (opt)
 		{
@@ -450,6 +459,18 @@ main(int argc, char **argv)
 				break;
 			case 'C':
 				wo.consumer = optarg;
+				break;
+			case 'q':
+				queue = strtol(optarg, &end, 10);
+				if (*end != '\0' || end == optarg || queue < 1 ||
+					queue > WALBUS_RECV_QUEUE_MAX)
+				{
+					fprintf(stderr, "walbus-tap: invalid --recv-queue \"%s\": "
+							"use a number of frames from 1 to %d (nng's "
+							"limit)\n", optarg, WALBUS_RECV_QUEUE_MAX);
+					return 2;
+				}
+				wo.recv_queue = (int) queue;
 				break;
 			case 'h':
 				tap_usage();

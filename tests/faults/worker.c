@@ -7,7 +7,7 @@
  * Usage:
  *   worker --bus URL --control URL --consumer NAME --log FILE
  *          [--topic FILTER] [--delay-us N] [--crash-after N]
- *          [--exit-when-idle MS]
+ *          [--exit-when-idle MS] [--recv-queue FRAMES]
  *   worker --check FILE
  *
  * The log has one line per change received, "commit_lsn pos kind id
@@ -25,7 +25,9 @@
  * Options: --topic (default "*"), --delay-us sleeps after each change (a
  * slow subscriber), --crash-after N raises SIGKILL after writing the Nth
  * change of this process and before acknowledging it, --exit-when-idle MS
- * exits 0 after MS without a change.  SIGTERM and SIGINT: flush the acks,
+ * exits 0 after MS without a change, --recv-queue sets libwalbus's
+ * recv_queue (a small queue makes the bus drop frames for this worker as
+ * soon as it falls behind, so that it has to catch up by replay).  SIGTERM and SIGINT: flush the acks,
  * exit 0.  On exit the library's counters and the longest walbus_recv
  * and walbus_ack calls (ms) go to stderr as one line starting with
  * "worker: stats"; every other stderr line reports a problem.
@@ -569,7 +571,7 @@ usage(FILE *out)
 	fprintf(out,
 			"Usage: worker --bus URL --control URL --consumer NAME --log FILE\n"
 			"              [--topic FILTER] [--delay-us N] [--crash-after N]\n"
-			"              [--exit-when-idle MS]\n"
+			"              [--exit-when-idle MS] [--recv-queue FRAMES]\n"
 			"       worker --check FILE\n");
 }
 
@@ -601,6 +603,7 @@ main(int argc, char **argv)
 		{"crash-after", required_argument, NULL, 'k'},
 		{"exit-when-idle", required_argument, NULL, 'i'},
 		{"check", required_argument, NULL, 'C'},
+		{"recv-queue", required_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -608,6 +611,7 @@ main(int argc, char **argv)
 	const char *log_path = NULL;
 	const char *topic = "*";
 	long long	delay_us = 0,
+				recv_queue = 0,
 				crash_after = 0,
 				idle_ms = 0,
 				count = 0;
@@ -652,6 +656,11 @@ main(int argc, char **argv)
 			case 'i':
 				if (!parse_count(optarg, "--exit-when-idle", &idle_ms))
 					return 2;
+				break;
+			case 'q':
+				if (!parse_count(optarg, "--recv-queue", &recv_queue))
+					return 2;
+				wo.recv_queue = (int) recv_queue;
 				break;
 			case 'C':
 				return check_log(optarg);
