@@ -9,7 +9,8 @@
  *   - every field is read, string bytes included, so AddressSanitizer sees
  *     any pointer that leaves the input;
  *   - the decoder's promises are checked (consumed within the input, counts
- *     within the limits, key_index names a column, nsec below 10^9);
+ *     within the limits, key_index names a column, nsec below 10^9, the
+ *     tail of a change is the end of its record);
  *   - the record is encoded again and decoded again, and the second
  *     encoding must equal the first: whatever the decoder accepts, the
  *     encoder can write and the decoder reads back the same.
@@ -77,6 +78,21 @@ touch_str(wb_str s, const unsigned char *lo, const unsigned char *hi)
 	return sum;
 }
 
+/*
+ * A tail (the bytes after relid, which the relay splices into frames)
+ * must end where the record ends and hold at least one byte (a value, or
+ * the values array's header) after the array header, kind and relid.
+ */
+static unsigned
+touch_tail(wb_str t, const unsigned char *lo, const unsigned char *hi)
+{
+	const unsigned char *p = (const unsigned char *) t.ptr;
+
+	check(t.len > 0 && p >= lo + 3 && p + t.len == hi,
+		  "tail is not the end of its record");
+	return touch_str(t, lo, hi);
+}
+
 static unsigned
 touch_value(const wb_value *v, const unsigned char *lo,
 			const unsigned char *hi)
@@ -142,13 +158,14 @@ touch_record(const wb_record *r, const unsigned char *lo,
 			check(r->u.change.nvalues <= WB_MAX_COLUMNS, "nvalues");
 			check(r->kind == WB_UPDATE || !r->u.change.has_old_key,
 				  "old key on an insert");
-			sum += r->u.change.relid;
+			sum += r->u.change.relid + touch_tail(r->u.change.tail, lo, hi);
 			for (uint32_t i = 0; i < r->u.change.nvalues; i++)
 				sum += touch_value(&r->u.change.values[i], lo, hi);
 			if (r->u.change.has_old_key)
 				sum += touch_value(&r->u.change.old_key, lo, hi);
 			return sum;
 		case WB_DELETE:
+			sum += touch_tail(r->u.del.tail, lo, hi);
 			return sum + r->u.del.relid + touch_value(&r->u.del.key, lo, hi);
 		case WB_TRUNCATE:
 			check(r->u.truncate.nrelids <= WB_MAX_TRUNCATE_RELIDS, "nrelids");

@@ -3,9 +3,15 @@
  * mpread.c
  *	  Bounded msgpack reader (see mpread.h for the contract).
  *
- * Only the msgpack subset walbus envelopes and control messages use is
- * given typed accessors, but mpr_skip understands every format so that
- * readers can ignore map keys they do not know (forward compatibility).
+ * Only the msgpack subset walbus records, envelopes and control messages
+ * use is given typed accessors, but mpr_skip understands every format so
+ * that readers can ignore map keys they do not know (forward
+ * compatibility).
+ *
+ * mpr_value is on the relay's hot path (every column of every change), so
+ * the accessors it shares with the public functions are static here and
+ * the public ones are thin wrappers: under -fPIC a call to an exported
+ * function cannot be inlined, even from the same file.
  *
  *-------------------------------------------------------------------------
  */
@@ -21,6 +27,8 @@ mpr_init(mpr *r, const void *buf, size_t len)
 	r->p = (const uint8_t *) buf;
 	r->end = r->p + len;
 	r->failed = false;
+	r->truncated = false;
+	r->missing = 0;
 	r->errmsg[0] = '\0';
 }
 
@@ -32,6 +40,29 @@ mpr_fail(mpr *r, const char *fmt,...)
 	if (r->failed)
 		return false;
 	r->failed = true;
+	va_start(ap, fmt);
+	vsnprintf(r->errmsg, sizeof(r->errmsg), fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+static bool mpr_short(mpr *r, uint64_t missing, const char *fmt,...)
+			__attribute__((format(printf, 3, 4)));
+
+/*
+ * Fail because the input ends missing bytes before the object being read
+ * does: the one kind of failure that more input could cure.
+ */
+static bool
+mpr_short(mpr *r, uint64_t missing, const char *fmt,...)
+{
+	va_list		ap;
+
+	if (r->failed)
+		return false;
+	r->failed = true;
+	r->truncated = true;
+	r->missing = missing;
 	va_start(ap, fmt);
 	vsnprintf(r->errmsg, sizeof(r->errmsg), fmt, ap);
 	va_end(ap);
@@ -58,22 +89,19 @@ mpr_take(mpr *r, size_t n)
 		return NULL;
 	if (mpr_left(r) < n)
 	{
-		mpr_fail(r, "input ends inside an object (%zu bytes missing)",
-				 n - mpr_left(r));
+		mpr_short(r, n - mpr_left(r),
+				  "input ends inside an object (%zu bytes missing)",
+				  n - mpr_left(r));
 		return NULL;
 	}
 	r->p += n;
 	return start;
 }
 
-mpr_type
-mpr_peek(const mpr *r)
+/* The type a leading byte announces. */
+static inline mpr_type
+mpr_lead_type(uint8_t b)
 {
-	uint8_t		b;
-
-	if (r->failed || r->p >= r->end)
-		return MPR_INVALID;
-	b = *r->p;
 	if (b <= 0x7f || b == 0xcc || b == 0xcd || b == 0xce || b == 0xcf)
 		return MPR_UINT;
 	if (b >= 0xe0 || (b >= 0xd0 && b <= 0xd3))
@@ -118,10 +146,64 @@ mpr_peek(const mpr *r)
 	return MPR_INVALID;
 }
 
-/* Read a container header; fixbase is 0x80 (map) or 0x90 (array). */
+mpr_type
+mpr_peek(const mpr *r)
+{
+	if (r->failed || r->p >= r->end)
+		return MPR_INVALID;
+	return mpr_lead_type(*r->p);
+}
+
+const char *
+mpr_type_name(mpr_type t)
+{
+	switch (t)
+	{
+		case MPR_NIL:
+			return "nil";
+		case MPR_BOOL:
+			return "bool";
+		case MPR_UINT:
+		case MPR_NINT:
+			return "int";
+		case MPR_FLOAT32:
+			return "float32";
+		case MPR_FLOAT64:
+			return "float64";
+		case MPR_STR:
+			return "str";
+		case MPR_BIN:
+			return "bin";
+		case MPR_ARRAY:
+			return "array";
+		case MPR_MAP:
+			return "map";
+		case MPR_EXT:
+			return "ext";
+		case MPR_INVALID:
+			break;
+	}
+	return "reserved byte 0xc1";
+}
+
+/*
+ * Where a type is checked with mpr_peek, the end of input must not pass
+ * for a wrong type: it is a truncation.
+ */
+static bool
+mpr_ended(mpr *r)
+{
+	return mpr_short(r, 1, "input ends inside an object (1 bytes missing)");
+}
+
+/*
+ * Read a container header; fixbase is 0x80 (map) or 0x90 (array).  A count
+ * above max is malformed, checked before the bytes left so that a hostile
+ * count is not mistaken for a truncation.
+ */
 static bool
 mpr_container(mpr *r, uint32_t *n, uint8_t fixbase, uint8_t op16,
-			  const char *what, size_t min_bytes_per_elem)
+			  const char *what, size_t min_bytes_per_elem, uint32_t max)
 {
 	const uint8_t *p = mpr_take(r, 1);
 	uint64_t	count;
@@ -141,9 +223,13 @@ mpr_container(mpr *r, uint32_t *n, uint8_t fixbase, uint8_t op16,
 	}
 	else
 		return mpr_fail(r, "expected a %s, found byte 0x%02x", what, *p);
+	if (count > max)
+		return mpr_fail(r, "%s of %llu elements, at most %u allowed", what,
+						(unsigned long long) count, max);
 	if (count > mpr_left(r) / min_bytes_per_elem)
-		return mpr_fail(r, "%s of %llu elements in %zu bytes", what,
-						(unsigned long long) count, mpr_left(r));
+		return mpr_short(r, count * min_bytes_per_elem - mpr_left(r),
+						 "%s of %llu elements in %zu bytes", what,
+						 (unsigned long long) count, mpr_left(r));
 	*n = (uint32_t) count;
 	return true;
 }
@@ -151,13 +237,19 @@ mpr_container(mpr *r, uint32_t *n, uint8_t fixbase, uint8_t op16,
 bool
 mpr_array(mpr *r, uint32_t *n)
 {
-	return mpr_container(r, n, 0x90, 0xdc, "array", 1);
+	return mpr_container(r, n, 0x90, 0xdc, "array", 1, UINT32_MAX);
+}
+
+bool
+mpr_array_max(mpr *r, uint32_t max, uint32_t *n)
+{
+	return mpr_container(r, n, 0x90, 0xdc, "array", 1, max);
 }
 
 bool
 mpr_map(mpr *r, uint32_t *n)
 {
-	return mpr_container(r, n, 0x80, 0xde, "map", 2);
+	return mpr_container(r, n, 0x80, 0xde, "map", 2, UINT32_MAX);
 }
 
 bool
@@ -166,29 +258,33 @@ mpr_nil(mpr *r)
 	const uint8_t *p;
 
 	if (mpr_peek(r) != MPR_NIL)
-		return mpr_fail(r, "expected nil");
+		return r->p == r->end ? mpr_ended(r) : mpr_fail(r, "expected nil");
 	p = mpr_take(r, 1);
 	return p != NULL;
 }
 
-bool
-mpr_bool(mpr *r, bool *b)
+static inline bool
+mpr_read_bool(mpr *r, bool *b)
 {
 	const uint8_t *p;
 
 	if (mpr_peek(r) != MPR_BOOL)
-		return mpr_fail(r, "expected a boolean");
+		return r->p == r->end ? mpr_ended(r) :
+			mpr_fail(r, "expected a boolean");
 	p = mpr_take(r, 1);
 	*b = (*p == 0xc3);
 	return true;
 }
 
-/*
- * Any msgpack integer, as a sign flag and magnitude-ish pair: *neg tells
- * whether *u holds a negative int64 (cast) or a non-negative value.
- */
-static bool
-mpr_integer(mpr *r, bool *neg, uint64_t *u)
+bool
+mpr_bool(mpr *r, bool *b)
+{
+	return mpr_read_bool(r, b);
+}
+
+/* mpr_integer, inlinable. */
+static inline bool
+mpr_read_integer(mpr *r, bool *neg, uint64_t *u)
 {
 	const uint8_t *p;
 	uint8_t		b;
@@ -251,11 +347,17 @@ mpr_integer(mpr *r, bool *neg, uint64_t *u)
 }
 
 bool
+mpr_integer(mpr *r, bool *neg, uint64_t *u)
+{
+	return mpr_read_integer(r, neg, u);
+}
+
+bool
 mpr_uint(mpr *r, uint64_t *u)
 {
-	bool		neg;
+	bool		neg = false;
 
-	if (!mpr_integer(r, &neg, u))
+	if (!mpr_read_integer(r, &neg, u))
 		return false;
 	if (neg)
 		return mpr_fail(r, "expected a non-negative integer");
@@ -276,23 +378,29 @@ mpr_uint32(mpr *r, uint32_t *u)
 	return true;
 }
 
-bool
-mpr_int(mpr *r, int64_t *i)
+static inline bool
+mpr_read_int(mpr *r, int64_t *i)
 {
-	bool		neg;
-	uint64_t	u;
+	bool		neg = false;
+	uint64_t	u = 0;
 
-	if (!mpr_integer(r, &neg, &u))
+	if (!mpr_read_integer(r, &neg, &u))
 		return false;
 	if (!neg && u > (uint64_t) INT64_MAX)
-		return mpr_fail(r, "integer %llu out of range",
-						(unsigned long long) u);
+		return mpr_fail(r, "integer %llu out of range (max %lld)",
+						(unsigned long long) u, (long long) INT64_MAX);
 	*i = (int64_t) u;
 	return true;
 }
 
+bool
+mpr_int(mpr *r, int64_t *i)
+{
+	return mpr_read_int(r, i);
+}
+
 /* str or bin body: fix is the fixstr range flag (only for str). */
-static bool
+static inline bool
 mpr_bytes(mpr *r, wb_str *s, uint8_t op8, bool allow_fix, const char *what)
 {
 	const uint8_t *p = mpr_take(r, 1);
@@ -316,8 +424,8 @@ mpr_bytes(mpr *r, wb_str *s, uint8_t op8, bool allow_fix, const char *what)
 		return mpr_fail(r, "expected a %s, found byte 0x%02x", what, *p);
 	}
 	if (len > mpr_left(r))
-		return mpr_fail(r, "%s of %llu bytes with %zu left", what,
-						(unsigned long long) len, mpr_left(r));
+		return mpr_short(r, len - mpr_left(r), "%s of %llu bytes with %zu left",
+						 what, (unsigned long long) len, mpr_left(r));
 	s->ptr = (const char *) r->p;
 	s->len = (uint32_t) len;
 	r->p += len;
@@ -336,8 +444,11 @@ mpr_bin(mpr *r, wb_str *s)
 	return mpr_bytes(r, s, 0xc4, false, "binary");
 }
 
-/* An ext header: its type and payload length; the payload is not consumed. */
-static bool
+/*
+ * An ext header: its type and payload length; the payload is not consumed,
+ * only checked to be there.
+ */
+static inline bool
 mpr_ext_head(mpr *r, int8_t *type, uint32_t *len)
 {
 	const uint8_t *p = mpr_take(r, 1);
@@ -365,13 +476,14 @@ mpr_ext_head(mpr *r, int8_t *type, uint32_t *len)
 		return false;
 	*type = (int8_t) *p;
 	if (*len > mpr_left(r))
-		return mpr_fail(r, "extension of %u bytes with %zu left", *len,
-						mpr_left(r));
+		return mpr_short(r, *len - mpr_left(r),
+						 "extension of %u bytes with %zu left", *len,
+						 mpr_left(r));
 	return true;
 }
 
 /* The payload of a timestamp extension in any of its three sizes. */
-static bool
+static inline bool
 mpr_timestamp_body(mpr *r, uint32_t len, wb_timestamp *ts)
 {
 	const uint8_t *p = mpr_take(r, len);
@@ -395,18 +507,19 @@ mpr_timestamp_body(mpr *r, uint32_t len, wb_timestamp *ts)
 			ts->sec = (int64_t) mpr_be(p + 4, 8);
 			break;
 		default:
-			return mpr_fail(r, "timestamp of %u bytes", len);
+			return mpr_fail(r, "timestamp of %u bytes (4, 8 or 12)", len);
 	}
 	if (ts->nsec > 999999999u)
-		return mpr_fail(r, "timestamp with %u nanoseconds", ts->nsec);
+		return mpr_fail(r, "timestamp with %u nanoseconds (at most 999999999)",
+						ts->nsec);
 	return true;
 }
 
 bool
 mpr_timestamp(mpr *r, wb_timestamp *ts)
 {
-	int8_t		type;
-	uint32_t	len;
+	int8_t		type = 0;
+	uint32_t	len = 0;
 
 	if (!mpr_ext_head(r, &type, &len))
 		return false;
@@ -419,21 +532,22 @@ bool
 mpr_value(mpr *r, wb_value *v)
 {
 	const uint8_t *p;
-	int8_t		type;
-	uint32_t	len;
+	int8_t		type = 0;
+	uint32_t	len = 0;
 
 	switch (mpr_peek(r))
 	{
 		case MPR_NIL:
 			v->type = WB_V_NIL;
-			return mpr_nil(r);
+			r->p++;
+			return true;
 		case MPR_BOOL:
 			v->type = WB_V_BOOL;
-			return mpr_bool(r, &v->v.b);
+			return mpr_read_bool(r, &v->v.b);
 		case MPR_UINT:
 		case MPR_NINT:
 			v->type = WB_V_INT;
-			return mpr_int(r, &v->v.i);
+			return mpr_read_int(r, &v->v.i);
 		case MPR_FLOAT32:
 			{
 				uint32_t	bits;
@@ -458,10 +572,10 @@ mpr_value(mpr *r, wb_value *v)
 			}
 		case MPR_STR:
 			v->type = WB_V_STR;
-			return mpr_str(r, &v->v.s);
+			return mpr_bytes(r, &v->v.s, 0xd9, true, "string");
 		case MPR_BIN:
 			v->type = WB_V_BIN;
-			return mpr_bin(r, &v->v.s);
+			return mpr_bytes(r, &v->v.s, 0xc4, false, "binary");
 		case MPR_EXT:
 			if (!mpr_ext_head(r, &type, &len))
 				return false;
@@ -470,16 +584,22 @@ mpr_value(mpr *r, wb_value *v)
 				v->type = WB_V_TIMESTAMP;
 				return mpr_timestamp_body(r, len, &v->v.ts);
 			}
-			if (type == WB_EXT_UNCHANGED_TOAST && len == 0)
+			if (type == WB_EXT_UNCHANGED_TOAST)
 			{
+				if (len != 0)
+					return mpr_fail(r, "unchanged marker (extension 1) "
+									"with a %u-byte payload", len);
 				v->type = WB_V_UNCHANGED_TOAST;
 				return true;
 			}
 			return mpr_fail(r, "unknown value extension %d of %u bytes",
 							type, len);
 		default:
-			return mpr_fail(r, "not a column value (byte 0x%02x)",
-							r->p < r->end ? *r->p : 0);
+			if (r->failed)
+				return false;
+			if (r->p == r->end)
+				return mpr_ended(r);
+			return mpr_fail(r, "not a column value (byte 0x%02x)", *r->p);
 	}
 }
 
@@ -536,6 +656,8 @@ mpr_skip_depth(mpr *r, int depth)
 					return false;
 			return true;
 		default:
+			if (!r->failed && r->p == r->end)
+				return mpr_ended(r);
 			return mpr_fail(r, "invalid msgpack byte");
 	}
 }

@@ -1,14 +1,16 @@
 /*-------------------------------------------------------------------------
  *
  * test_proto.c
- *	  cmocka unit tests of the walbus codec (wb_encode.c, wb_decode.c).
+ *	  cmocka unit tests of the walbus record codec (record.c, on mpread.c).
  *
  * Round trips encode every record kind and value type with the encoder
- * into a growable buffer and compare the decoded record field by field.
+ * into a growable buffer and compare the decoded record field by field;
+ * the raw tails of changes must be the very bytes after relid.
  * Table-driven tests then feed the decoder every strict prefix of valid
- * records (all must be WB_ETRUNC) and hand-written hostile byte strings
- * (each with the code it must produce).  The encoder's sticky error is
- * checked with a write callback that fails after N bytes.
+ * records (all must be WB_ETRUNC), hand-written hostile byte strings
+ * (each with the code it must produce) and a few whose whole message is
+ * checked, since it must say what and where.  The encoder's sticky error
+ * is checked with a write callback that fails after N bytes.
  *
  * Run with "make -C proto check"; exits nonzero if any test fails.
  *
@@ -419,6 +421,96 @@ test_update(void **state)
 
 	wb_dec_free(&d);
 	tbuf_free(&b);
+}
+
+/*
+ * tail: the bytes after relid, as they are in the record (the relay
+ * splices them into bus frames).  Checked against bytes encoded on their
+ * own, for every width of relid and with bytes after the record.
+ */
+static void
+test_change_tail(void **state)
+{
+	static const struct
+	{
+		uint32_t	relid;
+		size_t		relid_len;	/* its msgpack encoding */
+	}			relids[] = {{7, 1}, {16384, 3}, {70000, 5}};
+	tbuf		b = {0};
+	tbuf		want = {0};
+	wb_enc		e;
+	wb_enc		w;
+	wb_dec		d;
+	wb_record	r;
+	size_t		used;
+
+	(void) state;
+	wb_dec_init(&d);
+	for (size_t k = 0; k < sizeof(relids) / sizeof(relids[0]); k++)
+	{
+		uint32_t	relid = relids[k].relid;
+		size_t		head = 2 + relids[k].relid_len;	/* array, kind, relid */
+
+		for (int shape = 0; shape < 4; shape++)
+		{
+			bool		old_key = (shape == 2);
+
+			tbuf_reset(&b);
+			tbuf_reset(&want);
+			wb_enc_init(&e, tbuf_write, &b);
+			wb_enc_init(&w, tbuf_write, &want);
+			if (shape == 3)
+			{
+				wb_enc_delete_start(&e, relid);
+				wb_enc_v_str(&e, "k1", 2);
+				wb_enc_v_str(&w, "k1", 2);
+			}
+			else
+			{
+				if (shape == 0)
+					wb_enc_insert_start(&e, relid, 3);
+				else
+					wb_enc_update_start(&e, relid, 3, old_key);
+				assert_int_equal(tbuf_write(&want, "\x93", 1), 0);
+				wb_enc_v_int(&e, 1);
+				wb_enc_v_unchanged_toast(&e);
+				wb_enc_v_timestamp(&e, ts_make(1700000000, 5));
+				wb_enc_v_int(&w, 1);
+				wb_enc_v_unchanged_toast(&w);
+				wb_enc_v_timestamp(&w, ts_make(1700000000, 5));
+				if (old_key)
+				{
+					wb_enc_v_int(&e, -70000);
+					wb_enc_v_int(&w, -70000);
+				}
+			}
+			/* the next record must not leak into the tail */
+			wb_enc_commit(&e, 1, 2, ts_make(0, 0));
+			assert_false(wb_enc_failed(&e));
+			assert_false(wb_enc_failed(&w));
+
+			assert_int_equal(wb_decode(&d, b.data, b.len, &r, &used), WB_OK);
+			assert_int_equal(used, head + want.len);
+			if (shape == 3)
+			{
+				assert_int_equal(r.kind, WB_DELETE);
+				assert_int_equal(r.u.del.relid, relid);
+				assert_ptr_equal(r.u.del.tail.ptr, b.data + head);
+				assert_str_eq(r.u.del.tail, want.data, want.len);
+			}
+			else
+			{
+				assert_int_equal(r.kind, shape == 0 ? WB_INSERT : WB_UPDATE);
+				assert_int_equal(r.u.change.relid, relid);
+				assert_int_equal(r.u.change.has_old_key, old_key);
+				assert_ptr_equal(r.u.change.tail.ptr, b.data + head);
+				assert_str_eq(r.u.change.tail, want.data, want.len);
+			}
+		}
+	}
+	wb_dec_free(&d);
+	tbuf_free(&b);
+	tbuf_free(&want);
 }
 
 /* RELATION with 1, a few, and the maximum number of columns. */
@@ -1063,6 +1155,89 @@ test_hostile(void **state)
 	wb_dec_free(&d);
 }
 
+/*
+ * Whole messages: what and where (byte offset of the object, field, index,
+ * member), in the words walbus-dump prints.
+ */
+static const struct
+{
+	const char *bytes;
+	size_t		len;
+	int			expect;
+	const char *msg;
+}			messages[] = {
+#define M(lit, code, msg) {lit, sizeof(lit) - 1, code, msg}
+	M("", WB_ETRUNC,
+	  "byte 0, record: input ends at byte 0, 1 more bytes needed"),
+	M("\x01", WB_EMALFORMED, "byte 0, record: expected array, got int"),
+	M("\x94\x42\x01\x01\xd6\xff\x00", WB_ETRUNC,
+	  "byte 4, commit_time: input ends at byte 7, 3 more bytes needed"),
+	M("\x93\x5a\x01\x02", WB_EMALFORMED,
+	  "byte 1, kind: unknown record kind 90"),
+	M("\x90", WB_EMALFORMED, "byte 1, kind: empty record array"),
+	M("\x95\x55\x01\x90\x01\x01", WB_EMALFORMED,
+	  "byte 0, record: update record has 5 elements, expected 3 or 4"),
+	M("\x9a", WB_EMALFORMED,
+	  "byte 0, record: array of 10 elements, at most 6 allowed"),
+	M("\x94\x42\xcf\x00\x00\x00\x01\x00\x00\x00\x00\x01", WB_EMALFORMED,
+	  "byte 2, xid: 4294967296 out of range (max 4294967295)"),
+	M("\x94\x42\xff\x01" TS0, WB_EMALFORMED, "byte 2, xid: negative value -1"),
+	M("\x94\x42\x01\x01\x01", WB_EMALFORMED,
+	  "byte 4, commit_time: expected timestamp, got int"),
+	M("\x93\x49\x01\x93\xc0\xa1x\x81\x01\x02", WB_EMALFORMED,
+	  "byte 7, values[2]: expected value, got map"),
+	M("\x93\x49\x01\x92\xc0\xd9\x05" "ab", WB_ETRUNC,
+	  "byte 5, values[1]: input ends at byte 9, 3 more bytes needed"),
+	M("\x93\x49\x01\x91\xc1", WB_EMALFORMED,
+	  "byte 4, values[0]: expected value, got reserved byte 0xc1"),
+	M("\x93\x49\x01\xdc\x06\x81", WB_EMALFORMED,
+	  "byte 3, values: array of 1665 elements, at most 1664 allowed"),
+	M("\x93\x49\x01\xdc\x03\xe8\x00", WB_ETRUNC,
+	  "byte 3, values: input ends at byte 7, 999 more bytes needed"),
+	M("\x94\x55\x01\x90\x91", WB_EMALFORMED,
+	  "byte 4, old_key: expected value, got array"),
+	M("\x93\x44\x01\xdb\x40\x00\x00\x00\x61", WB_EMALFORMED,
+	  "byte 3, key: would take at least 1073741832 bytes, past the "
+	  "1073741824-byte record limit"),
+	M("\x96\x52\x01\xa1s\xa1t\x00\x91\x94\xa2id\x14\xce\x80\x00\x00\x00\xa0",
+	  WB_EMALFORMED,
+	  "byte 14, columns[0].typmod: 2147483648 out of range (max 2147483647)"),
+	M("\x96\x52\x01\xa1s\xa1t\x00\x92\x94\xa2id\x14\xff\xa0\x93\xa1x\x14\xff",
+	  WB_EMALFORMED,
+	  "byte 16, columns[1]: column has 3 elements, expected 4"),
+	M("\x96\x52\x01\xa1s\xa1t\x01\x91\x94\xa2id\x14\xff\xa0", WB_EMALFORMED,
+	  "byte 7, key_index: 1 out of range for 1 columns"),
+	M("\x93\x54\x00\x92\x01\xa1\x31", WB_EMALFORMED,
+	  "byte 5, relids[1]: expected int, got str"),
+	M("\x95\x4d\xc3\x01\xa0\xa0", WB_EMALFORMED,
+	  "byte 5, content: expected bin, got str"),
+	M("\x95\x4d\x01\x01\xa0\xc4\x00", WB_EMALFORMED,
+	  "byte 2, transactional: expected bool, got int"),
+#undef M
+};
+
+static void
+test_error_messages(void **state)
+{
+	wb_dec		d;
+	wb_record	r;
+
+	(void) state;
+	wb_dec_init(&d);
+	for (size_t i = 0; i < sizeof(messages) / sizeof(messages[0]); i++)
+	{
+		int			rc = wb_decode(&d, messages[i].bytes, messages[i].len,
+								   &r, NULL);
+
+		if (rc != messages[i].expect ||
+			strcmp(wb_dec_errmsg(&d), messages[i].msg) != 0)
+			fail_msg("case %zu: expected %d \"%s\", got %d \"%s\"", i,
+					 messages[i].expect, messages[i].msg, rc,
+					 wb_dec_errmsg(&d));
+	}
+	wb_dec_free(&d);
+}
+
 /* Limits checked with full, well-formed content beyond them. */
 static void
 test_limits(void **state)
@@ -1182,6 +1357,7 @@ main(void)
 		cmocka_unit_test(test_insert_all_values),
 		cmocka_unit_test(test_values_as_keys),
 		cmocka_unit_test(test_update),
+		cmocka_unit_test(test_change_tail),
 		cmocka_unit_test(test_relation),
 		cmocka_unit_test(test_truncate),
 		cmocka_unit_test(test_message),
@@ -1193,6 +1369,7 @@ main(void)
 		cmocka_unit_test(test_encoder_rejects),
 		cmocka_unit_test(test_prefixes_truncated),
 		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_error_messages),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_lenient_encodings),
 		cmocka_unit_test(test_decoder_reuse),
