@@ -6,7 +6,7 @@
  *
  * Usage: bus_sink MODE BUS_URL COUNT TIMEOUT_S [CONTROL_URL]
  *
- *	 count	libwalbus (walbus_recv decodes every envelope, as a worker
+ *	 count	libwalbus (walbus_recv decodes every frame, as a worker
  *			would); counts INSERT/UPDATE/DELETE changes until COUNT.
  *	 raw	a bare nng sub0 socket and the proto library's frame decoder
  *			(no libwalbus: no schemas, dedupe or gap checks); counts the

@@ -37,7 +37,7 @@
 #                how 4 consumers would be fed without a relay (each
 #                walsender decodes the WAL again); the rate is per consumer
 #   relay x1     walbus-relay --wait-subscribers 1 with 1 bench/bus_sink
-#                (libwalbus, decodes every envelope)
+#                (libwalbus, decodes every frame)
 #   relay x4     the same with 4 subscribers
 #   relay durable  walbus-relay --durable bench with 1 bus_sink durable
 #                subscriber (libwalbus as a durable consumer, acking every
@@ -61,7 +61,7 @@
 # its own start-up checks; the anchor's includes pg_recvlogical's start-up.
 # Latency: bench/rate_insert commits LAT_TXN_ROWS rows every
 # LAT_TXN_ROWS/RATE s for LAT_SECONDS s while 1 (then 4) bus_sink lat
-# subscribers take, for every change, receive time minus the envelope's
+# subscribers take, for every change, receive time minus the change's
 # commit_time (PostgreSQL's commit timestamp; same machine clock).
 #
 # Prints each measurement, then a table and the verdicts: relay x4 per

@@ -1184,7 +1184,8 @@ walbus_bus_frame_drop(walbus_client *c)
 int
 walbus_recv(walbus_client *c, walbus_change *out, int timeout_ms)
 {
-	int64_t		deadline = walbus_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	int64_t		deadline = 0;
+	bool		have_deadline = false;
 
 	if (!c->sub_open)
 		return walbus_fail(c, WALBUS_EINVAL, "opened without a bus URL");
@@ -1201,6 +1202,16 @@ walbus_recv(walbus_client *c, walbus_change *out, int timeout_ms)
 			if (walbus_take(c, out, &rc))
 				return rc;
 			walbus_cursor_done(c);
+		}
+
+		/*
+		 * The clock is read only once a frame is used up: most calls
+		 * return the next change of a frame and need no deadline.
+		 */
+		if (!have_deadline)
+		{
+			deadline = walbus_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+			have_deadline = true;
 		}
 
 		if (c->durable && (c->need_pull || c->pulling))

@@ -5,8 +5,8 @@
  *	  as flushed, i.e. what PostgreSQL may forget.
  *
  * This is the one place that decides.  Best effort (no durable
- * consumers): a transaction counts as flushed once all of its envelopes
- * and its _txn message are handed to the bus, and a keepalive's WAL end
+ * consumers): a transaction counts as flushed once all of its frames
+ * and its _txn frame are handed to the bus, and a keepalive's WAL end
  * counts when no transaction is open (nothing received is unpublished, so
  * every commit before that position is on the bus).  Durable: only the
  * lowest end LSN that every durable consumer has acknowledged counts

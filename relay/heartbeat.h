@@ -8,7 +8,7 @@
  * relay receives no transaction, so durable consumers have nothing to
  * acknowledge and the slot cannot pass the WAL the server keeps writing.
  * A heartbeat transaction flows through the plugin like any other (topic
- * "_msg.walbus.heartbeat" and a _txn envelope), consumers acknowledge it,
+ * "_msg.walbus.heartbeat" and a _txn frame), consumers acknowledge it,
  * and the slot advances.
  *
  * The connection is opened on first use and reopened after a failure;

@@ -147,8 +147,9 @@ wr_wait_subscribers(wr_relay *r)
 	wr_info("waiting for %d subscriber%s before streaming",
 			r->cfg->wait_subscribers,
 			r->cfg->wait_subscribers == 1 ? "" : "s");
+	/* looked at often: the workers are typically seconds behind at most */
 	while (atomic_load(&r->pub.subscribers) < r->cfg->wait_subscribers)
-		if (!wr_stream_idle(r, 100))
+		if (!wr_stream_idle(r, 10))
 			return false;
 	return true;
 }

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * records.c
- *	  From plugin records to bus envelopes (see records.h).
+ *	  From plugin records to changes in bus frames (see records.h).
  *
  *-------------------------------------------------------------------------
  */

@@ -8,7 +8,7 @@
  * (names, key, column names and types), so the same definition has the
  * same version in every relay process and after restarts, and JSON
  * consumers can hold it exactly.  Every version seen is kept so that the
- * control socket's "schema" request can answer for envelopes published
+ * control socket's "schema" request can answer for frames published
  * before a DDL change; their number grows with DDL, not with traffic.
  *
  * Functions return NULL when out of memory or not found.  Single-threaded.

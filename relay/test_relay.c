@@ -338,7 +338,7 @@ test_relcache_history(void **state)
 	assert_true(changed);
 	assert_int_equal(rel->current->columns[1].typmod, 84);
 
-	/* envelopes published before the change still resolve */
+	/* frames published before the change still resolve */
 	v = wr_relcache_version(&rc, 16385, wr_schema_version(&a));
 	assert_non_null(v);
 	assert_string_equal(v->columns[1].typname, "text");

@@ -5,9 +5,11 @@
  *	  messages, kept in memory so that a subscriber that missed some can
  *	  pull them again with the control socket's "replay" (docs/DELIVERY.md).
  *
- * Entries are whole bus messages (topic, NUL, envelope) in publishing
- * order, keyed by (commit_lsn, pos) with pos WBC_POS_COMMIT for a _txn
- * envelope; keys strictly increase, so lookups are binary searches.
+ * Entries are whole bus messages (topic, NUL, frame) in publishing
+ * order, each keyed by the (commit_lsn, pos) of its last change, pos
+ * WBC_POS_COMMIT for a _txn frame; keys strictly increase, so lookups are
+ * binary searches (a frame whose last key is above K may hold changes at
+ * or below K: whoever replays it drops those).
  * Heartbeats and non-transactional messages are not kept: nobody replays
  * them.
  *
@@ -43,7 +45,7 @@ typedef struct wr_wentry
 	wr_wkey		key;
 	uint64_t	seq;			/* the message's global sequence number */
 	uint32_t	len;
-	char		data[];			/* topic, NUL, envelope */
+	char		data[];			/* topic, NUL, frame */
 } wr_wentry;
 
 typedef struct wr_window
