@@ -22,6 +22,7 @@
 #                 one message per change), e.g. from 616127b; when set, the
 #                 drain "old1" runs it with one raw1 subscriber in the same
 #                 run, for bus bytes and relay CPU per change before frames
+#   FRAME_BYTES   the relay's --frame-bytes (default: the relay's default)
 #   KEEP=1        keep the cluster and the work directory (logs)
 # Needs: the walbus plugin installed (make install), postgresql-15-wal2json,
 # relay/walbus-relay and client/libwalbus.a built (make), cc, libpq, nng.
@@ -203,7 +204,10 @@ P -c "create table bench_rows (id bigserial primary key, name text not null,
 # or failed.
 relay_drain() {
     local name=$1 slot=$2 mode=$3 k=$4 bin=${5:-$RELAY} i t0 relay sinks=()
-    local ok=1 line first=0 last=0 f l durable=() ctl=() st
+    local ok=1 line first=0 last=0 f l durable=() ctl=() st fb=()
+    # the baseline relay predates --frame-bytes
+    [ -n "${FRAME_BYTES:-}" ] && [ "$bin" = "$RELAY" ] &&
+        fb=(--frame-bytes "$FRAME_BYTES")
     GOT=0 LOST=0
     if [ "$mode" = durable ]; then
         durable=(--durable bench)
@@ -211,7 +215,7 @@ relay_drain() {
     fi
     "$bin" --dbname "$DSN" --slot "$slot" --bus "ipc://$WORK/$name.bus" \
         --control "ipc://$WORK/$name.ctl" --wait-subscribers "$k" \
-        "${durable[@]}" >"$WORK/$name.relay.log" 2>&1 &
+        "${durable[@]}" "${fb[@]}" >"$WORK/$name.relay.log" 2>&1 &
     relay=$!
     PIDS+=($relay)
     for _ in $(seq 100); do
@@ -394,7 +398,7 @@ latency() {
     done
     "$RELAY" --dbname "$DSN" --slot "s_$name" --bus "ipc://$WORK/$name.bus" \
         --control "ipc://$WORK/$name.ctl" --wait-subscribers "$k" \
-        >"$WORK/$name.relay.log" 2>&1 &
+        ${FRAME_BYTES:+--frame-bytes "$FRAME_BYTES"} >"$WORK/$name.relay.log" 2>&1 &
     relay=$!
     PIDS+=($relay)
     for _ in $(seq 100); do

@@ -167,37 +167,72 @@ wr_pub_touch(wr_publisher *p, wr_topic *t)
 }
 
 /*
- * Start a frame on topic t: allocate it, write the topic and assign the
- * head.  txn_member: the frame belongs to the open transaction.
+ * A frame lost before it reached the bus (out of memory).  It keeps its
+ * seq and tseq, so subscribers see the gap, and the window forgets
+ * everything up to the end of its transaction's changes (or the
+ * transaction's end itself, for a commit frame), so that a replay across
+ * it is a rewind from the slot rather than a silent hole.
+ */
+static void
+wr_pub_lost(wr_publisher *p, wr_frame *f)
+{
+	p->errors++;
+	wr_warning("bus frame %llu on topic %s is lost (out of memory): "
+			   "subscribers see a gap, and replays across it rewind the "
+			   "stream", (unsigned long long) f->head.seq, f->topic->name);
+	if (f->keep && p->window != NULL)
+	{
+		wr_wkey		through = f->key;
+
+		if (through.pos != WBC_POS_COMMIT)
+			through.pos = WBC_POS_COMMIT - 1;
+		wr_window_drop_through(p->window, through);
+	}
+	if (f->msg != NULL)
+		nng_msg_free(f->msg);
+	f->msg = NULL;
+}
+
+/*
+ * Start a frame on topic t: assign its head, count it in the open
+ * transaction (txn_member), allocate it and write the topic.  keep: a
+ * transactional frame, copied into the window under key (the key's pos is
+ * set as changes are added).  False when it could not be allocated: it is
+ * then lost (wr_pub_lost), with its sequence numbers used.
  */
 static bool
-wr_pub_start(wr_publisher *p, wr_frame *f, wr_topic *t, bool txn_member)
+wr_pub_start(wr_publisher *p, wr_frame *f, wr_topic *t, bool txn_member,
+			 bool keep, wr_wkey key)
 {
+	bool		touched = true;
 	int			rv;
 
+	f->msg = NULL;
+	f->topic = t;
+	f->keep = keep;
+	f->key = key;
+	f->nchanges = 0;
+	f->head.run = p->run;
+	f->head.seq = ++p->seq;
+	f->head.tseq = ++t->tseq;
+	/* counted even if lost, so that the commit's proof shows the loss */
+	if (txn_member && p->in_txn)
+	{
+		touched = wr_pub_touch(p, t);
+		if (p->txn_frames++ == 0)
+			p->txn_first_seq = f->head.seq;
+	}
 	if ((rv = nng_msg_alloc(&f->msg, WR_PUB_MSG_RESERVE)) != 0)
 	{
-		p->errors++;
-		wr_warning("nng_msg_alloc: %s", nng_strerror(rv));
+		f->msg = NULL;
+		wr_pub_lost(p, f);
 		return false;
 	}
 	nng_msg_clear(f->msg);
 	wb_enc_init(&f->enc, wr_msg_write, f->msg);
 	wbe_enc_topic(&f->enc, t->name, t->len);
-
-	if (txn_member && p->in_txn)
-	{
-		if (!wr_pub_touch(p, t))
-			f->enc.failed = 1;
-		if (p->txn_frames++ == 0)
-			p->txn_first_seq = p->seq + 1;
-	}
-	f->topic = t;
-	f->keep = false;
-	f->nchanges = 0;
-	f->head.run = p->run;
-	f->head.seq = ++p->seq;
-	f->head.tseq = ++t->tseq;
+	if (!touched)
+		f->enc.failed = 1;
 	return true;
 }
 
@@ -210,10 +245,7 @@ wr_pub_send(wr_publisher *p, wr_frame *f)
 
 	if (wb_enc_failed(&f->enc))
 	{
-		p->errors++;
-		wr_warning("could not encode bus frame %llu (out of memory?)",
-				   (unsigned long long) f->head.seq);
-		nng_msg_free(f->msg);
+		wr_pub_lost(p, f);
 		return false;
 	}
 
@@ -235,7 +267,8 @@ wr_pub_send(wr_publisher *p, wr_frame *f)
 	/*
 	 * nng_sendmsg allocates (and seeds from getrandom) an aio per call.
 	 * One aio serves every send instead; pub0 never blocks (it drops for
-	 * slow subscribers), so the wait returns at once.
+	 * slow subscribers), so the wait returns at once.  A frame nng refuses
+	 * is in the window already: subscribers see the gap and pull it.
 	 */
 	nng_aio_set_msg(p->send_aio, f->msg);
 	nng_send_aio(p->sock, p->send_aio);
@@ -278,7 +311,8 @@ wr_pub_frame(wr_publisher *p, wr_topic *t, uint32_t relid,
 			return f;
 		wr_pub_flush(p);
 	}
-	if (!wr_pub_start(p, f, t, true))
+	if (!wr_pub_start(p, f, t, true, true,
+					  (wr_wkey) {p->txn.commit_lsn, 0}))
 		return NULL;
 	f->relid = relid;
 	f->schema_version = schema_version;
@@ -290,12 +324,10 @@ wr_pub_frame(wr_publisher *p, wr_topic *t, uint32_t relid,
 							schema_version);
 	if (wb_enc_failed(&f->enc))
 	{
-		/* sent as is: counted and dropped, its seq shows up as a gap */
-		wr_pub_send(p, f);
+		wr_pub_lost(p, f);
 		return NULL;
 	}
 	f->count_at = nng_msg_len(f->msg) - WBE_CHANGES_HDR_LEN;
-	f->keep = true;
 	p->frame_open = true;
 	return f;
 }
@@ -331,11 +363,9 @@ wr_pub_txn_commit(wr_publisher *p, uint64_t commit_lsn, uint64_t end_lsn,
 	wr_pub_flush(p);
 	p->in_txn = false;
 	p->txn.commit_lsn = commit_lsn;
-	if (!wr_pub_start(p, &f, p->txn_topic, false))
+	if (!wr_pub_start(p, &f, p->txn_topic, false, true,
+					  (wr_wkey) {commit_lsn, WBC_POS_COMMIT}))
 		return false;
-	f.keep = true;
-	f.key.lsn = commit_lsn;
-	f.key.pos = WBC_POS_COMMIT;
 	wbe_enc_commit_start(&f.enc, &f.head, &p->txn, end_lsn, p->txn_first_seq,
 						 p->txn_frames, last_pos, p->ntouched);
 	for (uint32_t i = 0; i < p->ntouched; i++)
@@ -365,7 +395,7 @@ wr_pub_message(wr_publisher *p, wr_topic *t, uint64_t lsn, const char *prefix,
 	size_t		count_at;
 
 	wr_pub_flush(p);
-	if (!wr_pub_start(p, &f, t, false))
+	if (!wr_pub_start(p, &f, t, false, false, (wr_wkey) {0, 0}))
 		return false;
 	wbe_enc_frame_messages(&f.enc, &f.head, NULL, prefix, prefix_len);
 	count_at = nng_msg_len(f.msg) - WBE_CHANGES_HDR_LEN;
@@ -385,7 +415,7 @@ wr_pub_heartbeat(wr_publisher *p, const wbe_heartbeat *hb)
 	wbe_heartbeat h = *hb;
 
 	wr_pub_flush(p);
-	if (!wr_pub_start(p, &f, p->hb_topic, false))
+	if (!wr_pub_start(p, &f, p->hb_topic, false, false, (wr_wkey) {0, 0}))
 		return false;
 	h.txn_tseq = p->txn_topic->tseq;
 	wbe_enc_heartbeat(&f.enc, &f.head, &h);
