@@ -907,19 +907,34 @@ walbus_take(walbus_client *c, walbus_change *out, int *rc)
 	{
 		const wbe_change *ch = fr->kind == WBE_FRAME_CHANGES ?
 			&fr->changes[cur->next] : NULL;
+		wbc_key		k = {0, 0};
 
-		cur->next++;
 		if (fr->in_txn)
 		{
-			wbc_key		k;
-
 			k.lsn = fr->txn.commit_lsn;
 			k.pos = ch != NULL ? ch->pos : WBC_POS_COMMIT;
 			if (c->have_last && wbc_key_cmp(k, c->last) <= 0)
 			{
+				cur->next++;
 				c->stats.duplicates++;
 				continue;
 			}
+		}
+		if (cur->selected)
+		{
+			*rc = walbus_fill(c, ch, out);
+
+			/*
+			 * The table could not be looked up for now (the relay is
+			 * restarting, a timeout): nothing moves, so the next call
+			 * returns this change again instead of skipping it.
+			 */
+			if (*rc != WALBUS_OK && *rc != WALBUS_ESCHEMA)
+				return true;
+		}
+		cur->next++;
+		if (fr->in_txn)
+		{
 			c->have_last = true;
 			c->last = k;
 			if (c->durable && fr->kind == WBE_FRAME_COMMIT)
@@ -937,7 +952,6 @@ walbus_take(walbus_client *c, walbus_change *out, int *rc)
 		}
 		if (!cur->selected)
 			continue;
-		*rc = walbus_fill(c, ch, out);
 		if (fr->in_txn && c->durable)
 		{
 			c->have_delivered = true;
@@ -955,8 +969,19 @@ walbus_prefixes(const walbus_client *c, wb_str *out)
 {
 	uint32_t	n = 0;
 
-	for (int i = 0; i < c->nfilters && n < WBC_MAX_PREFIXES; i++)
+	for (int i = 0; i < c->nfilters; i++)
 	{
+		if (n == WBC_MAX_PREFIXES)
+		{
+			/*
+			 * More table filters than a replay request carries: ask for
+			 * every topic (the empty prefix) and filter here, rather than
+			 * miss what the dropped prefixes select.
+			 */
+			out[0].ptr = "";
+			out[0].len = 0;
+			return 1;
+		}
 		const walbus_filter *f = &c->filters[i];
 
 		if (f->len > 0 && f->bytes[0] == WBE_TOPIC_RESERVED)
@@ -1033,8 +1058,11 @@ walbus_pull(walbus_client *c, int timeout_ms, int64_t deadline, bool *got)
 			c->stats.replayed++;
 			if (rc != WB_OK)
 			{
+				/* said, as on the bus; the next call goes on with the page */
 				c->stats.malformed++;
-				continue;
+				return walbus_fail(c, WALBUS_EPROTO,
+								   "skipped a malformed frame of a replay: %s",
+								   wbe_dec_errmsg(&c->dec));
 			}
 			/* the relay gives every frame after our key: no gap here */
 			walbus_enter_run(c, fr->head.run);

@@ -273,7 +273,9 @@ extern WALBUS_API int walbus_subscribe_schema(walbus_client *c,
  * filled, WALBUS_ETIMEDOUT, WALBUS_EGAP (a loss was detected; the next
  * calls return the changes of the frame that revealed it), WALBUS_EPROTO (a
  * malformed frame was skipped), WALBUS_ESCHEMA (*out is filled but table
- * is NULL), or an error.
+ * is NULL), or an error.  When the change's table cannot be looked up for
+ * now (WALBUS_ECONTROL, WALBUS_ETIMEDOUT or WALBUS_ENOMEM from the schema
+ * request), the change is not consumed: the next call returns it again.
  */
 extern WALBUS_API int walbus_recv(walbus_client *c, walbus_change *out,
 								  int timeout_ms);

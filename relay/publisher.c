@@ -132,7 +132,8 @@ wr_pub_topic(wr_publisher *p, const char *name, size_t len)
 	memcpy(t->name, name, len);
 	t->name[len] = '\0';
 	t->len = len;
-	t->is_message = len > strlen(WBE_TOPIC_MSG_PREFIX) &&
+	/* "_msg." alone is the topic of a message with an empty prefix */
+	t->is_message = len >= strlen(WBE_TOPIC_MSG_PREFIX) &&
 		memcmp(name, WBE_TOPIC_MSG_PREFIX, strlen(WBE_TOPIC_MSG_PREFIX)) == 0;
 	if (whm_put(&p->topics, name, len, t) != 0)
 	{

@@ -717,8 +717,32 @@ test_framing(void **state)
 	assert_int_equal(f.kind, WBE_FRAME_HEARTBEAT);
 	assert_int_equal(f.hb.txn_tseq, 1);
 	nng_msg_free(m);
-	/* every frame but the commit and the heartbeat carries changes */
-	assert_int_equal(p.frames, f.head.seq - 2);
+	/* a message with an empty prefix: topic "_msg." is a message topic */
+	{
+		wr_topic   *empty = wr_pub_topic(&p, "_msg.", 5);
+		wbe_txn		txn2 = {701, 0x7000, {1700000002, 0}};
+		wr_frame   *mf;
+
+		assert_true(empty->is_message);
+		wr_pub_txn_begin(&p, &txn2);
+		mf = wr_pub_frame(&p, empty, 0, 0, "", 0);
+		assert_non_null(mf);
+		wbe_enc_message(&mf->enc, 1, 0x6FF0, "e", 1);
+		wr_pub_frame_added(&p, mf, 1);
+		assert_true(wr_pub_txn_commit(&p, 0x7000, 0x7100, 1));
+		m = recv_frame(sub, &dec, &f);
+		assert_string_equal(f.topic.ptr, "_msg.");
+		assert_int_equal(f.prefix.len, 0);
+		assert_int_equal(f.changes[0].pos, 1);
+		nng_msg_free(m);
+		m = recv_frame(sub, &dec, &f);
+		assert_int_equal(f.kind, WBE_FRAME_COMMIT);
+		nng_msg_free(m);
+		assert_int_equal(p.errors, 0);
+	}
+
+	/* every frame but the commits and the heartbeat carries changes */
+	assert_int_equal(p.frames, f.head.seq - 3);
 
 	nng_close(sub);
 	wr_pub_close(&p);
