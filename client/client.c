@@ -1277,7 +1277,17 @@ walbus_recv(walbus_client *c, walbus_change *out, int timeout_ms)
 			}
 			if (fr->head.seq <= c->seq)
 			{
-				walbus_bus_frame_drop(c);	/* the last pull gave it */
+				/*
+				 * The last pull covered it.  Transactional frames came in
+				 * its pages; heartbeats and non-transactional messages
+				 * never do (the window does not keep them), and a bus
+				 * frame arrives once, so those are still news.
+				 */
+				if (fr->in_txn ||
+					!walbus_receives(c, fr->topic.ptr, fr->topic.len))
+					walbus_bus_frame_drop(c);
+				else
+					walbus_cursor_load(c, true);
 				continue;
 			}
 			if (fr->head.seq > c->seq + 1)
