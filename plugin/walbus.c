@@ -318,6 +318,10 @@ walbus_decode_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
  * COMMIT only closes a BEGIN that was sent.  Progress is reported at every
  * commit, flagged as skipped when nothing was sent, so that a walsender
  * can confirm an all-ineligible transaction to synchronous standbys.
+ *
+ * The commit callback is also where the relation cache forgets dropped
+ * relations: the catalog can be read here, as of the end of the
+ * transaction, which has just run its DROPs' invalidations.
  */
 static void
 walbus_decode_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
@@ -326,10 +330,16 @@ walbus_decode_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	WalbusState *state = ctx->output_plugin_private;
 	WalbusTxn  *txndata = txn->output_plugin_private;
 	bool		begin_sent = txndata->begin_sent;
+	MemoryContext oldcxt;
 	wb_enc		enc;
 
 	pfree(txndata);
 	txn->output_plugin_private = NULL;
+
+	oldcxt = MemoryContextSwitchTo(state->change_cxt);
+	walbus_relcache_forget_dropped();
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(state->change_cxt);
 
 	state->skipped = 0;
 	OutputPluginUpdateProgress(ctx, !begin_sent);
@@ -395,9 +405,9 @@ walbus_write_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 }
 
 /*
- * The published relation's RELATION record, unless this stream already
- * has the current one.  Not a last write: the change that needs it follows
- * at the same LSN.
+ * The published relation's RELATION record, unless the last one this
+ * stream sent for it is the same.  Not a last write: the change that needs
+ * it follows at the same LSN.
  */
 static void
 walbus_write_relation(LogicalDecodingContext *ctx, WalbusRelEntry *published)
@@ -409,7 +419,7 @@ walbus_write_relation(LogicalDecodingContext *ctx, WalbusRelEntry *published)
 	appendBinaryStringInfo(ctx->out, published->relation_record,
 						   published->relation_record_len);
 	OutputPluginWrite(ctx, false);
-	published->relation_sent = true;
+	walbus_relcache_relation_sent(published);
 }
 
 static void

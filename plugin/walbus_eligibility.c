@@ -34,6 +34,7 @@ static WalbusEligibility walbus_judge_storage(Relation rel, StringInfo why);
 static WalbusEligibility walbus_judge_table(Relation rel, Oid roleid,
 											AttrNumber *key_attno,
 											StringInfo why);
+static bool walbus_key_is_deferrable(Relation rel);
 static WalbusEligibility walbus_judge_replica_identity(Relation rel,
 													   StringInfo why);
 static WalbusEligibility walbus_judge_filter(Relation rel,
@@ -161,6 +162,14 @@ walbus_judge_table(Relation rel, Oid roleid, AttrNumber *key_attno,
 
 	if (!OidIsValid(pkoid))
 	{
+		if (walbus_key_is_deferrable(rel))
+		{
+			if (why && rel->rd_rel->relreplident == REPLICA_IDENTITY_FULL)
+				appendStringInfoString(why, "primary key is deferrable: rows may share a key within a transaction");
+			else if (why)
+				appendStringInfoString(why, "primary key is deferrable: PostgreSQL logs no key for its deletes");
+			return WALBUS_KEY_DEFERRABLE;
+		}
 		if (why)
 			appendStringInfoString(why, "no primary key");
 		return WALBUS_NO_PRIMARY_KEY;
@@ -219,6 +228,42 @@ walbus_judge_table(Relation rel, Oid roleid, AttrNumber *key_attno,
 	if (key_attno)
 		*key_attno = attno;
 	return WALBUS_ELIGIBLE;
+}
+
+/*
+ * Whether rel has a DEFERRABLE primary key.  PostgreSQL does not count one
+ * as the primary key (RelationGetPrimaryKeyIndex) nor, therefore, as the
+ * default replica identity: a key that may be shared by two rows until the
+ * end of a statement or transaction cannot identify a row in the WAL, so
+ * deletes log no key.  With REPLICA IDENTITY FULL they log the whole row,
+ * but rows may still share the key within a transaction.  Either way the
+ * table is refused, with a reason that names the key rather than "no
+ * primary key".
+ */
+static bool
+walbus_key_is_deferrable(Relation rel)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	bool		deferrable = false;
+
+	foreach(lc, indexes)
+	{
+		Oid			indexoid = lfirst_oid(lc);
+		HeapTuple	indtup;
+		Form_pg_index index;
+
+		indtup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
+		if (!HeapTupleIsValid(indtup))
+			elog(ERROR, "cache lookup failed for index %u", indexoid);
+		index = (Form_pg_index) GETSTRUCT(indtup);
+		deferrable = index->indisprimary && !index->indimmediate;
+		ReleaseSysCache(indtup);
+		if (deferrable)
+			break;
+	}
+	list_free(indexes);
+	return deferrable;
 }
 
 /*

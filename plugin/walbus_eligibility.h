@@ -32,6 +32,7 @@ typedef enum WalbusEligibility
 	WALBUS_TEMPORARY,			/* never decoded by PostgreSQL */
 	WALBUS_UNLOGGED,			/* never decoded by PostgreSQL */
 	WALBUS_NO_PRIMARY_KEY,
+	WALBUS_KEY_DEFERRABLE,		/* a DEFERRABLE primary key */
 	WALBUS_MULTI_COLUMN_KEY,
 	WALBUS_KEY_IS_GENERATED,	/* a GENERATED ... STORED key column */
 	WALBUS_KEY_NOT_AUTOMATIC,	/* no default, not an identity column */

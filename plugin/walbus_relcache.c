@@ -5,10 +5,21 @@
  *
  * Invalidation only clears flags; the work happens at the next change of
  * the relation, from the Relation decoding hands us, which describes the
- * table as of that change.  A rebuilt RELATION record identical to the one
- * already sent is not sent again: invalidations also come from VACUUM,
- * ANALYZE, index builds and other sessions, and consumers need a RELATION
- * only when the definition they hold is no longer right.
+ * table as of that change.  A rebuilt RELATION record identical to the last
+ * one sent is not sent again: invalidations also come from VACUUM, ANALYZE,
+ * index builds and other sessions, a table may be ineligible for a while,
+ * and consumers need a RELATION only when the definition they hold is no
+ * longer right.
+ *
+ * Invalidation callbacks may run whenever the catalog is read, in the
+ * middle of a rebuild too, and outside any transaction (the reorder buffer
+ * runs a transaction's invalidations after aborting the transaction it
+ * decoded in).  So they never read the catalog, never allocate and never
+ * free: they clear flags, bump the epoch and list entries to check.  Only
+ * walbus_relcache_forget_dropped, at a commit, looks those up and frees the
+ * ones whose relation is gone; the reverse index and the lists are only
+ * changed by code that does not read the catalog meanwhile, so a callback
+ * always finds them whole, even after an ERROR ended a session midway.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,10 +40,49 @@
 
 #include "walbus_relcache.h"
 
+/* A catalog object entries are built from: a schema or a type. */
+typedef struct WalbusDepKey
+{
+	int			cacheid;		/* NAMESPACEOID or TYPEOID */
+	uint32		hashvalue;		/* its hash value in that syscache */
+} WalbusDepKey;
+
+/* The entries built from one object: an entry of walbus_dep_hash. */
+typedef struct WalbusDep
+{
+	WalbusDepKey key;			/* hash key */
+	dlist_head	links;			/* of WalbusDepLink, never empty */
+} WalbusDep;
+
+/* One entry's use of one object. */
+typedef struct WalbusDepLink
+{
+	dlist_node	node;			/* in dep->links */
+	WalbusRelEntry *entry;
+	WalbusDep  *dep;
+} WalbusDepLink;
+
 static HTAB *walbus_rel_hash = NULL;
+static HTAB *walbus_dep_hash = NULL;	/* the reverse index */
 static MemoryContext walbus_rel_cxt = NULL;
 static const WalbusTableFilter *walbus_rel_filter = NULL;
 static Oid	walbus_rel_roleid = InvalidOid;
+
+/*
+ * Entries whose relation a relcache invalidation named: dropped, maybe.
+ * walbus_check_all stands for every entry (the invalidation named none).
+ */
+static dlist_head walbus_check_list = DLIST_STATIC_INIT(walbus_check_list);
+static bool walbus_check_all = false;
+
+/*
+ * Bumped by invalidations that may concern every entry (a cache reset, a
+ * role change), which makes every entry built before stale in O(1).
+ */
+static uint64 walbus_epoch = 0;
+
+/* The last generation given to a build; never reused in a backend. */
+static uint64 walbus_generation = 0;
 
 static bool walbus_entry_is_current(const WalbusRelEntry *entry);
 static void walbus_entry_rebuild(WalbusRelEntry *entry, Relation rel);
@@ -42,11 +92,15 @@ static void walbus_set_columns(WalbusRelEntry *entry, Relation rel,
 							   AttrNumber key_attno);
 static void walbus_set_mapping(WalbusRelEntry *entry, Relation rel,
 							   Relation published_rel);
+static Oid	walbus_type_namespace(Oid typid);
 static char *walbus_type_name(Oid typid, int32 typmod);
-static void walbus_invalidate_all(void);
+static void walbus_entry_depend(WalbusRelEntry *entry, int cacheid,
+								Oid objid);
+static void walbus_entry_undepend(WalbusRelEntry *entry);
+static void walbus_entry_to_check(WalbusRelEntry *entry);
+static void walbus_entry_free(WalbusRelEntry *entry);
 static void walbus_relcache_cb(Datum arg, Oid relid);
-static void walbus_namespace_cb(Datum arg, int cacheid, uint32 hashvalue);
-static void walbus_type_cb(Datum arg, int cacheid, uint32 hashvalue);
+static void walbus_dependency_cb(Datum arg, int cacheid, uint32 hashvalue);
 static void walbus_membership_cb(Datum arg, int cacheid, uint32 hashvalue);
 
 /* Generated columns are computed by readers, and dropped ones are gone. */
@@ -65,9 +119,14 @@ walbus_relcache_init(const WalbusTableFilter *filter, Oid roleid)
 	walbus_rel_cxt = AllocSetContextCreate(CacheMemoryContext,
 										   "walbus relation cache",
 										   ALLOCSET_DEFAULT_SIZES);
+	ctl.keysize = sizeof(WalbusDepKey);
+	ctl.entrysize = sizeof(WalbusDep);
+	ctl.hcxt = walbus_rel_cxt;
+	walbus_dep_hash = hash_create("walbus relation cache dependencies", 64,
+								  &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	/* last: callbacks look at nothing while walbus_rel_hash is NULL */
 	ctl.keysize = sizeof(Oid);
 	ctl.entrysize = sizeof(WalbusRelEntry);
-	ctl.hcxt = walbus_rel_cxt;
 	walbus_rel_hash = hash_create("walbus relation cache", 128, &ctl,
 								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	walbus_rel_filter = filter;
@@ -77,9 +136,10 @@ walbus_relcache_init(const WalbusTableFilter *filter, Oid roleid)
 	if (!callbacks_registered)
 	{
 		CacheRegisterRelcacheCallback(walbus_relcache_cb, (Datum) 0);
-		CacheRegisterSyscacheCallback(NAMESPACEOID, walbus_namespace_cb,
+		CacheRegisterSyscacheCallback(NAMESPACEOID, walbus_dependency_cb,
 									  (Datum) 0);
-		CacheRegisterSyscacheCallback(TYPEOID, walbus_type_cb, (Datum) 0);
+		CacheRegisterSyscacheCallback(TYPEOID, walbus_dependency_cb,
+									  (Datum) 0);
 		CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, walbus_membership_cb,
 									  (Datum) 0);
 		CacheRegisterSyscacheCallback(AUTHOID, walbus_membership_cb,
@@ -91,11 +151,14 @@ walbus_relcache_init(const WalbusTableFilter *filter, Oid roleid)
 void
 walbus_relcache_destroy(void)
 {
+	walbus_rel_hash = NULL;
+	walbus_dep_hash = NULL;
+	walbus_rel_filter = NULL;
+	dlist_init(&walbus_check_list);
+	walbus_check_all = false;
 	if (walbus_rel_cxt)
 		MemoryContextDelete(walbus_rel_cxt);
 	walbus_rel_cxt = NULL;
-	walbus_rel_hash = NULL;
-	walbus_rel_filter = NULL;
 }
 
 WalbusRelEntry *
@@ -119,17 +182,24 @@ walbus_relcache_get(Relation rel)
 	return entry;
 }
 
-/* Valid itself, and built against the current state of its root. */
+/*
+ * Valid itself, and built against the current state of its root.  The
+ * root's entry is looked up by relid, not followed by pointer: it may have
+ * been freed since (a detached partition outlives its dropped root).
+ */
 static bool
 walbus_entry_is_current(const WalbusRelEntry *entry)
 {
-	const WalbusRelEntry *published = entry->published;
+	const WalbusRelEntry *published;
 
-	if (!entry->valid)
+	if (!entry->valid || entry->epoch != walbus_epoch)
 		return false;
-	if (published == NULL || published == entry)
+	if (entry->published == NULL || entry->published == entry)
 		return true;
-	return published->valid &&
+	published = hash_search(walbus_rel_hash, &entry->published_relid,
+							HASH_FIND, NULL);
+	return published != NULL && published->valid &&
+		published->epoch == walbus_epoch &&
 		published->generation == entry->published_generation;
 }
 
@@ -143,11 +213,12 @@ walbus_entry_rebuild(WalbusRelEntry *entry, Relation rel)
 	Relation	published_rel = NULL;
 	WalbusRelEntry *published = NULL;
 	StringInfoData record;
-	bool		still_sent = false;
+	int			maxdeps = 1;
 	MemoryContext oldcxt;
 
 	/* set first, so that an invalidation arriving while we build wins */
 	entry->valid = true;
+	entry->epoch = walbus_epoch;
 
 	verdict = walbus_eligibility(rel, walbus_rel_roleid, walbus_rel_filter,
 								 &published_relid, &key_attno);
@@ -185,19 +256,18 @@ walbus_entry_rebuild(WalbusRelEntry *entry, Relation rel)
 	{
 		initStringInfo(&record);
 		walbus_encode_relation(&record, rel, key_attno);
-		still_sent = entry->relation_sent &&
-			entry->relation_record_len == record.len &&
-			memcmp(entry->relation_record, record.data, record.len) == 0;
+		/* its schema, then each column's type and the type's schema */
+		maxdeps += 2 * RelationGetDescr(rel)->natts;
 	}
 
+	/* the links live in cxt: out of the reverse index before the reset */
+	walbus_entry_undepend(entry);
 	MemoryContextReset(entry->cxt);
 	entry->verdict = verdict;
-	entry->namespace_hash =
-		GetSysCacheHashValue1(NAMESPACEOID,
-							  ObjectIdGetDatum(RelationGetNamespace(rel)));
 	entry->published = published;
+	entry->published_relid = published ? published->relid : InvalidOid;
 	entry->published_generation = published ? published->generation : 0;
-	entry->generation++;
+	entry->generation = ++walbus_generation;
 	entry->src_attno = NULL;
 	entry->values = NULL;
 	entry->isnull = NULL;
@@ -207,23 +277,41 @@ walbus_entry_rebuild(WalbusRelEntry *entry, Relation rel)
 	entry->relation_record_len = 0;
 	entry->relation_sent = false;
 
+	oldcxt = MemoryContextSwitchTo(entry->cxt);
+	entry->deps = palloc(maxdeps * sizeof(WalbusDepLink));
+	walbus_entry_depend(entry, NAMESPACEOID, RelationGetNamespace(rel));
 	if (verdict == WALBUS_ELIGIBLE)
 	{
-		oldcxt = MemoryContextSwitchTo(entry->cxt);
 		if (published == entry)
 		{
 			walbus_set_columns(entry, rel, key_attno);
 			entry->relation_record = palloc(record.len);
 			memcpy(entry->relation_record, record.data, record.len);
 			entry->relation_record_len = record.len;
-			entry->relation_sent = still_sent;
+			entry->relation_sent = entry->sent_record != NULL &&
+				entry->sent_record_len == record.len &&
+				memcmp(entry->sent_record, record.data, record.len) == 0;
 		}
 		walbus_set_mapping(entry, rel, published_rel);
-		MemoryContextSwitchTo(oldcxt);
 	}
+	MemoryContextSwitchTo(oldcxt);
 
 	if (published_rel && published_rel != rel)
 		RelationClose(published_rel);
+}
+
+void
+walbus_relcache_relation_sent(WalbusRelEntry *entry)
+{
+	char	   *copy = MemoryContextAlloc(walbus_rel_cxt,
+										  entry->relation_record_len);
+
+	memcpy(copy, entry->relation_record, entry->relation_record_len);
+	if (entry->sent_record)
+		pfree(entry->sent_record);
+	entry->sent_record = copy;
+	entry->sent_record_len = entry->relation_record_len;
+	entry->relation_sent = true;
 }
 
 /*
@@ -287,11 +375,16 @@ walbus_encode_relation(StringInfo buf, Relation rel, AttrNumber key_attno)
 			 RelationGetRelationName(rel));
 }
 
-/* The published columns and their value mapping, in RELATION order. */
+/*
+ * The published columns and their value mapping, in RELATION order, and
+ * what their type names are made of: the type and, unless it is
+ * pg_catalog, which cannot be renamed, the type's schema.
+ */
 static void
 walbus_set_columns(WalbusRelEntry *entry, Relation rel, AttrNumber key_attno)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
+	Oid			nspid;
 
 	entry->columns = palloc(desc->natts * sizeof(WalbusColumn));
 	entry->ncolumns = 0;
@@ -306,9 +399,11 @@ walbus_set_columns(WalbusRelEntry *entry, Relation rel, AttrNumber key_attno)
 			entry->key_index = entry->ncolumns;
 		col = &entry->columns[entry->ncolumns++];
 		col->attno = attr->attnum;
-		col->type_hash = GetSysCacheHashValue1(TYPEOID,
-											   ObjectIdGetDatum(attr->atttypid));
 		walbus_value_prepare(&col->value, attr->atttypid, entry->cxt);
+		walbus_entry_depend(entry, TYPEOID, attr->atttypid);
+		nspid = walbus_type_namespace(attr->atttypid);
+		if (nspid != PG_CATALOG_NAMESPACE)
+			walbus_entry_depend(entry, NAMESPACEOID, nspid);
 	}
 }
 
@@ -347,6 +442,21 @@ walbus_set_mapping(WalbusRelEntry *entry, Relation rel,
 	entry->isnull = palloc(natts * sizeof(bool));
 }
 
+/* The schema of a type (of its element type, for an array: the same). */
+static Oid
+walbus_type_namespace(Oid typid)
+{
+	HeapTuple	tup;
+	Oid			nspid;
+
+	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for type %u", typid);
+	nspid = ((Form_pg_type) GETSTRUCT(tup))->typnamespace;
+	ReleaseSysCache(tup);
+	return nspid;
+}
+
 /*
  * The type as format_type prints it, schema-qualified unless it lives in
  * pg_catalog, so that the name does not depend on the stream's search_path.
@@ -354,35 +464,127 @@ walbus_set_mapping(WalbusRelEntry *entry, Relation rel,
 static char *
 walbus_type_name(Oid typid, int32 typmod)
 {
-	HeapTuple	tup;
-	Oid			nspid;
 	bits16		flags = FORMAT_TYPE_TYPEMOD_GIVEN;
 
-	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for type %u", typid);
-	nspid = ((Form_pg_type) GETSTRUCT(tup))->typnamespace;
-	ReleaseSysCache(tup);
-
-	if (nspid != PG_CATALOG_NAMESPACE)
+	if (walbus_type_namespace(typid) != PG_CATALOG_NAMESPACE)
 		flags |= FORMAT_TYPE_FORCE_QUALIFY;
 	return format_type_extended(typid, typmod, flags);
 }
 
+/*
+ * Record in the reverse index that entry was built from object objid of
+ * syscache cacheid (NAMESPACEOID or TYPEOID), once per object.  Needs room
+ * in entry->deps.  Reads no catalog, so a callback never sees a half-made
+ * link.
+ */
 static void
-walbus_invalidate_all(void)
+walbus_entry_depend(WalbusRelEntry *entry, int cacheid, Oid objid)
 {
-	HASH_SEQ_STATUS status;
-	WalbusRelEntry *entry;
+	WalbusDepKey key;
+	WalbusDep  *dep;
+	WalbusDepLink *link;
+	bool		found;
 
-	if (walbus_rel_hash == NULL)
-		return;
-	hash_seq_init(&status, walbus_rel_hash);
-	while ((entry = hash_seq_search(&status)) != NULL)
-		entry->valid = false;
+	key.cacheid = cacheid;
+	key.hashvalue = GetSysCacheHashValue1(cacheid, ObjectIdGetDatum(objid));
+	dep = hash_search(walbus_dep_hash, &key, HASH_ENTER, &found);
+	if (!found)
+		dlist_init(&dep->links);
+	else if (dlist_container(WalbusDepLink, node,
+							 dlist_tail_node(&dep->links))->entry == entry)
+		return;					/* an entry's links are made together */
+
+	link = &entry->deps[entry->ndeps];
+	link->entry = entry;
+	link->dep = dep;
+	dlist_push_tail(&dep->links, &link->node);
+	entry->ndeps++;
 }
 
-/* A relation changed; InvalidOid means every relation may have. */
+/* Take entry out of the reverse index, dropping objects no entry uses. */
+static void
+walbus_entry_undepend(WalbusRelEntry *entry)
+{
+	while (entry->ndeps > 0)
+	{
+		WalbusDepLink *link = &entry->deps[--entry->ndeps];
+
+		dlist_delete(&link->node);
+		if (dlist_is_empty(&link->dep->links))
+			hash_search(walbus_dep_hash, &link->dep->key, HASH_REMOVE, NULL);
+	}
+	entry->deps = NULL;
+}
+
+/* List entry for walbus_relcache_forget_dropped, once. */
+static void
+walbus_entry_to_check(WalbusRelEntry *entry)
+{
+	if (entry->check_dropped)
+		return;
+	entry->check_dropped = true;
+	dlist_push_tail(&walbus_check_list, &entry->check_node);
+}
+
+/*
+ * An entry's relation is gone as of the historic snapshot of a commit
+ * callback.  Decoding runs in commit order and every committed catalog
+ * change reaches the snapshots of the transactions decoded after it, so
+ * the relation cannot come back in this stream (a new relation that gets
+ * the same OID is another relation, and gets its RELATION anew).  Entries
+ * that invalidations named but that still exist stay, invalid, and are
+ * rebuilt at their next change.
+ */
+void
+walbus_relcache_forget_dropped(void)
+{
+	if (walbus_rel_hash == NULL)
+		return;
+
+	if (walbus_check_all)
+	{
+		HASH_SEQ_STATUS status;
+		WalbusRelEntry *entry;
+
+		walbus_check_all = false;
+		hash_seq_init(&status, walbus_rel_hash);
+		while ((entry = hash_seq_search(&status)) != NULL)
+			walbus_entry_to_check(entry);
+	}
+
+	while (!dlist_is_empty(&walbus_check_list))
+	{
+		dlist_node *node = dlist_pop_head_node(&walbus_check_list);
+		WalbusRelEntry *entry = dlist_container(WalbusRelEntry, check_node,
+												node);
+
+		entry->check_dropped = false;
+		/* a catalog read: callbacks may list entries again meanwhile */
+		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(entry->relid)))
+			walbus_entry_free(entry);
+	}
+}
+
+static void
+walbus_entry_free(WalbusRelEntry *entry)
+{
+	Oid			relid = entry->relid;
+
+	if (entry->check_dropped)
+		dlist_delete(&entry->check_node);
+	walbus_entry_undepend(entry);
+	if (entry->cxt)
+		MemoryContextDelete(entry->cxt);
+	if (entry->sent_record)
+		pfree(entry->sent_record);
+	hash_search(walbus_rel_hash, &relid, HASH_REMOVE, NULL);
+}
+
+/*
+ * A relation changed, or was dropped: its entry is rebuilt at its next
+ * change, or freed at the next commit if the relation is gone.  InvalidOid
+ * means every relation may have (a cache reset).
+ */
 static void
 walbus_relcache_cb(Datum arg, Oid relid)
 {
@@ -392,54 +594,49 @@ walbus_relcache_cb(Datum arg, Oid relid)
 		return;
 	if (!OidIsValid(relid))
 	{
-		walbus_invalidate_all();
+		walbus_epoch++;
+		walbus_check_all = true;
 		return;
 	}
 	entry = hash_search(walbus_rel_hash, &relid, HASH_FIND, NULL);
 	if (entry)
-		entry->valid = false;
-}
-
-/*
- * A schema changed (hashvalue 0: maybe all of them).  Renaming one changes
- * the names its tables are published under, and table patterns may match
- * them differently.  Partitions follow their root's entry.
- */
-static void
-walbus_namespace_cb(Datum arg, int cacheid, uint32 hashvalue)
-{
-	HASH_SEQ_STATUS status;
-	WalbusRelEntry *entry;
-
-	if (walbus_rel_hash == NULL)
-		return;
-	hash_seq_init(&status, walbus_rel_hash);
-	while ((entry = hash_seq_search(&status)) != NULL)
-		if (hashvalue == 0 || entry->namespace_hash == hashvalue)
-			entry->valid = false;
-}
-
-/*
- * A type changed (hashvalue 0: maybe all of them): the RELATION records of
- * tables with a column of that type may name it differently now.  Types
- * are created with every table, so only the tables using this one are
- * dropped.
- */
-static void
-walbus_type_cb(Datum arg, int cacheid, uint32 hashvalue)
-{
-	HASH_SEQ_STATUS status;
-	WalbusRelEntry *entry;
-
-	if (walbus_rel_hash == NULL)
-		return;
-	hash_seq_init(&status, walbus_rel_hash);
-	while ((entry = hash_seq_search(&status)) != NULL)
 	{
-		for (int i = 0; i < entry->ncolumns && entry->valid; i++)
-			if (hashvalue == 0 || entry->columns[i].type_hash == hashvalue)
-				entry->valid = false;
+		entry->valid = false;
+		walbus_entry_to_check(entry);
 	}
+}
+
+/*
+ * A schema or a type changed (hashvalue 0: maybe all of them).  Renaming a
+ * schema changes the names its tables are published under, which table
+ * patterns may match differently, and the names of the types in it;
+ * renaming or moving a type changes the RELATION records of the tables
+ * with a column of that type.  Each table creates types and every DDL
+ * statement touches some, so the callback finds the entries concerned in
+ * the reverse index rather than walking the cache.  Partitions follow
+ * their root's entry.
+ */
+static void
+walbus_dependency_cb(Datum arg, int cacheid, uint32 hashvalue)
+{
+	WalbusDepKey key;
+	WalbusDep  *dep;
+	dlist_iter	iter;
+
+	if (walbus_rel_hash == NULL)
+		return;
+	if (hashvalue == 0)
+	{
+		walbus_epoch++;
+		return;
+	}
+	key.cacheid = cacheid;
+	key.hashvalue = hashvalue;
+	dep = hash_search(walbus_dep_hash, &key, HASH_FIND, NULL);
+	if (dep == NULL)
+		return;
+	dlist_foreach(iter, &dep->links)
+		dlist_container(WalbusDepLink, node, iter.cur)->entry->valid = false;
 }
 
 /*
@@ -451,5 +648,5 @@ walbus_type_cb(Datum arg, int cacheid, uint32 hashvalue)
 static void
 walbus_membership_cb(Datum arg, int cacheid, uint32 hashvalue)
 {
-	walbus_invalidate_all();
+	walbus_epoch++;
 }

@@ -9,11 +9,18 @@
  * (the published relation of its partitions).  An entry is rebuilt, from
  * the Relation of the change being decoded, when an invalidation touched
  * it: a relcache invalidation of the relation or of its root, a change to
- * its schema (renaming one sends no relcache invalidation for its tables)
- * or to the type of one of its columns (type names in RELATION records),
- * or any change to a role or to role membership (ownership verdicts).
- * Entries are never removed during a stream, so pointers to them stay
- * valid.
+ * its schema (renaming one sends no relcache invalidation for its tables),
+ * to the type of one of its columns or to that type's schema (type names
+ * in RELATION records), or any change to a role or to role membership
+ * (ownership verdicts).  Invalidation callbacks find the entries a type or
+ * a schema matters to through a reverse index, so their cost does not
+ * grow with the number of entries.
+ *
+ * An entry whose relation was dropped is freed at the next commit callback
+ * (walbus_relcache_forget_dropped), so that a stream over many short-lived
+ * tables neither grows nor slows down.  Entries are never freed at any
+ * other time: a pointer returned by walbus_relcache_get stays valid until
+ * the callback that got it returns.
  *
  * The cache lives from walbus_relcache_init to walbus_relcache_destroy, one
  * decoding session; its memory hangs off CacheMemoryContext, so a session
@@ -25,6 +32,7 @@
 #ifndef WALBUS_RELCACHE_H
 #define WALBUS_RELCACHE_H
 
+#include "lib/ilist.h"
 #include "utils/relcache.h"
 
 #include "walbus_eligibility.h"
@@ -35,7 +43,6 @@
 typedef struct WalbusColumn
 {
 	AttrNumber	attno;			/* in the published relation */
-	uint32		type_hash;		/* TYPEOID syscache hash of its type */
 	WalbusValueInfo value;
 } WalbusColumn;
 
@@ -43,17 +50,30 @@ typedef struct WalbusRelEntry
 {
 	Oid			relid;			/* hash key */
 	bool		valid;			/* cleared by invalidation callbacks */
+	uint64		epoch;			/* walbus_relcache's epoch when built */
 	MemoryContext cxt;			/* holds everything the entry points to */
 	WalbusEligibility verdict;
-	uint32		namespace_hash; /* NAMESPACEOID syscache hash of its schema */
+
+	/*
+	 * The schemas and types this entry was built from, each linked into the
+	 * reverse index that invalidation callbacks look up (in cxt).
+	 */
+	struct WalbusDepLink *deps;
+	int			ndeps;
+
+	/* In the list of entries to check for a dropped relation. */
+	bool		check_dropped;
+	dlist_node	check_node;
 
 	/*
 	 * The entry of the relation changes are published as (this entry for a
-	 * plain table), and its generation when this entry was built: a newer
-	 * generation means the mapping below is stale.  NULL when unknown.
+	 * plain table), and its generation when this entry was built: another
+	 * generation, or no entry for published_relid, means the mapping below
+	 * is stale.  NULL when unknown.
 	 */
 	struct WalbusRelEntry *published;
-	uint32		published_generation;
+	Oid			published_relid;
+	uint64		published_generation;
 
 	/* For decoding a change of this relation; set only when eligible. */
 	AttrNumber *src_attno;		/* per published column: attno here */
@@ -61,13 +81,21 @@ typedef struct WalbusRelEntry
 	bool	   *isnull;
 
 	/* As a published relation; set only when eligible. */
-	uint32		generation;		/* bumped at every rebuild */
+	uint64		generation;		/* unique to each build in a session */
 	int			ncolumns;
 	WalbusColumn *columns;
 	int			key_index;		/* index in columns of the primary key */
 	char	   *relation_record;	/* the encoded RELATION record */
 	int			relation_record_len;
-	bool		relation_sent;	/* written in this stream, still current */
+	bool		relation_sent;	/* is the last one this stream sent */
+
+	/*
+	 * A copy of the last RELATION record this stream sent for the relation,
+	 * kept across rebuilds, ineligible ones included: a definition the
+	 * consumer already holds is not sent again.  Outside cxt.
+	 */
+	char	   *sent_record;
+	int			sent_record_len;
 } WalbusRelEntry;
 
 /* Start a session's cache; filter must outlive it. */
@@ -79,5 +107,16 @@ extern void walbus_relcache_destroy(void);
  * Allocates in the current memory context while rebuilding.
  */
 extern WalbusRelEntry *walbus_relcache_get(Relation rel);
+
+/* entry's RELATION record was written to the stream. */
+extern void walbus_relcache_relation_sent(WalbusRelEntry *entry);
+
+/*
+ * Free the entries of relations that invalidations touched and that the
+ * catalog no longer has.  Call from the commit callback, which runs with
+ * the committing transaction's last historic snapshot (later than that of
+ * any change decoded before it) and holds no entry pointer.
+ */
+extern void walbus_relcache_forget_dropped(void);
 
 #endif							/* WALBUS_RELCACHE_H */
