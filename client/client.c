@@ -59,9 +59,10 @@
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/sub.h>
 
-#include "gapcheck.h"
 #include "control_client.h"
+#include "gapcheck.h"
 #include "mpread.h"
+#include "nngclose.h"
 #include "walbus_control.h"
 #include "walbus_envelope.h"
 
@@ -365,14 +366,22 @@ control:
 void
 walbus_close(walbus_client *c)
 {
+	nng_socket	socks[2];
+	int			nsocks = 0;
+
 	if (c == NULL)
 		return;
 	if (c->durable && c->ack_dirty)
 		walbus_flush_acks(c);
 	if (c->recv_aio != NULL)
 		nng_aio_stop(c->recv_aio);
+	/* both sockets in one bounded close: see nngclose.h */
 	if (c->sub_open)
-		nng_close(c->sub);
+		socks[nsocks++] = c->sub;
+	if (c->control.open)
+		socks[nsocks++] = c->control.req;
+	c->control.open = false;
+	(void) wnc_close(socks, nsocks, WNC_DEFAULT_TIMEOUT_MS);
 	if (c->recv_aio != NULL)
 		nng_aio_free(c->recv_aio);
 	if (c->msg != NULL)

@@ -15,6 +15,7 @@
 #include <nng/protocol/reqrep0/req.h>
 
 #include "mpread.h"
+#include "nngclose.h"
 #include "walbus_control.h"
 
 int
@@ -458,7 +459,7 @@ void
 wcc_close(wcc *s)
 {
 	if (s->open)
-		nng_close(s->req);
+		(void) wnc_close(&s->req, 1, WNC_DEFAULT_TIMEOUT_MS);
 	s->open = false;
 	whm_free(&s->tables, free);
 }

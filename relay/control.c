@@ -15,6 +15,7 @@
 #include "listen.h"
 #include "log.h"
 #include "msgwrite.h"
+#include "nngclose.h"
 #include "relay.h"
 #include "walbus_control.h"
 
@@ -50,8 +51,10 @@ wr_control_open(wr_control *ctl, const char *url, char *errbuf,
 void
 wr_control_close(wr_control *ctl)
 {
-	if (ctl->open)
-		nng_close(ctl->sock);
+	if (ctl->open && wnc_close(&ctl->sock, 1, WNC_DEFAULT_TIMEOUT_MS) != 0)
+		wr_info("the control socket did not close within %d ms (an nng "
+				"1.5.2 hang); it is left for the exit to close",
+				WNC_DEFAULT_TIMEOUT_MS);
 	ctl->open = false;
 }
 

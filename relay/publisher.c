@@ -16,6 +16,7 @@
 #include "listen.h"
 #include "log.h"
 #include "msgwrite.h"
+#include "nngclose.h"
 #include "walbus_control.h"
 
 /* Nothing is ever received on a pub socket; refuse anything sizeable. */
@@ -99,8 +100,10 @@ wr_topic_free(void *v)
 void
 wr_pub_close(wr_publisher *p)
 {
-	if (p->open)
-		nng_close(p->sock);
+	if (p->open && wnc_close(&p->sock, 1, WNC_DEFAULT_TIMEOUT_MS) != 0)
+		wr_info("the bus socket did not close within %d ms (an nng 1.5.2 "
+				"hang); it is left for the exit to close",
+				WNC_DEFAULT_TIMEOUT_MS);
 	p->open = false;
 	if (p->frame_open)
 		nng_msg_free(p->frame.msg);
