@@ -4,13 +4,22 @@
  *	  libwalbus: sockets, subscriptions and walbus_recv (see
  *	  walbus_client.h for the contract).
  *
- * A best-effort client's sub0 socket always subscribes to "_" (the
- * reserved topics carry the transaction ends and heartbeats that gap
- * detection needs) plus one nng subscription per table filter; filters are
- * also kept here, because reserved topics arrive whether the caller asked
- * for them or not and are delivered only when a filter names them.  A
- * durable consumer's socket subscribes to everything and filters here: see
- * below.
+ * Every client's sub0 socket subscribes to everything and filters here.
+ * nng filters at receive time, before the client has read what came
+ * before: a table renamed in a transaction would have its next frames, on
+ * the new topic, dropped by nng before the client learned of the rename
+ * from the schema event just ahead of them.  Filtering here sees the event
+ * first, so subscriptions follow renames exactly (below).  Frames of
+ * unselected topics cost a receive each and are dropped by topic before
+ * anything else (before loss detection, which therefore judges what it
+ * judged when nng filtered).  Reserved topics are delivered only when a
+ * filter names them, except the schema events of selected tables.
+ *
+ * Following.  A table is selected by name when its first frame arrives;
+ * from then on the client follows its relid: a schema event that renames
+ * or moves it adds its new topic to the filters (marked "followed"), and
+ * after a relay restart, whose first event about a table carries no
+ * previous name, the relid alone is enough.  A dropped table is forgotten.
  *
  * Frames.  A bus message is a frame of one or more changes (bus layout 2,
  * walbus_envelope.h); walbus_recv still returns one change per call.  The
@@ -65,6 +74,7 @@
 #include "nngclose.h"
 #include "walbus_control.h"
 #include "walbus_envelope.h"
+#include "walbus_schema.h"
 
 #define WALBUS_DEFAULT_MAX_MESSAGE	(64 * 1024 * 1024)
 #define WALBUS_DEFAULT_TIMEOUT_MS	5000
@@ -95,6 +105,7 @@ typedef struct walbus_filter
 	char	   *bytes;			/* topic, or prefix when is_prefix */
 	size_t		len;
 	bool		is_prefix;
+	bool		followed;		/* added by following a renamed table */
 } walbus_filter;
 
 /*
@@ -126,6 +137,14 @@ struct walbus_client
 	walbus_filter *filters;
 	int			nfilters;
 	int			filters_cap;
+	whm			followed;		/* relid -> (void *) 1: tables followed */
+
+	/* the schema event of the change being taken, and its public form */
+	bool		have_event;
+	wbs_event	event;
+	walbus_schema_event sev;
+	walbus_schema_change *sev_changes;
+	char	   *sev_strings;
 
 	nng_aio    *recv_aio;		/* reused by every bus receive */
 	nng_msg    *msg;			/* the bus frame cur points into */
@@ -169,6 +188,7 @@ struct walbus_client
 
 static int	walbus_fail(walbus_client *c, int rc, const char *fmt,...)
 			__attribute__((format(printf, 3, 4)));
+static void walbus_event_drop(walbus_client *c);
 
 static int
 walbus_fail(walbus_client *c, int rc, const char *fmt,...)
@@ -298,6 +318,7 @@ walbus_open(walbus_client **out, const walbus_options *opts, char *errbuf,
 	}
 	wbe_dec_init(&c->dec);
 	wgc_init(&c->gaps);
+	whm_init(&c->followed);
 	whm_init(&c->control.tables);
 	maxsz = opts->max_message_bytes ? opts->max_message_bytes :
 		WALBUS_DEFAULT_MAX_MESSAGE;
@@ -327,8 +348,7 @@ walbus_open(walbus_client **out, const walbus_options *opts, char *errbuf,
 	}
 	if ((rv = nng_socket_set_size(c->sub, NNG_OPT_RECVMAXSZ, maxsz)) != 0 ||
 		(rv = nng_socket_set_int(c->sub, NNG_OPT_RECVBUF, queue)) != 0 ||
-		(rv = nng_socket_set(c->sub, NNG_OPT_SUB_SUBSCRIBE, "_",
-							 opts->consumer != NULL ? 0 : 1)) != 0)
+		(rv = nng_socket_set(c->sub, NNG_OPT_SUB_SUBSCRIBE, "", 0)) != 0)
 	{
 		snprintf(errbuf, errlen, "cannot set bus socket options: %s",
 				 nng_strerror(rv));
@@ -393,6 +413,8 @@ walbus_close(walbus_client *c)
 	wcc_close(&c->control);
 	wbe_dec_free(&c->dec);
 	wgc_free(&c->gaps);
+	walbus_event_drop(c);
+	whm_free(&c->followed, NULL);
 	for (int i = 0; i < c->nfilters; i++)
 		free(c->filters[i].bytes);
 	free(c->filters);
@@ -405,14 +427,15 @@ static bool walbus_selected(const walbus_client *c, const char *topic,
 							size_t len);
 
 /*
- * After a (un)subscription: frames of the new topics may already be
- * missing, so loss detection observes afresh, and the rest of the frame
- * being delivered follows the new filters.
+ * After a (un)subscription: loss detection observes afresh when reset (the
+ * caller's own subscriptions: what it judged before no longer holds), and
+ * the rest of the frame being delivered follows the new filters.
  */
 static void
-walbus_filters_changed(walbus_client *c)
+walbus_filters_changed(walbus_client *c, bool reset)
 {
-	wgc_reset(&c->gaps);
+	if (reset)
+		wgc_reset(&c->gaps);
 	if (c->cur.active)
 		c->cur.selected = walbus_selected(c, c->cur.frame.topic.ptr,
 										  c->cur.frame.topic.len);
@@ -439,37 +462,13 @@ walbus_filter_find(const walbus_client *c, const char *bytes, size_t len,
 	return -1;
 }
 
-/*
- * The nng subscription for a filter: "topic\0" for one topic, the bare
- * prefix for a prefix.  Reserved topics need none ("_" is always on), nor
- * does a durable consumer, whose socket takes everything (the empty
- * prefix) so that the global seq proves what it missed.
- */
-static int
-walbus_nng_filter(walbus_client *c, const char *opt, const char *bytes,
-				  size_t len, bool is_prefix)
-{
-	char	   *buf;
-	int			rv;
-
-	if ((len > 0 && bytes[0] == WBE_TOPIC_RESERVED) || c->durable)
-		return 0;
-	if ((buf = malloc(len + 1)) == NULL)
-		return NNG_ENOMEM;
-	memcpy(buf, bytes, len);
-	buf[len] = '\0';
-	rv = nng_socket_set(c->sub, opt, buf, is_prefix ? len : len + 1);
-	free(buf);
-	return rv;
-}
-
 int
 walbus_subscribe(walbus_client *c, const char *filter)
 {
 	size_t		len;
 	bool		is_prefix;
 	walbus_filter *f;
-	int			rv;
+	int			i;
 
 	if (filter == NULL)
 		return walbus_fail(c, WALBUS_EINVAL, "subscribe: no filter");
@@ -479,8 +478,11 @@ walbus_subscribe(walbus_client *c, const char *filter)
 	if (!is_prefix && len == 0)
 		return walbus_fail(c, WALBUS_EINVAL,
 						   "subscribe: empty topic (use \"*\" for all tables)");
-	if (walbus_filter_find(c, filter, len, is_prefix) >= 0)
+	if ((i = walbus_filter_find(c, filter, len, is_prefix)) >= 0)
+	{
+		c->filters[i].followed = false;
 		return WALBUS_OK;
+	}
 	if (c->nfilters == c->filters_cap)
 	{
 		int			ncap = c->filters_cap ? c->filters_cap * 2 : 8;
@@ -498,15 +500,9 @@ walbus_subscribe(walbus_client *c, const char *filter)
 	f->bytes[len] = '\0';
 	f->len = len;
 	f->is_prefix = is_prefix;
-	if ((rv = walbus_nng_filter(c, NNG_OPT_SUB_SUBSCRIBE, f->bytes, len,
-								is_prefix)) != 0)
-	{
-		free(f->bytes);
-		return walbus_fail(c, WALBUS_ENNG, "subscribe \"%s\": %s", filter,
-						   nng_strerror(rv));
-	}
+	f->followed = false;
 	c->nfilters++;
-	walbus_filters_changed(c);
+	walbus_filters_changed(c, true);
 	return WALBUS_OK;
 }
 
@@ -516,7 +512,6 @@ walbus_unsubscribe(walbus_client *c, const char *filter)
 	size_t		len;
 	bool		is_prefix;
 	int			i;
-	int			rv;
 
 	if (filter == NULL)
 		return walbus_fail(c, WALBUS_EINVAL, "unsubscribe: no filter");
@@ -524,13 +519,9 @@ walbus_unsubscribe(walbus_client *c, const char *filter)
 	if ((i = walbus_filter_find(c, filter, len, is_prefix)) < 0)
 		return walbus_fail(c, WALBUS_EINVAL, "not subscribed to \"%s\"",
 						   filter);
-	if ((rv = walbus_nng_filter(c, NNG_OPT_SUB_UNSUBSCRIBE, c->filters[i].bytes,
-								len, is_prefix)) != 0)
-		return walbus_fail(c, WALBUS_ENNG, "unsubscribe \"%s\": %s", filter,
-						   nng_strerror(rv));
 	free(c->filters[i].bytes);
 	c->filters[i] = c->filters[--c->nfilters];
-	walbus_filters_changed(c);
+	walbus_filters_changed(c, true);
 	return WALBUS_OK;
 }
 
@@ -589,7 +580,191 @@ walbus_selected(const walbus_client *c, const char *topic, size_t len)
 	return false;
 }
 
-/* What the sub socket lets through: "_" and the table filters. */
+/* ---------------------------------------------------------- following */
+
+/* Values in c->followed (entries are never removed: a dropped table's
+ * relid is marked forgotten). */
+#define WALBUS_FOLLOWED		((void *) 1)
+#define WALBUS_FORGOTTEN	((void *) 2)
+
+static bool
+walbus_follows(const walbus_client *c, uint32_t relid)
+{
+	return whm_get(&c->followed, &relid, sizeof(relid)) == WALBUS_FOLLOWED;
+}
+
+/*
+ * Follow relid.  Out of memory, it is not remembered: the table is still
+ * followed by topic, and only a relay restart followed by a rename could
+ * lose it.
+ */
+static void
+walbus_follow_relid(walbus_client *c, uint32_t relid)
+{
+	if (!walbus_follows(c, relid))
+		(void) whm_put(&c->followed, &relid, sizeof(relid), WALBUS_FOLLOWED);
+}
+
+/*
+ * Select topic too, for a followed table that now lives there.  Loss
+ * detection is not reset: the socket received every frame all along.
+ */
+static int
+walbus_follow_topic(walbus_client *c, wb_str topic)
+{
+	walbus_filter *f;
+
+	if (topic.len == 0 || walbus_selected(c, topic.ptr, topic.len))
+		return WALBUS_OK;
+	if (c->nfilters == c->filters_cap)
+	{
+		int			ncap = c->filters_cap ? c->filters_cap * 2 : 8;
+		walbus_filter *n = realloc(c->filters, ncap * sizeof(walbus_filter));
+
+		if (n == NULL)
+			return walbus_fail(c, WALBUS_ENOMEM, "out of memory");
+		c->filters = n;
+		c->filters_cap = ncap;
+	}
+	f = &c->filters[c->nfilters];
+	if ((f->bytes = malloc(topic.len + 1)) == NULL)
+		return walbus_fail(c, WALBUS_ENOMEM, "out of memory");
+	memcpy(f->bytes, topic.ptr, topic.len);
+	f->bytes[topic.len] = '\0';
+	f->len = topic.len;
+	f->is_prefix = false;
+	f->followed = true;
+	c->nfilters++;
+	walbus_filters_changed(c, false);
+	return WALBUS_OK;
+}
+
+/* Forget the schema event of the change last taken. */
+static void
+walbus_event_drop(walbus_client *c)
+{
+	if (c->have_event)
+		wbs_event_free(&c->event);
+	c->have_event = false;
+	free(c->sev_changes);
+	c->sev_changes = NULL;
+	free(c->sev_strings);
+	c->sev_strings = NULL;
+}
+
+/*
+ * The schema event of change ch: decode it, say whether the caller wants
+ * it (it subscribed to "_schema", or the event is about a table it
+ * selects or follows) and follow the table it is about.  A malformed event
+ * is wanted: walbus_fill reports it.
+ */
+static bool
+walbus_schema_wanted(walbus_client *c, const wbe_change *ch)
+{
+	char		err[160];
+	wbs_event  *ev = &c->event;
+	bool		table_wanted;
+	int			rc;
+
+	walbus_event_drop(c);
+	rc = wbs_decode_event(ch->content.ptr, ch->content.len, ev, err,
+						  sizeof(err));
+	if (rc != WB_OK)
+	{
+		walbus_fail(c, rc == WB_ENOMEM ? WALBUS_ENOMEM : WALBUS_EPROTO,
+					"malformed schema event: %s", err);
+		return true;
+	}
+	c->have_event = true;
+	table_wanted = walbus_follows(c, ev->relid) ||
+		walbus_selected(c, ev->topic.ptr, ev->topic.len) ||
+		(ev->previous_topic.ptr != NULL &&
+		 walbus_selected(c, ev->previous_topic.ptr, ev->previous_topic.len));
+	if (table_wanted)
+	{
+		if (ev->kind == WBS_TABLE_DROPPED)
+		{
+			/* PostgreSQL may give its OID to an unrelated table later */
+			if (walbus_follows(c, ev->relid))
+				(void) whm_put(&c->followed, &ev->relid, sizeof(ev->relid),
+							   WALBUS_FORGOTTEN);
+		}
+		else
+		{
+			walbus_follow_relid(c, ev->relid);
+			if (ev->kind != WBS_TABLE_WITHDRAWN)
+				walbus_follow_topic(c, ev->topic);
+		}
+	}
+	return table_wanted ||
+		walbus_selected(c, WBE_TOPIC_SCHEMA, strlen(WBE_TOPIC_SCHEMA));
+}
+
+/* A NUL-terminated copy of s in the arena at *cursor; NULL for none. */
+static const char *
+walbus_sev_put(char **cursor, wb_str s)
+{
+	char	   *p = *cursor;
+
+	if (s.ptr == NULL)
+		return NULL;
+	memcpy(p, s.ptr, s.len);
+	p[s.len] = '\0';
+	*cursor += s.len + 1;
+	return p;
+}
+
+/* The public form of c->event, valid until the next walbus_recv. */
+static int
+walbus_sev_build(walbus_client *c)
+{
+	const wbs_event *ev = &c->event;
+	walbus_schema_event *sev = &c->sev;
+	size_t		size = ev->topic.len + 1 + ev->previous_topic.len + 1 +
+		ev->reason.len + 1;
+	char	   *cursor;
+
+	for (uint32_t i = 0; i < ev->nchanges; i++)
+		size += ev->changes[i].from.len + 1 + ev->changes[i].to.len + 1;
+	memset(sev, 0, sizeof(*sev));
+	c->sev_strings = malloc(size);
+	c->sev_changes = calloc(ev->nchanges ? ev->nchanges : 1,
+							sizeof(walbus_schema_change));
+	if (c->sev_strings == NULL || c->sev_changes == NULL)
+		return walbus_fail(c, WALBUS_ENOMEM, "out of memory");
+	cursor = c->sev_strings;
+	sev->event = wbs_event_name(ev->kind);
+	sev->relid = ev->relid;
+	sev->topic = walbus_sev_put(&cursor, ev->topic);
+	sev->previous_topic = walbus_sev_put(&cursor, ev->previous_topic);
+	sev->reason = walbus_sev_put(&cursor, ev->reason);
+	for (uint32_t i = 0; i < ev->nchanges; i++)
+	{
+		const wbs_change *from = &ev->changes[i];
+		walbus_schema_change *to = &c->sev_changes[i];
+
+		to->change = wbs_change_name(from->kind);
+		to->attnum = from->attnum;
+		to->from_attnum = from->from_attnum;
+		to->from = walbus_sev_put(&cursor, from->from);
+		to->to = walbus_sev_put(&cursor, from->to);
+	}
+	sev->nchanges = ev->nchanges;
+	sev->changes = c->sev_changes;
+	/* the definitions go to the table cache: changes after need no request */
+	if (ev->has_table &&
+		(sev->table = wcc_remember(&c->control, &ev->table)) == NULL)
+		return walbus_fail(c, WALBUS_ENOMEM, "out of memory");
+	if (ev->has_previous &&
+		(sev->previous = wcc_remember(&c->control, &ev->previous)) == NULL)
+		return walbus_fail(c, WALBUS_ENOMEM, "out of memory");
+	return WALBUS_OK;
+}
+
+/*
+ * What the client looks at: the reserved topics (they prove completeness)
+ * and the selected ones.  The rest is dropped on arrival.
+ */
 static bool
 walbus_receives(void *arg, const char *topic, size_t len)
 {
@@ -694,6 +869,16 @@ walbus_fill(walbus_client *c, const wbe_change *ch, walbus_change *out)
 		case WBE_FRAME_CHANGES:
 			out->kind = (walbus_kind) ch->kind;
 			out->pos = ch->pos;
+			if (ch->kind == WBE_SCHEMA)
+			{
+				out->relid = fr->relid;
+				if (!c->have_event)
+					return WALBUS_EPROTO;	/* walbus_schema_wanted said why */
+				if ((rc = walbus_sev_build(c)) != WALBUS_OK)
+					return rc;
+				out->schema_event = &c->sev;
+				return WALBUS_OK;
+			}
 			out->relid = fr->relid;
 			out->schema_version = fr->schema_version;
 			out->nvalues = ch->nvalues;
@@ -878,6 +1063,9 @@ walbus_cursor_load(walbus_client *c, bool from_bus)
 		cur->frame.nchanges : 1;
 	cur->selected = walbus_selected(c, cur->frame.topic.ptr,
 									cur->frame.topic.len);
+	if (cur->selected && cur->frame.kind == WBE_FRAME_CHANGES &&
+		cur->frame.schema_version != 0)
+		walbus_follow_relid(c, cur->frame.relid);
 	cur->table_known = false;
 	cur->table = NULL;
 }
@@ -917,6 +1105,7 @@ walbus_take(walbus_client *c, walbus_change *out, int *rc)
 		const wbe_change *ch = fr->kind == WBE_FRAME_CHANGES ?
 			&fr->changes[cur->next] : NULL;
 		wbc_key		k = {0, 0};
+		bool		selected;
 
 		if (fr->in_txn)
 		{
@@ -929,7 +1118,10 @@ walbus_take(walbus_client *c, walbus_change *out, int *rc)
 				continue;
 			}
 		}
-		if (cur->selected)
+		selected = cur->selected;
+		if (ch != NULL && ch->kind == WBE_SCHEMA)
+			selected = walbus_schema_wanted(c, ch);
+		if (selected)
 		{
 			*rc = walbus_fill(c, ch, out);
 
@@ -938,7 +1130,8 @@ walbus_take(walbus_client *c, walbus_change *out, int *rc)
 			 * restarting, a timeout): nothing moves, so the next call
 			 * returns this change again instead of skipping it.
 			 */
-			if (*rc != WALBUS_OK && *rc != WALBUS_ESCHEMA)
+			if (*rc != WALBUS_OK && *rc != WALBUS_ESCHEMA &&
+				*rc != WALBUS_EPROTO)
 				return true;
 		}
 		cur->next++;
@@ -959,7 +1152,7 @@ walbus_take(walbus_client *c, walbus_change *out, int *rc)
 				walbus_settle(c);
 			}
 		}
-		if (!cur->selected)
+		if (!selected)
 			continue;
 		if (fr->in_txn && c->durable)
 		{
@@ -972,35 +1165,18 @@ walbus_take(walbus_client *c, walbus_change *out, int *rc)
 	return false;
 }
 
-/* The nng subscriptions, as replay prefixes; returns how many. */
+/*
+ * What a pull asks the replay for: every topic (the empty prefix), filtered
+ * here like the bus.  Asking for the selected topics only would miss the
+ * frames of a table renamed inside a page: its new topic is selected only
+ * once the page's schema event about it has been taken.
+ */
 static uint32_t
-walbus_prefixes(const walbus_client *c, wb_str *out)
+walbus_prefixes(wb_str *out)
 {
-	uint32_t	n = 0;
-
-	for (int i = 0; i < c->nfilters; i++)
-	{
-		if (n == WBC_MAX_PREFIXES)
-		{
-			/*
-			 * More table filters than a replay request carries: ask for
-			 * every topic (the empty prefix) and filter here, rather than
-			 * miss what the dropped prefixes select.
-			 */
-			out[0].ptr = "";
-			out[0].len = 0;
-			return 1;
-		}
-		const walbus_filter *f = &c->filters[i];
-
-		if (f->len > 0 && f->bytes[0] == WBE_TOPIC_RESERVED)
-			continue;			/* reserved topics always come */
-		out[n].ptr = f->bytes;
-		/* a whole topic is matched with its NUL, as nng does */
-		out[n].len = (uint32_t) (f->is_prefix ? f->len : f->len + 1);
-		n++;
-	}
-	return n;
+	out[0].ptr = "";
+	out[0].len = 0;
+	return 1;
 }
 
 /* Frames of relay run now follow: a new run restarts the counters. */
@@ -1096,7 +1272,7 @@ walbus_pull(walbus_client *c, int timeout_ms, int64_t deadline, bool *got)
 		walbus_pull_drop(c);
 		{
 			wb_str		prefixes[WBC_MAX_PREFIXES];
-			uint32_t	n = walbus_prefixes(c, prefixes);
+			uint32_t	n = walbus_prefixes(prefixes);
 			wbc_key		after = c->have_last ? c->last : (wbc_key) {0, 0};
 			int			rc;
 
@@ -1318,6 +1494,11 @@ walbus_recv(walbus_client *c, walbus_change *out, int timeout_ms)
 			continue;
 		}
 
+		if (!walbus_receives(c, fr->topic.ptr, fr->topic.len))
+		{
+			walbus_bus_frame_drop(c);	/* counted; not asked for */
+			continue;
+		}
 		lost = wgc_check(&c->gaps, fr, walbus_receives, c);
 		if (lost > 0)
 		{

@@ -93,12 +93,14 @@ wcc_entry_make(const wbc_schema *sc)
 	t->table.key_index = sc->key_index;
 	t->table.ncolumns = sc->ncolumns;
 	t->table.columns = t->columns;
+	t->table.schema_oid = sc->schema_oid;
 	for (uint32_t i = 0; i < sc->ncolumns; i++)
 	{
 		t->columns[i].name = wcc_put(&cursor, sc->columns[i].name);
 		t->columns[i].type_oid = sc->columns[i].typoid;
 		t->columns[i].typmod = sc->columns[i].typmod;
 		t->columns[i].type_name = wcc_put(&cursor, sc->columns[i].typname);
+		t->columns[i].attnum = sc->columns[i].attnum;
 	}
 	return t;
 }
@@ -278,6 +280,7 @@ wcc_status(wcc *s, walbus_relay_status *st)
 		st->transactions = ws.transactions;
 		st->changes = ws.changes;
 		st->frames = ws.frames;
+		st->schema_events = ws.schema_events;
 		st->messages = ws.messages;
 		st->heartbeats = ws.heartbeats;
 		st->bytes = ws.bytes;
@@ -312,6 +315,26 @@ wcc_status(wcc *s, walbus_relay_status *st)
 	if (reply != NULL)
 		nng_msg_free(reply);
 	return rc;
+}
+
+const walbus_table *
+wcc_remember(wcc *s, const wbc_schema *sc)
+{
+	unsigned char key[12];
+	wcc_entry  *t;
+
+	memcpy(key, &sc->relid, 4);
+	memcpy(key + 4, &sc->schema_version, 8);
+	if ((t = whm_get(&s->tables, key, sizeof(key))) != NULL)
+		return &t->table;
+	if ((t = wcc_entry_make(sc)) == NULL)
+		return NULL;
+	if (whm_put(&s->tables, key, sizeof(key), t) != 0)
+	{
+		free(t);
+		return NULL;
+	}
+	return &t->table;
 }
 
 const walbus_table *

@@ -44,6 +44,12 @@ typedef struct wcc
 extern int	wcc_open(wcc *s, const char *url, int timeout_ms, size_t max_reply,
 					 char *errbuf, size_t errlen);
 extern void wcc_close(wcc *s);
+/*
+ * Put a definition the bus carried (a schema event's) into the cache, so
+ * that the changes that use it need no request; returns the cached table
+ * (valid until wcc_close), NULL when out of memory.
+ */
+extern const walbus_table *wcc_remember(wcc *s, const wbc_schema *sc);
 extern const walbus_table *wcc_table(wcc *s, uint32_t relid,
 									 uint64_t schema_version, int *rc);
 extern int	wcc_status(wcc *s, walbus_relay_status *st);

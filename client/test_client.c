@@ -41,6 +41,7 @@
 #include "walbus_client.h"
 #include "walbus_control.h"
 #include "walbus_envelope.h"
+#include "walbus_schema.h"
 
 #define RUN_A	0xA11CE
 #define RUN_B	0xB0B
@@ -195,18 +196,24 @@ answer(fake_relay *f, nng_msg *req, nng_msg *rep)
 	else if (r.op == WBC_OP_SCHEMA && r.relid == CONTACTS_RELID &&
 			 r.schema_version == CONTACTS_SV)
 	{
-		wbc_enc_schema_start(&e, CONTACTS_RELID, CONTACTS_SV, "public", 6,
-							 "contacts", 8, 0, 3);
-		wbc_enc_schema_column(&e, "id", 2, 23, -1, "integer", 7);
-		wbc_enc_schema_column(&e, "name", 4, 25, -1, "text", 4);
-		wbc_enc_schema_column(&e, "ok", 2, 16, -1, "boolean", 7);
+		wbc_column	cols[3] = {
+			{{"id", 2}, 23, -1, {"integer", 7}, 1},
+			{{"name", 4}, 25, -1, {"text", 4}, 2},
+			{{"ok", 2}, 16, -1, {"boolean", 7}, 4},
+		};
+		wbc_schema	def = {CONTACTS_RELID, CONTACTS_SV, {"public", 6},
+		{"contacts", 8}, 2200, 0, 3, cols};
+
+		wbc_enc_table(&e, &def, true);
 	}
 	else if (r.op == WBC_OP_SCHEMA && r.relid == ARCHIVE_RELID &&
 			 r.schema_version == ARCHIVE_SV)
 	{
-		wbc_enc_schema_start(&e, ARCHIVE_RELID, ARCHIVE_SV, "public", 6,
-							 "contacts_archive", 16, 0, 1);
-		wbc_enc_schema_column(&e, "id", 2, 20, -1, "bigint", 6);
+		wbc_column	col = {{"id", 2}, 20, -1, {"bigint", 6}, 1};
+		wbc_schema	def = {ARCHIVE_RELID, ARCHIVE_SV, {"public", 6},
+		{"contacts_archive", 16}, 2200, 0, 1, &col};
+
+		wbc_enc_table(&e, &def, true);
 	}
 	else if (r.op == WBC_OP_SCHEMA)
 		wbc_enc_error(&e, WBC_ERR_NOT_FOUND, "unknown schema version");
@@ -1515,6 +1522,168 @@ test_durable_two_topics(void **state)
 	assert_int_equal(st.duplicates, 0);
 }
 
+/* ---------------------------------------------------------- schema events */
+
+#define TI_SCHEMA	6
+
+static wbc_column contacts_cols[3] = {
+	{{"id", 2}, 23, -1, {"integer", 7}, 1},
+	{{"name", 4}, 25, -1, {"text", 4}, 2},
+	{{"ok", 2}, 16, -1, {"boolean", 7}, 4},
+};
+
+/* public.contacts as the fake relay's schema answer describes it */
+static const wbc_schema contacts_def = {CONTACTS_RELID, CONTACTS_SV,
+{"public", 6}, {"contacts", 8}, 2200, 0, 3, contacts_cols};
+
+/* the same table renamed to customers: another version */
+#define CUSTOMERS_SV	4343
+static const wbc_schema customers_def = {CONTACTS_RELID, CUSTOMERS_SV,
+{"public", 6}, {"customers", 9}, 2200, 0, 3, contacts_cols};
+
+/* A frame on _schema with one event about relid, diffing prev to table. */
+static void
+pub_schema_event(fake_relay *f, wbs_event_kind kind, const char *topic,
+				 const char *prev_topic, const wbc_schema *table,
+				 const wbc_schema *prev, bool on_bus)
+{
+	static wbs_change changes[WBS_MAX_CHANGES];
+	uint32_t	n = table != NULL && prev != NULL ?
+		wbs_diff(prev, table, changes) : 0;
+	uint32_t	relid = table != NULL ? table->relid : prev->relid;
+	wbe_head	h = {f->run, ++f->seq, ++f->tseq[TI_SCHEMA]};
+	wbe_txn		t = open_txn(f);
+	frame_b		b;
+
+	b.m = msg_start(&b.e, WBE_TOPIC_SCHEMA);
+	wbe_enc_frame_schema(&b.e, &h, &t, relid);
+	b.hdr = nng_msg_len(b.m) - WBE_CHANGES_HDR_LEN;
+	b.n = 0;
+	b.in_txn = true;
+	wbe_enc_change_start(&b.e, WBE_SCHEMA, ++f->npos, 1);
+	wbs_enc_event(&b.e, kind, relid, topic, strlen(topic), prev_topic,
+				  prev_topic != NULL ? strlen(prev_topic) : 0, table, prev,
+				  NULL, 0, changes, n);
+	b.n++;
+	frame_send(f, &b, on_bus);
+}
+
+static void
+expect_rename_event(fake_relay *f, walbus_change *ch)
+{
+	const walbus_schema_event *ev;
+
+	expect_ok(f, ch);
+	assert_int_equal(ch->kind, WALBUS_SCHEMA);
+	assert_string_equal(ch->topic, "_schema");
+	assert_int_equal(ch->relid, CONTACTS_RELID);
+	ev = ch->schema_event;
+	assert_non_null(ev);
+	assert_string_equal(ev->event, "table_changed");
+	assert_string_equal(ev->topic, "public.customers");
+	assert_string_equal(ev->previous_topic, "public.contacts");
+	assert_int_equal(ev->nchanges, 1);
+	assert_string_equal(ev->changes[0].change, "table_renamed");
+	assert_string_equal(ev->changes[0].from, "contacts");
+	assert_string_equal(ev->changes[0].to, "customers");
+	assert_non_null(ev->table);
+	assert_string_equal(ev->table->name, "customers");
+	assert_int_equal(ev->table->columns[2].attnum, 4);
+	assert_int_equal(ev->table->schema_oid, 2200);
+	assert_non_null(ev->previous);
+	assert_string_equal(ev->previous->name, "contacts");
+}
+
+/*
+ * A subscription to public.contacts follows the table when it is renamed:
+ * the event comes first, then its changes under the new topic, whose
+ * definition the event brought (no schema request).  Events of tables the
+ * worker does not select are not delivered.
+ */
+static void
+test_follows_rename(void **state)
+{
+	fake_relay *f = *state;
+	walbus_change ch;
+	walbus_stats st;
+	wbc_schema	other = customers_def;
+
+	other.relid = ARCHIVE_RELID;
+	other.table = (wb_str) {"archive", 7};
+	assert_int_equal(walbus_subscribe(f->client, "public.contacts"), WALBUS_OK);
+	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 1, "ann", 1);
+	expect_insert_ch(f, &ch, 1, 1);
+	assert_int_equal(ch.table->columns[1].attnum, 2);
+
+	pub_schema_event(f, WBS_TABLE_SEEN, "public.archive", NULL, &other, NULL,
+					 true);
+	pub_schema_event(f, WBS_TABLE_CHANGED, "public.customers",
+					 "public.contacts", &customers_def, &contacts_def, true);
+	pub_insert(f, "public.customers", 1, CONTACTS_RELID, CUSTOMERS_SV, 2,
+			   "bob", 0);
+	pub_insert(f, "public.archive", 2, ARCHIVE_RELID, ARCHIVE_SV, 3, "", 0);
+
+	expect_rename_event(f, &ch);
+	expect_ok(f, &ch);
+	assert_int_equal(ch.kind, WALBUS_INSERT);
+	assert_string_equal(ch.topic, "public.customers");
+	assert_int_equal(ch.values[0].v.i, 2);
+	assert_string_equal(ch.table->name, "customers");
+	assert_int_equal(walbus_recv(f->client, &ch, 100), WALBUS_ETIMEDOUT);
+	walbus_get_stats(f->client, &st);
+	assert_int_equal(st.schema_fetches, 1);
+	assert_int_equal(st.gaps, 0);
+
+	/* "_schema" selects every table's events */
+	assert_int_equal(walbus_subscribe(f->client, "_schema"), WALBUS_OK);
+	pub_schema_event(f, WBS_TABLE_DROPPED, "public.archive", NULL, NULL,
+					 &other, true);
+	expect_ok(f, &ch);
+	assert_int_equal(ch.kind, WALBUS_SCHEMA);
+	assert_string_equal(ch.schema_event->event, "table_dropped");
+	assert_null(ch.schema_event->table);
+}
+
+/*
+ * A durable consumer follows a rename that it learns of in a replay page:
+ * the pull asks for every topic, so the renamed table's frames after the
+ * event are in the page too.
+ */
+static void
+test_durable_follows_rename(void **state)
+{
+	fake_relay *f = *state;
+	walbus_change ch;
+	walbus_stats st;
+	uint64_t	first;
+	txn_topic	tt[] = {{"_schema", TI_SCHEMA, 1}, {"public.customers", 1, 1}};
+
+	open_durable(f, 0, 0);
+	assert_int_equal(walbus_subscribe(f->client, "public.contacts"),
+					 WALBUS_OK);
+	assert_int_equal(walbus_recv(f->client, &ch, 300), WALBUS_ETIMEDOUT);
+
+	first = f->seq + 1;
+	pub_schema_event(f, WBS_TABLE_CHANGED, "public.customers",
+					 "public.contacts", &customers_def, &contacts_def, false);
+	{
+		frame_b		b;
+
+		frame_table(f, &b, "public.customers", 1, CONTACTS_RELID,
+					CUSTOMERS_SV);
+		add_insert(f, &b, 7, "eve");
+		frame_send(f, &b, false);
+	}
+	pub_commit(f, first, 2, tt, 2);
+
+	expect_rename_event(f, &ch);
+	assert_int_equal(ch.pos, 1);
+	expect_insert_ch(f, &ch, 7, 2);
+	assert_string_equal(ch.topic, "public.customers");
+	walbus_get_stats(f->client, &st);
+	assert_int_equal(st.duplicates, 0);
+}
+
 int
 main(void)
 {
@@ -1541,6 +1710,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_durable_replay_straddles_resume, setup_relay, teardown),
 		cmocka_unit_test_setup_teardown(test_durable_release, setup_relay, teardown),
 		cmocka_unit_test_setup_teardown(test_durable_two_topics, setup_relay, teardown),
+		cmocka_unit_test_setup_teardown(test_follows_rename, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_durable_follows_rename, setup_relay, teardown),
 	};
 
 	return cmocka_run_group_tests_name("client", tests, NULL, NULL);

@@ -110,6 +110,7 @@ typedef enum walbus_kind
 	WALBUS_DELETE = 'D',
 	WALBUS_TRUNCATE = 'T',
 	WALBUS_MESSAGE = 'M',		/* pg_logical_emit_message */
+	WALBUS_SCHEMA = 'S',		/* a schema event (docs/SCHEMA.md) */
 	WALBUS_COMMIT = 'C',		/* only when subscribed to "_txn" */
 	WALBUS_HEARTBEAT = 'H'		/* only when subscribed to "_hb" */
 } walbus_kind;
@@ -120,6 +121,9 @@ typedef struct walbus_column
 	uint32_t	type_oid;		/* pg_type OID */
 	int32_t		typmod;			/* -1 when none */
 	const char *type_name;		/* e.g. "numeric(12,2)" */
+	int32_t		attnum;			/* pg_attribute.attnum: survives renames,
+								 * never reused; key mappings on (relid,
+								 * attnum), never on names or positions */
 } walbus_column;
 
 /* One definition of a table, as the relay's "schema" request gives it. */
@@ -132,7 +136,41 @@ typedef struct walbus_table
 	uint32_t	key_index;		/* index of the primary key in columns */
 	uint32_t	ncolumns;
 	const walbus_column *columns;
+	uint32_t	schema_oid;		/* pg_namespace OID: kept by ALTER SCHEMA
+								 * RENAME, changed by SET SCHEMA */
 } walbus_table;
+
+/* One thing a schema event says changed (docs/SCHEMA.md). */
+typedef struct walbus_schema_change
+{
+	const char *change;			/* "table_renamed", "schema_renamed",
+								 * "table_moved", "column_added",
+								 * "column_dropped", "column_renamed",
+								 * "column_type_changed", "key_changed" */
+	int32_t		attnum;			/* the column's; key_changed: the new key's;
+								 * 0 for table-level changes */
+	int32_t		from_attnum;	/* key_changed: the old key's */
+	const char *from;			/* old name or type; NULL when none */
+	const char *to;				/* new name or type; NULL when none */
+} walbus_schema_change;
+
+/* A schema event on _schema (docs/SCHEMA.md says what to do about each). */
+typedef struct walbus_schema_event
+{
+	const char *event;			/* "table_seen", "table_changed",
+								 * "table_withdrawn", "table_dropped",
+								 * "table_eligible_again" */
+	uint32_t	relid;
+	const char *topic;			/* the table's topic now (withdrawals: its
+								 * last one) */
+	const char *previous_topic; /* when the topic changed; else NULL */
+	const walbus_table *table;	/* the definition now; NULL when withdrawn */
+	const walbus_table *previous;	/* the one before; NULL when the relay
+									 * had none (first seen in its run) */
+	const char *reason;			/* withdrawals: why; else NULL */
+	uint32_t	nchanges;
+	const walbus_schema_change *changes;
+} walbus_schema_event;
 
 typedef struct walbus_change
 {
@@ -174,6 +212,9 @@ typedef struct walbus_change
 	wb_timestamp time;
 	uint64_t	received_lsn;
 	uint64_t	flushed_lsn;
+
+	/* SCHEMA (relid above is the table's too) */
+	const walbus_schema_event *schema_event;
 } walbus_change;
 
 typedef struct walbus_stats
@@ -238,6 +279,7 @@ typedef struct walbus_relay_status
 	uint64_t	frames;			/* "changes" frames published (bus layout
 								 * 2; last, so that the fields above keep
 								 * their places) */
+	uint64_t	schema_events;	/* events published on _schema */
 } walbus_relay_status;
 
 /*
@@ -252,10 +294,17 @@ extern WALBUS_API void walbus_close(walbus_client *c);
 
 /*
  * Subscriptions.  A filter is a topic as it appears on the bus
- * ("public.contacts", "_msg.audit", "_txn", "_hb"), or a prefix of topics
- * when it ends in '*' ("public.*" for a schema, "*" for every table).
- * Names that are empty, start with '_' or contain '.' or '"' are written
- * in double quotes in topics; the _table and _schema forms quote for you.
+ * ("public.contacts", "_msg.audit", "_txn", "_hb", "_schema"), or a prefix
+ * of topics when it ends in '*' ("public.*" for a schema, "*" for every
+ * table).  Names that are empty, start with '_' or contain '.' or '"' are
+ * written in double quotes in topics; the _table and _schema forms quote
+ * for you.
+ *
+ * Subscriptions follow tables, not names: once a table was selected, its
+ * schema events are delivered (WALBUS_SCHEMA, in stream order, before the
+ * first change under a new definition) and, when it is renamed or moved
+ * to another schema, its changes keep coming under the new topic without
+ * a new subscription.  "_schema" selects the events of every table.
  */
 extern WALBUS_API int walbus_subscribe(walbus_client *c,
 									   const char *filter);

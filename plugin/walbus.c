@@ -9,6 +9,12 @@
  * only ineligible tables leave nothing in the stream; a RELATION record is
  * written just before the first change that needs it.
  *
+ * Protocol version 2 also tells consumers when a table they hold the
+ * definition of leaves the stream (WITHDRAWN records): at its first change
+ * after it became ineligible, since PostgreSQL tells an output plugin of
+ * catalog changes only through the changes that follow them, and at the
+ * commit of the transaction that dropped it.
+ *
  * Memory: each callback runs in a private context that is reset when it
  * returns, so nothing grows with the size of a transaction; the relation
  * cache has its own long-lived context (walbus_relcache.c).
@@ -26,6 +32,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
+#include "walbus_eligibility.h"
 #include "walbus_options.h"
 #include "walbus_proto.h"
 #include "walbus_relcache.h"
@@ -40,13 +47,18 @@ PG_MODULE_MAGIC;
  */
 #define WALBUS_SKIPPED_PER_PROGRESS 100
 
+/* The reason of a WITHDRAWN record for a dropped table. */
+#define WALBUS_DROPPED_REASON "the table was dropped"
+
 /* Plugin-lifetime state: one decoding session. */
 typedef struct WalbusState
 {
 	WalbusOptions opts;
+	Oid			roleid;			/* the role ownership verdicts are for */
 	MemoryContext change_cxt;	/* per-callback work, reset after each */
 	int			skipped;		/* changes skipped since last progress */
 } WalbusState;
+
 
 /* Per-transaction state, in txn->output_plugin_private. */
 typedef struct WalbusTxn
@@ -90,6 +102,11 @@ static void walbus_write_begin(LogicalDecodingContext *ctx,
 							   ReorderBufferTXN *txn);
 static void walbus_write_relation(LogicalDecodingContext *ctx,
 								  WalbusRelEntry *published);
+static bool walbus_write_refused(LogicalDecodingContext *ctx,
+								 ReorderBufferTXN *txn,
+								 WalbusRelEntry *entry, Relation relation);
+static void walbus_write_withdrawn(LogicalDecodingContext *ctx, Oid relid,
+								   bool dropped, const char *reason);
 static void walbus_write_change(LogicalDecodingContext *ctx,
 								WalbusRelEntry *entry, Relation relation,
 								ReorderBufferChange *change);
@@ -135,7 +152,9 @@ walbus_decode_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
 	opt->receive_rewrites = false;
 
 	/* the role decides ownership verdicts: the one this stream runs as */
-	walbus_relcache_init(&state->opts.filter, GetUserId());
+	state->roleid = GetUserId();
+	walbus_relcache_init(&state->opts.filter, state->roleid,
+						 state->opts.proto_version);
 }
 
 static void
@@ -159,7 +178,7 @@ walbus_decode_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 		walbus_write_relation(ctx, entry->published);
 		walbus_write_change(ctx, entry, relation, change);
 	}
-	else
+	else if (!walbus_write_refused(ctx, txn, entry, relation))
 		walbus_skipped(ctx);
 
 	MemoryContextSwitchTo(oldcxt);
@@ -181,6 +200,7 @@ walbus_decode_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	WalbusRelEntry **published = palloc(nrelations * sizeof(WalbusRelEntry *));
 	bool	   *partial = palloc(nrelations * sizeof(bool));
 	int			npublished = 0;
+	bool		withdrawn = false;
 	uint32		flags = 0;
 
 	for (int i = 0; i < nrelations; i++)
@@ -189,7 +209,10 @@ walbus_decode_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 		bool		seen = false;
 
 		if (entry->verdict != WALBUS_ELIGIBLE)
+		{
+			withdrawn |= walbus_write_refused(ctx, txn, entry, relations[i]);
 			continue;
+		}
 		for (int j = 0; j < npublished && !seen; j++)
 			seen = (published[j] == entry->published);
 		if (!seen)
@@ -204,7 +227,10 @@ walbus_decode_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	}
 
 	if (npublished == 0)
-		walbus_skipped(ctx);
+	{
+		if (!withdrawn)
+			walbus_skipped(ctx);
+	}
 	else
 	{
 		walbus_write_begin(ctx, txn);
@@ -321,7 +347,12 @@ walbus_decode_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
  *
  * The commit callback is also where the relation cache forgets dropped
  * relations: the catalog can be read here, as of the end of the
- * transaction, which has just run its DROPs' invalidations.
+ * transaction, which has already run its DROPs' invalidations (they are
+ * run at the end of each command; see walbus_relcache_forget_dropped).  In
+ * version 2, each dropped table whose RELATION this session sent gets a
+ * WITHDRAWN record before the COMMIT, which opens the transaction if
+ * nothing else did: a DROP TABLE alone comes out as BEGIN, WITHDRAWN,
+ * COMMIT.
  */
 static void
 walbus_decode_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
@@ -329,17 +360,25 @@ walbus_decode_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 {
 	WalbusState *state = ctx->output_plugin_private;
 	WalbusTxn  *txndata = txn->output_plugin_private;
-	bool		begin_sent = txndata->begin_sent;
+	bool		begin_sent;
 	MemoryContext oldcxt;
+	Oid			dropped_relid;
 	wb_enc		enc;
-
-	pfree(txndata);
-	txn->output_plugin_private = NULL;
 
 	oldcxt = MemoryContextSwitchTo(state->change_cxt);
 	walbus_relcache_forget_dropped();
+	while (walbus_relcache_next_dropped(&dropped_relid))
+	{
+		walbus_write_begin(ctx, txn);
+		walbus_write_withdrawn(ctx, dropped_relid, true,
+							   WALBUS_DROPPED_REASON);
+	}
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(state->change_cxt);
+
+	begin_sent = txndata->begin_sent;
+	pfree(txndata);
+	txn->output_plugin_private = NULL;
 
 	state->skipped = 0;
 	OutputPluginUpdateProgress(ctx, !begin_sent);
@@ -420,6 +459,76 @@ walbus_write_relation(LogicalDecodingContext *ctx, WalbusRelEntry *published)
 						   published->relation_record_len);
 	OutputPluginWrite(ctx, false);
 	walbus_relcache_relation_sent(published);
+}
+
+/*
+ * Version 2: a change of relation was refused.  The consumer may still hold
+ * the definition of what relation's changes were published as: the
+ * published relation (a partition's root) when the verdict got that far,
+ * and relation itself if it was once published under its own name (before
+ * it was attached as a partition, say).  Each of them whose RELATION this
+ * session sent gets one WITHDRAWN record, with the sentence walbus_tables
+ * shows for that table (a root is refused for what the root is, so its own
+ * sentence says why), and its sent RELATION is forgotten, so that the
+ * definition is sent again should the table become eligible again.  A
+ * partition refused for its own replica identity, before its root was
+ * looked up, withdraws no root: the root's other partitions are still
+ * published.  Returns whether anything was written.
+ */
+static bool
+walbus_write_refused(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+					 WalbusRelEntry *entry, Relation relation)
+{
+	WalbusState *state = ctx->output_plugin_private;
+	WalbusRelEntry *withdraw[2];
+	int			nwithdraw = 0;
+
+	if (state->opts.proto_version < 2)
+		return false;
+	if (entry->published != NULL && entry->published->sent_record != NULL)
+		withdraw[nwithdraw++] = entry->published;
+	if (entry->published != entry && entry->sent_record != NULL)
+		withdraw[nwithdraw++] = entry;
+	if (nwithdraw == 0)
+		return false;
+
+	walbus_write_begin(ctx, txn);
+	for (int i = 0; i < nwithdraw; i++)
+	{
+		Oid			relid = withdraw[i]->relid;
+		Relation	table = relation;
+		char	   *reason;
+
+		if (relid != RelationGetRelid(relation))
+		{
+			table = RelationIdGetRelation(relid);
+			if (!RelationIsValid(table))
+				elog(ERROR, "could not open relation with OID %u", relid);
+		}
+		reason = walbus_eligibility_reason(table, state->roleid,
+										   &state->opts.filter);
+		if (table != relation)
+			RelationClose(table);
+		walbus_write_withdrawn(ctx, relid, false, reason);
+		walbus_relcache_withdrawn(withdraw[i]);
+	}
+	return true;
+}
+
+/* A WITHDRAWN record: relid has left the stream, for reason. */
+static void
+walbus_write_withdrawn(LogicalDecodingContext *ctx, Oid relid, bool dropped,
+					   const char *reason)
+{
+	const char *utf8_reason;
+	size_t		reason_len;
+	wb_enc		enc;
+
+	utf8_reason = walbus_to_utf8(reason, strlen(reason), &reason_len);
+	OutputPluginPrepareWrite(ctx, true);
+	wb_enc_init(&enc, walbus_append, ctx->out);
+	wb_enc_withdrawn(&enc, relid, dropped, utf8_reason, reason_len);
+	walbus_finish_record(ctx, &enc);
 }
 
 static void

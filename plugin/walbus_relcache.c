@@ -9,7 +9,8 @@
  * one sent is not sent again: invalidations also come from VACUUM, ANALYZE,
  * index builds and other sessions, a table may be ineligible for a while,
  * and consumers need a RELATION only when the definition they hold is no
- * longer right.
+ * longer right (in version 2, a WITHDRAWN record tells them to forget it,
+ * and so does walbus_relcache_withdrawn here).
  *
  * Invalidation callbacks may run whenever the catalog is read, in the
  * middle of a rebuild too, and outside any transaction (the reorder buffer
@@ -20,6 +21,13 @@
  * ones whose relation is gone; the reverse index and the lists are only
  * changed by code that does not read the catalog meanwhile, so a callback
  * always finds them whole, even after an ERROR ended a session midway.
+ *
+ * Protocol version 2 adds a queue of dropped relids for WITHDRAWN records.
+ * Callbacks never look at it; walbus_relcache_forget_dropped makes room in
+ * it for every entry before it frees any (no entry can be added while it
+ * runs), so it holds at most as many relids as there were entries, and an
+ * allocation failure leaves the cache as it was.  The commit callback
+ * empties it right after.
  *
  *-------------------------------------------------------------------------
  */
@@ -67,6 +75,17 @@ static HTAB *walbus_dep_hash = NULL;	/* the reverse index */
 static MemoryContext walbus_rel_cxt = NULL;
 static const WalbusTableFilter *walbus_rel_filter = NULL;
 static Oid	walbus_rel_roleid = InvalidOid;
+static int	walbus_rel_version = WB_PROTO_VERSION_MIN;
+
+/*
+ * Version 2: relids of dropped relations whose RELATION this session sent,
+ * waiting for the commit callback: walbus_dropped[walbus_dropped_next ..
+ * walbus_ndropped) are pending.  In walbus_rel_cxt.
+ */
+static Oid *walbus_dropped = NULL;
+static int	walbus_dropped_cap = 0;
+static int	walbus_ndropped = 0;
+static int	walbus_dropped_next = 0;
 
 /*
  * Entries whose relation a relcache invalidation named: dropped, maybe.
@@ -98,6 +117,7 @@ static void walbus_entry_depend(WalbusRelEntry *entry, int cacheid,
 								Oid objid);
 static void walbus_entry_undepend(WalbusRelEntry *entry);
 static void walbus_entry_to_check(WalbusRelEntry *entry);
+static void walbus_dropped_reserve(long n);
 static void walbus_entry_free(WalbusRelEntry *entry);
 static void walbus_relcache_cb(Datum arg, Oid relid);
 static void walbus_dependency_cb(Datum arg, int cacheid, uint32 hashvalue);
@@ -108,7 +128,8 @@ static void walbus_membership_cb(Datum arg, int cacheid, uint32 hashvalue);
 	(!(attr)->attisdropped && (attr)->attgenerated == '\0')
 
 void
-walbus_relcache_init(const WalbusTableFilter *filter, Oid roleid)
+walbus_relcache_init(const WalbusTableFilter *filter, Oid roleid,
+					 int proto_version)
 {
 	static bool callbacks_registered = false;
 	HASHCTL		ctl;
@@ -131,6 +152,7 @@ walbus_relcache_init(const WalbusTableFilter *filter, Oid roleid)
 								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	walbus_rel_filter = filter;
 	walbus_rel_roleid = roleid;
+	walbus_rel_version = proto_version;
 
 	/* callbacks cannot be unregistered: register them once per backend */
 	if (!callbacks_registered)
@@ -156,6 +178,10 @@ walbus_relcache_destroy(void)
 	walbus_rel_filter = NULL;
 	dlist_init(&walbus_check_list);
 	walbus_check_all = false;
+	walbus_dropped = NULL;
+	walbus_dropped_cap = 0;
+	walbus_ndropped = 0;
+	walbus_dropped_next = 0;
 	if (walbus_rel_cxt)
 		MemoryContextDelete(walbus_rel_cxt);
 	walbus_rel_cxt = NULL;
@@ -314,17 +340,33 @@ walbus_relcache_relation_sent(WalbusRelEntry *entry)
 	entry->relation_sent = true;
 }
 
+void
+walbus_relcache_withdrawn(WalbusRelEntry *entry)
+{
+	if (entry->sent_record)
+		pfree(entry->sent_record);
+	entry->sent_record = NULL;
+	entry->sent_record_len = 0;
+	entry->relation_sent = false;
+}
+
 /*
  * The RELATION record of rel (docs/PROTOCOL.md §4): every name converted
- * to UTF-8, columns in attribute order.
+ * to UTF-8, columns in attribute order.  Version 2 adds each column's
+ * attnum and the schema's OID, which stay the same across renames, so that
+ * consumers can key what they keep on them rather than on names.
  */
 static void
 walbus_encode_relation(StringInfo buf, Relation rel, AttrNumber key_attno)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
+	Oid			schema_oid = InvalidOid;	/* 0 asks for version 1 */
 	int			ncolumns = 0;
 	int			key_index = -1;
 	wb_enc		enc;
+
+	if (walbus_rel_version >= 2)
+		schema_oid = RelationGetNamespace(rel);
 
 	for (int i = 0; i < desc->natts; i++)
 	{
@@ -351,7 +393,7 @@ walbus_encode_relation(StringInfo buf, Relation rel, AttrNumber key_attno)
 		table = walbus_to_utf8(table, strlen(table), &table_len);
 		wb_enc_relation_start(&enc, RelationGetRelid(rel),
 							  schema, schema_len, table, table_len,
-							  key_index, ncolumns);
+							  key_index, ncolumns, schema_oid);
 	}
 	for (int i = 0; i < desc->natts; i++)
 	{
@@ -368,8 +410,11 @@ walbus_encode_relation(StringInfo buf, Relation rel, AttrNumber key_attno)
 		typname = walbus_type_name(attr->atttypid, attr->atttypmod);
 		typname = walbus_to_utf8(typname, strlen(typname), &typname_len);
 		wb_enc_column(&enc, name, name_len, attr->atttypid, attr->atttypmod,
-					  typname, typname_len);
+					  typname, typname_len,
+					  OidIsValid(schema_oid) ? attr->attnum : 0);
 	}
+	if (OidIsValid(schema_oid))
+		wb_enc_relation_finish(&enc, schema_oid);
 	if (wb_enc_failed(&enc))
 		elog(ERROR, "could not encode the RELATION record of \"%s\"",
 			 RelationGetRelationName(rel));
@@ -534,6 +579,15 @@ walbus_entry_to_check(WalbusRelEntry *entry)
  * the same OID is another relation, and gets its RELATION anew).  Entries
  * that invalidations named but that still exist stay, invalid, and are
  * rebuilt at their next change.
+ *
+ * The relcache invalidation of a DROP is run when decoding reaches the end
+ * of the dropping command, before the transaction's commit callback (with
+ * wal_level = logical, PostgreSQL 14 and later log invalidations per
+ * command), so a table is found gone in the commit callback of the
+ * transaction that dropped it.  Were an invalidation to arrive only after
+ * that callback, the entry would be found gone at the next one, which is
+ * just as correct: its WITHDRAWN record would then come in that later
+ * transaction.
  */
 void
 walbus_relcache_forget_dropped(void)
@@ -552,6 +606,9 @@ walbus_relcache_forget_dropped(void)
 			walbus_entry_to_check(entry);
 	}
 
+	if (walbus_rel_version >= 2 && !dlist_is_empty(&walbus_check_list))
+		walbus_dropped_reserve(hash_get_num_entries(walbus_rel_hash));
+
 	while (!dlist_is_empty(&walbus_check_list))
 	{
 		dlist_node *node = dlist_pop_head_node(&walbus_check_list);
@@ -561,8 +618,51 @@ walbus_relcache_forget_dropped(void)
 		entry->check_dropped = false;
 		/* a catalog read: callbacks may list entries again meanwhile */
 		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(entry->relid)))
+		{
+			/* the consumer holds its definition: tell it the table is gone */
+			if (walbus_rel_version >= 2 && entry->sent_record != NULL)
+				walbus_dropped[walbus_ndropped++] = entry->relid;
 			walbus_entry_free(entry);
+		}
 	}
+}
+
+bool
+walbus_relcache_next_dropped(Oid *relid)
+{
+	if (walbus_dropped_next >= walbus_ndropped)
+	{
+		walbus_dropped_next = 0;
+		walbus_ndropped = 0;
+		return false;
+	}
+	*relid = walbus_dropped[walbus_dropped_next++];
+	return true;
+}
+
+/*
+ * Room in the dropped queue for n more relids.  Called with the number of
+ * entries, before any is freed: each entry is freed, and queued, at most
+ * once.  Grows by doubling, so that a cache growing by one entry per
+ * transaction does not reallocate at every commit.
+ */
+static void
+walbus_dropped_reserve(long n)
+{
+	long		needed = walbus_ndropped + n;
+	int			newcap;
+
+	if (needed <= walbus_dropped_cap)
+		return;
+	newcap = Max(walbus_dropped_cap * 2, 16);
+	while (newcap < needed)
+		newcap *= 2;
+	if (walbus_dropped == NULL)
+		walbus_dropped = MemoryContextAlloc(walbus_rel_cxt,
+											newcap * sizeof(Oid));
+	else
+		walbus_dropped = repalloc(walbus_dropped, newcap * sizeof(Oid));
+	walbus_dropped_cap = newcap;
 }
 
 static void

@@ -20,7 +20,10 @@
  * (walbus_relcache_forget_dropped), so that a stream over many short-lived
  * tables neither grows nor slows down.  Entries are never freed at any
  * other time: a pointer returned by walbus_relcache_get stays valid until
- * the callback that got it returns.
+ * the callback that got it returns.  In protocol version 2 the relids of
+ * freed entries whose RELATION this session sent are queued, so that the
+ * commit callback can tell consumers the table was dropped (a WITHDRAWN
+ * record, docs/PROTOCOL.md §4 X).
  *
  * The cache lives from walbus_relcache_init to walbus_relcache_destroy, one
  * decoding session; its memory hangs off CacheMemoryContext, so a session
@@ -92,14 +95,21 @@ typedef struct WalbusRelEntry
 	/*
 	 * A copy of the last RELATION record this stream sent for the relation,
 	 * kept across rebuilds, ineligible ones included: a definition the
-	 * consumer already holds is not sent again.  Outside cxt.
+	 * consumer already holds is not sent again.  NULL when this session has
+	 * sent none, or none since a WITHDRAWN record told the consumer to
+	 * forget it (walbus_relcache_withdrawn).  Outside cxt.
 	 */
 	char	   *sent_record;
 	int			sent_record_len;
 } WalbusRelEntry;
 
-/* Start a session's cache; filter must outlive it. */
-extern void walbus_relcache_init(const WalbusTableFilter *filter, Oid roleid);
+/*
+ * Start a session's cache; filter must outlive it.  proto_version decides
+ * the layout of the RELATION records built (docs/PROTOCOL.md §4 R) and
+ * whether dropped relations are queued for WITHDRAWN records (2 and up).
+ */
+extern void walbus_relcache_init(const WalbusTableFilter *filter, Oid roleid,
+								 int proto_version);
 extern void walbus_relcache_destroy(void);
 
 /*
@@ -112,11 +122,29 @@ extern WalbusRelEntry *walbus_relcache_get(Relation rel);
 extern void walbus_relcache_relation_sent(WalbusRelEntry *entry);
 
 /*
+ * A WITHDRAWN record for entry's relation was written to the stream: the
+ * consumer has forgotten its definition, so the next RELATION is sent even
+ * if it is the same as the last one.
+ */
+extern void walbus_relcache_withdrawn(WalbusRelEntry *entry);
+
+/*
  * Free the entries of relations that invalidations touched and that the
  * catalog no longer has.  Call from the commit callback, which runs with
  * the committing transaction's last historic snapshot (later than that of
- * any change decoded before it) and holds no entry pointer.
+ * any change decoded before it) and holds no entry pointer.  In version 2,
+ * queues the relid of each freed entry that had its RELATION sent (and not
+ * withdrawn since), for walbus_relcache_next_dropped.  Allocates, in the
+ * cache's own context, before it frees anything.
  */
 extern void walbus_relcache_forget_dropped(void);
+
+/*
+ * Take the oldest relid queued by walbus_relcache_forget_dropped (in the
+ * order invalidations first named the relations in the transaction); false
+ * when the queue is empty, which it then stays until the next
+ * walbus_relcache_forget_dropped.
+ */
+extern bool walbus_relcache_next_dropped(Oid *relid);
 
 #endif							/* WALBUS_RELCACHE_H */

@@ -270,41 +270,35 @@ wbc_enc_error(wb_enc *e, const char *code, const char *message)
 }
 
 void
-wbc_enc_schema_start(wb_enc *e, uint32_t relid, uint64_t schema_version,
-					 const char *schema, size_t schema_len,
-					 const char *table, size_t table_len,
-					 uint32_t key_index, uint32_t ncolumns)
+wbc_enc_table(wb_enc *e, const wbc_schema *s, bool with_ok)
 {
 	WB_PACKER(pk, e);
 
 	if (e->failed)
 		return;
-	msgpack_pack_map(&pk, 7);
-	wbc_ok(e, &pk, true);
-	wbc_kv_uint(e, &pk, "relid", relid);
-	wbc_kv_uint(e, &pk, "schema_version", schema_version);
-	wbc_kv_str(e, &pk, "schema", schema, schema_len);
-	wbc_kv_str(e, &pk, "table", table, table_len);
-	wbc_kv_uint(e, &pk, "key_index", key_index);
+	msgpack_pack_map(&pk, 7 + (with_ok ? 1 : 0));
+	if (with_ok)
+		wbc_ok(e, &pk, true);
+	wbc_kv_uint(e, &pk, "relid", s->relid);
+	wbc_kv_uint(e, &pk, "schema_version", s->schema_version);
+	wbc_kv_str(e, &pk, "schema", s->schema.ptr, s->schema.len);
+	wbc_kv_str(e, &pk, "table", s->table.ptr, s->table.len);
+	wbc_kv_uint(e, &pk, "schema_oid", s->schema_oid);
+	wbc_kv_uint(e, &pk, "key_index", s->key_index);
 	wbc_put_key(e, &pk, "columns");
-	msgpack_pack_array(&pk, ncolumns);
-}
+	msgpack_pack_array(&pk, s->ncolumns);
+	for (uint32_t i = 0; i < s->ncolumns; i++)
+	{
+		const wbc_column *c = &s->columns[i];
 
-void
-wbc_enc_schema_column(wb_enc *e, const char *name, size_t name_len,
-					  uint32_t typoid, int32_t typmod,
-					  const char *typname, size_t typname_len)
-{
-	WB_PACKER(pk, e);
-
-	if (e->failed)
-		return;
-	msgpack_pack_map(&pk, 4);
-	wbc_kv_str(e, &pk, "name", name, name_len);
-	wbc_kv_uint(e, &pk, "type_oid", typoid);
-	wbc_put_key(e, &pk, "typmod");
-	msgpack_pack_int32(&pk, typmod);
-	wbc_kv_str(e, &pk, "type", typname, typname_len);
+		msgpack_pack_map(&pk, 5);
+		wbc_kv_uint(e, &pk, "attnum", (uint64_t) (c->attnum > 0 ? c->attnum : 0));
+		wbc_kv_str(e, &pk, "name", c->name.ptr, c->name.len);
+		wbc_kv_uint(e, &pk, "type_oid", c->typoid);
+		wbc_put_key(e, &pk, "typmod");
+		msgpack_pack_int32(&pk, c->typmod);
+		wbc_kv_str(e, &pk, "type", c->typname.ptr, c->typname.len);
+	}
 }
 
 /* The status fields, by key, for both directions. */
@@ -329,6 +323,7 @@ static const struct
 	{"transactions", offsetof(wbc_status, transactions), false},
 	{"changes", offsetof(wbc_status, changes), false},
 	{"frames", offsetof(wbc_status, frames), false},
+	{"schema_events", offsetof(wbc_status, schema_events), false},
 	{"messages", offsetof(wbc_status, messages), false},
 	{"heartbeats", offsetof(wbc_status, heartbeats), false},
 	{"bytes", offsetof(wbc_status, bytes), false},
@@ -461,6 +456,14 @@ wbc_read_column(mpr *r, wbc_column *c)
 		}
 		else if (mpr_str_eq(key, "type"))
 			mpr_str(r, &c->typname);
+		else if (mpr_str_eq(key, "attnum"))
+		{
+			uint32_t	attnum = 0;
+
+			if (mpr_uint32(r, &attnum) && attnum > INT16_MAX)
+				mpr_fail(r, "attnum %u out of range", attnum);
+			c->attnum = (int32_t) attnum;
+		}
 		else
 			mpr_skip(r);
 	}
@@ -497,6 +500,8 @@ wbc_decode_schema(const void *buf, size_t len, wbc_schema *out,
 			mpr_str(&r, &out->table);
 		else if (mpr_str_eq(key, "key_index"))
 			mpr_uint32(&r, &out->key_index);
+		else if (mpr_str_eq(key, "schema_oid"))
+			mpr_uint32(&r, &out->schema_oid);
 		else if (mpr_str_eq(key, "columns") && !has_columns)
 		{
 			uint32_t	nc;

@@ -294,6 +294,27 @@ wbe_enc_frame_messages(wb_enc *e, const wbe_head *h, const wbe_txn *t,
 }
 
 void
+wbe_enc_frame_schema(wb_enc *e, const wbe_head *h, const wbe_txn *t,
+					 uint32_t relid)
+{
+	WB_PACKER(pk, e);
+
+	if (e->failed)
+		return;
+	/* an event is part of the transaction whose change it precedes */
+	if (!wbe_id_ok(h->run) || t == NULL)
+	{
+		e->failed = 1;
+		return;
+	}
+	msgpack_pack_map(&pk, 4 + 3 + 1 + 1);
+	wbe_pack_head(e, &pk, h, FK_CHANGES);
+	wbe_txn_fields(e, &pk, t);
+	wbe_kv_uint(&pk, K_RELID, relid);
+	wbe_changes_header(e, &pk);
+}
+
+void
 wbe_patch_changes_count(void *hdr, uint32_t nchanges)
 {
 	uint8_t    *p = hdr;
@@ -319,6 +340,8 @@ wbe_change_shape_ok(wbe_kind kind, uint32_t nrest)
 			return nrest == 1;
 		case WBE_MESSAGE:
 			return nrest == 2;
+		case WBE_SCHEMA:
+			return nrest == 1;
 		case WBE_COMMIT:
 		case WBE_HEARTBEAT:
 			break;
@@ -462,6 +485,8 @@ wbe_kind_name(wbe_kind kind)
 			return "truncate";
 		case WBE_MESSAGE:
 			return "message";
+		case WBE_SCHEMA:
+			return "schema";
 		case WBE_COMMIT:
 			return "commit";
 		case WBE_HEARTBEAT:
@@ -492,6 +517,7 @@ typedef enum wbe_topic_class
 	TC_MESSAGE,					/* "_msg.prefix": logical messages */
 	TC_TXN,						/* "_txn": commit frames */
 	TC_HEARTBEAT,				/* "_hb": heartbeats */
+	TC_SCHEMA,					/* "_schema": schema events */
 	TC_RESERVED					/* any other '_' topic: nothing known */
 } wbe_topic_class;
 
@@ -508,6 +534,8 @@ wbe_classify_topic(wb_str topic)
 		return TC_TXN;
 	if (mpr_str_eq(topic, WBE_TOPIC_HEARTBEAT))
 		return TC_HEARTBEAT;
+	if (mpr_str_eq(topic, WBE_TOPIC_SCHEMA))
+		return TC_SCHEMA;
 	return TC_RESERVED;
 }
 
@@ -589,6 +617,8 @@ wbe_required(wbe_frame_kind kind, wbe_topic_class tc, bool transactional)
 			if (tc == TC_MESSAGE)
 				return F_HEAD | F_TRANSACTIONAL | F_PREFIX | F_CHANGES |
 					(transactional ? F_TXN : 0);
+			if (tc == TC_SCHEMA)
+				return F_HEAD | F_TXN | F_RELID | F_CHANGES;
 			return F_HEAD | F_TXN | F_RELID | F_SV | F_CHANGES;
 		case WBE_FRAME_COMMIT:
 			return F_HEAD | F_TXN | F_END_LSN | F_FIRST_SEQ | F_FRAMES |
@@ -709,6 +739,8 @@ wbe_kind_on_topic(wbe_topic_class tc, uint64_t kind)
 			return tc == TC_TABLE;
 		case WBE_MESSAGE:
 			return tc == TC_MESSAGE;
+		case WBE_SCHEMA:
+			return tc == TC_SCHEMA;
 	}
 	return false;
 }
@@ -730,14 +762,15 @@ wbe_read_change(wbe_parse *ps, wbe_change *c, uint32_t idx)
 	if (!mpr_uint(r, &kind))
 		return wbe_where(r, "change %u", idx);
 	if (kind != WBE_INSERT && kind != WBE_UPDATE && kind != WBE_DELETE &&
-		kind != WBE_TRUNCATE && kind != WBE_MESSAGE)
+		kind != WBE_TRUNCATE && kind != WBE_MESSAGE && kind != WBE_SCHEMA)
 		return mpr_fail(r, "change %u: unknown kind %llu", idx,
 						(unsigned long long) kind);
 	c->kind = (wbe_kind) kind;
 	if (!wbe_kind_on_topic(ps->tc, kind))
 		return mpr_fail(r, "change %u: %s on a %s topic", idx,
 						wbe_kind_name(c->kind),
-						ps->tc == TC_TABLE ? "table" : "message");
+						ps->tc == TC_TABLE ? "table" :
+						ps->tc == TC_SCHEMA ? "schema" : "message");
 	if (!wbe_change_shape_ok(c->kind, m - 2))
 		return mpr_fail(r, "change %u: %s of %u elements", idx,
 						wbe_kind_name(c->kind), m);
@@ -772,6 +805,20 @@ wbe_read_change(wbe_parse *ps, wbe_change *c, uint32_t idx)
 			if (!mpr_bin(r, &c->content))
 				return wbe_where(r, "change %u, content", idx);
 			return true;
+		case WBE_SCHEMA:
+			{
+				/* validated as a whole here, read by walbus_schema.h */
+				const uint8_t *start = r->p;
+
+				if (mpr_peek(r) != MPR_MAP)
+					return mpr_fail(r, "change %u: a schema event is a map",
+									idx);
+				if (!mpr_skip(r))
+					return wbe_where(r, "change %u, event", idx);
+				c->content.ptr = (const char *) start;
+				c->content.len = (uint32_t) (r->p - start);
+				return true;
+			}
 		case WBE_COMMIT:
 		case WBE_HEARTBEAT:
 			break;				/* not change kinds: refused above */
@@ -787,7 +834,7 @@ wbe_read_changes(wbe_parse *ps)
 	wbe_dec    *d = ps->d;
 	uint32_t	n;
 
-	if (ps->tc != TC_TABLE && ps->tc != TC_MESSAGE)
+	if (ps->tc != TC_TABLE && ps->tc != TC_MESSAGE && ps->tc != TC_SCHEMA)
 		return mpr_fail(r, "\"changes\" on a topic that carries none");
 	if (!mpr_array(r, &n))
 		return false;
@@ -961,7 +1008,8 @@ wbe_check_frame(wbe_parse *ps, uint32_t seen)
 	switch (out->kind)
 	{
 		case WBE_FRAME_CHANGES:
-			topic_ok = ps->tc == TC_TABLE || ps->tc == TC_MESSAGE;
+			topic_ok = ps->tc == TC_TABLE || ps->tc == TC_MESSAGE ||
+				ps->tc == TC_SCHEMA;
 			break;
 		case WBE_FRAME_COMMIT:
 			topic_ok = ps->tc == TC_TXN;

@@ -178,6 +178,9 @@ touch_record(const wb_record *r, const unsigned char *lo,
 				(unsigned) r->u.message.lsn +
 				touch_str(r->u.message.prefix, lo, hi) +
 				touch_str(r->u.message.content, lo, hi);
+		case WB_WITHDRAWN:
+			return sum + r->u.withdrawn.relid + r->u.withdrawn.dropped +
+				touch_str(r->u.withdrawn.reason, lo, hi);
 	}
 	check(0, "unknown kind");
 	return 0;
@@ -203,14 +206,18 @@ encode_record(wb_enc *e, const wb_record *r)
 								  r->u.relation.table.ptr,
 								  r->u.relation.table.len,
 								  r->u.relation.key_index,
-								  r->u.relation.ncolumns);
+								  r->u.relation.ncolumns,
+								  r->u.relation.schema_oid);
 			for (uint32_t i = 0; i < r->u.relation.ncolumns; i++)
 			{
 				const wb_column *c = &r->u.relation.columns[i];
 
 				wb_enc_column(e, c->name.ptr, c->name.len, c->typoid,
-							  c->typmod, c->typname.ptr, c->typname.len);
+							  c->typmod, c->typname.ptr, c->typname.len,
+							  c->attnum);
 			}
+			if (r->u.relation.schema_oid != 0)
+				wb_enc_relation_finish(e, r->u.relation.schema_oid);
 			return;
 		case WB_INSERT:
 			wb_enc_insert_start(e, r->u.change.relid, r->u.change.nvalues);
@@ -240,6 +247,11 @@ encode_record(wb_enc *e, const wb_record *r)
 						   r->u.message.prefix.ptr, r->u.message.prefix.len,
 						   r->u.message.content.ptr,
 						   r->u.message.content.len);
+			return;
+		case WB_WITHDRAWN:
+			wb_enc_withdrawn(e, r->u.withdrawn.relid, r->u.withdrawn.dropped,
+							 r->u.withdrawn.reason.ptr,
+							 r->u.withdrawn.reason.len);
 			return;
 	}
 	check(0, "unknown kind");

@@ -24,6 +24,7 @@
 
 #include "walbus_control.h"
 #include "walbus_envelope.h"
+#include "walbus_schema.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int			LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -83,6 +84,49 @@ check_value_in(const wb_value *v, const uint8_t *data, size_t size)
 		CHECK(v->v.ts.nsec < 1000000000u);
 }
 
+static bool
+is_schema_topic(wb_str t)
+{
+	return t.len == strlen(WBE_TOPIC_SCHEMA) &&
+		memcmp(t.ptr, WBE_TOPIC_SCHEMA, t.len) == 0;
+}
+
+/*
+ * A schema event the frame decoder accepted as a map: its own decoder
+ * must accept or refuse it cleanly, and what it accepts must hold.
+ */
+static void
+check_event(wb_str bytes)
+{
+	wbs_event	ev;
+	char		err[160];
+	int			rc = wbs_decode_event(bytes.ptr, bytes.len, &ev, err,
+									  sizeof(err));
+
+	CHECK(rc == WB_OK || rc == WB_EMALFORMED || rc == WB_ENOMEM);
+	if (rc != WB_OK)
+		return;
+	CHECK(wbs_event_name(ev.kind) != NULL);
+	CHECK(ev.topic.ptr != NULL);
+	CHECK(ev.nchanges <= WBS_MAX_CHANGES);
+	for (uint32_t i = 0; i < ev.nchanges; i++)
+		CHECK(wbs_change_name(ev.changes[i].kind) != NULL);
+	if (ev.has_table)
+	{
+		CHECK(ev.table.relid == ev.relid);
+		CHECK(ev.table.ncolumns == 0 || ev.table.key_index < ev.table.ncolumns);
+	}
+	if (ev.has_table && ev.has_previous)
+	{
+		wbs_change	changes[64];
+
+		/* the diff stays in bounds for any pair of definitions */
+		if (ev.table.ncolumns + ev.previous.ncolumns < 28)
+			CHECK(wbs_diff(&ev.previous, &ev.table, changes) <= 64);
+	}
+	wbs_event_free(&ev);
+}
+
 static void
 check_frame(const wbe_dec *d, const wbe_frame *f, const uint8_t *data,
 			size_t size)
@@ -133,15 +177,19 @@ check_frame(const wbe_dec *d, const wbe_frame *f, const uint8_t *data,
 		if (c->has_old_key)
 			check_value_in(&c->old_key, data, size);
 		check_str_in(c->content, data, size);
-		if (c->kind == WBE_MESSAGE)
+		if (c->kind == WBE_MESSAGE || c->kind == WBE_SCHEMA)
 			CHECK(f->topic.ptr[0] == '_');
 		else
 			CHECK(f->topic.ptr[0] != '_');
+		if (c->kind == WBE_SCHEMA)
+			check_event(c->content);
 	}
 	if (f->kind == WBE_FRAME_CHANGES && f->topic.ptr[0] != '_')
 		CHECK(f->in_txn && f->schema_version != 0 &&
 			  f->changes[0].pos >= 1);
-	if (f->kind == WBE_FRAME_CHANGES && f->topic.ptr[0] == '_')
+	if (f->kind == WBE_FRAME_CHANGES && is_schema_topic(f->topic))
+		CHECK(f->in_txn && f->changes[0].pos >= 1);
+	else if (f->kind == WBE_FRAME_CHANGES && f->topic.ptr[0] == '_')
 		CHECK(f->in_txn == f->transactional &&
 			  (f->transactional ? f->changes[0].pos >= 1 :
 			   f->nchanges == 1 && f->changes[0].pos == 0));
@@ -162,6 +210,8 @@ encode_frame(wb_enc *e, fbuf *b, const wbe_frame *f)
 			if (f->topic.ptr[0] != '_')
 				wbe_enc_frame_table(e, &f->head, t, f->relid,
 									f->schema_version);
+			else if (is_schema_topic(f->topic))
+				wbe_enc_frame_schema(e, &f->head, t, f->relid);
 			else
 				wbe_enc_frame_messages(e, &f->head, t, f->prefix.ptr,
 									   f->prefix.len);
@@ -194,6 +244,11 @@ encode_frame(wb_enc *e, fbuf *b, const wbe_frame *f)
 					case WBE_MESSAGE:
 						wbe_enc_message(e, c->pos, c->msg_lsn,
 										c->content.ptr, c->content.len);
+						break;
+					case WBE_SCHEMA:
+						/* a valid map, as the decoder checked: as is */
+						wbe_enc_change_start(e, c->kind, c->pos, 1);
+						wbe_enc_raw(e, c->content.ptr, c->content.len);
 						break;
 					default:
 						CHECK(0);
@@ -393,6 +448,31 @@ write_seeds(const char *dir)
 	wbe_enc_commit_topic(&e, "public.a", 8, 10, 2);
 	wbe_enc_commit_topic(&e, "_msg.audit", 10, 4, 1);
 	seed_write(dir, "commit", &e, &b);
+
+	b.len = 0;
+	wb_enc_init(&e, fbuf_write, &b);
+	wbe_enc_topic(&e, WBE_TOPIC_SCHEMA, strlen(WBE_TOPIC_SCHEMA));
+	wbe_enc_frame_schema(&e, &h, &t, 16385);
+	hdr = b.len - WBE_CHANGES_HDR_LEN;
+	{
+		wbc_column	a[] = {{{"id", 2}, 23, -1, {"integer", 7}, 1},
+		{{"n", 1}, 25, -1, {"text", 4}, 2}};
+		wbc_column	z[] = {{{"id", 2}, 20, -1, {"bigint", 6}, 1},
+		{{"m", 1}, 25, -1, {"text", 4}, 3}};
+		wbc_schema	prev = {16385, 98, {"public", 6}, {"a", 1}, 2200, 0, 2, a};
+		wbc_schema	cur = {16385, 99, {"s", 1}, {"b", 1}, 16390, 1, 2, z};
+		wbs_change	changes[16];
+		uint32_t	n = wbs_diff(&prev, &cur, changes);
+
+		wbe_enc_change_start(&e, WBE_SCHEMA, 1, 1);
+		wbs_enc_event(&e, WBS_TABLE_CHANGED, 16385, "s.b", 3, "public.a", 8,
+					  &cur, &prev, NULL, 0, changes, n);
+		wbe_enc_change_start(&e, WBE_SCHEMA, 2, 1);
+		wbs_enc_event(&e, WBS_TABLE_WITHDRAWN, 16385, "s.b", 3, NULL, 0,
+					  NULL, &cur, "not owned", 9, NULL, 0);
+	}
+	wbe_patch_changes_count(b.data + hdr, 2);
+	seed_write(dir, "schema", &e, &b);
 
 	b.len = 0;
 	wb_enc_init(&e, fbuf_write, &b);

@@ -5,8 +5,9 @@
  *
  * Usage: fuzz_seeds DIR.  Writes one file per record kind (with the
  * encodings a real stream uses: every value type, all three timestamp
- * sizes, the unchanged marker, both UPDATE shapes) and one file holding a
- * whole transaction of concatenated records.  The seeds come from the
+ * sizes, the unchanged marker, both UPDATE shapes, RELATION in versions 1
+ * and 2, both kinds of WITHDRAWN) and one file per version holding a whole
+ * transaction of concatenated records.  The seeds come from the
  * encoder, so they follow the format as it is built; files are
  * overwritten, and anything libFuzzer added to DIR is left alone.
  * Exits nonzero if a file cannot be written.
@@ -90,10 +91,25 @@ all_values(wb_enc *e)
 static void
 relation(wb_enc *e)
 {
-	wb_enc_relation_start(e, 16384, "public", 6, "orders", 6, 0, 3);
-	wb_enc_column(e, "id", 2, 20, -1, "bigint", 6);
-	wb_enc_column(e, "total", 5, 1700, 786438, "numeric(12,2)", 13);
-	wb_enc_column(e, "note", 4, 25, -1, "text", 4);
+	wb_enc_relation_start(e, 16384, "public", 6, "orders", 6, 0, 3, 0);
+	wb_enc_column(e, "id", 2, 20, -1, "bigint", 6, 0);
+	wb_enc_column(e, "total", 5, 1700, 786438, "numeric(12,2)", 13, 0);
+	wb_enc_column(e, "note", 4, 25, -1, "text", 4, 0);
+}
+
+/*
+ * The same table in version 2: attnums with the gap a dropped column
+ * leaves, the key not first, and a schema OID above 2^16 (a uint32 on the
+ * wire, where public's 2200 is a uint16).
+ */
+static void
+relation_v2(wb_enc *e)
+{
+	wb_enc_relation_start(e, 16384, "public", 6, "orders", 6, 1, 3, 70000);
+	wb_enc_column(e, "total", 5, 1700, 786438, "numeric(12,2)", 13, 4);
+	wb_enc_column(e, "id", 2, 20, -1, "bigint", 6, 1);
+	wb_enc_column(e, "note", 4, 25, -1, "text", 4, 32767);
+	wb_enc_relation_finish(e, 70000);
 }
 
 int
@@ -117,6 +133,12 @@ main(int argc, char **argv)
 	flush_seed(&e, &b, "commit");
 	relation(&e);
 	flush_seed(&e, &b, "relation");
+	relation_v2(&e);
+	flush_seed(&e, &b, "relation-v2");
+	wb_enc_withdrawn(&e, 16384, false, "no primary key", 14);
+	flush_seed(&e, &b, "withdrawn");
+	wb_enc_withdrawn(&e, UINT32_MAX, true, "the table was dropped", 21);
+	flush_seed(&e, &b, "withdrawn-dropped");
 	wb_enc_insert_start(&e, 16384, NVALUES);
 	all_values(&e);
 	flush_seed(&e, &b, "insert");
@@ -151,6 +173,23 @@ main(int argc, char **argv)
 	wb_enc_message(&e, true, 0x16B3F00, "p", 1, "", 0);
 	wb_enc_commit(&e, 0x16B4000, 0x16B4030, now);
 	flush_seed(&e, &b, "transaction");
+
+	/* version 2: described, changed, withdrawn, described again, dropped */
+	wb_enc_begin(&e, 742, 0x16B5000, now);
+	relation_v2(&e);
+	wb_enc_insert_start(&e, 16384, 3);
+	wb_enc_v_str(&e, "10.00", 5);
+	wb_enc_v_int(&e, 1);
+	wb_enc_v_nil(&e);
+	wb_enc_withdrawn(&e, 16384, false,
+					 "owned by role sales, of which role syncer is not a member",
+					 57);
+	relation_v2(&e);
+	wb_enc_delete_start(&e, 16384);
+	wb_enc_v_int(&e, 1);
+	wb_enc_withdrawn(&e, 16384, true, "the table was dropped", 21);
+	wb_enc_commit(&e, 0x16B5000, 0x16B5030, now);
+	flush_seed(&e, &b, "transaction-v2");
 
 	return failures ? 1 : 0;
 }

@@ -448,13 +448,14 @@ void
 wb_enc_relation_start(wb_enc *e, uint32_t relid,
 					  const char *schema, size_t schema_len,
 					  const char *table, size_t table_len,
-					  uint32_t key_index, uint32_t ncolumns)
+					  uint32_t key_index, uint32_t ncolumns,
+					  uint32_t schema_oid)
 {
 	msgpack_packer pk = wb_packer(e);
 
 	if (e->failed)
 		return;
-	wb_pack_head(&pk, 6, WB_RELATION);
+	wb_pack_head(&pk, schema_oid != 0 ? 7 : 6, WB_RELATION);
 	msgpack_pack_uint32(&pk, relid);
 	wb_pack_str(e, &pk, schema, schema_len);
 	wb_pack_str(e, &pk, table, table_len);
@@ -465,30 +466,46 @@ wb_enc_relation_start(wb_enc *e, uint32_t relid,
 void
 wb_enc_column(wb_enc *e, const char *name, size_t name_len,
 			  uint32_t typoid, int32_t typmod,
-			  const char *typname, size_t typname_len)
+			  const char *typname, size_t typname_len, int32_t attnum)
 {
 	msgpack_packer pk = wb_packer(e);
 
 	if (e->failed)
 		return;
-	msgpack_pack_array(&pk, 4);
+	msgpack_pack_array(&pk, attnum != 0 ? 5 : 4);
 	wb_pack_str(e, &pk, name, name_len);
 	msgpack_pack_uint32(&pk, typoid);
 	msgpack_pack_int32(&pk, typmod);
 	wb_pack_str(e, &pk, typname, typname_len);
+	if (attnum != 0)
+		msgpack_pack_int32(&pk, attnum);
 }
 
-/* [name, type_oid, typmod, type_name] */
+void
+wb_enc_relation_finish(wb_enc *e, uint32_t schema_oid)
+{
+	msgpack_packer pk = wb_packer(e);
+
+	if (e->failed)
+		return;
+	msgpack_pack_uint32(&pk, schema_oid);
+}
+
+/*
+ * [name, type_oid, typmod, type_name], and attnum in version 2: want is
+ * the element count the record's own size implies (4 or 5).
+ */
 static void
-wb_read_column(wb_rd *c, uint32_t i, wb_column *col)
+wb_read_column(wb_rd *c, uint32_t i, wb_column *col, uint32_t want)
 {
 	uint32_t	n = 0;
 	bool		neg = false;
 	uint64_t	u = 0;
 
 	wb_rd_at(c, "columns", i, WANT(MPR_ARRAY), "array");
-	if (mpr_array_max(&c->r, 4, &n) && n != 4)
-		wb_rd_fail(c, "column has %u elements, expected 4", n);
+	if (mpr_array_max(&c->r, 5, &n) && n != want)
+		wb_rd_fail(c, "column has %u elements, expected %u", n, want);
+	col->attnum = 0;
 
 	wb_rd_member(c, ".name", WANT(MPR_STR), "str");
 	mpr_str(&c->r, &col->name);
@@ -503,10 +520,22 @@ wb_read_column(wb_rd *c, uint32_t i, wb_column *col)
 
 	wb_rd_member(c, ".type_name", WANT(MPR_STR), "str");
 	mpr_str(&c->r, &col->typname);
+
+	if (want == 5)
+	{
+		/* user columns are numbered from 1; system ones never appear */
+		wb_rd_member(c, ".attnum", WANT_INT, "int");
+		if (wb_rd_integer(c, 0, INT16_MAX, &neg, &u))
+		{
+			if (u == 0)
+				wb_rd_fail(c, "0 is not a column's attnum");
+			col->attnum = (int32_t) u;
+		}
+	}
 }
 
 static void
-wb_read_relation(wb_rd *c, wb_record *out)
+wb_read_relation(wb_rd *c, wb_record *out, bool v2)
 {
 	wb_dec	   *d = c->d;
 	const uint8_t *key_at;
@@ -522,7 +551,20 @@ wb_read_relation(wb_rd *c, wb_record *out)
 					sizeof(wb_column), WB_MAX_COLUMNS))
 		return;
 	for (uint32_t i = 0; i < n && !c->r.failed; i++)
-		wb_read_column(c, i, &d->columns[i]);
+		wb_read_column(c, i, &d->columns[i], v2 ? 5 : 4);
+	out->u.relation.schema_oid = 0;
+	if (v2)
+	{
+		const uint8_t *oid_at = c->r.p;
+
+		wb_rd_u32(c, "schema_oid", -1, &out->u.relation.schema_oid);
+		/* 0 is InvalidOid, and what version 1 stands for */
+		if (!c->r.failed && out->u.relation.schema_oid == 0)
+		{
+			wb_rd_note(c, oid_at, "schema_oid", -1, 0, NULL);
+			wb_rd_fail(c, "0 is not a schema's OID");
+		}
+	}
 	if (c->r.failed)
 		return;
 
@@ -713,6 +755,34 @@ wb_read_message(wb_rd *c, wb_record *out)
 	mpr_bin(&c->r, &out->u.message.content);
 }
 
+/* ------------------------------------------------------------- WITHDRAWN */
+
+void
+wb_enc_withdrawn(wb_enc *e, uint32_t relid, bool dropped,
+				 const char *reason, size_t reason_len)
+{
+	msgpack_packer pk = wb_packer(e);
+
+	if (e->failed)
+		return;
+	wb_pack_head(&pk, 4, WB_WITHDRAWN);
+	msgpack_pack_uint32(&pk, relid);
+	if (dropped)
+		msgpack_pack_true(&pk);
+	else
+		msgpack_pack_false(&pk);
+	wb_pack_str(e, &pk, reason, reason_len);
+}
+
+static void
+wb_read_withdrawn(wb_rd *c, wb_record *out)
+{
+	wb_rd_u32(c, "relid", -1, &out->u.withdrawn.relid);
+	wb_rd_at(c, "dropped", -1, WANT(MPR_BOOL), "bool");
+	mpr_bool(&c->r, &out->u.withdrawn.dropped);
+	wb_rd_str(c, "reason", &out->u.withdrawn.reason);
+}
+
 /* ---------------------------------------------------------------- values */
 
 /* Their reader is mpr_value, shared with the bus envelopes. */
@@ -860,7 +930,7 @@ wb_record_size(uint64_t kind, uint32_t nelems)
 		case WB_COMMIT:
 			return 4;
 		case WB_RELATION:
-			return 6;
+			return nelems == 7 ? 7 : 6;	/* version 2 : version 1 */
 		case WB_INSERT:
 		case WB_DELETE:
 		case WB_TRUNCATE:
@@ -869,6 +939,8 @@ wb_record_size(uint64_t kind, uint32_t nelems)
 			return nelems == 4 ? 4 : 3;
 		case WB_MESSAGE:
 			return 5;
+		case WB_WITHDRAWN:
+			return 4;
 	}
 	return 0;
 }
@@ -905,8 +977,8 @@ wb_decode(wb_dec *d, const void *buf, size_t len, wb_record *out,
 	wb_rd_note(&c, c.base, "record", -1, 0, NULL);
 	d->errmsg[0] = '\0';
 
-	/* RELATION, the longest record, has 6 elements */
-	nelems = wb_rd_array(&c, "record", 6);
+	/* RELATION, the longest record, has 7 elements (version 2) */
+	nelems = wb_rd_array(&c, "record", 7);
 	if (!c.r.failed && nelems == 0)
 	{
 		wb_rd_at(&c, "kind", -1, 0, NULL);
@@ -926,7 +998,8 @@ wb_decode(wb_dec *d, const void *buf, size_t len, wb_record *out,
 		wb_rd_note(&c, c.base, "record", -1, 0, NULL);
 		wb_rd_fail(&c, "%s record has %u elements, expected %u%s",
 				   wb_kind_name((int) kind), nelems, expected,
-				   kind == WB_UPDATE ? " or 4" : "");
+				   kind == WB_UPDATE ? " or 4" :
+				   kind == WB_RELATION ? " or 7" : "");
 		return wb_rd_error(&c);
 	}
 	out->kind = (wb_kind) kind;
@@ -940,7 +1013,7 @@ wb_decode(wb_dec *d, const void *buf, size_t len, wb_record *out,
 			wb_read_commit(&c, out);
 			break;
 		case WB_RELATION:
-			wb_read_relation(&c, out);
+			wb_read_relation(&c, out, nelems == 7);
 			break;
 		case WB_INSERT:
 			wb_read_change(&c, out, false);
@@ -956,6 +1029,9 @@ wb_decode(wb_dec *d, const void *buf, size_t len, wb_record *out,
 			break;
 		case WB_MESSAGE:
 			wb_read_message(&c, out);
+			break;
+		case WB_WITHDRAWN:
+			wb_read_withdrawn(&c, out);
 			break;
 	}
 	if (c.r.failed)
@@ -988,6 +1064,8 @@ wb_kind_name(int kind)
 			return "truncate";
 		case WB_MESSAGE:
 			return "message";
+		case WB_WITHDRAWN:
+			return "withdrawn";
 	}
 	return "unknown";
 }

@@ -27,6 +27,7 @@
 #include "mpread.h"
 #include "walbus_control.h"
 #include "walbus_envelope.h"
+#include "walbus_schema.h"
 
 /* deeper than the reader accepts */
 #define MPR_MAX_DEPTH_TEST	(MPR_MAX_DEPTH + 2)
@@ -1708,9 +1709,16 @@ test_control_responses(void **state)
 
 	(void) state;
 	wb_enc_init(&e, buf_write, &b);
-	wbc_enc_schema_start(&e, 16385, 77, "public", 6, "contacts", 8, 0, 2);
-	wbc_enc_schema_column(&e, "id", 2, 23, -1, "integer", 7);
-	wbc_enc_schema_column(&e, "price", 5, 1700, 655366, "numeric(10,2)", 13);
+	{
+		wbc_column	cols[2] = {
+			{{"id", 2}, 23, -1, {"integer", 7}, 1},
+			{{"price", 5}, 1700, 655366, {"numeric(10,2)", 13}, 3},
+		};
+		wbc_schema	def = {16385, 77, {"public", 6}, {"contacts", 8}, 2200,
+		0, 2, cols};
+
+		wbc_enc_table(&e, &def, true);
+	}
 	assert_false(wb_enc_failed(&e));
 	assert_int_equal(wbc_decode_result(b.data, b.len, &ok, &code, &msg, err,
 									   sizeof(err)), WB_OK);
@@ -1726,6 +1734,9 @@ test_control_responses(void **state)
 	assert_int_equal(sc.columns[1].typmod, 655366);
 	assert_int_equal(sc.columns[0].typmod, -1);
 	assert_memory_equal(sc.columns[1].typname.ptr, "numeric(10,2)", 13);
+	assert_int_equal(sc.columns[0].attnum, 1);
+	assert_int_equal(sc.columns[1].attnum, 3);
+	assert_int_equal(sc.schema_oid, 2200);
 	free(sc.columns);
 
 	b.len = 0;
@@ -1912,6 +1923,172 @@ test_control_durable(void **state)
 	buf_free(&b);
 }
 
+/* ---------------------------------------------------------- schema events */
+
+static bool
+change_is(const wbs_change *c, wbs_change_kind kind, int32_t attnum,
+		  const char *from, const char *to)
+{
+	return c->kind == kind && c->attnum == attnum &&
+		(from == NULL ? c->from.ptr == NULL :
+		 (c->from.len == strlen(from) && memcmp(c->from.ptr, from, c->from.len) == 0)) &&
+		(to == NULL ? c->to.ptr == NULL :
+		 (c->to.len == strlen(to) && memcmp(c->to.ptr, to, c->to.len) == 0));
+}
+
+#define COL(n, oid, mod, t, att) {{n, sizeof(n) - 1}, oid, mod, {t, sizeof(t) - 1}, att}
+
+/*
+ * The diff goes by attnum: a new name on the same attnum is a rename, a
+ * new attnum an added column, a DROP and ADD of one name two changes.
+ */
+static void
+test_schema_diff(void **state)
+{
+	wbc_column	a_cols[] = {
+		COL("id", 23, -1, "integer", 1),
+		COL("name", 25, -1, "text", 2),
+		COL("score", 1700, 655366, "numeric(10,2)", 3),
+		COL("email", 25, -1, "text", 4),
+	};
+	wbc_column	b_cols[] = {
+		COL("id", 23, -1, "integer", 1),
+		COL("full_name", 25, -1, "text", 2),
+		COL("score", 1700, 786438, "numeric(12,2)", 3),
+		COL("email", 25, -1, "text", 6),
+		COL("born", 1082, -1, "date", 7),
+	};
+	wbc_schema	a = {16400, 11, {"public", 6}, {"contacts", 8}, 2200, 0, 4,
+	a_cols};
+	wbc_schema	b = {16400, 12, {"crm", 3}, {"people", 6}, 2200, 0, 5, b_cols};
+	wbs_change	out[WBS_MAX_CHANGES];
+	uint32_t	n;
+
+	(void) state;
+	assert_int_equal(wbs_diff(&a, &a, out), 0);
+
+	n = wbs_diff(&a, &b, out);
+	assert_int_equal(n, 7);
+	assert_true(change_is(&out[0], WBS_TABLE_RENAMED, 0, "contacts", "people"));
+	/* same schema OID, new name: the schema was renamed */
+	assert_true(change_is(&out[1], WBS_SCHEMA_RENAMED, 0, "public", "crm"));
+	/* email dropped (attnum 4) and added again (6): never a rename */
+	assert_true(change_is(&out[2], WBS_COLUMN_DROPPED, 4, "email", NULL));
+	assert_true(change_is(&out[3], WBS_COLUMN_RENAMED, 2, "name", "full_name"));
+	assert_true(change_is(&out[4], WBS_COLUMN_TYPE_CHANGED, 3,
+						  "numeric(10,2)", "numeric(12,2)"));
+	assert_true(change_is(&out[5], WBS_COLUMN_ADDED, 6, NULL, "email"));
+	assert_true(change_is(&out[6], WBS_COLUMN_ADDED, 7, NULL, "born"));
+
+	/* another schema OID: SET SCHEMA; the key moves to attnum 6 */
+	b.schema_oid = 16390;
+	b.key_index = 3;
+	n = wbs_diff(&a, &b, out);
+	assert_true(change_is(&out[1], WBS_TABLE_MOVED, 0, "public", "crm"));
+	assert_true(change_is(&out[n - 1], WBS_KEY_CHANGED, 6, "id", "email"));
+	assert_int_equal(out[n - 1].from_attnum, 1);
+}
+
+static void
+test_schema_event_roundtrip(void **state)
+{
+	wbc_column	a_cols[] = {COL("id", 23, -1, "integer", 1),
+	COL("name", 25, -1, "text", 2)};
+	wbc_column	b_cols[] = {COL("id", 23, -1, "integer", 1),
+	COL("nick", 25, -1, "text", 2)};
+	wbc_schema	a = {16400, 11, {"public", 6}, {"contacts", 8}, 2200, 0, 2,
+	a_cols};
+	wbc_schema	b = {16400, 12, {"public", 6}, {"people", 6}, 2200, 0, 2,
+	b_cols};
+	wbs_change	changes[WBS_MAX_CHANGES];
+	uint32_t	n = wbs_diff(&a, &b, changes);
+	buf			bb = {0};
+	wb_enc		e;
+	wbs_event	ev;
+	char		err[160];
+	wbe_dec		d;
+	wbe_frame	f;
+	wbe_head	h = {7, 1, 1};
+	wbe_txn		t = {740, 0x1000, {1700000000, 0}};
+
+	(void) state;
+	/* a frame on _schema with one event */
+	wb_enc_init(&e, buf_write, &bb);
+	wbe_enc_topic(&e, WBE_TOPIC_SCHEMA, strlen(WBE_TOPIC_SCHEMA));
+	wbe_enc_frame_schema(&e, &h, &t, 16400);
+	wbe_patch_changes_count(bb.data + bb.len - WBE_CHANGES_HDR_LEN, 1);
+	wbe_enc_change_start(&e, WBE_SCHEMA, 3, 1);
+	wbs_enc_event(&e, WBS_TABLE_CHANGED, 16400, "public.people", 13,
+				  "public.contacts", 15, &b, &a, NULL, 0, changes, n);
+	assert_false(wb_enc_failed(&e));
+
+	wbe_dec_init(&d);
+	assert_int_equal(wbe_decode(&d, bb.data, bb.len, &f), WB_OK);
+	assert_int_equal(f.relid, 16400);
+	assert_true(f.in_txn);
+	assert_int_equal(f.nchanges, 1);
+	assert_int_equal(f.changes[0].kind, WBE_SCHEMA);
+	assert_int_equal(f.changes[0].pos, 3);
+
+	assert_int_equal(wbs_decode_event(f.changes[0].content.ptr,
+									  f.changes[0].content.len, &ev, err,
+									  sizeof(err)), WB_OK);
+	assert_int_equal(ev.kind, WBS_TABLE_CHANGED);
+	assert_int_equal(ev.relid, 16400);
+	assert_memory_equal(ev.topic.ptr, "public.people", 13);
+	assert_memory_equal(ev.previous_topic.ptr, "public.contacts", 15);
+	assert_true(ev.has_table && ev.has_previous);
+	assert_int_equal(ev.table.schema_version, 12);
+	assert_int_equal(ev.table.columns[1].attnum, 2);
+	assert_memory_equal(ev.previous.columns[1].name.ptr, "name", 4);
+	assert_null(ev.reason.ptr);
+	assert_int_equal(ev.nchanges, 2);
+	assert_true(change_is(&ev.changes[0], WBS_TABLE_RENAMED, 0, "contacts",
+						  "people"));
+	assert_true(change_is(&ev.changes[1], WBS_COLUMN_RENAMED, 2, "name",
+						  "nick"));
+	wbs_event_free(&ev);
+
+	/* a withdrawal: no definition, a reason */
+	bb.len = 0;
+	wb_enc_init(&e, buf_write, &bb);
+	wbs_enc_event(&e, WBS_TABLE_WITHDRAWN, 16400, "public.people", 13, NULL,
+				  0, NULL, &b, "not owned", 9, NULL, 0);
+	assert_int_equal(wbs_decode_event(bb.data, bb.len, &ev, err, sizeof(err)),
+					 WB_OK);
+	assert_false(ev.has_table);
+	assert_true(ev.has_previous);
+	assert_memory_equal(ev.reason.ptr, "not owned", 9);
+	wbs_event_free(&ev);
+
+	/* malformed: an unknown event, a missing relid, a schema event that is
+	 * not a map inside a frame */
+	{
+		static const char unknown[] = "\x83\xa5" "event" "\xa3" "zap"
+			"\xa5" "relid" "\x01" "\xa5" "topic" "\xa1" "t";
+		static const char norelid[] = "\x82\xa5" "event" "\xaa" "table_seen"
+			"\xa5" "topic" "\xa1" "t";
+
+		assert_int_equal(wbs_decode_event(unknown, sizeof(unknown) - 1, &ev,
+										  err, sizeof(err)), WB_EMALFORMED);
+		assert_non_null(strstr(err, "unknown event"));
+		assert_int_equal(wbs_decode_event(norelid, sizeof(norelid) - 1, &ev,
+										  err, sizeof(err)), WB_EMALFORMED);
+	}
+	bb.len = 0;
+	wb_enc_init(&e, buf_write, &bb);
+	wbe_enc_topic(&e, WBE_TOPIC_SCHEMA, strlen(WBE_TOPIC_SCHEMA));
+	wbe_enc_frame_schema(&e, &h, &t, 16400);
+	wbe_patch_changes_count(bb.data + bb.len - WBE_CHANGES_HDR_LEN, 1);
+	wbe_enc_change_start(&e, WBE_SCHEMA, 3, 1);
+	wb_enc_v_int(&e, 5);
+	assert_int_equal(wbe_decode(&d, bb.data, bb.len, &f), WB_EMALFORMED);
+	assert_non_null(strstr(wbe_dec_errmsg(&d), "is a map"));
+
+	wbe_dec_free(&d);
+	free(bb.data);
+}
+
 int
 main(void)
 {
@@ -1934,6 +2111,8 @@ main(void)
 		cmocka_unit_test(test_control_requests),
 		cmocka_unit_test(test_control_responses),
 		cmocka_unit_test(test_control_durable),
+		cmocka_unit_test(test_schema_diff),
+		cmocka_unit_test(test_schema_event_roundtrip),
 	};
 
 	return cmocka_run_group_tests_name("envelope", tests, NULL, NULL);

@@ -533,7 +533,7 @@ test_relation(void **state)
 		tbuf_reset(&b);
 		wb_enc_init(&e, tbuf_write, &b);
 		wb_enc_relation_start(&e, 16384 + n, "public", 6, long_text, 300,
-							  n - 1, n);
+							  n - 1, n, 0);
 		for (uint32_t i = 0; i < n; i++)
 		{
 			int			len = snprintf(name, sizeof(name), "col%u", i);
@@ -541,7 +541,7 @@ test_relation(void **state)
 			wb_enc_column(&e, name, len, i == 0 ? 20 : 1700,
 						  i == 0 ? -1 : INT32_MAX - (int32_t) i,
 						  i == 0 ? "bigint" : "numeric(12,2)",
-						  i == 0 ? 6 : 13);
+						  i == 0 ? 6 : 13, 0);
 		}
 		assert_false(wb_enc_failed(&e));
 		decode_whole(&d, &b, &r);
@@ -568,9 +568,9 @@ test_relation(void **state)
 
 	/* typmod extremes and the largest type OID */
 	tbuf_reset(&b);
-	wb_enc_relation_start(&e, UINT32_MAX, "", 0, "t", 1, 1, 2);
-	wb_enc_column(&e, "a", 1, UINT32_MAX, INT32_MIN, "x", 1);
-	wb_enc_column(&e, "", 0, 0, INT32_MAX, "", 0);
+	wb_enc_relation_start(&e, UINT32_MAX, "", 0, "t", 1, 1, 2, 0);
+	wb_enc_column(&e, "a", 1, UINT32_MAX, INT32_MIN, "x", 1, 0);
+	wb_enc_column(&e, "", 0, 0, INT32_MAX, "", 0, 0);
 	decode_whole(&d, &b, &r);
 	assert_int_equal(r.u.relation.relid, UINT32_MAX);
 	assert_int_equal(r.u.relation.columns[0].typoid, UINT32_MAX);
@@ -675,9 +675,9 @@ test_concatenated(void **state)
 	wb_dec_init(&d);
 	wb_enc_init(&e, tbuf_write, &b);
 	wb_enc_begin(&e, 740, 100, ts_make(1700000000, 1));
-	wb_enc_relation_start(&e, 16384, "public", 6, "t", 1, 0, 2);
-	wb_enc_column(&e, "id", 2, 20, -1, "bigint", 6);
-	wb_enc_column(&e, "doc", 3, 25, -1, "text", 4);
+	wb_enc_relation_start(&e, 16384, "public", 6, "t", 1, 0, 2, 0);
+	wb_enc_column(&e, "id", 2, 20, -1, "bigint", 6, 0);
+	wb_enc_column(&e, "doc", 3, 25, -1, "text", 4, 0);
 	wb_enc_insert_start(&e, 16384, 2);
 	wb_enc_v_int(&e, 1);
 	wb_enc_v_str(&e, long_text, LONG_LEN);
@@ -797,6 +797,114 @@ test_timestamp_from_pg(void **state)
 	}
 }
 
+/*
+ * Version 2: RELATION carries each column's attnum and the schema's OID,
+ * WITHDRAWN says a table left the stream.  A RELATION must be all of one
+ * version: 7 elements with 5-element columns, or 6 with 4.
+ */
+static void
+test_version2_records(void **state)
+{
+	tbuf		b = {0};
+	wb_enc		e;
+	wb_dec		d;
+	wb_record	r;
+	size_t		used;
+	size_t		off;
+
+	(void) state;
+	wb_dec_init(&d);
+	wb_enc_init(&e, tbuf_write, &b);
+	wb_enc_relation_start(&e, 16384, "public", 6, "t", 1, 1, 2, 2200);
+	wb_enc_column(&e, "note", 4, 25, -1, "text", 4, 3);
+	wb_enc_column(&e, "id", 2, 20, -1, "bigint", 6, 1);
+	wb_enc_relation_finish(&e, 2200);
+	wb_enc_withdrawn(&e, 16384, false, "primary key has 2 columns (a, b)", 32);
+	wb_enc_withdrawn(&e, 16385, true, "dropped", 7);
+	assert_false(wb_enc_failed(&e));
+
+	assert_int_equal(wb_decode(&d, b.data, b.len, &r, &used), WB_OK);
+	assert_int_equal(r.kind, WB_RELATION);
+	assert_int_equal(r.u.relation.schema_oid, 2200);
+	assert_int_equal(r.u.relation.ncolumns, 2);
+	assert_int_equal(r.u.relation.key_index, 1);
+	assert_int_equal(r.u.relation.columns[0].attnum, 3);
+	assert_int_equal(r.u.relation.columns[1].attnum, 1);
+	assert_str_eq(r.u.relation.columns[1].name, "id", 2);
+	off = used;
+	assert_int_equal(wb_decode(&d, b.data + off, b.len - off, &r, &used), WB_OK);
+	assert_int_equal(r.kind, WB_WITHDRAWN);
+	assert_int_equal(r.u.withdrawn.relid, 16384);
+	assert_false(r.u.withdrawn.dropped);
+	assert_str_eq(r.u.withdrawn.reason, "primary key has 2 columns (a, b)", 32);
+	off += used;
+	assert_int_equal(wb_decode(&d, b.data + off, b.len - off, &r, &used), WB_OK);
+	assert_true(r.u.withdrawn.dropped);
+	assert_int_equal(off + used, b.len);
+
+	/* version 1 shape still decodes, attnum and schema_oid 0 */
+	tbuf_reset(&b);
+	wb_enc_init(&e, tbuf_write, &b);
+	wb_enc_relation_start(&e, 16384, "public", 6, "t", 1, 0, 1, 0);
+	wb_enc_column(&e, "id", 2, 20, -1, "bigint", 6, 0);
+	assert_int_equal(wb_decode(&d, b.data, b.len, &r, &used), WB_OK);
+	assert_int_equal(r.u.relation.schema_oid, 0);
+	assert_int_equal(r.u.relation.columns[0].attnum, 0);
+
+	/* a 7-element RELATION with a version 1 column is malformed */
+	tbuf_reset(&b);
+	wb_enc_init(&e, tbuf_write, &b);
+	wb_enc_relation_start(&e, 16384, "public", 6, "t", 1, 0, 1, 2200);
+	wb_enc_column(&e, "id", 2, 20, -1, "bigint", 6, 0);
+	wb_enc_relation_finish(&e, 2200);
+	assert_int_equal(wb_decode(&d, b.data, b.len, &r, &used), WB_EMALFORMED);
+	assert_non_null(strstr(wb_dec_errmsg(&d), "expected 5"));
+
+	/* and a 6-element one with a version 2 column */
+	tbuf_reset(&b);
+	wb_enc_init(&e, tbuf_write, &b);
+	wb_enc_relation_start(&e, 16384, "public", 6, "t", 1, 0, 1, 0);
+	wb_enc_column(&e, "id", 2, 20, -1, "bigint", 6, 1);
+	assert_int_equal(wb_decode(&d, b.data, b.len, &r, &used), WB_EMALFORMED);
+	assert_non_null(strstr(wb_dec_errmsg(&d), "expected 4"));
+
+	/* attnum 0 or negative is not a user column, schema_oid 0 no schema */
+	tbuf_reset(&b);
+	wb_enc_init(&e, tbuf_write, &b);
+	wb_enc_relation_start(&e, 16384, "public", 6, "t", 1, 0, 1, 2200);
+	wb_enc_column(&e, "id", 2, 20, -1, "bigint", 6, -2);
+	wb_enc_relation_finish(&e, 2200);
+	assert_int_equal(wb_decode(&d, b.data, b.len, &r, &used), WB_EMALFORMED);
+	{
+		/* ['R', 1, "s", "t", 0, [["id", 20, -1, "bigint", 0]], 2200] */
+		static const char zero_attnum[] =
+			"\x97\x52\x01\xa1s\xa1t\x00\x91\x95\xa2id\x14\xff\xa6" "bigint"
+			"\x00\xcd\x08\x98";
+		/* ['R', 1, "s", "t", 0, [["id", 20, -1, "bigint", 1]], 0] */
+		static const char zero_oid[] =
+			"\x97\x52\x01\xa1s\xa1t\x00\x91\x95\xa2id\x14\xff\xa6" "bigint"
+			"\x01\x00";
+
+		assert_int_equal(wb_decode(&d, zero_attnum, sizeof(zero_attnum) - 1,
+								   &r, &used), WB_EMALFORMED);
+		assert_non_null(strstr(wb_dec_errmsg(&d), "attnum"));
+		assert_int_equal(wb_decode(&d, zero_oid, sizeof(zero_oid) - 1, &r,
+								   &used), WB_EMALFORMED);
+		assert_non_null(strstr(wb_dec_errmsg(&d), "schema's OID"));
+	}
+
+	/* WITHDRAWN with a missing reason */
+	tbuf_reset(&b);
+	{
+		static const char three[] = "\x93\x58\x01\xc3";	/* ['X', 1, true] */
+
+		assert_int_equal(wb_decode(&d, three, 4, &r, &used), WB_EMALFORMED);
+	}
+
+	wb_dec_free(&d);
+	tbuf_free(&b);
+}
+
 static void
 test_kind_name(void **state)
 {
@@ -809,7 +917,8 @@ test_kind_name(void **state)
 	assert_string_equal(wb_kind_name(WB_DELETE), "delete");
 	assert_string_equal(wb_kind_name(WB_TRUNCATE), "truncate");
 	assert_string_equal(wb_kind_name(WB_MESSAGE), "message");
-	assert_string_equal(wb_kind_name('X'), "unknown");
+	assert_string_equal(wb_kind_name(WB_WITHDRAWN), "withdrawn");
+	assert_string_equal(wb_kind_name('Z'), "unknown");
 	assert_string_equal(wb_kind_name(-1), "unknown");
 }
 
@@ -843,8 +952,8 @@ static void
 encode_stream(wb_enc *e)
 {
 	wb_enc_begin(e, 1, 2, ts_make(-5, 7));
-	wb_enc_relation_start(e, 3, "s", 1, "t", 1, 0, 1);
-	wb_enc_column(e, "id", 2, 23, -1, "integer", 7);
+	wb_enc_relation_start(e, 3, "s", 1, "t", 1, 0, 1, 0);
+	wb_enc_column(e, "id", 2, 23, -1, "integer", 7, 0);
 	wb_enc_insert_start(e, 3, 9);
 	wb_enc_v_int(e, INT64_MIN);
 	wb_enc_v_str(e, "text", 4);
@@ -942,9 +1051,9 @@ test_prefixes_truncated(void **state)
 	NEXT();
 	wb_enc_commit(&e, 1, 2, ts_make(5, 0));
 	NEXT();
-	wb_enc_relation_start(&e, 1, "public", 6, "t", 1, 1, 20);
+	wb_enc_relation_start(&e, 1, "public", 6, "t", 1, 1, 20, 0);
 	for (int i = 0; i < 20; i++)
-		wb_enc_column(&e, "c", 1, 25, i - 1, "text", 4);
+		wb_enc_column(&e, "c", 1, 25, i - 1, "text", 4, 0);
 	NEXT();
 	wb_enc_insert_start(&e, 1, (uint32_t) nvals);
 	for (size_t i = 0; i < nvals; i++)
@@ -1178,7 +1287,7 @@ static const struct
 	M("\x95\x55\x01\x90\x01\x01", WB_EMALFORMED,
 	  "byte 0, record: update record has 5 elements, expected 3 or 4"),
 	M("\x9a", WB_EMALFORMED,
-	  "byte 0, record: array of 10 elements, at most 6 allowed"),
+	  "byte 0, record: array of 10 elements, at most 7 allowed"),
 	M("\x94\x42\xcf\x00\x00\x00\x01\x00\x00\x00\x00\x01", WB_EMALFORMED,
 	  "byte 2, xid: 4294967296 out of range (max 4294967295)"),
 	M("\x94\x42\xff\x01" TS0, WB_EMALFORMED, "byte 2, xid: negative value -1"),
@@ -1250,9 +1359,9 @@ test_limits(void **state)
 	(void) state;
 	wb_dec_init(&d);
 	wb_enc_init(&e, tbuf_write, &b);
-	wb_enc_relation_start(&e, 1, "s", 1, "t", 1, 0, WB_MAX_COLUMNS + 1);
+	wb_enc_relation_start(&e, 1, "s", 1, "t", 1, 0, WB_MAX_COLUMNS + 1, 0);
 	for (int i = 0; i < WB_MAX_COLUMNS + 1; i++)
-		wb_enc_column(&e, "c", 1, 23, -1, "integer", 7);
+		wb_enc_column(&e, "c", 1, 23, -1, "integer", 7, 0);
 	assert_int_equal(wb_decode(&d, b.data, b.len, &r, NULL), WB_EMALFORMED);
 
 	tbuf_reset(&b);
@@ -1364,6 +1473,7 @@ main(void)
 		cmocka_unit_test(test_concatenated),
 		cmocka_unit_test(test_exact_bytes),
 		cmocka_unit_test(test_timestamp_from_pg),
+		cmocka_unit_test(test_version2_records),
 		cmocka_unit_test(test_kind_name),
 		cmocka_unit_test(test_sticky_error),
 		cmocka_unit_test(test_encoder_rejects),

@@ -142,14 +142,17 @@ typedef struct wbc_column
 	uint32_t	typoid;
 	int32_t		typmod;
 	wb_str		typname;
+	int32_t		attnum;			/* pg_attribute.attnum; 0: not known */
 } wbc_column;
 
+/* One definition of a table: a schema response, or inside a schema event. */
 typedef struct wbc_schema
 {
 	uint32_t	relid;
 	uint64_t	schema_version;
 	wb_str		schema;
 	wb_str		table;
+	uint32_t	schema_oid;		/* pg_namespace OID; 0: not known */
 	uint32_t	key_index;
 	uint32_t	ncolumns;
 	wbc_column *columns;		/* decoder: malloc'd, caller frees */
@@ -188,6 +191,7 @@ typedef struct wbc_status
 	uint64_t	transactions;
 	uint64_t	changes;		/* insert, update, delete, truncate */
 	uint64_t	frames;			/* "changes" frames published */
+	uint64_t	schema_events;	/* events published on _schema */
 	uint64_t	messages;		/* logical decoding messages */
 	uint64_t	heartbeats;
 	uint64_t	bytes;			/* bytes published */
@@ -233,12 +237,11 @@ extern int	wbc_decode_request(const void *buf, size_t len, wbc_request *out,
 
 extern void wbc_enc_error(wb_enc *e, const char *code, const char *message);
 
-/* Schema: wbc_enc_schema_start, then ncolumns x wbc_enc_schema_column. */
-extern void wbc_enc_schema_start(wb_enc *e, uint32_t relid,
-								 uint64_t schema_version,
-								 const char *schema, size_t schema_len,
-								 const char *table, size_t table_len,
-								 uint32_t key_index, uint32_t ncolumns);
+/*
+ * A schema response ({"ok": true} and the definition's keys), or, with
+ * with_ok false, the bare definition map that schema events carry.
+ */
+extern void wbc_enc_table(wb_enc *e, const wbc_schema *s, bool with_ok);
 extern void wbc_enc_schema_column(wb_enc *e, const char *name,
 								  size_t name_len, uint32_t typoid,
 								  int32_t typmod, const char *typname,
@@ -259,7 +262,10 @@ extern void wbc_enc_replay_message(wb_enc *e, const void *msg, size_t len);
 extern int	wbc_decode_result(const void *buf, size_t len, bool *ok,
 							  wb_str *code, wb_str *message,
 							  char *errbuf, size_t errlen);
-/* Decode a successful schema response; free out->columns afterwards. */
+/*
+ * Decode a successful schema response, or a definition map (the "ok" key
+ * is not looked at); free out->columns afterwards.
+ */
 extern int	wbc_decode_schema(const void *buf, size_t len, wbc_schema *out,
 							  char *errbuf, size_t errlen);
 extern int	wbc_decode_status(const void *buf, size_t len, wbc_status *out,

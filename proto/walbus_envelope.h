@@ -27,6 +27,8 @@
  *	 ['D', pos, key]               delete
  *	 ['T', pos, flags]             truncate (WB_TRUNCATE_* flags)
  *	 ['M', pos, lsn, content]      logical decoding message (on _msg.*)
+ *	 ['S', pos, event]             schema event (on _schema; event is a
+ *	                               map, see walbus_schema.h)
  *
  * The kind is the ASCII letter as a msgpack positive integer, as in the
  * plugin's records; values and keys are column values exactly as in the
@@ -76,6 +78,7 @@
 #define WBE_TOPIC_TXN			"_txn"
 #define WBE_TOPIC_HEARTBEAT		"_hb"
 #define WBE_TOPIC_MSG_PREFIX	"_msg."
+#define WBE_TOPIC_SCHEMA		"_schema"
 #define WBE_TOPIC_RESERVED		'_'
 
 /*
@@ -107,6 +110,7 @@ typedef enum wbe_kind
 	WBE_DELETE = 'D',
 	WBE_TRUNCATE = 'T',
 	WBE_MESSAGE = 'M',
+	WBE_SCHEMA = 'S',			/* on _schema */
 	WBE_COMMIT = 'C',
 	WBE_HEARTBEAT = 'H'
 } wbe_kind;
@@ -158,7 +162,8 @@ typedef struct wbe_change
 	wb_value	old_key;
 	uint32_t	truncate_flags; /* TRUNCATE: WB_TRUNCATE_* */
 	uint64_t	msg_lsn;		/* MESSAGE: position of the message */
-	wb_str		content;		/* MESSAGE: its bytes */
+	wb_str		content;		/* MESSAGE: its bytes; SCHEMA: the event
+								 * map's msgpack bytes (a valid map) */
 } wbe_change;
 
 /* A decoded frame.  Fields not used by kind are zero. */
@@ -172,7 +177,7 @@ typedef struct wbe_frame
 								 * non-transactional messages) */
 	wbe_txn		txn;
 
-	/* CHANGES on a table topic */
+	/* CHANGES on a table topic (and on _schema: relid, the table's) */
 	uint32_t	relid;
 	uint64_t	schema_version;
 	/* CHANGES on a _msg. topic */
@@ -240,6 +245,9 @@ extern void wbe_enc_frame_table(wb_enc *e, const wbe_head *h,
 extern void wbe_enc_frame_messages(wb_enc *e, const wbe_head *h,
 								   const wbe_txn *t, const char *prefix,
 								   size_t prefix_len);
+/* A "changes" frame on _schema: events about table relid, in transaction t. */
+extern void wbe_enc_frame_schema(wb_enc *e, const wbe_head *h,
+								 const wbe_txn *t, uint32_t relid);
 
 /* Patch the count of a changes array whose 5-byte header is at hdr. */
 extern void wbe_patch_changes_count(void *hdr, uint32_t nchanges);
@@ -254,6 +262,7 @@ extern void wbe_patch_changes_count(void *hdr, uint32_t nchanges);
  *
  *	 INSERT, UPDATE: nrest 1 (values) or 2 (values, old_key)
  *	 DELETE: nrest 1 (key); TRUNCATE: nrest 1 (flags); MESSAGE: nrest 2
+ *	 SCHEMA: nrest 1 (the event map, walbus_schema.h's wbs_enc_event)
  */
 extern void wbe_enc_change_start(wb_enc *e, wbe_kind kind, uint32_t pos,
 								 uint32_t nrest);

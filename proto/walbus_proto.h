@@ -38,7 +38,7 @@
 
 /* Protocol versions this build can speak; the plugin rejects others. */
 #define WB_PROTO_VERSION_MIN	1
-#define WB_PROTO_VERSION_MAX	1
+#define WB_PROTO_VERSION_MAX	2
 
 /* msgpack extension type numbers used by the format. */
 #define WB_EXT_TIMESTAMP		(-1)	/* msgpack's standard timestamp */
@@ -65,7 +65,8 @@ typedef enum wb_kind
 	WB_UPDATE = 'U',
 	WB_DELETE = 'D',
 	WB_TRUNCATE = 'T',
-	WB_MESSAGE = 'M'
+	WB_MESSAGE = 'M',
+	WB_WITHDRAWN = 'X'			/* version 2: a table is no longer published */
 } wb_kind;
 
 /* TRUNCATE flags. */
@@ -122,6 +123,7 @@ typedef struct wb_column
 	uint32_t	typoid;			/* pg_type OID (of the column's own type) */
 	int32_t		typmod;			/* -1 when none */
 	wb_str		typname;		/* format_type() text, e.g. "numeric(12,2)" */
+	int32_t		attnum;			/* pg_attribute.attnum; 0 in version 1 */
 } wb_column;
 
 /* A decoded record.  Only the member named by kind is valid. */
@@ -150,6 +152,7 @@ typedef struct wb_record
 			uint32_t	key_index;	/* index in columns of the primary key */
 			uint32_t	ncolumns;
 			wb_column  *columns;
+			uint32_t	schema_oid; /* pg_namespace OID; 0 in version 1 */
 		}			relation;
 		struct					/* WB_INSERT and WB_UPDATE */
 		{
@@ -181,6 +184,12 @@ typedef struct wb_record
 			wb_str		prefix;
 			wb_str		content;	/* arbitrary bytes */
 		}			message;
+		struct
+		{
+			uint32_t	relid;
+			bool		dropped;	/* else: no longer eligible */
+			wb_str		reason;		/* a sentence, as walbus_tables says */
+		}			withdrawn;
 	}			u;
 } wb_record;
 
@@ -219,7 +228,10 @@ extern void wb_enc_message(wb_enc *e, bool transactional, uint64_t lsn,
  * Records with a variable part: call the _start function, then exactly the
  * announced number of elements.
  *
- * RELATION: wb_enc_relation_start, then ncolumns x wb_enc_column.
+ * RELATION: wb_enc_relation_start, then ncolumns x wb_enc_column, then
+ *           (version 2 only) wb_enc_relation_finish.  Version 2 is asked
+ *           for by a non-zero schema_oid at the start; its columns must then
+ *           each carry their attnum (> 0), version 1's none (0).
  * INSERT:   wb_enc_insert_start, then ncolumns x wb_enc_v_*.
  * UPDATE:   wb_enc_update_start, then ncolumns x wb_enc_v_*, then one more
  *           wb_enc_v_* (the old key) if has_old_key.
@@ -229,10 +241,15 @@ extern void wb_enc_message(wb_enc *e, bool transactional, uint64_t lsn,
 extern void wb_enc_relation_start(wb_enc *e, uint32_t relid,
 								  const char *schema, size_t schema_len,
 								  const char *table, size_t table_len,
-								  uint32_t key_index, uint32_t ncolumns);
+								  uint32_t key_index, uint32_t ncolumns,
+								  uint32_t schema_oid);
 extern void wb_enc_column(wb_enc *e, const char *name, size_t name_len,
 						  uint32_t typoid, int32_t typmod,
-						  const char *typname, size_t typname_len);
+						  const char *typname, size_t typname_len,
+						  int32_t attnum);
+extern void wb_enc_relation_finish(wb_enc *e, uint32_t schema_oid);
+extern void wb_enc_withdrawn(wb_enc *e, uint32_t relid, bool dropped,
+							 const char *reason, size_t reason_len);
 extern void wb_enc_insert_start(wb_enc *e, uint32_t relid, uint32_t ncolumns);
 extern void wb_enc_update_start(wb_enc *e, uint32_t relid, uint32_t ncolumns,
 								bool has_old_key);

@@ -105,6 +105,7 @@ wr_control_status(wb_enc *e, const wr_relay *r)
 	st.transactions = r->stats.transactions;
 	st.changes = r->stats.changes;
 	st.frames = r->pub.frames;
+	st.schema_events = r->stats.schema_events;
 	st.messages = r->stats.messages;
 	st.heartbeats = r->stats.heartbeats;
 	st.bytes = r->pub.bytes;
@@ -165,16 +166,7 @@ wr_control_schema(wb_enc *e, const wr_relay *r, const wbc_request *req)
 		wbc_enc_error(e, WBC_ERR_NOT_FOUND, msg);
 		return;
 	}
-	wbc_enc_schema_start(e, v->relid, v->schema_version,
-						 v->schema, strlen(v->schema),
-						 v->table, strlen(v->table),
-						 v->key_index, v->ncolumns);
-	for (uint32_t i = 0; i < v->ncolumns; i++)
-		wbc_enc_schema_column(e, v->columns[i].name,
-							  strlen(v->columns[i].name),
-							  v->columns[i].typoid, v->columns[i].typmod,
-							  v->columns[i].typname,
-							  strlen(v->columns[i].typname));
+	wbc_enc_table(e, &v->def, true);
 }
 
 /* Replies of a replay stop growing past this (at least one message). */

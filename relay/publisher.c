@@ -138,6 +138,8 @@ wr_pub_topic(wr_publisher *p, const char *name, size_t len)
 	/* "_msg." alone is the topic of a message with an empty prefix */
 	t->is_message = len >= strlen(WBE_TOPIC_MSG_PREFIX) &&
 		memcmp(name, WBE_TOPIC_MSG_PREFIX, strlen(WBE_TOPIC_MSG_PREFIX)) == 0;
+	t->is_schema = len == strlen(WBE_TOPIC_SCHEMA) &&
+		memcmp(name, WBE_TOPIC_SCHEMA, len) == 0;
 	if (whm_put(&p->topics, name, len, t) != 0)
 	{
 		wr_topic_free(t);
@@ -323,6 +325,8 @@ wr_pub_frame(wr_publisher *p, wr_topic *t, uint32_t relid,
 	if (t->is_message)
 		wbe_enc_frame_messages(&f->enc, &f->head, &p->txn, prefix,
 							   prefix_len);
+	else if (t->is_schema)
+		wbe_enc_frame_schema(&f->enc, &f->head, &p->txn, relid);
 	else
 		wbe_enc_frame_table(&f->enc, &f->head, &p->txn, relid,
 							schema_version);

@@ -48,6 +48,7 @@ typedef struct wr_topic
 	char	   *name;
 	size_t		len;
 	bool		is_message;		/* a _msg. topic: its prefix follows */
+	bool		is_schema;		/* _schema: events, by relid */
 	uint64_t	tseq;			/* last per-topic sequence number used */
 	uint64_t	txn_gen;		/* transaction that last touched it */
 	uint32_t	txn_count;		/* its frames in that transaction */
@@ -122,8 +123,9 @@ extern void wr_pub_txn_abandon(wr_publisher *p);
 
 /*
  * The frame the next change of the open transaction goes into: on topic t
- * with relid and schema_version (a table topic), or on a message topic t
- * with its prefix (then relid and schema_version are 0).  NULL when the
+ * with relid and schema_version (a table topic), on a message topic t
+ * with its prefix (then relid and schema_version are 0), or on _schema
+ * with the relid the event is about (schema_version 0).  NULL when the
  * frame could not be allocated: the change is not published (counted).
  */
 extern wr_frame *wr_pub_frame(wr_publisher *p, wr_topic *t, uint32_t relid,

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "schema_events.h"
 
 static bool
 wr_rec_relation(wr_relay *r, const wb_record *rec)
@@ -100,6 +101,7 @@ wr_rec_change(wr_relay *r, const wb_record *rec)
 	if (r->skip_txn)
 		return true;
 
+	wr_schema_before_change(r, rel);
 	r->txn_pos++;
 	r->stats.changes++;
 	f = wr_pub_frame(&r->pub, rel->topic, relid, rel->current->schema_version,
@@ -133,6 +135,7 @@ wr_rec_truncate(wr_relay *r, const wb_record *rec)
 		}
 		if (r->skip_txn)
 			continue;
+		wr_schema_before_change(r, rel);
 		r->txn_pos++;
 		r->stats.changes++;
 		f = wr_pub_frame(&r->pub, rel->topic, relid,
@@ -187,6 +190,17 @@ wr_rec_message(wr_relay *r, const wb_record *rec)
 	wbe_enc_message(&f->enc, r->txn_pos, rec->u.message.lsn, content.ptr,
 					content.len);
 	wr_pub_frame_added(&r->pub, f, r->txn_pos);
+	return true;
+}
+
+/* A table left the stream: a schema event (schema_events.h). */
+static bool
+wr_rec_withdrawn(wr_relay *r, const wb_record *rec)
+{
+	if (!wr_rec_in_txn(r, rec))
+		return false;
+	if (!r->skip_txn)
+		wr_schema_withdrawn(r, rec);
 	return true;
 }
 
@@ -259,6 +273,8 @@ wr_records_handle(wr_relay *r, const wb_record *rec)
 			return wr_rec_truncate(r, rec);
 		case WB_MESSAGE:
 			return wr_rec_message(r, rec);
+		case WB_WITHDRAWN:
+			return wr_rec_withdrawn(r, rec);
 	}
 	wr_error("protocol error: record of unknown kind %d", (int) rec->kind);
 	return false;

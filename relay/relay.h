@@ -52,6 +52,7 @@ typedef struct wr_stats
 	uint64_t	rewinds;
 	uint64_t	replays;
 	uint64_t	txn_heartbeats;
+	uint64_t	schema_events;
 } wr_stats;
 
 typedef struct wr_relay

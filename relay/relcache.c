@@ -32,6 +32,7 @@ wr_relversion_free(wr_relversion *v)
 			free(v->columns[i].typname);
 		}
 		free(v->columns);
+		free(v->def.columns);
 		free(v->schema);
 		free(v->table);
 		free(v);
@@ -89,7 +90,12 @@ wr_schema_version(const wb_record *rec)
 		h = wr_hash_u32(h, c->typoid);
 		h = wr_hash_u32(h, (uint32_t) c->typmod);
 		h = wr_hash_str(h, c->typname);
+		/* version 2: a column dropped and added again is another column */
+		if (c->attnum != 0)
+			h = wr_hash_u32(h, (uint32_t) c->attnum);
 	}
+	if (rec->u.relation.schema_oid != 0)
+		h = wr_hash_u32(h, rec->u.relation.schema_oid);
 	/* never 0, so that 0 can mean "no version" to consumers */
 	h &= WR_SV_MASK;
 	return h ? h : 1;
@@ -121,21 +127,40 @@ wr_relversion_make(const wb_record *rec, uint64_t sv)
 	v->key_index = rec->u.relation.key_index;
 	v->schema = wr_strndup(rec->u.relation.schema);
 	v->table = wr_strndup(rec->u.relation.table);
+	v->schema_oid = rec->u.relation.schema_oid;
 	v->columns = calloc(n ? n : 1, sizeof(wr_column));
-	if (v->schema == NULL || v->table == NULL || v->columns == NULL)
+	v->def.columns = calloc(n ? n : 1, sizeof(wbc_column));
+	if (v->schema == NULL || v->table == NULL || v->columns == NULL ||
+		v->def.columns == NULL)
 		goto fail;
 	v->ncolumns = n;
 	for (uint32_t i = 0; i < n; i++)
 	{
 		const wb_column *c = &rec->u.relation.columns[i];
+		wr_column  *col = &v->columns[i];
 
-		v->columns[i].typoid = c->typoid;
-		v->columns[i].typmod = c->typmod;
-		v->columns[i].name = wr_strndup(c->name);
-		v->columns[i].typname = wr_strndup(c->typname);
-		if (v->columns[i].name == NULL || v->columns[i].typname == NULL)
+		col->typoid = c->typoid;
+		col->typmod = c->typmod;
+		col->attnum = c->attnum;
+		col->name = wr_strndup(c->name);
+		col->typname = wr_strndup(c->typname);
+		if (col->name == NULL || col->typname == NULL)
 			goto fail;
+		v->def.columns[i] = (wbc_column) {
+			.name = {col->name, (uint32_t) strlen(col->name)},
+			.typoid = col->typoid,
+			.typmod = col->typmod,
+			.typname = {col->typname, (uint32_t) strlen(col->typname)},
+			.attnum = col->attnum,
+		};
 	}
+	v->def.relid = v->relid;
+	v->def.schema_version = sv;
+	v->def.schema = (wb_str) {v->schema, (uint32_t) strlen(v->schema)};
+	v->def.table = (wb_str) {v->table, (uint32_t) strlen(v->table)};
+	v->def.schema_oid = v->schema_oid;
+	v->def.key_index = v->key_index;
+	v->def.ncolumns = n;
 	return v;
 
 fail:

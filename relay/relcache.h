@@ -5,7 +5,8 @@
  *	  each definition identified by a schema version.
  *
  * A schema version is a 53-bit hash of everything a RELATION record says
- * (names, key, column names and types), so the same definition has the
+ * (names, key, column names and types, and from a version 2 plugin the
+ * schema's OID and the columns' attnums), so the same definition has the
  * same version in every relay process and after restarts, and JSON
  * consumers can hold it exactly.  Every version seen is kept so that the
  * control socket's "schema" request can answer for frames published
@@ -22,6 +23,7 @@
 #include <stdint.h>
 
 #include "hashmap.h"
+#include "walbus_control.h"
 #include "walbus_proto.h"
 
 struct wr_topic;
@@ -32,6 +34,7 @@ typedef struct wr_column
 	uint32_t	typoid;
 	int32_t		typmod;
 	char	   *typname;
+	int32_t		attnum;			/* 0 from a version 1 plugin */
 } wr_column;
 
 /* One definition of a relation. */
@@ -41,9 +44,12 @@ typedef struct wr_relversion
 	uint64_t	schema_version;
 	char	   *schema;
 	char	   *table;
+	uint32_t	schema_oid;		/* 0 from a version 1 plugin */
 	uint32_t	key_index;
 	uint32_t	ncolumns;
 	wr_column  *columns;
+	wbc_schema	def;			/* the same, as the control and schema event
+								 * encoders take it (points into the above) */
 	struct wr_relversion *older;	/* previous definitions, newest first */
 } wr_relversion;
 
@@ -52,6 +58,14 @@ typedef struct wr_rel
 	uint32_t	relid;
 	wr_relversion *current;		/* what changes refer to now */
 	struct wr_topic *topic;		/* publisher's counter for its topic */
+
+	/*
+	 * What the _schema topic last said about the relation in this run
+	 * (schema_events.c): the definition announced (NULL: none yet), and
+	 * whether a withdrawal (no longer eligible, or dropped) came after it.
+	 */
+	const wr_relversion *announced;
+	bool		withdrawn;
 } wr_rel;
 
 typedef struct wr_relcache

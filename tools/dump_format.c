@@ -4,6 +4,10 @@
  *	  Records to JSON objects for walbus-dump, with a RELATION cache
  *	  (see dump_format.h).
  *
+ * Version 1 and 2 records are told apart by what the decoder filled in: a
+ * version-2 RELATION's columns carry an attnum (never 0), a version-1
+ * RELATION's do not, so version-1 output is what it always was.
+ *
  * Building is sticky on failure: jansson's setters accept a NULL value (they
  * return -1 and leave the container alone), so nested objects are built
  * without checks and put() remembers the first failure; the formatter
@@ -20,12 +24,17 @@
 #include "dump_format.h"
 #include "wire_text.h"
 
-/* The latest RELATION of one relid, as much as changes need of it. */
+/*
+ * The latest RELATION of one relid, as much as changes need of it.  A slot
+ * stays used once taken (the table is open addressing without deletion);
+ * name is NULL when its relid is not described, after a WITHDRAWN.
+ */
 typedef struct cached_relation
 {
 	bool		used;
 	uint32_t	relid;
-	json_t	   *name;			/* "schema.table", or {"hex": ...} */
+	json_t	   *name;			/* "schema.table", or {"hex": ...}; NULL:
+								 * not described */
 	uint32_t	ncolumns;
 	char	  **colnames;		/* NUL-terminated copies */
 	bool		names_usable;	/* distinct valid UTF-8 without NUL: keys */
@@ -50,6 +59,8 @@ static void warn(dump_formatter *f, const char *fmt,...)
 			__attribute__((format(printf, 2, 3)));
 static cached_relation *find_relation(dump_formatter *f, uint32_t relid,
 									  bool create);
+static cached_relation *described_relation(dump_formatter *f, uint32_t relid);
+static const char *undescribed(dump_formatter *f, uint32_t relid);
 static bool remember_relation(dump_formatter *f, const wb_record *rec);
 static void forget_relation(cached_relation *rel);
 static json_t *format_relation(dump_formatter *f, const wb_record *rec);
@@ -57,6 +68,7 @@ static json_t *format_change(dump_formatter *f, const wb_record *rec);
 static json_t *format_delete(dump_formatter *f, const wb_record *rec);
 static json_t *format_truncate(dump_formatter *f, const wb_record *rec);
 static json_t *format_message(dump_formatter *f, const wb_record *rec);
+static json_t *format_withdrawn(dump_formatter *f, const wb_record *rec);
 static json_t *value_json(const wb_value *v);
 static json_t *text_json(const char *p, size_t len, bool reject_nul);
 static json_t *hex_json(const char *key, const void *p, size_t len);
@@ -149,6 +161,9 @@ dump_format_record(dump_formatter *f, const wb_record *rec, char *warning,
 		case WB_MESSAGE:
 			obj = format_message(f, rec);
 			break;
+		case WB_WITHDRAWN:
+			obj = format_withdrawn(f, rec);
+			break;
 	}
 
 	if (obj == NULL || f->oom)
@@ -231,6 +246,24 @@ find_relation(dump_formatter *f, uint32_t relid, bool create)
 	return &f->rels[i];
 }
 
+/* The slot of relid if its latest RELATION is known, else NULL. */
+static cached_relation *
+described_relation(dump_formatter *f, uint32_t relid)
+{
+	cached_relation *rel = find_relation(f, relid, false);
+
+	return rel != NULL && rel->name != NULL ? rel : NULL;
+}
+
+/* How a change of relid that is not described breaks the rules. */
+static const char *
+undescribed(dump_formatter *f, uint32_t relid)
+{
+	return find_relation(f, relid, false) != NULL ?
+		"after its WITHDRAWN record, before a new RELATION record" :
+		"before any RELATION record for it";
+}
+
 /* Replace the cached RELATION of rec's relid; false when out of memory. */
 static bool
 remember_relation(dump_formatter *f, const wb_record *rec)
@@ -306,12 +339,15 @@ forget_relation(cached_relation *rel)
 
 /* ------------------------------------------------------------------ records */
 
+/* Version 2 adds "attnum" to each column and, after them, "schema_oid". */
 static json_t *
 format_relation(dump_formatter *f, const wb_record *rec)
 {
 	json_t	   *obj = json_object();
 	json_t	   *columns = json_array();
 	uint32_t	key_index = rec->u.relation.key_index;
+	/* the decoder rejects a RELATION without columns */
+	bool		version2 = rec->u.relation.columns[0].attnum != 0;
 	uint32_t	i;
 
 	put(f, obj, "kind", json_string("relation"));
@@ -336,9 +372,13 @@ format_relation(dump_formatter *f, const wb_record *rec)
 			put(f, col, "type_oid", json_integer(c->typoid));
 		put(f, col, "typmod", json_integer(c->typmod));
 		put(f, col, "type", text_json(c->typname.ptr, c->typname.len, true));
+		if (version2)
+			put(f, col, "attnum", json_integer(c->attnum));
 		append(f, columns, col);
 	}
 	put(f, obj, "columns", columns);
+	if (version2 && !f->stable)
+		put(f, obj, "schema_oid", json_integer(rec->u.relation.schema_oid));
 	return obj;
 }
 
@@ -349,7 +389,7 @@ format_relation(dump_formatter *f, const wb_record *rec)
 static json_t *
 format_change(dump_formatter *f, const wb_record *rec)
 {
-	cached_relation *rel = find_relation(f, rec->u.change.relid, false);
+	cached_relation *rel = described_relation(f, rec->u.change.relid);
 	const char *kind = rec->kind == WB_INSERT ? "insert" : "update";
 	json_t	   *obj = json_object();
 	json_t	   *values;
@@ -362,8 +402,8 @@ format_change(dump_formatter *f, const wb_record *rec)
 		put(f, obj, "table", json_incref(rel->name));
 
 	if (rel == NULL)
-		warn(f, "%s for relid %u before any RELATION record for it",
-			 kind, rec->u.change.relid);
+		warn(f, "%s for relid %u %s", kind, rec->u.change.relid,
+			 undescribed(f, rec->u.change.relid));
 	else if (rec->u.change.nvalues != rel->ncolumns)
 		warn(f, "%s for relid %u has %u values but its RELATION has %u columns",
 			 kind, rec->u.change.relid, rec->u.change.nvalues, rel->ncolumns);
@@ -394,7 +434,7 @@ format_change(dump_formatter *f, const wb_record *rec)
 static json_t *
 format_delete(dump_formatter *f, const wb_record *rec)
 {
-	cached_relation *rel = find_relation(f, rec->u.del.relid, false);
+	cached_relation *rel = described_relation(f, rec->u.del.relid);
 	json_t	   *obj = json_object();
 
 	put(f, obj, "kind", json_string("delete"));
@@ -403,8 +443,8 @@ format_delete(dump_formatter *f, const wb_record *rec)
 	if (rel != NULL)
 		put(f, obj, "table", json_incref(rel->name));
 	else
-		warn(f, "delete for relid %u before any RELATION record for it",
-			 rec->u.del.relid);
+		warn(f, "delete for relid %u %s", rec->u.del.relid,
+			 undescribed(f, rec->u.del.relid));
 	put(f, obj, "key", value_json(&rec->u.del.key));
 	return obj;
 }
@@ -428,8 +468,8 @@ format_truncate(dump_formatter *f, const wb_record *rec)
 	}
 	for (i = 0; i < rec->u.truncate.nrelids; i++)
 	{
-		cached_relation *rel = find_relation(f, rec->u.truncate.relids[i],
-											 false);
+		cached_relation *rel = described_relation(f,
+												  rec->u.truncate.relids[i]);
 
 		append(f, tables, rel != NULL ? json_incref(rel->name) :
 			   json_integer(rec->u.truncate.relids[i]));
@@ -457,6 +497,33 @@ format_message(dump_formatter *f, const wb_record *rec)
 									rec->u.message.prefix.len, true));
 	put(f, obj, "content", text_json(rec->u.message.content.ptr,
 									 rec->u.message.content.len, true));
+	return obj;
+}
+
+/*
+ * A table left the stream.  It is named like a change's table, and then
+ * forgotten: the stream must describe it again before any further change
+ * of it, which is what the plugin does.
+ */
+static json_t *
+format_withdrawn(dump_formatter *f, const wb_record *rec)
+{
+	cached_relation *rel = described_relation(f, rec->u.withdrawn.relid);
+	json_t	   *obj = json_object();
+
+	put(f, obj, "kind", json_string("withdrawn"));
+	if (!f->stable || rel == NULL)
+		put(f, obj, "relid", json_integer(rec->u.withdrawn.relid));
+	if (rel != NULL)
+		put(f, obj, "table", json_incref(rel->name));
+	else
+		warn(f, "withdrawn for relid %u %s", rec->u.withdrawn.relid,
+			 undescribed(f, rec->u.withdrawn.relid));
+	put(f, obj, "dropped", json_boolean(rec->u.withdrawn.dropped));
+	put(f, obj, "reason", text_json(rec->u.withdrawn.reason.ptr,
+									rec->u.withdrawn.reason.len, true));
+	if (rel != NULL)
+		forget_relation(rel);
 	return obj;
 }
 

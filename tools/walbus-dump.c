@@ -165,7 +165,7 @@ usage(FILE *out)
 			"             (default: raw records back to back, newlines between\n"
 			"             them skipped, as pg_recvlogical -f - writes them)\n"
 			"  --stable   leave out what changes from run to run: xid, LSNs,\n"
-			"             commit times, relation ids and type OIDs\n"
+			"             commit times, relation ids, type and schema OIDs\n"
 			"  --help     show this help, then exit\n"
 			"\n"
 			"Changes are printed with \"table\" and \"values\" keyed by column name,\n"

@@ -68,8 +68,14 @@ tap_usage(void)
 		   "                       \"_msg.PREFIX\" or \"_msg.*\" logical "
 		   "messages,\n"
 		   "                       \"_txn\" transaction ends, \"_hb\" "
-		   "heartbeats\n"
-		   "  -n, --count=N        exit after N changes\n"
+		   "heartbeats,\n"
+		   "                       \"_schema\" every table's schema events "
+		   "(those of the\n"
+		   "                       tables selected come anyway; renamed "
+		   "tables are followed)\n"
+		   "  -n, --count=N        exit after N changes (schema events "
+		   "are printed but\n"
+		   "                       not counted)\n"
 		   "  -T, --timeout=S      exit after S seconds (status 3 if --count "
 		   "was not reached)\n"
 		   "  -C, --consumer=NAME  read as the durable consumer NAME (the "
@@ -83,6 +89,9 @@ tap_usage(void)
 		   "                       before the bus drops some for this tap "
 		   "(1 to %d;\n"
 		   "                       default %d)\n"
+		   "  -A, --attnums        rows by column attnum (\"3\": value), "
+		   "which renames\n"
+		   "                       do not change, instead of by name\n"
 		   "  -s, --status         print the relay's status as one JSON "
 		   "object, then exit\n"
 		   "  -h, --help           show this help, then exit\n"
@@ -173,7 +182,10 @@ tap_value(const wb_value *v)
 	return json_null();
 }
 
-/* The row: an object by column name when the table is known. */
+/* --attnums: rows are objects by attnum ("3": value) instead of by name. */
+static bool tap_by_attnum = false;
+
+/* The row: an object by column name (or attnum) when the table is known. */
 static json_t *
 tap_row(const walbus_change *ch)
 {
@@ -188,9 +200,83 @@ tap_row(const walbus_change *ch)
 	}
 	row = json_object();
 	for (uint32_t i = 0; i < ch->nvalues; i++)
-		json_object_set_new(row, ch->table->columns[i].name,
-							tap_value(&ch->values[i]));
+	{
+		char		attnum[16];
+		const char *key = ch->table->columns[i].name;
+
+		if (tap_by_attnum)
+		{
+			snprintf(attnum, sizeof(attnum), "%d",
+					 (int) ch->table->columns[i].attnum);
+			key = attnum;
+		}
+		json_object_set_new(row, key, tap_value(&ch->values[i]));
+	}
 	return row;
+}
+
+/* A definition of a table: names, OIDs, and each column by attnum. */
+static json_t *
+tap_table(const walbus_table *t)
+{
+	json_t	   *o = json_object();
+	json_t	   *cols = json_array();
+
+	json_object_set_new(o, "schema", json_string(t->schema));
+	json_object_set_new(o, "table", json_string(t->name));
+	json_object_set_new(o, "schema_oid", json_integer(t->schema_oid));
+	json_object_set_new(o, "schema_version",
+						json_integer((json_int_t) t->schema_version));
+	if (t->key_index < t->ncolumns)
+		json_object_set_new(o, "key_attnum",
+							json_integer(t->columns[t->key_index].attnum));
+	for (uint32_t i = 0; i < t->ncolumns; i++)
+	{
+		json_t	   *c = json_object();
+
+		json_object_set_new(c, "attnum", json_integer(t->columns[i].attnum));
+		json_object_set_new(c, "name", json_string(t->columns[i].name));
+		json_object_set_new(c, "type", json_string(t->columns[i].type_name));
+		json_array_append_new(cols, c);
+	}
+	json_object_set_new(o, "columns", cols);
+	return o;
+}
+
+static void
+tap_schema_event(json_t *o, const walbus_schema_event *ev)
+{
+	json_t	   *changes = json_array();
+
+	json_object_set_new(o, "event", json_string(ev->event));
+	json_object_set_new(o, "relid", json_integer(ev->relid));
+	json_object_set_new(o, "topic", json_string(ev->topic));
+	if (ev->previous_topic != NULL)
+		json_object_set_new(o, "previous_topic",
+							json_string(ev->previous_topic));
+	if (ev->reason != NULL)
+		json_object_set_new(o, "reason", json_string(ev->reason));
+	for (uint32_t i = 0; i < ev->nchanges; i++)
+	{
+		const walbus_schema_change *c = &ev->changes[i];
+		json_t	   *j = json_object();
+
+		json_object_set_new(j, "change", json_string(c->change));
+		if (c->attnum != 0)
+			json_object_set_new(j, "attnum", json_integer(c->attnum));
+		if (c->from_attnum != 0)
+			json_object_set_new(j, "from_attnum", json_integer(c->from_attnum));
+		if (c->from != NULL)
+			json_object_set_new(j, "from", json_string(c->from));
+		if (c->to != NULL)
+			json_object_set_new(j, "to", json_string(c->to));
+		json_array_append_new(changes, j);
+	}
+	json_object_set_new(o, "changes", changes);
+	if (ev->table != NULL)
+		json_object_set_new(o, "definition", tap_table(ev->table));
+	if (ev->previous != NULL)
+		json_object_set_new(o, "previous", tap_table(ev->previous));
 }
 
 static json_t *
@@ -265,6 +351,10 @@ tap_change(const walbus_change *ch)
 			json_object_set_new(o, "end_lsn", tap_lsn(ch->end_lsn));
 			json_object_set_new(o, "changes", json_integer(ch->nchanges));
 			break;
+		case WALBUS_SCHEMA:
+			if (ch->schema_event != NULL)
+				tap_schema_event(o, ch->schema_event);
+			break;
 		case WALBUS_HEARTBEAT:
 			json_object_set_new(o, "time", tap_time(ch->time));
 			json_object_set_new(o, "received_lsn", tap_lsn(ch->received_lsn));
@@ -305,6 +395,8 @@ tap_status(walbus_client *c)
 						json_integer((json_int_t) st.transactions));
 	json_object_set_new(o, "changes", json_integer((json_int_t) st.changes));
 	json_object_set_new(o, "frames", json_integer((json_int_t) st.frames));
+	json_object_set_new(o, "schema_events",
+						json_integer((json_int_t) st.schema_events));
 	json_object_set_new(o, "messages", json_integer((json_int_t) st.messages));
 	json_object_set_new(o, "heartbeats",
 						json_integer((json_int_t) st.heartbeats));
@@ -398,6 +490,7 @@ main(int argc, char **argv)
 		{"status", no_argument, NULL, 's'},
 		{"consumer", required_argument, NULL, 'C'},
 		{"recv-queue", required_argument, NULL, 'q'},
+		{"attnums", no_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -417,7 +510,7 @@ main(int argc, char **argv)
 	bool		want_status = false;
 	char	   *end;
 
-	while ((opt = getopt_long(argc, argv, "b:c:t:n:T:C:q:sh", options, NULL)) != -1)
+	while ((opt = getopt_long(argc, argv, "b:c:t:n:T:C:q:Ash", options, NULL)) != -1)
 	{
 		switch (opt)
 		{
@@ -471,6 +564,9 @@ main(int argc, char **argv)
 					return 2;
 				}
 				wo.recv_queue = (int) queue;
+				break;
+			case 'A':
+				tap_by_attnum = true;
 				break;
 			case 'h':
 				tap_usage();
@@ -550,7 +646,8 @@ main(int argc, char **argv)
 				if (rc == WALBUS_ESCHEMA)
 					fprintf(stderr, "walbus-tap: %s\n", walbus_errmsg(c));
 				tap_print(&ch);
-				printed++;
+				if (ch.kind != WALBUS_SCHEMA)
+					printed++;
 				if (wo.consumer != NULL)
 					walbus_ack(c, &ch);	/* printed and flushed: applied */
 				break;

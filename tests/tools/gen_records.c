@@ -150,16 +150,22 @@ contacts_relation(stream *s)
 {
 	wb_enc	   *e = &s->enc;
 
-	wb_enc_relation_start(e, 16384, S("public"), S("contacts"), 0, 7);
-	wb_enc_column(e, S("id"), 20, -1, S("bigint"));
-	wb_enc_column(e, S("name"), 25, -1, S("text"));
-	wb_enc_column(e, S("score"), 1700, 786438, S("numeric(12,2)"));
-	wb_enc_column(e, S("active"), 16, -1, S("boolean"));
-	wb_enc_column(e, S("updated_at"), 1184, -1, S("timestamp with time zone"));
-	wb_enc_column(e, S("photo"), 17, -1, S("bytea"));
-	wb_enc_column(e, S("ratio"), 701, -1, S("double precision"));
+	wb_enc_relation_start(e, 16384, S("public"), S("contacts"), 0, 7, 0);
+	wb_enc_column(e, S("id"), 20, -1, S("bigint"), 0);
+	wb_enc_column(e, S("name"), 25, -1, S("text"), 0);
+	wb_enc_column(e, S("score"), 1700, 786438, S("numeric(12,2)"), 0);
+	wb_enc_column(e, S("active"), 16, -1, S("boolean"), 0);
+	wb_enc_column(e, S("updated_at"), 1184, -1,
+				  S("timestamp with time zone"), 0);
+	wb_enc_column(e, S("photo"), 17, -1, S("bytea"), 0);
+	wb_enc_column(e, S("ratio"), 701, -1, S("double precision"), 0);
 	end_record(s);
 }
+
+/*
+ * Version 1 streams: RELATION without attnums or schema OID (the 0 passed
+ * as schema_oid and attnum asks for version 1).
+ */
 
 /* Every record kind, in the order a session would produce them. */
 static void
@@ -270,9 +276,9 @@ gen_values(void)
 	size_t		i;
 
 	stream_open(&s, "values", 0);
-	wb_enc_relation_start(e, 16385, S("public"), S("kinds"), 0, 2);
-	wb_enc_column(e, S("id"), 20, -1, S("bigint"));
-	wb_enc_column(e, S("v"), 25, -1, S("text"));
+	wb_enc_relation_start(e, 16385, S("public"), S("kinds"), 0, 2, 0);
+	wb_enc_column(e, S("id"), 20, -1, S("bigint"), 0);
+	wb_enc_column(e, S("v"), 25, -1, S("text"), 0);
 	end_record(&s);
 
 #define ROW(enc_call) \
@@ -324,9 +330,9 @@ gen_redefine(void)
 	wb_enc	   *e = &s.enc;
 
 	stream_open(&s, "redefine", 0);
-	wb_enc_relation_start(e, 16390, S("public"), S("people"), 0, 2);
-	wb_enc_column(e, S("id"), 23, -1, S("integer"));
-	wb_enc_column(e, S("name"), 1043, 84, S("character varying(80)"));
+	wb_enc_relation_start(e, 16390, S("public"), S("people"), 0, 2, 0);
+	wb_enc_column(e, S("id"), 23, -1, S("integer"), 0);
+	wb_enc_column(e, S("name"), 1043, 84, S("character varying(80)"), 0);
 	end_record(&s);
 	wb_enc_insert_start(e, 16390, 2);
 	wb_enc_v_int(e, 1);
@@ -334,10 +340,10 @@ gen_redefine(void)
 	end_record(&s);
 
 	/* key column moved to the end, and a third column */
-	wb_enc_relation_start(e, 16390, S("crm"), S("persons"), 2, 3);
-	wb_enc_column(e, S("name"), 1043, 84, S("character varying(80)"));
-	wb_enc_column(e, S("email"), 25, -1, S("text"));
-	wb_enc_column(e, S("id"), 23, -1, S("integer"));
+	wb_enc_relation_start(e, 16390, S("crm"), S("persons"), 2, 3, 0);
+	wb_enc_column(e, S("name"), 1043, 84, S("character varying(80)"), 0);
+	wb_enc_column(e, S("email"), 25, -1, S("text"), 0);
+	wb_enc_column(e, S("id"), 23, -1, S("integer"), 0);
 	end_record(&s);
 	wb_enc_insert_start(e, 16390, 3);
 	wb_enc_v_str(e, S("Grace"));
@@ -349,8 +355,8 @@ gen_redefine(void)
 	end_record(&s);
 
 	/* a second relation, then a truncate naming both */
-	wb_enc_relation_start(e, 16400, S("crm"), S("notes"), 0, 1);
-	wb_enc_column(e, S("id"), 2950, -1, S("uuid"));
+	wb_enc_relation_start(e, 16400, S("crm"), S("notes"), 0, 1, 0);
+	wb_enc_column(e, S("id"), 2950, -1, S("uuid"), 0);
 	end_record(&s);
 	wb_enc_truncate_start(e, WB_TRUNCATE_CASCADE, 2);
 	wb_enc_relid(e, 16400);
@@ -387,8 +393,8 @@ gen_violations(void)
 	end_record(&s);
 
 	/* more values than the RELATION has columns */
-	wb_enc_relation_start(e, 5, S("public"), S("t"), 0, 1);
-	wb_enc_column(e, S("id"), 20, -1, S("bigint"));
+	wb_enc_relation_start(e, 5, S("public"), S("t"), 0, 1, 0);
+	wb_enc_column(e, S("id"), 20, -1, S("bigint"), 0);
 	end_record(&s);
 	wb_enc_insert_start(e, 5, 2);
 	wb_enc_v_int(e, 1);
@@ -396,18 +402,18 @@ gen_violations(void)
 	end_record(&s);
 
 	/* column names that cannot be keys of one JSON object */
-	wb_enc_relation_start(e, 6, S("public"), S("dup"), 0, 3);
-	wb_enc_column(e, S("id"), 20, -1, S("bigint"));
-	wb_enc_column(e, S("a"), 25, -1, S("text"));
-	wb_enc_column(e, S("a"), 25, -1, S("text"));
+	wb_enc_relation_start(e, 6, S("public"), S("dup"), 0, 3, 0);
+	wb_enc_column(e, S("id"), 20, -1, S("bigint"), 0);
+	wb_enc_column(e, S("a"), 25, -1, S("text"), 0);
+	wb_enc_column(e, S("a"), 25, -1, S("text"), 0);
 	end_record(&s);
 	wb_enc_insert_start(e, 6, 3);
 	wb_enc_v_int(e, 1);
 	wb_enc_v_str(e, S("first"));
 	wb_enc_v_str(e, S("second"));
 	end_record(&s);
-	wb_enc_relation_start(e, 7, S("bad\xff"), S("t"), 0, 1);
-	wb_enc_column(e, S("\xc3("), 20, -1, S("bigint"));
+	wb_enc_relation_start(e, 7, S("bad\xff"), S("t"), 0, 1, 0);
+	wb_enc_column(e, S("\xc3("), 20, -1, S("bigint"), 0);
 	end_record(&s);
 	wb_enc_delete_start(e, 7);
 	wb_enc_v_int(e, 1);
@@ -501,10 +507,10 @@ gen_big(void)
 	memset(bin, 0xab, bin_len);
 
 	stream_open(&s, "big", 0);
-	wb_enc_relation_start(e, 16500, S("public"), S("docs"), 0, 3);
-	wb_enc_column(e, S("id"), 20, -1, S("bigint"));
-	wb_enc_column(e, S("body"), 25, -1, S("text"));
-	wb_enc_column(e, S("blob"), 17, -1, S("bytea"));
+	wb_enc_relation_start(e, 16500, S("public"), S("docs"), 0, 3, 0);
+	wb_enc_column(e, S("id"), 20, -1, S("bigint"), 0);
+	wb_enc_column(e, S("body"), 25, -1, S("text"), 0);
+	wb_enc_column(e, S("blob"), 17, -1, S("bytea"), 0);
 	end_record(&s);
 	wb_enc_insert_start(e, 16500, 3);
 	wb_enc_v_int(e, 1);
@@ -517,6 +523,97 @@ gen_big(void)
 	stream_close(&s);
 	free(text);
 	free(bin);
+}
+
+/*
+ * A version-2 stream: RELATION records carry each column's attnum and the
+ * schema's OID; a table that leaves the stream gets a WITHDRAWN record,
+ * after which its next RELATION is sent even when it is the same.
+ */
+static void
+gen_version2(void)
+{
+	stream		s;
+	wb_enc	   *e = &s.enc;
+
+	stream_open(&s, "version2", 1);
+
+	/* attnum 3 was dropped: attnums have gaps and never come back */
+	wb_enc_begin(e, 750, UINT64_C(0x3000028), ts(T0_SEC, T0_NSEC));
+	end_record(&s);
+	wb_enc_relation_start(e, 16384, S("public"), S("contacts"), 0, 3, 2200);
+	wb_enc_column(e, S("id"), 20, -1, S("bigint"), 1);
+	wb_enc_column(e, S("name"), 25, -1, S("text"), 2);
+	wb_enc_column(e, S("score"), 1700, 786438, S("numeric(12,2)"), 4);
+	wb_enc_relation_finish(e, 2200);
+	end_record(&s);
+	wb_enc_insert_start(e, 16384, 3);
+	wb_enc_v_int(e, 1);
+	wb_enc_v_str(e, S("Ada"));
+	wb_enc_v_str(e, S("12.50"));
+	end_record(&s);
+
+	/* a column renamed keeps its attnum; a renamed schema keeps its OID */
+	wb_enc_relation_start(e, 16384, S("crm"), S("contacts"), 0, 3, 2200);
+	wb_enc_column(e, S("id"), 20, -1, S("bigint"), 1);
+	wb_enc_column(e, S("full_name"), 25, -1, S("text"), 2);
+	wb_enc_column(e, S("score"), 1700, 786438, S("numeric(12,2)"), 4);
+	wb_enc_relation_finish(e, 2200);
+	end_record(&s);
+	wb_enc_update_start(e, 16384, 3, false);
+	wb_enc_v_int(e, 1);
+	wb_enc_v_str(e, S("Ada L."));
+	wb_enc_v_nil(e);
+	end_record(&s);
+
+	/* no longer eligible: withdrawn, with the verdict's sentence */
+	wb_enc_withdrawn(e, 16384, false,
+					 S("owned by role sales, of which role syncer is not a member"));
+	end_record(&s);
+	wb_enc_commit(e, UINT64_C(0x3000028), UINT64_C(0x3000058),
+				  ts(T0_SEC, T0_NSEC));
+	end_record(&s);
+
+	/* eligible again: described anew, then dropped */
+	wb_enc_begin(e, 751, UINT64_C(0x3001000), ts(T0_SEC + 1, 0));
+	end_record(&s);
+	wb_enc_relation_start(e, 16384, S("crm"), S("contacts"), 0, 3, 2200);
+	wb_enc_column(e, S("id"), 20, -1, S("bigint"), 1);
+	wb_enc_column(e, S("full_name"), 25, -1, S("text"), 2);
+	wb_enc_column(e, S("score"), 1700, 786438, S("numeric(12,2)"), 4);
+	wb_enc_relation_finish(e, 2200);
+	end_record(&s);
+	wb_enc_delete_start(e, 16384);
+	wb_enc_v_int(e, 1);
+	end_record(&s);
+	wb_enc_withdrawn(e, 16384, true, S("the table was dropped"));
+	end_record(&s);
+	wb_enc_commit(e, UINT64_C(0x3001000), UINT64_C(0x3001030),
+				  ts(T0_SEC + 1, 0));
+	end_record(&s);
+
+	stream_close(&s);
+
+	/*
+	 * Broken rules of version 2: a change after its table's WITHDRAWN and
+	 * before a new RELATION, a WITHDRAWN of a relid never described.
+	 */
+	stream_open(&s, "version2_violations", 0);
+	wb_enc_relation_start(e, 8, S("public"), S("t"), 0, 1, 2200);
+	wb_enc_column(e, S("id"), 20, -1, S("bigint"), 1);
+	wb_enc_relation_finish(e, 2200);
+	end_record(&s);
+	wb_enc_withdrawn(e, 8, false, S("no primary key"));
+	end_record(&s);
+	wb_enc_insert_start(e, 8, 1);
+	wb_enc_v_int(e, 1);
+	end_record(&s);
+	wb_enc_delete_start(e, 8);
+	wb_enc_v_int(e, 1);
+	end_record(&s);
+	wb_enc_withdrawn(e, 9, true, S("the table was dropped"));
+	end_record(&s);
+	stream_close(&s);
 }
 
 int
@@ -535,5 +632,6 @@ main(int argc, char **argv)
 	gen_messages();
 	gen_broken();
 	gen_big();
+	gen_version2();
 	return 0;
 }

@@ -112,6 +112,10 @@ hex_trailing        walbus-dump --hex <hex_trailing.txt
 hex_malformed       walbus-dump --hex hex_malformed.txt
 hex_empty           walbus-dump --hex hex_empty.txt
 raw_as_hex          walbus-dump --hex stream.bin
+# version 2: attnums, schema OIDs, WITHDRAWN
+version2            walbus-dump version2.bin
+version2_stable     walbus-dump --hex --stable version2.txt
+version2_violations walbus-dump --stable version2_violations.bin
 CASES
 
 echo "$passed passed, $failed failed"
