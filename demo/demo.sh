@@ -86,23 +86,30 @@ sed 's/^/relay: /' "$CLUSTER_DIR/relay.log"
 
 if [ -n "${DEMO_SECONDS:-}" ]; then until="for $DEMO_SECONDS s"; else until="Ctrl-C to stop"; fi
 say "workload: inserts, updates, key changes, deletes; the tap prints crm.contacts and crm.deals only ($until)"
+say "at round 5, crm.deals is renamed crm.opportunities and its column stage becomes phase: the tap prints the schema event and keeps going (docs/SCHEMA.md)"
 (
     i=0
+    deals=crm.deals stage=stage
     while :; do
         i=$((i + 1))
+        if [ "$i" = 5 ]; then
+            sql -c "ALTER TABLE crm.deals RENAME TO opportunities" \
+                -c "ALTER TABLE crm.opportunities RENAME COLUMN stage TO phase"
+            deals=crm.opportunities stage=phase
+        fi
         sql <<SQL
 BEGIN;
 INSERT INTO crm.contacts (name, email, score) VALUES ('Contact $i', 'c$i@example.com', $i * 1.5);
-INSERT INTO crm.deals (contact_id, amount, stage)
+INSERT INTO $deals (contact_id, amount, $stage)
     SELECT max(id), $i * 100, 'open' FROM crm.contacts;
 INSERT INTO crm.notes VALUES ($i, 'ineligible: never on the bus');
 INSERT INTO crm.tags VALUES ($i, 'vip');
 COMMIT;
-UPDATE crm.deals SET stage = 'won' WHERE id % 3 = 0 AND stage = 'open';
+UPDATE $deals SET $stage = 'won' WHERE id % 3 = 0 AND $stage = 'open';
 SQL
         if [ $((i % 4)) = 0 ]; then
             sql -c "UPDATE crm.contacts SET id = id + 1000 WHERE id = $((i - 1))" \
-                -c "DELETE FROM crm.deals WHERE id = $((i - 2))"
+                -c "DELETE FROM $deals WHERE id = $((i - 2))"
         fi
         sleep 1
     done
