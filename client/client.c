@@ -451,6 +451,35 @@ walbus_filter_parse(const char *filter, size_t *len, bool *is_prefix)
 		(*len)--;
 }
 
+/* Append a filter of len bytes; WALBUS_ENOMEM (said) when out of memory. */
+static int
+walbus_filter_add(walbus_client *c, const char *bytes, size_t len,
+				  bool is_prefix, bool followed)
+{
+	walbus_filter *f;
+
+	if (c->nfilters == c->filters_cap)
+	{
+		int			ncap = c->filters_cap ? c->filters_cap * 2 : 8;
+		walbus_filter *n = realloc(c->filters, ncap * sizeof(walbus_filter));
+
+		if (n == NULL)
+			return walbus_fail(c, WALBUS_ENOMEM, "out of memory");
+		c->filters = n;
+		c->filters_cap = ncap;
+	}
+	f = &c->filters[c->nfilters];
+	if ((f->bytes = malloc(len + 1)) == NULL)
+		return walbus_fail(c, WALBUS_ENOMEM, "out of memory");
+	memcpy(f->bytes, bytes, len);
+	f->bytes[len] = '\0';
+	f->len = len;
+	f->is_prefix = is_prefix;
+	f->followed = followed;
+	c->nfilters++;
+	return WALBUS_OK;
+}
+
 static int
 walbus_filter_find(const walbus_client *c, const char *bytes, size_t len,
 				   bool is_prefix)
@@ -467,7 +496,6 @@ walbus_subscribe(walbus_client *c, const char *filter)
 {
 	size_t		len;
 	bool		is_prefix;
-	walbus_filter *f;
 	int			i;
 
 	if (filter == NULL)
@@ -483,25 +511,8 @@ walbus_subscribe(walbus_client *c, const char *filter)
 		c->filters[i].followed = false;
 		return WALBUS_OK;
 	}
-	if (c->nfilters == c->filters_cap)
-	{
-		int			ncap = c->filters_cap ? c->filters_cap * 2 : 8;
-		walbus_filter *n = realloc(c->filters, ncap * sizeof(walbus_filter));
-
-		if (n == NULL)
-			return walbus_fail(c, WALBUS_ENOMEM, "out of memory");
-		c->filters = n;
-		c->filters_cap = ncap;
-	}
-	f = &c->filters[c->nfilters];
-	if ((f->bytes = malloc(len + 1)) == NULL)
-		return walbus_fail(c, WALBUS_ENOMEM, "out of memory");
-	memcpy(f->bytes, filter, len);
-	f->bytes[len] = '\0';
-	f->len = len;
-	f->is_prefix = is_prefix;
-	f->followed = false;
-	c->nfilters++;
+	if (walbus_filter_add(c, filter, len, is_prefix, false) != WALBUS_OK)
+		return WALBUS_ENOMEM;
 	walbus_filters_changed(c, true);
 	return WALBUS_OK;
 }
@@ -612,29 +623,10 @@ walbus_follow_relid(walbus_client *c, uint32_t relid)
 static int
 walbus_follow_topic(walbus_client *c, wb_str topic)
 {
-	walbus_filter *f;
-
 	if (topic.len == 0 || walbus_selected(c, topic.ptr, topic.len))
 		return WALBUS_OK;
-	if (c->nfilters == c->filters_cap)
-	{
-		int			ncap = c->filters_cap ? c->filters_cap * 2 : 8;
-		walbus_filter *n = realloc(c->filters, ncap * sizeof(walbus_filter));
-
-		if (n == NULL)
-			return walbus_fail(c, WALBUS_ENOMEM, "out of memory");
-		c->filters = n;
-		c->filters_cap = ncap;
-	}
-	f = &c->filters[c->nfilters];
-	if ((f->bytes = malloc(topic.len + 1)) == NULL)
-		return walbus_fail(c, WALBUS_ENOMEM, "out of memory");
-	memcpy(f->bytes, topic.ptr, topic.len);
-	f->bytes[topic.len] = '\0';
-	f->len = topic.len;
-	f->is_prefix = false;
-	f->followed = true;
-	c->nfilters++;
+	if (walbus_filter_add(c, topic.ptr, topic.len, false, true) != WALBUS_OK)
+		return WALBUS_ENOMEM;
 	walbus_filters_changed(c, false);
 	return WALBUS_OK;
 }
