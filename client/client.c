@@ -141,6 +141,7 @@ struct walbus_client
 
 	/* the schema event of the change being taken, and its public form */
 	bool		have_event;
+	int			event_rc;		/* why not, when have_event is false */
 	wbs_event	event;
 	walbus_schema_event sev;
 	walbus_schema_change *sev_changes;
@@ -189,6 +190,7 @@ struct walbus_client
 static int	walbus_fail(walbus_client *c, int rc, const char *fmt,...)
 			__attribute__((format(printf, 3, 4)));
 static void walbus_event_drop(walbus_client *c);
+static bool walbus_receives(void *arg, const char *topic, size_t len);
 
 static int
 walbus_fail(walbus_client *c, int rc, const char *fmt,...)
@@ -631,6 +633,39 @@ walbus_follow_topic(walbus_client *c, wb_str topic)
 	return WALBUS_OK;
 }
 
+/* Drop the filter following added for topic, if any. */
+static void
+walbus_unfollow_topic(walbus_client *c, wb_str topic)
+{
+	for (int i = 0; i < c->nfilters; i++)
+		if (c->filters[i].followed && !c->filters[i].is_prefix &&
+			c->filters[i].len == topic.len &&
+			memcmp(c->filters[i].bytes, topic.ptr, topic.len) == 0)
+		{
+			free(c->filters[i].bytes);
+			c->filters[i] = c->filters[--c->nfilters];
+			walbus_filters_changed(c, false);
+			return;
+		}
+}
+
+/*
+ * Does the client look at this frame?  Reserved and selected topics, and
+ * a frame of a followed table under a topic not selected yet: its schema
+ * event was lost (the loss is reported on _schema), and following it by
+ * relid keeps its changes coming.
+ */
+static bool
+walbus_takes(walbus_client *c, const wbe_frame *fr)
+{
+	if (walbus_receives(c, fr->topic.ptr, fr->topic.len))
+		return true;
+	if (fr->kind != WBE_FRAME_CHANGES || fr->schema_version == 0 ||
+		!walbus_follows(c, fr->relid))
+		return false;
+	return walbus_follow_topic(c, fr->topic) == WALBUS_OK;
+}
+
 /* Forget the schema event of the change last taken. */
 static void
 walbus_event_drop(walbus_client *c)
@@ -663,8 +698,11 @@ walbus_schema_wanted(walbus_client *c, const wbe_change *ch)
 						  sizeof(err));
 	if (rc != WB_OK)
 	{
-		walbus_fail(c, rc == WB_ENOMEM ? WALBUS_ENOMEM : WALBUS_EPROTO,
-					"malformed schema event: %s", err);
+		/* out of memory: the change stays, and is decoded again */
+		c->event_rc = walbus_fail(c, rc == WB_ENOMEM ? WALBUS_ENOMEM :
+								  WALBUS_EPROTO, "%s schema event: %s",
+								  rc == WB_ENOMEM ? "cannot keep a" :
+								  "malformed", err);
 		return true;
 	}
 	c->have_event = true;
@@ -676,10 +714,11 @@ walbus_schema_wanted(walbus_client *c, const wbe_change *ch)
 	{
 		if (ev->kind == WBS_TABLE_DROPPED)
 		{
-			/* PostgreSQL may give its OID to an unrelated table later */
+			/* PostgreSQL may give its OID and name to another table later */
 			if (walbus_follows(c, ev->relid))
 				(void) whm_put(&c->followed, &ev->relid, sizeof(ev->relid),
 							   WALBUS_FORGOTTEN);
+			walbus_unfollow_topic(c, ev->topic);
 		}
 		else
 		{
@@ -865,7 +904,7 @@ walbus_fill(walbus_client *c, const wbe_change *ch, walbus_change *out)
 			{
 				out->relid = fr->relid;
 				if (!c->have_event)
-					return WALBUS_EPROTO;	/* walbus_schema_wanted said why */
+					return c->event_rc;	/* walbus_schema_wanted said why */
 				if ((rc = walbus_sev_build(c)) != WALBUS_OK)
 					return rc;
 				out->schema_event = &c->sev;
@@ -1461,7 +1500,7 @@ walbus_recv(walbus_client *c, walbus_change *out, int timeout_ms)
 				 * frame arrives once, so those are still news.
 				 */
 				if (fr->in_txn ||
-					!walbus_receives(c, fr->topic.ptr, fr->topic.len))
+					!walbus_takes(c, fr))
 					walbus_bus_frame_drop(c);
 				else
 					walbus_cursor_load(c, true);
@@ -1477,7 +1516,7 @@ walbus_recv(walbus_client *c, walbus_change *out, int timeout_ms)
 				continue;
 			}
 			c->seq = fr->head.seq;
-			if (!walbus_receives(c, fr->topic.ptr, fr->topic.len))
+			if (!walbus_takes(c, fr))
 			{
 				walbus_bus_frame_drop(c);	/* counted; not asked for */
 				continue;
@@ -1486,7 +1525,7 @@ walbus_recv(walbus_client *c, walbus_change *out, int timeout_ms)
 			continue;
 		}
 
-		if (!walbus_receives(c, fr->topic.ptr, fr->topic.len))
+		if (!walbus_takes(c, fr))
 		{
 			walbus_bus_frame_drop(c);	/* counted; not asked for */
 			continue;

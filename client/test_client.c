@@ -1684,6 +1684,31 @@ test_durable_follows_rename(void **state)
 	assert_int_equal(st.duplicates, 0);
 }
 
+/*
+ * The schema event of a rename is lost on the bus: the table's frames
+ * under its new name still come, followed by relid, not dropped as
+ * unselected.
+ */
+static void
+test_follows_rename_event_lost(void **state)
+{
+	fake_relay *f = *state;
+	walbus_change ch;
+
+	assert_int_equal(walbus_subscribe(f->client, "public.contacts"), WALBUS_OK);
+	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 1, "ann", 1);
+	expect_insert_ch(f, &ch, 1, 1);
+	pub_schema_event(f, WBS_TABLE_CHANGED, "public.customers",
+					 "public.contacts", &customers_def, &contacts_def, false);
+	pub_insert(f, "public.customers", 1, CONTACTS_RELID, CUSTOMERS_SV, 2,
+			   "bob", 0);
+	/* the fake relay cannot resolve the new version (the event had it) */
+	assert_int_equal(recv_one(f, &ch), WALBUS_ESCHEMA);
+	assert_int_equal(ch.kind, WALBUS_INSERT);
+	assert_string_equal(ch.topic, "public.customers");
+	assert_int_equal(ch.values[0].v.i, 2);
+}
+
 int
 main(void)
 {
@@ -1711,6 +1736,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_durable_release, setup_relay, teardown),
 		cmocka_unit_test_setup_teardown(test_durable_two_topics, setup_relay, teardown),
 		cmocka_unit_test_setup_teardown(test_follows_rename, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_follows_rename_event_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_durable_follows_rename, setup_relay, teardown),
 	};
 

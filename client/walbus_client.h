@@ -185,7 +185,8 @@ typedef struct walbus_change
 	uint32_t	xid;
 	uint64_t	commit_lsn;		/* with pos: a unique, ordered key */
 	wb_timestamp commit_time;
-	uint32_t	pos;			/* from 1 within the transaction */
+	uint32_t	pos;			/* within the transaction: increasing, the
+								 * plugin's items even (PROTOCOL.md §E4.2) */
 
 	/* INSERT, UPDATE, DELETE, TRUNCATE */
 	uint32_t	relid;
@@ -206,7 +207,8 @@ typedef struct walbus_change
 
 	/* COMMIT */
 	uint64_t	end_lsn;
-	uint32_t	nchanges;		/* changes in the transaction (its last pos) */
+	uint32_t	nchanges;		/* the transaction's highest pos (its
+								 * plugin items are numbered 2, 4, ...) */
 
 	/* HEARTBEAT */
 	wb_timestamp time;

@@ -69,7 +69,8 @@ static const struct
 	{"schema", WBC_OP_SCHEMA},
 	{"hello", WBC_OP_HELLO},
 	{"ack", WBC_OP_ACK},
-	{"replay", WBC_OP_REPLAY}
+	{"replay", WBC_OP_REPLAY},
+	{"backfill", WBC_OP_BACKFILL}
 };
 
 void
@@ -238,6 +239,10 @@ wbc_decode_request(const void *buf, size_t len, wbc_request *out,
 			has_release_pos = mpr_uint32(&r, &out->release.pos);
 		else if (mpr_str_eq(key, "max_bytes"))
 			mpr_uint(&r, &out->max_bytes);
+		else if (mpr_str_eq(key, "schema") && mpr_peek(&r) == MPR_STR)
+			mpr_str(&r, &out->schema);
+		else if (mpr_str_eq(key, "table"))
+			out->has_table = mpr_str(&r, &out->table);
 		else if (mpr_str_eq(key, "prefixes"))
 			wbc_read_prefixes(&r, out);
 		else
@@ -254,7 +259,72 @@ wbc_decode_request(const void *buf, size_t len, wbc_request *out,
 	return WB_OK;
 }
 
+void
+wbc_enc_backfill_request(wb_enc *e, const char *schema, size_t schema_len,
+						 const char *table, size_t table_len)
+{
+	WB_PACKER(pk, e);
+
+	if (e->failed)
+		return;
+	msgpack_pack_map(&pk, 3);
+	wbc_kv_str(e, &pk, "op", "backfill", 8);
+	wbc_kv_str(e, &pk, "schema", schema, schema_len);
+	wbc_kv_str(e, &pk, "table", table, table_len);
+}
+
 /* ------------------------------------------------------------ responses */
+
+void
+wbc_enc_backfill(wb_enc *e, const wbc_backfill *b)
+{
+	WB_PACKER(pk, e);
+
+	if (e->failed)
+		return;
+	msgpack_pack_map(&pk, 5);
+	wbc_ok(e, &pk, true);
+	wbc_kv_uint(e, &pk, "backfill", b->backfill);
+	wbc_kv_uint(e, &pk, "relid", b->relid);
+	wbc_kv_str(e, &pk, "topic", b->topic.ptr, b->topic.len);
+	wbc_kv_bool(e, &pk, "queued", b->queued);
+}
+
+int
+wbc_decode_backfill(const void *buf, size_t len, wbc_backfill *out,
+					char *errbuf, size_t errlen)
+{
+	mpr			r;
+	uint32_t	n;
+	bool		has_id = false;
+
+	memset(out, 0, sizeof(*out));
+	mpr_init(&r, buf, len);
+	if (!mpr_map(&r, &n))
+		return wbc_failed(&r, errbuf, errlen);
+	for (uint32_t i = 0; i < n && !r.failed; i++)
+	{
+		wb_str		key;
+
+		if (!mpr_str(&r, &key))
+			break;
+		if (mpr_str_eq(key, "backfill"))
+			has_id = mpr_uint(&r, &out->backfill);
+		else if (mpr_str_eq(key, "relid"))
+			mpr_uint32(&r, &out->relid);
+		else if (mpr_str_eq(key, "topic"))
+			mpr_str(&r, &out->topic);
+		else if (mpr_str_eq(key, "queued"))
+			mpr_bool(&r, &out->queued);
+		else
+			mpr_skip(&r);
+	}
+	if (!r.failed && (!has_id || out->topic.ptr == NULL))
+		mpr_fail(&r, "backfill response lacks \"backfill\" or \"topic\"");
+	if (r.failed)
+		return wbc_failed(&r, errbuf, errlen);
+	return WB_OK;
+}
 
 void
 wbc_enc_error(wb_enc *e, const char *code, const char *message)

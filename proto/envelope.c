@@ -341,6 +341,8 @@ wbe_change_shape_ok(wbe_kind kind, uint32_t nrest)
 		case WBE_MESSAGE:
 			return nrest == 2;
 		case WBE_SCHEMA:
+		case WBE_READ:
+		case WBE_BACKFILL:
 			return nrest == 1;
 		case WBE_COMMIT:
 		case WBE_HEARTBEAT:
@@ -487,6 +489,10 @@ wbe_kind_name(wbe_kind kind)
 			return "message";
 		case WBE_SCHEMA:
 			return "schema";
+		case WBE_READ:
+			return "read";
+		case WBE_BACKFILL:
+			return "backfill";
 		case WBE_COMMIT:
 			return "commit";
 		case WBE_HEARTBEAT:
@@ -518,6 +524,7 @@ typedef enum wbe_topic_class
 	TC_TXN,						/* "_txn": commit frames */
 	TC_HEARTBEAT,				/* "_hb": heartbeats */
 	TC_SCHEMA,					/* "_schema": schema events */
+	TC_BACKFILL,				/* "_backfill": backfill events */
 	TC_RESERVED					/* any other '_' topic: nothing known */
 } wbe_topic_class;
 
@@ -536,6 +543,8 @@ wbe_classify_topic(wb_str topic)
 		return TC_HEARTBEAT;
 	if (mpr_str_eq(topic, WBE_TOPIC_SCHEMA))
 		return TC_SCHEMA;
+	if (mpr_str_eq(topic, WBE_TOPIC_BACKFILL))
+		return TC_BACKFILL;
 	return TC_RESERVED;
 }
 
@@ -617,7 +626,7 @@ wbe_required(wbe_frame_kind kind, wbe_topic_class tc, bool transactional)
 			if (tc == TC_MESSAGE)
 				return F_HEAD | F_TRANSACTIONAL | F_PREFIX | F_CHANGES |
 					(transactional ? F_TXN : 0);
-			if (tc == TC_SCHEMA)
+			if (tc == TC_SCHEMA || tc == TC_BACKFILL)
 				return F_HEAD | F_TXN | F_RELID | F_CHANGES;
 			return F_HEAD | F_TXN | F_RELID | F_SV | F_CHANGES;
 		case WBE_FRAME_COMMIT:
@@ -736,11 +745,14 @@ wbe_kind_on_topic(wbe_topic_class tc, uint64_t kind)
 		case WBE_UPDATE:
 		case WBE_DELETE:
 		case WBE_TRUNCATE:
+		case WBE_READ:
 			return tc == TC_TABLE;
 		case WBE_MESSAGE:
 			return tc == TC_MESSAGE;
 		case WBE_SCHEMA:
 			return tc == TC_SCHEMA;
+		case WBE_BACKFILL:
+			return tc == TC_BACKFILL;
 	}
 	return false;
 }
@@ -762,7 +774,8 @@ wbe_read_change(wbe_parse *ps, wbe_change *c, uint32_t idx)
 	if (!mpr_uint(r, &kind))
 		return wbe_where(r, "change %u", idx);
 	if (kind != WBE_INSERT && kind != WBE_UPDATE && kind != WBE_DELETE &&
-		kind != WBE_TRUNCATE && kind != WBE_MESSAGE && kind != WBE_SCHEMA)
+		kind != WBE_TRUNCATE && kind != WBE_MESSAGE && kind != WBE_SCHEMA &&
+		kind != WBE_READ && kind != WBE_BACKFILL)
 		return mpr_fail(r, "change %u: unknown kind %llu", idx,
 						(unsigned long long) kind);
 	c->kind = (wbe_kind) kind;
@@ -770,7 +783,8 @@ wbe_read_change(wbe_parse *ps, wbe_change *c, uint32_t idx)
 		return mpr_fail(r, "change %u: %s on a %s topic", idx,
 						wbe_kind_name(c->kind),
 						ps->tc == TC_TABLE ? "table" :
-						ps->tc == TC_SCHEMA ? "schema" : "message");
+						ps->tc == TC_SCHEMA ? "schema" :
+						ps->tc == TC_BACKFILL ? "backfill" : "message");
 	if (!wbe_change_shape_ok(c->kind, m - 2))
 		return mpr_fail(r, "change %u: %s of %u elements", idx,
 						wbe_kind_name(c->kind), m);
@@ -781,6 +795,7 @@ wbe_read_change(wbe_parse *ps, wbe_change *c, uint32_t idx)
 	{
 		case WBE_INSERT:
 		case WBE_UPDATE:
+		case WBE_READ:
 			if (!wbe_read_values(ps, c, idx))
 				return false;
 			if (m == 4)
@@ -806,13 +821,14 @@ wbe_read_change(wbe_parse *ps, wbe_change *c, uint32_t idx)
 				return wbe_where(r, "change %u, content", idx);
 			return true;
 		case WBE_SCHEMA:
+		case WBE_BACKFILL:
 			{
-				/* validated as a whole here, read by walbus_schema.h */
+				/* validated as a whole here, read by its own decoder */
 				const uint8_t *start = r->p;
 
 				if (mpr_peek(r) != MPR_MAP)
-					return mpr_fail(r, "change %u: a schema event is a map",
-									idx);
+					return mpr_fail(r, "change %u: a %s event is a map",
+									idx, wbe_kind_name(c->kind));
 				if (!mpr_skip(r))
 					return wbe_where(r, "change %u, event", idx);
 				c->content.ptr = (const char *) start;
@@ -826,7 +842,7 @@ wbe_read_change(wbe_parse *ps, wbe_change *c, uint32_t idx)
 	return mpr_fail(r, "change %u: kind %d", idx, (int) c->kind);
 }
 
-/* The "changes" array: at least one change, consecutive positions. */
+/* The "changes" array: at least one change, increasing positions. */
 static bool
 wbe_read_changes(wbe_parse *ps)
 {
@@ -834,7 +850,8 @@ wbe_read_changes(wbe_parse *ps)
 	wbe_dec    *d = ps->d;
 	uint32_t	n;
 
-	if (ps->tc != TC_TABLE && ps->tc != TC_MESSAGE && ps->tc != TC_SCHEMA)
+	if (ps->tc != TC_TABLE && ps->tc != TC_MESSAGE && ps->tc != TC_SCHEMA &&
+		ps->tc != TC_BACKFILL)
 		return mpr_fail(r, "\"changes\" on a topic that carries none");
 	if (!mpr_array(r, &n))
 		return false;
@@ -849,10 +866,9 @@ wbe_read_changes(wbe_parse *ps)
 	{
 		if (!wbe_read_change(ps, &d->changes[i], i))
 			return false;
-		/* in 64 bits: a first pos near 2^32 must not wrap */
-		if (i > 0 && d->changes[i].pos != (uint64_t) d->changes[0].pos + i)
+		if (i > 0 && d->changes[i].pos <= d->changes[i - 1].pos)
 			return mpr_fail(r, "change %u has pos %u after pos %u: "
-							"positions in a frame are consecutive", i,
+							"positions in a frame increase", i,
 							d->changes[i].pos, d->changes[i - 1].pos);
 	}
 	ps->out->nchanges = n;
@@ -1009,7 +1025,7 @@ wbe_check_frame(wbe_parse *ps, uint32_t seen)
 	{
 		case WBE_FRAME_CHANGES:
 			topic_ok = ps->tc == TC_TABLE || ps->tc == TC_MESSAGE ||
-				ps->tc == TC_SCHEMA;
+				ps->tc == TC_SCHEMA || ps->tc == TC_BACKFILL;
 			break;
 		case WBE_FRAME_COMMIT:
 			topic_ok = ps->tc == TC_TXN;

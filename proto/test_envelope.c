@@ -1318,10 +1318,9 @@ static const spec accepted[] = {
 /* One frame each, differing from a valid one in one way. */
 static const spec hostile[] = {
 	/* positions */
-	{"consecutive", TABLE, S_CHANGES, RAW("\x92\x93\x49\x01\x90\x93\x49\x03\x90")},
-	{"consecutive", TABLE, S_CHANGES, RAW("\x92\x93\x49\x02\x90\x93\x49\x01\x90")},
-	{"consecutive", TABLE, S_CHANGES, RAW("\x92\x93\x49\x02\x90\x93\x49\x02\x90")},
-	{"consecutive", TABLE, S_CHANGES,
+	{"increase", TABLE, S_CHANGES, RAW("\x92\x93\x49\x02\x90\x93\x49\x01\x90")},
+	{"increase", TABLE, S_CHANGES, RAW("\x92\x93\x49\x02\x90\x93\x49\x02\x90")},
+	{"increase", TABLE, S_CHANGES,
 	RAW("\x92\x93\x54\xce\xff\xff\xff\xff\x00\x93\x54\x00\x00")},
 	{"pos 0", TABLE, S_CHANGES, RAW("\x91\x93\x49\x00\x90")},
 	{"pos 0", MSG_TXN, S_CHANGES, RAW(CH_MSG_NT),.reverse = true,
@@ -1628,7 +1627,7 @@ test_random_bytes(void **state)
 		{
 			/* whatever was accepted is a whole, consistent frame */
 			for (uint32_t i = 1; i < f.nchanges; i++)
-				assert_int_equal(f.changes[i].pos, f.changes[0].pos + i);
+				assert_true(f.changes[i].pos > f.changes[i - 1].pos);
 		}
 		free(copy);
 	}

@@ -79,7 +79,8 @@ typedef enum wbc_op
 	WBC_OP_SCHEMA,
 	WBC_OP_HELLO,				/* durable consumer handshake */
 	WBC_OP_ACK,					/* a consumer acknowledges a position */
-	WBC_OP_REPLAY				/* messages after a position, from memory */
+	WBC_OP_REPLAY,				/* messages after a position, from memory */
+	WBC_OP_BACKFILL				/* read a table's rows into the stream */
 } wbc_op;
 
 typedef struct wbc_request
@@ -107,6 +108,10 @@ typedef struct wbc_request
 	 */
 	bool		has_release;
 	wbc_key		release;
+	/* backfill: the table, by name */
+	bool		has_table;
+	wb_str		schema;
+	wb_str		table;
 	/* replay: nng subscription prefixes (raw topic bytes) and a size cap */
 	uint32_t	nprefixes;
 	wb_str		prefixes[WBC_MAX_PREFIXES];
@@ -123,6 +128,15 @@ typedef struct wbc_hello
 	uint32_t	acked_pos;		/* it acked in this relay process, or 0/0 */
 	uint64_t	flushed_lsn;	/* what the relay confirmed to the slot */
 } wbc_hello;
+
+/* A backfill response. */
+typedef struct wbc_backfill
+{
+	uint64_t	backfill;		/* its id */
+	uint32_t	relid;
+	wb_str		topic;
+	bool		queued;			/* waits for the running one to finish */
+} wbc_backfill;
 
 /* A replay response; messages is malloc'd by the decoder, caller frees. */
 typedef struct wbc_replay
@@ -230,6 +244,9 @@ extern void wbc_enc_replay_request(wb_enc *e, const char *consumer,
 								   size_t len, uint64_t commit_lsn,
 								   uint32_t pos, const wb_str *prefixes,
 								   uint32_t nprefixes, uint64_t max_bytes);
+extern void wbc_enc_backfill_request(wb_enc *e, const char *schema,
+									 size_t schema_len, const char *table,
+									 size_t table_len);
 extern int	wbc_decode_request(const void *buf, size_t len, wbc_request *out,
 							   char *errbuf, size_t errlen);
 
@@ -249,6 +266,7 @@ extern void wbc_enc_schema_column(wb_enc *e, const char *name,
 extern void wbc_enc_status(wb_enc *e, const wbc_status *st);
 extern void wbc_enc_hello(wb_enc *e, const wbc_hello *h);
 extern void wbc_enc_ack(wb_enc *e, uint64_t flushed_lsn);
+extern void wbc_enc_backfill(wb_enc *e, const wbc_backfill *b);
 /* Replay: wbc_enc_replay_start, then nmessages x wbc_enc_replay_message. */
 extern void wbc_enc_replay_start(wb_enc *e, const char *status,
 								 uint64_t run, uint64_t last_seq, bool end,
@@ -275,6 +293,9 @@ extern int	wbc_decode_hello(const void *buf, size_t len, wbc_hello *out,
 /* The "flushed_lsn" of an ack response. */
 extern int	wbc_decode_ack(const void *buf, size_t len, uint64_t *flushed_lsn,
 						   char *errbuf, size_t errlen);
+extern int	wbc_decode_backfill(const void *buf, size_t len,
+								wbc_backfill *out, char *errbuf,
+								size_t errlen);
 extern int	wbc_decode_replay(const void *buf, size_t len, wbc_replay *out,
 							  char *errbuf, size_t errlen);
 

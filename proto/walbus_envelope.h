@@ -16,7 +16,9 @@
  *
  * Frames.  A frame of kind "changes" carries one or more changes of one
  * transaction on one topic that are consecutive in the transaction, so
- * their positions are consecutive too (pos, pos + 1, ...); what they share
+ * their positions increase (the relay numbers the plugin's items 2, 4,
+ * 6, ... and what it publishes itself between them with the odd numbers,
+ * docs/PROTOCOL.md §E4.2); what they share
  * (run, seq, tseq, xid, commit LSN and time, relid and schema version, or
  * the message prefix) is said once in the map, and the changes follow as
  * an array of small positional arrays:
@@ -29,6 +31,8 @@
  *	 ['M', pos, lsn, content]      logical decoding message (on _msg.*)
  *	 ['S', pos, event]             schema event (on _schema; event is a
  *	                               map, see walbus_schema.h)
+ *	 ['R', pos, values]            a row read by a backfill (table topics)
+ *	 ['B', pos, event]             backfill event (on _backfill; a map)
  *
  * The kind is the ASCII letter as a msgpack positive integer, as in the
  * plugin's records; values and keys are column values exactly as in the
@@ -79,6 +83,7 @@
 #define WBE_TOPIC_HEARTBEAT		"_hb"
 #define WBE_TOPIC_MSG_PREFIX	"_msg."
 #define WBE_TOPIC_SCHEMA		"_schema"
+#define WBE_TOPIC_BACKFILL		"_backfill"
 #define WBE_TOPIC_RESERVED		'_'
 
 /*
@@ -111,6 +116,8 @@ typedef enum wbe_kind
 	WBE_TRUNCATE = 'T',
 	WBE_MESSAGE = 'M',
 	WBE_SCHEMA = 'S',			/* on _schema */
+	WBE_READ = 'R',				/* a row read by a backfill */
+	WBE_BACKFILL = 'B',			/* on _backfill */
 	WBE_COMMIT = 'C',
 	WBE_HEARTBEAT = 'H'
 } wbe_kind;
@@ -162,8 +169,8 @@ typedef struct wbe_change
 	wb_value	old_key;
 	uint32_t	truncate_flags; /* TRUNCATE: WB_TRUNCATE_* */
 	uint64_t	msg_lsn;		/* MESSAGE: position of the message */
-	wb_str		content;		/* MESSAGE: its bytes; SCHEMA: the event
-								 * map's msgpack bytes (a valid map) */
+	wb_str		content;		/* MESSAGE: its bytes; SCHEMA, BACKFILL: the
+								 * event map's msgpack bytes (a valid map) */
 } wbe_change;
 
 /* A decoded frame.  Fields not used by kind are zero. */
@@ -183,7 +190,7 @@ typedef struct wbe_frame
 	/* CHANGES on a _msg. topic */
 	bool		transactional;
 	wb_str		prefix;
-	/* CHANGES: at least one, consecutive positions */
+	/* CHANGES: at least one, increasing positions */
 	uint32_t	nchanges;
 	wbe_change *changes;
 
@@ -245,7 +252,10 @@ extern void wbe_enc_frame_table(wb_enc *e, const wbe_head *h,
 extern void wbe_enc_frame_messages(wb_enc *e, const wbe_head *h,
 								   const wbe_txn *t, const char *prefix,
 								   size_t prefix_len);
-/* A "changes" frame on _schema: events about table relid, in transaction t. */
+/*
+ * A "changes" frame on _schema or _backfill (the topic written before it
+ * says which): events about table relid, in transaction t.
+ */
 extern void wbe_enc_frame_schema(wb_enc *e, const wbe_head *h,
 								 const wbe_txn *t, uint32_t relid);
 
@@ -263,6 +273,7 @@ extern void wbe_patch_changes_count(void *hdr, uint32_t nchanges);
  *	 INSERT, UPDATE: nrest 1 (values) or 2 (values, old_key)
  *	 DELETE: nrest 1 (key); TRUNCATE: nrest 1 (flags); MESSAGE: nrest 2
  *	 SCHEMA: nrest 1 (the event map, walbus_schema.h's wbs_enc_event)
+ *	 READ: nrest 1 (values, as INSERT); BACKFILL: nrest 1 (the event map)
  */
 extern void wbe_enc_change_start(wb_enc *e, wbe_kind kind, uint32_t pos,
 								 uint32_t nrest);

@@ -375,6 +375,7 @@ wr_control_answer(wb_enc *e, wr_relay *r, const void *buf, size_t len)
 		case WBC_OP_REPLAY:
 			wr_control_replay(e, r, &req);
 			break;
+		case WBC_OP_BACKFILL:	/* not served by this relay yet */
 		case WBC_OP_UNKNOWN:
 			snprintf(msg, sizeof(msg), "unknown op \"%.*s\"",
 					 (int) (req.op_name.len > 64 ? 64 : req.op_name.len),

@@ -24,6 +24,7 @@
 #include "config.h"
 #include "log.h"
 #include "records.h"
+#include "schema_events.h"
 #include "relay.h"
 #include "stream.h"
 
@@ -293,6 +294,9 @@ main(int argc, char **argv)
 		}
 		r.stats.reconnects++;
 		wr_resume(&r);
+		/* a rewind publishes everything from there again: same events */
+		if (src == WR_STREAM_REWIND)
+			wr_schema_undo(&r, r.confirmed_lsn);
 	}
 	if (exit_code == 0)
 		wr_info("stopped");
@@ -304,6 +308,7 @@ done:
 	wr_pub_close(&r.pub);
 	wr_window_free(&r.window);
 	wr_relcache_free(&r.rels);
+	free(r.schema_log.e);
 	wb_dec_free(&r.dec);
 	wr_config_free(&cfg);
 	return exit_code;

@@ -91,6 +91,7 @@ wr_rec_change(wr_relay *r, const wb_record *rec)
 	bool		has_old_key = !is_delete && rec->u.change.has_old_key;
 	wr_rel	   *rel;
 	wr_frame   *f;
+	uint32_t	pos;
 
 	if (!wr_rec_in_txn(r, rec))
 		return false;
@@ -102,16 +103,16 @@ wr_rec_change(wr_relay *r, const wb_record *rec)
 		return true;
 
 	wr_schema_before_change(r, rel);
-	r->txn_pos++;
+	pos = wr_pos_item(r);
 	r->stats.changes++;
 	f = wr_pub_frame(&r->pub, rel->topic, relid, rel->current->schema_version,
 					 NULL, 0);
 	if (f == NULL)
 		return true;
-	wbe_enc_change_start(&f->enc, (wbe_kind) rec->kind, r->txn_pos,
+	wbe_enc_change_start(&f->enc, (wbe_kind) rec->kind, pos,
 						 has_old_key ? 2 : 1);
 	wbe_enc_raw(&f->enc, tail.ptr, tail.len);
-	wr_pub_frame_added(&r->pub, f, r->txn_pos);
+	wr_pub_frame_added(&r->pub, f, pos);
 	return true;
 }
 
@@ -126,6 +127,7 @@ wr_rec_truncate(wr_relay *r, const wb_record *rec)
 		uint32_t	relid = rec->u.truncate.relids[i];
 		wr_rel	   *rel = wr_relcache_get(&r->rels, relid);
 		wr_frame   *f;
+		uint32_t	pos;
 
 		if (rel == NULL || rel->current == NULL)
 		{
@@ -136,14 +138,14 @@ wr_rec_truncate(wr_relay *r, const wb_record *rec)
 		if (r->skip_txn)
 			continue;
 		wr_schema_before_change(r, rel);
-		r->txn_pos++;
+		pos = wr_pos_item(r);
 		r->stats.changes++;
 		f = wr_pub_frame(&r->pub, rel->topic, relid,
 						 rel->current->schema_version, NULL, 0);
 		if (f == NULL)
 			continue;
-		wbe_enc_truncate(&f->enc, r->txn_pos, rec->u.truncate.flags);
-		wr_pub_frame_added(&r->pub, f, r->txn_pos);
+		wbe_enc_truncate(&f->enc, pos, rec->u.truncate.flags);
+		wr_pub_frame_added(&r->pub, f, pos);
 	}
 	return true;
 }
@@ -151,6 +153,7 @@ wr_rec_truncate(wr_relay *r, const wb_record *rec)
 static bool
 wr_rec_message(wr_relay *r, const wb_record *rec)
 {
+	uint32_t	pos;
 	bool		transactional = rec->u.message.transactional;
 	wb_str		prefix = rec->u.message.prefix;
 	wb_str		content = rec->u.message.content;
@@ -183,13 +186,13 @@ wr_rec_message(wr_relay *r, const wb_record *rec)
 					   content.ptr, content.len);
 		return true;
 	}
-	r->txn_pos++;
+	pos = wr_pos_item(r);
 	f = wr_pub_frame(&r->pub, t, 0, 0, prefix.ptr, prefix.len);
 	if (f == NULL)
 		return true;
-	wbe_enc_message(&f->enc, r->txn_pos, rec->u.message.lsn, content.ptr,
+	wbe_enc_message(&f->enc, pos, rec->u.message.lsn, content.ptr,
 					content.len);
-	wr_pub_frame_added(&r->pub, f, r->txn_pos);
+	wr_pub_frame_added(&r->pub, f, pos);
 	return true;
 }
 
@@ -200,7 +203,7 @@ wr_rec_withdrawn(wr_relay *r, const wb_record *rec)
 	if (!wr_rec_in_txn(r, rec))
 		return false;
 	if (!r->skip_txn)
-		wr_schema_withdrawn(r, rec);
+		wr_schema_withdrawn(r, rec, wr_pos_item(r));
 	return true;
 }
 
@@ -217,6 +220,7 @@ wr_rec_begin(wr_relay *r, const wb_record *rec)
 	r->txn.commit_lsn = rec->u.begin.final_lsn;
 	r->txn.commit_time = rec->u.begin.commit_time;
 	r->txn_pos = 0;
+	r->txn_items = 0;
 
 	/*
 	 * Even a skipped transaction holds the flush position back until its
@@ -284,7 +288,11 @@ void
 wr_records_reset(wr_relay *r)
 {
 	if (r->in_txn && !r->skip_txn)
+	{
 		wr_pub_txn_abandon(&r->pub);
+		/* it will be published again from its first change */
+		wr_schema_undo(r, r->txn.commit_lsn);
+	}
 	r->in_txn = false;
 	r->skip_txn = false;
 }

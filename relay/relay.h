@@ -55,12 +55,29 @@ typedef struct wr_stats
 	uint64_t	schema_events;
 } wr_stats;
 
+/* One change of a table's announcement state (schema_events.c). */
+typedef struct wr_schema_undo_entry
+{
+	uint64_t	commit_lsn;		/* of the transaction that made it */
+	uint32_t	relid;
+	const struct wr_relversion *announced;	/* the state before it */
+	bool		withdrawn;
+} wr_schema_undo_entry;
+
+typedef struct wr_schema_log
+{
+	wr_schema_undo_entry *e;
+	uint32_t	n;
+	uint32_t	cap;
+} wr_schema_log;
+
 typedef struct wr_relay
 {
 	const wr_config *cfg;
 	wr_pg		pg;
 	wr_publisher pub;
 	wr_relcache rels;
+	wr_schema_log schema_log;	/* to undo announcements (schema_events.c) */
 	wr_confirm	confirm;
 	wr_control	ctl;
 	wr_window	window;			/* recent messages for replays */
@@ -82,11 +99,38 @@ typedef struct wr_relay
 	bool		in_txn;
 	bool		skip_txn;		/* already published before a reconnect */
 	wbe_txn		txn;
-	uint32_t	txn_pos;		/* pos of its last change */
+	uint32_t	txn_items;		/* plugin items (changes, messages,
+								 * withdrawals) of it so far: k */
+	uint32_t	txn_pos;		/* highest pos published in it */
 	uint64_t	last_commit_lsn;	/* last transaction fully published */
 
 	wr_stats	stats;
 } wr_relay;
+
+/*
+ * Positions in a transaction (docs/PROTOCOL.md §E4.2).  The k-th item the
+ * plugin sent in the transaction (a change, per table of a TRUNCATE, a
+ * message, a withdrawal) has pos 2k, and what the relay publishes of its
+ * own before it (a schema event) has 2k - 1: the keys of the plugin's
+ * items then never depend on what the relay knew when it published them,
+ * so every publication of a transaction (after a reconnect, a rewind, a
+ * restart) gives each the same key.
+ */
+static inline uint32_t
+wr_pos_item(wr_relay *r)
+{
+	r->txn_items++;
+	r->txn_pos = 2 * r->txn_items;
+	return r->txn_pos;
+}
+
+/* The pos of something published just before the next item. */
+static inline uint32_t
+wr_pos_before_item(wr_relay *r)
+{
+	r->txn_pos = 2 * r->txn_items + 1;
+	return r->txn_pos;
+}
 
 /* Milliseconds on a monotonic clock. */
 extern int64_t wr_now_ms(void);

@@ -31,10 +31,10 @@ wr_def_topic(const wr_relversion *v, char *buf, size_t cap)
  * transaction: cur is the definition now (NULL for a withdrawal), prev the
  * one announced before (NULL when none).
  */
-static void
+static bool
 wr_schema_publish(wr_relay *r, uint32_t relid, wbs_event_kind kind,
 				  const wr_relversion *cur, const wr_relversion *prev,
-				  const char *reason, size_t reason_len)
+				  const char *reason, size_t reason_len, uint32_t pos)
 {
 	char		topic[WBE_TABLE_TOPIC_MAX + 1];
 	char		prev_topic[WBE_TABLE_TOPIC_MAX + 1];
@@ -59,9 +59,9 @@ wr_schema_publish(wr_relay *r, uint32_t relid, wbs_event_kind kind,
 		if (changes == NULL)
 		{
 			wr_error("out of memory diffing relation %u: its schema event "
-					 "is not published", relid);
+					 "is not published yet", relid);
 			r->pub.errors++;
-			return;
+			return false;
 		}
 		nchanges = wbs_diff(&prev->def, &cur->def, changes);
 	}
@@ -72,19 +72,18 @@ wr_schema_publish(wr_relay *r, uint32_t relid, wbs_event_kind kind,
 		wr_error("out of memory creating topic %s", WBE_TOPIC_SCHEMA);
 		r->pub.errors++;
 		free(changes);
-		return;
+		return false;
 	}
-	r->txn_pos++;
 	f = wr_pub_frame(&r->pub, t, relid, 0, NULL, 0);
 	if (f != NULL)
 	{
-		wbe_enc_change_start(&f->enc, WBE_SCHEMA, r->txn_pos, 1);
+		wbe_enc_change_start(&f->enc, WBE_SCHEMA, pos, 1);
 		wbs_enc_event(&f->enc, kind, relid, topic, topic_len,
 					  topic_moved ? prev_topic : NULL, prev_len,
 					  cur != NULL ? &cur->def : NULL,
 					  prev != NULL ? &prev->def : NULL,
 					  reason, reason_len, changes, nchanges);
-		wr_pub_frame_added(&r->pub, f, r->txn_pos);
+		wr_pub_frame_added(&r->pub, f, pos);
 	}
 	r->stats.schema_events++;
 	wr_info("schema event %s: relation %u is %s%s%s (%u change%s)",
@@ -92,6 +91,75 @@ wr_schema_publish(wr_relay *r, uint32_t relid, wbs_event_kind kind,
 			topic_moved ? ", was " : "", topic_moved ? prev_topic : "",
 			nchanges, nchanges == 1 ? "" : "s");
 	free(changes);
+	return true;
+}
+
+/*
+ * Change what rel's announcement state is, remembering what it was, so
+ * that a transaction published again (wr_schema_undo) announces the same.
+ */
+static void
+wr_schema_set(wr_relay *r, wr_rel *rel, const wr_relversion *announced,
+			  bool withdrawn)
+{
+	wr_schema_log *log = &r->schema_log;
+
+	if (log->n == log->cap)
+	{
+		uint32_t	cap = log->cap ? log->cap * 2 : 64;
+		wr_schema_undo_entry *n = realloc(log->e, cap * sizeof(*n));
+
+		if (n == NULL)
+		{
+			/* cannot be undone: a republication may repeat an event */
+			wr_warning("out of memory logging schema announcements");
+			log->n = 0;
+		}
+		else
+		{
+			log->e = n;
+			log->cap = cap;
+		}
+	}
+	if (log->n < log->cap)
+		log->e[log->n++] = (wr_schema_undo_entry) {
+			r->txn.commit_lsn, rel->relid, rel->announced, rel->withdrawn
+		};
+	rel->announced = announced;
+	rel->withdrawn = withdrawn;
+}
+
+void
+wr_schema_undo(wr_relay *r, uint64_t from_commit_lsn)
+{
+	wr_schema_log *log = &r->schema_log;
+
+	while (log->n > 0 && log->e[log->n - 1].commit_lsn >= from_commit_lsn)
+	{
+		wr_schema_undo_entry *e = &log->e[--log->n];
+		wr_rel	   *rel = wr_relcache_get(&r->rels, e->relid);
+
+		if (rel != NULL)
+		{
+			rel->announced = e->announced;
+			rel->withdrawn = e->withdrawn;
+		}
+	}
+}
+
+void
+wr_schema_forget(wr_relay *r, uint64_t flushed)
+{
+	wr_schema_log *log = &r->schema_log;
+	uint32_t	k = 0;
+
+	/* a stream never starts again before what PostgreSQL has as flushed */
+	while (k < log->n && log->e[k].commit_lsn < flushed)
+		k++;
+	if (k == 0)
+		return;
+	memmove(log->e, log->e + k, (log->n - k) * sizeof(*log->e));
+	log->n -= k;
 }
 
 void
@@ -107,14 +175,14 @@ wr_schema_before_change(wr_relay *r, wr_rel *rel)
 		kind = WBS_TABLE_SEEN;
 	else
 		kind = WBS_TABLE_CHANGED;
-	wr_schema_publish(r, rel->relid, kind, rel->current, rel->announced,
-					  NULL, 0);
-	rel->announced = rel->current;
-	rel->withdrawn = false;
+	/* not published (out of memory): tried again before the next change */
+	if (wr_schema_publish(r, rel->relid, kind, rel->current, rel->announced,
+						  NULL, 0, wr_pos_before_item(r)))
+		wr_schema_set(r, rel, rel->current, false);
 }
 
 void
-wr_schema_withdrawn(wr_relay *r, const wb_record *rec)
+wr_schema_withdrawn(wr_relay *r, const wb_record *rec, uint32_t pos)
 {
 	uint32_t	relid = rec->u.withdrawn.relid;
 	wr_rel	   *rel = wr_relcache_get(&r->rels, relid);
@@ -127,19 +195,14 @@ wr_schema_withdrawn(wr_relay *r, const wb_record *rec)
 		/* what was announced, else what its last changes used */
 		last = rel->announced != NULL ? rel->announced : rel->current;
 	}
-	wr_schema_publish(r, relid, rec->u.withdrawn.dropped ?
-					  WBS_TABLE_DROPPED : WBS_TABLE_WITHDRAWN, NULL, last,
-					  rec->u.withdrawn.reason.ptr,
-					  rec->u.withdrawn.reason.len);
-	if (rel == NULL)
+	if (!wr_schema_publish(r, relid, rec->u.withdrawn.dropped ?
+						   WBS_TABLE_DROPPED : WBS_TABLE_WITHDRAWN, NULL, last,
+						   rec->u.withdrawn.reason.ptr,
+						   rec->u.withdrawn.reason.len, pos) || rel == NULL)
 		return;
+	/* an OID PostgreSQL hands out again is another table: seen anew */
 	if (rec->u.withdrawn.dropped)
-	{
-		/* an OID PostgreSQL hands out again is another table: seen anew */
-		rel->announced = NULL;
-		rel->withdrawn = false;
-		return;
-	}
-	rel->withdrawn = true;
-	rel->announced = last;
+		wr_schema_set(r, rel, NULL, false);
+	else
+		wr_schema_set(r, rel, last, true);
 }

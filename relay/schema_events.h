@@ -15,12 +15,18 @@
  * table_eligible_again (after a withdrawal).  A WITHDRAWN record becomes
  * table_withdrawn or table_dropped at once.
  *
- * Events are changes of the transaction they appear in: each takes the
- * next pos, goes into the replay window, and counts in the commit's proof
- * like any other frame, so durable consumers get them exactly in order,
- * before the first change that uses the new definition.  Nothing is
- * announced for transactions skipped after a reconnect (their events, if
- * any, went out before it).
+ * Events are changes of the transaction they appear in: an event before
+ * the k-th change has pos 2k - 1 (relay.h), a withdrawal the pos of its
+ * record, 2k; each goes into the replay window and counts in the commit's
+ * proof like any other frame, so durable consumers get them exactly in
+ * order, before the first change that uses the new definition.  Nothing
+ * is announced for transactions skipped after a reconnect (their events,
+ * if any, went out before it).  Every change of the announcement state is
+ * logged with its transaction's commit LSN: when the stream starts again
+ * (an abandoned transaction published again, a rewind), wr_schema_undo
+ * rolls the state back to where the first transaction published again
+ * began, so that each publication of a transaction announces the same
+ * things under the same keys.
  *
  * Failures (out of memory) are logged and counted like any frame the
  * publisher cannot build; they never stop the relay.  Single-threaded.
@@ -35,7 +41,17 @@
 /* Before the next change of rel in the open (not skipped) transaction. */
 extern void wr_schema_before_change(wr_relay *r, wr_rel *rel);
 
-/* A WITHDRAWN record in the open (not skipped) transaction. */
-extern void wr_schema_withdrawn(wr_relay *r, const wb_record *rec);
+/* A WITHDRAWN record in the open (not skipped) transaction, at pos. */
+extern void wr_schema_withdrawn(wr_relay *r, const wb_record *rec,
+								uint32_t pos);
+
+/*
+ * The stream starts again and will publish every transaction whose commit
+ * is at or after from_commit_lsn again: forget what they announced.
+ */
+extern void wr_schema_undo(wr_relay *r, uint64_t from_commit_lsn);
+
+/* Transactions before flushed are never published again. */
+extern void wr_schema_forget(wr_relay *r, uint64_t flushed);
 
 #endif							/* WR_SCHEMA_EVENTS_H */

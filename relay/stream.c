@@ -32,6 +32,7 @@
 
 #include "log.h"
 #include "records.h"
+#include "schema_events.h"
 
 /* Messages handled between two looks at the control socket. */
 #define WR_CONTROL_EVERY	256
@@ -83,6 +84,8 @@ wr_send_status(wr_relay *r, bool reply_requested)
 {
 	uint64_t	flushed = wr_confirm_flushed(&r->confirm);
 	uint64_t	written = r->received_lsn;
+
+	wr_schema_forget(r, flushed);
 
 	/* a position we confirm has been received, whatever we last read */
 	if (written < flushed)

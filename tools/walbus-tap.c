@@ -204,7 +204,8 @@ tap_row(const walbus_change *ch)
 		char		attnum[16];
 		const char *key = ch->table->columns[i].name;
 
-		if (tap_by_attnum)
+		/* a version 1 relay has no attnums: names then */
+		if (tap_by_attnum && ch->table->columns[i].attnum > 0)
 		{
 			snprintf(attnum, sizeof(attnum), "%d",
 					 (int) ch->table->columns[i].attnum);
