@@ -74,6 +74,7 @@
 #include "nngclose.h"
 #include "walbus_control.h"
 #include "walbus_envelope.h"
+#include "walbus_backfill.h"
 #include "walbus_schema.h"
 
 #define WALBUS_DEFAULT_MAX_MESSAGE	(64 * 1024 * 1024)
@@ -146,6 +147,10 @@ struct walbus_client
 	walbus_schema_event sev;
 	walbus_schema_change *sev_changes;
 	char	   *sev_strings;
+
+	/* the backfill event of the change being taken */
+	walbus_backfill_event bev;
+	char		bev_strings[WBE_TABLE_TOPIC_MAX + 1 + 512];
 
 	nng_aio    *recv_aio;		/* reused by every bus receive */
 	nng_msg    *msg;			/* the bus frame cur points into */
@@ -731,6 +736,51 @@ walbus_schema_wanted(walbus_client *c, const wbe_change *ch)
 		walbus_selected(c, WBE_TOPIC_SCHEMA, strlen(WBE_TOPIC_SCHEMA));
 }
 
+/*
+ * The backfill event of change ch, decoded into c->bev: wanted when the
+ * caller subscribed to "_backfill" or selects (or follows) the table.
+ * A malformed event is wanted: walbus_fill reports it.
+ */
+static bool
+walbus_backfill_wanted(walbus_client *c, const wbe_change *ch)
+{
+	wbb_event	ev;
+	char		err[160];
+	size_t		tlen;
+	size_t		rlen;
+
+	memset(&c->bev, 0, sizeof(c->bev));
+	if (wbb_decode_event(ch->content.ptr, ch->content.len, &ev, err,
+						 sizeof(err)) != WB_OK)
+	{
+		c->event_rc = walbus_fail(c, WALBUS_EPROTO,
+								  "malformed backfill event: %s", err);
+		return true;
+	}
+	/* the strings, NUL-terminated, cut to what the arena holds */
+	tlen = ev.topic.len < WBE_TABLE_TOPIC_MAX ? ev.topic.len :
+		WBE_TABLE_TOPIC_MAX;
+	rlen = ev.reason.len < 511 ? ev.reason.len : 511;
+	memcpy(c->bev_strings, ev.topic.ptr, tlen);
+	c->bev_strings[tlen] = '\0';
+	c->bev.topic = c->bev_strings;
+	if (ev.reason.ptr != NULL)
+	{
+		memcpy(c->bev_strings + tlen + 1, ev.reason.ptr, rlen);
+		c->bev_strings[tlen + 1 + rlen] = '\0';
+		c->bev.reason = c->bev_strings + tlen + 1;
+	}
+	c->bev.event = wbb_event_name(ev.kind);
+	c->bev.backfill = ev.backfill;
+	c->bev.relid = ev.relid;
+	c->bev.rows = ev.rows;
+	c->bev.chunks = ev.chunks;
+	c->event_rc = WALBUS_OK;
+	return walbus_follows(c, ev.relid) ||
+		walbus_selected(c, ev.topic.ptr, ev.topic.len) ||
+		walbus_selected(c, WBE_TOPIC_BACKFILL, strlen(WBE_TOPIC_BACKFILL));
+}
+
 /* A NUL-terminated copy of s in the arena at *cursor; NULL for none. */
 static const char *
 walbus_sev_put(char **cursor, wb_str s)
@@ -804,6 +854,22 @@ walbus_receives(void *arg, const char *topic, size_t len)
 	if (len > 0 && topic[0] == WBE_TOPIC_RESERVED)
 		return true;
 	return walbus_selected(c, topic, len);
+}
+
+int
+walbus_backfill(walbus_client *c, const char *schema, const char *table,
+				uint64_t *id)
+{
+	int			rc;
+
+	if (schema == NULL || table == NULL)
+		return walbus_fail(c, WALBUS_EINVAL, "backfill: no schema or table");
+	if (!c->have_control)
+		return walbus_fail(c, WALBUS_EINVAL,
+						   "backfill needs the relay's control URL");
+	if ((rc = wcc_backfill(&c->control, schema, table, id)) != WALBUS_OK)
+		return walbus_fail(c, rc, "%s", c->control.errmsg);
+	return WALBUS_OK;
 }
 
 int
@@ -910,6 +976,14 @@ walbus_fill(walbus_client *c, const wbe_change *ch, walbus_change *out)
 				out->schema_event = &c->sev;
 				return WALBUS_OK;
 			}
+			if (ch->kind == WBE_BACKFILL)
+			{
+				out->relid = fr->relid;
+				if (c->bev.event == NULL)
+					return c->event_rc;
+				out->backfill_event = &c->bev;
+				return WALBUS_OK;
+			}
 			out->relid = fr->relid;
 			out->schema_version = fr->schema_version;
 			out->nvalues = ch->nvalues;
@@ -941,7 +1015,8 @@ walbus_fill(walbus_client *c, const wbe_change *ch, walbus_change *out)
 	out->table = walbus_frame_table(c, &rc);
 	if (out->table == NULL)
 		return rc;
-	if ((out->kind == WALBUS_INSERT || out->kind == WALBUS_UPDATE) &&
+	if ((out->kind == WALBUS_INSERT || out->kind == WALBUS_UPDATE ||
+		 out->kind == WALBUS_READ) &&
 		out->table->ncolumns != ch->nvalues)
 	{
 		walbus_fail(c, WALBUS_ESCHEMA,
@@ -1152,6 +1227,8 @@ walbus_take(walbus_client *c, walbus_change *out, int *rc)
 		selected = cur->selected;
 		if (ch != NULL && ch->kind == WBE_SCHEMA)
 			selected = walbus_schema_wanted(c, ch);
+		else if (ch != NULL && ch->kind == WBE_BACKFILL)
+			selected = walbus_backfill_wanted(c, ch);
 		if (selected)
 		{
 			*rc = walbus_fill(c, ch, out);

@@ -410,6 +410,46 @@ wcc_enc_replay(wb_enc *e, const void *arg)
 						   q->commit_lsn, q->pos, q->prefixes, q->nprefixes, 0);
 }
 
+typedef struct wcc_backfill_req
+{
+	const char *schema;
+	const char *table;
+} wcc_backfill_req;
+
+static void
+wcc_enc_backfill(wb_enc *e, const void *arg)
+{
+	const wcc_backfill_req *q = arg;
+
+	wbc_enc_backfill_request(e, q->schema, strlen(q->schema), q->table,
+							 strlen(q->table));
+}
+
+int
+wcc_backfill(wcc *s, const char *schema, const char *table, uint64_t *id)
+{
+	wcc_backfill_req q = {schema, table};
+	nng_msg    *reply;
+	wbc_backfill b;
+	char		err[160];
+	int			rc;
+
+	rc = wcc_request(s, wcc_enc_backfill, &q, "backfill", &reply);
+	if (rc == WALBUS_OK &&
+		wbc_decode_backfill(nng_msg_body(reply), nng_msg_len(reply), &b, err,
+							sizeof(err)) != WB_OK)
+	{
+		snprintf(s->errmsg, sizeof(s->errmsg),
+				 "malformed backfill response: %s", err);
+		rc = WALBUS_ECONTROL;
+	}
+	if (rc == WALBUS_OK && id != NULL)
+		*id = b.backfill;
+	if (reply != NULL)
+		nng_msg_free(reply);
+	return rc;
+}
+
 int
 wcc_hello(wcc *s, const char *consumer, wbc_hello *h)
 {

@@ -53,6 +53,8 @@ extern const walbus_table *wcc_remember(wcc *s, const wbc_schema *sc);
 extern const walbus_table *wcc_table(wcc *s, uint32_t relid,
 									 uint64_t schema_version, int *rc);
 extern int	wcc_status(wcc *s, walbus_relay_status *st);
+extern int	wcc_backfill(wcc *s, const char *schema, const char *table,
+						 uint64_t *id);
 
 /*
  * Durable consumers (docs/DELIVERY.md).  A refusal because the name is not

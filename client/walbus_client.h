@@ -111,6 +111,8 @@ typedef enum walbus_kind
 	WALBUS_TRUNCATE = 'T',
 	WALBUS_MESSAGE = 'M',		/* pg_logical_emit_message */
 	WALBUS_SCHEMA = 'S',		/* a schema event (docs/SCHEMA.md) */
+	WALBUS_READ = 'R',			/* a row a backfill read (docs/BACKFILL.md) */
+	WALBUS_BACKFILL = 'B',		/* a backfill started, progressed, ended */
 	WALBUS_COMMIT = 'C',		/* only when subscribed to "_txn" */
 	WALBUS_HEARTBEAT = 'H'		/* only when subscribed to "_hb" */
 } walbus_kind;
@@ -153,6 +155,18 @@ typedef struct walbus_schema_change
 	const char *from;			/* old name or type; NULL when none */
 	const char *to;				/* new name or type; NULL when none */
 } walbus_schema_change;
+
+/* A backfill event on _backfill (docs/BACKFILL.md). */
+typedef struct walbus_backfill_event
+{
+	const char *event;			/* "started", "progress", "done", "failed" */
+	uint64_t	backfill;		/* its id, as walbus_backfill returned */
+	uint32_t	relid;
+	const char *topic;
+	uint64_t	rows;			/* reads published so far */
+	uint64_t	chunks;
+	const char *reason;			/* "failed": why; else NULL */
+} walbus_backfill_event;
 
 /* A schema event on _schema (docs/SCHEMA.md says what to do about each). */
 typedef struct walbus_schema_event
@@ -217,6 +231,9 @@ typedef struct walbus_change
 
 	/* SCHEMA (relid above is the table's too) */
 	const walbus_schema_event *schema_event;
+
+	/* BACKFILL (relid above is the table's too) */
+	const walbus_backfill_event *backfill_event;
 } walbus_change;
 
 typedef struct walbus_stats
@@ -370,6 +387,16 @@ extern WALBUS_API int walbus_release(walbus_client *c,
  * poll with a timeout (at most the silence_ms of a durable consumer).
  */
 extern WALBUS_API int walbus_recv_fd(walbus_client *c, int *fd);
+
+/*
+ * Ask the relay to read table schema.table into the stream while it flows
+ * (docs/BACKFILL.md): its rows come as WALBUS_READ changes on the table's
+ * topic, framed by WALBUS_BACKFILL events.  *id (may be NULL) is the
+ * backfill's id; a backfill of the table already queued is not repeated.
+ * Needs a control URL.
+ */
+extern WALBUS_API int walbus_backfill(walbus_client *c, const char *schema,
+									  const char *table, uint64_t *id);
 
 /* Ask the relay for its status (needs a control URL). */
 extern WALBUS_API int walbus_relay_status_get(walbus_client *c,

@@ -106,7 +106,7 @@ static uint64 walbus_generation = 0;
 static bool walbus_entry_is_current(const WalbusRelEntry *entry);
 static void walbus_entry_rebuild(WalbusRelEntry *entry, Relation rel);
 static void walbus_encode_relation(StringInfo buf, Relation rel,
-								   AttrNumber key_attno);
+								   AttrNumber key_attno, int version);
 static void walbus_set_columns(WalbusRelEntry *entry, Relation rel,
 							   AttrNumber key_attno);
 static void walbus_set_mapping(WalbusRelEntry *entry, Relation rel,
@@ -281,7 +281,7 @@ walbus_entry_rebuild(WalbusRelEntry *entry, Relation rel)
 	if (verdict == WALBUS_ELIGIBLE && published == entry)
 	{
 		initStringInfo(&record);
-		walbus_encode_relation(&record, rel, key_attno);
+		walbus_encode_relation(&record, rel, key_attno, walbus_rel_version);
 		/* its schema, then each column's type and the type's schema */
 		maxdeps += 2 * RelationGetDescr(rel)->natts;
 	}
@@ -356,8 +356,15 @@ walbus_relcache_withdrawn(WalbusRelEntry *entry)
  * attnum and the schema's OID, which stay the same across renames, so that
  * consumers can key what they keep on them rather than on names.
  */
+void
+walbus_relation_record(StringInfo buf, Relation rel, AttrNumber key_attno)
+{
+	walbus_encode_relation(buf, rel, key_attno, WB_PROTO_VERSION_MAX);
+}
+
 static void
-walbus_encode_relation(StringInfo buf, Relation rel, AttrNumber key_attno)
+walbus_encode_relation(StringInfo buf, Relation rel, AttrNumber key_attno,
+					   int version)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	Oid			schema_oid = InvalidOid;	/* 0 asks for version 1 */
@@ -365,7 +372,7 @@ walbus_encode_relation(StringInfo buf, Relation rel, AttrNumber key_attno)
 	int			key_index = -1;
 	wb_enc		enc;
 
-	if (walbus_rel_version >= 2)
+	if (version >= 2)
 		schema_oid = RelationGetNamespace(rel);
 
 	for (int i = 0; i < desc->natts; i++)
@@ -429,10 +436,30 @@ static void
 walbus_set_columns(WalbusRelEntry *entry, Relation rel, AttrNumber key_attno)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
-	Oid			nspid;
 
 	entry->columns = palloc(desc->natts * sizeof(WalbusColumn));
-	entry->ncolumns = 0;
+	entry->ncolumns = walbus_columns_prepare(desc, entry->columns, entry->cxt);
+	for (int i = 0; i < entry->ncolumns; i++)
+	{
+		AttrNumber	attno = entry->columns[i].attno;
+		Oid			typid = TupleDescAttr(desc, attno - 1)->atttypid;
+		Oid			nspid;
+
+		if (attno == key_attno)
+			entry->key_index = i;
+		walbus_entry_depend(entry, TYPEOID, typid);
+		nspid = walbus_type_namespace(typid);
+		if (nspid != PG_CATALOG_NAMESPACE)
+			walbus_entry_depend(entry, NAMESPACEOID, nspid);
+	}
+}
+
+int
+walbus_columns_prepare(TupleDesc desc, WalbusColumn *columns,
+					   MemoryContext cxt)
+{
+	int			ncolumns = 0;
+
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute attr = TupleDescAttr(desc, i);
@@ -440,16 +467,11 @@ walbus_set_columns(WalbusRelEntry *entry, Relation rel, AttrNumber key_attno)
 
 		if (!WALBUS_COLUMN_PUBLISHED(attr))
 			continue;
-		if (attr->attnum == key_attno)
-			entry->key_index = entry->ncolumns;
-		col = &entry->columns[entry->ncolumns++];
+		col = &columns[ncolumns++];
 		col->attno = attr->attnum;
-		walbus_value_prepare(&col->value, attr->atttypid, entry->cxt);
-		walbus_entry_depend(entry, TYPEOID, attr->atttypid);
-		nspid = walbus_type_namespace(attr->atttypid);
-		if (nspid != PG_CATALOG_NAMESPACE)
-			walbus_entry_depend(entry, NAMESPACEOID, nspid);
+		walbus_value_prepare(&col->value, attr->atttypid, cxt);
 	}
+	return ncolumns;
 }
 
 /*

@@ -35,7 +35,9 @@
 #ifndef WALBUS_RELCACHE_H
 #define WALBUS_RELCACHE_H
 
+#include "access/tupdesc.h"
 #include "lib/ilist.h"
+#include "lib/stringinfo.h"
 #include "utils/relcache.h"
 
 #include "walbus_eligibility.h"
@@ -104,10 +106,28 @@ typedef struct WalbusRelEntry
 } WalbusRelEntry;
 
 /*
+ * The columns of a relation described by desc that its RELATION records
+ * list and its rows carry (not dropped, not generated), in that order, with
+ * their value mapping prepared in cxt; columns has room for desc->natts.
+ * Returns how many.  Shared with walbus_row(), whose rows must match the
+ * stream's byte for byte.
+ */
+extern int	walbus_columns_prepare(TupleDesc desc, WalbusColumn *columns,
+								   MemoryContext cxt);
+
+/*
  * Start a session's cache; filter must outlive it.  proto_version decides
  * the layout of the RELATION records built (docs/PROTOCOL.md §4 R) and
  * whether dropped relations are queued for WITHDRAWN records (2 and up).
  */
+/*
+ * The RELATION record of rel, with key_attno its primary-key column, in
+ * the newest format version, as a stream of that version would send it
+ * (walbus_relation() in SQL, for backfills).
+ */
+extern void walbus_relation_record(StringInfo buf, Relation rel,
+								   AttrNumber key_attno);
+
 extern void walbus_relcache_init(const WalbusTableFilter *filter, Oid roleid,
 								 int proto_version);
 extern void walbus_relcache_destroy(void);

@@ -190,10 +190,25 @@ walbus_value_equal(const WalbusValueInfo *info, Datum a, Datum b)
 		memcmp(VARDATA_ANY(va), VARDATA_ANY(vb), VARSIZE_ANY_EXHDR(va)) == 0;
 }
 
+/*
+ * The encoder writes a value as a few small pieces (a header byte, then the
+ * payload), so most writes fit in room the buffer already has: copy those
+ * inline rather than through appendBinaryStringInfo and its enlarge check.
+ * The StringInfo stays NUL-terminated either way.
+ */
 int
 walbus_append(void *buf, const char *data, size_t len)
 {
-	appendBinaryStringInfo((StringInfo) buf, data, (int) len);
+	StringInfo	str = (StringInfo) buf;
+
+	if (len < (size_t) (str->maxlen - str->len))
+	{
+		memcpy(str->data + str->len, data, len);
+		str->len += (int) len;
+		str->data[str->len] = '\0';
+		return 0;
+	}
+	appendBinaryStringInfo(str, data, (int) len);
 	return 0;
 }
 

@@ -37,6 +37,7 @@
 #define WBC_ERR_NOT_FOUND		"not_found" /* e.g. unknown schema version */
 #define WBC_ERR_UNSUPPORTED		"unsupported"	/* reserved op */
 #define WBC_ERR_NOT_DURABLE		"not_durable"	/* consumer not configured */
+#define WBC_ERR_UNAVAILABLE		"unavailable"	/* cannot now: PostgreSQL, memory */
 
 /* Most topic prefixes a replay request may carry. */
 #define WBC_MAX_PREFIXES		64

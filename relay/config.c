@@ -48,6 +48,8 @@ enum
 	OPT_CONSUMER_TIMEOUT,
 	OPT_FRAME_BYTES,
 	OPT_BUS_QUEUE,
+	OPT_STATE_DIR,
+	OPT_INITIAL_LOAD,
 	OPT_VERSION
 };
 
@@ -74,6 +76,8 @@ static const struct option wr_options[] = {
 	{"consumer-timeout", required_argument, NULL, OPT_CONSUMER_TIMEOUT},
 	{"frame-bytes", required_argument, NULL, OPT_FRAME_BYTES},
 	{"bus-queue", required_argument, NULL, OPT_BUS_QUEUE},
+	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
+	{"initial-load", no_argument, NULL, OPT_INITIAL_LOAD},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0}
@@ -97,6 +101,12 @@ wr_usage(void)
 		   "                             does not exist\n"
 		   "      --include-tables=PATS  only tables matching these schema.table patterns\n"
 		   "      --exclude-tables=PATS  never tables matching these patterns\n"
+		   "      --initial-load         when --create-slot creates the slot, read\n"
+		   "                             every eligible table into the stream\n"
+		   "                             (a backfill of each, docs/BACKFILL.md)\n"
+		   "      --state-dir=DIR        keep backfill progress here, so that a\n"
+		   "                             restarted relay resumes them (default:\n"
+		   "                             none; backfills then restart from scratch)\n"
 		   "\n"
 		   "Bus:\n"
 		   "  -b, --bus=URL              nng pub listener; repeat for several\n"
@@ -354,6 +364,15 @@ wr_config_set(wr_config *cfg, const char *name, const char *value,
 		rc = wr_set_string(&cfg->control_url, value);
 	else if (strcmp(name, "include_tables") == 0)
 		rc = wr_set_string(&cfg->include_tables, value);
+	else if (strcmp(name, "state_dir") == 0)
+		rc = wr_set_string(&cfg->state_dir, value);
+	else if (strcmp(name, "initial_load") == 0)
+	{
+		if (wr_parse_bool(value, &cfg->initial_load) != 0)
+			return wr_fail(errbuf, errlen,
+						   "invalid value \"%s\" for initial_load: use true or "
+						   "false", value);
+	}
 	else if (strcmp(name, "exclude_tables") == 0)
 		rc = wr_set_string(&cfg->exclude_tables, value);
 	else if (strcmp(name, "status_interval") == 0 ||
@@ -574,6 +593,8 @@ wr_flag_setting(int opt)
 			return "frame_bytes";
 		case OPT_BUS_QUEUE:
 			return "bus_queue";
+		case OPT_STATE_DIR:
+			return "state_dir";
 	}
 	return NULL;
 }
@@ -624,6 +645,11 @@ wr_config_load(wr_config *cfg, int argc, char **argv, char *errbuf,
 			cfg->create_slot = true;
 			continue;
 		}
+		if (opt == OPT_INITIAL_LOAD)
+		{
+			cfg->initial_load = true;
+			continue;
+		}
 		if (opt == '?' || opt == ':')
 		{
 			snprintf(errbuf, errlen,
@@ -660,6 +686,7 @@ wr_config_free(wr_config *cfg)
 		free(cfg->bus_urls[i]);
 	free(cfg->control_url);
 	free(cfg->include_tables);
+	free(cfg->state_dir);
 	free(cfg->exclude_tables);
 	for (int i = 0; i < cfg->ndurable; i++)
 		free(cfg->durable[i]);

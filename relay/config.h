@@ -53,6 +53,11 @@ typedef struct wr_config
 	int			txn_heartbeat_ms;	/* transactional heartbeat, 0: off */
 	int			consumer_timeout_ms;	/* silence before a consumer stops
 										 * holding the window */
+
+	/* backfills (docs/BACKFILL.md) */
+	bool		initial_load;	/* backfill every eligible table when the
+								 * slot is created */
+	char	   *state_dir;		/* backfill progress; NULL: not kept */
 } wr_config;
 
 extern int	wr_config_load(wr_config *cfg, int argc, char **argv,

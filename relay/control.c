@@ -169,6 +169,37 @@ wr_control_schema(wb_enc *e, const wr_relay *r, const wbc_request *req)
 	wbc_enc_table(e, &v->def, true);
 }
 
+/* Queue a backfill of a table (backfill.h). */
+static void
+wr_control_backfill(wb_enc *e, wr_relay *r, const wbc_request *req)
+{
+	wbc_backfill out;
+	char		topic[WBE_TABLE_TOPIC_MAX + 1];
+	const char *code;
+	char		msg[600];
+
+	if (!req->has_table || req->schema.ptr == NULL)
+	{
+		wbc_enc_error(e, WBC_ERR_BAD_REQUEST,
+					  "backfill needs \"schema\" and \"table\"");
+		return;
+	}
+	if (r->state != WR_STATE_STREAMING)
+	{
+		wbc_enc_error(e, WBC_ERR_UNAVAILABLE, "the relay is not streaming; "
+					  "ask again once it is");
+		return;
+	}
+	if (!wr_backfill_request(r, req->schema.ptr, req->schema.len,
+							 req->table.ptr, req->table.len, &out, topic,
+							 sizeof(topic), &code, msg, sizeof(msg)))
+	{
+		wbc_enc_error(e, code, msg);
+		return;
+	}
+	wbc_enc_backfill(e, &out);
+}
+
 /* Replies of a replay stop growing past this (at least one message). */
 #define WR_REPLAY_DEFAULT_BYTES		(256 * 1024)
 #define WR_REPLAY_MAX_BYTES			(8 * 1024 * 1024)
@@ -375,7 +406,9 @@ wr_control_answer(wb_enc *e, wr_relay *r, const void *buf, size_t len)
 		case WBC_OP_REPLAY:
 			wr_control_replay(e, r, &req);
 			break;
-		case WBC_OP_BACKFILL:	/* not served by this relay yet */
+		case WBC_OP_BACKFILL:
+			wr_control_backfill(e, r, &req);
+			break;
 		case WBC_OP_UNKNOWN:
 			snprintf(msg, sizeof(msg), "unknown op \"%.*s\"",
 					 (int) (req.op_name.len > 64 ? 64 : req.op_name.len),

@@ -231,13 +231,22 @@ main(int argc, char **argv)
 		wr_error("%s", r.pg.errmsg);
 		goto done;
 	}
-	if (!wr_open_sockets(&r))
+	if (!wr_open_sockets(&r) || !wr_backfills_init(&r))
 		goto done;
-	if (r.pg.slot_missing && wr_pg_create_slot(&r.pg, &cfg) != WR_PG_OK)
+	if (r.pg.slot_missing)
 	{
-		wr_error("%s", r.pg.errmsg);
-		goto done;
+		if (wr_pg_create_slot(&r.pg, &cfg) != WR_PG_OK)
+		{
+			wr_error("%s", r.pg.errmsg);
+			goto done;
+		}
+		/* its rows so far: read into the stream after the slot's start */
+		if (cfg.initial_load && !wr_backfill_all(&r))
+			goto done;
 	}
+	else if (cfg.initial_load)
+		wr_info("the slot exists: no initial load (it is done only when "
+				"the relay creates the slot)");
 	wr_confirm_init(&r.confirm, r.pg.slot_confirmed, cfg.ndurable > 0);
 	wr_consumers_start(&r.consumers, r.pg.slot_confirmed);
 	wr_log_ready(&r);
@@ -266,6 +275,8 @@ main(int argc, char **argv)
 			break;
 
 		wr_records_reset(&r);
+		/* chunks not confirmed yet are read again after the restart */
+		wr_backfill_restart(&r);
 		wr_pg_close(&r.pg);
 		if (src == WR_STREAM_REWIND)
 		{
@@ -309,6 +320,7 @@ done:
 	wr_window_free(&r.window);
 	wr_relcache_free(&r.rels);
 	free(r.schema_log.e);
+	wr_backfills_free(&r.backfills);
 	wb_dec_free(&r.dec);
 	wr_config_free(&cfg);
 	return exit_code;

@@ -576,11 +576,28 @@ wr_pg_connect(wr_pg *pg, const wr_config *cfg, bool first)
 		wr_pg_close(pg);
 		return rc;
 	}
+	if (!wr_pg_session_settings(pg->conn))
+	{
+		wr_pg_setmsg(pg, "cannot set the session's value formats: %s",
+					 PQerrorMessage(pg->conn));
+		wr_pg_close(pg);
+		return first ? WR_PG_FATAL : WR_PG_RETRY;
+	}
 	if ((rc = wr_pg_check_server(pg)) == WR_PG_OK)
 		rc = wr_pg_check_slot(pg, cfg, first);
 	if (rc != WR_PG_OK)
 		wr_pg_close(pg);
 	return rc;
+}
+
+bool
+wr_pg_session_settings(PGconn *conn)
+{
+	PGresult   *res = PQexec(conn, WR_PG_SESSION_SETTINGS);
+	bool		ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
+
+	PQclear(res);
+	return ok;
 }
 
 /* Append " name 'value'" to an option list, doubling single quotes. */

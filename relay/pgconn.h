@@ -52,6 +52,16 @@ typedef struct wr_pg
  */
 extern wr_pg_rc wr_pg_connect(wr_pg *pg, const wr_config *cfg, bool first);
 extern wr_pg_rc wr_pg_create_slot(wr_pg *pg, const wr_config *cfg);
+
+/*
+ * The settings the text of values depends on (docs/PROTOCOL.md §5), the
+ * same on the replication connection, where the plugin encodes changes,
+ * and on the backfill connection, where walbus_row encodes rows read.
+ */
+#define WR_PG_SESSION_SETTINGS \
+	"SET datestyle = 'ISO'; SET intervalstyle = 'postgres'; " \
+	"SET extra_float_digits = 3"
+extern bool wr_pg_session_settings(PGconn *conn);
 /* START_REPLICATION from the slot's confirmed position. */
 extern wr_pg_rc wr_pg_start(wr_pg *pg, const wr_config *cfg, bool first);
 

@@ -138,8 +138,11 @@ wr_pub_topic(wr_publisher *p, const char *name, size_t len)
 	/* "_msg." alone is the topic of a message with an empty prefix */
 	t->is_message = len >= strlen(WBE_TOPIC_MSG_PREFIX) &&
 		memcmp(name, WBE_TOPIC_MSG_PREFIX, strlen(WBE_TOPIC_MSG_PREFIX)) == 0;
-	t->is_schema = len == strlen(WBE_TOPIC_SCHEMA) &&
-		memcmp(name, WBE_TOPIC_SCHEMA, len) == 0;
+	/* the relay's events about a table: _schema and _backfill */
+	t->is_schema = (len == strlen(WBE_TOPIC_SCHEMA) &&
+					memcmp(name, WBE_TOPIC_SCHEMA, len) == 0) ||
+		(len == strlen(WBE_TOPIC_BACKFILL) &&
+		 memcmp(name, WBE_TOPIC_BACKFILL, len) == 0);
 	if (whm_put(&p->topics, name, len, t) != 0)
 	{
 		wr_topic_free(t);

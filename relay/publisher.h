@@ -48,7 +48,7 @@ typedef struct wr_topic
 	char	   *name;
 	size_t		len;
 	bool		is_message;		/* a _msg. topic: its prefix follows */
-	bool		is_schema;		/* _schema: events, by relid */
+	bool		is_schema;		/* _schema or _backfill: events, by relid */
 	uint64_t	tseq;			/* last per-topic sequence number used */
 	uint64_t	txn_gen;		/* transaction that last touched it */
 	uint32_t	txn_count;		/* its frames in that transaction */

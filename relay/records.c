@@ -11,10 +11,12 @@
 #include <string.h>
 
 #include "log.h"
+#include "mpread.h"
+#include "backfill.h"
 #include "schema_events.h"
 
-static bool
-wr_rec_relation(wr_relay *r, const wb_record *rec)
+wr_rel *
+wr_records_relation(wr_relay *r, const wb_record *rec)
 {
 	bool		changed;
 	wr_rel	   *rel = wr_relcache_update(&r->rels, rec, &changed);
@@ -25,10 +27,10 @@ wr_rec_relation(wr_relay *r, const wb_record *rec)
 	if (rel == NULL)
 	{
 		wr_error("out of memory caching relation %u", rec->u.relation.relid);
-		return false;
+		return NULL;
 	}
 	if (!changed && rel->topic != NULL)
-		return true;
+		return rel;
 	v = rel->current;
 	len = wbe_topic_table(topic, sizeof(topic), v->schema, strlen(v->schema),
 						  v->table, strlen(v->table));
@@ -36,10 +38,24 @@ wr_rec_relation(wr_relay *r, const wb_record *rec)
 	if (rel->topic == NULL)
 	{
 		wr_error("out of memory creating topic %s", topic);
-		return false;
+		return NULL;
 	}
 	wr_debug("relation %u is %s, schema version %llu", v->relid, topic,
 			 (unsigned long long) v->schema_version);
+	return rel;
+}
+
+/* A RELATION from the stream: a backfill reading the table reads again. */
+static bool
+wr_rec_relation(wr_relay *r, const wb_record *rec)
+{
+	const wr_rel *rel = wr_relcache_get(&r->rels, rec->u.relation.relid);
+	uint64_t	before = rel && rel->current ? rel->current->schema_version : 0;
+
+	if ((rel = wr_records_relation(r, rec)) == NULL)
+		return false;
+	if (rel->current->schema_version != before)
+		wr_backfill_invalidate(r, rec->u.relation.relid);
 	return true;
 }
 
@@ -78,6 +94,49 @@ wr_rec_in_txn(wr_relay *r, const wb_record *rec)
 }
 
 /*
+ * The keys a change of a table being backfilled touches (backfill.h): the
+ * row's key (a DELETE's key; the key column of an INSERT's or UPDATE's
+ * values) and, when an UPDATE changed it, the old one.
+ */
+static void
+wr_rec_backfill_keys(wr_relay *r, const wr_rel *rel, const wb_record *rec)
+{
+	wb_str		key = {NULL, 0};
+	wb_str		old_key = {NULL, 0};
+
+	if (rec->kind == WB_DELETE)
+		key = rec->u.del.tail;
+	else
+	{
+		mpr			m;
+		uint32_t	n;
+
+		/* the tail is the values array, then the old key if any */
+		mpr_init(&m, rec->u.change.tail.ptr, rec->u.change.tail.len);
+		if (mpr_array(&m, &n))
+			for (uint32_t i = 0; i < n && !m.failed; i++)
+			{
+				const char *at = (const char *) m.p;
+
+				mpr_skip(&m);
+				if (i == rel->current->key_index)
+					key = (wb_str) {at, (uint32_t) ((const char *) m.p - at)};
+			}
+		if (rec->u.change.has_old_key && !m.failed)
+			old_key = (wb_str) {(const char *) m.p,
+				(uint32_t) (rec->u.change.tail.len -
+							((const char *) m.p - rec->u.change.tail.ptr))};
+	}
+	if (key.ptr == NULL)
+	{
+		/* cannot tell which row: the chunk is read again */
+		wr_backfill_invalidate(r, rel->relid);
+		return;
+	}
+	wr_backfill_change(r, rel->relid, key, old_key);
+}
+
+/*
  * INSERT, UPDATE, DELETE: the record was validated by the decoder, so the
  * bytes of its values, old key or key (its tail) are copied into the frame
  * as they are, not decoded and encoded again (docs/PROTOCOL.md E4).
@@ -102,6 +161,8 @@ wr_rec_change(wr_relay *r, const wb_record *rec)
 	if (r->skip_txn)
 		return true;
 
+	if (wr_backfill_watching(r, relid))
+		wr_rec_backfill_keys(r, rel, rec);
 	wr_schema_before_change(r, rel);
 	pos = wr_pos_item(r);
 	r->stats.changes++;
@@ -137,6 +198,8 @@ wr_rec_truncate(wr_relay *r, const wb_record *rec)
 		}
 		if (r->skip_txn)
 			continue;
+		/* every key of the table changed: a chunk being read is stale */
+		wr_backfill_invalidate(r, relid);
 		wr_schema_before_change(r, rel);
 		pos = wr_pos_item(r);
 		r->stats.changes++;
@@ -193,6 +256,10 @@ wr_rec_message(wr_relay *r, const wb_record *rec)
 	wbe_enc_message(&f->enc, pos, rec->u.message.lsn, content.ptr,
 					content.len);
 	wr_pub_frame_added(&r->pub, f, pos);
+	/* a backfill's watermark: published like any message, then acted on */
+	if (prefix.len == strlen(WR_BF_WM_PREFIX) &&
+		memcmp(prefix.ptr, WR_BF_WM_PREFIX, prefix.len) == 0)
+		wr_backfill_watermark(r, content);
 	return true;
 }
 
@@ -203,7 +270,10 @@ wr_rec_withdrawn(wr_relay *r, const wb_record *rec)
 	if (!wr_rec_in_txn(r, rec))
 		return false;
 	if (!r->skip_txn)
+	{
+		wr_backfill_invalidate(r, rec->u.withdrawn.relid);
 		wr_schema_withdrawn(r, rec, wr_pos_item(r));
+	}
 	return true;
 }
 

@@ -30,6 +30,12 @@
 #include "relay.h"
 
 extern bool wr_records_handle(wr_relay *r, const wb_record *rec);
+
+/*
+ * Take a RELATION record (from the stream, or one a backfill read): cache
+ * it and set the relation's topic.  NULL when out of memory (logged).
+ */
+extern wr_rel *wr_records_relation(wr_relay *r, const wb_record *rec);
 /* The connection was lost: forget the open transaction. */
 extern void wr_records_reset(wr_relay *r);
 

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "backfill.h"
 #include "config.h"
 #include "confirm.h"
 #include "consumers.h"
@@ -83,6 +84,7 @@ typedef struct wr_relay
 	wr_window	window;			/* recent messages for replays */
 	wr_consumers consumers;		/* durable consumers and their acks */
 	wr_txn_hb	txn_hb;			/* transactional heartbeat connection */
+	wr_backfills backfills;		/* tables being read into the stream */
 	bool		rewind_requested;	/* a durable consumer needs what the
 									 * window no longer has */
 	bool		paused;			/* the window is full of unacked messages */

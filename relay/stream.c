@@ -86,6 +86,7 @@ wr_send_status(wr_relay *r, bool reply_requested)
 	uint64_t	written = r->received_lsn;
 
 	wr_schema_forget(r, flushed);
+	wr_backfill_confirmed(r, flushed);
 
 	/* a position we confirm has been received, whatever we last read */
 	if (written < flushed)
@@ -352,9 +353,15 @@ wr_stream(wr_relay *r)
 		/*
 		 * Nothing buffered: send the open frame now (a frame never waits
 		 * for more changes), then sleep until data, a request or the next
-		 * timer.
+		 * timer.  A backfill's next chunk is read first: its watermarks
+		 * then come through the stream (backfill.h).
 		 */
 		wr_pub_flush(&r->pub);
+		if (wr_backfill_due(r))
+		{
+			wr_backfill_step(r);
+			continue;
+		}
 		{
 			int64_t		wake = wr_min64(next_status, next_heartbeat);
 

@@ -92,6 +92,11 @@ tap_usage(void)
 		   "  -A, --attnums        rows by column attnum (\"3\": value), "
 		   "which renames\n"
 		   "                       do not change, instead of by name\n"
+		   "  -B, --backfill=SCHEMA.TABLE  ask the relay to read the table's "
+		   "rows into\n"
+		   "                       the stream (read changes), print the "
+		   "backfill's id,\n"
+		   "                       then exit\n"
 		   "  -s, --status         print the relay's status as one JSON "
 		   "object, then exit\n"
 		   "  -h, --help           show this help, then exit\n"
@@ -309,10 +314,12 @@ tap_change(const walbus_change *ch)
 		case WALBUS_UPDATE:
 		case WALBUS_DELETE:
 		case WALBUS_TRUNCATE:
+		case WALBUS_READ:
 			json_object_set_new(o, "relid", json_integer(ch->relid));
 			json_object_set_new(o, "schema_version",
 								json_integer((json_int_t) ch->schema_version));
-			if (ch->kind == WALBUS_INSERT || ch->kind == WALBUS_UPDATE)
+			if (ch->kind == WALBUS_INSERT || ch->kind == WALBUS_UPDATE ||
+				ch->kind == WALBUS_READ)
 				json_object_set_new(o, "values", tap_row(ch));
 			if (ch->key != NULL)
 				json_object_set_new(o, "key", tap_value(ch->key));
@@ -356,6 +363,24 @@ tap_change(const walbus_change *ch)
 			if (ch->schema_event != NULL)
 				tap_schema_event(o, ch->schema_event);
 			break;
+		case WALBUS_BACKFILL:
+			if (ch->backfill_event != NULL)
+			{
+				const walbus_backfill_event *b = ch->backfill_event;
+
+				json_object_set_new(o, "event", json_string(b->event));
+				json_object_set_new(o, "backfill",
+									json_integer((json_int_t) b->backfill));
+				json_object_set_new(o, "relid", json_integer(b->relid));
+				json_object_set_new(o, "topic", json_string(b->topic));
+				json_object_set_new(o, "rows",
+									json_integer((json_int_t) b->rows));
+				json_object_set_new(o, "chunks",
+									json_integer((json_int_t) b->chunks));
+				if (b->reason != NULL)
+					json_object_set_new(o, "reason", json_string(b->reason));
+			}
+			break;
 		case WALBUS_HEARTBEAT:
 			json_object_set_new(o, "time", tap_time(ch->time));
 			json_object_set_new(o, "received_lsn", tap_lsn(ch->received_lsn));
@@ -363,6 +388,68 @@ tap_change(const walbus_change *ch)
 			break;
 	}
 	return o;
+}
+
+/*
+ * --backfill SCHEMA.TABLE: ask the relay to read the table into the stream;
+ * print {"backfill": id, ...} or say why not.  The names are as stored,
+ * split at the first dot (a schema whose name has a dot: quote it as in
+ * topics, "my.schema".t).
+ */
+static int
+tap_backfill(walbus_client *c, const char *spec)
+{
+	char		schema[256];
+	const char *table;
+	uint64_t	id = 0;
+	size_t		len;
+
+	if (spec[0] == '"')
+	{
+		const char *end = strstr(spec + 1, "\".");
+
+		if (end == NULL || (len = (size_t) (end - spec - 1)) >= sizeof(schema))
+			goto bad;
+		memcpy(schema, spec + 1, len);
+		table = end + 2;
+	}
+	else
+	{
+		const char *dot = strchr(spec, '.');
+
+		if (dot == NULL || (len = (size_t) (dot - spec)) >= sizeof(schema))
+			goto bad;
+		memcpy(schema, spec, len);
+		table = dot + 1;
+	}
+	schema[len] = '\0';
+	if (len == 0 || table[0] == '\0')
+		goto bad;
+	if (walbus_backfill(c, schema, table, &id) != WALBUS_OK)
+	{
+		fprintf(stderr, "walbus-tap: %s\n", walbus_errmsg(c));
+		return 1;
+	}
+	{
+		json_t	   *o = json_pack("{s:I,s:s,s:s}", "backfill", (json_int_t) id,
+								  "schema", schema, "table", table);
+		char	   *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+		json_decref(o);
+		if (line == NULL)
+		{
+			fprintf(stderr, "walbus-tap: out of memory\n");
+			return 1;
+		}
+		printf("%s\n", line);
+		free(line);
+	}
+	return 0;
+
+bad:
+	fprintf(stderr, "walbus-tap: invalid --backfill \"%s\": use SCHEMA.TABLE\n",
+			spec);
+	return 2;
 }
 
 static int
@@ -492,6 +579,7 @@ main(int argc, char **argv)
 		{"consumer", required_argument, NULL, 'C'},
 		{"recv-queue", required_argument, NULL, 'q'},
 		{"attnums", no_argument, NULL, 'A'},
+		{"backfill", required_argument, NULL, 'B'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -509,9 +597,10 @@ main(int argc, char **argv)
 	int			opt;
 	int			status = 0;
 	bool		want_status = false;
+	const char *backfill = NULL;
 	char	   *end;
 
-	while ((opt = getopt_long(argc, argv, "b:c:t:n:T:C:q:Ash", options, NULL)) != -1)
+	while ((opt = getopt_long(argc, argv, "b:c:t:n:T:C:q:AB:sh", options, NULL)) != -1)
 	{
 		switch (opt)
 		{
@@ -569,6 +658,9 @@ main(int argc, char **argv)
 			case 'A':
 				tap_by_attnum = true;
 				break;
+			case 'B':
+				backfill = optarg;
+				break;
 			case 'h':
 				tap_usage();
 				return 0;
@@ -595,7 +687,7 @@ main(int argc, char **argv)
 	 * --status needs no bus connection, and must not make one: nng 1.5
 	 * listeners stop accepting after a peer leaves mid-handshake.
 	 */
-	if (want_status)
+	if (want_status || backfill != NULL)
 	{
 		wo.bus_url = NULL;
 		wo.consumer = NULL;
@@ -608,6 +700,12 @@ main(int argc, char **argv)
 	if (want_status)
 	{
 		status = tap_status(c);
+		walbus_close(c);
+		return status;
+	}
+	if (backfill != NULL)
+	{
+		status = tap_backfill(c, backfill);
 		walbus_close(c);
 		return status;
 	}

@@ -1,0 +1,1187 @@
+/*-------------------------------------------------------------------------
+ *
+ * backfill.c
+ *	  Backfills by watermarks (see backfill.h).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "backfill.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "log.h"
+#include "mpread.h"
+#include "records.h"
+#include "relay.h"
+#include "schema_events.h"
+#include "walbus_backfill.h"
+
+/* Chunk sizes in rows: the first, and the bounds of the adaptation. */
+#define WR_BF_FIRST_ROWS	500
+#define WR_BF_MIN_ROWS		50
+#define WR_BF_MAX_ROWS		100000
+
+/* Statements of the backfill connection give up after this. */
+#define WR_BF_STATEMENT_TIMEOUT_MS	30000
+
+typedef enum wr_bf_state
+{
+	WR_BF_NEXT,					/* the next chunk is to be read */
+	WR_BF_WAIT_LW,				/* read; its low watermark is on its way */
+	WR_BF_WAIT_HW,				/* low watermark seen: watching changes */
+	WR_BF_FAILING,				/* a failure message is on its way */
+	WR_BF_DONE					/* all published; waits for confirmation */
+} wr_bf_state;
+
+typedef struct wr_bf_row
+{
+	uint32_t	off;			/* the row's values array in data */
+	uint32_t	len;
+	uint32_t	key_off;		/* its key value, inside it */
+	uint32_t	key_len;
+} wr_bf_row;
+
+/* A chunk published whose high watermark is not confirmed yet. */
+typedef struct wr_bf_pending
+{
+	uint64_t	commit_lsn;		/* of the high watermark's transaction */
+	char	   *after;			/* progress once it is confirmed */
+	uint64_t	rows;
+	uint64_t	chunks;
+	bool		done;
+} wr_bf_pending;
+
+typedef struct wr_bf
+{
+	struct wr_bf *next;
+	uint64_t	id;
+	uint32_t	relid;
+	char	   *schema;			/* names as stored, for the topic */
+	char	   *table;
+	char	   *qname;			/* quoted for SQL */
+	char	   *key;			/* the key column, quoted */
+	char	   *keytype;		/* its type, as format_type says */
+	char	   *upper;			/* highest key at the start; NULL: empty */
+	wr_bf_state state;
+
+	/* progress: in memory, and confirmed (what the state file says) */
+	char	   *after;			/* next chunk starts after it; NULL: start */
+	uint64_t	rows;
+	uint64_t	chunks;
+	char	   *saved_after;
+	uint64_t	saved_rows;
+	uint64_t	saved_chunks;
+
+	/* the chunk in flight */
+	uint64_t	chunk_no;
+	int			chunk_rows;		/* rows to ask for */
+	char	   *data;
+	size_t		len;
+	size_t		cap;
+	wr_bf_row  *row;
+	uint32_t	nrows;
+	uint32_t	rows_cap;
+	char	   *chunk_last;		/* key of its last row, as text */
+	bool		chunk_final;
+	char	   *relrec;			/* RELATION record, same snapshot */
+	size_t		relrec_len;
+	whm			touched;		/* keys changed between the watermarks */
+	bool		dirty;			/* truncated or redefined meanwhile */
+	char		fail_reason[256];
+
+	wr_bf_pending *pend;
+	uint32_t	npend;
+	uint32_t	pend_cap;
+} wr_bf;
+
+static void wr_bf_save(wr_relay *r);
+
+/* --------------------------------------------------------------- helpers */
+
+static char *
+wr_bf_strdup(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+static void
+wr_bf_set(char **dst, const char *s)
+{
+	char	   *copy = wr_bf_strdup(s);
+
+	free(*dst);
+	*dst = copy;
+}
+
+static void
+wr_bf_chunk_clear(wr_bf *bf)
+{
+	bf->len = 0;
+	bf->nrows = 0;
+	free(bf->chunk_last);
+	bf->chunk_last = NULL;
+	free(bf->relrec);
+	bf->relrec = NULL;
+	bf->relrec_len = 0;
+	whm_free(&bf->touched, NULL);
+	whm_init(&bf->touched);
+	bf->dirty = false;
+}
+
+static void
+wr_bf_pend_clear(wr_bf *bf)
+{
+	for (uint32_t i = 0; i < bf->npend; i++)
+		free(bf->pend[i].after);
+	bf->npend = 0;
+}
+
+static void
+wr_bf_free(wr_bf *bf)
+{
+	wr_bf_chunk_clear(bf);
+	wr_bf_pend_clear(bf);
+	whm_free(&bf->touched, NULL);
+	free(bf->pend);
+	free(bf->data);
+	free(bf->row);
+	free(bf->schema);
+	free(bf->table);
+	free(bf->qname);
+	free(bf->key);
+	free(bf->keytype);
+	free(bf->upper);
+	free(bf->after);
+	free(bf->saved_after);
+	free(bf);
+}
+
+/* Element idx of the msgpack array arr, as bytes. */
+static bool
+wr_bf_element(wb_str arr, uint32_t idx, wb_str *out)
+{
+	mpr			r;
+	uint32_t	n;
+
+	mpr_init(&r, arr.ptr, arr.len);
+	if (!mpr_array(&r, &n) || idx >= n)
+		return false;
+	for (uint32_t i = 0; i < idx; i++)
+		if (!mpr_skip(&r))
+			return false;
+	out->ptr = (const char *) r.p;
+	if (!mpr_skip(&r))
+		return false;
+	out->len = (uint32_t) ((const char *) r.p - out->ptr);
+	return true;
+}
+
+static wr_bf *
+wr_bf_find(const wr_relay *r, uint64_t id)
+{
+	for (wr_bf *bf = r->backfills.head; bf != NULL; bf = bf->next)
+		if (bf->id == id)
+			return bf;
+	return NULL;
+}
+
+/* The backfill that watches changes now, if any. */
+static wr_bf *
+wr_bf_watching(const wr_relay *r)
+{
+	for (wr_bf *bf = r->backfills.head; bf != NULL; bf = bf->next)
+		if (bf->state == WR_BF_WAIT_HW)
+			return bf;
+	return NULL;
+}
+
+/* ------------------------------------------------------------ connection */
+
+static PGconn *
+wr_bf_conn(wr_relay *r)
+{
+	wr_backfills *b = &r->backfills;
+	PGconn	   *conn = b->conn;
+	char		set[64];
+
+	/*
+	 * The user's conninfo as it is (its options and the PG* environment
+	 * too), so that values come out with the session settings the stream
+	 * has: the text of dates, intervals and arrays depends on them.
+	 */
+	const char *keys[] = {"dbname", "application_name", "connect_timeout",
+	NULL};
+	const char *vals[] = {r->cfg->dbname, "walbus-relay backfill", "10", NULL};
+
+	if (conn != NULL && PQstatus(conn) == CONNECTION_OK)
+		return conn;
+	if (conn != NULL)
+		PQfinish(conn);
+	conn = PQconnectdbParams(keys, vals, 1);
+	b->conn = conn;
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
+	{
+		if (!b->failing)
+			wr_warning("backfill: cannot connect to PostgreSQL: %s; "
+					   "retrying", conn ? PQerrorMessage(conn) : "out of memory");
+		b->failing = true;
+		if (conn != NULL)
+			PQfinish(conn);
+		b->conn = NULL;
+		return NULL;
+	}
+	snprintf(set, sizeof(set), "SET statement_timeout = %d",
+			 WR_BF_STATEMENT_TIMEOUT_MS);
+	PQclear(PQexec(conn, set));
+	if (!wr_pg_session_settings(conn))
+		wr_warning("backfill: cannot set the session's value formats: %s",
+				   PQerrorMessage(conn));
+	if (b->failing)
+		wr_info("backfill: connected to PostgreSQL again");
+	b->failing = false;
+	return conn;
+}
+
+/* One statement; NULL (logged into err) unless it returned what want says. */
+static PGresult *
+wr_bf_exec(PGconn *conn, const char *sql, int nparams, const char *const *params,
+		   ExecStatusType want, char *err, size_t errlen)
+{
+	PGresult   *res = PQexecParams(conn, sql, nparams, NULL, params, NULL,
+								   NULL, 0);
+
+	if (res != NULL && PQresultStatus(res) == want)
+		return res;
+	snprintf(err, errlen, "%s", res ? PQresultErrorMessage(res) :
+			 PQerrorMessage(conn));
+	/* one line: libpq ends its messages with a newline */
+	err[strcspn(err, "\n")] = '\0';
+	PQclear(res);
+	return NULL;
+}
+
+/* pg_logical_emit_message(true, 'walbus.wm', text); false on failure. */
+static bool
+wr_bf_emit(PGconn *conn, const char *text, char *err, size_t errlen)
+{
+	const char *params[] = {text};
+	PGresult   *res = wr_bf_exec(conn,
+								 "SELECT pg_logical_emit_message(true, '"
+								 WR_BF_WM_PREFIX "', $1::text)",
+								 1, params, PGRES_TUPLES_OK, err, errlen);
+
+	PQclear(res);
+	return res != NULL;
+}
+
+/* ------------------------------------------------------------ state file */
+
+static json_t *
+wr_bf_json_str(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+/*
+ * Write every unfinished backfill with its confirmed progress: to a
+ * temporary file, flushed, then renamed over the old one, so that a crash
+ * leaves the old state or the new one, never half of either.
+ */
+static void
+wr_bf_save(wr_relay *r)
+{
+	wr_backfills *b = &r->backfills;
+	json_t	   *root;
+	json_t	   *list;
+	char		tmp[4200];
+	FILE	   *f;
+	int			rc;
+
+	if (b->state_path[0] == '\0')
+		return;
+	root = json_object();
+	list = json_array();
+	for (wr_bf *bf = b->head; bf != NULL; bf = bf->next)
+	{
+		json_t	   *o = json_object();
+
+		json_object_set_new(o, "id", json_integer((json_int_t) bf->id));
+		json_object_set_new(o, "relid", json_integer(bf->relid));
+		json_object_set_new(o, "schema", json_string(bf->schema));
+		json_object_set_new(o, "table", json_string(bf->table));
+		json_object_set_new(o, "qname", json_string(bf->qname));
+		json_object_set_new(o, "key", json_string(bf->key));
+		json_object_set_new(o, "key_type", json_string(bf->keytype));
+		json_object_set_new(o, "upper", wr_bf_json_str(bf->upper));
+		json_object_set_new(o, "after", wr_bf_json_str(bf->saved_after));
+		json_object_set_new(o, "rows", json_integer((json_int_t) bf->saved_rows));
+		json_object_set_new(o, "chunks",
+							json_integer((json_int_t) bf->saved_chunks));
+		json_array_append_new(list, o);
+	}
+	json_object_set_new(root, "last_id", json_integer((json_int_t) b->last_id));
+	json_object_set_new(root, "backfills", list);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", b->state_path);
+	f = fopen(tmp, "w");
+	rc = f != NULL ? json_dumpf(root, f, JSON_INDENT(1)) : -1;
+	json_decref(root);
+	if (f != NULL && (fflush(f) != 0 || fsync(fileno(f)) != 0))
+		rc = -1;
+	if (f != NULL && fclose(f) != 0)
+		rc = -1;
+	if (rc != 0 || rename(tmp, b->state_path) != 0)
+		wr_warning("cannot write backfill progress to %s: %s; a restart "
+				   "will read again what this one did", b->state_path,
+				   strerror(errno));
+}
+
+static const char *
+wr_bf_json_get(json_t *o, const char *key)
+{
+	json_t	   *v = json_object_get(o, key);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+bool
+wr_backfills_init(wr_relay *r)
+{
+	wr_backfills *b = &r->backfills;
+	json_error_t jerr;
+	json_t	   *root;
+	json_t	   *list;
+	wr_bf	  **tail = &b->head;
+	size_t		i;
+	json_t	   *o;
+
+	memset(b, 0, sizeof(*b));
+	if (r->cfg->state_dir == NULL)
+		return true;
+	snprintf(b->state_path, sizeof(b->state_path), "%s/%s.backfills.json",
+			 r->cfg->state_dir, r->cfg->slot);
+	if (access(b->state_path, F_OK) != 0)
+	{
+		/* no progress yet: check now that it can be written */
+		wr_bf_save(r);
+		return access(b->state_path, W_OK) == 0 ||
+			(wr_error("cannot write to --state-dir \"%s\": create it, "
+					  "writable by this user", r->cfg->state_dir), false);
+	}
+	root = json_load_file(b->state_path, 0, &jerr);
+	list = json_object_get(root, "backfills");
+	if (root == NULL || !json_is_array(list))
+	{
+		wr_error("cannot read backfill progress %s: %s (line %d): fix or "
+				 "remove the file", b->state_path,
+				 root ? "no \"backfills\" array" : jerr.text, jerr.line);
+		json_decref(root);
+		return false;
+	}
+	b->last_id = (uint64_t) json_integer_value(json_object_get(root,
+															  "last_id"));
+	json_array_foreach(list, i, o)
+	{
+		wr_bf	   *bf = calloc(1, sizeof(wr_bf));
+
+		if (bf == NULL)
+			break;
+		bf->id = (uint64_t) json_integer_value(json_object_get(o, "id"));
+		bf->relid = (uint32_t) json_integer_value(json_object_get(o, "relid"));
+		bf->schema = wr_bf_strdup(wr_bf_json_get(o, "schema"));
+		bf->table = wr_bf_strdup(wr_bf_json_get(o, "table"));
+		bf->qname = wr_bf_strdup(wr_bf_json_get(o, "qname"));
+		bf->key = wr_bf_strdup(wr_bf_json_get(o, "key"));
+		bf->keytype = wr_bf_strdup(wr_bf_json_get(o, "key_type"));
+		bf->upper = wr_bf_strdup(wr_bf_json_get(o, "upper"));
+		bf->saved_after = wr_bf_strdup(wr_bf_json_get(o, "after"));
+		bf->after = wr_bf_strdup(bf->saved_after);
+		bf->saved_rows = bf->rows =
+			(uint64_t) json_integer_value(json_object_get(o, "rows"));
+		bf->saved_chunks = bf->chunks =
+			(uint64_t) json_integer_value(json_object_get(o, "chunks"));
+		bf->chunk_rows = WR_BF_FIRST_ROWS;
+		whm_init(&bf->touched);
+		if (bf->schema == NULL || bf->table == NULL || bf->qname == NULL ||
+			bf->key == NULL || bf->keytype == NULL || bf->id == 0)
+		{
+			wr_warning("backfill progress %s: entry %zu is incomplete; "
+					   "skipped", b->state_path, i);
+			wr_bf_free(bf);
+			continue;
+		}
+		*tail = bf;
+		tail = &bf->next;
+		wr_info("backfill %" PRIu64 " of %s.%s resumes after %s chunks "
+				"(%" PRIu64 " rows)", bf->id, bf->schema, bf->table,
+				bf->saved_after ? bf->saved_after : "0", bf->saved_rows);
+	}
+	json_decref(root);
+	return true;
+}
+
+void
+wr_backfills_free(wr_backfills *b)
+{
+	while (b->head != NULL)
+	{
+		wr_bf	   *next = b->head->next;
+
+		wr_bf_free(b->head);
+		b->head = next;
+	}
+	if (b->conn != NULL)
+		PQfinish(b->conn);
+	b->conn = NULL;
+}
+
+/* -------------------------------------------------------------- requests */
+
+/*
+ * The plugin's include/exclude patterns (docs/PROTOCOL.md §2): a pattern
+ * without a dot applies to the table name; '*' any run, '?' one character.
+ */
+static bool
+wr_bf_pattern_match(const char *patterns, const char *schema,
+					const char *table)
+{
+	char		qualified[300];
+	char	   *list;
+	char	   *save = NULL;
+	bool		match = false;
+
+	if (patterns == NULL || (list = strdup(patterns)) == NULL)
+		return false;
+	snprintf(qualified, sizeof(qualified), "%s.%s", schema, table);
+	for (char *p = strtok_r(list, ",", &save); p != NULL && !match;
+		 p = strtok_r(NULL, ",", &save))
+	{
+		while (*p == ' ')
+			p++;
+		p[strcspn(p, " ")] = '\0';
+		match = fnmatch(p, strchr(p, '.') ? qualified : table,
+						FNM_NOESCAPE) == 0;
+	}
+	free(list);
+	return match;
+}
+
+bool
+wr_backfill_request(wr_relay *r, const char *schema, size_t schema_len,
+					const char *table, size_t table_len, wbc_backfill *out,
+					char *topic_buf, size_t topic_cap, const char **code,
+					char *msg, size_t msglen)
+{
+	wr_backfills *b = &r->backfills;
+	char		s[128];
+	char		t[128];
+	const char *params[2] = {s, t};
+	PGconn	   *conn;
+	PGresult   *res;
+	PGresult   *max;
+	char		err[512];
+	char		maxsql[1024];
+	wr_bf	   *bf;
+	wr_bf	  **tail;
+
+	*code = WBC_ERR_BAD_REQUEST;
+	if (schema_len == 0 || schema_len >= sizeof(s) || table_len == 0 ||
+		table_len >= sizeof(t))
+	{
+		snprintf(msg, msglen, "backfill needs \"schema\" and \"table\" "
+				 "(names as stored, at most 63 bytes each)");
+		return false;
+	}
+	memcpy(s, schema, schema_len);
+	s[schema_len] = '\0';
+	memcpy(t, table, table_len);
+	t[table_len] = '\0';
+	if ((conn = wr_bf_conn(r)) == NULL)
+	{
+		*code = WBC_ERR_UNAVAILABLE;
+		snprintf(msg, msglen, "cannot connect to PostgreSQL for the backfill");
+		return false;
+	}
+	res = wr_bf_exec(conn,
+					 "SELECT c.oid, quote_ident(n.nspname) || '.' || "
+					 "quote_ident(c.relname), quote_ident(a.attname), "
+					 "format_type(a.atttypid, a.atttypmod), "
+					 "walbus_eligibility(c.oid), c.relispartition "
+					 "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+					 "LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary "
+					 "LEFT JOIN pg_attribute a ON a.attrelid = c.oid "
+					 "AND a.attnum = i.indkey[0] "
+					 "WHERE n.nspname = $1 AND c.relname = $2 "
+					 "AND c.relkind IN ('r', 'p')",
+					 2, params, PGRES_TUPLES_OK, err, sizeof(err));
+	if (res == NULL)
+	{
+		*code = WBC_ERR_UNAVAILABLE;
+		if (strstr(err, "walbus_eligibility") != NULL)
+			snprintf(msg, msglen, "backfills need the walbus extension in "
+					 "this database: CREATE EXTENSION walbus (%s)", err);
+		else
+			snprintf(msg, msglen, "cannot look up %s.%s: %s", s, t, err);
+		return false;
+	}
+	if (PQntuples(res) == 0)
+	{
+		*code = WBC_ERR_NOT_FOUND;
+		snprintf(msg, msglen, "no table %s.%s", s, t);
+		PQclear(res);
+		return false;
+	}
+	if (strcmp(PQgetvalue(res, 0, 5), "t") == 0)
+	{
+		snprintf(msg, msglen, "%s.%s is a partition: its rows are published "
+				 "under its partitioned root; backfill the root", s, t);
+		PQclear(res);
+		return false;
+	}
+	if (strcmp(PQgetvalue(res, 0, 4), "eligible") != 0)
+	{
+		snprintf(msg, msglen, "%s.%s is not published: %s", s, t,
+				 PQgetvalue(res, 0, 4));
+		PQclear(res);
+		return false;
+	}
+	if ((r->cfg->include_tables != NULL &&
+		 !wr_bf_pattern_match(r->cfg->include_tables, s, t)) ||
+		wr_bf_pattern_match(r->cfg->exclude_tables, s, t))
+	{
+		snprintf(msg, msglen, "%s.%s is not published: this relay's "
+				 "include_tables/exclude_tables leave it out", s, t);
+		PQclear(res);
+		return false;
+	}
+
+	/* a backfill of the same table already queued or running does it */
+	for (bf = b->head; bf != NULL; bf = bf->next)
+		if (bf->relid == (uint32_t) strtoul(PQgetvalue(res, 0, 0), NULL, 10) &&
+			bf->state != WR_BF_DONE)
+			break;
+	if (bf == NULL)
+	{
+		snprintf(maxsql, sizeof(maxsql), "SELECT max(%s)::text FROM %s",
+				 PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 1));
+		if ((max = wr_bf_exec(conn, maxsql, 0, NULL, PGRES_TUPLES_OK, err,
+							  sizeof(err))) == NULL)
+		{
+			*code = WBC_ERR_UNAVAILABLE;
+			snprintf(msg, msglen, "cannot read %s.%s: %s", s, t, err);
+			PQclear(res);
+			return false;
+		}
+		bf = calloc(1, sizeof(wr_bf));
+		if (bf == NULL)
+		{
+			PQclear(max);
+			PQclear(res);
+			*code = WBC_ERR_UNAVAILABLE;
+			snprintf(msg, msglen, "out of memory");
+			return false;
+		}
+		bf->id = ++b->last_id;
+		bf->relid = (uint32_t) strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+		bf->schema = strdup(s);
+		bf->table = strdup(t);
+		bf->qname = strdup(PQgetvalue(res, 0, 1));
+		bf->key = strdup(PQgetvalue(res, 0, 2));
+		bf->keytype = strdup(PQgetvalue(res, 0, 3));
+		if (!PQgetisnull(max, 0, 0))
+			bf->upper = strdup(PQgetvalue(max, 0, 0));
+		bf->chunk_rows = WR_BF_FIRST_ROWS;
+		whm_init(&bf->touched);
+		PQclear(max);
+		for (tail = &b->head; *tail != NULL; tail = &(*tail)->next)
+			;
+		*tail = bf;
+		b->started++;
+		wr_bf_save(r);
+		wr_info("backfill %" PRIu64 " of %s.%s queued (keys up to %s)",
+				bf->id, s, t, bf->upper ? bf->upper : "none: empty table");
+	}
+	PQclear(res);
+	out->backfill = bf->id;
+	out->relid = bf->relid;
+	out->queued = bf != b->head;
+	out->topic.len = (uint32_t) wbe_topic_table(topic_buf, topic_cap,
+												bf->schema, strlen(bf->schema),
+												bf->table, strlen(bf->table));
+	out->topic.ptr = topic_buf;
+	return true;
+}
+
+bool
+wr_backfill_all(wr_relay *r)
+{
+	PGconn	   *conn = wr_bf_conn(r);
+	PGresult   *res;
+	char		err[512];
+	int			n = 0;
+
+	if (conn == NULL)
+		return false;
+	res = wr_bf_exec(conn,
+					 "SELECT n.nspname, c.relname FROM pg_class c "
+					 "JOIN pg_namespace n ON n.oid = c.relnamespace "
+					 "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "
+					 "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+					 "AND n.nspname NOT LIKE 'pg\\_%' "
+					 "AND walbus_eligibility(c.oid) = 'eligible' "
+					 "ORDER BY 1, 2", 0, NULL, PGRES_TUPLES_OK, err,
+					 sizeof(err));
+	if (res == NULL)
+	{
+		wr_error("initial load: cannot list the eligible tables: %s%s", err,
+				 strstr(err, "walbus_eligibility") ?
+				 " (the initial load needs the walbus extension in this "
+				 "database: CREATE EXTENSION walbus)" : "");
+		return false;
+	}
+	for (int i = 0; i < PQntuples(res); i++)
+	{
+		const char *s = PQgetvalue(res, i, 0);
+		const char *t = PQgetvalue(res, i, 1);
+		wbc_backfill out;
+		char		topic[WBE_TABLE_TOPIC_MAX + 1];
+		const char *code;
+		char		msg[512];
+
+		if ((r->cfg->include_tables != NULL &&
+			 !wr_bf_pattern_match(r->cfg->include_tables, s, t)) ||
+			wr_bf_pattern_match(r->cfg->exclude_tables, s, t))
+			continue;
+		if (!wr_backfill_request(r, s, strlen(s), t, strlen(t), &out, topic,
+								 sizeof(topic), &code, msg, sizeof(msg)))
+			wr_warning("initial load: %s", msg);
+		else
+			n++;
+	}
+	PQclear(res);
+	wr_info("initial load: %d table%s to read", n, n == 1 ? "" : "s");
+	return true;
+}
+
+/* ------------------------------------------------------------ the chunks */
+
+static wr_bf *
+wr_bf_next(const wr_relay *r)
+{
+	for (wr_bf *bf = r->backfills.head; bf != NULL; bf = bf->next)
+	{
+		if (bf->state == WR_BF_NEXT)
+			return bf;
+		if (bf->state != WR_BF_DONE)
+			return NULL;		/* one at a time: wait for it */
+	}
+	return NULL;
+}
+
+bool
+wr_backfill_due(const wr_relay *r)
+{
+	return wr_bf_next(r) != NULL && !r->backfills.failing;
+}
+
+static bool
+wr_bf_add_row(wr_bf *bf, const char *bytes, size_t len, uint32_t key_index)
+{
+	wb_str		arr = {bytes, (uint32_t) len};
+	wb_str		key;
+	wr_bf_row  *row;
+
+	if (!wr_bf_element(arr, key_index, &key))
+		return false;
+	if (bf->len + len > bf->cap)
+	{
+		size_t		cap = bf->cap ? bf->cap : 64 * 1024;
+		char	   *n;
+
+		while (cap < bf->len + len)
+			cap *= 2;
+		if ((n = realloc(bf->data, cap)) == NULL)
+			return false;
+		bf->data = n;
+		bf->cap = cap;
+	}
+	if (bf->nrows == bf->rows_cap)
+	{
+		uint32_t	cap = bf->rows_cap ? bf->rows_cap * 2 : 1024;
+		wr_bf_row  *n = realloc(bf->row, cap * sizeof(wr_bf_row));
+
+		if (n == NULL)
+			return false;
+		bf->row = n;
+		bf->rows_cap = cap;
+	}
+	row = &bf->row[bf->nrows++];
+	row->off = (uint32_t) bf->len;
+	row->len = (uint32_t) len;
+	row->key_off = (uint32_t) (bf->len + (size_t) (key.ptr - bytes));
+	row->key_len = key.len;
+	memcpy(bf->data + bf->len, bytes, len);
+	bf->len += len;
+	return true;
+}
+
+/* The key's index among the published columns, from a RELATION record. */
+static bool
+wr_bf_key_index(const char *relrec, size_t len, uint32_t relid,
+				uint32_t *key_index)
+{
+	wb_dec		d;
+	wb_record	rec;
+	bool		ok;
+
+	wb_dec_init(&d);
+	ok = wb_decode(&d, relrec, len, &rec, NULL) == WB_OK &&
+		rec.kind == WB_RELATION && rec.u.relation.relid == relid;
+	if (ok)
+		*key_index = rec.u.relation.key_index;
+	wb_dec_free(&d);
+	return ok;
+}
+
+/* Give up on bf: its failure message goes through the stream. */
+static void
+wr_bf_fail(wr_relay *r, wr_bf *bf, PGconn *conn, const char *why)
+{
+	char		text[400];
+	char		err[256];
+
+	snprintf(bf->fail_reason, sizeof(bf->fail_reason), "%s", why);
+	snprintf(text, sizeof(text), "F %" PRIu64 " %" PRIu64, bf->id,
+			 bf->chunk_no);
+	wr_warning("backfill %" PRIu64 " of %s.%s failed: %s", bf->id,
+			   bf->schema, bf->table, why);
+	bf->state = WR_BF_FAILING;
+	if (!wr_bf_emit(conn, text, err, sizeof(err)))
+	{
+		/* not even that: drop it quietly, as a restart would redo it */
+		wr_warning("backfill %" PRIu64 ": cannot write its failure: %s",
+				   bf->id, err);
+		bf->state = WR_BF_NEXT;
+		r->backfills.failing = true;
+	}
+}
+
+void
+wr_backfill_step(wr_relay *r)
+{
+	wr_bf	   *bf = wr_bf_next(r);
+	PGconn	   *conn;
+	char		text[128];
+	char		err[512];
+	char		sql[2048];
+	char		limit[16];
+	char		relid[16];
+	const char *params[3];
+	PGresult   *res = NULL;
+	PGresult   *rel = NULL;
+	uint32_t	key_index = 0;
+	int64_t		t0;
+	int64_t		took;
+
+	if (bf == NULL || (conn = wr_bf_conn(r)) == NULL)
+		return;
+	wr_bf_chunk_clear(bf);
+	bf->chunk_no++;
+	snprintf(text, sizeof(text), "L %" PRIu64 " %" PRIu64, bf->id,
+			 bf->chunk_no);
+	if (!wr_bf_emit(conn, text, err, sizeof(err)))
+		goto transient;
+
+	t0 = wr_now_ms();
+	snprintf(relid, sizeof(relid), "%u", bf->relid);
+	snprintf(limit, sizeof(limit), "%d", bf->chunk_rows);
+	params[0] = relid;
+	params[1] = bf->upper;
+	params[2] = bf->after;
+	if (bf->upper == NULL)
+		snprintf(sql, sizeof(sql), "SELECT NULL::text, NULL::bytea WHERE false");
+	else if (bf->after == NULL)
+		snprintf(sql, sizeof(sql),
+				 "SELECT t.%s::text, walbus_row($1::oid::regclass, t.*) "
+				 "FROM %s t WHERE t.%s <= $2::%s ORDER BY t.%s LIMIT %s",
+				 bf->key, bf->qname, bf->key, bf->keytype, bf->key, limit);
+	else
+		snprintf(sql, sizeof(sql),
+				 "SELECT t.%s::text, walbus_row($1::oid::regclass, t.*) "
+				 "FROM %s t WHERE t.%s <= $2::%s AND t.%s > $3::%s "
+				 "ORDER BY t.%s LIMIT %s",
+				 bf->key, bf->qname, bf->key, bf->keytype, bf->key,
+				 bf->keytype, bf->key, limit);
+
+	/* the rows and the definition they are encoded for, in one snapshot */
+	if ((res = wr_bf_exec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ "
+						  "READ ONLY", 0, NULL, PGRES_COMMAND_OK, err,
+						  sizeof(err))) == NULL)
+		goto transient;
+	PQclear(res);
+	rel = wr_bf_exec(conn, "SELECT walbus_relation($1::oid::regclass)", 1,
+					 params, PGRES_TUPLES_OK, err, sizeof(err));
+	res = rel ? wr_bf_exec(conn, sql, bf->upper == NULL ? 0 :
+						   bf->after ? 3 : 2, params,
+						   PGRES_TUPLES_OK, err, sizeof(err)) : NULL;
+	PQclear(PQexec(conn, res ? "COMMIT" : "ROLLBACK"));
+	if (res == NULL)
+	{
+		PQclear(rel);
+		if (PQstatus(conn) != CONNECTION_OK)
+			goto transient;
+		wr_bf_fail(r, bf, conn, err);
+		return;
+	}
+	bf->relrec_len = (size_t) PQgetlength(rel, 0, 0);
+	if (PQntuples(rel) != 1 || PQgetisnull(rel, 0, 0) ||
+		(bf->relrec = malloc(bf->relrec_len ? bf->relrec_len : 1)) == NULL)
+	{
+		PQclear(rel);
+		PQclear(res);
+		wr_bf_fail(r, bf, conn, "no definition for the table");
+		return;
+	}
+	/* binary results were not asked for: bytea comes as \x hex text */
+	{
+		size_t		n;
+		unsigned char *raw = PQunescapeBytea((const unsigned char *)
+											 PQgetvalue(rel, 0, 0), &n);
+
+		free(bf->relrec);
+		bf->relrec = (char *) raw;
+		bf->relrec_len = n;
+	}
+	PQclear(rel);
+	if (bf->relrec == NULL ||
+		!wr_bf_key_index(bf->relrec, bf->relrec_len, bf->relid, &key_index))
+	{
+		PQclear(res);
+		wr_bf_fail(r, bf, conn, "the table's definition cannot be read");
+		return;
+	}
+	for (int i = 0; i < PQntuples(res); i++)
+	{
+		size_t		n;
+		unsigned char *raw = PQunescapeBytea((const unsigned char *)
+											 PQgetvalue(res, i, 1), &n);
+		bool		ok = raw != NULL &&
+			wr_bf_add_row(bf, (const char *) raw, n, key_index);
+
+		PQfreemem(raw);
+		if (!ok)
+		{
+			PQclear(res);
+			wr_bf_fail(r, bf, conn, "a row read cannot be kept (out of "
+					   "memory, or not the plugin's encoding)");
+			return;
+		}
+	}
+	bf->chunk_final = PQntuples(res) < bf->chunk_rows;
+	if (PQntuples(res) > 0)
+	{
+		bf->chunk_last = strdup(PQgetvalue(res, PQntuples(res) - 1, 0));
+		if (bf->upper != NULL && strcmp(bf->chunk_last, bf->upper) == 0)
+			bf->chunk_final = true;
+	}
+	PQclear(res);
+
+	/* adapt: about WR_BF_TARGET_MS per chunk, at most the byte cap */
+	took = wr_now_ms() - t0;
+	if (took < WR_BF_TARGET_MS / 2 && bf->chunk_rows < WR_BF_MAX_ROWS)
+		bf->chunk_rows *= 2;
+	else if (took > WR_BF_TARGET_MS * 2 && bf->chunk_rows > WR_BF_MIN_ROWS)
+		bf->chunk_rows /= 2;
+	if (bf->len > WR_BF_MAX_CHUNK_BYTES / 2 && bf->chunk_rows > WR_BF_MIN_ROWS)
+		bf->chunk_rows /= 2;
+	if (bf->chunk_rows > WR_BF_MAX_ROWS)
+		bf->chunk_rows = WR_BF_MAX_ROWS;
+	if (bf->chunk_rows < WR_BF_MIN_ROWS)
+		bf->chunk_rows = WR_BF_MIN_ROWS;
+
+	snprintf(text, sizeof(text), "H %" PRIu64 " %" PRIu64, bf->id,
+			 bf->chunk_no);
+	if (!wr_bf_emit(conn, text, err, sizeof(err)))
+		goto transient;
+	bf->state = WR_BF_WAIT_LW;
+	wr_debug("backfill %" PRIu64 ": chunk %" PRIu64 " of %u rows read in "
+			 "%" PRId64 " ms", bf->id, bf->chunk_no, bf->nrows, took);
+	return;
+
+transient:
+	/* the connection or the server: the same chunk again, later */
+	wr_warning("backfill %" PRIu64 ": %s; retrying", bf->id, err);
+	bf->state = WR_BF_NEXT;
+	if (PQstatus(conn) != CONNECTION_OK)
+		r->backfills.failing = true;
+}
+
+/* ------------------------------------------------------- from the stream */
+
+bool
+wr_backfill_watching(const wr_relay *r, uint32_t relid)
+{
+	for (wr_bf *bf = r->backfills.head; bf != NULL; bf = bf->next)
+		if (bf->state == WR_BF_WAIT_HW && bf->relid == relid)
+			return true;
+	return false;
+}
+
+void
+wr_backfill_change(wr_relay *r, uint32_t relid, wb_str key, wb_str old_key)
+{
+	wr_bf	   *bf = wr_bf_watching(r);
+
+	if (bf == NULL || bf->relid != relid)
+		return;
+	if ((key.ptr != NULL &&
+		 whm_put(&bf->touched, key.ptr, key.len, (void *) 1) != 0) ||
+		(old_key.ptr != NULL &&
+		 whm_put(&bf->touched, old_key.ptr, old_key.len, (void *) 1) != 0))
+		bf->dirty = true;		/* out of memory: read the chunk again */
+}
+
+void
+wr_backfill_invalidate(wr_relay *r, uint32_t relid)
+{
+	wr_bf	   *bf = wr_bf_watching(r);
+
+	if (bf != NULL && bf->relid == relid)
+		bf->dirty = true;
+}
+
+/* An event of bf on _backfill, in the open transaction. */
+static void
+wr_bf_event(wr_relay *r, wr_bf *bf, wbb_event_kind kind, const char *reason)
+{
+	char		topic[WBE_TABLE_TOPIC_MAX + 1];
+	wr_topic   *t = wr_pub_topic(&r->pub, WBE_TOPIC_BACKFILL,
+								 strlen(WBE_TOPIC_BACKFILL));
+	wbb_event	ev = {kind, bf->id, bf->relid, {topic, 0}, bf->rows, bf->chunks,
+	{reason, reason ? (uint32_t) strlen(reason) : 0}};
+	wr_frame   *f;
+	uint32_t	pos;
+
+	ev.topic.len = (uint32_t) wbe_topic_table(topic, sizeof(topic), bf->schema,
+											  strlen(bf->schema), bf->table,
+											  strlen(bf->table));
+	if (t == NULL)
+	{
+		r->pub.errors++;
+		return;
+	}
+	pos = wr_pos_item(r);
+	if ((f = wr_pub_frame(&r->pub, t, bf->relid, 0, NULL, 0)) == NULL)
+		return;
+	wbe_enc_change_start(&f->enc, WBE_BACKFILL, pos, 1);
+	wbb_enc_event(&f->enc, &ev);
+	wr_pub_frame_added(&r->pub, f, pos);
+}
+
+/* The high watermark of bf's chunk: publish what is left of it. */
+static void
+wr_bf_publish(wr_relay *r, wr_bf *bf)
+{
+	wb_dec		d;
+	wb_record	rec;
+	wr_rel	   *rel;
+	uint64_t	published = 0;
+	wr_bf_pending *p;
+
+	wb_dec_init(&d);
+	if (wb_decode(&d, bf->relrec, bf->relrec_len, &rec, NULL) != WB_OK ||
+		(rel = wr_records_relation(r, &rec)) == NULL)
+	{
+		wb_dec_free(&d);
+		wr_warning("backfill %" PRIu64 ": chunk %" PRIu64 " dropped: its "
+				   "definition cannot be used; reading it again", bf->id,
+				   bf->chunk_no);
+		bf->state = WR_BF_NEXT;
+		return;
+	}
+	wb_dec_free(&d);
+	wr_schema_before_change(r, rel);
+	if (bf->chunks == 0)
+		wr_bf_event(r, bf, WBB_STARTED, NULL);
+	for (uint32_t i = 0; i < bf->nrows; i++)
+	{
+		const wr_bf_row *row = &bf->row[i];
+		wr_frame   *f;
+		uint32_t	pos;
+
+		if (whm_get(&bf->touched, bf->data + row->key_off, row->key_len))
+			continue;			/* the stream has a newer state of it */
+		pos = wr_pos_item(r);
+		f = wr_pub_frame(&r->pub, rel->topic, bf->relid,
+						 rel->current->schema_version, NULL, 0);
+		published++;
+		if (f == NULL)
+			continue;
+		/* ['R', pos, values]: the values array is the row as read */
+		wbe_enc_change_start(&f->enc, WBE_READ, pos, 1);
+		wbe_enc_raw(&f->enc, bf->data + row->off, row->len);
+		wr_pub_frame_added(&r->pub, f, pos);
+	}
+	bf->rows += published;
+	bf->chunks++;
+	r->backfills.rows += published;
+	if (bf->chunk_last != NULL)
+		wr_bf_set(&bf->after, bf->chunk_last);
+	wr_bf_event(r, bf, bf->chunk_final ? WBB_DONE : WBB_PROGRESS, NULL);
+
+	/* saved once PostgreSQL has this transaction as flushed */
+	if (bf->npend == bf->pend_cap)
+	{
+		uint32_t	cap = bf->pend_cap ? bf->pend_cap * 2 : 8;
+		wr_bf_pending *n = realloc(bf->pend, cap * sizeof(wr_bf_pending));
+
+		if (n != NULL)
+		{
+			bf->pend = n;
+			bf->pend_cap = cap;
+		}
+	}
+	if (bf->npend < bf->pend_cap)
+	{
+		p = &bf->pend[bf->npend++];
+		p->commit_lsn = r->txn.commit_lsn;
+		p->after = wr_bf_strdup(bf->after);
+		p->rows = bf->rows;
+		p->chunks = bf->chunks;
+		p->done = bf->chunk_final;
+	}
+	wr_info("backfill %" PRIu64 " of %s.%s: chunk %" PRIu64 ", %" PRIu64
+			" rows published (%u dropped as changed meanwhile)%s", bf->id,
+			bf->schema, bf->table, bf->chunks, published,
+			bf->nrows - (uint32_t) published,
+			bf->chunk_final ? "; done" : "");
+	bf->state = bf->chunk_final ? WR_BF_DONE : WR_BF_NEXT;
+	if (bf->chunk_final)
+		r->backfills.done++;
+	wr_bf_chunk_clear(bf);
+}
+
+void
+wr_backfill_watermark(wr_relay *r, wb_str content)
+{
+	char		text[64];
+	char		kind;
+	uint64_t	id;
+	uint64_t	chunk;
+	wr_bf	   *bf;
+
+	if (content.len >= sizeof(text))
+		return;
+	memcpy(text, content.ptr, content.len);
+	text[content.len] = '\0';
+	if (sscanf(text, "%c %" SCNu64 " %" SCNu64, &kind, &id, &chunk) != 3 ||
+		(bf = wr_bf_find(r, id)) == NULL || chunk != bf->chunk_no)
+		return;					/* another relay's, or an older chunk's */
+	if (kind == 'L' && bf->state == WR_BF_WAIT_LW)
+	{
+		bf->state = WR_BF_WAIT_HW;
+		whm_free(&bf->touched, NULL);
+		whm_init(&bf->touched);
+		bf->dirty = false;
+	}
+	else if (kind == 'H' && bf->state == WR_BF_WAIT_HW)
+	{
+		if (bf->dirty)
+		{
+			wr_info("backfill %" PRIu64 ": chunk %" PRIu64 " dropped: the "
+					"table was truncated or redefined meanwhile; reading "
+					"it again", bf->id, bf->chunk_no);
+			wr_bf_chunk_clear(bf);
+			bf->state = WR_BF_NEXT;
+		}
+		else
+			wr_bf_publish(r, bf);
+	}
+	else if (kind == 'F' && bf->state == WR_BF_FAILING)
+	{
+		wr_bf_event(r, bf, WBB_FAILED, bf->fail_reason);
+		bf->state = WR_BF_DONE;
+		/* nothing more to confirm: it ends with this transaction */
+		if (bf->npend == bf->pend_cap)
+		{
+			wr_bf_pending *n = realloc(bf->pend, (bf->pend_cap + 1) *
+									   sizeof(wr_bf_pending));
+
+			if (n == NULL)
+				return;
+			bf->pend = n;
+			bf->pend_cap++;
+		}
+		bf->pend[bf->npend++] = (wr_bf_pending) {r->txn.commit_lsn,
+			wr_bf_strdup(bf->saved_after), bf->saved_rows, bf->saved_chunks,
+		true};
+	}
+}
+
+void
+wr_backfill_confirmed(wr_relay *r, uint64_t flushed)
+{
+	wr_bf	  **link = &r->backfills.head;
+	bool		changed = false;
+
+	while (*link != NULL)
+	{
+		wr_bf	   *bf = *link;
+		uint32_t	k = 0;
+		bool		finished = false;
+
+		/* a commit record is below its end, which flushed covers */
+		while (k < bf->npend && bf->pend[k].commit_lsn < flushed)
+		{
+			wr_bf_set(&bf->saved_after, bf->pend[k].after);
+			bf->saved_rows = bf->pend[k].rows;
+			bf->saved_chunks = bf->pend[k].chunks;
+			finished = bf->pend[k].done;
+			k++;
+		}
+		if (k > 0)
+		{
+			for (uint32_t i = 0; i < k; i++)
+				free(bf->pend[i].after);
+			memmove(bf->pend, bf->pend + k,
+					(bf->npend - k) * sizeof(wr_bf_pending));
+			bf->npend -= k;
+			changed = true;
+		}
+		if (finished)
+		{
+			*link = bf->next;
+			wr_info("backfill %" PRIu64 " of %s.%s confirmed: %" PRIu64
+					" rows in %" PRIu64 " chunks", bf->id, bf->schema,
+					bf->table, bf->saved_rows, bf->saved_chunks);
+			wr_bf_free(bf);
+			continue;
+		}
+		link = &bf->next;
+	}
+	if (changed)
+		wr_bf_save(r);
+}
+
+void
+wr_backfill_restart(wr_relay *r)
+{
+	for (wr_bf *bf = r->backfills.head; bf != NULL; bf = bf->next)
+	{
+		wr_bf_chunk_clear(bf);
+		wr_bf_pend_clear(bf);
+		wr_bf_set(&bf->after, bf->saved_after);
+		bf->rows = bf->saved_rows;
+		bf->chunks = bf->saved_chunks;
+		bf->state = WR_BF_NEXT;
+	}
+	r->backfills.failing = false;
+}
