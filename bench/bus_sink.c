@@ -7,7 +7,8 @@
  * Usage: bus_sink MODE BUS_URL COUNT TIMEOUT_S [CONTROL_URL]
  *
  *	 count	libwalbus (walbus_recv decodes every frame, as a worker
- *			would); counts INSERT/UPDATE/DELETE changes until COUNT.
+ *			would); counts INSERT/UPDATE/DELETE changes (and a
+ *			backfill's reads) until COUNT.
  *	 raw	a bare nng sub0 socket and the proto library's frame decoder
  *			(no libwalbus: no schemas, dedupe or gap checks); counts the
  *			changes of the frames of table topics: the ceiling of a
@@ -203,7 +204,7 @@ run_lib(const char *url, const char *ctl, uint64_t count, int64_t deadline,
 		if (ctl != NULL)
 			walbus_ack(c, &ch);
 		if (ch.kind != WALBUS_INSERT && ch.kind != WALBUS_UPDATE &&
-			ch.kind != WALBUS_DELETE)
+			ch.kind != WALBUS_DELETE && ch.kind != WALBUS_READ)
 			continue;
 		last = now_ns();
 		if (n == 0)

@@ -25,10 +25,25 @@
 #include "schema_events.h"
 #include "walbus_backfill.h"
 
-/* Chunk sizes in rows: the first, and the bounds of the adaptation. */
-#define WR_BF_FIRST_ROWS	500
-#define WR_BF_MIN_ROWS		50
-#define WR_BF_MAX_ROWS		100000
+/* Chunk sizes in heap blocks: the first, and the bounds of adaptation. */
+#define WR_BF_FIRST_BLOCKS	8
+#define WR_BF_MIN_BLOCKS	1
+#define WR_BF_MAX_BLOCKS	(1 << 20)
+
+/*
+ * The files of the table (of each partition, for a partitioned table:
+ * pg_partition_tree lists nothing for a plain table, and a partitioned
+ * table has no file of its own),
+ * which a rewrite (VACUUM FULL, CLUSTER, a type change) replaces, moving
+ * rows between blocks: chunks are block ranges, so a backfill that sees
+ * them change starts again from the first block.
+ */
+#define WR_BF_LEAVES_SQL \
+	"(SELECT relid FROM pg_partition_tree($1::oid::regclass) WHERE isleaf " \
+	"UNION SELECT $1::oid::regclass) AS leaves"
+#define WR_BF_FILES_SQL \
+	"SELECT coalesce(string_agg(pg_relation_filenode(relid)::text, ',' " \
+	"ORDER BY relid), '') FROM " WR_BF_LEAVES_SQL
 
 /* Statements of the backfill connection give up after this. */
 #define WR_BF_STATEMENT_TIMEOUT_MS	30000
@@ -68,13 +83,13 @@ typedef struct wr_bf
 	char	   *schema;			/* names as stored, for the topic */
 	char	   *table;
 	char	   *qname;			/* quoted for SQL */
-	char	   *key;			/* the key column, quoted */
-	char	   *keytype;		/* its type, as format_type says */
-	char	   *upper;			/* highest key at the start; NULL: empty */
+	char	   *files;			/* WR_BF_FILES_SQL when it started */
+	char	   *upper;			/* its blocks at the start (the most of any
+								 * partition), as text */
 	wr_bf_state state;
 
 	/* progress: in memory, and confirmed (what the state file says) */
-	char	   *after;			/* next chunk starts after it; NULL: start */
+	char	   *after;			/* next chunk's first block; NULL: 0 */
 	uint64_t	rows;
 	uint64_t	chunks;
 	char	   *saved_after;
@@ -83,14 +98,14 @@ typedef struct wr_bf
 
 	/* the chunk in flight */
 	uint64_t	chunk_no;
-	int			chunk_rows;		/* rows to ask for */
+	long		chunk_blocks;	/* blocks to read */
 	char	   *data;
 	size_t		len;
 	size_t		cap;
 	wr_bf_row  *row;
 	uint32_t	nrows;
 	uint32_t	rows_cap;
-	char	   *chunk_last;		/* key of its last row, as text */
+	char	   *chunk_last;		/* the block after it, as text */
 	bool		chunk_final;
 	char	   *relrec;			/* RELATION record, same snapshot */
 	size_t		relrec_len;
@@ -157,8 +172,7 @@ wr_bf_free(wr_bf *bf)
 	free(bf->schema);
 	free(bf->table);
 	free(bf->qname);
-	free(bf->key);
-	free(bf->keytype);
+	free(bf->files);
 	free(bf->upper);
 	free(bf->after);
 	free(bf->saved_after);
@@ -253,11 +267,12 @@ wr_bf_conn(wr_relay *r)
 
 /* One statement; NULL (logged into err) unless it returned what want says. */
 static PGresult *
-wr_bf_exec(PGconn *conn, const char *sql, int nparams, const char *const *params,
-		   ExecStatusType want, char *err, size_t errlen)
+wr_bf_exec_as(PGconn *conn, const char *sql, int nparams,
+			  const char *const *params, int result_format,
+			  ExecStatusType want, char *err, size_t errlen)
 {
 	PGresult   *res = PQexecParams(conn, sql, nparams, NULL, params, NULL,
-								   NULL, 0);
+								   NULL, result_format);
 
 	if (res != NULL && PQresultStatus(res) == want)
 		return res;
@@ -267,6 +282,15 @@ wr_bf_exec(PGconn *conn, const char *sql, int nparams, const char *const *params
 	err[strcspn(err, "\n")] = '\0';
 	PQclear(res);
 	return NULL;
+}
+
+/* A statement with text results. */
+static PGresult *
+wr_bf_exec(PGconn *conn, const char *sql, int nparams,
+		   const char *const *params, ExecStatusType want, char *err,
+		   size_t errlen)
+{
+	return wr_bf_exec_as(conn, sql, nparams, params, 0, want, err, errlen);
 }
 
 /* pg_logical_emit_message(true, 'walbus.wm', text); false on failure. */
@@ -319,9 +343,8 @@ wr_bf_save(wr_relay *r)
 		json_object_set_new(o, "schema", json_string(bf->schema));
 		json_object_set_new(o, "table", json_string(bf->table));
 		json_object_set_new(o, "qname", json_string(bf->qname));
-		json_object_set_new(o, "key", json_string(bf->key));
-		json_object_set_new(o, "key_type", json_string(bf->keytype));
-		json_object_set_new(o, "upper", wr_bf_json_str(bf->upper));
+		json_object_set_new(o, "files", json_string(bf->files));
+		json_object_set_new(o, "blocks", wr_bf_json_str(bf->upper));
 		json_object_set_new(o, "after", wr_bf_json_str(bf->saved_after));
 		json_object_set_new(o, "rows", json_integer((json_int_t) bf->saved_rows));
 		json_object_set_new(o, "chunks",
@@ -399,19 +422,18 @@ wr_backfills_init(wr_relay *r)
 		bf->schema = wr_bf_strdup(wr_bf_json_get(o, "schema"));
 		bf->table = wr_bf_strdup(wr_bf_json_get(o, "table"));
 		bf->qname = wr_bf_strdup(wr_bf_json_get(o, "qname"));
-		bf->key = wr_bf_strdup(wr_bf_json_get(o, "key"));
-		bf->keytype = wr_bf_strdup(wr_bf_json_get(o, "key_type"));
-		bf->upper = wr_bf_strdup(wr_bf_json_get(o, "upper"));
+		bf->files = wr_bf_strdup(wr_bf_json_get(o, "files"));
+		bf->upper = wr_bf_strdup(wr_bf_json_get(o, "blocks"));
 		bf->saved_after = wr_bf_strdup(wr_bf_json_get(o, "after"));
 		bf->after = wr_bf_strdup(bf->saved_after);
 		bf->saved_rows = bf->rows =
 			(uint64_t) json_integer_value(json_object_get(o, "rows"));
 		bf->saved_chunks = bf->chunks =
 			(uint64_t) json_integer_value(json_object_get(o, "chunks"));
-		bf->chunk_rows = WR_BF_FIRST_ROWS;
+		bf->chunk_blocks = WR_BF_FIRST_BLOCKS;
 		whm_init(&bf->touched);
 		if (bf->schema == NULL || bf->table == NULL || bf->qname == NULL ||
-			bf->key == NULL || bf->keytype == NULL || bf->id == 0)
+			bf->files == NULL || bf->upper == NULL || bf->id == 0)
 		{
 			wr_warning("backfill progress %s: entry %zu is incomplete; "
 					   "skipped", b->state_path, i);
@@ -420,9 +442,10 @@ wr_backfills_init(wr_relay *r)
 		}
 		*tail = bf;
 		tail = &bf->next;
-		wr_info("backfill %" PRIu64 " of %s.%s resumes after %s chunks "
-				"(%" PRIu64 " rows)", bf->id, bf->schema, bf->table,
-				bf->saved_after ? bf->saved_after : "0", bf->saved_rows);
+		wr_info("backfill %" PRIu64 " of %s.%s resumes at block %s of %s "
+				"(%" PRIu64 " rows in %" PRIu64 " chunks so far)", bf->id,
+				bf->schema, bf->table, bf->saved_after ? bf->saved_after : "0",
+				bf->upper, bf->saved_rows, bf->saved_chunks);
 	}
 	json_decref(root);
 	return true;
@@ -512,13 +535,9 @@ wr_backfill_request(wr_relay *r, const char *schema, size_t schema_len,
 	}
 	res = wr_bf_exec(conn,
 					 "SELECT c.oid, quote_ident(n.nspname) || '.' || "
-					 "quote_ident(c.relname), quote_ident(a.attname), "
-					 "format_type(a.atttypid, a.atttypmod), "
+					 "quote_ident(c.relname), NULL, NULL, "
 					 "walbus_eligibility(c.oid), c.relispartition "
 					 "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-					 "LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary "
-					 "LEFT JOIN pg_attribute a ON a.attrelid = c.oid "
-					 "AND a.attnum = i.indkey[0] "
 					 "WHERE n.nspname = $1 AND c.relname = $2 "
 					 "AND c.relkind IN ('r', 'p')",
 					 2, params, PGRES_TUPLES_OK, err, sizeof(err));
@@ -570,10 +589,15 @@ wr_backfill_request(wr_relay *r, const char *schema, size_t schema_len,
 			break;
 	if (bf == NULL)
 	{
-		snprintf(maxsql, sizeof(maxsql), "SELECT max(%s)::text FROM %s",
-				 PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 1));
-		if ((max = wr_bf_exec(conn, maxsql, 0, NULL, PGRES_TUPLES_OK, err,
-							  sizeof(err))) == NULL)
+		const char *relid_param[] = {PQgetvalue(res, 0, 0)};
+
+		/* its size now: rows in blocks added later come as inserts */
+		snprintf(maxsql, sizeof(maxsql),
+				 "SELECT (SELECT coalesce(max(pg_relation_size(relid)), 0) / "
+				 "current_setting('block_size')::bigint FROM "
+				 WR_BF_LEAVES_SQL "), (%s)", WR_BF_FILES_SQL);
+		if ((max = wr_bf_exec(conn, maxsql, 1, relid_param, PGRES_TUPLES_OK,
+							  err, sizeof(err))) == NULL)
 		{
 			*code = WBC_ERR_UNAVAILABLE;
 			snprintf(msg, msglen, "cannot read %s.%s: %s", s, t, err);
@@ -594,11 +618,9 @@ wr_backfill_request(wr_relay *r, const char *schema, size_t schema_len,
 		bf->schema = strdup(s);
 		bf->table = strdup(t);
 		bf->qname = strdup(PQgetvalue(res, 0, 1));
-		bf->key = strdup(PQgetvalue(res, 0, 2));
-		bf->keytype = strdup(PQgetvalue(res, 0, 3));
-		if (!PQgetisnull(max, 0, 0))
-			bf->upper = strdup(PQgetvalue(max, 0, 0));
-		bf->chunk_rows = WR_BF_FIRST_ROWS;
+		bf->upper = strdup(PQgetvalue(max, 0, 0));
+		bf->files = strdup(PQgetvalue(max, 0, 1));
+		bf->chunk_blocks = WR_BF_FIRST_BLOCKS;
 		whm_init(&bf->touched);
 		PQclear(max);
 		for (tail = &b->head; *tail != NULL; tail = &(*tail)->next)
@@ -606,8 +628,8 @@ wr_backfill_request(wr_relay *r, const char *schema, size_t schema_len,
 		*tail = bf;
 		b->started++;
 		wr_bf_save(r);
-		wr_info("backfill %" PRIu64 " of %s.%s queued (keys up to %s)",
-				bf->id, s, t, bf->upper ? bf->upper : "none: empty table");
+		wr_info("backfill %" PRIu64 " of %s.%s queued (%s blocks)",
+				bf->id, s, t, bf->upper);
 	}
 	PQclear(res);
 	out->backfill = bf->id;
@@ -782,14 +804,19 @@ wr_backfill_step(wr_relay *r)
 	char		text[128];
 	char		err[512];
 	char		sql[2048];
-	char		limit[16];
 	char		relid[16];
+	char		from_tid[32];
+	char		to_tid[32];
 	const char *params[3];
 	PGresult   *res = NULL;
 	PGresult   *rel = NULL;
+	PGresult   *files = NULL;
 	uint32_t	key_index = 0;
+	long		first;
+	long		end;
+	long		upper;
 	int64_t		t0;
-	int64_t		took;
+	int64_t		took = 0;
 
 	if (bf == NULL || (conn = wr_bf_conn(r)) == NULL)
 		return;
@@ -801,65 +828,70 @@ wr_backfill_step(wr_relay *r)
 		goto transient;
 
 	t0 = wr_now_ms();
+	first = bf->after ? strtol(bf->after, NULL, 10) : 0;
+	upper = strtol(bf->upper, NULL, 10);
+	end = first + bf->chunk_blocks;
 	snprintf(relid, sizeof(relid), "%u", bf->relid);
-	snprintf(limit, sizeof(limit), "%d", bf->chunk_rows);
+	snprintf(from_tid, sizeof(from_tid), "(%ld,0)", first);
+	snprintf(to_tid, sizeof(to_tid), "(%ld,0)", end);
 	params[0] = relid;
-	params[1] = bf->upper;
-	params[2] = bf->after;
-	if (bf->upper == NULL)
-		snprintf(sql, sizeof(sql), "SELECT NULL::text, NULL::bytea WHERE false");
-	else if (bf->after == NULL)
-		snprintf(sql, sizeof(sql),
-				 "SELECT t.%s::text, walbus_row($1::oid::regclass, t.*) "
-				 "FROM %s t WHERE t.%s <= $2::%s ORDER BY t.%s LIMIT %s",
-				 bf->key, bf->qname, bf->key, bf->keytype, bf->key, limit);
-	else
-		snprintf(sql, sizeof(sql),
-				 "SELECT t.%s::text, walbus_row($1::oid::regclass, t.*) "
-				 "FROM %s t WHERE t.%s <= $2::%s AND t.%s > $3::%s "
-				 "ORDER BY t.%s LIMIT %s",
-				 bf->key, bf->qname, bf->key, bf->keytype, bf->key,
-				 bf->keytype, bf->key, limit);
+	params[1] = from_tid;
+	params[2] = to_tid;
+	/* a TID range scan: the blocks as they lie, no sort, no index */
+	snprintf(sql, sizeof(sql),
+			 "SELECT walbus_row($1::oid::regclass, t.*) FROM %s t "
+			 "WHERE t.ctid >= $2::tid AND t.ctid < $3::tid", bf->qname);
 
-	/* the rows and the definition they are encoded for, in one snapshot */
+	/* the rows, their definition and the files, in one snapshot */
 	if ((res = wr_bf_exec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ "
 						  "READ ONLY", 0, NULL, PGRES_COMMAND_OK, err,
 						  sizeof(err))) == NULL)
 		goto transient;
 	PQclear(res);
-	rel = wr_bf_exec(conn, "SELECT walbus_relation($1::oid::regclass)", 1,
-					 params, PGRES_TUPLES_OK, err, sizeof(err));
-	res = rel ? wr_bf_exec(conn, sql, bf->upper == NULL ? 0 :
-						   bf->after ? 3 : 2, params,
-						   PGRES_TUPLES_OK, err, sizeof(err)) : NULL;
+	files = wr_bf_exec(conn, WR_BF_FILES_SQL, 1, params, PGRES_TUPLES_OK, err,
+					   sizeof(err));
+	/* binary results: the bytea's bytes as they are */
+	rel = files ? wr_bf_exec_as(conn, "SELECT walbus_relation($1::oid::regclass)",
+								1, params, 1, PGRES_TUPLES_OK, err,
+								sizeof(err)) : NULL;
+	res = rel ? wr_bf_exec_as(conn, sql, 3, params, 1, PGRES_TUPLES_OK, err,
+							  sizeof(err)) : NULL;
 	PQclear(PQexec(conn, res ? "COMMIT" : "ROLLBACK"));
 	if (res == NULL)
 	{
+		PQclear(files);
 		PQclear(rel);
 		if (PQstatus(conn) != CONNECTION_OK)
 			goto transient;
 		wr_bf_fail(r, bf, conn, err);
 		return;
 	}
-	bf->relrec_len = (size_t) PQgetlength(rel, 0, 0);
-	if (PQntuples(rel) != 1 || PQgetisnull(rel, 0, 0) ||
-		(bf->relrec = malloc(bf->relrec_len ? bf->relrec_len : 1)) == NULL)
+	if (strcmp(PQgetvalue(files, 0, 0), bf->files) != 0)
+	{
+		/* rewritten: rows may have moved into blocks already read */
+		wr_info("backfill %" PRIu64 " of %s.%s: the table was rewritten; "
+				"reading it again from its first block", bf->id, bf->schema,
+				bf->table);
+		wr_bf_set(&bf->files, PQgetvalue(files, 0, 0));
+		wr_bf_set(&bf->after, NULL);
+		PQclear(files);
+		PQclear(rel);
+		PQclear(res);
+		/* its low watermark is ignored: the next chunk has another number */
+		bf->state = WR_BF_NEXT;
+		return;
+	}
+	PQclear(files);
+	if (PQntuples(rel) != 1 || PQgetisnull(rel, 0, 0))
 	{
 		PQclear(rel);
 		PQclear(res);
 		wr_bf_fail(r, bf, conn, "no definition for the table");
 		return;
 	}
-	/* binary results were not asked for: bytea comes as \x hex text */
-	{
-		size_t		n;
-		unsigned char *raw = PQunescapeBytea((const unsigned char *)
-											 PQgetvalue(rel, 0, 0), &n);
-
-		free(bf->relrec);
-		bf->relrec = (char *) raw;
-		bf->relrec_len = n;
-	}
+	bf->relrec_len = (size_t) PQgetlength(rel, 0, 0);
+	if ((bf->relrec = malloc(bf->relrec_len ? bf->relrec_len : 1)) != NULL)
+		memcpy(bf->relrec, PQgetvalue(rel, 0, 0), bf->relrec_len);
 	PQclear(rel);
 	if (bf->relrec == NULL ||
 		!wr_bf_key_index(bf->relrec, bf->relrec_len, bf->relid, &key_index))
@@ -870,14 +902,8 @@ wr_backfill_step(wr_relay *r)
 	}
 	for (int i = 0; i < PQntuples(res); i++)
 	{
-		size_t		n;
-		unsigned char *raw = PQunescapeBytea((const unsigned char *)
-											 PQgetvalue(res, i, 1), &n);
-		bool		ok = raw != NULL &&
-			wr_bf_add_row(bf, (const char *) raw, n, key_index);
-
-		PQfreemem(raw);
-		if (!ok)
+		if (!wr_bf_add_row(bf, PQgetvalue(res, i, 0),
+						   (size_t) PQgetlength(res, i, 0), key_index))
 		{
 			PQclear(res);
 			wr_bf_fail(r, bf, conn, "a row read cannot be kept (out of "
@@ -885,35 +911,30 @@ wr_backfill_step(wr_relay *r)
 			return;
 		}
 	}
-	bf->chunk_final = PQntuples(res) < bf->chunk_rows;
-	if (PQntuples(res) > 0)
-	{
-		bf->chunk_last = strdup(PQgetvalue(res, PQntuples(res) - 1, 0));
-		if (bf->upper != NULL && strcmp(bf->chunk_last, bf->upper) == 0)
-			bf->chunk_final = true;
-	}
 	PQclear(res);
+	snprintf(text, sizeof(text), "%ld", end);
+	bf->chunk_last = strdup(text);
+	bf->chunk_final = end >= upper;
 
 	/* adapt: about WR_BF_TARGET_MS per chunk, at most the byte cap */
 	took = wr_now_ms() - t0;
-	if (took < WR_BF_TARGET_MS / 2 && bf->chunk_rows < WR_BF_MAX_ROWS)
-		bf->chunk_rows *= 2;
-	else if (took > WR_BF_TARGET_MS * 2 && bf->chunk_rows > WR_BF_MIN_ROWS)
-		bf->chunk_rows /= 2;
-	if (bf->len > WR_BF_MAX_CHUNK_BYTES / 2 && bf->chunk_rows > WR_BF_MIN_ROWS)
-		bf->chunk_rows /= 2;
-	if (bf->chunk_rows > WR_BF_MAX_ROWS)
-		bf->chunk_rows = WR_BF_MAX_ROWS;
-	if (bf->chunk_rows < WR_BF_MIN_ROWS)
-		bf->chunk_rows = WR_BF_MIN_ROWS;
+	if (took < WR_BF_TARGET_MS / 2 && bf->len < WR_BF_MAX_CHUNK_BYTES / 4)
+		bf->chunk_blocks *= 2;
+	else if (took > WR_BF_TARGET_MS * 2 || bf->len > WR_BF_MAX_CHUNK_BYTES)
+		bf->chunk_blocks /= 2;
+	if (bf->chunk_blocks > WR_BF_MAX_BLOCKS)
+		bf->chunk_blocks = WR_BF_MAX_BLOCKS;
+	if (bf->chunk_blocks < WR_BF_MIN_BLOCKS)
+		bf->chunk_blocks = WR_BF_MIN_BLOCKS;
 
 	snprintf(text, sizeof(text), "H %" PRIu64 " %" PRIu64, bf->id,
 			 bf->chunk_no);
 	if (!wr_bf_emit(conn, text, err, sizeof(err)))
 		goto transient;
 	bf->state = WR_BF_WAIT_LW;
-	wr_debug("backfill %" PRIu64 ": chunk %" PRIu64 " of %u rows read in "
-			 "%" PRId64 " ms", bf->id, bf->chunk_no, bf->nrows, took);
+	wr_debug("backfill %" PRIu64 ": chunk %" PRIu64 ", blocks %ld to %ld, "
+			 "%u rows read in %" PRId64 " ms", bf->id, bf->chunk_no, first,
+			 end - 1, bf->nrows, took);
 	return;
 
 transient:

@@ -4,9 +4,11 @@
  *	  Backfills: reading a table's existing rows into the stream while it
  *	  flows, by watermarks (docs/BACKFILL.md).
  *
- * A backfill reads its table chunk by chunk, in primary-key order, up to
- * the highest key the table had when the backfill started.  Per chunk, on
- * an ordinary connection of its own:
+ * A backfill reads its table chunk by chunk, each a range of heap blocks
+ * (a TID range scan: no sort, no index), up to the size the table had when
+ * the backfill started; a row an update moves between blocks is in the
+ * stream anyway, and a rewrite (new files) starts the backfill over.  Per
+ * chunk, on an ordinary connection of its own:
  *
  *	 1. a low watermark: pg_logical_emit_message(true, 'walbus.wm', 'L ...')
  *	 2. the chunk: every published column of each row, encoded by the
@@ -25,9 +27,10 @@
  * newer change.  A truncate or a definition change of the table between
  * the watermarks makes the chunk be read again.
  *
- * Progress (the last key of the chunks whose high watermark PostgreSQL has
- * been told is flushed, i.e. what every durable consumer acknowledged) is
- * written to the state directory after each such chunk; a restarted relay,
+ * Progress (the first block after the chunks whose high watermark
+ * PostgreSQL has been told is flushed, i.e. what every durable consumer
+ * acknowledged) is written to the state directory after each such chunk;
+ * a restarted relay,
  * or one that rewinds its stream, resumes from there and reads again the
  * chunks after it.  Reading a chunk twice is harmless: a read is the row's
  * state at its position in the stream.
