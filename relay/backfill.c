@@ -50,9 +50,7 @@
 
 typedef enum wr_bf_state
 {
-	WR_BF_NEXT,					/* the next chunk is to be read */
-	WR_BF_WAIT_LW,				/* read; its low watermark is on its way */
-	WR_BF_WAIT_HW,				/* low watermark seen: watching changes */
+	WR_BF_ACTIVE,				/* reading chunks */
 	WR_BF_FAILING,				/* a failure message is on its way */
 	WR_BF_DONE					/* all published; waits for confirmation */
 } wr_bf_state;
@@ -64,6 +62,41 @@ typedef struct wr_bf_row
 	uint32_t	key_off;		/* its key value, inside it */
 	uint32_t	key_len;
 } wr_bf_row;
+
+/*
+ * A chunk: a range of blocks, read asynchronously, then waiting for its
+ * watermarks in the stream.  Two of them make a pipeline: the next chunk
+ * is read while the stream brings the previous one's watermarks.
+ */
+typedef enum wr_ch_state
+{
+	WR_CH_FREE,
+	WR_CH_READING,				/* low watermark written, rows on the way */
+	WR_CH_QUEUED				/* high watermark written */
+} wr_ch_state;
+
+typedef struct wr_bf_chunk
+{
+	wr_ch_state state;
+	bool		watching;		/* its low watermark came through the
+								 * stream (maybe before its rows) */
+	bool		dropped;		/* its watermarks and rows are ignored */
+	uint64_t	no;				/* in the watermarks */
+	long		first;			/* blocks [first, end) */
+	long		end;
+	bool		final;			/* the last chunk */
+	int64_t		t0;				/* when its read was sent */
+	char	   *data;			/* the rows' values arrays */
+	size_t		len;
+	size_t		cap;
+	wr_bf_row  *row;
+	uint32_t	nrows;
+	uint32_t	rows_cap;
+	char	   *relrec;			/* RELATION record, same snapshot */
+	size_t		relrec_len;
+	whm			touched;		/* keys changed between the watermarks */
+	bool		dirty;			/* truncated or redefined meanwhile */
+} wr_bf_chunk;
 
 /* A chunk published whose high watermark is not confirmed yet. */
 typedef struct wr_bf_pending
@@ -88,29 +121,19 @@ typedef struct wr_bf
 								 * partition), as text */
 	wr_bf_state state;
 
-	/* progress: in memory, and confirmed (what the state file says) */
-	char	   *after;			/* next chunk's first block; NULL: 0 */
+	/* progress: published, and confirmed (what the state file says) */
+	char	   *after;			/* first block not published; NULL: 0 */
 	uint64_t	rows;
 	uint64_t	chunks;
 	char	   *saved_after;
 	uint64_t	saved_rows;
 	uint64_t	saved_chunks;
 
-	/* the chunk in flight */
-	uint64_t	chunk_no;
-	long		chunk_blocks;	/* blocks to read */
-	char	   *data;
-	size_t		len;
-	size_t		cap;
-	wr_bf_row  *row;
-	uint32_t	nrows;
-	uint32_t	rows_cap;
-	char	   *chunk_last;		/* the block after it, as text */
-	bool		chunk_final;
-	char	   *relrec;			/* RELATION record, same snapshot */
-	size_t		relrec_len;
-	whm			touched;		/* keys changed between the watermarks */
-	bool		dirty;			/* truncated or redefined meanwhile */
+	/* reading */
+	long		next_block;		/* first block of the next chunk to read */
+	long		chunk_blocks;	/* blocks per chunk, adapted */
+	uint64_t	chunk_no;		/* of the last chunk started */
+	wr_bf_chunk ch[2];
 	char		fail_reason[256];
 
 	wr_bf_pending *pend;
@@ -138,18 +161,31 @@ wr_bf_set(char **dst, const char *s)
 }
 
 static void
-wr_bf_chunk_clear(wr_bf *bf)
+wr_bf_chunk_clear(wr_bf_chunk *c)
 {
-	bf->len = 0;
-	bf->nrows = 0;
-	free(bf->chunk_last);
-	bf->chunk_last = NULL;
-	free(bf->relrec);
-	bf->relrec = NULL;
-	bf->relrec_len = 0;
-	whm_free(&bf->touched, NULL);
-	whm_init(&bf->touched);
-	bf->dirty = false;
+	c->state = WR_CH_FREE;
+	c->watching = false;
+	c->dropped = false;
+	c->len = 0;
+	c->nrows = 0;
+	free(c->relrec);
+	c->relrec = NULL;
+	c->relrec_len = 0;
+	whm_free(&c->touched, NULL);
+	whm_init(&c->touched);
+	c->dirty = false;
+}
+
+static void
+wr_bf_chunk_free(wr_bf_chunk *c)
+{
+	wr_bf_chunk_clear(c);
+	free(c->data);
+	free(c->row);
+	c->data = NULL;
+	c->row = NULL;
+	c->cap = 0;
+	c->rows_cap = 0;
 }
 
 static void
@@ -163,12 +199,10 @@ wr_bf_pend_clear(wr_bf *bf)
 static void
 wr_bf_free(wr_bf *bf)
 {
-	wr_bf_chunk_clear(bf);
+	wr_bf_chunk_free(&bf->ch[0]);
+	wr_bf_chunk_free(&bf->ch[1]);
 	wr_bf_pend_clear(bf);
-	whm_free(&bf->touched, NULL);
 	free(bf->pend);
-	free(bf->data);
-	free(bf->row);
 	free(bf->schema);
 	free(bf->table);
 	free(bf->qname);
@@ -208,13 +242,16 @@ wr_bf_find(const wr_relay *r, uint64_t id)
 	return NULL;
 }
 
-/* The backfill that watches changes now, if any. */
-static wr_bf *
-wr_bf_watching(const wr_relay *r)
+/* The chunk that watches relid's changes now, if any (one at a time). */
+static wr_bf_chunk *
+wr_bf_watching(const wr_relay *r, uint32_t relid)
 {
 	for (wr_bf *bf = r->backfills.head; bf != NULL; bf = bf->next)
-		if (bf->state == WR_BF_WAIT_HW)
-			return bf;
+		if (bf->relid == relid)
+			for (int i = 0; i < 2; i++)
+				if (bf->ch[i].state != WR_CH_FREE && bf->ch[i].watching &&
+					!bf->ch[i].dropped)
+					return (wr_bf_chunk *) &bf->ch[i];
 	return NULL;
 }
 
@@ -225,7 +262,7 @@ wr_bf_conn(wr_relay *r)
 {
 	wr_backfills *b = &r->backfills;
 	PGconn	   *conn = b->conn;
-	char		set[64];
+	char		set[128];
 
 	/*
 	 * The user's conninfo as it is (its options and the PG* environment
@@ -248,12 +285,15 @@ wr_bf_conn(wr_relay *r)
 			wr_warning("backfill: cannot connect to PostgreSQL: %s; "
 					   "retrying", conn ? PQerrorMessage(conn) : "out of memory");
 		b->failing = true;
+		b->retry_at = wr_now_ms() + 1000;
 		if (conn != NULL)
 			PQfinish(conn);
 		b->conn = NULL;
 		return NULL;
 	}
-	snprintf(set, sizeof(set), "SET statement_timeout = %d",
+	/* no parallel plans: the chunk's UNION must keep its branches' order */
+	snprintf(set, sizeof(set), "SET statement_timeout = %d; "
+			 "SET max_parallel_workers_per_gather = 0",
 			 WR_BF_STATEMENT_TIMEOUT_MS);
 	PQclear(PQexec(conn, set));
 	if (!wr_pg_session_settings(conn))
@@ -431,7 +471,9 @@ wr_backfills_init(wr_relay *r)
 		bf->saved_chunks = bf->chunks =
 			(uint64_t) json_integer_value(json_object_get(o, "chunks"));
 		bf->chunk_blocks = WR_BF_FIRST_BLOCKS;
-		whm_init(&bf->touched);
+		bf->next_block = bf->after ? strtol(bf->after, NULL, 10) : 0;
+		whm_init(&bf->ch[0].touched);
+		whm_init(&bf->ch[1].touched);
 		if (bf->schema == NULL || bf->table == NULL || bf->qname == NULL ||
 			bf->files == NULL || bf->upper == NULL || bf->id == 0)
 		{
@@ -621,7 +663,8 @@ wr_backfill_request(wr_relay *r, const char *schema, size_t schema_len,
 		bf->upper = strdup(PQgetvalue(max, 0, 0));
 		bf->files = strdup(PQgetvalue(max, 0, 1));
 		bf->chunk_blocks = WR_BF_FIRST_BLOCKS;
-		whm_init(&bf->touched);
+		whm_init(&bf->ch[0].touched);
+		whm_init(&bf->ch[1].touched);
 		PQclear(max);
 		for (tail = &b->head; *tail != NULL; tail = &(*tail)->next)
 			;
@@ -695,27 +738,78 @@ wr_backfill_all(wr_relay *r)
 
 /* ------------------------------------------------------------ the chunks */
 
+/* The running backfill: the first one not done (one at a time). */
 static wr_bf *
-wr_bf_next(const wr_relay *r)
+wr_bf_running(const wr_relay *r)
 {
 	for (wr_bf *bf = r->backfills.head; bf != NULL; bf = bf->next)
-	{
-		if (bf->state == WR_BF_NEXT)
-			return bf;
 		if (bf->state != WR_BF_DONE)
-			return NULL;		/* one at a time: wait for it */
-	}
+			return bf;
 	return NULL;
+}
+
+static wr_bf_chunk *
+wr_bf_reading(wr_bf *bf)
+{
+	for (int i = 0; i < 2; i++)
+		if (bf->ch[i].state == WR_CH_READING)
+			return &bf->ch[i];
+	return NULL;
+}
+
+/*
+ * Can bf start a chunk?  One is read at a time, and a chunk is started
+ * only once the one before has its high watermark written, so that the
+ * stream brings their watermark pairs one after the other.  An empty
+ * table still gets one (empty) chunk, for its events.
+ */
+static wr_bf_chunk *
+wr_bf_startable(wr_bf *bf)
+{
+	wr_bf_chunk *free_ch = NULL;
+	long		upper;
+
+	if (bf->state != WR_BF_ACTIVE || wr_bf_reading(bf) != NULL)
+		return NULL;
+	upper = strtol(bf->upper, NULL, 10);
+	for (int i = 0; i < 2; i++)
+	{
+		if (bf->ch[i].state == WR_CH_FREE)
+			free_ch = &bf->ch[i];
+		else if (bf->ch[i].final && !bf->ch[i].dropped)
+			return NULL;		/* the last one is on its way */
+	}
+	if (free_ch == NULL)
+		return NULL;
+	if (bf->next_block >= upper && (upper > 0 || bf->chunks > 0 ||
+									bf->chunk_no > 0))
+		return NULL;
+	return free_ch;
 }
 
 bool
 wr_backfill_due(const wr_relay *r)
 {
-	return wr_bf_next(r) != NULL && !r->backfills.failing;
+	wr_bf	   *bf = wr_bf_running(r);
+
+	if (r->backfills.failing && wr_now_ms() < r->backfills.retry_at)
+		return false;
+	return bf != NULL && wr_bf_startable(bf) != NULL;
+}
+
+int
+wr_backfill_socket(const wr_relay *r)
+{
+	wr_bf	   *bf = wr_bf_running(r);
+
+	if (bf == NULL || wr_bf_reading(bf) == NULL || r->backfills.conn == NULL)
+		return -1;
+	return PQsocket(r->backfills.conn);
 }
 
 static bool
-wr_bf_add_row(wr_bf *bf, const char *bytes, size_t len, uint32_t key_index)
+wr_bf_add_row(wr_bf_chunk *c, const char *bytes, size_t len,
+			  uint32_t key_index)
 {
 	wb_str		arr = {bytes, (uint32_t) len};
 	wb_str		key;
@@ -723,35 +817,35 @@ wr_bf_add_row(wr_bf *bf, const char *bytes, size_t len, uint32_t key_index)
 
 	if (!wr_bf_element(arr, key_index, &key))
 		return false;
-	if (bf->len + len > bf->cap)
+	if (c->len + len > c->cap)
 	{
-		size_t		cap = bf->cap ? bf->cap : 64 * 1024;
+		size_t		cap = c->cap ? c->cap : 64 * 1024;
 		char	   *n;
 
-		while (cap < bf->len + len)
+		while (cap < c->len + len)
 			cap *= 2;
-		if ((n = realloc(bf->data, cap)) == NULL)
+		if ((n = realloc(c->data, cap)) == NULL)
 			return false;
-		bf->data = n;
-		bf->cap = cap;
+		c->data = n;
+		c->cap = cap;
 	}
-	if (bf->nrows == bf->rows_cap)
+	if (c->nrows == c->rows_cap)
 	{
-		uint32_t	cap = bf->rows_cap ? bf->rows_cap * 2 : 1024;
-		wr_bf_row  *n = realloc(bf->row, cap * sizeof(wr_bf_row));
+		uint32_t	cap = c->rows_cap ? c->rows_cap * 2 : 1024;
+		wr_bf_row  *n = realloc(c->row, cap * sizeof(wr_bf_row));
 
 		if (n == NULL)
 			return false;
-		bf->row = n;
-		bf->rows_cap = cap;
+		c->row = n;
+		c->rows_cap = cap;
 	}
-	row = &bf->row[bf->nrows++];
-	row->off = (uint32_t) bf->len;
+	row = &c->row[c->nrows++];
+	row->off = (uint32_t) c->len;
 	row->len = (uint32_t) len;
-	row->key_off = (uint32_t) (bf->len + (size_t) (key.ptr - bytes));
+	row->key_off = (uint32_t) (c->len + (size_t) (key.ptr - bytes));
 	row->key_len = key.len;
-	memcpy(bf->data + bf->len, bytes, len);
-	bf->len += len;
+	memcpy(c->data + c->len, bytes, len);
+	c->len += len;
 	return true;
 }
 
@@ -773,33 +867,80 @@ wr_bf_key_index(const char *relrec, size_t len, uint32_t relid,
 	return ok;
 }
 
+/*
+ * Forget the chunks from c on (c and any started after it): their
+ * watermarks, when they come, are ignored, and reading starts again at
+ * c's first block.  A chunk still being read is dropped when its rows
+ * arrive.
+ */
+static void
+wr_bf_drop_from(wr_bf *bf, const wr_bf_chunk *c)
+{
+	long		first = c->first;
+	uint64_t	no = c->no;
+
+	for (int i = 0; i < 2; i++)
+	{
+		wr_bf_chunk *o = &bf->ch[i];
+
+		if (o->state == WR_CH_FREE || o->no < no)
+			continue;
+		if (o->state == WR_CH_READING)
+			o->dropped = true;
+		else
+			wr_bf_chunk_clear(o);
+	}
+	bf->next_block = first;
+}
+
+/* The connection failed: every chunk in flight is read again. */
+static void
+wr_bf_abandon(wr_relay *r, wr_bf *bf)
+{
+	for (int i = 0; i < 2; i++)
+		wr_bf_chunk_clear(&bf->ch[i]);
+	bf->next_block = bf->after ? strtol(bf->after, NULL, 10) : 0;
+	if (r->backfills.conn != NULL)
+		PQfinish(r->backfills.conn);
+	r->backfills.conn = NULL;
+	r->backfills.failing = true;
+	r->backfills.retry_at = wr_now_ms() + 1000;
+}
+
 /* Give up on bf: its failure message goes through the stream. */
 static void
-wr_bf_fail(wr_relay *r, wr_bf *bf, PGconn *conn, const char *why)
+wr_bf_fail(wr_relay *r, wr_bf *bf, const char *why)
 {
+	PGconn	   *conn = r->backfills.conn;
 	char		text[400];
 	char		err[256];
 
 	snprintf(bf->fail_reason, sizeof(bf->fail_reason), "%s", why);
 	snprintf(text, sizeof(text), "F %" PRIu64 " %" PRIu64, bf->id,
-			 bf->chunk_no);
+			 ++bf->chunk_no);
 	wr_warning("backfill %" PRIu64 " of %s.%s failed: %s", bf->id,
 			   bf->schema, bf->table, why);
+	for (int i = 0; i < 2; i++)
+		if (bf->ch[i].state == WR_CH_READING)
+			bf->ch[i].dropped = true;
+		else
+			wr_bf_chunk_clear(&bf->ch[i]);
 	bf->state = WR_BF_FAILING;
-	if (!wr_bf_emit(conn, text, err, sizeof(err)))
+	if (conn == NULL || !wr_bf_emit(conn, text, err, sizeof(err)))
 	{
-		/* not even that: drop it quietly, as a restart would redo it */
+		/* not even that: as if the relay had stopped, it is read again */
 		wr_warning("backfill %" PRIu64 ": cannot write its failure: %s",
-				   bf->id, err);
-		bf->state = WR_BF_NEXT;
-		r->backfills.failing = true;
+				   bf->id, conn ? err : "no connection");
+		bf->state = WR_BF_ACTIVE;
+		wr_bf_abandon(r, bf);
 	}
 }
 
 void
 wr_backfill_step(wr_relay *r)
 {
-	wr_bf	   *bf = wr_bf_next(r);
+	wr_bf	   *bf = wr_bf_running(r);
+	wr_bf_chunk *c;
 	PGconn	   *conn;
 	char		text[128];
 	char		err[512];
@@ -807,142 +948,177 @@ wr_backfill_step(wr_relay *r)
 	char		relid[16];
 	char		from_tid[32];
 	char		to_tid[32];
-	const char *params[3];
-	PGresult   *res = NULL;
-	PGresult   *rel = NULL;
-	PGresult   *files = NULL;
-	uint32_t	key_index = 0;
-	long		first;
-	long		end;
-	long		upper;
-	int64_t		t0;
-	int64_t		took = 0;
+	const char *params[3] = {relid, from_tid, to_tid};
 
-	if (bf == NULL || (conn = wr_bf_conn(r)) == NULL)
+	if (bf == NULL || (c = wr_bf_startable(bf)) == NULL ||
+		(conn = wr_bf_conn(r)) == NULL)
 		return;
-	wr_bf_chunk_clear(bf);
-	bf->chunk_no++;
-	snprintf(text, sizeof(text), "L %" PRIu64 " %" PRIu64, bf->id,
-			 bf->chunk_no);
+	wr_bf_chunk_clear(c);
+	c->no = ++bf->chunk_no;
+	c->first = bf->next_block;
+	c->end = c->first + bf->chunk_blocks;
+	c->final = c->end >= strtol(bf->upper, NULL, 10);
+	snprintf(text, sizeof(text), "L %" PRIu64 " %" PRIu64, bf->id, c->no);
 	if (!wr_bf_emit(conn, text, err, sizeof(err)))
-		goto transient;
-
-	t0 = wr_now_ms();
-	first = bf->after ? strtol(bf->after, NULL, 10) : 0;
-	upper = strtol(bf->upper, NULL, 10);
-	end = first + bf->chunk_blocks;
-	snprintf(relid, sizeof(relid), "%u", bf->relid);
-	snprintf(from_tid, sizeof(from_tid), "(%ld,0)", first);
-	snprintf(to_tid, sizeof(to_tid), "(%ld,0)", end);
-	params[0] = relid;
-	params[1] = from_tid;
-	params[2] = to_tid;
-	/* a TID range scan: the blocks as they lie, no sort, no index */
-	snprintf(sql, sizeof(sql),
-			 "SELECT walbus_row($1::oid::regclass, t.*) FROM %s t "
-			 "WHERE t.ctid >= $2::tid AND t.ctid < $3::tid", bf->qname);
-
-	/* the rows, their definition and the files, in one snapshot */
-	if ((res = wr_bf_exec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ "
-						  "READ ONLY", 0, NULL, PGRES_COMMAND_OK, err,
-						  sizeof(err))) == NULL)
-		goto transient;
-	PQclear(res);
-	files = wr_bf_exec(conn, WR_BF_FILES_SQL, 1, params, PGRES_TUPLES_OK, err,
-					   sizeof(err));
-	/* binary results: the bytea's bytes as they are */
-	rel = files ? wr_bf_exec_as(conn, "SELECT walbus_relation($1::oid::regclass)",
-								1, params, 1, PGRES_TUPLES_OK, err,
-								sizeof(err)) : NULL;
-	res = rel ? wr_bf_exec_as(conn, sql, 3, params, 1, PGRES_TUPLES_OK, err,
-							  sizeof(err)) : NULL;
-	PQclear(PQexec(conn, res ? "COMMIT" : "ROLLBACK"));
-	if (res == NULL)
 	{
-		PQclear(files);
-		PQclear(rel);
-		if (PQstatus(conn) != CONNECTION_OK)
-			goto transient;
-		wr_bf_fail(r, bf, conn, err);
+		wr_warning("backfill %" PRIu64 ": %s; retrying", bf->id, err);
+		wr_bf_abandon(r, bf);
 		return;
 	}
-	if (strcmp(PQgetvalue(files, 0, 0), bf->files) != 0)
+
+	/*
+	 * One statement, so one snapshot: the table's files (to notice a
+	 * rewrite), its definition, then its rows; a TID range scan reads the
+	 * blocks as they lie.  Results in binary: the bytea's bytes as they
+	 * are.  No parallel plan, which could reorder the UNION's branches.
+	 */
+	snprintf(relid, sizeof(relid), "%u", bf->relid);
+	snprintf(from_tid, sizeof(from_tid), "(%ld,0)", c->first);
+	snprintf(to_tid, sizeof(to_tid), "(%ld,0)", c->end);
+	snprintf(sql, sizeof(sql),
+			 "SELECT (%s)::bytea, walbus_relation($1::oid::regclass) "
+			 "UNION ALL "
+			 "SELECT NULL, walbus_row($1::oid::regclass, t.*) FROM %s t "
+			 "WHERE t.ctid >= $2::tid AND t.ctid < $3::tid",
+			 WR_BF_FILES_SQL, bf->qname);
+	c->t0 = wr_now_ms();
+	if (!PQsendQueryParams(conn, sql, 3, NULL, params, NULL, NULL, 1))
+	{
+		wr_warning("backfill %" PRIu64 ": %s; retrying", bf->id,
+				   PQerrorMessage(conn));
+		wr_bf_abandon(r, bf);
+		return;
+	}
+	c->state = WR_CH_READING;
+	bf->next_block = c->end;
+}
+
+/* The rows of chunk c arrived in res: keep them, write its watermark. */
+static void
+wr_bf_chunk_read(wr_relay *r, wr_bf *bf, wr_bf_chunk *c, PGresult *res)
+{
+	PGconn	   *conn = r->backfills.conn;
+	uint32_t	key_index = 0;
+	char		text[128];
+	char		err[512];
+	int64_t		took = wr_now_ms() - c->t0;
+	int			n = PQntuples(res);
+
+	if (c->dropped)
+	{
+		wr_bf_chunk_clear(c);
+		return;
+	}
+	if (n < 1 || PQgetisnull(res, 0, 1))
+	{
+		wr_bf_fail(r, bf, "no definition for the table");
+		return;
+	}
+	if ((size_t) PQgetlength(res, 0, 0) != strlen(bf->files) ||
+		memcmp(PQgetvalue(res, 0, 0), bf->files, strlen(bf->files)) != 0)
 	{
 		/* rewritten: rows may have moved into blocks already read */
 		wr_info("backfill %" PRIu64 " of %s.%s: the table was rewritten; "
 				"reading it again from its first block", bf->id, bf->schema,
 				bf->table);
-		wr_bf_set(&bf->files, PQgetvalue(files, 0, 0));
-		wr_bf_set(&bf->after, NULL);
-		PQclear(files);
-		PQclear(rel);
-		PQclear(res);
-		/* its low watermark is ignored: the next chunk has another number */
-		bf->state = WR_BF_NEXT;
+		free(bf->files);
+		bf->files = strndup(PQgetvalue(res, 0, 0),
+							(size_t) PQgetlength(res, 0, 0));
+		wr_bf_drop_from(bf, c);
+		wr_bf_chunk_clear(c);
+		bf->next_block = 0;
 		return;
 	}
-	PQclear(files);
-	if (PQntuples(rel) != 1 || PQgetisnull(rel, 0, 0))
+	c->relrec_len = (size_t) PQgetlength(res, 0, 1);
+	if ((c->relrec = malloc(c->relrec_len ? c->relrec_len : 1)) != NULL)
+		memcpy(c->relrec, PQgetvalue(res, 0, 1), c->relrec_len);
+	if (c->relrec == NULL ||
+		!wr_bf_key_index(c->relrec, c->relrec_len, bf->relid, &key_index))
 	{
-		PQclear(rel);
-		PQclear(res);
-		wr_bf_fail(r, bf, conn, "no definition for the table");
+		wr_bf_fail(r, bf, "the table's definition cannot be read");
 		return;
 	}
-	bf->relrec_len = (size_t) PQgetlength(rel, 0, 0);
-	if ((bf->relrec = malloc(bf->relrec_len ? bf->relrec_len : 1)) != NULL)
-		memcpy(bf->relrec, PQgetvalue(rel, 0, 0), bf->relrec_len);
-	PQclear(rel);
-	if (bf->relrec == NULL ||
-		!wr_bf_key_index(bf->relrec, bf->relrec_len, bf->relid, &key_index))
-	{
-		PQclear(res);
-		wr_bf_fail(r, bf, conn, "the table's definition cannot be read");
-		return;
-	}
-	for (int i = 0; i < PQntuples(res); i++)
-	{
-		if (!wr_bf_add_row(bf, PQgetvalue(res, i, 0),
-						   (size_t) PQgetlength(res, i, 0), key_index))
+	for (int i = 1; i < n; i++)
+		if (!wr_bf_add_row(c, PQgetvalue(res, i, 1),
+						   (size_t) PQgetlength(res, i, 1), key_index))
 		{
-			PQclear(res);
-			wr_bf_fail(r, bf, conn, "a row read cannot be kept (out of "
-					   "memory, or not the plugin's encoding)");
+			wr_bf_fail(r, bf, "a row read cannot be kept (out of memory, "
+					   "or not the plugin's encoding)");
 			return;
 		}
-	}
-	PQclear(res);
-	snprintf(text, sizeof(text), "%ld", end);
-	bf->chunk_last = strdup(text);
-	bf->chunk_final = end >= upper;
 
 	/* adapt: about WR_BF_TARGET_MS per chunk, at most the byte cap */
-	took = wr_now_ms() - t0;
-	if (took < WR_BF_TARGET_MS / 2 && bf->len < WR_BF_MAX_CHUNK_BYTES / 4)
+	if (took < WR_BF_TARGET_MS / 2 && c->len < WR_BF_MAX_CHUNK_BYTES / 4)
 		bf->chunk_blocks *= 2;
-	else if (took > WR_BF_TARGET_MS * 2 || bf->len > WR_BF_MAX_CHUNK_BYTES)
+	else if (took > WR_BF_TARGET_MS * 2 || c->len > WR_BF_MAX_CHUNK_BYTES)
 		bf->chunk_blocks /= 2;
 	if (bf->chunk_blocks > WR_BF_MAX_BLOCKS)
 		bf->chunk_blocks = WR_BF_MAX_BLOCKS;
 	if (bf->chunk_blocks < WR_BF_MIN_BLOCKS)
 		bf->chunk_blocks = WR_BF_MIN_BLOCKS;
 
-	snprintf(text, sizeof(text), "H %" PRIu64 " %" PRIu64, bf->id,
-			 bf->chunk_no);
+	snprintf(text, sizeof(text), "H %" PRIu64 " %" PRIu64, bf->id, c->no);
 	if (!wr_bf_emit(conn, text, err, sizeof(err)))
-		goto transient;
-	bf->state = WR_BF_WAIT_LW;
+	{
+		wr_warning("backfill %" PRIu64 ": %s; retrying", bf->id, err);
+		wr_bf_abandon(r, bf);
+		return;
+	}
+	c->state = WR_CH_QUEUED;
 	wr_debug("backfill %" PRIu64 ": chunk %" PRIu64 ", blocks %ld to %ld, "
-			 "%u rows read in %" PRId64 " ms", bf->id, bf->chunk_no, first,
-			 end - 1, bf->nrows, took);
-	return;
+			 "%u rows read in %" PRId64 " ms", bf->id, c->no, c->first,
+			 c->end - 1, c->nrows, took);
+}
 
-transient:
-	/* the connection or the server: the same chunk again, later */
-	wr_warning("backfill %" PRIu64 ": %s; retrying", bf->id, err);
-	bf->state = WR_BF_NEXT;
-	if (PQstatus(conn) != CONNECTION_OK)
-		r->backfills.failing = true;
+void
+wr_backfill_io(wr_relay *r)
+{
+	PGconn	   *conn = r->backfills.conn;
+	wr_bf	   *bf = wr_bf_running(r);
+	wr_bf_chunk *c;
+	PGresult   *res;
+	PGresult   *rows = NULL;
+	char		err[512] = "";
+
+	if (conn == NULL || bf == NULL || (c = wr_bf_reading(bf)) == NULL)
+		return;
+	if (!PQconsumeInput(conn))
+	{
+		wr_warning("backfill %" PRIu64 ": %s; retrying", bf->id,
+				   PQerrorMessage(conn));
+		wr_bf_abandon(r, bf);
+		return;
+	}
+	if (PQisBusy(conn))
+		return;
+	/* the statement's result, then NULL */
+	while ((res = PQgetResult(conn)) != NULL)
+	{
+		if (rows == NULL && PQresultStatus(res) == PGRES_TUPLES_OK)
+			rows = res;
+		else
+		{
+			if (err[0] == '\0' && PQresultStatus(res) != PGRES_TUPLES_OK)
+				snprintf(err, sizeof(err), "%s", PQresultErrorMessage(res));
+			PQclear(res);
+		}
+	}
+	if (rows == NULL)
+	{
+		err[strcspn(err, "\n")] = '\0';
+		if (PQstatus(conn) != CONNECTION_OK)
+		{
+			wr_warning("backfill %" PRIu64 ": %s; retrying", bf->id, err);
+			wr_bf_abandon(r, bf);
+		}
+		else if (c->dropped)
+			wr_bf_chunk_clear(c);
+		else
+			wr_bf_fail(r, bf, err[0] ? err : "the chunk's read failed");
+		return;
+	}
+	wr_bf_chunk_read(r, bf, c, rows);
+	PQclear(rows);
 }
 
 /* ------------------------------------------------------- from the stream */
@@ -950,33 +1126,30 @@ transient:
 bool
 wr_backfill_watching(const wr_relay *r, uint32_t relid)
 {
-	for (wr_bf *bf = r->backfills.head; bf != NULL; bf = bf->next)
-		if (bf->state == WR_BF_WAIT_HW && bf->relid == relid)
-			return true;
-	return false;
+	return wr_bf_watching(r, relid) != NULL;
 }
 
 void
 wr_backfill_change(wr_relay *r, uint32_t relid, wb_str key, wb_str old_key)
 {
-	wr_bf	   *bf = wr_bf_watching(r);
+	wr_bf_chunk *c = wr_bf_watching(r, relid);
 
-	if (bf == NULL || bf->relid != relid)
+	if (c == NULL)
 		return;
 	if ((key.ptr != NULL &&
-		 whm_put(&bf->touched, key.ptr, key.len, (void *) 1) != 0) ||
+		 whm_put(&c->touched, key.ptr, key.len, (void *) 1) != 0) ||
 		(old_key.ptr != NULL &&
-		 whm_put(&bf->touched, old_key.ptr, old_key.len, (void *) 1) != 0))
-		bf->dirty = true;		/* out of memory: read the chunk again */
+		 whm_put(&c->touched, old_key.ptr, old_key.len, (void *) 1) != 0))
+		c->dirty = true;		/* out of memory: read the chunk again */
 }
 
 void
 wr_backfill_invalidate(wr_relay *r, uint32_t relid)
 {
-	wr_bf	   *bf = wr_bf_watching(r);
+	wr_bf_chunk *c = wr_bf_watching(r, relid);
 
-	if (bf != NULL && bf->relid == relid)
-		bf->dirty = true;
+	if (c != NULL)
+		c->dirty = true;
 }
 
 /* An event of bf on _backfill, in the open transaction. */
@@ -1007,38 +1180,56 @@ wr_bf_event(wr_relay *r, wr_bf *bf, wbb_event_kind kind, const char *reason)
 	wr_pub_frame_added(&r->pub, f, pos);
 }
 
-/* The high watermark of bf's chunk: publish what is left of it. */
 static void
-wr_bf_publish(wr_relay *r, wr_bf *bf)
+wr_bf_pending_add(wr_relay *r, wr_bf *bf, const char *after, uint64_t rows,
+				  uint64_t chunks, bool done)
+{
+	if (bf->npend == bf->pend_cap)
+	{
+		uint32_t	cap = bf->pend_cap ? bf->pend_cap * 2 : 8;
+		wr_bf_pending *n = realloc(bf->pend, cap * sizeof(wr_bf_pending));
+
+		if (n == NULL)
+			return;				/* not saved: a restart reads it again */
+		bf->pend = n;
+		bf->pend_cap = cap;
+	}
+	bf->pend[bf->npend++] = (wr_bf_pending) {r->txn.commit_lsn,
+		wr_bf_strdup(after), rows, chunks, done};
+}
+
+/* The high watermark of chunk c: publish what is left of it. */
+static void
+wr_bf_publish(wr_relay *r, wr_bf *bf, wr_bf_chunk *c)
 {
 	wb_dec		d;
 	wb_record	rec;
 	wr_rel	   *rel;
 	uint64_t	published = 0;
-	wr_bf_pending *p;
+	char		after[32];
 
 	wb_dec_init(&d);
-	if (wb_decode(&d, bf->relrec, bf->relrec_len, &rec, NULL) != WB_OK ||
+	if (wb_decode(&d, c->relrec, c->relrec_len, &rec, NULL) != WB_OK ||
 		(rel = wr_records_relation(r, &rec)) == NULL)
 	{
 		wb_dec_free(&d);
 		wr_warning("backfill %" PRIu64 ": chunk %" PRIu64 " dropped: its "
 				   "definition cannot be used; reading it again", bf->id,
-				   bf->chunk_no);
-		bf->state = WR_BF_NEXT;
+				   c->no);
+		wr_bf_drop_from(bf, c);
 		return;
 	}
 	wb_dec_free(&d);
 	wr_schema_before_change(r, rel);
 	if (bf->chunks == 0)
 		wr_bf_event(r, bf, WBB_STARTED, NULL);
-	for (uint32_t i = 0; i < bf->nrows; i++)
+	for (uint32_t i = 0; i < c->nrows; i++)
 	{
-		const wr_bf_row *row = &bf->row[i];
+		const wr_bf_row *row = &c->row[i];
 		wr_frame   *f;
 		uint32_t	pos;
 
-		if (whm_get(&bf->touched, bf->data + row->key_off, row->key_len))
+		if (whm_get(&c->touched, c->data + row->key_off, row->key_len))
 			continue;			/* the stream has a newer state of it */
 		pos = wr_pos_item(r);
 		f = wr_pub_frame(&r->pub, rel->topic, bf->relid,
@@ -1048,46 +1239,27 @@ wr_bf_publish(wr_relay *r, wr_bf *bf)
 			continue;
 		/* ['R', pos, values]: the values array is the row as read */
 		wbe_enc_change_start(&f->enc, WBE_READ, pos, 1);
-		wbe_enc_raw(&f->enc, bf->data + row->off, row->len);
+		wbe_enc_raw(&f->enc, c->data + row->off, row->len);
 		wr_pub_frame_added(&r->pub, f, pos);
 	}
 	bf->rows += published;
 	bf->chunks++;
 	r->backfills.rows += published;
-	if (bf->chunk_last != NULL)
-		wr_bf_set(&bf->after, bf->chunk_last);
-	wr_bf_event(r, bf, bf->chunk_final ? WBB_DONE : WBB_PROGRESS, NULL);
-
+	snprintf(after, sizeof(after), "%ld", c->end);
+	wr_bf_set(&bf->after, after);
+	wr_bf_event(r, bf, c->final ? WBB_DONE : WBB_PROGRESS, NULL);
 	/* saved once PostgreSQL has this transaction as flushed */
-	if (bf->npend == bf->pend_cap)
-	{
-		uint32_t	cap = bf->pend_cap ? bf->pend_cap * 2 : 8;
-		wr_bf_pending *n = realloc(bf->pend, cap * sizeof(wr_bf_pending));
-
-		if (n != NULL)
-		{
-			bf->pend = n;
-			bf->pend_cap = cap;
-		}
-	}
-	if (bf->npend < bf->pend_cap)
-	{
-		p = &bf->pend[bf->npend++];
-		p->commit_lsn = r->txn.commit_lsn;
-		p->after = wr_bf_strdup(bf->after);
-		p->rows = bf->rows;
-		p->chunks = bf->chunks;
-		p->done = bf->chunk_final;
-	}
+	wr_bf_pending_add(r, bf, bf->after, bf->rows, bf->chunks, c->final);
 	wr_info("backfill %" PRIu64 " of %s.%s: chunk %" PRIu64 ", %" PRIu64
 			" rows published (%u dropped as changed meanwhile)%s", bf->id,
 			bf->schema, bf->table, bf->chunks, published,
-			bf->nrows - (uint32_t) published,
-			bf->chunk_final ? "; done" : "");
-	bf->state = bf->chunk_final ? WR_BF_DONE : WR_BF_NEXT;
-	if (bf->chunk_final)
+			c->nrows - (uint32_t) published, c->final ? "; done" : "");
+	if (c->final)
+	{
+		bf->state = WR_BF_DONE;
 		r->backfills.done++;
-	wr_bf_chunk_clear(bf);
+	}
+	wr_bf_chunk_clear(c);
 }
 
 void
@@ -1096,54 +1268,52 @@ wr_backfill_watermark(wr_relay *r, wb_str content)
 	char		text[64];
 	char		kind;
 	uint64_t	id;
-	uint64_t	chunk;
+	uint64_t	no;
 	wr_bf	   *bf;
+	wr_bf_chunk *c = NULL;
 
 	if (content.len >= sizeof(text))
 		return;
 	memcpy(text, content.ptr, content.len);
 	text[content.len] = '\0';
-	if (sscanf(text, "%c %" SCNu64 " %" SCNu64, &kind, &id, &chunk) != 3 ||
-		(bf = wr_bf_find(r, id)) == NULL || chunk != bf->chunk_no)
-		return;					/* another relay's, or an older chunk's */
-	if (kind == 'L' && bf->state == WR_BF_WAIT_LW)
+	if (sscanf(text, "%c %" SCNu64 " %" SCNu64, &kind, &id, &no) != 3 ||
+		(bf = wr_bf_find(r, id)) == NULL)
+		return;					/* another relay's */
+	if (kind == 'F')
 	{
-		bf->state = WR_BF_WAIT_HW;
-		whm_free(&bf->touched, NULL);
-		whm_init(&bf->touched);
-		bf->dirty = false;
-	}
-	else if (kind == 'H' && bf->state == WR_BF_WAIT_HW)
-	{
-		if (bf->dirty)
-		{
-			wr_info("backfill %" PRIu64 ": chunk %" PRIu64 " dropped: the "
-					"table was truncated or redefined meanwhile; reading "
-					"it again", bf->id, bf->chunk_no);
-			wr_bf_chunk_clear(bf);
-			bf->state = WR_BF_NEXT;
-		}
-		else
-			wr_bf_publish(r, bf);
-	}
-	else if (kind == 'F' && bf->state == WR_BF_FAILING)
-	{
+		if (bf->state != WR_BF_FAILING || no != bf->chunk_no)
+			return;
 		wr_bf_event(r, bf, WBB_FAILED, bf->fail_reason);
 		bf->state = WR_BF_DONE;
 		/* nothing more to confirm: it ends with this transaction */
-		if (bf->npend == bf->pend_cap)
+		wr_bf_pending_add(r, bf, bf->saved_after, bf->saved_rows,
+						  bf->saved_chunks, true);
+		return;
+	}
+	for (int i = 0; i < 2; i++)
+		if (bf->ch[i].state != WR_CH_FREE && bf->ch[i].no == no &&
+			!bf->ch[i].dropped)
+			c = &bf->ch[i];
+	if (c == NULL)
+		return;					/* an older chunk's, or a dropped one's */
+	if (kind == 'L' && !c->watching)
+	{
+		c->watching = true;
+		whm_free(&c->touched, NULL);
+		whm_init(&c->touched);
+		c->dirty = false;
+	}
+	else if (kind == 'H' && c->state == WR_CH_QUEUED && c->watching)
+	{
+		if (c->dirty)
 		{
-			wr_bf_pending *n = realloc(bf->pend, (bf->pend_cap + 1) *
-									   sizeof(wr_bf_pending));
-
-			if (n == NULL)
-				return;
-			bf->pend = n;
-			bf->pend_cap++;
+			wr_info("backfill %" PRIu64 ": chunk %" PRIu64 " dropped: the "
+					"table was truncated or redefined meanwhile; reading "
+					"it again", bf->id, c->no);
+			wr_bf_drop_from(bf, c);
 		}
-		bf->pend[bf->npend++] = (wr_bf_pending) {r->txn.commit_lsn,
-			wr_bf_strdup(bf->saved_after), bf->saved_rows, bf->saved_chunks,
-		true};
+		else
+			wr_bf_publish(r, bf, c);
 	}
 }
 
@@ -1195,14 +1365,20 @@ wr_backfill_confirmed(wr_relay *r, uint64_t flushed)
 void
 wr_backfill_restart(wr_relay *r)
 {
+	/* a read in flight belongs to the stream that ended */
+	if (r->backfills.conn != NULL)
+		PQfinish(r->backfills.conn);
+	r->backfills.conn = NULL;
 	for (wr_bf *bf = r->backfills.head; bf != NULL; bf = bf->next)
 	{
-		wr_bf_chunk_clear(bf);
+		for (int i = 0; i < 2; i++)
+			wr_bf_chunk_clear(&bf->ch[i]);
 		wr_bf_pend_clear(bf);
 		wr_bf_set(&bf->after, bf->saved_after);
+		bf->next_block = bf->after ? strtol(bf->after, NULL, 10) : 0;
 		bf->rows = bf->saved_rows;
 		bf->chunks = bf->saved_chunks;
-		bf->state = WR_BF_NEXT;
+		bf->state = WR_BF_ACTIVE;
 	}
 	r->backfills.failing = false;
 }

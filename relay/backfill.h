@@ -36,9 +36,9 @@
  * state at its position in the stream.
  *
  * Chunks adapt their size to take about WR_BF_TARGET_MS to read and stay
- * under WR_BF_MAX_CHUNK_BYTES, so the relay's memory does not grow with
- * the table, and its loop (which the reads block) answers control requests
- * at least that often.  One backfill runs at a time; others queue.
+ * under WR_BF_MAX_CHUNK_BYTES; two chunk buffers at most, so the relay's
+ * memory does not grow with the table.  Reads do not block the loop.  One
+ * backfill runs at a time; others queue.
  * Single-threaded.
  *
  *-------------------------------------------------------------------------
@@ -63,7 +63,8 @@ typedef struct wr_backfills
 {
 	struct wr_bf *head;			/* the running one, then the queue */
 	void	   *conn;			/* PGconn of the reads and watermarks */
-	bool		failing;		/* the last connection attempt failed */
+	bool		failing;		/* the connection failed: wait */
+	int64_t		retry_at;		/* ... until then (wr_now_ms) */
 	uint64_t	last_id;
 	uint64_t	rows;			/* read rows published, all backfills */
 	uint64_t	started;
@@ -93,8 +94,17 @@ extern bool wr_backfill_all(struct wr_relay *r);
 /* Is there a chunk to read now? (the loop asks when it is idle) */
 extern bool wr_backfill_due(const struct wr_relay *r);
 
-/* Read the next chunk: watermarks and the rows (blocks, bounded). */
+/*
+ * Start reading the next chunk: its low watermark (a quick statement),
+ * then its rows, asked for without waiting.  The loop polls
+ * wr_backfill_socket (-1: nothing to wait for) and calls wr_backfill_io
+ * when it is readable; the rows arrive there, and the chunk's high
+ * watermark is written then.  The next chunk is read while the stream
+ * brings the previous one's watermarks.
+ */
 extern void wr_backfill_step(struct wr_relay *r);
+extern int	wr_backfill_socket(const struct wr_relay *r);
+extern void wr_backfill_io(struct wr_relay *r);
 
 /*
  * From the record handler, in the open transaction (never a skipped one):

@@ -216,14 +216,23 @@ wr_copydata(wr_relay *r, const char *buf, int len, bool *reply)
 static bool
 wr_poll(wr_relay *r, int pgfd, int timeout_ms)
 {
-	struct pollfd fds[2];
+	struct pollfd fds[3];
 	int			nfds = 0;
 	int			pgidx = -1;
+	int			bfidx = -1;
+	int			bffd = wr_backfill_socket(r);
 	int			rc;
 
 	fds[nfds].fd = r->ctl.fd;
 	fds[nfds].events = POLLIN;
 	nfds++;
+	if (bffd >= 0)
+	{
+		bfidx = nfds;
+		fds[nfds].fd = bffd;
+		fds[nfds].events = POLLIN;
+		nfds++;
+	}
 	if (pgfd >= 0)
 	{
 		pgidx = nfds;
@@ -240,6 +249,9 @@ wr_poll(wr_relay *r, int pgfd, int timeout_ms)
 	}
 	if (fds[0].revents & POLLIN)
 		wr_control_serve(&r->ctl, r);
+	/* a backfill's rows: taken as they come, the chunk read at their end */
+	if (bfidx >= 0 && fds[bfidx].revents != 0)
+		wr_backfill_io(r);
 	if (pgidx >= 0 && fds[pgidx].revents != 0)
 		return wr_pg_consume(&r->pg);
 	return true;
