@@ -41,6 +41,7 @@
 #include "walbus_client.h"
 #include "walbus_control.h"
 #include "walbus_envelope.h"
+#include "walbus_backfill.h"
 #include "walbus_schema.h"
 
 #define RUN_A	0xA11CE
@@ -1709,6 +1710,63 @@ test_follows_rename_event_lost(void **state)
 	assert_int_equal(ch.values[0].v.i, 2);
 }
 
+/*
+ * A backfill's reads come as WALBUS_READ changes with the row and its
+ * key, framed by its events, which a worker selecting the table gets.
+ */
+static void
+test_backfill_reads(void **state)
+{
+	fake_relay *f = *state;
+	walbus_change ch;
+	frame_b		b;
+	wbe_head	h;
+	wbe_txn		t;
+	wbb_event	ev = {WBB_STARTED, 7, CONTACTS_RELID, {"public.contacts", 15},
+	0, 0, {NULL, 0}};
+
+	assert_int_equal(walbus_subscribe(f->client, "public.contacts"), WALBUS_OK);
+	/* the started event on _backfill, then a frame of two reads */
+	h = (wbe_head) {f->run, ++f->seq, ++f->tseq[5]};
+	t = open_txn(f);
+	b.m = msg_start(&b.e, WBE_TOPIC_BACKFILL);
+	wbe_enc_frame_schema(&b.e, &h, &t, CONTACTS_RELID);
+	b.hdr = nng_msg_len(b.m) - WBE_CHANGES_HDR_LEN;
+	b.n = 0;
+	b.in_txn = true;
+	wbe_enc_change_start(&b.e, WBE_BACKFILL, ++f->npos, 1);
+	wbb_enc_event(&b.e, &ev);
+	b.n++;
+	frame_send(f, &b, true);
+	frame_table(f, &b, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV);
+	for (int64_t id = 1; id <= 2; id++)
+	{
+		wbe_enc_change_start(&b.e, WBE_READ, ++f->npos, 1);
+		wbe_enc_values_start(&b.e, 3);
+		wb_enc_v_int(&b.e, id);
+		wb_enc_v_str(&b.e, "r", 1);
+		wb_enc_v_bool(&b.e, true);
+		b.n++;
+	}
+	frame_send(f, &b, true);
+
+	expect_ok(f, &ch);
+	assert_int_equal(ch.kind, WALBUS_BACKFILL);
+	assert_non_null(ch.backfill_event);
+	assert_string_equal(ch.backfill_event->event, "started");
+	assert_int_equal(ch.backfill_event->backfill, 7);
+	assert_string_equal(ch.backfill_event->topic, "public.contacts");
+	expect_ok(f, &ch);
+	assert_int_equal(ch.kind, WALBUS_READ);
+	assert_string_equal(walbus_kind_name(ch.kind), "read");
+	assert_int_equal(ch.nvalues, 3);
+	assert_non_null(ch.key);
+	assert_int_equal(ch.key->v.i, 1);
+	assert_string_equal(ch.table->name, "contacts");
+	expect_ok(f, &ch);
+	assert_int_equal(ch.key->v.i, 2);
+}
+
 int
 main(void)
 {
@@ -1737,6 +1795,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_durable_two_topics, setup_relay, teardown),
 		cmocka_unit_test_setup_teardown(test_follows_rename, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_follows_rename_event_lost, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backfill_reads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_durable_follows_rename, setup_relay, teardown),
 	};
 

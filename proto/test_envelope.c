@@ -27,6 +27,7 @@
 #include "mpread.h"
 #include "walbus_control.h"
 #include "walbus_envelope.h"
+#include "walbus_backfill.h"
 #include "walbus_schema.h"
 
 /* deeper than the reader accepts */
@@ -2088,6 +2089,83 @@ test_schema_event_roundtrip(void **state)
 	free(bb.data);
 }
 
+/* Read changes on table topics, backfill events on _backfill. */
+static void
+test_backfill_frames(void **state)
+{
+	buf			bb = {0};
+	wb_enc		e;
+	wbe_dec		d;
+	wbe_frame	f;
+	wbb_event	ev = {WBB_FAILED, 9, 16400, {"public.t", 8}, 12, 3,
+	{"the table was dropped", 21}};
+	wbb_event	got;
+	char		err[160];
+	wbe_head	h = {7, 1, 1};
+	wbe_txn		t = {740, 0x1000, {1700000000, 0}};
+
+	(void) state;
+	wbe_dec_init(&d);
+	wb_enc_init(&e, buf_write, &bb);
+	wbe_enc_topic(&e, WBE_TOPIC_BACKFILL, strlen(WBE_TOPIC_BACKFILL));
+	wbe_enc_frame_schema(&e, &h, &t, 16400);
+	wbe_patch_changes_count(bb.data + bb.len - WBE_CHANGES_HDR_LEN, 1);
+	wbe_enc_change_start(&e, WBE_BACKFILL, 4, 1);
+	wbb_enc_event(&e, &ev);
+	assert_false(wb_enc_failed(&e));
+	assert_int_equal(wbe_decode(&d, bb.data, bb.len, &f), WB_OK);
+	assert_int_equal(f.changes[0].kind, WBE_BACKFILL);
+	assert_int_equal(wbb_decode_event(f.changes[0].content.ptr,
+									  f.changes[0].content.len, &got, err,
+									  sizeof(err)), WB_OK);
+	assert_int_equal(got.kind, WBB_FAILED);
+	assert_int_equal(got.backfill, 9);
+	assert_int_equal(got.rows, 12);
+	assert_memory_equal(got.reason.ptr, "the table was dropped", 21);
+	assert_memory_equal(got.topic.ptr, "public.t", 8);
+
+	/* a read is an insert's shape, on a table topic only */
+	bb.len = 0;
+	wb_enc_init(&e, buf_write, &bb);
+	wbe_enc_topic(&e, "public.t", 8);
+	wbe_enc_frame_table(&e, &h, &t, 16400, 5);
+	wbe_patch_changes_count(bb.data + bb.len - WBE_CHANGES_HDR_LEN, 1);
+	wbe_enc_change_start(&e, WBE_READ, 6, 1);
+	wbe_enc_values_start(&e, 1);
+	wb_enc_v_int(&e, 42);
+	assert_int_equal(wbe_decode(&d, bb.data, bb.len, &f), WB_OK);
+	assert_int_equal(f.changes[0].kind, WBE_READ);
+	assert_int_equal(f.changes[0].nvalues, 1);
+	assert_int_equal(f.changes[0].values[0].v.i, 42);
+	assert_string_equal(wbe_kind_name(WBE_READ), "read");
+
+	bb.len = 0;
+	wb_enc_init(&e, buf_write, &bb);
+	wbe_enc_topic(&e, WBE_TOPIC_BACKFILL, strlen(WBE_TOPIC_BACKFILL));
+	wbe_enc_frame_schema(&e, &h, &t, 16400);
+	wbe_patch_changes_count(bb.data + bb.len - WBE_CHANGES_HDR_LEN, 1);
+	wbe_enc_change_start(&e, WBE_READ, 6, 1);
+	wbe_enc_values_start(&e, 1);
+	wb_enc_v_int(&e, 42);
+	assert_int_equal(wbe_decode(&d, bb.data, bb.len, &f), WB_EMALFORMED);
+
+	/* malformed events: unknown kind, no topic */
+	{
+		static const char unknown[] = "\x83\xa5" "event" "\xa3" "zap"
+			"\xa8" "backfill" "\x01" "\xa5" "topic" "\xa1" "t";
+		static const char notopic[] = "\x82\xa5" "event" "\xa4" "done"
+			"\xa8" "backfill" "\x01";
+
+		assert_int_equal(wbb_decode_event(unknown, sizeof(unknown) - 1, &got,
+										  err, sizeof(err)), WB_EMALFORMED);
+		assert_non_null(strstr(err, "unknown backfill event"));
+		assert_int_equal(wbb_decode_event(notopic, sizeof(notopic) - 1, &got,
+										  err, sizeof(err)), WB_EMALFORMED);
+	}
+	wbe_dec_free(&d);
+	free(bb.data);
+}
+
 int
 main(void)
 {
@@ -2112,6 +2190,7 @@ main(void)
 		cmocka_unit_test(test_control_durable),
 		cmocka_unit_test(test_schema_diff),
 		cmocka_unit_test(test_schema_event_roundtrip),
+		cmocka_unit_test(test_backfill_frames),
 	};
 
 	return cmocka_run_group_tests_name("envelope", tests, NULL, NULL);
