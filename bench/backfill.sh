@@ -41,41 +41,9 @@ TARGET_RATIO=0.5		# backfill rows/s / COPY rows/s (issue 10)
 # 8 MB, libpq's copy of one, and the 8 MB replay window the bench sets
 TARGET_RSS_KB=40960
 
-WORK=$(mktemp -d /tmp/walbus-bench-backfill.XXXXXX)
-chmod 755 "$WORK"
-PIDS=()
-
-cleanup() {
-    trap '' INT TERM
-    for pid in "${PIDS[@]}"; do
-        kill -TERM "$pid" 2>/dev/null
-    done
-    for pid in "${PIDS[@]}"; do
-        for _ in $(seq 30); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    cluster_remove
-    if [ -n "${KEEP:-}" ]; then
-        echo "logs kept in $WORK" >&2
-    else
-        rm -rf "$WORK"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-die() {
-    echo "bench/backfill.sh: $*" >&2
-    exit 1
-}
-
-now_ns() { date +%s%N; }
-rate() { echo "scale=0; $1 * 1000000000 / $2" | bc; }
+BENCH_NAME=bench/backfill.sh
+. "$ROOT/bench/lib.sh"
+bench_init backfill
 sql() { cluster_psql -d postgres -At "$@"; }
 
 make -s -C "$ROOT/relay" >"$WORK/build.log" 2>&1 &&

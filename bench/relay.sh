@@ -96,42 +96,9 @@ TARGET_P99_US_1=5000
 TARGET_P99_US_4=10000
 TARGET_BYTES=0.5		# bus bytes per change, layout 2 / layout 1
 
-WORK=$(mktemp -d /tmp/walbus-bench-relay.XXXXXX)
-PIDS=()
-
-cleanup() {
-    trap '' INT TERM
-    for pid in "${PIDS[@]}"; do
-        kill -TERM "$pid" 2>/dev/null
-    done
-    for pid in "${PIDS[@]}"; do
-        for _ in $(seq 30); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    cluster_remove
-    if [ -n "${KEEP:-}" ]; then
-        echo "logs kept in $WORK" >&2
-    else
-        rm -rf "$WORK"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-die() {
-    echo "bench/relay.sh: $*" >&2
-    exit 1
-}
-
-now_ns() { date +%s%N; }
-
-# rate N NS: N per second over NS nanoseconds
-rate() { echo "scale=0; $1 * 1000000000 / $2" | bc; }
+BENCH_NAME=bench/relay.sh
+. "$ROOT/bench/lib.sh"
+bench_init relay
 
 # finish SECONDS PID...: wait for every PID (children of this shell) to
 # exit, at most SECONDS in all; kill those still running.  Returns 1 if any
