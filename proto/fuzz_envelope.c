@@ -2,8 +2,9 @@
  *
  * fuzz_envelope.c
  *	  libFuzzer target for the decoders that read bytes from the network:
- *	  bus frames (wbe_decode) and control requests and responses
- *	  (wbc_decode_*).  Built and run by "make fuzz" (clang, ASan, UBSan).
+ *	  bus frames (wbe_decode), the schema and backfill events they carry
+ *	  (wbs_decode_event, wbb_decode_event), and control requests and
+ *	  responses (wbc_decode_*).  Built and run by "make fuzz" (clang, ASan, UBSan).
  *
  * Beyond "does not crash", a frame the decoder accepts must be whole and
  * consistent: every string inside the input, at least one change with
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "walbus_backfill.h"
 #include "walbus_control.h"
 #include "walbus_envelope.h"
 #include "walbus_schema.h"
@@ -84,11 +86,25 @@ check_value_in(const wb_value *v, const uint8_t *data, size_t size)
 		CHECK(v->v.ts.nsec < 1000000000u);
 }
 
+static int	str_eq(wb_str a, wb_str b);
+
+static bool
+topic_is(wb_str t, const char *name)
+{
+	return t.len == strlen(name) && memcmp(t.ptr, name, t.len) == 0;
+}
+
 static bool
 is_schema_topic(wb_str t)
 {
-	return t.len == strlen(WBE_TOPIC_SCHEMA) &&
-		memcmp(t.ptr, WBE_TOPIC_SCHEMA, t.len) == 0;
+	return topic_is(t, WBE_TOPIC_SCHEMA);
+}
+
+/* _schema and _backfill: events of the relay, in a transaction */
+static bool
+is_event_topic(wb_str t)
+{
+	return is_schema_topic(t) || topic_is(t, WBE_TOPIC_BACKFILL);
 }
 
 /*
@@ -125,6 +141,42 @@ check_event(wb_str bytes)
 			CHECK(wbs_diff(&ev.previous, &ev.table, changes) <= 64);
 	}
 	wbs_event_free(&ev);
+}
+
+/*
+ * A backfill event the frame decoder accepted as a map: its own decoder
+ * must accept or refuse it cleanly; what it accepts names a known event,
+ * strings inside the map, and survives a round trip.
+ */
+static void
+check_backfill_event(wb_str bytes)
+{
+	wbb_event	ev,
+				again;
+	char		err[160];
+	wb_enc		e;
+	fbuf		b = {0};
+	int			rc = wbb_decode_event(bytes.ptr, bytes.len, &ev, err,
+									  sizeof(err));
+
+	CHECK(rc == WB_OK || rc == WB_EMALFORMED);
+	CHECK(rc == WB_OK || err[0] != '\0');
+	if (rc != WB_OK)
+		return;
+	CHECK(wbb_event_name(ev.kind) != NULL);
+	check_str_in(ev.topic, (const uint8_t *) bytes.ptr, bytes.len);
+	if (ev.reason.ptr != NULL)
+		check_str_in(ev.reason, (const uint8_t *) bytes.ptr, bytes.len);
+	wb_enc_init(&e, fbuf_write, &b);
+	wbb_enc_event(&e, &ev);
+	CHECK(!wb_enc_failed(&e));
+	CHECK(wbb_decode_event(b.data, b.len, &again, err, sizeof(err)) == WB_OK);
+	CHECK(again.kind == ev.kind && again.backfill == ev.backfill &&
+		  again.relid == ev.relid && again.rows == ev.rows &&
+		  again.chunks == ev.chunks && str_eq(again.topic, ev.topic) &&
+		  (again.reason.ptr == NULL) == (ev.reason.ptr == NULL) &&
+		  (ev.reason.ptr == NULL || str_eq(again.reason, ev.reason)));
+	free(b.data);
 }
 
 static void
@@ -177,17 +229,20 @@ check_frame(const wbe_dec *d, const wbe_frame *f, const uint8_t *data,
 		if (c->has_old_key)
 			check_value_in(&c->old_key, data, size);
 		check_str_in(c->content, data, size);
-		if (c->kind == WBE_MESSAGE || c->kind == WBE_SCHEMA)
+		if (c->kind == WBE_MESSAGE || c->kind == WBE_SCHEMA ||
+			c->kind == WBE_BACKFILL)
 			CHECK(f->topic.ptr[0] == '_');
 		else
 			CHECK(f->topic.ptr[0] != '_');
 		if (c->kind == WBE_SCHEMA)
 			check_event(c->content);
+		if (c->kind == WBE_BACKFILL)
+			check_backfill_event(c->content);
 	}
 	if (f->kind == WBE_FRAME_CHANGES && f->topic.ptr[0] != '_')
 		CHECK(f->in_txn && f->schema_version != 0 &&
 			  f->changes[0].pos >= 1);
-	if (f->kind == WBE_FRAME_CHANGES && is_schema_topic(f->topic))
+	if (f->kind == WBE_FRAME_CHANGES && is_event_topic(f->topic))
 		CHECK(f->in_txn && f->changes[0].pos >= 1);
 	else if (f->kind == WBE_FRAME_CHANGES && f->topic.ptr[0] == '_')
 		CHECK(f->in_txn == f->transactional &&
@@ -210,7 +265,7 @@ encode_frame(wb_enc *e, fbuf *b, const wbe_frame *f)
 			if (f->topic.ptr[0] != '_')
 				wbe_enc_frame_table(e, &f->head, t, f->relid,
 									f->schema_version);
-			else if (is_schema_topic(f->topic))
+			else if (is_event_topic(f->topic))
 				wbe_enc_frame_schema(e, &f->head, t, f->relid);
 			else
 				wbe_enc_frame_messages(e, &f->head, t, f->prefix.ptr,
@@ -226,6 +281,7 @@ encode_frame(wb_enc *e, fbuf *b, const wbe_frame *f)
 				{
 					case WBE_INSERT:
 					case WBE_UPDATE:
+					case WBE_READ:
 						wbe_enc_change_start(e, c->kind, c->pos,
 											 c->has_old_key ? 2 : 1);
 						wbe_enc_values_start(e, c->nvalues);
@@ -246,6 +302,7 @@ encode_frame(wb_enc *e, fbuf *b, const wbe_frame *f)
 										c->content.ptr, c->content.len);
 						break;
 					case WBE_SCHEMA:
+					case WBE_BACKFILL:
 						/* a valid map, as the decoder checked: as is */
 						wbe_enc_change_start(e, c->kind, c->pos, 1);
 						wbe_enc_raw(e, c->content.ptr, c->content.len);
@@ -476,6 +533,41 @@ write_seeds(const char *dir)
 
 	b.len = 0;
 	wb_enc_init(&e, fbuf_write, &b);
+	wbe_enc_topic(&e, "public.contacts", 15);
+	wbe_enc_frame_table(&e, &h, &t, 16385, 99);
+	hdr = b.len - WBE_CHANGES_HDR_LEN;
+	wbe_enc_change_start(&e, WBE_READ, 4, 1);
+	wbe_enc_values_start(&e, 2);
+	wb_enc_v_int(&e, 7);
+	wb_enc_v_str(&e, "bob", 3);
+	wbe_enc_change_start(&e, WBE_READ, 6, 1);
+	wbe_enc_values_start(&e, 2);
+	wb_enc_v_int(&e, 8);
+	wb_enc_v_nil(&e);
+	wbe_patch_changes_count(b.data + hdr, 2);
+	seed_write(dir, "read", &e, &b);
+
+	b.len = 0;
+	wb_enc_init(&e, fbuf_write, &b);
+	wbe_enc_topic(&e, WBE_TOPIC_BACKFILL, strlen(WBE_TOPIC_BACKFILL));
+	wbe_enc_frame_schema(&e, &h, &t, 16385);
+	hdr = b.len - WBE_CHANGES_HDR_LEN;
+	{
+		wbb_event	started = {WBB_STARTED, 3, 16385, {"public.contacts", 15},
+		0, 0, {NULL, 0}};
+		wbb_event	failed = {WBB_FAILED, 3, 16385, {"public.contacts", 15},
+		1000, 2, {"the table was dropped", 21}};
+
+		wbe_enc_change_start(&e, WBE_BACKFILL, 1, 1);
+		wbb_enc_event(&e, &started);
+		wbe_enc_change_start(&e, WBE_BACKFILL, 3, 1);
+		wbb_enc_event(&e, &failed);
+	}
+	wbe_patch_changes_count(b.data + hdr, 2);
+	seed_write(dir, "backfill", &e, &b);
+
+	b.len = 0;
+	wb_enc_init(&e, fbuf_write, &b);
 	wbe_enc_topic(&e, WBE_TOPIC_HEARTBEAT, 3);
 	wbe_enc_heartbeat(&e, &h, &hb);
 	seed_write(dir, "heartbeat", &e, &b);
@@ -503,6 +595,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	wbc_status	st;
 	wbc_hello	hello;
 	wbc_replay	rp;
+	wbc_backfill bf;
 	uint64_t	flushed;
 	bool		ok;
 	wb_str		code,
@@ -526,6 +619,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void) wbc_decode_status(data, size, &st, err, sizeof(err));
 	(void) wbc_decode_hello(data, size, &hello, err, sizeof(err));
 	(void) wbc_decode_ack(data, size, &flushed, err, sizeof(err));
+	if (wbc_decode_backfill(data, size, &bf, err, sizeof(err)) == WB_OK &&
+		bf.topic.len > 0)
+		check_str_in(bf.topic, data, size);
 	if (wbc_decode_replay(data, size, &rp, err, sizeof(err)) == WB_OK)
 	{
 		/* every page entry must lie inside the input */
