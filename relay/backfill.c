@@ -96,6 +96,16 @@ typedef struct wr_bf_chunk
 	size_t		relrec_len;
 	whm			touched;		/* keys changed between the watermarks */
 	bool		dirty;			/* truncated or redefined meanwhile */
+
+	uint64_t	l_seq;			/* commits the stream brought before its
+								 * low watermark (wr_backfills.ncommits) */
+
+	/* the read's snapshot (pg_current_snapshot() in the same statement) */
+	bool		has_snap;
+	uint64_t	snap_xmin;
+	uint64_t	snap_xmax;
+	uint64_t   *snap_xip;		/* sorted */
+	uint32_t	snap_nxip;
 } wr_bf_chunk;
 
 /* A chunk published whose high watermark is not confirmed yet. */
@@ -134,6 +144,21 @@ typedef struct wr_bf
 	long		chunk_blocks;	/* blocks per chunk, adapted */
 	uint64_t	chunk_no;		/* of the last chunk started */
 	wr_bf_chunk ch[2];
+
+	/*
+	 * The last transaction to change each key (xid + 1, as a pointer)
+	 * while the backfill runs, whether or not a chunk watches: a
+	 * transaction whose commit comes before a low watermark in the stream
+	 * can still be invisible to the chunk's read (PostgreSQL makes a commit
+	 * visible a moment after writing its record), so its keys are dropped
+	 * like those changed between the watermarks.  Entries older than every
+	 * snapshot are pruned.
+	 */
+	whm			recent;
+	uint64_t	track_seq;		/* commits before recent began */
+	bool		tracking;
+	int64_t		retry_at;		/* no chunk before (wr_now_ms) */
+	int64_t		backoff_ms;
 	char		fail_reason[256];
 
 	wr_bf_pending *pend;
@@ -174,6 +199,10 @@ wr_bf_chunk_clear(wr_bf_chunk *c)
 	whm_free(&c->touched, NULL);
 	whm_init(&c->touched);
 	c->dirty = false;
+	c->has_snap = false;
+	free(c->snap_xip);
+	c->snap_xip = NULL;
+	c->snap_nxip = 0;
 }
 
 static void
@@ -201,6 +230,7 @@ wr_bf_free(wr_bf *bf)
 {
 	wr_bf_chunk_free(&bf->ch[0]);
 	wr_bf_chunk_free(&bf->ch[1]);
+	whm_free(&bf->recent, NULL);
 	wr_bf_pend_clear(bf);
 	free(bf->pend);
 	free(bf->schema);
@@ -257,11 +287,18 @@ wr_bf_watching(const wr_relay *r, uint32_t relid)
 
 /* ------------------------------------------------------------ connection */
 
+/*
+ * Connect *slot if it is not connected: the connection of the reads and
+ * watermarks (b->conn), or the one of the lookups a request makes
+ * (b->lookup).  Two, because a request can come while a chunk's read is in
+ * flight, and a synchronous statement on that connection would first eat
+ * the read's result.
+ */
 static PGconn *
-wr_bf_conn(wr_relay *r)
+wr_bf_connect(wr_relay *r, void **slot, const char *appname)
 {
 	wr_backfills *b = &r->backfills;
-	PGconn	   *conn = b->conn;
+	PGconn	   *conn = *slot;
 	char		set[128];
 
 	/*
@@ -271,14 +308,14 @@ wr_bf_conn(wr_relay *r)
 	 */
 	const char *keys[] = {"dbname", "application_name", "connect_timeout",
 	NULL};
-	const char *vals[] = {r->cfg->dbname, "walbus-relay backfill", "10", NULL};
+	const char *vals[] = {r->cfg->dbname, appname, "10", NULL};
 
 	if (conn != NULL && PQstatus(conn) == CONNECTION_OK)
 		return conn;
 	if (conn != NULL)
 		PQfinish(conn);
 	conn = PQconnectdbParams(keys, vals, 1);
-	b->conn = conn;
+	*slot = conn;
 	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
 	{
 		if (!b->failing)
@@ -288,7 +325,7 @@ wr_bf_conn(wr_relay *r)
 		b->retry_at = wr_now_ms() + 1000;
 		if (conn != NULL)
 			PQfinish(conn);
-		b->conn = NULL;
+		*slot = NULL;
 		return NULL;
 	}
 	/* no parallel plans: the chunk's UNION must keep its branches' order */
@@ -303,6 +340,19 @@ wr_bf_conn(wr_relay *r)
 		wr_info("backfill: connected to PostgreSQL again");
 	b->failing = false;
 	return conn;
+}
+
+static PGconn *
+wr_bf_conn(wr_relay *r)
+{
+	return wr_bf_connect(r, &r->backfills.conn, "walbus-relay backfill");
+}
+
+static PGconn *
+wr_bf_lookup_conn(wr_relay *r)
+{
+	return wr_bf_connect(r, &r->backfills.lookup,
+						 "walbus-relay backfill lookup");
 }
 
 /* One statement; NULL (logged into err) unless it returned what want says. */
@@ -474,6 +524,7 @@ wr_backfills_init(wr_relay *r)
 		bf->next_block = bf->after ? strtol(bf->after, NULL, 10) : 0;
 		whm_init(&bf->ch[0].touched);
 		whm_init(&bf->ch[1].touched);
+		whm_init(&bf->recent);
 		if (bf->schema == NULL || bf->table == NULL || bf->qname == NULL ||
 			bf->files == NULL || bf->upper == NULL || bf->id == 0)
 		{
@@ -506,6 +557,11 @@ wr_backfills_free(wr_backfills *b)
 	if (b->conn != NULL)
 		PQfinish(b->conn);
 	b->conn = NULL;
+	if (b->lookup != NULL)
+		PQfinish(b->lookup);
+	b->lookup = NULL;
+	free(b->commit_xid);
+	b->commit_xid = NULL;
 }
 
 /* -------------------------------------------------------------- requests */
@@ -569,7 +625,7 @@ wr_backfill_request(wr_relay *r, const char *schema, size_t schema_len,
 	s[schema_len] = '\0';
 	memcpy(t, table, table_len);
 	t[table_len] = '\0';
-	if ((conn = wr_bf_conn(r)) == NULL)
+	if ((conn = wr_bf_lookup_conn(r)) == NULL)
 	{
 		*code = WBC_ERR_UNAVAILABLE;
 		snprintf(msg, msglen, "cannot connect to PostgreSQL for the backfill");
@@ -665,6 +721,7 @@ wr_backfill_request(wr_relay *r, const char *schema, size_t schema_len,
 		bf->chunk_blocks = WR_BF_FIRST_BLOCKS;
 		whm_init(&bf->ch[0].touched);
 		whm_init(&bf->ch[1].touched);
+		whm_init(&bf->recent);
 		PQclear(max);
 		for (tail = &b->head; *tail != NULL; tail = &(*tail)->next)
 			;
@@ -688,7 +745,7 @@ wr_backfill_request(wr_relay *r, const char *schema, size_t schema_len,
 bool
 wr_backfill_all(wr_relay *r)
 {
-	PGconn	   *conn = wr_bf_conn(r);
+	PGconn	   *conn = wr_bf_lookup_conn(r);
 	PGresult   *res;
 	char		err[512];
 	int			n = 0;
@@ -769,7 +826,8 @@ wr_bf_startable(wr_bf *bf)
 	wr_bf_chunk *free_ch = NULL;
 	long		upper;
 
-	if (bf->state != WR_BF_ACTIVE || wr_bf_reading(bf) != NULL)
+	if (bf->state != WR_BF_ACTIVE || wr_bf_reading(bf) != NULL ||
+		wr_now_ms() < bf->retry_at)
 		return NULL;
 	upper = strtol(bf->upper, NULL, 10);
 	for (int i = 0; i < 2; i++)
@@ -781,8 +839,12 @@ wr_bf_startable(wr_bf *bf)
 	}
 	if (free_ch == NULL)
 		return NULL;
-	if (bf->next_block >= upper && (upper > 0 || bf->chunks > 0 ||
-									bf->chunk_no > 0))
+	/*
+	 * Past the last block.  An empty table (no block) still gets its one
+	 * chunk: a final chunk in flight returned above, a published one made
+	 * the backfill done.
+	 */
+	if (bf->next_block >= upper && upper > 0)
 		return NULL;
 	return free_ch;
 }
@@ -795,6 +857,32 @@ wr_backfill_due(const wr_relay *r)
 	if (r->backfills.failing && wr_now_ms() < r->backfills.retry_at)
 		return false;
 	return bf != NULL && wr_bf_startable(bf) != NULL;
+}
+
+int64_t
+wr_backfill_wake(const wr_relay *r)
+{
+	const wr_bf *bf = wr_bf_running(r);
+	int64_t		wake = INT64_MAX;
+
+	if (r->backfills.failing)
+		wake = r->backfills.retry_at;
+	if (bf != NULL && bf->state == WR_BF_ACTIVE && bf->retry_at < wake &&
+		bf->retry_at > 0)
+		wake = bf->retry_at;
+	return wake;
+}
+
+void
+wr_backfill_commit(wr_relay *r, uint32_t xid)
+{
+	wr_backfills *b = &r->backfills;
+
+	if (b->commit_xid == NULL &&
+		(b->commit_xid = calloc(WR_BF_COMMITS, sizeof(uint32_t))) == NULL)
+		return;					/* then every chunk checks as unsure */
+	b->commit_xid[b->ncommits % WR_BF_COMMITS] = xid;
+	b->ncommits++;
 }
 
 int
@@ -916,8 +1004,8 @@ wr_bf_fail(wr_relay *r, wr_bf *bf, const char *why)
 	char		err[256];
 
 	snprintf(bf->fail_reason, sizeof(bf->fail_reason), "%s", why);
-	snprintf(text, sizeof(text), "F %" PRIu64 " %" PRIu64, bf->id,
-			 ++bf->chunk_no);
+	snprintf(text, sizeof(text), "F %" PRIu64 " %" PRIu64 " %" PRIu64,
+			 bf->id, ++bf->chunk_no, r->pub.run);
 	wr_warning("backfill %" PRIu64 " of %s.%s failed: %s", bf->id,
 			   bf->schema, bf->table, why);
 	for (int i = 0; i < 2; i++)
@@ -953,12 +1041,19 @@ wr_backfill_step(wr_relay *r)
 	if (bf == NULL || (c = wr_bf_startable(bf)) == NULL ||
 		(conn = wr_bf_conn(r)) == NULL)
 		return;
+	if (!bf->tracking)
+	{
+		/* changes of the table came to recent from about now on */
+		bf->tracking = true;
+		bf->track_seq = r->backfills.ncommits;
+	}
 	wr_bf_chunk_clear(c);
 	c->no = ++bf->chunk_no;
 	c->first = bf->next_block;
 	c->end = c->first + bf->chunk_blocks;
 	c->final = c->end >= strtol(bf->upper, NULL, 10);
-	snprintf(text, sizeof(text), "L %" PRIu64 " %" PRIu64, bf->id, c->no);
+	snprintf(text, sizeof(text), "L %" PRIu64 " %" PRIu64 " %" PRIu64,
+			 bf->id, c->no, r->pub.run);
 	if (!wr_bf_emit(conn, text, err, sizeof(err)))
 	{
 		wr_warning("backfill %" PRIu64 ": %s; retrying", bf->id, err);
@@ -968,17 +1063,18 @@ wr_backfill_step(wr_relay *r)
 
 	/*
 	 * One statement, so one snapshot: the table's files (to notice a
-	 * rewrite), its definition, then its rows; a TID range scan reads the
-	 * blocks as they lie.  Results in binary: the bytea's bytes as they
+	 * rewrite), its definition and the snapshot itself, then its rows; a
+	 * TID range scan reads the blocks as they lie.  Results in binary: the bytea's bytes as they
 	 * are.  No parallel plan, which could reorder the UNION's branches.
 	 */
 	snprintf(relid, sizeof(relid), "%u", bf->relid);
 	snprintf(from_tid, sizeof(from_tid), "(%ld,0)", c->first);
 	snprintf(to_tid, sizeof(to_tid), "(%ld,0)", c->end);
 	snprintf(sql, sizeof(sql),
-			 "SELECT (%s)::bytea, walbus_relation($1::oid::regclass) "
+			 "SELECT (%s)::bytea, walbus_relation($1::oid::regclass), "
+			 "pg_current_snapshot()::text "
 			 "UNION ALL "
-			 "SELECT NULL, walbus_row($1::oid::regclass, t.*) FROM %s t "
+			 "SELECT NULL, walbus_row($1::oid::regclass, t.*), NULL FROM %s t "
 			 "WHERE t.ctid >= $2::tid AND t.ctid < $3::tid",
 			 WR_BF_FILES_SQL, bf->qname);
 	c->t0 = wr_now_ms();
@@ -991,6 +1087,137 @@ wr_backfill_step(wr_relay *r)
 	}
 	c->state = WR_CH_READING;
 	bf->next_block = c->end;
+}
+
+/* --------------------------------------------------- snapshots and xids */
+
+static int
+wr_bf_u64_cmp(const void *a, const void *b)
+{
+	uint64_t	x = *(const uint64_t *) a;
+	uint64_t	y = *(const uint64_t *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * pg_snapshot's text, "xmin:xmax:xip,xip,..." (full 64-bit xids), into
+ * c's snapshot; false if it is not that or memory runs out.
+ */
+static bool
+wr_bf_snap_parse(wr_bf_chunk *c, const char *text, size_t len)
+{
+	char		buf[64];
+	char	   *copy;
+	char	   *p;
+	char	   *end;
+	uint32_t	cap = 0;
+
+	if (len < 3)
+		return false;
+	copy = (len < sizeof(buf)) ? buf : malloc(len + 1);
+	if (copy == NULL)
+		return false;
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	errno = 0;
+	c->snap_xmin = strtoull(copy, &end, 10);
+	if (*end != ':')
+		goto bad;
+	c->snap_xmax = strtoull(end + 1, &end, 10);
+	if (*end != ':' || errno != 0)
+		goto bad;
+	c->snap_nxip = 0;
+	for (p = end + 1; *p != '\0'; p = end + (*end == ','))
+	{
+		uint64_t	x = strtoull(p, &end, 10);
+
+		if (end == p || (*end != ',' && *end != '\0'))
+			goto bad;
+		if (c->snap_nxip == cap)
+		{
+			uint32_t	ncap = cap ? cap * 2 : 16;
+			uint64_t   *n = realloc(c->snap_xip, ncap * sizeof(uint64_t));
+
+			if (n == NULL)
+				goto bad;
+			c->snap_xip = n;
+			cap = ncap;
+		}
+		c->snap_xip[c->snap_nxip++] = x;
+	}
+	qsort(c->snap_xip, c->snap_nxip, sizeof(uint64_t), wr_bf_u64_cmp);
+	c->has_snap = true;
+	if (copy != buf)
+		free(copy);
+	return true;
+bad:
+	if (copy != buf)
+		free(copy);
+	return false;
+}
+
+/*
+ * The 32-bit xid of the stream as a full xid near the snapshot's xmax:
+ * transactions the stream brings while a chunk is read lie within 2^31
+ * of it.
+ */
+static uint64_t
+wr_bf_full_xid(uint64_t near, uint32_t xid)
+{
+	uint64_t	full = (near & ~(uint64_t) UINT32_MAX) | xid;
+
+	if (full > near + ((uint64_t) 1 << 31) && full >= ((uint64_t) 1 << 32))
+		full -= (uint64_t) 1 << 32;
+	else if (full + ((uint64_t) 1 << 31) < near)
+		full += (uint64_t) 1 << 32;
+	return full;
+}
+
+/* Was transaction xid still running (so invisible) in c's snapshot? */
+static bool
+wr_bf_invisible(const wr_bf_chunk *c, uint32_t xid)
+{
+	uint64_t	full = wr_bf_full_xid(c->snap_xmax, xid);
+
+	if (full >= c->snap_xmax)
+		return true;
+	if (full < c->snap_xmin)
+		return false;
+	return bsearch(&full, c->snap_xip, c->snap_nxip, sizeof(uint64_t),
+				   wr_bf_u64_cmp) != NULL;
+}
+
+/*
+ * Forget the keys whose last change is visible to every snapshot from
+ * now on (its xid is below xmin, which only grows): only when the map has
+ * grown, since it is rebuilt.
+ */
+static void
+wr_bf_prune(wr_bf *bf, uint64_t xmin)
+{
+	whm			kept;
+
+	if (bf->recent.count < 4096)
+		return;
+	whm_init(&kept);
+	for (size_t i = 0; i < bf->recent.cap; i++)
+	{
+		const whm_slot *sl = &bf->recent.slots[i];
+		uint32_t	xid;
+
+		if (sl->key == NULL)
+			continue;
+		xid = (uint32_t) ((uintptr_t) sl->value - 1);
+		if (wr_bf_full_xid(xmin, xid) >= xmin &&
+			whm_put(&kept, sl->key, sl->keylen, sl->value) != 0)
+		{
+			whm_free(&kept, NULL);	/* out of memory: keep them all */
+			return;
+		}
+	}
+	whm_free(&bf->recent, NULL);
+	bf->recent = kept;
 }
 
 /* The rows of chunk c arrived in res: keep them, write its watermark. */
@@ -1038,6 +1265,15 @@ wr_bf_chunk_read(wr_relay *r, wr_bf *bf, wr_bf_chunk *c, PGresult *res)
 		wr_bf_fail(r, bf, "the table's definition cannot be read");
 		return;
 	}
+	if (PQgetisnull(res, 0, 2) ||
+		!wr_bf_snap_parse(c, PQgetvalue(res, 0, 2),
+						  (size_t) PQgetlength(res, 0, 2)))
+	{
+		wr_bf_fail(r, bf, "the read's snapshot cannot be parsed (out of "
+				   "memory?)");
+		return;
+	}
+	wr_bf_prune(bf, c->snap_xmin);
 	for (int i = 1; i < n; i++)
 		if (!wr_bf_add_row(c, PQgetvalue(res, i, 1),
 						   (size_t) PQgetlength(res, i, 1), key_index))
@@ -1057,7 +1293,8 @@ wr_bf_chunk_read(wr_relay *r, wr_bf *bf, wr_bf_chunk *c, PGresult *res)
 	if (bf->chunk_blocks < WR_BF_MIN_BLOCKS)
 		bf->chunk_blocks = WR_BF_MIN_BLOCKS;
 
-	snprintf(text, sizeof(text), "H %" PRIu64 " %" PRIu64, bf->id, c->no);
+	snprintf(text, sizeof(text), "H %" PRIu64 " %" PRIu64 " %" PRIu64,
+			 bf->id, c->no, r->pub.run);
 	if (!wr_bf_emit(conn, text, err, sizeof(err)))
 	{
 		wr_warning("backfill %" PRIu64 ": %s; retrying", bf->id, err);
@@ -1126,21 +1363,38 @@ wr_backfill_io(wr_relay *r)
 bool
 wr_backfill_watching(const wr_relay *r, uint32_t relid)
 {
-	return wr_bf_watching(r, relid) != NULL;
+	wr_bf	   *bf = wr_bf_running(r);
+
+	return bf != NULL && bf->relid == relid && bf->state == WR_BF_ACTIVE;
 }
 
 void
 wr_backfill_change(wr_relay *r, uint32_t relid, wb_str key, wb_str old_key)
 {
+	wr_bf	   *bf = wr_bf_running(r);
 	wr_bf_chunk *c = wr_bf_watching(r, relid);
+	void	   *xid = (void *) (uintptr_t) ((uint64_t) r->txn.xid + 1);
+	bool		lost = false;
 
-	if (c == NULL)
+	if (bf == NULL || bf->relid != relid)
 		return;
-	if ((key.ptr != NULL &&
-		 whm_put(&c->touched, key.ptr, key.len, (void *) 1) != 0) ||
-		(old_key.ptr != NULL &&
-		 whm_put(&c->touched, old_key.ptr, old_key.len, (void *) 1) != 0))
-		c->dirty = true;		/* out of memory: read the chunk again */
+	if (key.ptr != NULL)
+		lost |= whm_put(&bf->recent, key.ptr, key.len, xid) != 0;
+	if (old_key.ptr != NULL)
+		lost |= whm_put(&bf->recent, old_key.ptr, old_key.len, xid) != 0;
+	if (c != NULL &&
+		((key.ptr != NULL &&
+		  whm_put(&c->touched, key.ptr, key.len, (void *) 1) != 0) ||
+		 (old_key.ptr != NULL &&
+		  whm_put(&c->touched, old_key.ptr, old_key.len, (void *) 1) != 0)))
+		lost = true;
+	if (lost)
+	{
+		/* out of memory: every chunk not yet published is read again */
+		for (int i = 0; i < 2; i++)
+			if (bf->ch[i].state != WR_CH_FREE)
+				bf->ch[i].dirty = true;
+	}
 }
 
 void
@@ -1228,9 +1482,14 @@ wr_bf_publish(wr_relay *r, wr_bf *bf, wr_bf_chunk *c)
 		const wr_bf_row *row = &c->row[i];
 		wr_frame   *f;
 		uint32_t	pos;
+		void	   *last;
 
 		if (whm_get(&c->touched, c->data + row->key_off, row->key_len))
 			continue;			/* the stream has a newer state of it */
+		last = whm_get(&bf->recent, c->data + row->key_off, row->key_len);
+		if (last != NULL &&
+			wr_bf_invisible(c, (uint32_t) ((uintptr_t) last - 1)))
+			continue;			/* so has it: a change the read missed */
 		pos = wr_pos_item(r);
 		f = wr_pub_frame(&r->pub, rel->topic, bf->relid,
 						 rel->current->schema_version, NULL, 0);
@@ -1262,6 +1521,38 @@ wr_bf_publish(wr_relay *r, wr_bf *bf, wr_bf_chunk *c)
 	wr_bf_chunk_clear(c);
 }
 
+/*
+ * Did the stream bring, before c's low watermark, the commit of a
+ * transaction that c's read could not see, and whose keys the backfill
+ * does not know (it committed before the backfill began watching the
+ * table, or beyond the commits remembered)?  Such a read may be older
+ * than a change the worker applied before it.  Sets *xid to one.
+ */
+static bool
+wr_bf_missed_commit(const wr_relay *r, const wr_bf *bf, const wr_bf_chunk *c,
+					uint32_t *xid)
+{
+	const wr_backfills *b = &r->backfills;
+	uint64_t	from;
+
+	*xid = 0;
+	if (b->commit_xid == NULL)
+		return false;			/* none seen (or no memory to keep them) */
+	/* the commits before the low watermark that the ring still holds */
+	from = b->ncommits > WR_BF_COMMITS ? b->ncommits - WR_BF_COMMITS : 0;
+	for (uint64_t n = from; n < c->l_seq && n < bf->track_seq; n++)
+	{
+		uint32_t	x = b->commit_xid[n % WR_BF_COMMITS];
+
+		if (wr_bf_invisible(c, x))
+		{
+			*xid = x;
+			return true;
+		}
+	}
+	return false;
+}
+
 void
 wr_backfill_watermark(wr_relay *r, wb_str content)
 {
@@ -1269,6 +1560,7 @@ wr_backfill_watermark(wr_relay *r, wb_str content)
 	char		kind;
 	uint64_t	id;
 	uint64_t	no;
+	uint64_t	run;
 	wr_bf	   *bf;
 	wr_bf_chunk *c = NULL;
 
@@ -1276,9 +1568,17 @@ wr_backfill_watermark(wr_relay *r, wb_str content)
 		return;
 	memcpy(text, content.ptr, content.len);
 	text[content.len] = '\0';
-	if (sscanf(text, "%c %" SCNu64 " %" SCNu64, &kind, &id, &no) != 3 ||
+
+	/*
+	 * Only this process's own: the stream also brings the watermarks of
+	 * other relays on the database (their ids are theirs) and, after a
+	 * restart, those of the run before, whose chunk numbers this run uses
+	 * again.
+	 */
+	if (sscanf(text, "%c %" SCNu64 " %" SCNu64 " %" SCNu64, &kind, &id, &no,
+			   &run) != 4 || run != r->pub.run ||
 		(bf = wr_bf_find(r, id)) == NULL)
-		return;					/* another relay's */
+		return;
 	if (kind == 'F')
 	{
 		if (bf->state != WR_BF_FAILING || no != bf->chunk_no)
@@ -1299,12 +1599,15 @@ wr_backfill_watermark(wr_relay *r, wb_str content)
 	if (kind == 'L' && !c->watching)
 	{
 		c->watching = true;
+		c->l_seq = r->backfills.ncommits;
 		whm_free(&c->touched, NULL);
 		whm_init(&c->touched);
 		c->dirty = false;
 	}
 	else if (kind == 'H' && c->state == WR_CH_QUEUED && c->watching)
 	{
+		uint32_t	unseen;
+
 		if (c->dirty)
 		{
 			wr_info("backfill %" PRIu64 ": chunk %" PRIu64 " dropped: the "
@@ -1312,8 +1615,25 @@ wr_backfill_watermark(wr_relay *r, wb_str content)
 					"it again", bf->id, c->no);
 			wr_bf_drop_from(bf, c);
 		}
+		else if (wr_bf_missed_commit(r, bf, c, &unseen))
+		{
+			/* read again once that transaction is visible: wait a bit */
+			bf->backoff_ms = bf->backoff_ms ? bf->backoff_ms * 2 : 50;
+			if (bf->backoff_ms > 2000)
+				bf->backoff_ms = 2000;
+			bf->retry_at = wr_now_ms() + bf->backoff_ms;
+			wr_info("backfill %" PRIu64 ": chunk %" PRIu64 " dropped: "
+					"transaction %u committed before its low watermark "
+					"but was not yet visible to its read; reading it "
+					"again in %" PRId64 " ms", bf->id, c->no, unseen,
+					bf->backoff_ms);
+			wr_bf_drop_from(bf, c);
+		}
 		else
+		{
+			bf->backoff_ms = 0;
 			wr_bf_publish(r, bf, c);
+		}
 	}
 }
 

@@ -27,6 +27,18 @@
  * newer change.  A truncate or a definition change of the table between
  * the watermarks makes the chunk be read again.
  *
+ * Commit order in the WAL is not visibility order: a transaction becomes
+ * visible a moment after its commit record is written (longer under
+ * synchronous replication), so one whose commit precedes the low
+ * watermark in the stream may still be invisible to the chunk's read.  The
+ * read's statement therefore also returns its snapshot
+ * (pg_current_snapshot()), the relay remembers which transaction last
+ * changed each key while the backfill runs, and a row whose last change is
+ * by a transaction invisible to the read is dropped as well.  A transaction
+ * invisible to the read whose commit the stream brought before the low
+ * watermark but before the backfill began (its keys unknown) makes the
+ * chunk be read again, a little later, once it is visible.
+ *
  * Progress (the first block after the chunks whose high watermark
  * PostgreSQL has been told is flushed, i.e. what every durable consumer
  * acknowledged) is written to the state directory after each such chunk;
@@ -59,10 +71,17 @@ struct wr_bf;
 #define WR_BF_TARGET_MS		200
 #define WR_BF_MAX_CHUNK_BYTES	(8 * 1024 * 1024)
 
+/* Commits the stream brought, the last WR_BF_COMMITS of them (backfill.c). */
+#define WR_BF_COMMITS		65536
+
 typedef struct wr_backfills
 {
 	struct wr_bf *head;			/* the running one, then the queue */
+	uint32_t   *commit_xid;		/* ring: xid of commit number n at
+								 * n % WR_BF_COMMITS; NULL until needed */
+	uint64_t	ncommits;		/* commits seen by this process */
 	void	   *conn;			/* PGconn of the reads and watermarks */
+	void	   *lookup;			/* PGconn of a request's lookups */
 	bool		failing;		/* the connection failed: wait */
 	int64_t		retry_at;		/* ... until then (wr_now_ms) */
 	uint64_t	last_id;
@@ -116,6 +135,13 @@ extern void wr_backfill_watermark(struct wr_relay *r, wb_str content);
 extern void wr_backfill_change(struct wr_relay *r, uint32_t relid,
 							   wb_str key, wb_str old_key);
 extern void wr_backfill_invalidate(struct wr_relay *r, uint32_t relid);
+/* A transaction's commit came through the stream (published or not). */
+extern void wr_backfill_commit(struct wr_relay *r, uint32_t xid);
+
+/* When the loop must look at backfills again at the latest (wr_now_ms). */
+extern int64_t wr_backfill_wake(const struct wr_relay *r);
+
+/* Is relid's backfill running, so that its changes' keys are wanted? */
 extern bool wr_backfill_watching(const struct wr_relay *r, uint32_t relid);
 
 /* PostgreSQL was told everything up to flushed is durable: save progress. */

@@ -325,6 +325,7 @@ wr_rec_commit(wr_relay *r, const wb_record *rec)
 		r->last_commit_lsn = rec->u.commit.commit_lsn;
 	}
 	wr_confirm_txn_published(&r->confirm, rec->u.commit.end_lsn);
+	wr_backfill_commit(r, r->txn.xid);
 	return true;
 }
 

@@ -381,6 +381,7 @@ wr_stream(wr_relay *r)
 				wake = wr_min64(wake, next_txn_hb);
 			if (cfg->server_timeout_ms > 0)
 				wake = wr_min64(wake, last_heard + cfg->server_timeout_ms + 1);
+			wake = wr_min64(wake, wr_backfill_wake(r));
 			if (!wr_poll(r, wr_pg_socket(&r->pg), (int) (wake - now)))
 				return WR_STREAM_LOST;
 		}
