@@ -124,7 +124,7 @@ for ((i = 0; i < REPEATS; i++)); do
     sql -q -c "SELECT pg_drop_replication_slot('$slot')" >/dev/null
 done
 
-ratio=$(echo "scale=2; $best_bf / $best_copy" | bc)
+ratio=$(LC_ALL=C printf "%.2f" "$(echo "scale=4; $best_bf / $best_copy" | bc)")
 printf '%-44s %12s %8s\n' "" "rows/s" "ratio"
 printf '%-44s %12s %8s\n' "COPY t TO STDOUT (FORMAT binary)" "$best_copy" "1.00"
 printf '%-44s %12s %8s\n' "walbus-relay backfill, 1 libwalbus subscriber" "$best_bf" "$ratio"
