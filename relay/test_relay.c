@@ -597,6 +597,14 @@ test_framing(void **state)
 	assert_int_equal(nng_socket_set(sub, NNG_OPT_SUB_SUBSCRIBE, "", 0), 0);
 	assert_int_equal(nng_socket_set_ms(sub, NNG_OPT_RECVTIMEO, 2000), 0);
 	assert_int_equal(nng_dial(sub, urls[0], NULL, 0), 0);
+	/*
+	 * pub0 drops what it sends before the pipe is attached on its side,
+	 * which nng_dial's return does not wait for: wait for the publisher
+	 * to count its subscriber (at most 2 s).
+	 */
+	for (int i = 0; i < 2000 && atomic_load(&p.subscribers) < 1; i++)
+		usleep(1000);
+	assert_int_equal(atomic_load(&p.subscribers), 1);
 	a = wr_pub_topic(&p, "public.a", 8);
 	b = wr_pub_topic(&p, "public.b", 8);
 	msg = wr_pub_topic(&p, "_msg.audit", 10);
