@@ -863,12 +863,15 @@ int64_t
 wr_backfill_wake(const wr_relay *r)
 {
 	const wr_bf *bf = wr_bf_running(r);
+	int64_t		now = wr_now_ms();
 	int64_t		wake = INT64_MAX;
 
-	if (r->backfills.failing)
+	/* only a wait still to come: a past one must not make the loop spin */
+	if (bf == NULL || bf->state != WR_BF_ACTIVE)
+		return INT64_MAX;
+	if (r->backfills.failing && r->backfills.retry_at > now)
 		wake = r->backfills.retry_at;
-	if (bf != NULL && bf->state == WR_BF_ACTIVE && bf->retry_at < wake &&
-		bf->retry_at > 0)
+	if (bf->retry_at > now && bf->retry_at < wake)
 		wake = bf->retry_at;
 	return wake;
 }
