@@ -92,6 +92,18 @@ wr_usage(void)
 		   "\n"
 		   "Usage:\n"
 		   "  walbus-relay [OPTION]...\n"
+		   "  walbus-relay [OPTION]... trigger-install\n"
+		   "  walbus-relay [OPTION]... trigger-remove\n"
+		   "\n"
+		   "Commands (for databases where the role has no REPLICATION attribute;\n"
+		   "docs/TRIGGER.md):\n"
+		   "  trigger-install            create schema walbus_trigger (a queue and\n"
+		   "                             a capture function) as the connecting role,\n"
+		   "                             give each eligible table its triggers and\n"
+		   "                             say why the others have none; run it again\n"
+		   "                             after creating or changing tables\n"
+		   "  trigger-remove             take the triggers off every table and drop\n"
+		   "                             the schema, with its events\n"
 		   "\n"
 		   "Connection:\n"
 		   "  -d, --dbname=CONNINFO      libpq conninfo string, URI or database name;\n"
@@ -665,9 +677,19 @@ wr_config_load(wr_config *cfg, int argc, char **argv, char *errbuf,
 	}
 	if (optind < argc)
 	{
-		snprintf(errbuf, errlen, "unexpected argument \"%s\" (see "
-				 "walbus-relay --help)", argv[optind]);
-		return -1;
+		static const char *const commands[] = {"trigger-install",
+		"trigger-remove"};
+
+		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+			if (strcmp(argv[optind], commands[i]) == 0)
+				cfg->command = commands[i];
+		if (cfg->command == NULL || optind + 1 < argc)
+		{
+			snprintf(errbuf, errlen, "unexpected argument \"%s\" (see "
+					 "walbus-relay --help)",
+					 argv[cfg->command == NULL ? optind : optind + 1]);
+			return -1;
+		}
 	}
 	if (wr_config_finish(cfg) != 0)
 	{

@@ -58,6 +58,9 @@ typedef struct wr_config
 	bool		initial_load;	/* backfill every eligible table when the
 								 * slot is created */
 	char	   *state_dir;		/* backfill progress; NULL: not kept */
+
+	/* a command instead of streaming: "trigger-install", ...; NULL */
+	const char *command;
 } wr_config;
 
 extern int	wr_config_load(wr_config *cfg, int argc, char **argv,

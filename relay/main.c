@@ -27,6 +27,7 @@
 #include "schema_events.h"
 #include "relay.h"
 #include "stream.h"
+#include "trigger_admin.h"
 
 /* Run ids fit in 53 bits, so JSON consumers hold them exactly. */
 #define WR_RUN_MASK			((UINT64_C(1) << 53) - 1)
@@ -214,6 +215,14 @@ main(int argc, char **argv)
 		return 2;
 	}
 	wr_log_set_level(cfg.log_level);
+	if (cfg.command != NULL)
+	{
+		/* a command of the trigger source, not the daemon */
+		exit_code = strcmp(cfg.command, "trigger-install") == 0 ?
+			wr_trigger_install(&cfg) : wr_trigger_remove(&cfg);
+		wr_config_free(&cfg);
+		return exit_code;
+	}
 	wr_install_signals();
 
 	memset(&r, 0, sizeof(r));
