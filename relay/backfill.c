@@ -614,6 +614,12 @@ wr_backfill_request(wr_relay *r, const char *schema, size_t schema_len,
 	wr_bf	  **tail;
 
 	*code = WBC_ERR_BAD_REQUEST;
+	if (r->cfg->source_trigger)
+	{
+		snprintf(msg, msglen, "backfills need the plugin source: their "
+				 "watermarks come back through a replication slot");
+		return false;
+	}
 	if (schema_len == 0 || schema_len >= sizeof(s) || table_len == 0 ||
 		table_len >= sizeof(t))
 	{

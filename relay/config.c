@@ -50,6 +50,8 @@ enum
 	OPT_BUS_QUEUE,
 	OPT_STATE_DIR,
 	OPT_INITIAL_LOAD,
+	OPT_SOURCE,
+	OPT_TICK_INTERVAL,
 	OPT_VERSION
 };
 
@@ -78,6 +80,8 @@ static const struct option wr_options[] = {
 	{"bus-queue", required_argument, NULL, OPT_BUS_QUEUE},
 	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
 	{"initial-load", no_argument, NULL, OPT_INITIAL_LOAD},
+	{"source", required_argument, NULL, OPT_SOURCE},
+	{"tick-interval", required_argument, NULL, OPT_TICK_INTERVAL},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0}
@@ -113,6 +117,11 @@ wr_usage(void)
 		   "                             does not exist\n"
 		   "      --include-tables=PATS  only tables matching these schema.table patterns\n"
 		   "      --exclude-tables=PATS  never tables matching these patterns\n"
+		   "      --source=SOURCE        plugin (default: a slot decoded by walbus)\n"
+		   "                             or trigger (the queue trigger-install\n"
+		   "                             made: no REPLICATION attribute needed)\n"
+		   "      --tick-interval=S      trigger source: how often the queue is\n"
+		   "                             read (default 0.2)\n"
 		   "      --initial-load         when --create-slot creates the slot, read\n"
 		   "                             every eligible table into the stream\n"
 		   "                             (a backfill of each, docs/BACKFILL.md)\n"
@@ -387,6 +396,26 @@ wr_config_set(wr_config *cfg, const char *name, const char *value,
 	}
 	else if (strcmp(name, "exclude_tables") == 0)
 		rc = wr_set_string(&cfg->exclude_tables, value);
+	else if (strcmp(name, "source") == 0)
+	{
+		if (strcmp(value, "plugin") == 0)
+			cfg->source_trigger = false;
+		else if (strcmp(value, "trigger") == 0)
+			cfg->source_trigger = true;
+		else
+			return wr_fail(errbuf, errlen,
+						   "invalid value \"%s\" for source: use plugin (a "
+						   "replication slot decoded by the walbus plugin) or "
+						   "trigger (docs/TRIGGER.md)", value);
+	}
+	else if (strcmp(name, "tick_interval") == 0)
+	{
+		if (wr_parse_seconds(value, false, &cfg->tick_interval_ms) != 0 ||
+			cfg->tick_interval_ms < 10 || cfg->tick_interval_ms > 60000)
+			return wr_fail(errbuf, errlen,
+						   "invalid value \"%s\" for tick_interval: use a "
+						   "number of seconds from 0.01 to 60", value);
+	}
 	else if (strcmp(name, "status_interval") == 0 ||
 			 strcmp(name, "heartbeat_interval") == 0 ||
 			 strcmp(name, "server_timeout") == 0 ||
@@ -531,6 +560,7 @@ wr_config_defaults(wr_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->status_interval_ms = 10000;
+	cfg->tick_interval_ms = 200;
 	cfg->heartbeat_interval_ms = 5000;
 	cfg->server_timeout_ms = 60000;
 	cfg->reconnect_max_ms = 30000;
@@ -581,6 +611,10 @@ wr_flag_setting(int opt)
 			return "exclude_tables";
 		case OPT_STATUS_INTERVAL:
 			return "status_interval";
+		case OPT_SOURCE:
+			return "source";
+		case OPT_TICK_INTERVAL:
+			return "tick_interval";
 		case OPT_HEARTBEAT_INTERVAL:
 			return "heartbeat_interval";
 		case OPT_SERVER_TIMEOUT:

@@ -59,6 +59,10 @@ typedef struct wr_config
 								 * slot is created */
 	char	   *state_dir;		/* backfill progress; NULL: not kept */
 
+	/* the trigger source (docs/TRIGGER.md) instead of a slot */
+	bool		source_trigger;
+	int			tick_interval_ms;	/* how often it reads the queue */
+
 	/* a command instead of streaming: "trigger-install", ...; NULL */
 	const char *command;
 } wr_config;

@@ -28,6 +28,7 @@
 #include "relay.h"
 #include "stream.h"
 #include "trigger_admin.h"
+#include "tsource.h"
 
 /* Run ids fit in 53 bits, so JSON consumers hold them exactly. */
 #define WR_RUN_MASK			((UINT64_C(1) << 53) - 1)
@@ -233,6 +234,23 @@ main(int argc, char **argv)
 	wr_relcache_init(&r.rels);
 	wr_window_init(&r.window, cfg.window_bytes);
 	wr_consumers_init(&r.consumers, &cfg);
+
+	if (cfg.source_trigger)
+	{
+		/* the queue of trigger-install instead of a slot (tsource.h) */
+		if (!wr_open_sockets(&r))
+			goto done;
+		wr_log_ready(&r);
+		if (!wr_wait_subscribers(&r))
+		{
+			exit_code = 0;
+			goto done;
+		}
+		exit_code = wr_tsource_run(&r);
+		if (exit_code == 0)
+			wr_info("stopped");
+		goto done;
+	}
 
 	rc = wr_pg_connect(&r.pg, &cfg, true);
 	if (rc != WR_PG_OK)

@@ -94,7 +94,7 @@ wr_send_status(wr_relay *r, bool reply_requested)
 	return wr_pg_send_status(&r->pg, written, flushed, reply_requested);
 }
 
-static void
+void
 wr_heartbeat(wr_relay *r)
 {
 	wbe_heartbeat hb;
@@ -111,7 +111,7 @@ wr_heartbeat(wr_relay *r)
  * Let the window forget what no connected durable consumer needs; true
  * when it is still full, i.e. reading must pause.
  */
-static bool
+bool
 wr_window_pressure(wr_relay *r, int64_t now)
 {
 	if (!wr_window_full(&r->window))
@@ -213,7 +213,7 @@ wr_copydata(wr_relay *r, const char *buf, int len, bool *reply)
  * matters) and the control socket for at most timeout_ms.  Returns false
  * if reading from the server failed.
  */
-static bool
+bool
 wr_poll(wr_relay *r, int pgfd, int timeout_ms)
 {
 	struct pollfd fds[3];

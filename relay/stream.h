@@ -31,6 +31,17 @@ typedef enum wr_stream_rc
 
 extern wr_stream_rc wr_stream(wr_relay *r);
 
+/*
+ * The parts of the loop the trigger source (tsource.h) shares: a heartbeat
+ * on the bus; the window's flow control (true: stop reading, the window is
+ * full of what a durable consumer has not acknowledged); one poll of a
+ * socket (pgfd, -1 for none: then the result is always true) and the
+ * control socket for at most timeout_ms, answering control requests.
+ */
+extern void wr_heartbeat(wr_relay *r);
+extern bool wr_window_pressure(wr_relay *r, int64_t now);
+extern bool wr_poll(wr_relay *r, int pgfd, int timeout_ms);
+
 /* Wait timeout_ms serving control requests; false when asked to stop. */
 extern bool wr_stream_idle(wr_relay *r, int timeout_ms);
 

@@ -199,6 +199,15 @@ wr_trigger_install(const wr_config *cfg)
 		}
 		PQclear(res);
 		res = NULL;
+
+		/*
+		 * The first tick: no transaction that writes events can be visible
+		 * in it, since the triggers exist only once this one commits.
+		 */
+		if (!wr_tr_command(conn, "INSERT INTO " WR_TRIGGER_SCHEMA ".tick (snap) "
+						   "VALUES (pg_current_snapshot())",
+						   "cannot take the first tick"))
+			goto done;
 		printf("schema " WR_TRIGGER_SCHEMA ": created (queue, capture "
 			   "function)\n");
 	}

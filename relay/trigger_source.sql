@@ -30,6 +30,18 @@ CREATE TABLE walbus_trigger.queue (
 );
 CREATE INDEX queue_txid ON walbus_trigger.queue (txid);
 
+-- Snapshot ticks (docs/TRIGGER.md, "Commit order"): the relay inserts one
+-- per tick; the events of a tick are those of the transactions visible in
+-- its snapshot and not in the previous tick's.  The oldest tick kept is
+-- the last one every durable consumer has: the relay deletes older ticks,
+-- and the events they cover, as consumers acknowledge.  The installation
+-- inserts the first tick.
+CREATE TABLE walbus_trigger.tick (
+	id		bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	snap	pg_snapshot NOT NULL,
+	taken	timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
 -- Row triggers fire as the role that writes, which need not be allowed to
 -- write the queue: the function runs as its owner, with a search_path that
 -- no caller can change, and the formats of dates, intervals, floats and

@@ -333,6 +333,9 @@ tap_change(const walbus_change *ch)
 				if (ch->truncate_flags & WB_TRUNCATE_RESTART_IDENTITY)
 					json_array_append_new(flags,
 										  json_string("restart_identity"));
+				/* only some partitions of the table: resync it */
+				if (ch->truncate_flags & WB_TRUNCATE_PARTIAL)
+					json_array_append_new(flags, json_string("partial"));
 				json_object_set_new(o, "flags", flags);
 			}
 			break;
