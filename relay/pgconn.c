@@ -355,8 +355,9 @@ wr_pg_lacks_replication(wr_pg *pg, const char *conninfo)
 						 "for replication. Role \"%s\" needs the REPLICATION "
 						 "attribute (ALTER ROLE \"%s\" REPLICATION, as a "
 						 "superuser); where it cannot be granted, use the "
-						 "planned trigger source instead (docs/RELAY.md, "
-						 "\"Without the REPLICATION attribute\")",
+						 "trigger source instead: walbus-relay trigger-install "
+						 "as the tables' owner, then walbus-relay --source "
+						 "trigger (docs/TRIGGER.md)",
 						 PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 1));
 		}
 		PQclear(res);

@@ -28,6 +28,8 @@
 #include "consumers.h"
 #include "publisher.h"
 #include "relcache.h"
+#include "torder.h"
+#include "tvalues.h"
 #include "window.h"
 
 /* ----------------------------------------------------------- flush policy */
@@ -758,6 +760,164 @@ test_framing(void **state)
 	wr_window_free(&w);
 }
 
+/* ------------------------------------------------------- trigger source */
+
+/* A growable buffer for the record encoder. */
+typedef struct tbuf
+{
+	char		data[4096];
+	size_t		len;
+} tbuf;
+
+static int
+tbuf_write(void *ctx, const char *p, size_t n)
+{
+	tbuf	   *b = ctx;
+
+	if (b->len + n > sizeof(b->data))
+		return -1;
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+/* The value one field of row text encodes to, decoded back. */
+static wb_value
+tv_value(const char *rowtext, uint32_t field, uint32_t typoid, bool *ok)
+{
+	static tbuf b;
+	static wb_dec d;
+	static bool init;
+	wr_tv_row	row = {0};
+	wb_enc		e;
+	wb_record	rec;
+	char		err[128];
+	wb_value	v = {0};
+
+	if (!init)
+	{
+		wb_dec_init(&d);
+		init = true;
+	}
+	b.len = 0;
+	wb_enc_init(&e, tbuf_write, &b);
+	wb_enc_insert_start(&e, 1, 1);
+	*ok = wr_tv_split(&row, rowtext, strlen(rowtext), err, sizeof(err)) &&
+		wr_tv_encode(&e, typoid, &row, field, err, sizeof(err)) &&
+		!wb_enc_failed(&e) &&
+		wb_decode(&d, b.data, b.len, &rec, NULL) == WB_OK;
+	if (*ok)
+		v = rec.u.change.values[0];
+	wr_tv_free(&row);
+	return v;
+}
+
+static void
+test_tvalues(void **state)
+{
+	wr_tv_row	row = {0};
+	char		err[128];
+	size_t		len;
+	const char *t;
+	bool		ok;
+	wb_value	v;
+
+	(void) state;
+	/* record_out's quoting: "" and \\ inside quotes, empty is NULL */
+	assert_true(wr_tv_split(&row, "(1,\"a \"\"q\"\", x\",\"\\\\x00ff\",,\"\")",
+							strlen("(1,\"a \"\"q\"\", x\",\"\\\\x00ff\",,\"\")"),
+							err, sizeof(err)));
+	assert_int_equal(row.nfields, 5);
+	t = wr_tv_text(&row, 1, &len);
+	assert_int_equal(len, 8);
+	assert_memory_equal(t, "a \"q\", x", 8);
+	t = wr_tv_text(&row, 2, &len);
+	assert_int_equal(len, 6);
+	assert_memory_equal(t, "\\x00ff", 6);
+	assert_null(wr_tv_text(&row, 3, &len));
+	assert_non_null(wr_tv_text(&row, 4, &len));
+	assert_int_equal(len, 0);
+	assert_false(wr_tv_split(&row, "(1,\"open)", 10, err, sizeof(err)));
+	assert_false(wr_tv_split(&row, "1,2", 3, err, sizeof(err)));
+	wr_tv_free(&row);
+
+	/* typed values, as the plugin encodes them */
+	v = tv_value("(-9223372036854775808)", 0, 20, &ok);
+	assert_true(ok && v.type == WB_V_INT && v.v.i == INT64_MIN);
+	v = tv_value("(t)", 0, 16, &ok);
+	assert_true(ok && v.type == WB_V_BOOL && v.v.b);
+	v = tv_value("(NaN)", 0, 701, &ok);
+	assert_true(ok && v.type == WB_V_FLOAT64 && v.v.f64 != v.v.f64);
+	v = tv_value("(-Infinity)", 0, 700, &ok);
+	assert_true(ok && v.type == WB_V_FLOAT32 && v.v.f32 < -3.4e38f);
+	v = tv_value("(0.1)", 0, 701, &ok);
+	assert_true(ok && v.v.f64 == 0.1);
+	v = tv_value("(\"\\\\x00ff\")", 0, 17, &ok);
+	assert_true(ok && v.type == WB_V_BIN && v.v.s.len == 2 &&
+				(unsigned char) v.v.s.ptr[1] == 0xff);
+	v = tv_value("(\"2000-01-01 00:00:00\")", 0, 1114, &ok);
+	assert_true(ok && v.type == WB_V_TIMESTAMP && v.v.ts.sec == 946684800 &&
+				v.v.ts.nsec == 0);
+	v = tv_value("(\"2024-05-01 10:00:00.5+05:30\")", 0, 1184, &ok);
+	assert_true(ok && v.v.ts.sec == 1714537800 && v.v.ts.nsec == 500000000);
+	v = tv_value("(\"1969-12-31 23:59:59.999999+00\")", 0, 1184, &ok);
+	assert_true(ok && v.v.ts.sec == -1 && v.v.ts.nsec == 999999000);
+	v = tv_value("(\"0001-01-01 00:00:00 BC\")", 0, 1114, &ok);
+	assert_true(ok && v.v.ts.sec == -62167219200);
+	v = tv_value("(infinity)", 0, 1184, &ok);
+	assert_true(ok && v.type == WB_V_STR && v.v.s.len == 8);
+	v = tv_value("(12.50)", 0, 1700, &ok);
+	assert_true(ok && v.type == WB_V_STR && v.v.s.len == 5);
+	(void) tv_value("(12x)", 0, 23, &ok);
+	assert_false(ok);
+	(void) tv_value("(\"2024-13-01 00:00:00\")", 0, 1114, &ok);
+	assert_false(ok);
+}
+
+static void
+test_torder(void **state)
+{
+	/* txn 0 inserts k (A); txn 2 updates A to B; txn 1 updates B to C */
+	wr_to_ver	v[] = {
+		{0, "k", 1, NULL, 0, "A", 1, true, false},
+		{1, "k", 1, "B", 1, "C", 1, false, false},
+		{2, "k", 1, "A", 1, "B", 1, false, false},
+		{3, "other", 5, NULL, 0, "Z", 1, true, false},
+	};
+	/* txn 1 deletes j, txn 0 inserts j again: 1 first */
+	wr_to_ver	w[] = {
+		{0, "j", 1, NULL, 0, "J2", 2, true, false},
+		{1, "j", 1, "J1", 2, NULL, 0, false, true},
+	};
+	/* txn 0 inserts j, txn 1 deletes what 0 wrote: 0 first */
+	wr_to_ver	x[] = {
+		{0, "j", 1, NULL, 0, "J2", 2, true, false},
+		{1, "j", 1, "J2", 2, NULL, 0, false, true},
+	};
+	/* a contradiction: each changed the other's version */
+	wr_to_ver	y[] = {
+		{0, "k", 1, "B", 1, "A", 1, false, false},
+		{1, "k", 1, "A", 1, "B", 1, false, false},
+	};
+	uint32_t	order[4];
+	bool		cycle;
+
+	(void) state;
+	assert_true(wr_torder(v, 4, 4, order, &cycle));
+	assert_false(cycle);
+	assert_int_equal(order[0], 0);
+	assert_int_equal(order[1], 2);
+	assert_int_equal(order[2], 1);
+	assert_int_equal(order[3], 3);
+	assert_true(wr_torder(w, 2, 2, order, &cycle));
+	assert_int_equal(order[0], 1);
+	assert_true(wr_torder(x, 2, 2, order, &cycle));
+	assert_int_equal(order[0], 0);
+	assert_true(wr_torder(y, 2, 2, order, &cycle));
+	assert_true(cycle);
+	assert_int_equal(order[0] + order[1], 1);
+}
+
 int
 main(void)
 {
@@ -772,6 +932,8 @@ main(void)
 		cmocka_unit_test(test_config_defaults),
 		cmocka_unit_test(test_config_file_and_flags),
 		cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_tvalues),
+		cmocka_unit_test(test_torder),
 	};
 
 	return cmocka_run_group_tests_name("relay", tests, NULL, NULL);

@@ -246,9 +246,8 @@ wr_trigger_install(const wr_config *cfg)
 		goto done;
 	printf("%d table%s captured, %d not (the reasons above)\n", attached,
 		   attached == 1 ? "" : "s", skipped + failed);
-	printf("note: this walbus-relay does not publish the queue yet: events "
-		   "accumulate in " WR_TRIGGER_SCHEMA ".queue until trigger-remove "
-		   "(docs/TRIGGER.md)\n");
+	printf("run walbus-relay --source trigger to publish them; until it "
+		   "runs, their changes wait in " WR_TRIGGER_SCHEMA ".queue\n");
 	if (failed > 0)
 	{
 		fprintf(stderr, "walbus-relay: error: %d eligible table%s could not "

@@ -21,6 +21,7 @@
 #include "records.h"
 #include "schema_events.h"
 #include "stream.h"
+#include "torder.h"
 #include "trigger_admin.h"
 #include "tvalues.h"
 #include "window.h"
@@ -522,10 +523,119 @@ wr_ts_truncates(wr_ts *ts, const uint32_t *roots, const bool *whole, uint32_t n)
 }
 
 /*
+ * The versions the changes of a batch touched (torder.h), to order its
+ * transactions: txn_first[t] is the first row of transaction t in res.
+ * WR_TS_*; on success *order holds the order.
+ */
+static int
+wr_ts_order(wr_ts *ts, PGresult *res, const int *txn_first, uint32_t ntxn,
+			uint32_t *order)
+{
+	int			n = PQntuples(res);
+	wr_to_ver  *v = NULL;
+	uint32_t	nv = 0;
+	wr_ts_buf	keys = {0};
+	char		err[256];
+	bool		cycle = false;
+	int			rc = WR_TS_FATAL;
+
+	if ((v = malloc((size_t) (2 * n + 1) * sizeof(wr_to_ver))) == NULL)
+		goto done;
+	for (uint32_t t = 0; t < ntxn; t++)
+	{
+		int			last = t + 1 < ntxn ? txn_first[t + 1] : n;
+
+		for (int i = txn_first[t]; i < last; i++)
+		{
+			char		kind = PQgetvalue(res, i, 2)[0];
+			wr_ts_rel  *rel;
+			size_t		nlen = 0;
+			size_t		olen = 0;
+			const char *nk = NULL;
+			const char *ok = NULL;
+			size_t		noff = 0;
+			size_t		ooff = 0;
+
+			if (kind == 'T')
+				continue;
+			rel = wr_ts_rel_of(ts, (uint32_t) strtoul(PQgetvalue(res, i, 1), NULL, 10));
+			if (rel == NULL)
+			{
+				rc = WR_TS_RETRY;
+				goto done;
+			}
+			if (!rel->known || !rel->eligible)
+				continue;
+			if (kind != 'D' &&
+				wr_tv_split(&ts->row, PQgetvalue(res, i, 3),
+							(size_t) PQgetlength(res, i, 3), err, sizeof(err)) &&
+				ts->row.nfields == rel->nfields)
+				nk = wr_tv_text(&ts->row, rel->field[rel->key], &nlen);
+			if (kind != 'I' &&
+				wr_tv_split(&ts->old, PQgetvalue(res, i, 4),
+							(size_t) PQgetlength(res, i, 4), err, sizeof(err)) &&
+				ts->old.nfields == rel->nfields)
+				ok = wr_tv_text(&ts->old, rel->field[rel->key], &olen);
+			/* identities: the table, then the key's text */
+			if (nk != NULL)
+			{
+				noff = keys.len;
+				if (wr_ts_write(&keys, (const char *) &rel->root, 4) != 0 ||
+					wr_ts_write(&keys, nk, nlen) != 0)
+					goto done;
+			}
+			if (ok != NULL)
+			{
+				ooff = keys.len;
+				if (wr_ts_write(&keys, (const char *) &rel->root, 4) != 0 ||
+					wr_ts_write(&keys, ok, olen) != 0)
+					goto done;
+			}
+			if (nk != NULL && ok != NULL && nlen == olen &&
+				memcmp(nk, ok, nlen) == 0)
+			{
+				/* an update of the row in place */
+				v[nv++] = (wr_to_ver) {t, (const char *) (uintptr_t) noff, 4 + nlen,
+					PQgetvalue(res, i, 4), (size_t) PQgetlength(res, i, 4),
+					PQgetvalue(res, i, 3), (size_t) PQgetlength(res, i, 3),
+				false, false};
+				continue;
+			}
+			if (ok != NULL)
+				v[nv++] = (wr_to_ver) {t, (const char *) (uintptr_t) ooff, 4 + olen,
+					PQgetvalue(res, i, 4), (size_t) PQgetlength(res, i, 4),
+				NULL, 0, false, true};
+			if (nk != NULL)
+				v[nv++] = (wr_to_ver) {t, (const char *) (uintptr_t) noff, 4 + nlen,
+					NULL, 0, PQgetvalue(res, i, 3), (size_t) PQgetlength(res, i, 3),
+				true, false};
+		}
+	}
+	/* the identities' bytes no longer move: offsets to pointers */
+	for (uint32_t k = 0; k < nv; k++)
+		v[k].key = keys.data + (uintptr_t) v[k].key;
+	if (!wr_torder(v, nv, ntxn, order, &cycle))
+		goto done;
+	if (cycle)
+		wr_warning("trigger source: the rows of a tick's transactions "
+				   "contradict each other; some are published in the "
+				   "order of their ids");
+	rc = WR_TS_OK;
+done:
+	if (rc == WR_TS_FATAL)
+		wr_error("trigger source: out of memory ordering a tick's "
+				 "transactions");
+	free(v);
+	free(keys.data);
+	return rc;
+}
+
+/*
  * The batch of tick (id, snap, taken): every event of the transactions
  * visible in snap and not in ts->prev_snap, as one transaction of records
- * each.  WR_TS_RETRY when the database failed (the caller reconnects),
- * WR_TS_FATAL when a record could not be made (logged).
+ * each, in the order torder.h finds.  WR_TS_RETRY when the database
+ * failed (the caller reconnects), WR_TS_FATAL when a record could not be
+ * made (logged).
  */
 static int
 wr_ts_batch(wr_ts *ts, uint64_t id, const char *snap, int64_t taken_usec)
@@ -535,49 +645,59 @@ wr_ts_batch(wr_ts *ts, uint64_t id, const char *snap, int64_t taken_usec)
 	PGresult   *res;
 	uint64_t	base = id << WR_TS_TICK_SHIFT;
 	wb_timestamp commit_time = wb_timestamp_from_pg(taken_usec);
-	uint32_t	k = 0;
+	uint32_t	ntxn = 0;
 	int			n;
-	int			i = 0;
 	int			rc = WR_TS_OK;
 	uint32_t   *troots = NULL;
 	bool	   *twhole = NULL;
+	int		   *txn_first = NULL;
+	uint32_t   *order = NULL;
 
 	res = wr_ts_query(ts,
-					  "SELECT txid::text, relid, kind, new_row, old_row FROM "
-					  WR_TRIGGER_SCHEMA ".queue "
-					  "WHERE txid >= pg_snapshot_xmin($1::pg_snapshot) "
-					  "AND txid < pg_snapshot_xmax($2::pg_snapshot) "
-					  "AND pg_visible_in_snapshot(txid, $2::pg_snapshot) "
-					  "AND NOT pg_visible_in_snapshot(txid, $1::pg_snapshot) "
-					  "ORDER BY txid, id", 2, params, PGRES_TUPLES_OK,
+					  "SELECT q.txid::text AS xid, q.relid, q.kind, q.new_row, "
+					  "q.old_row FROM " WR_TRIGGER_SCHEMA ".queue q "
+					  "WHERE q.txid >= pg_snapshot_xmin($1::pg_snapshot) "
+					  "AND q.txid < pg_snapshot_xmax($2::pg_snapshot) "
+					  "AND pg_visible_in_snapshot(q.txid, $2::pg_snapshot) "
+					  "AND NOT pg_visible_in_snapshot(q.txid, $1::pg_snapshot) "
+					  "ORDER BY q.txid, q.id", 2, params, PGRES_TUPLES_OK,
 					  "cannot read the queue");
 	if (res == NULL)
 		return WR_TS_RETRY;
 	n = PQntuples(res);
 	if (n > 0 && ((troots = malloc(n * sizeof(uint32_t))) == NULL ||
-				  (twhole = malloc(n * sizeof(bool))) == NULL))
+				  (twhole = malloc(n * sizeof(bool))) == NULL ||
+				  (txn_first = malloc(n * sizeof(int))) == NULL ||
+				  (order = malloc(n * sizeof(uint32_t))) == NULL))
 	{
 		wr_error("trigger source: out of memory");
 		rc = WR_TS_FATAL;
 	}
-	while (rc == WR_TS_OK && i < n)
+	for (int i = 0; rc == WR_TS_OK && i < n; i++)
+		if (i == 0 || strcmp(PQgetvalue(res, i, 0), PQgetvalue(res, i - 1, 0)) != 0)
+			txn_first[ntxn++] = i;
+	if (rc == WR_TS_OK && ntxn > 0)
+		rc = wr_ts_order(ts, res, txn_first, ntxn, order);
+	if (rc == WR_TS_OK && 2 * (uint64_t) ntxn + 3 >= ((uint64_t) 1 << WR_TS_TICK_SHIFT))
 	{
-		const char *txid = PQgetvalue(res, i, 0);
+		wr_error("trigger source: more than %u transactions in one tick",
+				 (1u << (WR_TS_TICK_SHIFT - 1)) - 2);
+		rc = WR_TS_FATAL;
+	}
+	for (uint32_t k = 0; rc == WR_TS_OK && k < ntxn; k++)
+	{
+		uint32_t	t = order[k];
+		int			first = txn_first[t];
+		int			last = t + 1 < ntxn ? txn_first[t + 1] : n;
 		uint64_t	lsn = base + 2 * (uint64_t) k + 2;
 		uint32_t	ntrunc = 0;
 		wb_enc		e;
 
-		if (2 * (uint64_t) k + 3 >= ((uint64_t) 1 << WR_TS_TICK_SHIFT))
-		{
-			wr_error("trigger source: more than %u transactions in one tick",
-					 (1u << (WR_TS_TICK_SHIFT - 1)) - 2);
-			rc = WR_TS_FATAL;
-			break;
-		}
 		wr_ts_enc(ts, &e);
-		wb_enc_begin(&e, (uint32_t) strtoull(txid, NULL, 10), lsn, commit_time);
+		wb_enc_begin(&e, (uint32_t) strtoull(PQgetvalue(res, first, 0), NULL, 10),
+					 lsn, commit_time);
 		rc = !wb_enc_failed(&e) && wr_ts_feed(ts) ? WR_TS_OK : WR_TS_FATAL;
-		for (; rc == WR_TS_OK && i < n && strcmp(PQgetvalue(res, i, 0), txid) == 0; i++)
+		for (int i = first; rc == WR_TS_OK && i < last; i++)
 			rc = wr_ts_event(ts, res, i, troots, &ntrunc, twhole);
 		if (rc == WR_TS_OK && !wr_ts_truncates(ts, troots, twhole, ntrunc))
 			rc = WR_TS_FATAL;
@@ -587,10 +707,11 @@ wr_ts_batch(wr_ts *ts, uint64_t id, const char *snap, int64_t taken_usec)
 			wb_enc_commit(&e, lsn, lsn + 1, commit_time);
 			rc = !wb_enc_failed(&e) && wr_ts_feed(ts) ? WR_TS_OK : WR_TS_FATAL;
 		}
-		k++;
 	}
 	free(troots);
 	free(twhole);
+	free(txn_first);
+	free(order);
 	PQclear(res);
 	wr_ts_free_rels(ts);
 	if (rc != WR_TS_OK)
@@ -602,9 +723,9 @@ wr_ts_batch(wr_ts *ts, uint64_t id, const char *snap, int64_t taken_usec)
 	free(ts->prev_snap);
 	ts->prev_snap = strdup(snap);
 	ts->prev = id;
-	if (k > 0)
+	if (ntxn > 0)
 		wr_debug("trigger source: tick %" PRIu64 ": %u transaction%s, %d "
-				 "event%s", id, k, k == 1 ? "" : "s", n, n == 1 ? "" : "s");
+				 "event%s", id, ntxn, ntxn == 1 ? "" : "s", n, n == 1 ? "" : "s");
 	return ts->prev_snap != NULL ? WR_TS_OK : WR_TS_FATAL;
 }
 
