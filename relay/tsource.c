@@ -72,6 +72,9 @@ typedef struct wr_ts
 	PGconn	   *conn;
 	uint64_t	prev;			/* the tick whose batch was published last */
 	char	   *prev_snap;
+	char	   *idle_snap;		/* the snapshot after it: while the
+								 * database's stays the same, nothing
+								 * committed and no tick is taken */
 	uint64_t	oldest;			/* the oldest tick kept: resume point */
 	wr_ts_rel  *rels;			/* this batch's tables */
 	uint32_t	nrels;
@@ -751,6 +754,24 @@ wr_ts_next(wr_ts *ts, bool *more)
 	if (res != NULL && PQntuples(res) == 0)
 	{
 		PQclear(res);
+
+		/*
+		 * Nothing committed since the last tick (its own transaction
+		 * included): no tick, which would only use up a transaction id.
+		 */
+		res = wr_ts_query(ts, "SELECT pg_current_snapshot()::text", 0, NULL,
+						  PGRES_TUPLES_OK, "cannot read the snapshot");
+		if (res == NULL)
+			return WR_TS_RETRY;
+		if (ts->idle_snap != NULL &&
+			strcmp(PQgetvalue(res, 0, 0), ts->idle_snap) == 0)
+		{
+			PQclear(res);
+			return WR_TS_OK;
+		}
+		free(ts->idle_snap);
+		ts->idle_snap = NULL;
+		PQclear(res);
 		res = wr_ts_query(ts,
 						  "INSERT INTO " WR_TRIGGER_SCHEMA ".tick (snap) "
 						  "VALUES (pg_current_snapshot()) RETURNING id, snap::text, "
@@ -763,6 +784,17 @@ wr_ts_next(wr_ts *ts, bool *more)
 					 PQgetvalue(res, 0, 1),
 					 strtoll(PQgetvalue(res, 0, 2), NULL, 10));
 	PQclear(res);
+	if (rc == WR_TS_OK && !*more)
+	{
+		/* the database as of now, the tick committed */
+		res = wr_ts_query(ts, "SELECT pg_current_snapshot()::text", 0, NULL,
+						  PGRES_TUPLES_OK, "cannot read the snapshot");
+		if (res == NULL)
+			return WR_TS_RETRY;
+		free(ts->idle_snap);
+		ts->idle_snap = strdup(PQgetvalue(res, 0, 0));
+		PQclear(res);
+	}
 	return rc;
 }
 
@@ -876,6 +908,8 @@ static void
 wr_ts_restart(wr_ts *ts)
 {
 	wr_records_reset(ts->r);
+	free(ts->idle_snap);
+	ts->idle_snap = NULL;
 	/* subscribers are told every table's definition again */
 	whm_free(&ts->said, wr_ts_said_free);
 	whm_init(&ts->said);
@@ -1018,6 +1052,7 @@ done:
 	wr_tv_free(&ts.old);
 	free(ts.buf.data);
 	free(ts.prev_snap);
+	free(ts.idle_snap);
 	if (ts.conn != NULL)
 		PQfinish(ts.conn);
 	return exit_code;
