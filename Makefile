@@ -17,8 +17,9 @@
 #   make fuzz         the decoder under libFuzzer (proto/)
 #   make bench        decode speed, output size and walsender memory against
 #                     PostgreSQL's own plugins; relay throughput and latency
-#                     against pg_recvlogical + wal2json (bench/; never part
-#                     of test)
+#                     against pg_recvlogical + wal2json; backfills against
+#                     COPY; the trigger source's write overhead and rate
+#                     (bench/; never part of test)
 #   make clean
 #
 #-------------------------------------------------------------------------
@@ -61,6 +62,8 @@ bench: install
 	bench/memory.sh
 	bench/relay.sh
 	bench/bus_ceiling.sh
+	bench/backfill.sh
+	bench/trigger.sh
 
 clean:
 	for d in $(SUBDIRS); do $(MAKE) -C $$d clean || exit 1; done
