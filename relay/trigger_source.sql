@@ -41,6 +41,9 @@ CREATE TABLE walbus_trigger.tick (
 	snap	pg_snapshot NOT NULL,
 	taken	timestamptz NOT NULL DEFAULT clock_timestamp()
 );
+-- the relay's own bookkeeping: never published by a plugin source on the
+-- same database (its eligibility rules refuse this replica identity)
+ALTER TABLE walbus_trigger.tick REPLICA IDENTITY NOTHING;
 
 -- Row triggers fire as the role that writes, which need not be allowed to
 -- write the queue: the function runs as its owner, with a search_path that
