@@ -1091,3 +1091,15 @@ wb_timestamp_from_pg(int64_t pg_usec)
 	ts.nsec = (uint32_t) usec * 1000u;
 	return ts;
 }
+
+int
+wb_hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

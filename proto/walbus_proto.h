@@ -310,4 +310,7 @@ extern const char *wb_kind_name(int kind);
 #define WB_PG_EPOCH_OFFSET_SEC	INT64_C(946684800)
 extern wb_timestamp wb_timestamp_from_pg(int64_t pg_usec);
 
+/* The value of one hex digit (either case), or -1: for bytea text. */
+extern int	wb_hex_value(int c);
+
 #endif							/* WALBUS_PROTO_H */

@@ -271,18 +271,6 @@ wr_tv_timestamp(const char *s, size_t len, bool with_tz, int64_t *usec)
 
 /* ----------------------------------------------------------------- values */
 
-static int
-wr_tv_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 bool
 wr_tv_encode(wb_enc *e, uint32_t typoid, const wr_tv_row *row,
 			 uint32_t field, char *err, size_t errlen)
@@ -366,8 +354,8 @@ wr_tv_encode(wb_enc *e, uint32_t typoid, const wr_tv_row *row,
 				}
 				for (size_t i = 0; i < n; i++)
 				{
-					int			hi = wr_tv_hex(s[2 + 2 * i]);
-					int			lo = wr_tv_hex(s[3 + 2 * i]);
+					int			hi = wb_hex_value(s[2 + 2 * i]);
+					int			lo = wb_hex_value(s[3 + 2 * i]);
 
 					if (hi < 0 || lo < 0)
 					{

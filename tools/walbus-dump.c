@@ -61,7 +61,6 @@ static void usage(FILE *out);
 static bool dump_raw(dumper *d, FILE *in);
 static bool read_more(dumper *d, raw_input *r);
 static bool dump_hex(dumper *d, FILE *in);
-static int	hex_digit(int c);
 static bool print_record(dumper *d, const wb_record *rec, const char *where);
 static void decode_failed(dumper *d, int rc, const char *where);
 
@@ -334,10 +333,10 @@ dump_hex(dumper *d, FILE *in)
 				break;
 			}
 		}
-		while (hex_digit(p[0]) >= 0 && hex_digit(p[1]) >= 0)
+		while (wb_hex_value(p[0]) >= 0 && wb_hex_value(p[1]) >= 0)
 		{
-			bytes[nbytes++] = (unsigned char) (hex_digit(p[0]) * 16 +
-											   hex_digit(p[1]));
+			bytes[nbytes++] = (unsigned char) (wb_hex_value(p[0]) * 16 +
+											   wb_hex_value(p[1]));
 			p += 2;
 		}
 		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
@@ -376,17 +375,6 @@ dump_hex(dumper *d, FILE *in)
 	return ok;
 }
 
-static int
-hex_digit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /*
  * Print one record as a JSON line.  False when out of memory (said here) or

@@ -21,17 +21,6 @@
 
 #include "walbus_control.h"
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* A fresh req socket per request: a request left unanswered poisons none. */
 static void
@@ -62,7 +51,7 @@ probe(const char *url, const char *spec)
 	else
 		for (const char *p = spec; p[0] && p[1]; p += 2)
 		{
-			unsigned char b = (unsigned char) (hexval(p[0]) * 16 + hexval(p[1]));
+			unsigned char b = (unsigned char) (wb_hex_value(p[0]) * 16 + wb_hex_value(p[1]));
 
 			nng_msg_append(m, &b, 1);
 		}
