@@ -299,7 +299,7 @@ wr_bf_connect(wr_relay *r, void **slot, const char *appname)
 {
 	wr_backfills *b = &r->backfills;
 	PGconn	   *conn = *slot;
-	char		set[128];
+	char		set[256];
 
 	/*
 	 * The user's conninfo as it is (its options and the PG* environment
@@ -329,8 +329,13 @@ wr_bf_connect(wr_relay *r, void **slot, const char *appname)
 		return NULL;
 	}
 	/* no parallel plans: the chunk's UNION must keep its branches' order */
+	/*
+	 * Watermarks are the relay's own: they need no synchronous standby's
+	 * confirmation, and waiting for one would stall the loop.
+	 */
 	snprintf(set, sizeof(set), "SET statement_timeout = %d; "
-			 "SET max_parallel_workers_per_gather = 0",
+			 "SET max_parallel_workers_per_gather = 0; "
+			 "SET synchronous_commit = local",
 			 WR_BF_STATEMENT_TIMEOUT_MS);
 	PQclear(PQexec(conn, set));
 	if (!wr_pg_session_settings(conn))

@@ -13,7 +13,8 @@
 
 /* Bounds on how long one heartbeat may block the event loop. */
 #define WR_TXN_HB_CONNECT_TIMEOUT	"5"
-#define WR_TXN_HB_OPTIONS			"-c statement_timeout=5000"
+/* a relay's own message: never held up by a synchronous standby */
+#define WR_TXN_HB_OPTIONS			"-c statement_timeout=5000 -c synchronous_commit=local"
 
 static void
 wr_txn_hb_fail(wr_txn_hb *h, const char *what, const char *why)

@@ -31,9 +31,10 @@
 #define WR_TS_RETRY		(-1)
 #define WR_TS_FATAL		1
 
+/* ticks and deletes are the relay's own: no synchronous standby's wait */
 #define WR_TS_SQL_SETTINGS \
 	"SET search_path = pg_catalog; SET client_encoding = 'UTF8'; " \
-	"SET client_min_messages = warning"
+	"SET client_min_messages = warning; SET synchronous_commit = local"
 
 /* A table that fired, as this batch sees it. */
 typedef struct wr_ts_rel
