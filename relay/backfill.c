@@ -301,20 +301,17 @@ wr_bf_connect(wr_relay *r, void **slot, const char *appname)
 	PGconn	   *conn = *slot;
 	char		set[256];
 
-	/*
-	 * The user's conninfo as it is (its options and the PG* environment
-	 * too), so that values come out with the session settings the stream
-	 * has: the text of dates, intervals and arrays depends on them.
-	 */
-	const char *keys[] = {"dbname", "application_name", "connect_timeout",
-	NULL};
-	const char *vals[] = {r->cfg->dbname, appname, "10", NULL};
-
 	if (conn != NULL && PQstatus(conn) == CONNECTION_OK)
 		return conn;
 	if (conn != NULL)
 		PQfinish(conn);
-	conn = PQconnectdbParams(keys, vals, 1);
+
+	/*
+	 * The user's conninfo as it is, so that values come out with the
+	 * session settings the stream has: the text of dates, intervals and
+	 * arrays depends on them.
+	 */
+	conn = wr_pg_session(r->cfg->dbname, appname);
 	*slot = conn;
 	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
 	{
@@ -328,8 +325,8 @@ wr_bf_connect(wr_relay *r, void **slot, const char *appname)
 		*slot = NULL;
 		return NULL;
 	}
-	/* no parallel plans: the chunk's UNION must keep its branches' order */
 	/*
+	 * No parallel plans: the chunk's UNION must keep its branches' order.
 	 * Watermarks are the relay's own: they need no synchronous standby's
 	 * confirmation, and waiting for one would stall the loop.
 	 */
@@ -360,40 +357,12 @@ wr_bf_lookup_conn(wr_relay *r)
 						 "walbus-relay backfill lookup");
 }
 
-/* One statement; NULL (logged into err) unless it returned what want says. */
-static PGresult *
-wr_bf_exec_as(PGconn *conn, const char *sql, int nparams,
-			  const char *const *params, int result_format,
-			  ExecStatusType want, char *err, size_t errlen)
-{
-	PGresult   *res = PQexecParams(conn, sql, nparams, NULL, params, NULL,
-								   NULL, result_format);
-
-	if (res != NULL && PQresultStatus(res) == want)
-		return res;
-	snprintf(err, errlen, "%s", res ? PQresultErrorMessage(res) :
-			 PQerrorMessage(conn));
-	/* one line: libpq ends its messages with a newline */
-	err[strcspn(err, "\n")] = '\0';
-	PQclear(res);
-	return NULL;
-}
-
-/* A statement with text results. */
-static PGresult *
-wr_bf_exec(PGconn *conn, const char *sql, int nparams,
-		   const char *const *params, ExecStatusType want, char *err,
-		   size_t errlen)
-{
-	return wr_bf_exec_as(conn, sql, nparams, params, 0, want, err, errlen);
-}
-
 /* pg_logical_emit_message(true, 'walbus.wm', text); false on failure. */
 static bool
 wr_bf_emit(PGconn *conn, const char *text, char *err, size_t errlen)
 {
 	const char *params[] = {text};
-	PGresult   *res = wr_bf_exec(conn,
+	PGresult   *res = wr_pg_exec(conn,
 								 "SELECT pg_logical_emit_message(true, '"
 								 WR_BF_WM_PREFIX "', $1::text)",
 								 1, params, PGRES_TUPLES_OK, err, errlen);
@@ -642,7 +611,7 @@ wr_backfill_request(wr_relay *r, const char *schema, size_t schema_len,
 		snprintf(msg, msglen, "cannot connect to PostgreSQL for the backfill");
 		return false;
 	}
-	res = wr_bf_exec(conn,
+	res = wr_pg_exec(conn,
 					 "SELECT c.oid, quote_ident(n.nspname) || '.' || "
 					 "quote_ident(c.relname), NULL, NULL, "
 					 "walbus_eligibility(c.oid), c.relispartition "
@@ -705,7 +674,7 @@ wr_backfill_request(wr_relay *r, const char *schema, size_t schema_len,
 				 "SELECT (SELECT coalesce(max(pg_relation_size(relid)), 0) / "
 				 "current_setting('block_size')::bigint FROM "
 				 WR_BF_LEAVES_SQL "), (%s)", WR_BF_FILES_SQL);
-		if ((max = wr_bf_exec(conn, maxsql, 1, relid_param, PGRES_TUPLES_OK,
+		if ((max = wr_pg_exec(conn, maxsql, 1, relid_param, PGRES_TUPLES_OK,
 							  err, sizeof(err))) == NULL)
 		{
 			*code = WBC_ERR_UNAVAILABLE;
@@ -763,7 +732,7 @@ wr_backfill_all(wr_relay *r)
 
 	if (conn == NULL)
 		return false;
-	res = wr_bf_exec(conn,
+	res = wr_pg_exec(conn,
 					 "SELECT n.nspname, c.relname FROM pg_class c "
 					 "JOIN pg_namespace n ON n.oid = c.relnamespace "
 					 "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "

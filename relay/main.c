@@ -75,7 +75,7 @@ wr_random64(void)
  * drawn uniformly from its upper half so that relays restarted together
  * do not reconnect in lockstep.
  */
-static int
+int
 wr_backoff_ms(const wr_config *cfg, int attempt)
 {
 	int64_t		d = WR_BACKOFF_BASE_MS;

@@ -601,6 +601,35 @@ wr_pg_session_settings(PGconn *conn)
 	return ok;
 }
 
+PGconn *
+wr_pg_session(const char *conninfo, const char *appname)
+{
+	const char *keys[] = {"dbname", "application_name", "connect_timeout",
+	NULL};
+	const char *vals[] = {conninfo ? conninfo : "", appname, "10", NULL};
+
+	/* expand_dbname: the first dbname may be a whole conninfo or URI */
+	return PQconnectdbParams(keys, vals, 1);
+}
+
+PGresult *
+wr_pg_exec(PGconn *conn, const char *sql, int nparams,
+		   const char *const *params, ExecStatusType want, char *err,
+		   size_t errlen)
+{
+	PGresult   *res = PQexecParams(conn, sql, nparams, NULL, params, NULL,
+								   NULL, 0);
+
+	if (res != NULL && PQresultStatus(res) == want)
+		return res;
+	snprintf(err, errlen, "%s", res ? PQresultErrorMessage(res) :
+			 PQerrorMessage(conn));
+	/* one line: libpq ends its messages with a newline */
+	err[strcspn(err, "\n")] = '\0';
+	PQclear(res);
+	return NULL;
+}
+
 /* Append " name 'value'" to an option list, doubling single quotes. */
 static void
 wr_append_option(char *buf, size_t cap, bool *first, const char *name,

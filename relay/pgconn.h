@@ -62,6 +62,22 @@ extern wr_pg_rc wr_pg_create_slot(wr_pg *pg, const wr_config *cfg);
 	"SET datestyle = 'ISO'; SET intervalstyle = 'postgres'; " \
 	"SET extra_float_digits = 3"
 extern bool wr_pg_session_settings(PGconn *conn);
+
+/*
+ * An ordinary session for the relay's own statements (backfills, the
+ * trigger source and its commands): the user's conninfo as it is (its
+ * options and the PG* environment too), named appname, giving up on
+ * connecting after 10 s.  The caller checks PQstatus; NULL: out of memory.
+ */
+extern PGconn *wr_pg_session(const char *conninfo, const char *appname);
+
+/*
+ * One statement with text results: NULL, with libpq's message as one line
+ * in err, unless it returned want.
+ */
+extern PGresult *wr_pg_exec(PGconn *conn, const char *sql, int nparams,
+							const char *const *params, ExecStatusType want,
+							char *err, size_t errlen);
 /* START_REPLICATION from the slot's confirmed position. */
 extern wr_pg_rc wr_pg_start(wr_pg *pg, const wr_config *cfg, bool first);
 

@@ -137,4 +137,10 @@ wr_pos_before_item(wr_relay *r)
 /* Milliseconds on a monotonic clock. */
 extern int64_t wr_now_ms(void);
 
+/*
+ * Delay before reconnect attempt n (from 0): doubling up to
+ * reconnect_max_delay, jittered (main.c).
+ */
+extern int	wr_backoff_ms(const wr_config *cfg, int attempt);
+
 #endif							/* WR_RELAY_H */

@@ -138,18 +138,13 @@ static PGresult *
 wr_ts_query(wr_ts *ts, const char *sql, int nparams,
 			const char *const *params, ExecStatusType want, const char *what)
 {
-	PGresult   *res = PQexecParams(ts->conn, sql, nparams, NULL, params, NULL,
-								   NULL, 0);
 	char		msg[512];
+	PGresult   *res = wr_pg_exec(ts->conn, sql, nparams, params, want, msg,
+								 sizeof(msg));
 
-	if (res != NULL && PQresultStatus(res) == want)
-		return res;
-	snprintf(msg, sizeof(msg), "%s", res ? PQresultErrorMessage(res) :
-			 PQerrorMessage(ts->conn));
-	msg[strcspn(msg, "\n")] = '\0';
-	wr_warning("trigger source: %s: %s", what, msg);
-	PQclear(res);
-	return NULL;
+	if (res == NULL)
+		wr_warning("trigger source: %s: %s", what, msg);
+	return res;
 }
 
 static void
@@ -850,17 +845,12 @@ wr_ts_trim(wr_ts *ts)
 static int
 wr_ts_connect(wr_ts *ts)
 {
-	const wr_config *cfg = ts->r->cfg;
-	const char *keys[] = {"dbname", "application_name", "connect_timeout",
-	NULL};
-	const char *vals[] = {cfg->dbname ? cfg->dbname : "",
-	"walbus-relay trigger source", "10", NULL};
 	PGresult   *res;
 	char		msg[512];
 
 	if (ts->conn != NULL)
 		PQfinish(ts->conn);
-	ts->conn = PQconnectdbParams(keys, vals, 1);
+	ts->conn = wr_pg_session(ts->r->cfg->dbname, "walbus-relay trigger source");
 	if (ts->conn == NULL || PQstatus(ts->conn) != CONNECTION_OK)
 	{
 		snprintf(msg, sizeof(msg), "%s",
@@ -1007,10 +997,9 @@ wr_tsource_run(wr_relay *r)
 			r->stats.reconnects++;
 			for (;;)
 			{
-				int			delay = attempt == 0 ? 0 : 250 << (attempt < 6 ? attempt : 6);
+				int			delay = attempt == 0 ? 0 :
+					wr_backoff_ms(cfg, attempt - 1);
 
-				if (delay > cfg->reconnect_max_ms)
-					delay = cfg->reconnect_max_ms;
 				attempt++;
 				if (delay > 0)
 					wr_warning("trigger source: connecting again in %.1f s "
