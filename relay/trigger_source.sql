@@ -86,6 +86,18 @@ AS $$
 	END
 $$;
 
+-- The primary key as PostgreSQL counts it (RelationGetPrimaryKeyIndex): an
+-- immediate one, valid (a partitioned table's index counts as it is); a
+-- row of NULLs when there is none.
+CREATE FUNCTION walbus_trigger.primary_key(c pg_class) RETURNS pg_index
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT i.* FROM pg_index i
+	WHERE i.indrelid = c.oid AND i.indisprimary AND i.indimmediate
+	  AND (i.indisvalid OR c.relkind = 'p')
+$$;
+
 -- Rule 5: what a delete would carry as the row's key.
 CREATE FUNCTION walbus_trigger.judge_replica_identity(c pg_class) RETURNS text
 LANGUAGE plpgsql STABLE
@@ -103,9 +115,7 @@ BEGIN
 	SELECT i.indexrelid INTO replidx FROM pg_index i
 		WHERE i.indrelid = c.oid AND i.indisreplident AND i.indimmediate
 		  AND i.indpred IS NULL;
-	SELECT i.indexrelid INTO pkidx FROM pg_index i
-		WHERE i.indrelid = c.oid AND i.indisprimary AND i.indimmediate
-		  AND (i.indisvalid OR c.relkind = 'p');
+	pkidx := (walbus_trigger.primary_key(c)).indexrelid;
 	IF replidx IS NOT NULL AND replidx = pkidx THEN
 		RETURN NULL;
 	END IF;
@@ -123,10 +133,8 @@ DECLARE
 	pk pg_index;
 	att pg_attribute;
 BEGIN
-	SELECT * INTO pk FROM pg_index i
-		WHERE i.indrelid = c.oid AND i.indisprimary AND i.indimmediate
-		  AND (i.indisvalid OR c.relkind = 'p');
-	IF NOT FOUND THEN
+	pk := walbus_trigger.primary_key(c);
+	IF pk.indexrelid IS NULL THEN
 		IF EXISTS (SELECT FROM pg_index i
 				   WHERE i.indrelid = c.oid AND i.indisprimary AND NOT i.indimmediate) THEN
 			IF c.relreplident = 'f' THEN

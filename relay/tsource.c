@@ -234,9 +234,9 @@ wr_ts_describe(wr_ts *ts, wr_ts_rel *rel)
 					"  FROM pg_type t JOIN b ON t.oid = b.typbasetype "
 					"  WHERE b.typtype = 'd') "
 					" SELECT oid FROM b WHERE typtype <> 'd'), "
-					"coalesce(a.attnum = i.indkey[0], false) "
-					"FROM pg_attribute a LEFT JOIN pg_index i ON i.indrelid = a.attrelid "
-					"AND i.indisprimary AND i.indimmediate "
+					"coalesce(a.attnum = (" WR_TRIGGER_SCHEMA ".primary_key(c)).indkey[0], "
+					"false) "
+					"FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
 					"WHERE a.attrelid = $1::oid AND a.attnum > 0 "
 					"AND NOT a.attisdropped AND a.attgenerated = '' ORDER BY a.attnum",
 					1, p2, PGRES_TUPLES_OK, "cannot read a table's columns");
@@ -538,6 +538,12 @@ wr_ts_order(wr_ts *ts, PGresult *res, const int *txn_first, uint32_t ntxn,
 	bool		cycle = false;
 	int			rc = WR_TS_FATAL;
 
+	if (ntxn < 2)
+	{
+		/* one transaction: nothing to order, no row to read for it */
+		order[0] = 0;
+		return WR_TS_OK;
+	}
 	if ((v = malloc((size_t) (2 * n + 1) * sizeof(wr_to_ver))) == NULL)
 		goto done;
 	for (uint32_t t = 0; t < ntxn; t++)
