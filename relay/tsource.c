@@ -31,6 +31,11 @@
 #define WR_TS_RETRY		(-1)
 #define WR_TS_FATAL		1
 
+/* A tick as wr_ts_batch takes it: id, snapshot, time (PostgreSQL's usec). */
+#define WR_TS_TICK_COLUMNS \
+	"id, snap::text, " \
+	"(extract(epoch FROM taken) * 1000000)::bigint - 946684800000000"
+
 /* ticks and deletes are the relay's own: no synchronous standby's wait */
 #define WR_TS_SQL_SETTINGS \
 	"SET search_path = pg_catalog; SET client_encoding = 'UTF8'; " \
@@ -748,8 +753,7 @@ wr_ts_next(wr_ts *ts, bool *more)
 
 	snprintf(prev, sizeof(prev), "%" PRIu64, ts->prev);
 	res = wr_ts_query(ts,
-					  "SELECT id, snap::text, (extract(epoch FROM taken) * 1000000)::bigint "
-					  "- 946684800000000 FROM " WR_TRIGGER_SCHEMA ".tick "
+					  "SELECT " WR_TS_TICK_COLUMNS " FROM " WR_TRIGGER_SCHEMA ".tick "
 					  "WHERE id > $1::bigint ORDER BY id LIMIT 1", 1, params,
 					  PGRES_TUPLES_OK, "cannot read the ticks");
 	*more = res != NULL && PQntuples(res) > 0;
@@ -776,8 +780,7 @@ wr_ts_next(wr_ts *ts, bool *more)
 		PQclear(res);
 		res = wr_ts_query(ts,
 						  "INSERT INTO " WR_TRIGGER_SCHEMA ".tick (snap) "
-						  "VALUES (pg_current_snapshot()) RETURNING id, snap::text, "
-						  "(extract(epoch FROM taken) * 1000000)::bigint - 946684800000000",
+						  "VALUES (pg_current_snapshot()) RETURNING " WR_TS_TICK_COLUMNS,
 						  0, NULL, PGRES_TUPLES_OK, "cannot take a tick");
 	}
 	if (res == NULL)
