@@ -2,7 +2,11 @@
 # The trigger source's costs (docs/TRIGGER.md), in one run:
 #   - the write overhead of its triggers: pgbench inserts and single-row
 #     updates (CLIENTS clients) on the same table without and with the
-#     triggers, alternated ROUNDS times; TPS and WAL bytes per transaction;
+#     triggers, alternated ROUNDS times; TPS and WAL bytes per transaction.
+#     The verdict takes the median of the rounds' ratios (each round runs
+#     without, then with, minutes apart at most), which this 2-core
+#     machine's drift from one minute to the next moves far less than it
+#     moves the best TPS of either;
 #   - its end-to-end rate: ROWS queued inserts (transactions of 1,000)
 #     published by walbus-relay --source trigger to one libwalbus
 #     subscriber (bench/bus_sink count), from the relay's start to the last
@@ -10,7 +14,7 @@
 #     slot in the same run.
 #
 # Usage: bench/trigger.sh
-# Environment: PORT (5905), CLIENTS (4), SECONDS_EACH (8), ROUNDS (2),
+# Environment: PORT (5905), CLIENTS (4), SECONDS_EACH (5), ROUNDS (5),
 # ROWS (200000), TARGET_OVERHEAD (0.25), KEEP=1.
 # Needs: the walbus plugin installed (make install), pgbench (postgresql-15),
 # relay/ and client/ built, bc.
@@ -25,8 +29,8 @@ BENCH_NAME=bench/trigger.sh
 
 PORT=${PORT:-5905}
 CLIENTS=${CLIENTS:-4}
-SECONDS_EACH=${SECONDS_EACH:-8}
-ROUNDS=${ROUNDS:-2}
+SECONDS_EACH=${SECONDS_EACH:-5}
+ROUNDS=${ROUNDS:-5}
 ROWS=${ROWS:-200000}
 TARGET_OVERHEAD=${TARGET_OVERHEAD:-0.25}
 RELAY=$ROOT/relay/walbus-relay
@@ -71,7 +75,7 @@ pgbench_run() {
     echo "$tps $(sql -c "SELECT (pg_wal_lsn_diff('$lsn1', '$lsn0') / $txns)::bigint")"
 }
 
-declare -A TPS WAL
+declare -A TPS WAL RATIOS OFF_TPS
 best() {	# best KEY TPS WAL: keep the fastest pass
     if [ -z "${TPS[$1]:-}" ] || [ "$(echo "$2 > ${TPS[$1]}" | bc)" = 1 ]; then
         TPS[$1]=$2
@@ -88,6 +92,11 @@ for round in $(seq "$ROUNDS"); do
             [ -n "${tps:-}" ] || die "pgbench failed"
             echo "round $round, triggers $mode, $script: $tps tps, $wal WAL bytes/txn"
             best "$script.$mode" "$tps" "$wal"
+            if [ "$mode" = off ]; then
+                OFF_TPS[$script]=$tps
+            else
+                RATIOS[$script]+="$(echo "scale=4; $tps / ${OFF_TPS[$script]}" | bc) "
+            fi
         done
         if [ "$mode" = on ]; then
             "$RELAY" --dbname "$DSN" trigger-remove >/dev/null || die "trigger-remove failed"
@@ -123,18 +132,19 @@ E2E_P=$(e2e plug --slot bench)
 
 ratio() { LC_ALL=C printf "%.2f" "$(echo "scale=4; $1 / $2" | bc)"; }
 echo
-echo "machine: $(nproc) cores; $CLIENTS clients, ${SECONDS_EACH} s each, best of $ROUNDS"
+echo "machine: $(nproc) cores; $CLIENTS clients, ${SECONDS_EACH} s each, $ROUNDS rounds (TPS: best of them)"
 printf '%-36s %12s %12s\n' "" "tps" "WAL B/txn"
 for script in insert update; do
     printf '%-36s %12s %12s\n' "$script, no triggers" "${TPS[$script.off]}" "${WAL[$script.off]}"
     printf '%-36s %12s %12s\n' "$script, with the triggers" "${TPS[$script.on]}" "${WAL[$script.on]}"
 done
+median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 for script in insert update; do
-    r=$(ratio "${TPS[$script.on]}" "${TPS[$script.off]}")
+    r=$(LC_ALL=C printf "%.2f" "$(median <<<"${RATIOS[$script]}")")
     over=$(LC_ALL=C printf "%.2f" "$(echo "1 - $r" | bc)")
     w=$(ratio "${WAL[$script.on]}" "${WAL[$script.off]}")
     verdict=met
     [ "$(echo "$over > $TARGET_OVERHEAD" | bc)" = 1 ] && verdict="NOT met"
-    echo "$script: ${r}x the TPS without triggers (overhead $over, target <= $TARGET_OVERHEAD: $verdict); WAL per transaction ${w}x"
+    echo "$script: ${r}x the TPS without triggers, median of the rounds (${RATIOS[$script]% }) (overhead $over, target <= $TARGET_OVERHEAD: $verdict); WAL per transaction ${w}x"
 done
 echo "end to end, $ROWS inserts to 1 libwalbus subscriber: trigger source $E2E_T changes/s, plugin source $E2E_P changes/s ($(ratio "$E2E_T" "$E2E_P")x)"

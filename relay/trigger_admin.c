@@ -106,8 +106,10 @@ wr_tr_value(PGconn *conn, const char *sql, char *buf, size_t cap,
 }
 
 /*
- * The schema's state: "" missing, "ours" installed, "empty" an empty
- * schema the role owns, "other" anything else (named in detail).
+ * The schema's state: "" missing, "ours" installed, "stale" installed by
+ * another version of walbus (whose objects this one does not read),
+ * "empty" an empty schema the role owns, "other" anything else (named in
+ * detail).
  */
 static bool
 wr_tr_schema_state(PGconn *conn, char *state, size_t cap)
@@ -117,6 +119,9 @@ wr_tr_schema_state(PGconn *conn, char *state, size_t cap)
 					   "WHEN n.oid IS NULL THEN '' "
 					   "WHEN obj_description(n.oid, 'pg_namespace') = '"
 					   WR_TRIGGER_VERSION "' THEN 'ours' "
+					   "WHEN obj_description(n.oid, 'pg_namespace') LIKE "
+					   "'walbus trigger source, version %' "
+					   "  AND pg_has_role(n.nspowner, 'USAGE') THEN 'stale' "
 					   "WHEN NOT pg_has_role(n.nspowner, 'USAGE') THEN 'other' "
 					   "WHEN EXISTS (SELECT FROM pg_class c WHERE c.relnamespace = n.oid) "
 					   "  OR EXISTS (SELECT FROM pg_proc p WHERE p.pronamespace = n.oid) "
@@ -156,6 +161,16 @@ wr_trigger_install(const wr_config *cfg)
 				" exists and is not the trigger source's: it holds objects "
 				"of its own or belongs to a role that %s cannot use; rename "
 				"or drop it, or install as its owner\n", role);
+		goto done;
+	}
+	if (strcmp(state, "stale") == 0)
+	{
+		fprintf(stderr, "walbus-relay: error: schema " WR_TRIGGER_SCHEMA
+				" holds the trigger source of another version of walbus, "
+				"whose queue this version does not read\n"
+				"walbus-relay: hint: let the old relay publish what is "
+				"queued, then run walbus-relay trigger-remove and "
+				"trigger-install again (docs/TRIGGER.md)\n");
 		goto done;
 	}
 	if (state[0] == '\0')
@@ -277,7 +292,7 @@ wr_trigger_remove(const wr_config *cfg)
 	if (!wr_tr_command(conn, "BEGIN", "cannot start a transaction") ||
 		!wr_tr_schema_state(conn, state, sizeof(state)))
 		goto done;
-	if (strcmp(state, "ours") != 0)
+	if (strcmp(state, "ours") != 0 && strcmp(state, "stale") != 0)
 	{
 		if (state[0] == '\0' || strcmp(state, "empty") == 0)
 		{

@@ -30,7 +30,7 @@
 #include "config.h"
 
 #define WR_TRIGGER_SCHEMA		"walbus_trigger"
-#define WR_TRIGGER_VERSION		"walbus trigger source, version 1"
+#define WR_TRIGGER_VERSION		"walbus trigger source, version 2"
 
 extern int	wr_trigger_install(const wr_config *cfg);
 extern int	wr_trigger_remove(const wr_config *cfg);

@@ -31,6 +31,14 @@
 #define WR_TS_RETRY		(-1)
 #define WR_TS_FATAL		1
 
+/*
+ * The queue keeps transaction ids as bigint (trigger_source.sql says why);
+ * snapshots and their functions speak xid8, which casts to and from bigint
+ * only through text.
+ */
+#define WR_TS_XID8_INT(x)	"(" x ")::text::bigint"
+#define WR_TS_INT_XID8(x)	"(" x ")::text::xid8"
+
 /* A tick as wr_ts_batch takes it: id, snapshot, time (PostgreSQL's usec). */
 #define WR_TS_TICK_COLUMNS \
 	"id, snap::text, " \
@@ -666,10 +674,10 @@ wr_ts_batch(wr_ts *ts, uint64_t id, const char *snap, int64_t taken_usec)
 	res = wr_ts_query(ts,
 					  "SELECT q.txid::text AS xid, q.relid, q.kind, q.new_row, "
 					  "q.old_row FROM " WR_TRIGGER_SCHEMA ".queue q "
-					  "WHERE q.txid >= pg_snapshot_xmin($1::pg_snapshot) "
-					  "AND q.txid < pg_snapshot_xmax($2::pg_snapshot) "
-					  "AND pg_visible_in_snapshot(q.txid, $2::pg_snapshot) "
-					  "AND NOT pg_visible_in_snapshot(q.txid, $1::pg_snapshot) "
+					  "WHERE q.txid >= " WR_TS_XID8_INT("pg_snapshot_xmin($1::pg_snapshot)") " "
+					  "AND q.txid < " WR_TS_XID8_INT("pg_snapshot_xmax($2::pg_snapshot)") " "
+					  "AND pg_visible_in_snapshot(" WR_TS_INT_XID8("q.txid") ", $2::pg_snapshot) "
+					  "AND NOT pg_visible_in_snapshot(" WR_TS_INT_XID8("q.txid") ", $1::pg_snapshot) "
 					  "ORDER BY q.txid, q.id", 2, params, PGRES_TUPLES_OK,
 					  "cannot read the queue");
 	if (res == NULL)
@@ -825,8 +833,8 @@ wr_ts_trim(wr_ts *ts)
 					  "WITH t AS (SELECT id, snap FROM " WR_TRIGGER_SCHEMA ".tick "
 					  "  WHERE id <= $1::bigint ORDER BY id DESC LIMIT 1), "
 					  "e AS (DELETE FROM " WR_TRIGGER_SCHEMA ".queue q USING t "
-					  "  WHERE q.txid < pg_snapshot_xmax(t.snap) "
-					  "  AND pg_visible_in_snapshot(q.txid, t.snap) RETURNING 1), "
+					  "  WHERE q.txid < " WR_TS_XID8_INT("pg_snapshot_xmax(t.snap)") " "
+					  "  AND pg_visible_in_snapshot(" WR_TS_INT_XID8("q.txid") ", t.snap) RETURNING 1), "
 					  "k AS (DELETE FROM " WR_TRIGGER_SCHEMA ".tick x USING t "
 					  "  WHERE x.id < t.id RETURNING 1) "
 					  "SELECT t.id, (SELECT count(*) FROM e), (SELECT count(*) FROM k) "
@@ -870,7 +878,9 @@ wr_ts_connect(wr_ts *ts)
 	}
 	PQclear(PQexec(ts->conn, WR_TS_SQL_SETTINGS));
 	res = PQexec(ts->conn,
-				 "SELECT id, snap::text FROM " WR_TRIGGER_SCHEMA ".tick "
+				 "SELECT id, snap::text, obj_description(c.relnamespace, "
+				 "'pg_namespace') FROM " WR_TRIGGER_SCHEMA ".tick, pg_class c "
+				 "WHERE c.oid = '" WR_TRIGGER_SCHEMA ".tick'::regclass "
 				 "ORDER BY id LIMIT 1");
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
 		PQntuples(res) == 0)
@@ -892,6 +902,17 @@ wr_ts_connect(wr_ts *ts)
 			msg[strcspn(msg, "\n")] = '\0';
 			wr_error("trigger source: cannot read the ticks: %s", msg);
 		}
+		PQclear(res);
+		return 1;
+	}
+	if (strcmp(PQgetvalue(res, 0, 2), WR_TRIGGER_VERSION) != 0)
+	{
+		/* another version's queue holds what this one would misread */
+		wr_error("trigger source: schema " WR_TRIGGER_SCHEMA " holds \"%s\", "
+				 "not \"" WR_TRIGGER_VERSION "\": publish what is queued with "
+				 "the walbus that installed it, then run walbus-relay "
+				 "trigger-remove and trigger-install (docs/TRIGGER.md)",
+				 PQgetvalue(res, 0, 2));
 		PQclear(res);
 		return 1;
 	}
