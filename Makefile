@@ -4,16 +4,20 @@
 #
 #   make / make all   proto/ (codec library), plugin/ (walbus.so, PGXS),
 #                     tools/ (walbus-dump), client/ (libwalbus, walbus-tap),
-#                     relay/ (walbus-relay)
+#                     examples/ (walbus-example-worker), relay/ (walbus-relay)
 #   make install      walbus.so and the walbus extension into PostgreSQL;
-#                     walbus-dump, walbus-tap, walbus-relay, libwalbus and
-#                     its header and walbus.pc under /usr/local (as root)
+#                     walbus-dump, walbus-tap, walbus-example-worker,
+#                     walbus-relay, libwalbus and its header and walbus.pc
+#                     under /usr/local (as root)
 #   make deps         the Debian packages building and testing need (as
 #                     root; idempotent; see tests/lib/deps.sh)
 #   make demo         deps, build, install, then the whole pipeline on a
 #                     throwaway cluster (demo/demo.sh); Ctrl-C stops it
 #   make test         deps, build, install, then every test (tests/run); the
 #                     last line is "N passed, N failed"
+#   make compose-test the compose stack (docker-compose.yml) built and run
+#                     with podman (tests/compose/run; as root; also part
+#                     of make test)
 #   make fuzz         the decoder under libFuzzer (proto/)
 #   make bench        decode speed, output size and walsender memory against
 #                     PostgreSQL's own plugins; relay throughput and latency
@@ -24,19 +28,21 @@
 #
 #-------------------------------------------------------------------------
 
-SUBDIRS = proto plugin tools client relay
+SUBDIRS = proto plugin tools client examples relay
 
 all:
 	$(MAKE) -C proto
 	$(MAKE) -C plugin
 	$(MAKE) -C tools
 	$(MAKE) -C client
+	$(MAKE) -C examples
 	$(MAKE) -C relay
 
 install: all
 	$(MAKE) -C plugin install
 	$(MAKE) -C tools install
 	$(MAKE) -C client install
+	$(MAKE) -C examples install
 	$(MAKE) -C relay install
 	ldconfig
 
@@ -54,6 +60,9 @@ demo:
 	@tests/lib/deps.sh && $(MAKE) install
 	demo/demo.sh
 
+compose-test:
+	tests/compose/run
+
 fuzz:
 	$(MAKE) -C proto fuzz
 
@@ -68,4 +77,4 @@ bench: install
 clean:
 	for d in $(SUBDIRS); do $(MAKE) -C $$d clean || exit 1; done
 
-.PHONY: all install deps demo test fuzz bench clean
+.PHONY: all install deps demo test compose-test fuzz bench clean

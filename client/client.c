@@ -73,6 +73,9 @@
 #include "mpread.h"
 #include "nngclose.h"
 #include "walbus_control.h"
+
+/* the public name and the control protocol's of a commit's pos are one */
+_Static_assert(WALBUS_POS_COMMIT == WBC_POS_COMMIT, "commit pos");
 #include "walbus_envelope.h"
 #include "walbus_backfill.h"
 #include "walbus_schema.h"
@@ -998,6 +1001,7 @@ walbus_fill(walbus_client *c, const wbe_change *ch, walbus_change *out)
 			break;
 		case WBE_FRAME_COMMIT:
 			out->kind = WALBUS_COMMIT;
+			out->pos = WALBUS_POS_COMMIT;
 			out->end_lsn = fr->end_lsn;
 			out->nchanges = fr->last_pos;
 			break;

@@ -816,6 +816,7 @@ test_messages_commits_heartbeats(void **state)
 	}
 	expect_ok(f, &ch);
 	assert_int_equal(ch.kind, WALBUS_COMMIT);
+	assert_int_equal(ch.pos, WALBUS_POS_COMMIT);
 	assert_string_equal(ch.topic, "_txn");
 	assert_int_equal(ch.commit_lsn, TXN_LSN);
 	assert_int_equal(ch.end_lsn, END_OF(TXN_LSN));

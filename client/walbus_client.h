@@ -73,6 +73,14 @@ extern "C"
 typedef struct walbus_client walbus_client;
 
 /*
+ * The pos of a COMMIT change: above every change of its transaction.  A
+ * worker that applies whole transactions stores (commit_lsn, pos) of the
+ * COMMIT, and resuming from it (resume_commit_lsn, resume_pos) delivers
+ * nothing of that transaction again.
+ */
+#define WALBUS_POS_COMMIT			UINT32_MAX
+
+/*
  * recv_queue: the default, and the most frames a sub socket can queue
  * (nng's limit for NNG_OPT_RECVBUF).
  */
@@ -200,7 +208,8 @@ typedef struct walbus_change
 	uint64_t	commit_lsn;		/* with pos: a unique, ordered key */
 	wb_timestamp commit_time;
 	uint32_t	pos;			/* within the transaction: increasing, the
-								 * plugin's items even (PROTOCOL.md §E4.2) */
+								 * plugin's items even (PROTOCOL.md §E4.2);
+								 * WALBUS_POS_COMMIT for a COMMIT */
 
 	/* INSERT, UPDATE, DELETE, TRUNCATE */
 	uint32_t	relid;
