@@ -114,14 +114,18 @@ done | sql -q
 # relay's start (it waits for the subscriber) to the last change: the
 # trigger source reads a tick's batch whole before publishing it, so the
 # span from its first change to its last would leave the reading out
+# (it runs in a $(...) subshell, whose PIDS the cleanup never sees: it
+# stops its relay itself)
 e2e() {
-    local name=$1 t0 out n last
+    local name=$1 t0 out n last relay
     shift
     t0=$(now_ns)
     "$RELAY" --dbname "$DSN" --bus "ipc://$WORK/$name.bus" --control "ipc://$WORK/$name.ctl" \
         --wait-subscribers 1 "$@" >"$WORK/$name.log" 2>&1 &
-    PIDS+=("$!")
+    relay=$!
     out=$("$WORK/bus_sink" count "ipc://$WORK/$name.bus" "$ROWS" 120)
+    kill -TERM "$relay" 2>/dev/null
+    wait "$relay" 2>/dev/null
     last=$(sed -n 's/.*last_ns=\([0-9]*\).*/\1/p' <<<"$out")
     n=$(sed -n 's/^n=\([0-9]*\).*/\1/p' <<<"$out")
     [ "$n" = "$ROWS" ] || echo "$name: received $n of $ROWS ($out)" >&2

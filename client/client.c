@@ -72,6 +72,7 @@
 #include "gapcheck.h"
 #include "mpread.h"
 #include "nngclose.h"
+#include "tlsdial.h"
 #include "walbus_control.h"
 
 /* the public name and the control protocol's of a commit's pos are one */
@@ -365,17 +366,16 @@ walbus_open(walbus_client **out, const walbus_options *opts, char *errbuf,
 		walbus_close(c);
 		return WALBUS_ENNG;
 	}
-	if ((rv = nng_dial(c->sub, opts->bus_url, NULL, NNG_FLAG_NONBLOCK)) != 0)
+	if ((rv = wtd_dial(c->sub, opts->bus_url, "bus", opts, errbuf,
+					   errlen)) != WALBUS_OK)
 	{
-		snprintf(errbuf, errlen, "cannot dial bus URL \"%s\": %s",
-				 opts->bus_url, nng_strerror(rv));
 		walbus_close(c);
-		return WALBUS_ENNG;
+		return rv;
 	}
 control:
 	if (opts->control_url != NULL)
 	{
-		if ((rv = wcc_open(&c->control, opts->control_url, timeout,
+		if ((rv = wcc_open(&c->control, opts->control_url, opts, timeout,
 						   maxsz + 64 * 1024, errbuf, errlen)) != WALBUS_OK)
 		{
 			walbus_close(c);

@@ -16,11 +16,12 @@
 
 #include "mpread.h"
 #include "nngclose.h"
+#include "tlsdial.h"
 #include "walbus_control.h"
 
 int
-wcc_open(wcc *s, const char *url, int timeout_ms, size_t max_reply,
-		 char *errbuf, size_t errlen)
+wcc_open(wcc *s, const char *url, const walbus_options *opts,
+		 int timeout_ms, size_t max_reply, char *errbuf, size_t errlen)
 {
 	int			rv;
 
@@ -43,15 +44,7 @@ wcc_open(wcc *s, const char *url, int timeout_ms, size_t max_reply,
 				 nng_strerror(rv));
 		return WALBUS_ENNG;
 	}
-	/* non-blocking dial: a relay that is not up yet is retried in the
-	 * background, and requests wait for it up to the timeout */
-	if ((rv = nng_dial(s->req, url, NULL, NNG_FLAG_NONBLOCK)) != 0)
-	{
-		snprintf(errbuf, errlen, "cannot dial control URL \"%s\": %s", url,
-				 nng_strerror(rv));
-		return WALBUS_ENNG;
-	}
-	return WALBUS_OK;
+	return wtd_dial(s->req, url, "control", opts, errbuf, errlen);
 }
 
 /* A walbus_table and everything it points to, in one allocation. */
@@ -287,6 +280,7 @@ wcc_status(wcc *s, walbus_relay_status *st)
 		st->publish_errors = ws.publish_errors;
 		st->reconnects = ws.reconnects;
 		st->control_requests = ws.control_requests;
+		st->control_refusals = ws.control_refusals;
 		st->durable_consumers = ws.durable_consumers;
 		st->min_acked_lsn = ws.min_acked_lsn;
 		st->consumer_lag_bytes = ws.consumer_lag_bytes;

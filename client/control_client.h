@@ -40,9 +40,13 @@ typedef struct wcc
 	char		errmsg[256];
 } wcc;
 
-/* max_reply: largest response accepted (replays carry whole messages) */
-extern int	wcc_open(wcc *s, const char *url, int timeout_ms, size_t max_reply,
-					 char *errbuf, size_t errlen);
+/*
+ * max_reply: largest response accepted (replays carry whole messages);
+ * opts: its tls_* fields for a tls+tcp:// URL (tlsdial.h)
+ */
+extern int	wcc_open(wcc *s, const char *url, const walbus_options *opts,
+					 int timeout_ms, size_t max_reply, char *errbuf,
+					 size_t errlen);
 extern void wcc_close(wcc *s);
 /*
  * Put a definition the bus carried (a schema event's) into the cache, so

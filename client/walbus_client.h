@@ -109,6 +109,20 @@ typedef struct walbus_options
 	int			recv_queue;		/* frames the bus socket queues before nng
 								 * drops for this subscriber; 0: the
 								 * default, at most WALBUS_RECV_QUEUE_MAX */
+
+	/*
+	 * tls+tcp:// URLs (docs/RELAY.md, "Security"); ignored for the others.
+	 * Added last in 0.3, so that the fields above keep their places.
+	 */
+	const char *tls_ca;			/* PEM CAs the relay's certificate must chain
+								 * to; required for tls+tcp */
+	const char *tls_cert;		/* PEM certificate of this worker, for a relay
+								 * that requires one (its CN is the worker's
+								 * identity in control_allow); NULL: none */
+	const char *tls_key;		/* its unencrypted PEM key */
+	const char *tls_server_name;	/* name the relay's certificate must
+									 * carry (a DNS alternative name, or CN);
+									 * NULL: the URL's host */
 } walbus_options;
 
 typedef enum walbus_kind
@@ -308,6 +322,9 @@ typedef struct walbus_relay_status
 								 * 2; last, so that the fields above keep
 								 * their places) */
 	uint64_t	schema_events;	/* events published on _schema */
+	uint64_t	control_refusals;	/* control requests refused by the
+									 * relay's control_allow (last, like
+									 * frames) */
 } walbus_relay_status;
 
 /*

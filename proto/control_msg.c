@@ -400,6 +400,7 @@ static const struct
 	{"publish_errors", offsetof(wbc_status, publish_errors), false},
 	{"reconnects", offsetof(wbc_status, reconnects), false},
 	{"control_requests", offsetof(wbc_status, control_requests), false},
+	{"control_refusals", offsetof(wbc_status, control_refusals), false},
 	{"durable_consumers", offsetof(wbc_status, durable_consumers), false},
 	{"min_acked_lsn", offsetof(wbc_status, min_acked_lsn), false},
 	{"consumer_lag_bytes", offsetof(wbc_status, consumer_lag_bytes), false},

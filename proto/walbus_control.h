@@ -38,6 +38,7 @@
 #define WBC_ERR_UNSUPPORTED		"unsupported"	/* reserved op */
 #define WBC_ERR_NOT_DURABLE		"not_durable"	/* consumer not configured */
 #define WBC_ERR_UNAVAILABLE		"unavailable"	/* cannot now: PostgreSQL, memory */
+#define WBC_ERR_FORBIDDEN		"forbidden" /* the client may not (control_allow) */
 
 /* Most topic prefixes a replay request may carry. */
 #define WBC_MAX_PREFIXES		64
@@ -213,6 +214,7 @@ typedef struct wbc_status
 	uint64_t	publish_errors;
 	uint64_t	reconnects;
 	uint64_t	control_requests;
+	uint64_t	control_refusals;	/* refused by control_allow */
 	/* delivery (docs/DELIVERY.md) */
 	uint64_t	durable_consumers;	/* configured */
 	uint64_t	min_acked_lsn;	/* lowest whole-transaction ack of them */

@@ -52,6 +52,14 @@ enum
 	OPT_INITIAL_LOAD,
 	OPT_SOURCE,
 	OPT_TICK_INTERVAL,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_TLS_CA,
+	OPT_TLS_REQUIRE_CLIENT_CERT,
+	OPT_TRUSTED_NETWORK,
+	OPT_CONTROL_ALLOW,
+	OPT_METRICS_LISTEN,
+	OPT_JSON,
 	OPT_VERSION
 };
 
@@ -82,6 +90,15 @@ static const struct option wr_options[] = {
 	{"initial-load", no_argument, NULL, OPT_INITIAL_LOAD},
 	{"source", required_argument, NULL, OPT_SOURCE},
 	{"tick-interval", required_argument, NULL, OPT_TICK_INTERVAL},
+	{"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+	{"tls-key", required_argument, NULL, OPT_TLS_KEY},
+	{"tls-ca", required_argument, NULL, OPT_TLS_CA},
+	{"tls-require-client-cert", no_argument, NULL,
+	OPT_TLS_REQUIRE_CLIENT_CERT},
+	{"trusted-network", no_argument, NULL, OPT_TRUSTED_NETWORK},
+	{"control-allow", required_argument, NULL, OPT_CONTROL_ALLOW},
+	{"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
+	{"json", no_argument, NULL, OPT_JSON},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0}
@@ -98,6 +115,19 @@ wr_usage(void)
 		   "  walbus-relay [OPTION]...\n"
 		   "  walbus-relay [OPTION]... trigger-install\n"
 		   "  walbus-relay [OPTION]... trigger-remove\n"
+		   "  walbus-relay [OPTION]... check [--json]\n"
+		   "\n"
+		   "Preflight (docs/RELAY.md section 6, \"Before starting\"):\n"
+		   "  check                      connect as the relay would and report, with\n"
+		   "                             the fix for each problem: server version,\n"
+		   "                             output_plugin_libraries, wal_level, the\n"
+		   "                             REPLICATION attribute, slot and walsender\n"
+		   "                             headroom, a replication connection, the\n"
+		   "                             slot (plugin, activity, lag, wal_status)\n"
+		   "                             and each table's eligibility; creates\n"
+		   "                             nothing.  Exit status 0 all ok, 1 warnings,\n"
+		   "                             2 errors (or a connection failure)\n"
+		   "      --json                 check: one JSON object instead of lines\n"
 		   "\n"
 		   "Commands (for databases where the role has no REPLICATION attribute;\n"
 		   "docs/TRIGGER.md):\n"
@@ -141,6 +171,20 @@ wr_usage(void)
 		   "      --wait-subscribers=N   at start-up, stream only once N subscribers\n"
 		   "                             are connected, so they miss nothing (default 0)\n"
 		   "\n"
+		   "Security (docs/RELAY.md, \"Security\"):\n"
+		   "      --tls-cert=FILE        PEM certificate of tls+tcp:// listeners\n"
+		   "      --tls-key=FILE         its unencrypted PEM key\n"
+		   "      --tls-ca=FILE          PEM CAs that client certificates must\n"
+		   "                             chain to\n"
+		   "      --tls-require-client-cert  refuse tls clients without one\n"
+		   "      --trusted-network      allow plain tcp:// listeners beyond\n"
+		   "                             loopback (whoever reaches them reads every\n"
+		   "                             change and can acknowledge)\n"
+		   "      --control-allow=RULES  who may do what on the control socket:\n"
+		   "                             IDENTITY=RIGHT[,...], identities cn:NAME,\n"
+		   "                             cn:*, uid:N, uid:*, any; rights read,\n"
+		   "                             consumer:NAME, all; repeat or list\n"
+		   "\n"
 		   "Delivery (docs/DELIVERY.md):\n"
 		   "      --durable=NAME[,NAME]  durable consumers: the slot advances only past\n"
 		   "                             what every one of them acknowledged; repeat\n"
@@ -163,6 +207,10 @@ wr_usage(void)
 		   "      --reconnect-max-delay=S  cap of the reconnect backoff (default 30)\n"
 		   "\n"
 		   "Other:\n"
+		   "      --metrics-listen=ADDR:PORT  serve Prometheus metrics on\n"
+		   "                             http://ADDR:PORT/metrics (default: off;\n"
+		   "                             [::1]:PORT for IPv6, :PORT for every\n"
+		   "                             interface)\n"
 		   "      --config=FILE          read settings from FILE (key = value, keys are\n"
 		   "                             the long options with '_' for '-'); flags win\n"
 		   "      --log-level=LEVEL      error, warning, info (default) or debug\n"
@@ -337,6 +385,76 @@ wr_add_durable(wr_config *cfg, const char *value, char *errbuf,
 }
 
 /*
+ * metrics_listen: HOST:PORT, [IPV6]:PORT or :PORT (every interface).  Only
+ * the form is checked here; the host is resolved when the relay starts
+ * (metrics.c), which reports an unknown name or a taken port.
+ */
+static int
+wr_set_metrics_listen(wr_config *cfg, const char *value)
+{
+	const char *colon = strrchr(value, ':');
+	const char *host = value;
+	size_t		hostlen;
+	char	   *end;
+	long		port;
+
+	if (colon == NULL || colon[1] == '\0')
+		return -1;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || colon[1] == '-' || colon[1] == '+' ||
+		port < 1 || port > 65535)
+		return -1;
+	hostlen = (size_t) (colon - value);
+	if (hostlen >= 2 && host[0] == '[' && host[hostlen - 1] == ']')
+	{
+		host++;
+		hostlen -= 2;
+		if (hostlen == 0 || strspn(host, "0123456789abcdefABCDEF:.") < hostlen)
+			return -1;
+	}
+	else if (strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					"0123456789.-") < hostlen)
+		return -1;				/* an IPv6 address needs its brackets */
+	free(cfg->metrics_host);
+	cfg->metrics_host = NULL;
+	if (hostlen > 0 && (cfg->metrics_host = strndup(host, hostlen)) == NULL)
+		return -2;
+	cfg->metrics_port = (int) port;
+	return wr_set_string(&cfg->metrics_listen, value) == 0 ? 0 : -2;
+}
+
+/* The settings of listen.h and authz.h. */
+static int
+wr_config_security(wr_config *cfg, const char *name, const char *value,
+				   char *errbuf, size_t errlen)
+{
+	char	  **path = NULL;
+	bool	   *flag = NULL;
+
+	if (strcmp(name, "tls_cert") == 0)
+		path = &cfg->tls_cert;
+	else if (strcmp(name, "tls_key") == 0)
+		path = &cfg->tls_key;
+	else if (strcmp(name, "tls_ca") == 0)
+		path = &cfg->tls_ca;
+	else if (strcmp(name, "tls_require_client_cert") == 0)
+		flag = &cfg->tls_require_client_cert;
+	else if (strcmp(name, "trusted_network") == 0)
+		flag = &cfg->trusted_network;
+	else if (strcmp(name, "control_allow") == 0)
+		return wr_authz_add(&cfg->control_allow, value, errbuf, errlen);
+	else
+		return wr_fail(errbuf, errlen, "unknown setting \"%s\"", name);
+	if (flag != NULL && wr_parse_bool(value, flag) != 0)
+		return wr_fail(errbuf, errlen, "invalid value \"%s\" for %s: use "
+					   "true or false", value, name);
+	if (path != NULL && wr_set_string(path, value) != 0)
+		return wr_fail(errbuf, errlen, "out of memory");
+	return 0;
+}
+
+/*
  * Apply one setting by its config-file name.  replace_bus tells whether a
  * "bus" value starts a new list (the first --bus flag replaces the file's
  * list) or adds to it.
@@ -383,6 +501,10 @@ wr_config_set(wr_config *cfg, const char *name, const char *value,
 	}
 	else if (strcmp(name, "control") == 0)
 		rc = wr_set_string(&cfg->control_url, value);
+	else if (strncmp(name, "tls_", 4) == 0 ||
+			 strcmp(name, "trusted_network") == 0 ||
+			 strcmp(name, "control_allow") == 0)
+		return wr_config_security(cfg, name, value, errbuf, errlen);
 	else if (strcmp(name, "include_tables") == 0)
 		rc = wr_set_string(&cfg->include_tables, value);
 	else if (strcmp(name, "state_dir") == 0)
@@ -491,6 +613,16 @@ wr_config_set(wr_config *cfg, const char *name, const char *value,
 			return wr_fail(errbuf, errlen,
 						   "invalid value \"%s\" for %s: use a number of "
 						   "seconds", value, name);
+	}
+	else if (strcmp(name, "metrics_listen") == 0)
+	{
+		rc = wr_set_metrics_listen(cfg, value);
+		if (rc == -1)
+			return wr_fail(errbuf, errlen,
+						   "invalid value \"%s\" for metrics_listen: use "
+						   "ADDR:PORT with a port from 1 to 65535, e.g. "
+						   "127.0.0.1:9187 ([::1]:9187 for IPv6, :9187 for "
+						   "every interface)", value);
 	}
 	else if (strcmp(name, "log_level") == 0)
 	{
@@ -615,6 +747,16 @@ wr_flag_setting(int opt)
 			return "source";
 		case OPT_TICK_INTERVAL:
 			return "tick_interval";
+		case OPT_TLS_CERT:
+			return "tls_cert";
+		case OPT_TLS_KEY:
+			return "tls_key";
+		case OPT_TLS_CA:
+			return "tls_ca";
+		case OPT_CONTROL_ALLOW:
+			return "control_allow";
+		case OPT_METRICS_LISTEN:
+			return "metrics_listen";
 		case OPT_HEARTBEAT_INTERVAL:
 			return "heartbeat_interval";
 		case OPT_SERVER_TIMEOUT:
@@ -696,6 +838,17 @@ wr_config_load(wr_config *cfg, int argc, char **argv, char *errbuf,
 			cfg->initial_load = true;
 			continue;
 		}
+		if (opt == OPT_JSON)
+		{
+			cfg->check_json = true;
+			continue;
+		}
+		if (opt == OPT_TLS_REQUIRE_CLIENT_CERT || opt == OPT_TRUSTED_NETWORK)
+		{
+			*(opt == OPT_TRUSTED_NETWORK ? &cfg->trusted_network :
+			  &cfg->tls_require_client_cert) = true;
+			continue;
+		}
 		if (opt == '?' || opt == ':')
 		{
 			snprintf(errbuf, errlen,
@@ -712,7 +865,7 @@ wr_config_load(wr_config *cfg, int argc, char **argv, char *errbuf,
 	if (optind < argc)
 	{
 		static const char *const commands[] = {"trigger-install",
-		"trigger-remove"};
+		"trigger-remove", "check"};
 
 		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 			if (strcmp(argv[optind], commands[i]) == 0)
@@ -724,6 +877,13 @@ wr_config_load(wr_config *cfg, int argc, char **argv, char *errbuf,
 					 argv[cfg->command == NULL ? optind : optind + 1]);
 			return -1;
 		}
+	}
+	if (cfg->check_json &&
+		(cfg->command == NULL || strcmp(cfg->command, "check") != 0))
+	{
+		snprintf(errbuf, errlen, "--json goes with the command check "
+				 "(walbus-relay check --json)");
+		return -1;
 	}
 	if (wr_config_finish(cfg) != 0)
 	{
@@ -741,9 +901,14 @@ wr_config_free(wr_config *cfg)
 	for (int i = 0; i < cfg->nbus; i++)
 		free(cfg->bus_urls[i]);
 	free(cfg->control_url);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	free(cfg->tls_ca);
 	free(cfg->include_tables);
 	free(cfg->state_dir);
 	free(cfg->exclude_tables);
+	free(cfg->metrics_listen);
+	free(cfg->metrics_host);
 	for (int i = 0; i < cfg->ndurable; i++)
 		free(cfg->durable[i]);
 	memset(cfg, 0, sizeof(*cfg));

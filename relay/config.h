@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "authz.h"
+
 #define WR_MAX_BUS_URLS		8
 #define WR_MAX_CONSUMERS	16
 /* nng refuses a larger NNG_OPT_SENDBUF */
@@ -33,6 +35,15 @@ typedef struct wr_config
 	char	   *bus_urls[WR_MAX_BUS_URLS];	/* pub0 listeners */
 	int			nbus;
 	char	   *control_url;	/* rep0 listener */
+
+	/* security of the bus and control listeners (listen.h, authz.h) */
+	char	   *tls_cert;		/* tls+tcp: the relay's PEM certificate */
+	char	   *tls_key;		/* its unencrypted PEM key */
+	char	   *tls_ca;			/* PEM CAs that client certificates chain to */
+	bool		tls_require_client_cert;	/* mutual TLS */
+	bool		trusted_network;	/* plain tcp beyond loopback allowed */
+	wr_authz	control_allow;	/* who may do what on the control socket */
+
 	size_t		frame_bytes;	/* close a bus frame at this size */
 	int			bus_queue;		/* frames pub0 queues per subscriber */
 	char	   *include_tables; /* plugin option, NULL: not sent */
@@ -63,8 +74,15 @@ typedef struct wr_config
 	bool		source_trigger;
 	int			tick_interval_ms;	/* how often it reads the queue */
 
+	/* the Prometheus endpoint (metrics.h); NULL: none */
+	char	   *metrics_listen; /* ADDR:PORT as given */
+	char	   *metrics_host;	/* ADDR without brackets; NULL: every
+								 * interface */
+	int			metrics_port;
+
 	/* a command instead of streaming: "trigger-install", ...; NULL */
 	const char *command;
+	bool		check_json;		/* check --json: the report as JSON */
 } wr_config;
 
 extern int	wr_config_load(wr_config *cfg, int argc, char **argv,

@@ -29,6 +29,18 @@ wr_control_open(wr_control *ctl, const char *url, char *errbuf,
 	int			rv;
 
 	memset(ctl, 0, sizeof(*ctl));
+	switch (wr_listen_kind_of(url))
+	{
+		case WR_LISTEN_LOCAL:
+			ctl->transport = WR_AUTHZ_IPC;
+			break;
+		case WR_LISTEN_PLAIN:
+			ctl->transport = WR_AUTHZ_TCP;
+			break;
+		case WR_LISTEN_TLS:
+			ctl->transport = WR_AUTHZ_TLS;
+			break;
+	}
 	if ((rv = nng_rep0_open(&ctl->sock)) != 0)
 	{
 		snprintf(errbuf, errlen, "nng_rep0_open: %s", nng_strerror(rv));
@@ -112,6 +124,7 @@ wr_control_status(wb_enc *e, const wr_relay *r)
 	st.publish_errors = r->pub.errors;
 	st.reconnects = r->stats.reconnects;
 	st.control_requests = r->stats.control_requests;
+	st.control_refusals = r->stats.control_refusals;
 	st.durable_consumers = (uint64_t) r->consumers.n;
 	if (r->consumers.n > 0)
 	{
@@ -375,9 +388,105 @@ wr_control_replay(wb_enc *e, wr_relay *r, const wbc_request *req)
 	}
 }
 
+/* What the pipe a request came on tells of its client. */
+static void
+wr_control_identify(const wr_control *ctl, nng_pipe p, wr_authz_identity *id)
+{
+	memset(id, 0, sizeof(*id));
+	id->transport = ctl->transport;
+	if (ctl->transport == WR_AUTHZ_IPC)
+		id->has_uid = nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID,
+										  &id->uid) == 0;
+	else if (ctl->transport == WR_AUTHZ_TLS)
+	{
+		bool		verified = false;
+
+		id->verified = nng_pipe_get_bool(p, NNG_OPT_TLS_VERIFIED,
+										 &verified) == 0 && verified;
+#ifdef NNG_OPT_TLS_PEER_CN
+		{
+			char	   *cn = NULL;
+
+			if (id->verified &&
+				nng_pipe_get_string(p, NNG_OPT_TLS_PEER_CN, &cn) == 0)
+			{
+				snprintf(id->cn, sizeof(id->cn), "%s", cn);
+				nng_strfree(cn);
+			}
+		}
+#endif
+	}
+}
+
+static const char *
+wr_op_name(wbc_op op)
+{
+	switch (op)
+	{
+		case WBC_OP_STATUS:
+			return "status";
+		case WBC_OP_SCHEMA:
+			return "schema";
+		case WBC_OP_HELLO:
+			return "hello";
+		case WBC_OP_ACK:
+			return "ack";
+		case WBC_OP_REPLAY:
+			return "replay";
+		case WBC_OP_BACKFILL:
+			return "backfill";
+		case WBC_OP_UNKNOWN:
+			break;
+	}
+	return "an unknown op";
+}
+
+/*
+ * The one authorization point: may this client make this request?  When
+ * not, encode the refusal, count it and log it (at most every 10 s, so
+ * that a refused worker retrying its acks cannot flood the log).
+ */
+static bool
+wr_control_authorized(wb_enc *e, wr_control *ctl, wr_relay *r,
+					  const wbc_request *req, const wr_authz_identity *id)
+{
+	wr_authz_action action = WR_AUTHZ_READ;
+	char		why[300];
+	int64_t		now;
+
+	if ((req->op == WBC_OP_HELLO || req->op == WBC_OP_ACK ||
+		 req->op == WBC_OP_REPLAY) && req->has_consumer)
+		action = WR_AUTHZ_CONSUMER;
+	else if (req->op == WBC_OP_BACKFILL)
+		action = WR_AUTHZ_ALL;
+	if (wr_authz_check(&r->cfg->control_allow, id, action, req->consumer.ptr,
+					   req->consumer.len, why, sizeof(why)))
+		return true;
+	r->stats.control_refusals++;
+	now = wr_now_ms();
+	if (ctl->refusal_logged_ms == 0 || now - ctl->refusal_logged_ms >= 10000)
+	{
+		if (ctl->refusals_unlogged > 0)
+			wr_warning("control socket: refused %s: %s (and %llu other "
+					   "requests since the last such message)",
+					   wr_op_name(req->op), why,
+					   (unsigned long long) ctl->refusals_unlogged);
+		else
+			wr_warning("control socket: refused %s: %s",
+					   wr_op_name(req->op), why);
+		ctl->refusal_logged_ms = now;
+		ctl->refusals_unlogged = 0;
+	}
+	else
+		ctl->refusals_unlogged++;
+	wbc_enc_error(e, WBC_ERR_FORBIDDEN, why);
+	return false;
+}
+
 /* Build the response to one request into reply. */
 static void
-wr_control_answer(wb_enc *e, wr_relay *r, const void *buf, size_t len)
+wr_control_answer(wb_enc *e, wr_control *ctl, wr_relay *r,
+				  const wr_authz_identity *id, const void *buf, size_t len)
 {
 	wbc_request req;
 	char		err[160];
@@ -389,6 +498,8 @@ wr_control_answer(wb_enc *e, wr_relay *r, const void *buf, size_t len)
 		wbc_enc_error(e, WBC_ERR_BAD_REQUEST, msg);
 		return;
 	}
+	if (!wr_control_authorized(e, ctl, r, &req, id))
+		return;
 	switch (req.op)
 	{
 		case WBC_OP_STATUS:
@@ -426,6 +537,7 @@ wr_control_serve(wr_control *ctl, wr_relay *relay)
 		nng_msg    *req;
 		nng_msg    *rep;
 		wb_enc		enc;
+		wr_authz_identity id;
 		int			rv;
 
 		rv = nng_recvmsg(ctl->sock, &req, NNG_FLAG_NONBLOCK);
@@ -451,7 +563,9 @@ wr_control_serve(wr_control *ctl, wr_relay *relay)
 			return;
 		}
 		wb_enc_init(&enc, wr_msg_write, rep);
-		wr_control_answer(&enc, relay, nng_msg_body(req), nng_msg_len(req));
+		wr_control_identify(ctl, nng_msg_get_pipe(req), &id);
+		wr_control_answer(&enc, ctl, relay, &id, nng_msg_body(req),
+						  nng_msg_len(req));
 		nng_msg_free(req);
 		if (wb_enc_failed(&enc))
 		{

@@ -8,7 +8,10 @@
  * wr_control_fd gives a descriptor that polls readable when a request is
  * waiting; wr_control_serve answers every waiting request without
  * blocking.  A malformed or unknown request gets an error response; no
- * input can stop the relay.  Single-threaded.
+ * input can stop the relay.  Before answering, each request is checked
+ * against the control_allow rules (authz.h) with what the client's nng
+ * pipe tells of it; a refusal is an error response "forbidden" naming
+ * the client, counted in the status and logged.  Single-threaded.
  *
  *-------------------------------------------------------------------------
  */
@@ -18,7 +21,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <stdint.h>
+
 #include <nng/nng.h>
+
+#include "authz.h"
 
 struct wr_relay;
 
@@ -27,6 +34,9 @@ typedef struct wr_control
 	nng_socket	sock;
 	bool		open;
 	int			fd;				/* NNG_OPT_RECVFD */
+	wr_authz_transport transport;	/* of the control URL */
+	int64_t		refusal_logged_ms;	/* last refusal logged (wr_now_ms) */
+	uint64_t	refusals_unlogged;	/* refused since */
 } wr_control;
 
 extern int	wr_control_open(wr_control *ctl, const char *url, char *errbuf,

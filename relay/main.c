@@ -21,8 +21,11 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "check.h"
 #include "config.h"
+#include "listen.h"
 #include "log.h"
+#include "metrics.h"
 #include "records.h"
 #include "schema_events.h"
 #include "relay.h"
@@ -157,17 +160,30 @@ wr_wait_subscribers(wr_relay *r)
 	return true;
 }
 
-/* Open the bus and the control socket; false after logging why. */
+/*
+ * Open the bus, the control socket and the metrics endpoint; false after
+ * logging why.
+ */
 static bool
 wr_open_sockets(wr_relay *r)
 {
 	char		err[512];
 	uint64_t	run = wr_random64() & WR_RUN_MASK;
+	wr_listen_security sec = {
+		.tls_cert = r->cfg->tls_cert,
+		.tls_key = r->cfg->tls_key,
+		.tls_ca = r->cfg->tls_ca,
+		.tls_require_client_cert = r->cfg->tls_require_client_cert,
+		.trusted_network = r->cfg->trusted_network
+	};
 
+	wr_listen_secure(&sec);
 	if (wr_pub_open(&r->pub, run ? run : 1, r->cfg->bus_urls, r->cfg->nbus,
 					r->cfg->bus_queue, r->cfg->frame_bytes, &r->window, err,
 					sizeof(err)) != 0 ||
-		wr_control_open(&r->ctl, r->cfg->control_url, err, sizeof(err)) != 0)
+		wr_control_open(&r->ctl, r->cfg->control_url, err, sizeof(err)) != 0 ||
+		(r->cfg->metrics_listen != NULL &&
+		 wr_metrics_start(&r->metrics, r, err, sizeof(err)) != 0))
 	{
 		wr_error("%s", err);
 		return false;
@@ -182,6 +198,10 @@ wr_log_ready(const wr_relay *r)
 	for (int i = 0; i < r->cfg->nbus; i++)
 		wr_info("publishing on %s", r->cfg->bus_urls[i]);
 	wr_info("control socket on %s", r->cfg->control_url);
+	if (r->cfg->metrics_listen != NULL)
+		wr_info("metrics on http://%s%s/metrics",
+				r->cfg->metrics_host == NULL ? "*" : "",
+				r->cfg->metrics_listen);
 	if (r->cfg->ndurable == 0)
 		wr_info("delivery is best effort: no durable consumers are "
 				"configured (see --durable)");
@@ -218,9 +238,12 @@ main(int argc, char **argv)
 	wr_log_set_level(cfg.log_level);
 	if (cfg.command != NULL)
 	{
-		/* a command of the trigger source, not the daemon */
-		exit_code = strcmp(cfg.command, "trigger-install") == 0 ?
-			wr_trigger_install(&cfg) : wr_trigger_remove(&cfg);
+		/* a command of the trigger source or the preflight, not the daemon */
+		if (strcmp(cfg.command, "check") == 0)
+			exit_code = wr_check(&cfg, cfg.check_json);
+		else
+			exit_code = strcmp(cfg.command, "trigger-install") == 0 ?
+				wr_trigger_install(&cfg) : wr_trigger_remove(&cfg);
 		wr_config_free(&cfg);
 		return exit_code;
 	}
@@ -342,6 +365,7 @@ main(int argc, char **argv)
 done:
 	wr_pg_close(&r.pg);
 	wr_txn_hb_close(&r.txn_hb);
+	wr_metrics_stop(r.metrics);
 	wr_control_close(&r.ctl);
 	wr_pub_close(&r.pub);
 	wr_window_free(&r.window);

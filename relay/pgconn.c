@@ -186,6 +186,22 @@ wr_elem_append(const char *elem, size_t len, void *arg)
 	return false;
 }
 
+bool
+wr_pg_list_has(const char *list, const char *elem)
+{
+	return wr_list_each(list, wr_elem_is, (void *) elem);
+}
+
+void
+wr_pg_list_add(const char *list, const char *elem, char *buf, size_t cap)
+{
+	wr_strbuf	sb = {buf, cap, 0};
+
+	buf[0] = '\0';
+	wr_list_each(list, wr_elem_append, &sb);
+	wr_elem_append(elem, strlen(elem), &sb);
+}
+
 /*
  * walbus is not allowed as an output plugin.  current is the setting's
  * value when known.  The ALTER SYSTEM form lists elements unquoted: a

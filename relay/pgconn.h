@@ -78,6 +78,15 @@ extern PGconn *wr_pg_session(const char *conninfo, const char *appname);
 extern PGresult *wr_pg_exec(PGconn *conn, const char *sql, int nparams,
 							const char *const *params, ExecStatusType want,
 							char *err, size_t errlen);
+/*
+ * output_plugin_libraries, a list setting: whether list names elem, and
+ * list with elem added as ALTER SYSTEM takes it (elements unquoted unless
+ * they must be: a quoted whole would become one element).
+ */
+extern bool wr_pg_list_has(const char *list, const char *elem);
+extern void wr_pg_list_add(const char *list, const char *elem, char *buf,
+						   size_t cap);
+
 /* START_REPLICATION from the slot's confirmed position. */
 extern wr_pg_rc wr_pg_start(wr_pg *pg, const wr_config *cfg, bool first);
 

@@ -50,6 +50,7 @@ typedef struct wr_stats
 	uint64_t	heartbeats;
 	uint64_t	reconnects;
 	uint64_t	control_requests;
+	uint64_t	control_refusals;	/* refused by control_allow (authz.h) */
 	uint64_t	rewinds;
 	uint64_t	replays;
 	uint64_t	txn_heartbeats;
@@ -85,6 +86,7 @@ typedef struct wr_relay
 	wr_consumers consumers;		/* durable consumers and their acks */
 	wr_txn_hb	txn_hb;			/* transactional heartbeat connection */
 	wr_backfills backfills;		/* tables being read into the stream */
+	struct wr_metrics *metrics; /* the Prometheus endpoint; NULL: none */
 	bool		rewind_requested;	/* a durable consumer needs what the
 									 * window no longer has */
 	bool		paused;			/* the window is full of unacked messages */

@@ -31,6 +31,7 @@
 #include <libpq-fe.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "records.h"
 #include "schema_events.h"
 
@@ -131,10 +132,11 @@ wr_window_pressure(wr_relay *r, int64_t now)
 	return r->paused;
 }
 
+/* The heartbeat under way, after its socket's events or at its deadline. */
 static void
-wr_txn_heartbeat(wr_relay *r)
+wr_txn_heartbeat_io(wr_relay *r)
 {
-	if (wr_txn_hb_emit(&r->txn_hb, r->cfg->dbname))
+	if (wr_txn_hb_io(&r->txn_hb, wr_now_ms()))
 		r->stats.txn_heartbeats++;
 }
 
@@ -216,12 +218,20 @@ wr_copydata(wr_relay *r, const char *buf, int len, bool *reply)
 bool
 wr_poll(wr_relay *r, int pgfd, int timeout_ms)
 {
-	struct pollfd fds[3];
+	struct pollfd fds[4];
 	int			nfds = 0;
 	int			pgidx = -1;
 	int			bfidx = -1;
+	int			hbidx = -1;
 	int			bffd = wr_backfill_socket(r);
+	short		hbevents = 0;
+	int			hbfd = wr_txn_hb_socket(&r->txn_hb, &hbevents);
+	int64_t		hbdue = wr_txn_hb_deadline(&r->txn_hb);
+	int64_t		now = wr_now_ms();
 	int			rc;
+
+	/* what a scrape reports: the state the loop is about to sleep on */
+	wr_metrics_publish(r->metrics, r);
 
 	fds[nfds].fd = r->ctl.fd;
 	fds[nfds].events = POLLIN;
@@ -233,6 +243,13 @@ wr_poll(wr_relay *r, int pgfd, int timeout_ms)
 		fds[nfds].events = POLLIN;
 		nfds++;
 	}
+	if (hbfd >= 0)
+	{
+		hbidx = nfds;
+		fds[nfds].fd = hbfd;
+		fds[nfds].events = hbevents;
+		nfds++;
+	}
 	if (pgfd >= 0)
 	{
 		pgidx = nfds;
@@ -240,6 +257,9 @@ wr_poll(wr_relay *r, int pgfd, int timeout_ms)
 		fds[nfds].events = POLLIN;
 		nfds++;
 	}
+	/* a heartbeat that does not answer is given up on at its deadline */
+	if (hbdue != INT64_MAX && timeout_ms > hbdue - now)
+		timeout_ms = (int) (hbdue > now ? hbdue - now : 0);
 	rc = poll(fds, nfds, timeout_ms < 0 ? 0 : timeout_ms);
 	if (rc < 0)
 	{
@@ -252,6 +272,9 @@ wr_poll(wr_relay *r, int pgfd, int timeout_ms)
 	/* a backfill's rows: taken as they come, the chunk read at their end */
 	if (bfidx >= 0 && fds[bfidx].revents != 0)
 		wr_backfill_io(r);
+	if ((hbidx >= 0 && fds[hbidx].revents != 0) ||
+		(hbdue != INT64_MAX && wr_now_ms() >= hbdue))
+		wr_txn_heartbeat_io(r);
 	if (pgidx >= 0 && fds[pgidx].revents != 0)
 		return wr_pg_consume(&r->pg);
 	return true;
@@ -313,8 +336,8 @@ wr_stream(wr_relay *r)
 		}
 		if (cfg->txn_heartbeat_ms > 0 && now >= next_txn_hb)
 		{
-			wr_txn_heartbeat(r);
-			now = wr_now_ms();
+			/* begun here, carried on by wr_poll: it never blocks the loop */
+			wr_txn_hb_start(&r->txn_hb, cfg->dbname, now);
 			next_txn_hb = now + cfg->txn_heartbeat_ms;
 		}
 		if (now >= next_heartbeat)

@@ -23,9 +23,11 @@
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/sub.h>
 
+#include "authz.h"
 #include "config.h"
 #include "confirm.h"
 #include "consumers.h"
+#include "listen.h"
 #include "publisher.h"
 #include "relcache.h"
 #include "torder.h"
@@ -918,6 +920,184 @@ test_torder(void **state)
 	assert_int_equal(order[0] + order[1], 1);
 }
 
+/* control_allow: what parses, and what each error says. */
+static void
+test_authz_parse(void **state)
+{
+	static const struct
+	{
+		const char *value;
+		const char *error;		/* NULL: parses */
+		int			nrules;
+	}			cases[] = {
+		{"uid:1000=consumer:crm-sync", NULL, 1},
+		{" uid:0 = read ,uid:*=all, any=read ", NULL, 3},
+		{"cn:*=consumer:a.b_c-d", NULL, 1},
+		{"", "empty control_allow", 0},
+		{" , ", "empty control_allow", 0},
+		{"uid:1000", "write IDENTITY=RIGHT", 0},
+		{"uid:x=read", "invalid identity \"uid:x\"", 0},
+		{"uid:=read", "invalid identity", 0},
+		{"uid:123456789012=read", "invalid identity", 0},
+		{"user:bob=read", "use cn:NAME, cn:*, uid:N, uid:* or any", 0},
+		{"uid:1=write", "invalid right \"write\"", 0},
+		{"uid:1=consumer:", "invalid right", 0},
+		{"uid:1=consumer:b@d", "invalid right \"consumer:b@d\"", 0},
+		{"cn:=read", "invalid identity", 0},
+#ifdef NNG_OPT_TLS_PEER_CN
+		{"cn:crm-worker=consumer:crm-sync", NULL, 1},
+#else
+		{"cn:crm-worker=consumer:crm-sync", "older than 1.6", 0},
+#endif
+	};
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		wr_authz	a;
+		char		err[300] = "";
+		int			rc;
+
+		memset(&a, 0, sizeof(a));
+		rc = wr_authz_add(&a, cases[i].value, err, sizeof(err));
+		if (cases[i].error == NULL)
+		{
+			if (rc != 0)
+				fail_msg("\"%s\": %s", cases[i].value, err);
+			assert_int_equal(a.n, cases[i].nrules);
+		}
+		else
+		{
+			assert_int_equal(rc, -1);
+			if (strstr(err, cases[i].error) == NULL)
+				fail_msg("\"%s\": \"%s\" lacks \"%s\"", cases[i].value, err,
+						 cases[i].error);
+		}
+	}
+}
+
+/* The decision, for each kind of client, with and without rules. */
+static void
+test_authz_check(void **state)
+{
+	wr_authz	none;
+	wr_authz	rules;
+	wr_authz_identity ipc_pg = {WR_AUTHZ_IPC, true, 107, false, ""};
+	wr_authz_identity ipc_root = {WR_AUTHZ_IPC, true, 0, false, ""};
+	wr_authz_identity ipc_other = {WR_AUTHZ_IPC, true, 1000, false, ""};
+	wr_authz_identity tcp = {WR_AUTHZ_TCP, false, 0, false, ""};
+	wr_authz_identity tls_anon = {WR_AUTHZ_TLS, false, 0, false, ""};
+	wr_authz_identity tls_worker = {WR_AUTHZ_TLS, false, 0, true, "crm-worker"};
+	wr_authz_identity tls_monitor = {WR_AUTHZ_TLS, false, 0, true, "monitor"};
+	wr_authz_identity tls_forged = {WR_AUTHZ_TLS, false, 0, false, "crm-worker"};
+	static const wr_authz_rule cn_rules[] = {
+		{WR_AUTHZ_WHO_CN, "crm-worker", 0, WR_AUTHZ_RIGHT_CONSUMER, "crm-sync"},
+		{WR_AUTHZ_WHO_CN, "monitor", 0, WR_AUTHZ_RIGHT_READ, ""},
+	};
+	char		why[300];
+	char		err[300];
+
+	(void) state;
+	memset(&none, 0, sizeof(none));
+	memset(&rules, 0, sizeof(rules));
+
+	/* no rules: ipc and tcp keep today's behaviour, tls gets nothing */
+	assert_true(wr_authz_check(&none, &ipc_other, WR_AUTHZ_CONSUMER, "x", 1,
+							   why, sizeof(why)));
+	assert_true(wr_authz_check(&none, &tcp, WR_AUTHZ_ALL, NULL, 0, why,
+							   sizeof(why)));
+	assert_false(wr_authz_check(&none, &tls_worker, WR_AUTHZ_READ, NULL, 0,
+								why, sizeof(why)));
+	assert_non_null(strstr(why, "cn:crm-worker may not use this relay's "
+						   "control socket: no control_allow rule names it"));
+
+	assert_int_equal(wr_authz_add(&rules, "uid:107=consumer:crm-sync, "
+								  "uid:0=read, cn:*=read", err,
+								  sizeof(err)), 0);
+	assert_true(wr_authz_check(&rules, &ipc_pg, WR_AUTHZ_READ, NULL, 0, why,
+							   sizeof(why)));
+	assert_true(wr_authz_check(&rules, &ipc_pg, WR_AUTHZ_CONSUMER,
+							   "crm-sync", 8, why, sizeof(why)));
+	assert_false(wr_authz_check(&rules, &ipc_pg, WR_AUTHZ_CONSUMER,
+								"crm-syncx", 9, why, sizeof(why)));
+	assert_non_null(strstr(why, "uid:107 may not act as durable consumer "
+						   "\"crm-syncx\""));
+	assert_false(wr_authz_check(&rules, &ipc_pg, WR_AUTHZ_ALL, NULL, 0, why,
+								sizeof(why)));
+	assert_non_null(strstr(why, "may not request backfills"));
+	assert_true(wr_authz_check(&rules, &ipc_root, WR_AUTHZ_READ, NULL, 0, why,
+							   sizeof(why)));
+	assert_false(wr_authz_check(&rules, &ipc_root, WR_AUTHZ_CONSUMER,
+								"crm-sync", 8, why, sizeof(why)));
+	assert_false(wr_authz_check(&rules, &ipc_other, WR_AUTHZ_READ, NULL, 0,
+								why, sizeof(why)));
+	assert_non_null(strstr(why, "uid:1000 may not use"));
+	/* with rules, a plain tcp client is matched only by "any" */
+	assert_false(wr_authz_check(&rules, &tcp, WR_AUTHZ_READ, NULL, 0, why,
+								sizeof(why)));
+	assert_true(wr_authz_check(&rules, &tls_monitor, WR_AUTHZ_READ, NULL, 0,
+							   why, sizeof(why)));
+	assert_false(wr_authz_check(&rules, &tls_anon, WR_AUTHZ_READ, NULL, 0,
+								why, sizeof(why)));
+	assert_non_null(strstr(why, "without a verified certificate"));
+
+	/* CN rules (built directly: parsing them needs nng 1.6) */
+	memset(&rules, 0, sizeof(rules));
+	memcpy(rules.rules, cn_rules, sizeof(cn_rules));
+	rules.n = 2;
+	assert_true(wr_authz_check(&rules, &tls_worker, WR_AUTHZ_CONSUMER,
+							   "crm-sync", 8, why, sizeof(why)));
+	assert_false(wr_authz_check(&rules, &tls_worker, WR_AUTHZ_CONSUMER,
+								"billing", 7, why, sizeof(why)));
+	assert_non_null(strstr(why, "cn:crm-worker may not act as durable "
+						   "consumer \"billing\""));
+	assert_true(wr_authz_check(&rules, &tls_monitor, WR_AUTHZ_READ, NULL, 0,
+							   why, sizeof(why)));
+	assert_false(wr_authz_check(&rules, &tls_monitor, WR_AUTHZ_CONSUMER,
+								"crm-sync", 8, why, sizeof(why)));
+	/* a CN counts only with a verified certificate */
+	assert_false(wr_authz_check(&rules, &tls_forged, WR_AUTHZ_READ, NULL, 0,
+								why, sizeof(why)));
+	assert_false(wr_authz_check(&rules, &ipc_pg, WR_AUTHZ_READ, NULL, 0, why,
+								sizeof(why)));
+}
+
+/* Which plain URLs count as loopback, and how URLs are classified. */
+static void
+test_listen_urls(void **state)
+{
+	static const struct
+	{
+		const char *url;
+		bool		loopback;
+	}			cases[] = {
+		{"tcp://127.0.0.1:5555", true},
+		{"tcp://127.1.2.3:5555", true},
+		{"tcp://[::1]:5555", true},
+		{"tcp://localhost:5555", true},
+		{"tcp4://127.0.0.1:5555", true},
+		{"tcp://0.0.0.0:5555", false},
+		{"tcp://:5555", false},
+		{"tcp://*:5555", false},
+		{"tcp://[::]:5555", false},
+		{"tcp://10.0.0.1:5555", false},
+		{"tcp://relay.example:5555", false},
+		{"tcp://[::ffff:127.0.0.1]:5555", false},
+	};
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (wr_listen_loopback(cases[i].url) != cases[i].loopback)
+			fail_msg("%s: loopback should be %d", cases[i].url,
+					 cases[i].loopback);
+	assert_int_equal(wr_listen_kind_of("ipc:///tmp/x"), WR_LISTEN_LOCAL);
+	assert_int_equal(wr_listen_kind_of("inproc://x"), WR_LISTEN_LOCAL);
+	assert_int_equal(wr_listen_kind_of("tcp://127.0.0.1:1"), WR_LISTEN_PLAIN);
+	assert_int_equal(wr_listen_kind_of("ws://127.0.0.1:1/x"), WR_LISTEN_PLAIN);
+	assert_int_equal(wr_listen_kind_of("tls+tcp://h:1"), WR_LISTEN_TLS);
+	assert_int_equal(wr_listen_kind_of("tls+tcp6://h:1"), WR_LISTEN_TLS);
+}
+
 int
 main(void)
 {
@@ -934,6 +1114,9 @@ main(void)
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_tvalues),
 		cmocka_unit_test(test_torder),
+		cmocka_unit_test(test_authz_parse),
+		cmocka_unit_test(test_authz_check),
+		cmocka_unit_test(test_listen_urls),
 	};
 
 	return cmocka_run_group_tests_name("relay", tests, NULL, NULL);

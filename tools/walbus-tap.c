@@ -99,6 +99,15 @@ tap_usage(void)
 		   "                       then exit\n"
 		   "  -s, --status         print the relay's status as one JSON "
 		   "object, then exit\n"
+		   "      --tls-ca=FILE    for tls+tcp:// URLs: PEM CAs the relay's "
+		   "certificate\n"
+		   "                       must chain to (required for them)\n"
+		   "      --tls-cert=FILE  this tap's PEM certificate, for a relay "
+		   "that wants one\n"
+		   "      --tls-key=FILE   its unencrypted PEM key\n"
+		   "      --tls-server-name=NAME  the name the relay's certificate "
+		   "must carry\n"
+		   "                       (default: the URL's host)\n"
 		   "  -h, --help           show this help, then exit\n"
 		   "\n"
 		   "Lost frames are reported on stderr as they are detected.\n",
@@ -498,6 +507,8 @@ tap_status(walbus_client *c)
 						json_integer((json_int_t) st.reconnects));
 	json_object_set_new(o, "control_requests",
 						json_integer((json_int_t) st.control_requests));
+	json_object_set_new(o, "control_refusals",
+						json_integer((json_int_t) st.control_refusals));
 	json_object_set_new(o, "durable_consumers",
 						json_integer((json_int_t) st.durable_consumers));
 	json_object_set_new(o, "min_acked_lsn", tap_lsn(st.min_acked_lsn));
@@ -569,6 +580,15 @@ tap_print(const walbus_change *ch)
 	json_decref(o);
 }
 
+/* Flags without a short form. */
+enum
+{
+	TAP_OPT_TLS_CA = 256,
+	TAP_OPT_TLS_CERT,
+	TAP_OPT_TLS_KEY,
+	TAP_OPT_TLS_SERVER_NAME
+};
+
 int
 main(int argc, char **argv)
 {
@@ -583,6 +603,10 @@ main(int argc, char **argv)
 		{"recv-queue", required_argument, NULL, 'q'},
 		{"attnums", no_argument, NULL, 'A'},
 		{"backfill", required_argument, NULL, 'B'},
+		{"tls-ca", required_argument, NULL, TAP_OPT_TLS_CA},
+		{"tls-cert", required_argument, NULL, TAP_OPT_TLS_CERT},
+		{"tls-key", required_argument, NULL, TAP_OPT_TLS_KEY},
+		{"tls-server-name", required_argument, NULL, TAP_OPT_TLS_SERVER_NAME},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -663,6 +687,18 @@ main(int argc, char **argv)
 				break;
 			case 'B':
 				backfill = optarg;
+				break;
+			case TAP_OPT_TLS_CA:
+				wo.tls_ca = optarg;
+				break;
+			case TAP_OPT_TLS_CERT:
+				wo.tls_cert = optarg;
+				break;
+			case TAP_OPT_TLS_KEY:
+				wo.tls_key = optarg;
+				break;
+			case TAP_OPT_TLS_SERVER_NAME:
+				wo.tls_server_name = optarg;
 				break;
 			case 'h':
 				tap_usage();

@@ -13,7 +13,8 @@ PACKAGES=(
     postgresql-15 postgresql-server-dev-15 libpq-dev
     libnng-dev libmsgpack-dev libcmocka-dev libinih-dev libjansson-dev
     libipc-run-perl postgresql-15-wal2json postgresql-15-decoderbufs
-    clang libclang-rt-14-dev bc pkg-config make gcc jq
+    clang libclang-rt-14-dev bc pkg-config make gcc jq openssl
+    libmicrohttpd-dev curl
 )
 MIN_POSTGRESQL=15.19
 
