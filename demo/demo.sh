@@ -58,11 +58,14 @@ CREATE TABLE crm.notes (contact_id bigint, body text);            -- no primary 
 CREATE TABLE crm.tags (contact_id bigint, tag text,
     PRIMARY KEY (contact_id, tag));                               -- two-column key
 CREATE TABLE crm.countries (code text PRIMARY KEY, name text);    -- natural key
--- the relay's role: REPLICATION, owns the eligible tables
+-- least privilege (docs/RELAY.md §1): the relay's role has LOGIN and
+-- REPLICATION only, and is a member of crm_owner, which owns the tables
+CREATE ROLE crm_owner NOLOGIN;
+ALTER TABLE crm.contacts OWNER TO crm_owner;
+ALTER TABLE crm.deals OWNER TO crm_owner;
 CREATE ROLE walbus_demo LOGIN REPLICATION;
-ALTER TABLE crm.contacts OWNER TO walbus_demo;
-ALTER TABLE crm.deals OWNER TO walbus_demo;
-GRANT USAGE ON SCHEMA crm TO walbus_demo;
+GRANT crm_owner TO walbus_demo;
+GRANT USAGE ON SCHEMA crm TO crm_owner, walbus_demo;
 SQL
 sql -P pager=off -c "SET ROLE walbus_demo" \
     -c "SELECT schema_name, table_name, eligible, reason FROM walbus_tables ORDER BY 1, 2"

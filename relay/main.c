@@ -25,6 +25,7 @@
 #include "config.h"
 #include "listen.h"
 #include "log.h"
+#include "reload.h"
 #include "metrics.h"
 #include "records.h"
 #include "schema_events.h"
@@ -48,6 +49,13 @@ wr_on_stop_signal(int signo)
 	wr_stop_requested = 1;
 }
 
+static void
+wr_on_reload_signal(int signo)
+{
+	(void) signo;
+	wr_reload_requested = 1;
+}
+
 /* No SA_RESTART: the signal must interrupt poll() so the loop sees it. */
 static void
 wr_install_signals(void)
@@ -59,6 +67,8 @@ wr_install_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = wr_on_reload_signal;
+	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 }
@@ -247,6 +257,7 @@ main(int argc, char **argv)
 		wr_config_free(&cfg);
 		return exit_code;
 	}
+	wr_reload_init(&cfg, argc, argv);
 	wr_install_signals();
 
 	memset(&r, 0, sizeof(r));

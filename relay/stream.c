@@ -31,6 +31,7 @@
 #include <libpq-fe.h>
 
 #include "log.h"
+#include "reload.h"
 #include "metrics.h"
 #include "records.h"
 #include "schema_events.h"
@@ -267,6 +268,8 @@ wr_poll(wr_relay *r, int pgfd, int timeout_ms)
 			wr_warning("poll: %s", strerror(errno));
 		return true;
 	}
+	if (wr_reload_requested)
+		wr_reload(r);
 	if (fds[0].revents & POLLIN)
 		wr_control_serve(&r->ctl, r);
 	/* a backfill's rows: taken as they come, the chunk read at their end */
