@@ -210,6 +210,53 @@ wr_consumer_sample(wr_text *t, const char *name, const char *consumer,
 	wr_text_printf(t, "\"} %llu\n", (unsigned long long) value);
 }
 
+/* The families with one sample per durable consumer. */
+typedef struct wr_consumer_family
+{
+	const char *name;
+	const char *type;
+	const char *help;
+	uint64_t	(*value) (const wr_metrics_consumer *c);
+} wr_consumer_family;
+
+static uint64_t
+wr_mc_connected(const wr_metrics_consumer *c)
+{
+	return c->connected;
+}
+
+static uint64_t
+wr_mc_acked_lsn(const wr_metrics_consumer *c)
+{
+	return c->acked_lsn;
+}
+
+static uint64_t
+wr_mc_lag_bytes(const wr_metrics_consumer *c)
+{
+	return c->lag_bytes;
+}
+
+static uint64_t
+wr_mc_acks(const wr_metrics_consumer *c)
+{
+	return c->acks;
+}
+
+static const wr_consumer_family wr_consumer_families[] = {
+	{"walbus_relay_consumer_connected", "gauge",
+		"1 while a durable consumer holds the replay window (it made a "
+	"request within consumer_timeout).", wr_mc_connected},
+	{"walbus_relay_consumer_acked_lsn", "gauge",
+		"End of the last transaction a durable consumer acknowledged, as a "
+	"byte position.", wr_mc_acked_lsn},
+	{"walbus_relay_consumer_lag_bytes", "gauge",
+		"WAL received by the relay but not yet acknowledged by a durable "
+	"consumer.", wr_mc_lag_bytes},
+	{"walbus_relay_consumer_acks_total", "counter",
+	"Acknowledgements received from a durable consumer.", wr_mc_acks},
+};
+
 /* The exposition text of one snapshot; docs/RELAY.md lists the same. */
 static void
 wr_metrics_format(wr_text *t, const wr_metrics *m,
@@ -281,29 +328,15 @@ wr_metrics_format(wr_text *t, const wr_metrics *m,
 
 	if (s->nconsumers == 0)
 		return;
-	wr_family(t, "walbus_relay_consumer_connected", "gauge",
-			  "1 while a durable consumer holds the replay window (it "
-			  "made a request within consumer_timeout).");
-	for (int i = 0; i < s->nconsumers; i++)
-		wr_consumer_sample(t, "walbus_relay_consumer_connected",
-						   s->consumers[i].name, s->consumers[i].connected);
-	wr_family(t, "walbus_relay_consumer_acked_lsn", "gauge",
-			  "End of the last transaction a durable consumer acknowledged, "
-			  "as a byte position.");
-	for (int i = 0; i < s->nconsumers; i++)
-		wr_consumer_sample(t, "walbus_relay_consumer_acked_lsn",
-						   s->consumers[i].name, s->consumers[i].acked_lsn);
-	wr_family(t, "walbus_relay_consumer_lag_bytes", "gauge",
-			  "WAL received by the relay but not yet acknowledged by a "
-			  "durable consumer.");
-	for (int i = 0; i < s->nconsumers; i++)
-		wr_consumer_sample(t, "walbus_relay_consumer_lag_bytes",
-						   s->consumers[i].name, s->consumers[i].lag_bytes);
-	wr_family(t, "walbus_relay_consumer_acks_total", "counter",
-			  "Acknowledgements received from a durable consumer.");
-	for (int i = 0; i < s->nconsumers; i++)
-		wr_consumer_sample(t, "walbus_relay_consumer_acks_total",
-						   s->consumers[i].name, s->consumers[i].acks);
+	for (size_t f = 0; f < sizeof(wr_consumer_families) / sizeof(wr_consumer_families[0]); f++)
+	{
+		const wr_consumer_family *fam = &wr_consumer_families[f];
+
+		wr_family(t, fam->name, fam->type, fam->help);
+		for (int i = 0; i < s->nconsumers; i++)
+			wr_consumer_sample(t, fam->name, s->consumers[i].name,
+							   fam->value(&s->consumers[i]));
+	}
 }
 
 /* A response whose body is a copy of text (libmicrohttpd frees it). */
