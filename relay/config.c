@@ -59,6 +59,8 @@ enum
 	OPT_TRUSTED_NETWORK,
 	OPT_CONTROL_ALLOW,
 	OPT_METRICS_LISTEN,
+	OPT_JETSTREAM,
+	OPT_JETSTREAM_STREAM,
 	OPT_JSON,
 	OPT_VERSION
 };
@@ -98,6 +100,8 @@ static const struct option wr_options[] = {
 	{"trusted-network", no_argument, NULL, OPT_TRUSTED_NETWORK},
 	{"control-allow", required_argument, NULL, OPT_CONTROL_ALLOW},
 	{"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
+	{"jetstream", required_argument, NULL, OPT_JETSTREAM},
+	{"jetstream-stream", required_argument, NULL, OPT_JETSTREAM_STREAM},
 	{"json", no_argument, NULL, OPT_JSON},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -198,6 +202,14 @@ wr_usage(void)
 		   "                             are quiet (default 10, 0: off)\n"
 		   "      --consumer-timeout=S   a durable consumer silent this long stops\n"
 		   "                             holding the window back (default 15)\n"
+		   "\n"
+		   "JetStream (docs/RELAY.md, \"JetStream\"):\n"
+		   "      --jetstream=URL        also publish every frame to NATS JetStream at\n"
+		   "                             nats://HOST:PORT (repeat for a server list);\n"
+		   "                             the slot then advances only past what\n"
+		   "                             JetStream acknowledged (default: off)\n"
+		   "      --jetstream-stream=NAME  the stream, created when missing with\n"
+		   "                             subjects walbus.> (default WALBUS)\n"
 		   "\n"
 		   "Timing (seconds, fractions allowed):\n"
 		   "      --status-interval=S    standby status update period (default 10)\n"
@@ -614,6 +626,34 @@ wr_config_set(wr_config *cfg, const char *name, const char *value,
 						   "invalid value \"%s\" for %s: use a number of "
 						   "seconds", value, name);
 	}
+	else if (strcmp(name, "jetstream") == 0)
+	{
+		if (cfg->njetstream == WR_MAX_BUS_URLS)
+			return wr_fail(errbuf, errlen,
+						   "too many jetstream servers (at most %d)",
+						   WR_MAX_BUS_URLS);
+		if (strncmp(value, "nats://", 7) != 0 || value[7] == '\0')
+			return wr_fail(errbuf, errlen,
+						   "invalid value \"%s\" for jetstream: use "
+						   "nats://HOST:PORT", value);
+		cfg->jetstream_urls[cfg->njetstream] = NULL;
+		rc = wr_set_string(&cfg->jetstream_urls[cfg->njetstream], value);
+		if (rc == 0)
+			cfg->njetstream++;
+	}
+	else if (strcmp(name, "jetstream_stream") == 0)
+	{
+		/* JetStream's rule: no '.', wildcards, whitespace or separators */
+		size_t		n = strlen(value);
+
+		if (n == 0 || n > 64 ||
+			strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				   "0123456789_-") != n)
+			return wr_fail(errbuf, errlen,
+						   "invalid value \"%s\" for jetstream_stream: use "
+						   "1 to 64 letters, digits, '_' or '-'", value);
+		rc = wr_set_string(&cfg->jetstream_stream, value);
+	}
 	else if (strcmp(name, "metrics_listen") == 0)
 	{
 		rc = wr_set_metrics_listen(cfg, value);
@@ -714,6 +754,9 @@ wr_config_finish(wr_config *cfg)
 	if (cfg->control_url == NULL &&
 		wr_set_string(&cfg->control_url, WR_DEFAULT_CONTROL) != 0)
 		return -1;
+	if (cfg->jetstream_stream == NULL &&
+		wr_set_string(&cfg->jetstream_stream, "WALBUS") != 0)
+		return -1;
 	if (cfg->nbus == 0)
 	{
 		if ((cfg->bus_urls[0] = strdup(WR_DEFAULT_BUS)) == NULL)
@@ -757,6 +800,10 @@ wr_flag_setting(int opt)
 			return "control_allow";
 		case OPT_METRICS_LISTEN:
 			return "metrics_listen";
+		case OPT_JETSTREAM:
+			return "jetstream";
+		case OPT_JETSTREAM_STREAM:
+			return "jetstream_stream";
 		case OPT_HEARTBEAT_INTERVAL:
 			return "heartbeat_interval";
 		case OPT_SERVER_TIMEOUT:
@@ -909,6 +956,9 @@ wr_config_free(wr_config *cfg)
 	free(cfg->exclude_tables);
 	free(cfg->metrics_listen);
 	free(cfg->metrics_host);
+	for (int i = 0; i < cfg->njetstream; i++)
+		free(cfg->jetstream_urls[i]);
+	free(cfg->jetstream_stream);
 	for (int i = 0; i < cfg->ndurable; i++)
 		free(cfg->durable[i]);
 	memset(cfg, 0, sizeof(*cfg));

@@ -74,6 +74,11 @@ typedef struct wr_config
 	bool		source_trigger;
 	int			tick_interval_ms;	/* how often it reads the queue */
 
+	/* NATS JetStream as a second bus (jetstream.h); none: off */
+	char	   *jetstream_urls[WR_MAX_BUS_URLS];	/* nats://host:port */
+	int			njetstream;
+	char	   *jetstream_stream;	/* stream name, default "WALBUS" */
+
 	/* the Prometheus endpoint (metrics.h); NULL: none */
 	char	   *metrics_listen; /* ADDR:PORT as given */
 	char	   *metrics_host;	/* ADDR without brackets; NULL: every

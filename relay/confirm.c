@@ -14,6 +14,20 @@ wr_confirm_advance(wr_confirm *c, uint64_t lsn)
 		c->flushed = lsn;
 }
 
+/* With gates (durable consumers, JetStream): the lowest of them. */
+static void
+wr_confirm_gated(wr_confirm *c)
+{
+	uint64_t	lsn = UINT64_MAX;
+
+	if (c->durable && c->acked < lsn)
+		lsn = c->acked;
+	if (c->jetstream && c->js_acked < lsn)
+		lsn = c->js_acked;
+	if (lsn != UINT64_MAX)
+		wr_confirm_advance(c, lsn);
+}
+
 void
 wr_confirm_init(wr_confirm *c, uint64_t start, bool durable)
 {
@@ -22,6 +36,22 @@ wr_confirm_init(wr_confirm *c, uint64_t start, bool durable)
 	c->durable = durable;
 	c->last_end = start;
 	c->acked = start;
+	c->jetstream = false;
+	c->js_acked = start;
+}
+
+void
+wr_confirm_jetstream(wr_confirm *c)
+{
+	c->jetstream = true;
+}
+
+void
+wr_confirm_js_acked(wr_confirm *c, uint64_t acked_end)
+{
+	if (acked_end > c->js_acked)
+		c->js_acked = acked_end;
+	wr_confirm_gated(c);
 }
 
 void
@@ -29,7 +59,7 @@ wr_confirm_acked(wr_confirm *c, uint64_t min_acked_end)
 {
 	if (min_acked_end > c->acked)
 		c->acked = min_acked_end;
-	wr_confirm_advance(c, c->acked);
+	wr_confirm_gated(c);
 }
 
 /*
@@ -55,7 +85,7 @@ wr_confirm_txn_published(wr_confirm *c, uint64_t end_lsn)
 	c->txn_open = false;
 	if (end_lsn > c->last_end)
 		c->last_end = end_lsn;
-	if (!c->durable)
+	if (!c->durable && !c->jetstream)
 		wr_confirm_advance(c, end_lsn);
 }
 
@@ -72,5 +102,7 @@ wr_confirm_keepalive(wr_confirm *c, uint64_t wal_end)
 		return;
 	if (c->durable && c->acked < c->last_end)
 		return;					/* something received is unacknowledged */
+	if (c->jetstream && c->js_acked < c->last_end)
+		return;					/* not all of it is in JetStream yet */
 	wr_confirm_advance(c, wal_end);
 }

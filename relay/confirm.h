@@ -12,6 +12,10 @@
  * lowest end LSN that every durable consumer has acknowledged counts
  * (wr_confirm_acked), and a keepalive's WAL end only when no transaction
  * is open and every transaction received has been acknowledged by all.
+ * JetStream (wr_confirm_jetstream, jetstream.h) is one more gate of the
+ * same kind: the position never passes the end LSN of the newest
+ * transaction JetStream has acknowledged entirely, and with durable
+ * consumers too, it is the lower of the two.
  *
  * Positions only move forward.  Single-threaded; no failure modes.
  *
@@ -30,12 +34,18 @@ typedef struct wr_confirm
 	bool		durable;		/* durable consumers are configured */
 	uint64_t	last_end;		/* end LSN of the last transaction received */
 	uint64_t	acked;			/* lowest end LSN acked by every consumer */
+	bool		jetstream;		/* JetStream must acknowledge too */
+	uint64_t	js_acked;		/* newest end LSN JetStream has entirely */
 } wr_confirm;
 
 /* start: the slot's confirmed position when streaming (re)starts. */
 extern void wr_confirm_init(wr_confirm *c, uint64_t start, bool durable);
 /* Durable: the lowest end LSN every consumer has acknowledged. */
 extern void wr_confirm_acked(wr_confirm *c, uint64_t min_acked_end);
+/* Gate on JetStream from now on (after wr_confirm_init). */
+extern void wr_confirm_jetstream(wr_confirm *c);
+/* JetStream: the newest end LSN whose frames it has all acknowledged. */
+extern void wr_confirm_js_acked(wr_confirm *c, uint64_t acked_end);
 extern void wr_confirm_restart(wr_confirm *c, uint64_t slot_confirmed);
 extern void wr_confirm_txn_begin(wr_confirm *c);
 extern void wr_confirm_txn_published(wr_confirm *c, uint64_t end_lsn);

@@ -137,7 +137,7 @@ wr_control_status(wb_enc *e, const wr_relay *r)
 	st.lag_limit_crossings = r->consumers.lag_warnings;
 	st.window_bytes = r->window.bytes;
 	st.window_messages = r->window.count;
-	st.paused = r->paused;
+	st.paused = r->paused || r->js.paused;
 	st.replays = r->stats.replays;
 	st.rewinds = r->stats.rewinds;
 	st.txn_heartbeats = r->stats.txn_heartbeats;

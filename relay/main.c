@@ -170,9 +170,17 @@ wr_wait_subscribers(wr_relay *r)
 	return true;
 }
 
+/* The publisher's copy hook: the same frame to JetStream. */
+static void
+wr_js_copy(void *arg, const wr_frame *f, const void *body, size_t len)
+{
+	wr_js_publish(arg, f->topic->name, f->topic->len, f->key.lsn,
+				  f->first.pos, f->key.pos, body, len);
+}
+
 /*
- * Open the bus, the control socket and the metrics endpoint; false after
- * logging why.
+ * Open the bus, the control socket, the metrics endpoint and JetStream;
+ * false after logging why.
  */
 static bool
 wr_open_sockets(wr_relay *r)
@@ -193,10 +201,16 @@ wr_open_sockets(wr_relay *r)
 					sizeof(err)) != 0 ||
 		wr_control_open(&r->ctl, r->cfg->control_url, err, sizeof(err)) != 0 ||
 		(r->cfg->metrics_listen != NULL &&
-		 wr_metrics_start(&r->metrics, r, err, sizeof(err)) != 0))
+		 wr_metrics_start(&r->metrics, r, err, sizeof(err)) != 0) ||
+		wr_js_open(&r->js, r->cfg, err, sizeof(err)) != 0)
 	{
 		wr_error("%s", err);
 		return false;
+	}
+	if (r->js.enabled)
+	{
+		r->pub.copy = wr_js_copy;
+		r->pub.copy_arg = &r->js;
 	}
 	return true;
 }
@@ -207,6 +221,10 @@ wr_log_ready(const wr_relay *r)
 {
 	for (int i = 0; i < r->cfg->nbus; i++)
 		wr_info("publishing on %s", r->cfg->bus_urls[i]);
+	for (int i = 0; i < r->cfg->njetstream; i++)
+		wr_info("publishing to JetStream stream \"%s\" at %s: the slot "
+				"advances only past what JetStream acknowledged",
+				r->cfg->jetstream_stream, r->cfg->jetstream_urls[i]);
 	wr_info("control socket on %s", r->cfg->control_url);
 	if (r->cfg->metrics_listen != NULL)
 		wr_info("metrics on http://%s%s/metrics",
@@ -269,6 +287,13 @@ main(int argc, char **argv)
 	wr_window_init(&r.window, cfg.window_bytes);
 	wr_consumers_init(&r.consumers, &cfg);
 
+	if (cfg.source_trigger && cfg.njetstream > 0)
+	{
+		/* its queue is not gated on JetStream's acknowledgements yet */
+		wr_error("jetstream is not supported with source = trigger yet");
+		exit_code = 2;
+		goto done;
+	}
 	if (cfg.source_trigger)
 	{
 		/* the queue of trigger-install instead of a slot (tsource.h) */
@@ -309,6 +334,8 @@ main(int argc, char **argv)
 		wr_info("the slot exists: no initial load (it is done only when "
 				"the relay creates the slot)");
 	wr_confirm_init(&r.confirm, r.pg.slot_confirmed, cfg.ndurable > 0);
+	if (r.js.enabled)
+		wr_confirm_jetstream(&r.confirm);
 	wr_consumers_start(&r.consumers, r.pg.slot_confirmed);
 	wr_log_ready(&r);
 	if (!wr_wait_subscribers(&r))
@@ -379,6 +406,7 @@ done:
 	wr_metrics_stop(r.metrics);
 	wr_control_close(&r.ctl);
 	wr_pub_close(&r.pub);
+	wr_js_close(&r.js);
 	wr_window_free(&r.window);
 	wr_relcache_free(&r.rels);
 	free(r.schema_log.e);

@@ -324,7 +324,8 @@ wr_metrics_format(wr_text *t, const wr_metrics *m,
 			  s->window_limit);
 	wr_metric(t, "walbus_relay_stream_paused", "gauge",
 			  "1 while the stream waits for durable consumers because the "
-			  "replay window is full.", s->paused);
+			  "replay window is full, or for JetStream's acknowledgements.",
+			  s->paused);
 
 	if (s->nconsumers == 0)
 		return;
@@ -573,7 +574,7 @@ wr_metrics_publish(wr_metrics *m, const wr_relay *r)
 	now = wr_now_ms();
 	memset(&s, 0, sizeof(s));
 	s.streaming = r->state == WR_STATE_STREAMING;
-	s.paused = r->paused;
+	s.paused = r->paused || r->js.paused;
 	s.transactions = r->stats.transactions;
 	s.changes = r->stats.changes;
 	s.messages = r->stats.messages;

@@ -220,6 +220,7 @@ wr_pub_start(wr_publisher *p, wr_frame *f, wr_topic *t, bool txn_member,
 	f->topic = t;
 	f->keep = keep;
 	f->key = key;
+	f->first = key;
 	f->nchanges = 0;
 	f->head.run = p->run;
 	f->head.seq = ++p->seq;
@@ -272,6 +273,9 @@ wr_pub_send(wr_publisher *p, wr_frame *f)
 				   (unsigned long long) f->head.seq);
 		wr_window_drop_through(p->window, f->key);
 	}
+
+	if (p->copy != NULL && f->key.lsn != 0)
+		p->copy(p->copy_arg, f, nng_msg_body(f->msg), len);
 
 	/*
 	 * nng_sendmsg allocates (and seeds from getrandom) an aio per call.
@@ -349,6 +353,8 @@ wr_pub_frame_added(wr_publisher *p, wr_frame *f, uint32_t pos)
 	f->nchanges++;
 	f->key.lsn = p->txn.commit_lsn;
 	f->key.pos = pos;
+	if (f->nchanges == 1)
+		f->first = f->key;
 	if (nng_msg_len(f->msg) >= p->frame_bytes)
 		wr_pub_flush(p);
 }
@@ -406,7 +412,8 @@ wr_pub_message(wr_publisher *p, wr_topic *t, uint64_t lsn, const char *prefix,
 	size_t		count_at;
 
 	wr_pub_flush(p);
-	if (!wr_pub_start(p, &f, t, false, false, (wr_wkey) {0, 0}))
+	/* not kept in the window; its key {lsn, 0} names it on a second bus */
+	if (!wr_pub_start(p, &f, t, false, false, (wr_wkey) {lsn, 0}))
 		return false;
 	wbe_enc_frame_messages(&f.enc, &f.head, NULL, prefix, prefix_len);
 	count_at = nng_msg_len(f.msg) - WBE_CHANGES_HDR_LEN;

@@ -67,13 +67,23 @@ typedef struct wr_frame
 	uint32_t	nchanges;
 	bool		keep;			/* copy into the replay window under key */
 	wr_wkey		key;			/* of the last change added */
+	wr_wkey		first;			/* of the first change added */
 } wr_frame;
+
+/*
+ * Called with every frame that has keys (not heartbeats) as it is sent:
+ * a second bus (jetstream.h) publishes the same bytes.
+ */
+typedef void (*wr_pub_copy_fn) (void *arg, const wr_frame *f,
+								const void *body, size_t len);
 
 typedef struct wr_publisher
 {
 	nng_socket	sock;
 	nng_aio    *send_aio;		/* reused for every send, see wr_pub_send */
 	wr_window  *window;			/* copies of transactional frames */
+	wr_pub_copy_fn copy;		/* NULL: none */
+	void	   *copy_arg;
 	bool		open;
 	uint64_t	run;			/* random id of this process */
 	uint64_t	seq;			/* last global sequence number used */

@@ -324,6 +324,8 @@ wr_rec_commit(wr_relay *r, const wb_record *rec)
 						  rec->u.commit.end_lsn, r->txn_pos);
 		r->last_commit_lsn = rec->u.commit.commit_lsn;
 	}
+	/* its frames (or, skipped, their first publication) are all sent */
+	wr_js_txn_end(&r->js, rec->u.commit.end_lsn);
 	wr_confirm_txn_published(&r->confirm, rec->u.commit.end_lsn);
 	wr_backfill_commit(r, r->txn.xid);
 	return true;

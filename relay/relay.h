@@ -24,6 +24,7 @@
 #include "consumers.h"
 #include "control.h"
 #include "heartbeat.h"
+#include "jetstream.h"
 #include "pgconn.h"
 #include "publisher.h"
 #include "relcache.h"
@@ -78,6 +79,7 @@ typedef struct wr_relay
 	const wr_config *cfg;
 	wr_pg		pg;
 	wr_publisher pub;
+	wr_js		js;				/* JetStream, a second bus (jetstream.h) */
 	wr_relcache rels;
 	wr_schema_log schema_log;	/* to undo announcements (schema_events.c) */
 	wr_confirm	confirm;

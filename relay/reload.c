@@ -131,6 +131,10 @@ wr_reload(wr_relay *r)
 	WR_KEEP(wr_str_differs(c->state_dir, n.state_dir), "state_dir");
 	WR_KEEP(c->source_trigger != n.source_trigger, "source");
 	WR_KEEP(wr_str_differs(c->metrics_listen, n.metrics_listen), "metrics_listen");
+	WR_KEEP(wr_list_differs(c->jetstream_urls, c->njetstream, n.jetstream_urls,
+							n.njetstream), "jetstream");
+	WR_KEEP(wr_str_differs(c->jetstream_stream, n.jetstream_stream),
+			"jetstream_stream");
 #undef WR_KEEP
 	wr_config_free(&n);
 

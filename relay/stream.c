@@ -15,7 +15,10 @@
  * the loop pauses reading from the server (it keeps answering control
  * requests and sending status updates, which keeps the walsender from
  * timing out), so a slow durable consumer holds the stream back by at most
- * the window.  A rewind request ends streaming so main can restart it.
+ * the window.  The loop pauses the same way while too many frames wait
+ * for JetStream's acknowledgement (jetstream.h), whose results it takes
+ * in wr_poll, woken by their pipe.  A rewind request ends streaming so
+ * main can restart it.
  *
  *-------------------------------------------------------------------------
  */
@@ -219,9 +222,12 @@ wr_copydata(wr_relay *r, const char *buf, int len, bool *reply)
 bool
 wr_poll(wr_relay *r, int pgfd, int timeout_ms)
 {
-	struct pollfd fds[4];
+	struct pollfd fds[5];
 	int			nfds = 0;
 	int			pgidx = -1;
+	int			jsidx = -1;
+	int			jsfd = wr_js_fd(&r->js);
+	int64_t		jsdue = wr_js_wake(&r->js);
 	int			bfidx = -1;
 	int			hbidx = -1;
 	int			bffd = wr_backfill_socket(r);
@@ -251,6 +257,13 @@ wr_poll(wr_relay *r, int pgfd, int timeout_ms)
 		fds[nfds].events = hbevents;
 		nfds++;
 	}
+	if (jsfd >= 0)
+	{
+		jsidx = nfds;
+		fds[nfds].fd = jsfd;
+		fds[nfds].events = POLLIN;
+		nfds++;
+	}
 	if (pgfd >= 0)
 	{
 		pgidx = nfds;
@@ -261,6 +274,9 @@ wr_poll(wr_relay *r, int pgfd, int timeout_ms)
 	/* a heartbeat that does not answer is given up on at its deadline */
 	if (hbdue != INT64_MAX && timeout_ms > hbdue - now)
 		timeout_ms = (int) (hbdue > now ? hbdue - now : 0);
+	/* a frame JetStream did not take is published again when due */
+	if (jsdue != INT64_MAX && timeout_ms > jsdue - now)
+		timeout_ms = (int) (jsdue > now ? jsdue - now : 0);
 	rc = poll(fds, nfds, timeout_ms < 0 ? 0 : timeout_ms);
 	if (rc < 0)
 	{
@@ -278,6 +294,12 @@ wr_poll(wr_relay *r, int pgfd, int timeout_ms)
 	if ((hbidx >= 0 && fds[hbidx].revents != 0) ||
 		(hbdue != INT64_MAX && wr_now_ms() >= hbdue))
 		wr_txn_heartbeat_io(r);
+	if ((jsidx >= 0 && fds[jsidx].revents != 0) ||
+		(jsdue != INT64_MAX && wr_now_ms() >= jsdue))
+	{
+		wr_js_service(&r->js, wr_now_ms());
+		wr_confirm_js_acked(&r->confirm, wr_js_acked(&r->js));
+	}
 	if (pgidx >= 0 && fds[pgidx].revents != 0)
 		return wr_pg_consume(&r->pg);
 	return true;
@@ -357,7 +379,7 @@ wr_stream(wr_relay *r)
 			return WR_STREAM_LOST;
 		}
 
-		if (wr_window_pressure(r, now))
+		if (wr_window_pressure(r, now) || wr_js_full(&r->js))
 		{
 			/* what waits in the open frame may be what a consumer needs */
 			wr_pub_flush(&r->pub);

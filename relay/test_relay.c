@@ -4,8 +4,9 @@
  *	  cmocka tests of the relay's parts that need no PostgreSQL: the flush
  *	  policy (confirm.c), durable consumers (consumers.c), the replay
  *	  window (window.c), schema versions (relcache.c), settings
- *	  (config.c), and framing (publisher.c, over a real nng pub0 socket on
- *	  inproc:// with a sub0 socket reading what it sends).  The streaming
+ *	  (config.c), JetStream subjects (jetstream.c), and framing
+ *	  (publisher.c, over a real nng pub0 socket on inproc:// with a sub0
+ *	  socket reading what it sends).  The streaming
  *	  loop itself is tested end to end (tests/e2e/run).
  *
  *-------------------------------------------------------------------------
@@ -27,6 +28,7 @@
 #include "config.h"
 #include "confirm.h"
 #include "consumers.h"
+#include "jetstream.h"
 #include "listen.h"
 #include "publisher.h"
 #include "relcache.h"
@@ -68,6 +70,82 @@ test_confirm_best_effort(void **state)
 	assert_int_equal(wr_confirm_flushed(&c), 1400);
 	wr_confirm_keepalive(&c, 1600);
 	assert_int_equal(wr_confirm_flushed(&c), 1600);
+}
+
+/*
+ * JetStream is a gate like the durable consumers: alone, its acks move the
+ * position; with durable consumers too, the lower of the two does.
+ */
+static void
+test_confirm_jetstream(void **state)
+{
+	wr_confirm	c;
+
+	(void) state;
+	wr_confirm_init(&c, 1000, false);
+	wr_confirm_jetstream(&c);
+	wr_confirm_txn_begin(&c);
+	wr_confirm_txn_published(&c, 1300);
+	assert_int_equal(wr_confirm_flushed(&c), 1000);
+	wr_confirm_keepalive(&c, 1500);
+	assert_int_equal(wr_confirm_flushed(&c), 1000);
+	wr_confirm_js_acked(&c, 1300);
+	assert_int_equal(wr_confirm_flushed(&c), 1300);
+	wr_confirm_keepalive(&c, 1500);
+	assert_int_equal(wr_confirm_flushed(&c), 1500);
+
+	wr_confirm_init(&c, 1000, true);
+	wr_confirm_jetstream(&c);
+	wr_confirm_txn_begin(&c);
+	wr_confirm_txn_published(&c, 1300);
+	wr_confirm_txn_begin(&c);
+	wr_confirm_txn_published(&c, 1600);
+	wr_confirm_js_acked(&c, 1600);
+	assert_int_equal(wr_confirm_flushed(&c), 1000);	/* consumers: none */
+	wr_confirm_acked(&c, 1300);
+	assert_int_equal(wr_confirm_flushed(&c), 1300);
+	wr_confirm_keepalive(&c, 1700);
+	assert_int_equal(wr_confirm_flushed(&c), 1300);
+	wr_confirm_acked(&c, 1600);
+	wr_confirm_keepalive(&c, 1700);
+	assert_int_equal(wr_confirm_flushed(&c), 1700);
+}
+
+/* Topics to JetStream subjects (docs/RELAY.md, "JetStream"). */
+static void
+test_jetstream_subjects(void **state)
+{
+	static const char *const cases[][2] = {
+		{"public.contacts", "walbus.public.contacts"},
+		{"\"my.schema\".t", "walbus.my%2Eschema.t"},
+		{"s.\"a.b\"", "walbus.s.a%2Eb"},
+		{"\"_private\".t", "walbus.%5Fprivate.t"},
+		{"public.\"_t\"", "walbus.public._t"},
+		{"\"a\"\"b\".c", "walbus.a\"b.c"},
+		{"s.a b*>%\t", "walbus.s.a%20b%2A%3E%25%09"},
+		{"s.caf\xc3\xa9", "walbus.s.caf\xc3\xa9"},
+		{"_txn", "walbus._txn"},
+		{"_msg.walbus.wm", "walbus._msg.walbus%2Ewm"},
+		{"_msg.", "walbus._msg.%"},
+		{"nodot", ""},
+		{"\"open.t", ""},
+	};
+	char		buf[128];
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		size_t		n = wr_js_subject(buf, sizeof(buf), cases[i][0],
+									  strlen(cases[i][0]));
+
+		if (cases[i][1][0] == '\0')
+			assert_int_equal(n, 0);
+		else
+		{
+			assert_int_equal(n, strlen(cases[i][1]));
+			assert_string_equal(buf, cases[i][1]);
+		}
+	}
 }
 
 /* With durable consumers only their acks move the position. */
@@ -405,6 +483,8 @@ test_config_defaults(void **state)
 	assert_int_equal(cfg.status_interval_ms, 10000);
 	assert_int_equal(cfg.frame_bytes, 64 * 1024);
 	assert_int_equal(cfg.bus_queue, 1024);
+	assert_int_equal(cfg.njetstream, 0);
+	assert_string_equal(cfg.jetstream_stream, "WALBUS");
 	assert_null(cfg.dbname);
 	wr_config_free(&cfg);
 }
@@ -468,6 +548,8 @@ test_config_errors(void **state)
 		{"--heartbeat-interval", "0", "for heartbeat_interval"},
 		{"--server-timeout", "-1", "for server_timeout"},
 		{"--log-level", "loud", "invalid log level \"loud\""},
+		{"--jetstream", "localhost:4222", "for jetstream: use nats://HOST:PORT"},
+		{"--jetstream-stream", "a.b", "invalid value \"a.b\" for jetstream_stream"},
 		{"--wait-subscribers", "x", "for wait_subscribers"},
 		{"--durable", "ok,b@d", "invalid durable consumer name \"b@d\""},
 		{"--durable", "a/b", "invalid durable consumer name \"a/b\""},
@@ -1104,6 +1186,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_confirm_best_effort),
 		cmocka_unit_test(test_confirm_durable),
+		cmocka_unit_test(test_confirm_jetstream),
+		cmocka_unit_test(test_jetstream_subjects),
 		cmocka_unit_test(test_consumers),
 		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_framing),
