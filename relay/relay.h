@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "backfill.h"
+#include "clock.h"
 #include "config.h"
 #include "confirm.h"
 #include "consumers.h"
@@ -138,8 +139,7 @@ wr_pos_before_item(wr_relay *r)
 	return r->txn_pos;
 }
 
-/* Milliseconds on a monotonic clock. */
-extern int64_t wr_now_ms(void);
+/* wr_now_ms: milliseconds on a monotonic clock (clock.h) */
 
 /*
  * Delay before reconnect attempt n (from 0): doubling up to

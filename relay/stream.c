@@ -53,15 +53,6 @@
 /* Keepalive: 'k', walEnd, sendTime, replyRequested. */
 #define WR_KEEPALIVE_LEN	(1 + 8 + 8 + 1)
 
-int64_t
-wr_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static uint64_t
 wr_get64(const char *p)
 {
