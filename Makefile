@@ -22,8 +22,9 @@
 #   make bench        decode speed, output size and walsender memory against
 #                     PostgreSQL's own plugins; relay throughput and latency
 #                     against pg_recvlogical + wal2json; backfills against
-#                     COPY; the trigger source's write overhead and rate
-#                     (bench/; never part of test)
+#                     COPY; the trigger source's write overhead and rate;
+#                     the relay publishing to JetStream (one node, three)
+#                     against its nng bus (bench/; never part of test)
 #   make clean
 #
 #-------------------------------------------------------------------------
@@ -73,6 +74,7 @@ bench: install
 	bench/bus_ceiling.sh
 	bench/backfill.sh
 	bench/trigger.sh
+	bench/jetstream.sh
 
 clean:
 	for d in $(SUBDIRS); do $(MAKE) -C $$d clean || exit 1; done

@@ -61,6 +61,7 @@ enum
 	OPT_METRICS_LISTEN,
 	OPT_JETSTREAM,
 	OPT_JETSTREAM_STREAM,
+	OPT_JETSTREAM_REPLICAS,
 	OPT_JSON,
 	OPT_VERSION
 };
@@ -102,6 +103,7 @@ static const struct option wr_options[] = {
 	{"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
 	{"jetstream", required_argument, NULL, OPT_JETSTREAM},
 	{"jetstream-stream", required_argument, NULL, OPT_JETSTREAM_STREAM},
+	{"jetstream-replicas", required_argument, NULL, OPT_JETSTREAM_REPLICAS},
 	{"json", no_argument, NULL, OPT_JSON},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -210,6 +212,8 @@ wr_usage(void)
 		   "                             JetStream acknowledged (default: off)\n"
 		   "      --jetstream-stream=NAME  the stream, created when missing with\n"
 		   "                             subjects walbus.> (default WALBUS)\n"
+		   "      --jetstream-replicas=N  replicas of the stream the relay creates,\n"
+		   "                             1 to 5 (default 1)\n"
 		   "\n"
 		   "Timing (seconds, fractions allowed):\n"
 		   "      --status-interval=S    standby status update period (default 10)\n"
@@ -571,11 +575,13 @@ wr_config_set(wr_config *cfg, const char *name, const char *value,
 						   "seconds", value, name);
 	}
 	else if (strcmp(name, "wait_subscribers") == 0 ||
-			 strcmp(name, "bus_queue") == 0)
+			 strcmp(name, "bus_queue") == 0 ||
+			 strcmp(name, "jetstream_replicas") == 0)
 	{
 		bool		queue = name[0] == 'b';
-		long		lo = queue ? 1 : 0;
-		long		hi = queue ? WR_MAX_BUS_QUEUE : 1000;
+		bool		replicas = name[0] == 'j';
+		long		lo = queue || replicas ? 1 : 0;
+		long		hi = queue ? WR_MAX_BUS_QUEUE : replicas ? 5 : 1000;
 		char	   *end;
 		long		n;
 
@@ -585,7 +591,8 @@ wr_config_set(wr_config *cfg, const char *name, const char *value,
 			return wr_fail(errbuf, errlen,
 						   "invalid value \"%s\" for %s: use a number from "
 						   "%ld to %ld", value, name, lo, hi);
-		*(queue ? &cfg->bus_queue : &cfg->wait_subscribers) = (int) n;
+		*(queue ? &cfg->bus_queue : replicas ? &cfg->jetstream_replicas :
+		  &cfg->wait_subscribers) = (int) n;
 	}
 	else if (strcmp(name, "frame_bytes") == 0)
 	{
@@ -743,6 +750,7 @@ wr_config_defaults(wr_config *cfg)
 	cfg->consumer_timeout_ms = 15000;
 	cfg->frame_bytes = 64 * 1024;
 	cfg->bus_queue = 1024;
+	cfg->jetstream_replicas = 1;
 }
 
 /* Fill what neither the file nor the flags set. */
@@ -804,6 +812,8 @@ wr_flag_setting(int opt)
 			return "jetstream";
 		case OPT_JETSTREAM_STREAM:
 			return "jetstream_stream";
+		case OPT_JETSTREAM_REPLICAS:
+			return "jetstream_replicas";
 		case OPT_HEARTBEAT_INTERVAL:
 			return "heartbeat_interval";
 		case OPT_SERVER_TIMEOUT:

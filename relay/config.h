@@ -78,6 +78,7 @@ typedef struct wr_config
 	char	   *jetstream_urls[WR_MAX_BUS_URLS];	/* nats://host:port */
 	int			njetstream;
 	char	   *jetstream_stream;	/* stream name, default "WALBUS" */
+	int			jetstream_replicas;	/* of a stream the relay creates: 1..5 */
 
 	/* the Prometheus endpoint (metrics.h); NULL: none */
 	char	   *metrics_listen; /* ADDR:PORT as given */

@@ -281,8 +281,15 @@ wr_js_ensure_stream(wr_js *js, char *errbuf, size_t errlen)
 					   "frames a restarted relay publishes again are stored "
 					   "twice", js->stream);
 		else
-			wr_info("JetStream stream \"%s\" exists (%" PRIu64 " messages)",
-					js->stream, si->State.Msgs);
+			wr_info("JetStream stream \"%s\" exists (%" PRIu64 " messages, "
+					"%" PRId64 " replicas)", js->stream, si->State.Msgs,
+					si->Config->Replicas);
+		/* the relay never edits a stream: only says it differs */
+		if (ok && si->Config->Replicas != js->replicas)
+			wr_warning("JetStream stream \"%s\" has %" PRId64 " replicas, "
+					   "jetstream_replicas is %d: it is used as it is (nats "
+					   "stream edit changes it)", js->stream,
+					   si->Config->Replicas, js->replicas);
 		jsStreamInfo_Destroy(si);
 		return ok ? 0 : -1;
 	}
@@ -295,12 +302,13 @@ wr_js_ensure_stream(wr_js *js, char *errbuf, size_t errlen)
 	sc.SubjectsLen = 1;
 	sc.Storage = js_FileStorage;
 	sc.Duplicates = (int64_t) WR_JS_DUPLICATE_WINDOW_S * 1000000000;
+	sc.Replicas = js->replicas;
 	s = js_AddStream(&si, js->ctx, &sc, NULL, &jerr);
 	if (s != NATS_OK)
 		return wr_js_fail(errbuf, errlen, "cannot create the stream", s, jerr);
 	wr_info("created JetStream stream \"%s\" (subjects %s, file storage, "
-			"duplicate window %d s)", js->stream, WR_JS_SUBJECTS,
-			WR_JS_DUPLICATE_WINDOW_S);
+			"duplicate window %d s, %d replicas)", js->stream, WR_JS_SUBJECTS,
+			WR_JS_DUPLICATE_WINDOW_S, js->replicas);
 	jsStreamInfo_Destroy(si);
 	return 0;
 }
@@ -319,6 +327,7 @@ wr_js_open(wr_js *js, const wr_config *cfg, char *errbuf, size_t errlen)
 		return 0;
 	js->enabled = true;
 	js->stream = cfg->jetstream_stream;
+	js->replicas = cfg->jetstream_replicas;
 	if (pthread_mutex_init(&js->mu, NULL) != 0)
 	{
 		snprintf(errbuf, errlen, "JetStream: pthread_mutex_init failed");

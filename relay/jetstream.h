@@ -83,6 +83,7 @@ typedef struct wr_js
 	natsConnection *nc;
 	jsCtx	   *ctx;
 	const char *stream;			/* owned by the config */
+	int			replicas;		/* of the stream if the relay creates it */
 
 	/* the frames sent, oldest first: a ring that grows when needed */
 	wr_js_entry *ring;

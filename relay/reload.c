@@ -135,6 +135,8 @@ wr_reload(wr_relay *r)
 							n.njetstream), "jetstream");
 	WR_KEEP(wr_str_differs(c->jetstream_stream, n.jetstream_stream),
 			"jetstream_stream");
+	WR_KEEP(c->jetstream_replicas != n.jetstream_replicas,
+			"jetstream_replicas");
 #undef WR_KEEP
 	wr_config_free(&n);
 

@@ -485,6 +485,7 @@ test_config_defaults(void **state)
 	assert_int_equal(cfg.bus_queue, 1024);
 	assert_int_equal(cfg.njetstream, 0);
 	assert_string_equal(cfg.jetstream_stream, "WALBUS");
+	assert_int_equal(cfg.jetstream_replicas, 1);
 	assert_null(cfg.dbname);
 	wr_config_free(&cfg);
 }
@@ -550,6 +551,8 @@ test_config_errors(void **state)
 		{"--log-level", "loud", "invalid log level \"loud\""},
 		{"--jetstream", "localhost:4222", "for jetstream: use nats://HOST:PORT"},
 		{"--jetstream-stream", "a.b", "invalid value \"a.b\" for jetstream_stream"},
+		{"--jetstream-replicas", "0", "from 1 to 5"},
+		{"--jetstream-replicas", "6", "invalid value \"6\" for jetstream_replicas"},
 		{"--wait-subscribers", "x", "for wait_subscribers"},
 		{"--durable", "ok,b@d", "invalid durable consumer name \"b@d\""},
 		{"--durable", "a/b", "invalid durable consumer name \"a/b\""},
