@@ -72,29 +72,7 @@ URL1=nats://127.0.0.1:$NATS_PORT
 URLS3=nats://127.0.0.1:$((NATS_PORT + 1)),nats://127.0.0.1:$((NATS_PORT + 2)),nats://127.0.0.1:$((NATS_PORT + 3))
 NATS_PIDS=()
 
-# finish SECONDS PID...: wait for every PID, at most SECONDS in all; kill
-# those still running.  Returns 1 if any had to be killed or failed.
-finish() {
-    local deadline=$((SECONDS + $1)) pid rc=0
-    shift
-    for pid in "$@"; do
-        while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
-            sleep 0.02
-        done
-        if kill -0 "$pid" 2>/dev/null; then
-            kill -KILL "$pid" 2>/dev/null
-            rc=1
-        fi
-        wait "$pid" || rc=1
-    done
-    return $rc
-}
-
-stop_pid() {
-    kill -TERM "$1" 2>/dev/null
-    finish 10 "$1" || true
-}
-
+# finish and stop_pid: bench/lib.sh
 # ------------------------------------------------------------------ build
 
 [ -f "$(pg_config --pkglibdir)/walbus.so" ] ||

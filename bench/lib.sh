@@ -47,3 +47,28 @@ now_ns() { date +%s%N; }
 
 # rate N NS: N per second over NS nanoseconds
 rate() { echo "scale=0; $1 * 1000000000 / $2" | bc; }
+
+# finish SECONDS PID...: wait for every PID (children of this shell) to
+# exit, at most SECONDS in all; kill those still running.  Returns 1 if any
+# had to be killed or failed.
+finish() {
+    local deadline=$((SECONDS + $1)) pid rc=0
+    shift
+    for pid in "$@"; do
+        while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
+            sleep 0.02
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -KILL "$pid" 2>/dev/null
+            rc=1
+        fi
+        wait "$pid" || rc=1
+    done
+    return $rc
+}
+
+# stop_pid PID: SIGTERM, then at most 10 s before SIGKILL.
+stop_pid() {
+    kill -TERM "$1" 2>/dev/null
+    finish 10 "$1" || true
+}

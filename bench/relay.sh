@@ -100,31 +100,6 @@ BENCH_NAME=bench/relay.sh
 . "$ROOT/bench/lib.sh"
 bench_init relay
 
-# finish SECONDS PID...: wait for every PID (children of this shell) to
-# exit, at most SECONDS in all; kill those still running.  Returns 1 if any
-# had to be killed or failed.
-finish() {
-    local deadline=$((SECONDS + $1)) pid rc=0
-    shift
-    for pid in "$@"; do
-        while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
-            sleep 0.02
-        done
-        if kill -0 "$pid" 2>/dev/null; then
-            kill -KILL "$pid" 2>/dev/null
-            rc=1
-        fi
-        wait "$pid" || rc=1
-    done
-    return $rc
-}
-
-# stop_relay PID: SIGTERM, bounded wait.
-stop_relay() {
-    kill -TERM "$1" 2>/dev/null
-    finish 10 "$1" || true
-}
-
 # ------------------------------------------------------------------ build
 
 [ -f "$(pg_config --pkglibdir)/walbus.so" ] ||
@@ -190,7 +165,7 @@ relay_drain() {
         sleep 0.05
     done
     grep -q 'waiting for' "$WORK/$name.relay.log" ||
-        { cat "$WORK/$name.relay.log" >&2; stop_relay "$relay"; return 1; }
+        { cat "$WORK/$name.relay.log" >&2; stop_pid "$relay"; return 1; }
     t0=$(now_ns)
     for i in $(seq "$k"); do
         "$WORK/bus_sink" "$mode" "ipc://$WORK/$name.bus" "$ROWS" \
@@ -205,7 +180,7 @@ relay_drain() {
     BUS_CHANGES=$(jq -r '.changes // 0' <<<"$st" 2>/dev/null || echo 0)
     CPU_US=$(awk -v t="$CLK_TCK" '{ printf "%d", ($14 + $15) * 1000000 / t }' \
         "/proc/$relay/stat" 2>/dev/null || echo 0)
-    stop_relay "$relay"
+    stop_pid "$relay"
     for i in $(seq "$k"); do
         line=$(cat "$WORK/$name.sink$i")
         [[ $line =~ n=([0-9]+)\ lost=([0-9]+)\ first_ns=([0-9]+)\ last_ns=([0-9]+) ]] &&
@@ -373,10 +348,10 @@ latency() {
         sleep 0.1
     done
     grep -q 'streaming slot' "$WORK/$name.relay.log" ||
-        { cat "$WORK/$name.relay.log" >&2; stop_relay "$relay"; return 1; }
+        { cat "$WORK/$name.relay.log" >&2; stop_pid "$relay"; return 1; }
     LOAD=$("$WORK/rate_insert" "$DSN" "$RATE" "$LAT_TXN_ROWS" "$LAT_SECONDS") || ok=0
     finish 30 "${sinks[@]}"
-    stop_relay "$relay"
+    stop_pid "$relay"
     LAT_P50=0 LAT_P99=0 LAT_MAX=0 LAT_MISSED=0
     for i in $(seq "$k"); do
         line=$(cat "$WORK/$name.sink$i")
