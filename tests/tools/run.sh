@@ -64,6 +64,9 @@ live_case() {
     mkfifo "$WORK/fifo"
     (cat stream.bin; exec sleep 30) >"$WORK/fifo" &
     writer=$!
+    # made here: the reader's shell creates it only once it has forked, and
+    # the first count below may come before that
+    : >"$WORK/live"
     walbus-dump --stable <"$WORK/fifo" >"$WORK/live" &
     reader=$!
     for i in $(seq 100); do
