@@ -205,6 +205,27 @@ wr_copydata(wr_relay *r, const char *buf, int len, bool *reply)
 	}
 }
 
+/* Add fd (when >= 0) to a poll set: its index, or -1. */
+static int
+wr_poll_add(struct pollfd *fds, int *nfds, int fd, short events)
+{
+	if (fd < 0)
+		return -1;
+	fds[*nfds].fd = fd;
+	fds[*nfds].events = events;
+	fds[*nfds].revents = 0;
+	return (*nfds)++;
+}
+
+/* timeout_ms shortened to end by due (INT64_MAX: no deadline). */
+static int
+wr_poll_until(int timeout_ms, int64_t due, int64_t now)
+{
+	if (due != INT64_MAX && timeout_ms > due - now)
+		return (int) (due > now ? due - now : 0);
+	return timeout_ms;
+}
+
 /*
  * Poll the libpq socket (pgfd, or -1 when only the control socket
  * matters) and the control socket for at most timeout_ms.  Returns false
@@ -215,12 +236,12 @@ wr_poll(wr_relay *r, int pgfd, int timeout_ms)
 {
 	struct pollfd fds[5];
 	int			nfds = 0;
-	int			pgidx = -1;
-	int			jsidx = -1;
+	int			pgidx;
+	int			jsidx;
 	int			jsfd = wr_js_fd(&r->js);
 	int64_t		jsdue = wr_js_wake(&r->js);
-	int			bfidx = -1;
-	int			hbidx = -1;
+	int			bfidx;
+	int			hbidx;
 	int			bffd = wr_backfill_socket(r);
 	short		hbevents = 0;
 	int			hbfd = wr_txn_hb_socket(&r->txn_hb, &hbevents);
@@ -231,43 +252,15 @@ wr_poll(wr_relay *r, int pgfd, int timeout_ms)
 	/* what a scrape reports: the state the loop is about to sleep on */
 	wr_metrics_publish(r->metrics, r);
 
-	fds[nfds].fd = r->ctl.fd;
-	fds[nfds].events = POLLIN;
-	nfds++;
-	if (bffd >= 0)
-	{
-		bfidx = nfds;
-		fds[nfds].fd = bffd;
-		fds[nfds].events = POLLIN;
-		nfds++;
-	}
-	if (hbfd >= 0)
-	{
-		hbidx = nfds;
-		fds[nfds].fd = hbfd;
-		fds[nfds].events = hbevents;
-		nfds++;
-	}
-	if (jsfd >= 0)
-	{
-		jsidx = nfds;
-		fds[nfds].fd = jsfd;
-		fds[nfds].events = POLLIN;
-		nfds++;
-	}
-	if (pgfd >= 0)
-	{
-		pgidx = nfds;
-		fds[nfds].fd = pgfd;
-		fds[nfds].events = POLLIN;
-		nfds++;
-	}
+	wr_poll_add(fds, &nfds, r->ctl.fd, POLLIN);
+	bfidx = wr_poll_add(fds, &nfds, bffd, POLLIN);
+	hbidx = wr_poll_add(fds, &nfds, hbfd, hbevents);
+	jsidx = wr_poll_add(fds, &nfds, jsfd, POLLIN);
+	pgidx = wr_poll_add(fds, &nfds, pgfd, POLLIN);
 	/* a heartbeat that does not answer is given up on at its deadline */
-	if (hbdue != INT64_MAX && timeout_ms > hbdue - now)
-		timeout_ms = (int) (hbdue > now ? hbdue - now : 0);
+	timeout_ms = wr_poll_until(timeout_ms, hbdue, now);
 	/* a frame JetStream did not take is published again when due */
-	if (jsdue != INT64_MAX && timeout_ms > jsdue - now)
-		timeout_ms = (int) (jsdue > now ? jsdue - now : 0);
+	timeout_ms = wr_poll_until(timeout_ms, jsdue, now);
 	rc = poll(fds, nfds, timeout_ms < 0 ? 0 : timeout_ms);
 	if (rc < 0)
 	{
