@@ -62,6 +62,15 @@ wr_confirm_acked(wr_confirm *c, uint64_t min_acked_end)
 	wr_confirm_gated(c);
 }
 
+uint64_t
+wr_confirm_flushed_if_acked(const wr_confirm *c, uint64_t min_acked_end)
+{
+	wr_confirm	after = *c;
+
+	wr_confirm_acked(&after, min_acked_end);
+	return after.flushed;
+}
+
 /*
  * A new connection resumes at the slot's confirmed position; a transaction
  * that was half published will be sent again from its start.

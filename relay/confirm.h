@@ -42,6 +42,12 @@ typedef struct wr_confirm
 extern void wr_confirm_init(wr_confirm *c, uint64_t start, bool durable);
 /* Durable: the lowest end LSN every consumer has acknowledged. */
 extern void wr_confirm_acked(wr_confirm *c, uint64_t min_acked_end);
+/*
+ * What wr_confirm_flushed would say after wr_confirm_acked: for answers
+ * given before the loop applies an ack (requests.h).
+ */
+extern uint64_t wr_confirm_flushed_if_acked(const wr_confirm *c,
+											uint64_t min_acked_end);
 /* Gate on JetStream from now on (after wr_confirm_init). */
 extern void wr_confirm_jetstream(wr_confirm *c);
 /* JetStream: the newest end LSN whose frames it has all acknowledged. */

@@ -94,11 +94,24 @@ wr_wbstr(const char *s)
 	return w;
 }
 
+/*
+ * The flush position answers report: with the acks recorded but not yet
+ * applied by the loop (requests.h), as it will be at its next turn.
+ */
+static uint64_t
+wr_control_flushed(const wr_relay *r)
+{
+	if (!r->requests.acked)
+		return wr_confirm_flushed(&r->confirm);
+	return wr_confirm_flushed_if_acked(&r->confirm,
+									   r->requests.min_acked_end);
+}
+
 static void
 wr_control_status(wb_enc *e, const wr_relay *r)
 {
 	wbc_status	st;
-	uint64_t	flushed = wr_confirm_flushed(&r->confirm);
+	uint64_t	flushed = wr_control_flushed(r);
 	int64_t		now = wr_now_ms();
 
 	memset(&st, 0, sizeof(st));
@@ -259,7 +272,7 @@ wr_control_hello(wb_enc *e, wr_relay *r, const wbc_request *req)
 	h.acked_lsn = c->acked_end;
 	h.acked_commit_lsn = c->acked_key.lsn;
 	h.acked_pos = c->acked_key.pos;
-	h.flushed_lsn = wr_confirm_flushed(&r->confirm);
+	h.flushed_lsn = wr_control_flushed(r);
 	wbc_enc_hello(e, &h);
 }
 
@@ -281,8 +294,9 @@ wr_control_ack(wb_enc *e, wr_relay *r, const wbc_request *req)
 	key.pos = req->pos;
 	wr_consumers_ack(c, key, req->end_lsn,
 					 req->has_release ? &req->release : NULL, wr_now_ms());
-	wr_confirm_acked(&r->confirm, wr_consumers_min_end(&r->consumers));
-	wbc_enc_ack(e, wr_confirm_flushed(&r->confirm));
+	/* the slot's position moves at the loop's next turn */
+	wr_requests_ack(&r->requests, wr_consumers_min_end(&r->consumers));
+	wbc_enc_ack(e, wr_control_flushed(r));
 }
 
 /*
@@ -290,8 +304,10 @@ wr_control_ack(wb_enc *e, wr_relay *r, const wbc_request *req)
  * Reserved topics always: libwalbus subscribes to "_" for gap detection.
  */
 static bool
-wr_replay_selected(const wbc_request *req, const wr_wentry *m)
+wr_replay_selected(const wr_wentry *m, void *arg)
 {
+	const wbc_request *req = arg;
+
 	if (m->len > 0 && m->data[0] == '_')
 		return true;
 	for (uint32_t i = 0; i < req->nprefixes; i++)
@@ -301,19 +317,32 @@ wr_replay_selected(const wbc_request *req, const wr_wentry *m)
 	return false;
 }
 
+/*
+ * The consumer needs what only the slot still has: record a rewind, which
+ * restarts the stream at the slot's confirmed position, at most what it
+ * acknowledged.  Everyone else drops the repeats by key.
+ */
+static void
+wr_control_rewind(wr_relay *r, wr_consumer *c, wr_wkey after)
+{
+	char		reason[WR_REASON_MAX];
+
+	snprintf(reason, sizeof(reason),
+			 "durable consumer \"%s\" needs changes after " WR_LSN_FMT
+			 "/%u that the replay window no longer holds", c->name,
+			 WR_LSN_ARGS(after.lsn), after.pos);
+	if (wr_requests_rewind(&r->requests, reason))
+		c->rewinds++;
+}
+
 static void
 wr_control_replay(wb_enc *e, wr_relay *r, const wbc_request *req)
 {
 	const wr_window *w = &r->window;
 	wr_consumer *c = NULL;
 	wr_wkey		after;
-	size_t		first;
-	size_t		i;
-	size_t		last = 0;
-	uint32_t	n = 0;
+	wr_wpage	page;
 	uint64_t	budget;
-	uint64_t	bytes = 0;
-	bool		end;
 
 	if (!req->has_key)
 	{
@@ -334,56 +363,30 @@ wr_control_replay(wb_enc *e, wr_relay *r, const wbc_request *req)
 	if (!wr_window_covers(w, after))
 	{
 		if (c == NULL)
-		{
 			wbc_enc_replay_start(e, WBC_REPLAY_GONE, r->pub.run, r->pub.seq,
 								 true, 0);
-			return;
-		}
-
-		/*
-		 * The consumer needs what only the slot still has: restart the
-		 * stream at the slot's confirmed position, which is at most what
-		 * it acknowledged.  Everyone else drops the repeats by key.
-		 */
-		if (!r->rewind_requested)
+		else
 		{
-			wr_warning("durable consumer \"%s\" needs changes after "
-					   WR_LSN_FMT "/%u that the replay window no longer "
-					   "holds: rewinding the stream to the slot", c->name,
-					   WR_LSN_ARGS(after.lsn), after.pos);
-			c->rewinds++;
+			wr_control_rewind(r, c, after);
+			wbc_enc_replay_start(e, WBC_REPLAY_REWIND, r->pub.run,
+								 r->pub.seq, false, 0);
 		}
-		r->rewind_requested = true;
-		wbc_enc_replay_start(e, WBC_REPLAY_REWIND, r->pub.run, r->pub.seq,
-							 false, 0);
 		return;
 	}
 
 	budget = req->max_bytes ? req->max_bytes : WR_REPLAY_DEFAULT_BYTES;
 	if (budget > WR_REPLAY_MAX_BYTES)
 		budget = WR_REPLAY_MAX_BYTES;
-	first = wr_window_find(w, after);
-	for (i = first; i < w->count; i++)
-	{
-		const wr_wentry *m = wr_window_at(w, i);
-
-		if (!wr_replay_selected(req, m))
-			continue;
-		if (n > 0 && bytes + m->len > budget)
-			break;
-		bytes += m->len;
-		n++;
-		last = i;
-	}
-	end = i >= w->count;
+	wr_window_page(w, after, budget, wr_replay_selected, (void *) req,
+				   &page);
 	wbc_enc_replay_start(e, WBC_REPLAY_DATA, r->pub.run,
-						 end ? r->pub.seq : wr_window_at(w, last)->seq, end,
-						 n);
-	for (i = first; n > 0 && i <= last; i++)
+						 page.end ? r->pub.seq :
+						 wr_window_at(w, page.last)->seq, page.end, page.n);
+	for (size_t i = page.first; page.n > 0 && i <= page.last; i++)
 	{
 		const wr_wentry *m = wr_window_at(w, i);
 
-		if (wr_replay_selected(req, m))
+		if (wr_replay_selected(m, (void *) req))
 			wbc_enc_replay_message(e, m->data, m->len);
 	}
 }

@@ -11,7 +11,11 @@
  * input can stop the relay.  Before answering, each request is checked
  * against the control_allow rules (authz.h) with what the client's nng
  * pipe tells of it; a refusal is an error response "forbidden" naming
- * the client, counted in the status and logged.  Single-threaded.
+ * the client, counted in the status and logged.  A request that asks
+ * the loop to act (an ack that may move the slot's flush position, a
+ * rewind) is only recorded in relay->requests (requests.h), for the loop
+ * to apply at its next turn, and answered as the loop will act.
+ * Single-threaded.
  *
  *-------------------------------------------------------------------------
  */

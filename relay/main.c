@@ -113,16 +113,18 @@ wr_resume(wr_relay *r)
 }
 
 /*
- * Reconnect after a lost connection until it works.  Returns WR_PG_OK,
- * WR_PG_FATAL (message in r->pg.errmsg) or WR_PG_RETRY when asked to stop
- * while waiting.
+ * Reconnect until it works, the first attempt at once when asked; reason
+ * says why the connection ended, for the warnings of the attempts that
+ * fail.  Returns WR_PG_OK, WR_PG_FATAL (message in r->pg.errmsg) or
+ * WR_PG_RETRY when asked to stop while waiting.
  */
 static wr_pg_rc
-wr_reconnect(wr_relay *r, bool at_once)
+wr_reconnect(wr_relay *r, const char *reason, bool at_once)
 {
 	char		why[sizeof(r->pg.errmsg)];
 
-	memcpy(why, r->pg.errmsg, sizeof(why));
+	/* a copy: each failed attempt leaves its own message in pg.errmsg */
+	snprintf(why, sizeof(why), "%s", reason);
 	for (int attempt = 0;; attempt++)
 	{
 		int			delay = at_once && attempt == 0 ? 0 :
@@ -147,6 +149,53 @@ wr_reconnect(wr_relay *r, bool at_once)
 		if (rc != WR_PG_RETRY)
 			return rc;
 		memcpy(why, r->pg.errmsg, sizeof(why));
+	}
+}
+
+/*
+ * Stream the slot until asked to stop (0) or until an error that needs a
+ * human (1, logged).  A lost connection is reconnected with backoff; a
+ * rewind (a durable consumer needs what the window no longer holds)
+ * restarts the stream at once at the slot's confirmed position, publishing
+ * everything from there again (subscribers drop repeats by key) into a
+ * fresh window.
+ */
+static int
+wr_run(wr_relay *r)
+{
+	for (;;)
+	{
+		wr_stream_rc src = wr_stream(r);
+		wr_pg_rc	rc;
+
+		if (src == WR_STREAM_STOPPED)
+			return 0;
+		if (src == WR_STREAM_FAILED)
+			return 1;
+
+		wr_records_reset(r);
+		/* chunks not confirmed yet are read again after the restart */
+		wr_backfill_restart(r);
+		wr_pg_close(&r->pg);
+		if (src == WR_STREAM_REWIND)
+		{
+			wr_rewind(r);
+			rc = wr_reconnect(r, "rewinding", true);
+		}
+		else
+			rc = wr_reconnect(r, r->pg.errmsg, false);
+		if (rc == WR_PG_RETRY)	/* stop requested while waiting */
+			return 0;
+		if (rc == WR_PG_FATAL)
+		{
+			wr_error("%s", r->pg.errmsg);
+			return 1;
+		}
+		r->stats.reconnects++;
+		wr_resume(r);
+		/* a rewind publishes everything from there again: same events */
+		if (src == WR_STREAM_REWIND)
+			wr_schema_undo(r, r->confirmed_lsn);
 	}
 }
 
@@ -350,53 +399,7 @@ main(int argc, char **argv)
 	}
 	wr_resume(&r);
 
-	for (;;)
-	{
-		wr_stream_rc src = wr_stream(&r);
-
-		if (src == WR_STREAM_STOPPED)
-		{
-			exit_code = 0;
-			break;
-		}
-		if (src == WR_STREAM_FAILED)
-			break;
-
-		wr_records_reset(&r);
-		/* chunks not confirmed yet are read again after the restart */
-		wr_backfill_restart(&r);
-		wr_pg_close(&r.pg);
-		if (src == WR_STREAM_REWIND)
-		{
-			/*
-			 * Stream everything after the slot's confirmed position again,
-			 * publishing it all (subscribers drop repeats by key) and
-			 * filling a fresh window from there.
-			 */
-			r.rewind_requested = false;
-			r.stats.rewinds++;
-			r.last_commit_lsn = 0;
-			wr_window_reset(&r.window);
-			r.paused = false;
-			snprintf(r.pg.errmsg, sizeof(r.pg.errmsg), "rewinding");
-		}
-		rc = wr_reconnect(&r, src == WR_STREAM_REWIND);
-		if (rc == WR_PG_RETRY)	/* stop requested while waiting */
-		{
-			exit_code = 0;
-			break;
-		}
-		if (rc == WR_PG_FATAL)
-		{
-			wr_error("%s", r.pg.errmsg);
-			break;
-		}
-		r.stats.reconnects++;
-		wr_resume(&r);
-		/* a rewind publishes everything from there again: same events */
-		if (src == WR_STREAM_REWIND)
-			wr_schema_undo(&r, r.confirmed_lsn);
-	}
+	exit_code = wr_run(&r);
 	if (exit_code == 0)
 		wr_info("stopped");
 

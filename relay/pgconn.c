@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * pgconn.c
- *	  PostgreSQL connection, preflight checks, slot and CopyBoth messages
+ *	  PostgreSQL connection, preflight checks, slot and CopyBoth transport
  *	  of walbus-relay (see pgconn.h).
  *
  * The preflight checks run on the replication connection itself (a
@@ -25,11 +25,9 @@
 
 #include "log.h"
 #include "walbus_proto.h"
+#include "walproto.h"
 
 #define WR_PLUGIN			"walbus"
-
-/* Status update layout: 'r', write, flush, apply, clock, reply flag. */
-#define WR_STATUS_LEN		(1 + 8 + 8 + 8 + 8 + 1)
 
 static void
 wr_pg_setmsg(wr_pg *pg, const char *fmt,...)
@@ -88,14 +86,6 @@ wr_lsn_parse(const char *s, uint64_t *lsn)
 		return false;
 	*lsn = ((uint64_t) hi << 32) | lo;
 	return true;
-}
-
-/* Big-endian integers of the replication protocol. */
-static void
-wr_put64(char *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (char) (v & 0xff);
 }
 
 /* ------------------------------------------------------------ messages */
@@ -750,15 +740,19 @@ bool
 wr_pg_send_status(wr_pg *pg, uint64_t write_lsn, uint64_t flush_lsn,
 				  bool reply_requested)
 {
-	char		msg[WR_STATUS_LEN];
+	wr_wp_msg	st;
+	char		msg[WR_WP_STATUS_LEN];
+	size_t		len;
 
-	msg[0] = 'r';
-	wr_put64(msg + 1, write_lsn);	/* received and written */
-	wr_put64(msg + 9, flush_lsn);	/* published: the slot may move here */
-	wr_put64(msg + 17, flush_lsn);	/* applied: nothing more to apply */
-	wr_put64(msg + 25, (uint64_t) wr_pg_now());
-	msg[33] = reply_requested ? 1 : 0;
-	if (PQputCopyData(pg->conn, msg, sizeof(msg)) <= 0 ||
+	memset(&st, 0, sizeof(st));
+	st.kind = WR_WP_STATUS;
+	st.u.status.write_lsn = write_lsn;	/* received and written */
+	st.u.status.flush_lsn = flush_lsn;	/* published: the slot may move here */
+	st.u.status.apply_lsn = flush_lsn;	/* applied: nothing more to apply */
+	st.u.status.send_time = wr_pg_now();
+	st.u.status.reply_requested = reply_requested;
+	len = wr_wp_write(&st, msg, sizeof(msg));
+	if (PQputCopyData(pg->conn, msg, (int) len) <= 0 ||
 		PQflush(pg->conn) != 0)
 	{
 		wr_pg_setmsg(pg, "could not send a status update: %s",

@@ -3,7 +3,8 @@
  * pgconn.h
  *	  The relay's PostgreSQL side: a replication=database libpq
  *	  connection, the preflight checks that turn misconfiguration into one
- *	  clear line, the slot, START_REPLICATION, and the CopyBoth messages.
+ *	  clear line, the slot, START_REPLICATION, and the CopyBoth transport
+ *	  (reading and sending CopyData; the messages' layout is walproto.h's).
  *
  * Functions that can fail return a wr_pg_rc and leave a one-line message
  * in pg->errmsg: WR_PG_RETRY for what a later attempt may cure (server
@@ -104,7 +105,10 @@ wr_pg_socket(const wr_pg *pg)
 extern int	wr_pg_read(wr_pg *pg, char **buf);
 extern bool wr_pg_consume(wr_pg *pg);
 
-/* Standby status update ('r'): received, flushed, applied positions. */
+/*
+ * Send a standby status update ('r', built by walproto.c): received,
+ * flushed, and applied (reported as flushed: nothing is applied here).
+ */
 extern bool wr_pg_send_status(wr_pg *pg, uint64_t write_lsn,
 							  uint64_t flush_lsn, bool reply_requested);
 

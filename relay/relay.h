@@ -29,6 +29,7 @@
 #include "pgconn.h"
 #include "publisher.h"
 #include "relcache.h"
+#include "requests.h"
 #include "walbus_envelope.h"
 #include "walbus_proto.h"
 #include "window.h"
@@ -90,8 +91,8 @@ typedef struct wr_relay
 	wr_txn_hb	txn_hb;			/* transactional heartbeat connection */
 	wr_backfills backfills;		/* tables being read into the stream */
 	struct wr_metrics *metrics; /* the Prometheus endpoint; NULL: none */
-	bool		rewind_requested;	/* a durable consumer needs what the
-									 * window no longer has */
+	wr_requests requests;		/* recorded by control requests, applied
+								 * by the loop (requests.h) */
 	bool		paused;			/* the window is full of unacked messages */
 	wb_dec		dec;
 	wr_state	state;

@@ -17,8 +17,12 @@
  * timing out), so a slow durable consumer holds the stream back by at most
  * the window.  The loop pauses the same way while too many frames wait
  * for JetStream's acknowledgement (jetstream.h), whose results it takes
- * in wr_poll, woken by their pipe.  A rewind request ends streaming so
- * main can restart it.
+ * in wr_poll, woken by their pipe.
+ *
+ * Control requests answered in wr_poll change nothing of the loop: they
+ * are recorded (requests.h) and applied at the top of each turn, in
+ * wr_apply_requests; a rewind recorded there ends streaming so that main
+ * can restart it (wr_rewind).
  *
  *-------------------------------------------------------------------------
  */
@@ -38,6 +42,7 @@
 #include "metrics.h"
 #include "records.h"
 #include "schema_events.h"
+#include "walproto.h"
 
 /* Messages handled between two looks at the control socket. */
 #define WR_CONTROL_EVERY	256
@@ -47,21 +52,6 @@
 
 /* How long a stopping relay waits for the server to end the copy. */
 #define WR_STOP_TIMEOUT_MS	3000
-
-/* XLogData: 'w', dataStart, walEnd, sendTime, then the record. */
-#define WR_XLOGDATA_HDR		(1 + 8 + 8 + 8)
-/* Keepalive: 'k', walEnd, sendTime, replyRequested. */
-#define WR_KEEPALIVE_LEN	(1 + 8 + 8 + 1)
-
-static uint64_t
-wr_get64(const char *p)
-{
-	uint64_t	v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | (unsigned char) p[i];
-	return v;
-}
 
 static wb_timestamp
 wr_wall_clock(void)
@@ -127,6 +117,30 @@ wr_window_pressure(wr_relay *r, int64_t now)
 	return r->paused;
 }
 
+bool
+wr_apply_requests(wr_relay *r)
+{
+	uint64_t	min_acked_end;
+
+	if (wr_requests_take_ack(&r->requests, &min_acked_end))
+		wr_confirm_acked(&r->confirm, min_acked_end);
+	return r->requests.rewind;
+}
+
+void
+wr_rewind(wr_relay *r)
+{
+	char		reason[WR_REASON_MAX];
+
+	if (!wr_requests_take_rewind(&r->requests, reason, sizeof(reason)))
+		return;
+	wr_warning("%s: rewinding the stream to the slot", reason);
+	r->stats.rewinds++;
+	r->last_commit_lsn = 0;
+	wr_window_reset(&r->window);
+	r->paused = false;
+}
+
 /* The heartbeat under way, after its socket's events or at its deadline. */
 static void
 wr_txn_heartbeat_io(wr_relay *r)
@@ -135,41 +149,31 @@ wr_txn_heartbeat_io(wr_relay *r)
 		r->stats.txn_heartbeats++;
 }
 
+/* An XLogData message: one plugin record, decoded and handled. */
 static bool
-wr_xlogdata(wr_relay *r, const char *buf, int len)
+wr_xlogdata(wr_relay *r, const wr_wp_xlogdata *x)
 {
-	uint64_t	data_start;
-	uint64_t	wal_end;
 	wb_record	rec;
 	size_t		consumed = 0;
 	int			rc;
 
-	if (len < WR_XLOGDATA_HDR)
-	{
-		wr_error("protocol error: XLogData message of %d bytes", len);
-		return false;
-	}
-	data_start = wr_get64(buf + 1);
-	wal_end = wr_get64(buf + 9);
-	if (data_start > r->received_lsn)
-		r->received_lsn = data_start;
-	if (wal_end > r->server_lsn)
-		r->server_lsn = wal_end;
+	if (x->data_start > r->received_lsn)
+		r->received_lsn = x->data_start;
+	if (x->wal_end > r->server_lsn)
+		r->server_lsn = x->wal_end;
 
-	rc = wb_decode(&r->dec, buf + WR_XLOGDATA_HDR, len - WR_XLOGDATA_HDR,
-				   &rec, &consumed);
-	if (rc == WB_OK && consumed != (size_t) (len - WR_XLOGDATA_HDR))
+	rc = wb_decode(&r->dec, x->data, x->len, &rec, &consumed);
+	if (rc == WB_OK && consumed != x->len)
 	{
 		rc = WB_EMALFORMED;
 		snprintf(r->dec.errmsg, sizeof(r->dec.errmsg),
-				 "%zu bytes after the record",
-				 (size_t) (len - WR_XLOGDATA_HDR) - consumed);
+				 "%zu bytes after the record", x->len - consumed);
 	}
 	if (rc != WB_OK)
 	{
 		wr_error("malformed walbus record at " WR_LSN_FMT ": %s (is the "
 				 "plugin on the server the same version as the relay?)",
-				 WR_LSN_ARGS(data_start), wb_dec_errmsg(&r->dec));
+				 WR_LSN_ARGS(x->data_start), wb_dec_errmsg(&r->dec));
 		return false;
 	}
 	return wr_records_handle(r, &rec);
@@ -179,30 +183,33 @@ wr_xlogdata(wr_relay *r, const char *buf, int len)
 static bool
 wr_copydata(wr_relay *r, const char *buf, int len, bool *reply)
 {
-	uint64_t	wal_end;
+	wr_wp_msg	msg;
+	char		err[128];
 
-	switch (buf[0])
+	if (wr_wp_read(buf, (size_t) len, &msg, err, sizeof(err)) != WR_WP_OK)
 	{
-		case 'w':
-			return wr_xlogdata(r, buf, len);
-		case 'k':
-			if (len < WR_KEEPALIVE_LEN)
-			{
-				wr_error("protocol error: keepalive of %d bytes", len);
-				return false;
-			}
-			wal_end = wr_get64(buf + 1);
-			if (wal_end > r->server_lsn)
-				r->server_lsn = wal_end;
-			wr_confirm_keepalive(&r->confirm, wal_end);
-			if (buf[17])
+		wr_error("protocol error: %s", err);
+		return false;
+	}
+	switch (msg.kind)
+	{
+		case WR_WP_XLOGDATA:
+			return wr_xlogdata(r, &msg.u.xlogdata);
+		case WR_WP_KEEPALIVE:
+			if (msg.u.keepalive.wal_end > r->server_lsn)
+				r->server_lsn = msg.u.keepalive.wal_end;
+			wr_confirm_keepalive(&r->confirm, msg.u.keepalive.wal_end);
+			if (msg.u.keepalive.reply_requested)
 				*reply = true;
 			return true;
-		default:
-			wr_warning("ignoring replication message of unknown type 0x%02x",
-					   (unsigned char) buf[0]);
-			return true;
+		case WR_WP_STATUS:
+		case WR_WP_UNKNOWN:
+			break;
 	}
+	/* a status update is ours to send, never the server's */
+	wr_warning("ignoring replication message of unknown type 0x%02x",
+			   (unsigned char) msg.type);
+	return true;
 }
 
 /* Add fd (when >= 0) to a poll set: its index, or -1. */
@@ -295,17 +302,96 @@ wr_min64(int64_t a, int64_t b)
 	return a < b ? a : b;
 }
 
+/* The loop's timers and what it owes the server (times in wr_now_ms). */
+typedef struct wr_timers
+{
+	int64_t		next_status;	/* a standby status update is due */
+	int64_t		next_heartbeat; /* a heartbeat on the bus is due */
+	int64_t		next_txn_hb;	/* a transactional heartbeat is due */
+	int64_t		last_heard;		/* last message from the server */
+	bool		reply;			/* the server asked for a status update */
+} wr_timers;
+
+/*
+ * End the copy with a final status update, to stop or to rewind: the open
+ * frame first, so that the position reported covers all that was sent.
+ */
+static void
+wr_stream_end(wr_relay *r, bool stopping)
+{
+	wr_pub_flush(&r->pub);
+	if (stopping)
+		wr_info("stopping: final status update at " WR_LSN_FMT,
+				WR_LSN_ARGS(wr_confirm_flushed(&r->confirm)));
+	wr_send_status(r, false);
+	wr_pg_stop(&r->pg, WR_STOP_TIMEOUT_MS);
+}
+
+/*
+ * Send what is due at now: the status update (false when it could not be
+ * sent: the connection is lost), the heartbeats.
+ */
+static bool
+wr_stream_due(wr_relay *r, wr_timers *t, int64_t now)
+{
+	const wr_config *cfg = r->cfg;
+
+	if (t->reply || now >= t->next_status)
+	{
+		/* a quiet server is asked to answer, to tell silence from loss */
+		bool		ping = cfg->server_timeout_ms > 0 &&
+			now - t->last_heard > cfg->server_timeout_ms / 2;
+
+		if (!wr_send_status(r, ping))
+			return false;
+		t->next_status = now + cfg->status_interval_ms;
+		t->reply = false;
+		wr_consumers_check_lag(&r->consumers, r->received_lsn, now);
+	}
+	if (cfg->txn_heartbeat_ms > 0 && now >= t->next_txn_hb)
+	{
+		/* begun here, carried on by wr_poll: it never blocks the loop */
+		wr_txn_hb_start(&r->txn_hb, cfg->dbname, now);
+		t->next_txn_hb = now + cfg->txn_heartbeat_ms;
+	}
+	if (now >= t->next_heartbeat)
+	{
+		wr_heartbeat(r);
+		t->next_heartbeat = now + cfg->heartbeat_interval_ms;
+	}
+	return true;
+}
+
+/*
+ * Nothing buffered: sleep on the server's socket until data, a request or
+ * the next timer.  False when reading from the server failed.
+ */
+static bool
+wr_stream_sleep(wr_relay *r, const wr_timers *t, int64_t now)
+{
+	const wr_config *cfg = r->cfg;
+	int64_t		wake = wr_min64(t->next_status, t->next_heartbeat);
+
+	if (cfg->txn_heartbeat_ms > 0)
+		wake = wr_min64(wake, t->next_txn_hb);
+	if (cfg->server_timeout_ms > 0)
+		wake = wr_min64(wake, t->last_heard + cfg->server_timeout_ms + 1);
+	wake = wr_min64(wake, wr_backfill_wake(r));
+	return wr_poll(r, wr_pg_socket(&r->pg), (int) (wake - now));
+}
+
 wr_stream_rc
 wr_stream(wr_relay *r)
 {
 	const wr_config *cfg = r->cfg;
 	int64_t		now = wr_now_ms();
-	int64_t		next_status = now + cfg->status_interval_ms;
-	int64_t		next_heartbeat = now + cfg->heartbeat_interval_ms;
-	int64_t		next_txn_hb = now + cfg->txn_heartbeat_ms;
-	int64_t		last_heard = now;	/* last message from the server */
+	wr_timers	t = {
+		.next_status = now + cfg->status_interval_ms,
+		.next_heartbeat = now + cfg->heartbeat_interval_ms,
+		.next_txn_hb = now + cfg->txn_heartbeat_ms,
+		.last_heard = now
+	};
 	int			since_control = 0;
-	bool		reply = false;
 
 	r->state = WR_STATE_STREAMING;
 	for (;;)
@@ -313,49 +399,29 @@ wr_stream(wr_relay *r)
 		char	   *buf;
 		int			len;
 
+		/*
+		 * The one place where control requests act: before the stop, so
+		 * that the final status update reports the acks already answered.
+		 */
+		bool		rewind = wr_apply_requests(r);
+
 		if (wr_stop_requested)
 		{
-			wr_pub_flush(&r->pub);
-			wr_info("stopping: final status update at " WR_LSN_FMT,
-					WR_LSN_ARGS(wr_confirm_flushed(&r->confirm)));
-			wr_send_status(r, false);
-			wr_pg_stop(&r->pg, WR_STOP_TIMEOUT_MS);
+			wr_stream_end(r, true);
 			return WR_STREAM_STOPPED;
+		}
+		if (rewind)
+		{
+			/* main rewinds (wr_rewind) once the copy has ended */
+			wr_stream_end(r, false);
+			return WR_STREAM_REWIND;
 		}
 
 		now = wr_now_ms();
-		if (reply || now >= next_status)
-		{
-			/* a quiet server is asked to answer, to tell silence from loss */
-			bool		ping = cfg->server_timeout_ms > 0 &&
-				now - last_heard > cfg->server_timeout_ms / 2;
-
-			if (!wr_send_status(r, ping))
-				return WR_STREAM_LOST;
-			next_status = now + cfg->status_interval_ms;
-			reply = false;
-			wr_consumers_check_lag(&r->consumers, r->received_lsn, now);
-		}
-		if (r->rewind_requested)
-		{
-			wr_pub_flush(&r->pub);
-			wr_send_status(r, false);
-			wr_pg_stop(&r->pg, WR_STOP_TIMEOUT_MS);
-			return WR_STREAM_REWIND;
-		}
-		if (cfg->txn_heartbeat_ms > 0 && now >= next_txn_hb)
-		{
-			/* begun here, carried on by wr_poll: it never blocks the loop */
-			wr_txn_hb_start(&r->txn_hb, cfg->dbname, now);
-			next_txn_hb = now + cfg->txn_heartbeat_ms;
-		}
-		if (now >= next_heartbeat)
-		{
-			wr_heartbeat(r);
-			next_heartbeat = now + cfg->heartbeat_interval_ms;
-		}
+		if (!wr_stream_due(r, &t, now))
+			return WR_STREAM_LOST;
 		if (cfg->server_timeout_ms > 0 &&
-			now - last_heard > cfg->server_timeout_ms)
+			now - t.last_heard > cfg->server_timeout_ms)
 		{
 			snprintf(r->pg.errmsg, sizeof(r->pg.errmsg),
 					 "no message from the server for %d ms",
@@ -368,9 +434,9 @@ wr_stream(wr_relay *r)
 			/* what waits in the open frame may be what a consumer needs */
 			wr_pub_flush(&r->pub);
 			/* the server is not silent: we are not reading it */
-			last_heard = now;
+			t.last_heard = now;
 			if (!wr_poll(r, -1, (int) wr_min64(WR_PAUSE_POLL_MS,
-											   next_status - now)))
+											   t.next_status - now)))
 				return WR_STREAM_LOST;
 			continue;
 		}
@@ -380,12 +446,12 @@ wr_stream(wr_relay *r)
 			return WR_STREAM_LOST;
 		if (len > 0)
 		{
-			bool		ok = wr_copydata(r, buf, len, &reply);
+			bool		ok = wr_copydata(r, buf, len, &t.reply);
 
 			PQfreemem(buf);
 			if (!ok)
 				return WR_STREAM_FAILED;
-			last_heard = now;
+			t.last_heard = now;
 			if (++since_control >= WR_CONTROL_EVERY)
 			{
 				since_control = 0;
@@ -396,9 +462,8 @@ wr_stream(wr_relay *r)
 
 		/*
 		 * Nothing buffered: send the open frame now (a frame never waits
-		 * for more changes), then sleep until data, a request or the next
-		 * timer.  A backfill's next chunk is read first: its watermarks
-		 * then come through the stream (backfill.h).
+		 * for more changes), then sleep.  A backfill's next chunk is read
+		 * first: its watermarks then come through the stream (backfill.h).
 		 */
 		wr_pub_flush(&r->pub);
 		if (wr_backfill_due(r))
@@ -406,17 +471,8 @@ wr_stream(wr_relay *r)
 			wr_backfill_step(r);
 			continue;
 		}
-		{
-			int64_t		wake = wr_min64(next_status, next_heartbeat);
-
-			if (cfg->txn_heartbeat_ms > 0)
-				wake = wr_min64(wake, next_txn_hb);
-			if (cfg->server_timeout_ms > 0)
-				wake = wr_min64(wake, last_heard + cfg->server_timeout_ms + 1);
-			wake = wr_min64(wake, wr_backfill_wake(r));
-			if (!wr_poll(r, wr_pg_socket(&r->pg), (int) (wake - now)))
-				return WR_STREAM_LOST;
-		}
+		if (!wr_stream_sleep(r, &t, now))
+			return WR_STREAM_LOST;
 	}
 }
 

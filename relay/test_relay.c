@@ -4,10 +4,12 @@
  *	  cmocka tests of the relay's parts that need no PostgreSQL: the flush
  *	  policy (confirm.c), durable consumers (consumers.c), the replay
  *	  window (window.c), schema versions (relcache.c), settings
- *	  (config.c), JetStream subjects (jetstream.c), and framing
- *	  (publisher.c, over a real nng pub0 socket on inproc:// with a sub0
- *	  socket reading what it sends).  The streaming
- *	  loop itself is tested end to end (tests/e2e/run).
+ *	  (config.c), JetStream subjects (jetstream.c), the CopyBoth
+ *	  messages (walproto.c), control requests recorded for the loop
+ *	  (requests.c), replay pages (window.c), and framing (publisher.c,
+ *	  over a real nng pub0 socket on inproc:// with a sub0 socket reading
+ *	  what it sends).  The streaming loop itself is tested end to end
+ *	  (tests/e2e/run).
  *
  *-------------------------------------------------------------------------
  */
@@ -32,8 +34,10 @@
 #include "listen.h"
 #include "publisher.h"
 #include "relcache.h"
+#include "requests.h"
 #include "torder.h"
 #include "tvalues.h"
+#include "walproto.h"
 #include "window.h"
 
 /* ----------------------------------------------------------- flush policy */
@@ -338,6 +342,391 @@ test_window(void **state)
 	/* a rewind starts from the slot again: everything is covered */
 	wr_window_reset(&w);
 	assert_true(wr_window_covers(&w, none));
+	wr_window_free(&w);
+}
+
+/* ------------------------------------------------------ CopyBoth messages */
+
+/* A copy in a buffer of exactly len bytes, so that an overread is caught. */
+static char *
+exact_copy(const char *buf, size_t len)
+{
+	char	   *p = malloc(len ? len : 1);
+
+	assert_non_null(p);
+	memcpy(p, buf, len);
+	return p;
+}
+
+static void
+test_walproto_round_trip(void **state)
+{
+	static const char record[] = "\x93\x01\x02\x03";
+	wr_wp_msg	cases[6];
+	char		buf[128];
+	char		err[128];
+
+	(void) state;
+	memset(cases, 0, sizeof(cases));
+	cases[0].kind = WR_WP_XLOGDATA;
+	cases[0].u.xlogdata = (wr_wp_xlogdata) {
+		UINT64_C(0x0000000116B37480), UINT64_C(0x0000000116B38000),
+		INT64_C(817000000000000), record, sizeof(record) - 1
+	};
+	cases[1].kind = WR_WP_XLOGDATA;	/* a record may be empty: the codec says */
+	cases[1].u.xlogdata = (wr_wp_xlogdata) {1, 2, 3, NULL, 0};
+	cases[2].kind = WR_WP_KEEPALIVE;
+	cases[2].u.keepalive = (wr_wp_keepalive) {UINT64_MAX, -1, true};
+	cases[3].kind = WR_WP_KEEPALIVE;
+	cases[3].u.keepalive = (wr_wp_keepalive) {0, 0, false};
+	cases[4].kind = WR_WP_STATUS;
+	cases[4].u.status = (wr_wp_status) {10, 9, 8, 7, true};
+	cases[5].kind = WR_WP_STATUS;
+	cases[5].u.status = (wr_wp_status) {UINT64_MAX, 0, UINT64_MAX, INT64_MIN,
+	false};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		const wr_wp_msg *in = &cases[i];
+		wr_wp_msg	out;
+		size_t		len = wr_wp_write(in, buf, sizeof(buf));
+		char	   *copy;
+
+		assert_true(len > 0);
+		assert_int_equal(buf[0], (char) in->kind);
+		/* a buffer one byte short is refused, not overrun */
+		assert_int_equal(wr_wp_write(in, buf, len - 1), 0);
+		len = wr_wp_write(in, buf, sizeof(buf));
+		copy = exact_copy(buf, len);
+		assert_int_equal(wr_wp_read(copy, len, &out, err, sizeof(err)),
+						 WR_WP_OK);
+		assert_int_equal(out.kind, in->kind);
+		assert_int_equal(out.type, (char) in->kind);
+		switch (in->kind)
+		{
+			case WR_WP_XLOGDATA:
+				assert_int_equal(len, WR_WP_XLOGDATA_HDR + in->u.xlogdata.len);
+				assert_int_equal(out.u.xlogdata.data_start,
+								 in->u.xlogdata.data_start);
+				assert_int_equal(out.u.xlogdata.wal_end,
+								 in->u.xlogdata.wal_end);
+				assert_int_equal(out.u.xlogdata.send_time,
+								 in->u.xlogdata.send_time);
+				assert_int_equal(out.u.xlogdata.len, in->u.xlogdata.len);
+				assert_ptr_equal(out.u.xlogdata.data,
+								 copy + WR_WP_XLOGDATA_HDR);
+				if (in->u.xlogdata.len > 0)
+					assert_memory_equal(out.u.xlogdata.data,
+										in->u.xlogdata.data,
+										in->u.xlogdata.len);
+				break;
+			case WR_WP_KEEPALIVE:
+				assert_int_equal(len, WR_WP_KEEPALIVE_LEN);
+				assert_int_equal(out.u.keepalive.wal_end,
+								 in->u.keepalive.wal_end);
+				assert_int_equal(out.u.keepalive.send_time,
+								 in->u.keepalive.send_time);
+				assert_int_equal(out.u.keepalive.reply_requested,
+								 in->u.keepalive.reply_requested);
+				break;
+			case WR_WP_STATUS:
+				assert_int_equal(len, WR_WP_STATUS_LEN);
+				assert_int_equal(out.u.status.write_lsn,
+								 in->u.status.write_lsn);
+				assert_int_equal(out.u.status.flush_lsn,
+								 in->u.status.flush_lsn);
+				assert_int_equal(out.u.status.apply_lsn,
+								 in->u.status.apply_lsn);
+				assert_int_equal(out.u.status.send_time,
+								 in->u.status.send_time);
+				assert_int_equal(out.u.status.reply_requested,
+								 in->u.status.reply_requested);
+				break;
+			case WR_WP_UNKNOWN:
+				fail();
+		}
+		free(copy);
+	}
+}
+
+/* The layout itself, byte for byte: big-endian, as the server reads it. */
+static void
+test_walproto_layout(void **state)
+{
+	static const unsigned char status[WR_WP_STATUS_LEN] = {
+		'r',
+		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
+		0x00, 0x00, 0x00, 0x01, 0x16, 0xB3, 0x74, 0x80,
+		0x00, 0x00, 0x00, 0x01, 0x16, 0xB3, 0x74, 0x80,
+		0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE,
+		0x01
+	};
+	static const unsigned char keepalive[] = {
+		'k',
+		0x00, 0x00, 0x00, 0x00, 0x01, 0x5D, 0x0A, 0x38,
+		0x00, 0x02, 0xE6, 0xA2, 0x81, 0x3B, 0x7C, 0x40,
+		0x00,
+		0x7F					/* a field the server may add one day */
+	};
+	wr_wp_msg	m;
+	char		buf[64];
+	char		err[128];
+
+	(void) state;
+	memset(&m, 0, sizeof(m));
+	m.kind = WR_WP_STATUS;
+	m.u.status.write_lsn = UINT64_C(0x0102030405060708);
+	m.u.status.flush_lsn = UINT64_C(0x0000000116B37480);
+	m.u.status.apply_lsn = UINT64_C(0x0000000116B37480);
+	m.u.status.send_time = -2;
+	m.u.status.reply_requested = true;
+	assert_int_equal(wr_wp_write(&m, buf, sizeof(buf)), sizeof(status));
+	assert_memory_equal(buf, status, sizeof(status));
+
+	assert_int_equal(wr_wp_read((const char *) keepalive, sizeof(keepalive),
+								&m, err, sizeof(err)), WR_WP_OK);
+	assert_int_equal(m.kind, WR_WP_KEEPALIVE);
+	assert_int_equal(m.u.keepalive.wal_end, UINT64_C(0x15D0A38));
+	assert_int_equal(m.u.keepalive.send_time, INT64_C(0x2E6A2813B7C40));
+	assert_false(m.u.keepalive.reply_requested);
+}
+
+/* Torn, empty and unknown messages: an error or a kind, never a crash. */
+static void
+test_walproto_malformed(void **state)
+{
+	static const struct
+	{
+		char		type;
+		size_t		min;		/* shortest valid length */
+		size_t		max;		/* longest valid length (0: no limit) */
+	}			kinds[] = {
+		{'w', WR_WP_XLOGDATA_HDR, 0},
+		{'k', WR_WP_KEEPALIVE_LEN, 0},
+		{'r', WR_WP_STATUS_LEN, WR_WP_STATUS_LEN},
+	};
+	char		full[64];
+	char		err[128];
+	wr_wp_msg	m;
+
+	(void) state;
+	memset(full, 0x5A, sizeof(full));
+	err[0] = '\0';
+	assert_int_equal(wr_wp_read(full, 0, &m, err, sizeof(err)),
+					 WR_WP_EMALFORMED);
+	assert_string_equal(err, "empty replication message");
+
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+	{
+		full[0] = kinds[k].type;
+		for (size_t len = 1; len < sizeof(full); len++)
+		{
+			char	   *copy = exact_copy(full, len);
+			bool		valid = len >= kinds[k].min &&
+				(kinds[k].max == 0 || len <= kinds[k].max);
+			int			rc;
+
+			err[0] = '\0';
+			rc = wr_wp_read(copy, len, &m, err, sizeof(err));
+			if (valid)
+			{
+				assert_int_equal(rc, WR_WP_OK);
+				assert_int_equal(m.kind, (wr_wp_kind) kinds[k].type);
+			}
+			else
+			{
+				assert_int_equal(rc, WR_WP_EMALFORMED);
+				assert_true(strstr(err, "bytes (expected") != NULL);
+			}
+			free(copy);
+		}
+	}
+
+	/* a type this relay does not know is the caller's to judge */
+	full[0] = 'x';
+	assert_int_equal(wr_wp_read(full, 1, &m, err, sizeof(err)), WR_WP_OK);
+	assert_int_equal(m.kind, WR_WP_UNKNOWN);
+	assert_int_equal(m.type, 'x');
+
+	/* a message too small for the error's buffer still ends in a NUL */
+	full[0] = 'k';
+	assert_int_equal(wr_wp_read(full, 3, &m, err, 8), WR_WP_EMALFORMED);
+	assert_int_equal(strlen(err), 7);
+
+	/* nothing is written of a kind with no layout */
+	m.kind = WR_WP_UNKNOWN;
+	assert_int_equal(wr_wp_write(&m, full, sizeof(full)), 0);
+}
+
+/* ------------------------------------------------------- control requests */
+
+static void
+test_requests(void **state)
+{
+	wr_requests q;
+	wr_confirm	c;
+	uint64_t	end;
+	char		reason[WR_REASON_MAX];
+	char		longer[2 * WR_REASON_MAX];
+
+	(void) state;
+	memset(&q, 0, sizeof(q));
+	assert_false(wr_requests_take_ack(&q, &end));
+	assert_false(wr_requests_take_rewind(&q, reason, sizeof(reason)));
+
+	/* acks merge: the highest lowest end, as the flush policy would */
+	wr_requests_ack(&q, 500);
+	wr_requests_ack(&q, 700);
+	wr_requests_ack(&q, 600);
+	assert_true(wr_requests_take_ack(&q, &end));
+	assert_int_equal(end, 700);
+	assert_false(wr_requests_take_ack(&q, &end));
+	/* a lowest end of 0 (a consumer that has acked nothing) is an ack too */
+	wr_requests_ack(&q, 0);
+	assert_true(wr_requests_take_ack(&q, &end));
+	assert_int_equal(end, 0);
+
+	/* one rewind serves every request: the first reason is kept */
+	assert_true(wr_requests_rewind(&q, "consumer a needs 0/10"));
+	assert_false(wr_requests_rewind(&q, "consumer b needs 0/20"));
+	/* taking acks leaves it recorded: only the rewind itself clears it */
+	wr_requests_ack(&q, 800);
+	assert_true(wr_requests_take_ack(&q, &end));
+	assert_true(q.rewind);
+	assert_true(wr_requests_take_rewind(&q, reason, sizeof(reason)));
+	assert_string_equal(reason, "consumer a needs 0/10");
+	assert_false(wr_requests_take_rewind(&q, reason, sizeof(reason)));
+	assert_true(wr_requests_rewind(&q, "consumer b needs 0/20"));
+	assert_true(wr_requests_take_rewind(&q, reason, sizeof(reason)));
+	assert_string_equal(reason, "consumer b needs 0/20");
+
+	/* a long reason is cut, not overrun */
+	memset(longer, 'r', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	assert_true(wr_requests_rewind(&q, longer));
+	assert_true(wr_requests_take_rewind(&q, reason, sizeof(reason)));
+	assert_int_equal(strlen(reason), WR_REASON_MAX - 1);
+
+	/* an answer given before the loop applies an ack says what it will */
+	wr_confirm_init(&c, 1000, true);
+	wr_confirm_txn_begin(&c);
+	wr_confirm_txn_published(&c, 1300);
+	assert_int_equal(wr_confirm_flushed_if_acked(&c, 1300), 1300);
+	assert_int_equal(wr_confirm_flushed(&c), 1000);
+	wr_confirm_acked(&c, 1300);
+	assert_int_equal(wr_confirm_flushed(&c), 1300);
+	assert_int_equal(wr_confirm_flushed_if_acked(&c, 1200), 1300);
+}
+
+/* ----------------------------------------------------------- replay pages */
+
+/* Selects messages whose topic starts with the prefix arg, or "_". */
+static bool
+select_prefix(const wr_wentry *m, void *arg)
+{
+	const char *prefix = arg;
+
+	return (m->len > 0 && m->data[0] == '_') ||
+		(strlen(prefix) <= m->len &&
+		 memcmp(m->data, prefix, strlen(prefix)) == 0);
+}
+
+static void
+window_add_topic(wr_window *w, wr_wkey key, uint64_t seq, const char *topic,
+				 size_t len)
+{
+	char		msg[512];
+
+	assert_true(len <= sizeof(msg) && strlen(topic) + 1 <= len);
+	memset(msg, 'f', len);
+	memcpy(msg, topic, strlen(topic) + 1);
+	assert_true(wr_window_add(w, key, seq, msg, len));
+}
+
+static void
+test_replay_pages(void **state)
+{
+	static const struct
+	{
+		const char *prefix;
+		uint64_t	budget;
+	}			cases[] = {
+		{"public.a", 100},		/* one message a page */
+		{"public.a", 250},
+		{"public.", 1000},
+		{"public.", 1},			/* over budget: still one a page */
+		{"public.b", 100000},	/* all of it in one page */
+		{"none.", 100},			/* only the _txn frames */
+	};
+	wr_window	w;
+	wr_wpage	page;
+	wr_wkey		none = {0, 0};
+
+	(void) state;
+	wr_window_init(&w, 1 << 20);
+
+	/* 10 transactions: a frame on public.a, one on public.b, a _txn frame */
+	for (uint32_t t = 0; t < 10; t++)
+	{
+		uint64_t	lsn = 100 * (t + 1);
+
+		window_add_topic(&w, (wr_wkey) {lsn, 2}, 3 * t + 1, "public.a", 100);
+		window_add_topic(&w, (wr_wkey) {lsn, 4}, 3 * t + 2, "public.b", 200);
+		window_add_topic(&w, (wr_wkey) {lsn, WBC_POS_COMMIT}, 3 * t + 3,
+						 "_txn", 50);
+	}
+
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++)
+	{
+		wr_wkey		after = none;
+		size_t		want = 0;
+		size_t		got = 0;
+		size_t		next = 0;	/* index the next page must start after */
+		int			pages = 0;
+
+		for (size_t i = 0; i < w.count; i++)
+			if (select_prefix(wr_window_at(&w, i), (void *) cases[k].prefix))
+				want++;
+		for (;;)
+		{
+			wr_window_page(&w, after, cases[k].budget, select_prefix,
+						   (void *) cases[k].prefix, &page);
+			assert_true(++pages <= 40);
+			assert_int_equal(page.first, next);
+			if (page.n == 0)
+			{
+				assert_true(page.end);
+				break;
+			}
+			/* within budget, unless one message alone is over it */
+			assert_true(page.bytes <= cases[k].budget || page.n == 1);
+			for (size_t i = page.first; i <= page.last; i++)
+				if (select_prefix(wr_window_at(&w, i),
+								  (void *) cases[k].prefix))
+					got++;
+			assert_true(select_prefix(wr_window_at(&w, page.last),
+									  (void *) cases[k].prefix));
+			if (page.end)
+				break;
+			/* what a client asks next: after the page's last key */
+			after = wr_window_at(&w, page.last)->key;
+			next = page.last + 1;
+		}
+		assert_int_equal(got, want);
+	}
+
+	/* a page after a key in the middle starts right after it */
+	wr_window_page(&w, (wr_wkey) {500, 2}, 1000, select_prefix, "public.",
+				   &page);
+	assert_int_equal(page.first, 13);
+	assert_int_equal(wr_window_at(&w, page.first)->key.pos, 4);
+
+	/* after the newest key: an empty page that ends the replay */
+	wr_window_page(&w, (wr_wkey) {UINT64_MAX, 0}, 1000, select_prefix,
+				   "public.", &page);
+	assert_int_equal(page.n, 0);
+	assert_true(page.end);
+	assert_int_equal(page.first, w.count);
 	wr_window_free(&w);
 }
 
@@ -1193,6 +1582,11 @@ main(void)
 		cmocka_unit_test(test_jetstream_subjects),
 		cmocka_unit_test(test_consumers),
 		cmocka_unit_test(test_window),
+		cmocka_unit_test(test_replay_pages),
+		cmocka_unit_test(test_walproto_round_trip),
+		cmocka_unit_test(test_walproto_layout),
+		cmocka_unit_test(test_walproto_malformed),
+		cmocka_unit_test(test_requests),
 		cmocka_unit_test(test_framing),
 		cmocka_unit_test(test_schema_versions),
 		cmocka_unit_test(test_relcache_history),

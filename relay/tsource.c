@@ -975,6 +975,9 @@ wr_tsource_run(wr_relay *r)
 	{
 		int			step = WR_TS_OK;
 
+		/* control requests act here only (requests.h), before the stop */
+		bool		rewind = wr_apply_requests(r);
+
 		if (wr_stop_requested)
 		{
 			wr_pub_flush(&r->pub);
@@ -990,15 +993,11 @@ wr_tsource_run(wr_relay *r)
 			next_status = now + cfg->status_interval_ms;
 			wr_consumers_check_lag(&r->consumers, r->received_lsn, now);
 		}
-		if (step == WR_TS_OK && r->rewind_requested)
+		if (step == WR_TS_OK && rewind)
 		{
 			/* everything from the oldest tick kept, published again */
 			wr_pub_flush(&r->pub);
-			r->rewind_requested = false;
-			r->stats.rewinds++;
-			r->last_commit_lsn = 0;
-			wr_window_reset(&r->window);
-			r->paused = false;
+			wr_rewind(r);
 			wr_ts_restart(&ts);
 			step = wr_ts_connect(&ts);
 			if (step == WR_TS_OK)

@@ -141,3 +141,26 @@ wr_window_find(const wr_window *w, wr_wkey after)
 	}
 	return lo;
 }
+
+void
+wr_window_page(const wr_window *w, wr_wkey after, uint64_t budget,
+			   wr_wselect select, void *arg, wr_wpage *page)
+{
+	size_t		i;
+
+	memset(page, 0, sizeof(*page));
+	page->first = wr_window_find(w, after);
+	for (i = page->first; i < w->count; i++)
+	{
+		const wr_wentry *m = wr_window_at(w, i);
+
+		if (!select(m, arg))
+			continue;
+		if (page->n > 0 && page->bytes + m->len > budget)
+			break;
+		page->bytes += m->len;
+		page->n++;
+		page->last = i;
+	}
+	page->end = i >= w->count;
+}

@@ -104,4 +104,25 @@ wr_window_at(const wr_window *w, size_t i)
 	return w->ring[(w->head + i) % w->cap];
 }
 
+/*
+ * One page of a replay: the entries after a key that a subscriber's
+ * subscriptions select (wr_wselect), in order, up to a byte budget.  A
+ * page holds at least one selected entry when there is one, however
+ * large: a replay must always make progress.
+ */
+typedef bool (*wr_wselect) (const wr_wentry *m, void *arg);
+
+typedef struct wr_wpage
+{
+	size_t		first;			/* index of the first entry after the key */
+	size_t		last;			/* index of the last selected one (n > 0) */
+	uint32_t	n;				/* selected entries in [first, last] */
+	uint64_t	bytes;			/* their sum of len */
+	bool		end;			/* no selected entry is left after last */
+} wr_wpage;
+
+extern void wr_window_page(const wr_window *w, wr_wkey after,
+						   uint64_t budget, wr_wselect select, void *arg,
+						   wr_wpage *page);
+
 #endif							/* WR_WINDOW_H */
