@@ -70,6 +70,7 @@
 
 #include "control_client.h"
 #include "gapcheck.h"
+#include "js_source.h"
 #include "mpread.h"
 #include "nngclose.h"
 #include "tlsdial.h"
@@ -156,6 +157,7 @@ struct walbus_client
 	walbus_backfill_event bev;
 	char		bev_strings[WBE_TABLE_TOPIC_MAX + 1 + 512];
 
+	wjs		   *js;				/* a JetStream bus (js_source.h), else NULL */
 	nng_aio    *recv_aio;		/* reused by every bus receive */
 	nng_msg    *msg;			/* the bus frame cur points into */
 	walbus_cursor cur;
@@ -298,6 +300,24 @@ walbus_open_durable(walbus_client *c, const walbus_options *opts,
 	return WALBUS_OK;
 }
 
+/*
+ * A durable consumer on JetStream: JetStream keeps what the worker has not
+ * acknowledged (js_source.h), so there is no hello and no pull; only the
+ * worker's own position, when it gives one, drops what it applied.
+ */
+static void
+walbus_open_js_durable(walbus_client *c, const walbus_options *opts)
+{
+	c->durable = true;
+	if (opts->resume_commit_lsn != 0 || opts->resume_pos != 0)
+	{
+		c->have_last = true;
+		c->last.lsn = opts->resume_commit_lsn;
+		c->last.pos = opts->resume_pos;
+		c->acked = c->last;
+	}
+}
+
 int
 walbus_open(walbus_client **out, const walbus_options *opts, char *errbuf,
 			size_t errlen)
@@ -344,6 +364,25 @@ walbus_open(walbus_client **out, const walbus_options *opts, char *errbuf,
 
 	if (opts->bus_url == NULL)
 		goto control;
+	if (wjs_is_url(opts->bus_url))
+	{
+		if ((c->js = malloc(sizeof(wjs))) == NULL)
+		{
+			snprintf(errbuf, errlen, "out of memory");
+			walbus_close(c);
+			return WALBUS_ENOMEM;
+		}
+		if ((rv = wjs_open(c->js, opts->bus_url, opts->jetstream_stream,
+						   opts->consumer, timeout, errbuf,
+						   errlen)) != WALBUS_OK)
+		{
+			free(c->js);
+			c->js = NULL;
+			walbus_close(c);
+			return rv;
+		}
+		goto control;
+	}
 	if ((rv = nng_sub0_open(&c->sub)) != 0)
 	{
 		snprintf(errbuf, errlen, "nng_sub0_open: %s", nng_strerror(rv));
@@ -383,8 +422,10 @@ control:
 		}
 		c->have_control = true;
 	}
-	if (opts->consumer != NULL &&
-		(rv = walbus_open_durable(c, opts, errbuf, errlen)) != WALBUS_OK)
+	if (opts->consumer != NULL && c->js != NULL)
+		walbus_open_js_durable(c, opts);
+	else if (opts->consumer != NULL &&
+			 (rv = walbus_open_durable(c, opts, errbuf, errlen)) != WALBUS_OK)
 	{
 		walbus_close(c);
 		return rv;
@@ -405,6 +446,11 @@ walbus_close(walbus_client *c)
 		walbus_flush_acks(c);
 	if (c->recv_aio != NULL)
 		nng_aio_stop(c->recv_aio);
+	if (c->js != NULL)
+	{
+		wjs_close(c->js);
+		free(c->js);
+	}
 	/* both sockets in one bounded close: see nngclose.h */
 	if (c->sub_open)
 		socks[nsocks++] = c->sub;
@@ -510,7 +556,7 @@ walbus_subscribe(walbus_client *c, const char *filter)
 
 	if (filter == NULL)
 		return walbus_fail(c, WALBUS_EINVAL, "subscribe: no filter");
-	if (!c->sub_open)
+	if (!c->sub_open && c->js == NULL)
 		return walbus_fail(c, WALBUS_EINVAL, "opened without a bus URL");
 	walbus_filter_parse(filter, &len, &is_prefix);
 	if (!is_prefix && len == 0)
@@ -895,6 +941,9 @@ walbus_recv_fd(walbus_client *c, int *fd)
 {
 	int			rv;
 
+	if (c->js != NULL)
+		return walbus_fail(c, WALBUS_EINVAL,
+						   "no descriptor to poll on a JetStream bus");
 	if (!c->sub_open)
 		return walbus_fail(c, WALBUS_EINVAL, "opened without a bus URL");
 	if ((rv = nng_socket_get_int(c->sub, NNG_OPT_RECVFD, fd)) != 0)
@@ -1042,6 +1091,17 @@ walbus_send_ack(walbus_client *c, bool quick)
 	const wbc_key *release = NULL;
 	int			rc;
 
+	if (c->js != NULL)
+	{
+		/* JetStream keeps what is not acknowledged; the relay is not told */
+		rc = wjs_ack(c->js, c->acked, !quick);
+		c->ack_sent_ms = walbus_now_ms();
+		if (rc != WALBUS_OK)
+			return walbus_fail(c, rc, "%s", c->js->errmsg);
+		c->stats.acks_sent++;
+		c->ack_dirty = false;
+		return WALBUS_OK;
+	}
 	/* a release at or below the ack says nothing the ack does not */
 	if (c->have_released && wbc_key_cmp(c->released, c->acked) > 0)
 		release = &c->released;
@@ -1141,8 +1201,8 @@ walbus_release(walbus_client *c, const walbus_change *ch)
 						   "walbus_release needs a durable consumer name");
 	if (ch == NULL)
 		return walbus_fail(c, WALBUS_EINVAL, "walbus_release: no change");
-	if (!ch->in_txn)
-		return WALBUS_OK;		/* never in the window */
+	if (!ch->in_txn || c->js != NULL)
+		return WALBUS_OK;		/* never in the window; JetStream has none */
 	k = walbus_change_key(ch);
 	if (!c->have_released || wbc_key_cmp(k, c->released) > 0)
 	{
@@ -1188,6 +1248,12 @@ walbus_cursor_done(walbus_client *c)
 	{
 		/* busy with bus data is not silence */
 		c->bus_heard_ms = walbus_now_ms();
+		if (c->js != NULL)
+		{
+			/* acknowledged to JetStream once the worker's ack covers this */
+			wjs_done(c->js, c->have_delivered, c->delivered);
+			c->ack_dirty = c->durable;
+		}
 	}
 	c->cur.active = false;
 	if (c->msg != NULL)
@@ -1498,6 +1564,53 @@ walbus_bus_frame(walbus_client *c, int timeout_ms, int64_t deadline,
 	return WALBUS_OK;
 }
 
+/*
+ * The next frame from JetStream, decoded into the cursor's frame (not yet
+ * loaded); the same results as walbus_bus_frame.  A malformed frame is
+ * used up at once (and, for a durable consumer, acknowledged in its turn).
+ */
+static int
+walbus_js_frame(walbus_client *c, int timeout_ms, int64_t deadline,
+				bool *got)
+{
+	int64_t		wait = timeout_ms < 0 ? -1 : deadline - walbus_now_ms();
+	const void *body;
+	size_t		len;
+	int			rc;
+
+	*got = false;
+	if (timeout_ms >= 0 && wait < 0)
+		wait = 0;
+	if (c->durable)
+	{
+		walbus_maybe_ack(c, false);
+		if (c->ack_dirty && (wait < 0 || wait > WALBUS_ACK_EVERY_MS))
+			wait = WALBUS_ACK_EVERY_MS;
+	}
+	rc = wjs_next(c->js, (int) wait, &body, &len);
+	if (rc == WALBUS_ETIMEDOUT)
+	{
+		if (timeout_ms < 0 || walbus_now_ms() < deadline)
+			return WALBUS_OK;	/* an ack was due */
+		return walbus_fail(c, WALBUS_ETIMEDOUT, "timed out");
+	}
+	if (rc != WALBUS_OK)
+		return walbus_fail(c, rc, "%s", c->js->errmsg);
+	c->stats.received++;
+	rc = wbe_decode(&c->dec, body, len, &c->cur.frame);
+	if (rc != WB_OK)
+	{
+		wjs_done(c->js, c->have_delivered, c->delivered);
+		c->stats.malformed++;
+		return walbus_fail(c, rc == WB_ENOMEM ? WALBUS_ENOMEM :
+						   WALBUS_EPROTO,
+						   "skipped a malformed JetStream frame: %s",
+						   wbe_dec_errmsg(&c->dec));
+	}
+	*got = true;
+	return WALBUS_OK;
+}
+
 /* A bus frame received but not to be delivered. */
 static void
 walbus_bus_frame_drop(walbus_client *c)
@@ -1512,7 +1625,7 @@ walbus_recv(walbus_client *c, walbus_change *out, int timeout_ms)
 	int64_t		deadline = 0;
 	bool		have_deadline = false;
 
-	if (!c->sub_open)
+	if (!c->sub_open && c->js == NULL)
 		return walbus_fail(c, WALBUS_EINVAL, "opened without a bus URL");
 	for (;;)
 	{
@@ -1551,6 +1664,23 @@ walbus_recv(walbus_client *c, walbus_change *out, int timeout_ms)
 			if (rc != WALBUS_OK)
 				return rc;
 			continue;			/* its frame is in the cursor, or it ended */
+		}
+
+		if (c->js != NULL)
+		{
+			/* JetStream: no losses, no pulls; repeats are dropped by key */
+			rc = walbus_js_frame(c, timeout_ms, deadline, &got);
+			if (rc != WALBUS_OK)
+				return rc;
+			if (got && walbus_takes(c, fr))
+				walbus_cursor_load(c, true);
+			else if (got)
+			{
+				/* counted; not asked for: used up at once */
+				wjs_done(c->js, c->have_delivered, c->delivered);
+				c->ack_dirty = c->durable;
+			}
+			continue;
 		}
 
 		rc = walbus_bus_frame(c, timeout_ms, deadline, &got);

@@ -89,7 +89,8 @@ typedef struct walbus_client walbus_client;
 
 typedef struct walbus_options
 {
-	const char *bus_url;		/* the relay's --bus, e.g. ipc:///tmp/walbus.pub;
+	const char *bus_url;		/* the relay's --bus, e.g. ipc:///tmp/walbus.pub,
+								 * or its --jetstream (nats://host:4222);
 								 * NULL: control requests only */
 	const char *control_url;	/* its --control; NULL: no column names */
 	size_t		max_message_bytes;	/* larger bus messages are refused;
@@ -123,6 +124,14 @@ typedef struct walbus_options
 	const char *tls_server_name;	/* name the relay's certificate must
 									 * carry (a DNS alternative name, or CN);
 									 * NULL: the URL's host */
+
+	/*
+	 * A bus_url of nats:// or tls:// (a comma-separated list of a NATS
+	 * cluster's servers) reads the frames the relay published to JetStream
+	 * (docs/DELIVERY.md, "Workers on JetStream").  Added last in 0.4.
+	 */
+	const char *jetstream_stream;	/* the relay's --jetstream-stream;
+									 * NULL: "WALBUS" */
 } walbus_options;
 
 typedef enum walbus_kind

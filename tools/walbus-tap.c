@@ -56,7 +56,12 @@ tap_usage(void)
 		   "  walbus-tap [OPTION]...\n"
 		   "\n"
 		   "Options:\n"
-		   "  -b, --bus=URL        the relay's bus (default %s)\n"
+		   "  -b, --bus=URL        the relay's bus (default %s), or the "
+		   "NATS server(s) of\n"
+		   "                       its JetStream stream: nats://HOST:PORT[,"
+		   "nats://...]\n"
+		   "      --jetstream-stream=NAME  that stream (default \"WALBUS\", "
+		   "as the relay's)\n"
 		   "  -c, --control=URL    the relay's control socket, for column "
 		   "names\n"
 		   "                       (default %s; \"\" for none: values then "
@@ -586,7 +591,8 @@ enum
 	TAP_OPT_TLS_CA = 256,
 	TAP_OPT_TLS_CERT,
 	TAP_OPT_TLS_KEY,
-	TAP_OPT_TLS_SERVER_NAME
+	TAP_OPT_TLS_SERVER_NAME,
+	TAP_OPT_JETSTREAM_STREAM
 };
 
 int
@@ -607,6 +613,7 @@ main(int argc, char **argv)
 		{"tls-cert", required_argument, NULL, TAP_OPT_TLS_CERT},
 		{"tls-key", required_argument, NULL, TAP_OPT_TLS_KEY},
 		{"tls-server-name", required_argument, NULL, TAP_OPT_TLS_SERVER_NAME},
+		{"jetstream-stream", required_argument, NULL, TAP_OPT_JETSTREAM_STREAM},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -699,6 +706,9 @@ main(int argc, char **argv)
 				break;
 			case TAP_OPT_TLS_SERVER_NAME:
 				wo.tls_server_name = optarg;
+				break;
+			case TAP_OPT_JETSTREAM_STREAM:
+				wo.jetstream_stream = optarg;
 				break;
 			case 'h':
 				tap_usage();
