@@ -26,6 +26,11 @@
  *			change's commit_time (same machine, same clock), in
  *			microseconds; prints p50, p99 and max.
  *
+ * A BUS_URL of nats://... reads the relay's JetStream stream through
+ * libwalbus's JetStream transport, in count and lat modes as the durable
+ * consumer "bench" (from the stream's first message, every change
+ * acknowledged), waiting for the relay to make the stream.
+ *
  * Output, one line on stdout:
  *	 n=RECEIVED lost=N first_ns=T last_ns=T [p50_us= p99_us= max_us=]
  * first_ns and last_ns are CLOCK_REALTIME of the first and last change.
@@ -172,10 +177,21 @@ run_lib(const char *url, const char *ctl, uint64_t count, int64_t deadline,
 		opts.control_url = ctl;
 		opts.consumer = "bench";
 	}
-	if (walbus_open(&c, &opts, err, sizeof(err)) != WALBUS_OK)
+	/*
+	 * On JetStream, a durable consumer: it starts at the stream's first
+	 * message and acknowledges as a worker would.  The relay makes the
+	 * stream as it starts, so it may not be there yet: try again.
+	 */
+	if (strncmp(url, "nats://", 7) == 0)
+		opts.consumer = "bench";
+	while (walbus_open(&c, &opts, err, sizeof(err)) != WALBUS_OK)
 	{
-		fprintf(stderr, "bus_sink: %s\n", err);
-		return 1;
+		if (strncmp(url, "nats://", 7) != 0 || now_ns() >= deadline)
+		{
+			fprintf(stderr, "bus_sink: %s\n", err);
+			return 1;
+		}
+		nanosleep(&(struct timespec) {0, 50 * 1000 * 1000}, NULL);
 	}
 	if (walbus_subscribe(c, "*") != WALBUS_OK)
 	{
@@ -201,7 +217,7 @@ run_lib(const char *url, const char *ctl, uint64_t count, int64_t deadline,
 			fprintf(stderr, "bus_sink: %s\n", walbus_errmsg(c));
 			return 1;
 		}
-		if (ctl != NULL)
+		if (opts.consumer != NULL)
 			walbus_ack(c, &ch);
 		if (ch.kind != WALBUS_INSERT && ch.kind != WALBUS_UPDATE &&
 			ch.kind != WALBUS_DELETE && ch.kind != WALBUS_READ)

@@ -28,17 +28,18 @@
 #   nng      walbus-relay --wait-subscribers 1 with 1 bench/bus_sink count
 #            (libwalbus, decodes every frame): the anchor
 #   js1      walbus-relay --jetstream to one nats-server -js (file storage),
-#            with bench/js_sink count (an ordered push consumer on the
-#            stream, decoding every frame): a change reaches it once
-#            JetStream has stored it
+#            with bench/bus_sink count on nats:// (libwalbus's JetStream
+#            transport, the durable consumer "bench", acknowledging every
+#            change as a worker would): a change reaches it once JetStream
+#            has stored it
 #   js3      the same with three nats-server -js clustered on loopback and
 #            --jetstream-replicas 3: stored once a majority has it
 # The relay publishes every frame on nng too (with no subscriber for js1
 # and js3), and in the JetStream runs the slot advances only past what
 # JetStream acknowledged.  Each JetStream run starts on fresh stores.
 # Latency: bench/rate_insert commits LAT_TXN_ROWS rows every
-# LAT_TXN_ROWS/RATE s for LAT_SECONDS s; the reader (bus_sink lat, js_sink
-# lat) takes for every change its receipt time minus the change's
+# LAT_TXN_ROWS/RATE s for LAT_SECONDS s; the reader (bus_sink lat, on the
+# nng bus or on nats://) takes for every change its receipt time minus the change's
 # commit_time (PostgreSQL's commit timestamp; same machine clock).
 #
 # pub0 drops frames for a subscriber that falls behind (docs/RELAY.md, "The
@@ -86,11 +87,8 @@ CFLAGS="-O2 -std=c11 -D_GNU_SOURCE -Wall -Werror"
 NATS_CFLAGS=$(pkg-config --cflags libnats)
 NATS_LIBS=$(pkg-config --libs libnats)
 cc $CFLAGS -I"$ROOT/client" -I"$ROOT/proto" -o "$WORK/bus_sink" \
-    "$ROOT/bench/bus_sink.c" "$ROOT/client/libwalbus.a" -lnng -lpthread \
+    "$ROOT/bench/bus_sink.c" "$ROOT/client/libwalbus.a" -lnng -lnats -lpthread \
     >>"$WORK/build.log" 2>&1 &&
-    cc $CFLAGS -I"$ROOT/proto" $NATS_CFLAGS -o "$WORK/js_sink" \
-        "$ROOT/bench/js_sink.c" "$ROOT/proto/libwalbusproto.a" $NATS_LIBS \
-        >>"$WORK/build.log" 2>&1 &&
     cc $CFLAGS $NATS_CFLAGS -o "$WORK/jsinfo" "$ROOT/tests/jsclust/jsinfo.c" \
         $NATS_LIBS >>"$WORK/build.log" 2>&1 &&
     cc $CFLAGS -I"$(pg_config --includedir)" -o "$WORK/rate_insert" \
@@ -166,8 +164,8 @@ relay_args() {
 reader() {
     case $1 in
     nng) "$WORK/bus_sink" "$2" "ipc://$WORK/$NAME.bus" "$3" "$4" ;;
-    js1) "$WORK/js_sink" "$2" "$URL1" WALBUS "$3" "$4" ;;
-    js3) "$WORK/js_sink" "$2" "$URLS3" WALBUS "$3" "$4" ;;
+    js1) "$WORK/bus_sink" "$2" "$URL1" "$3" "$4" ;;
+    js3) "$WORK/bus_sink" "$2" "$URLS3" "$3" "$4" ;;
     esac
 }
 

@@ -111,7 +111,7 @@ make -s -C "$ROOT/relay" >"$WORK/build.log" 2>&1 &&
     { cat "$WORK/build.log" >&2; die "cannot build relay/ and client/"; }
 CFLAGS="-O2 -std=c11 -D_GNU_SOURCE -Wall -Werror"
 cc $CFLAGS -I"$ROOT/client" -I"$ROOT/proto" -o "$WORK/bus_sink" \
-    "$ROOT/bench/bus_sink.c" "$ROOT/client/libwalbus.a" -lnng -lpthread \
+    "$ROOT/bench/bus_sink.c" "$ROOT/client/libwalbus.a" -lnng -lnats -lpthread \
     >>"$WORK/build.log" 2>&1 &&
     cc $CFLAGS -I"$(pg_config --includedir)" -o "$WORK/rate_insert" \
         "$ROOT/bench/rate_insert.c" -L"$(pg_config --libdir)" -lpq \

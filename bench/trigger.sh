@@ -39,7 +39,7 @@ bench_init trigger
 make -s -C "$ROOT/relay" >"$WORK/build.log" 2>&1 &&
     make -s -C "$ROOT/client" >>"$WORK/build.log" 2>&1 &&
     cc -O2 -std=c11 -D_GNU_SOURCE -I"$ROOT/client" -I"$ROOT/proto" -o "$WORK/bus_sink" \
-        "$ROOT/bench/bus_sink.c" "$ROOT/client/libwalbus.a" -lnng -lpthread \
+        "$ROOT/bench/bus_sink.c" "$ROOT/client/libwalbus.a" -lnng -lnats -lpthread \
         >>"$WORK/build.log" 2>&1 ||
     { cat "$WORK/build.log" >&2; die "cannot build"; }
 cluster_create "$PORT" "shared_buffers = 256MB

@@ -372,8 +372,7 @@ walbus_open(walbus_client **out, const walbus_options *opts, char *errbuf,
 			walbus_close(c);
 			return WALBUS_ENOMEM;
 		}
-		if ((rv = wjs_open(c->js, opts->bus_url, opts->jetstream_stream,
-						   opts->consumer, timeout, errbuf,
+		if ((rv = wjs_open(c->js, opts, timeout, errbuf,
 						   errlen)) != WALBUS_OK)
 		{
 			free(c->js);

@@ -168,10 +168,42 @@ wjs_set_servers(natsOptions *opts, const char *urls)
 	return st;
 }
 
-int
-wjs_open(wjs *s, const char *urls, const char *stream, const char *consumer,
-		 int timeout_ms, char *errbuf, size_t errlen)
+/*
+ * TLS and credentials, from the worker's options: the tls_* fields serve
+ * a NATS server as they serve the relay's tls+tcp://, and nats.c checks
+ * the server's certificate against tls_ca whenever one is given.
+ */
+static natsStatus
+wjs_set_security(natsOptions *opts, const walbus_options *wo)
 {
+	natsStatus	st = NATS_OK;
+
+	if (wo->tls_ca != NULL &&
+		((st = natsOptions_SetSecure(opts, true)) != NATS_OK ||
+		 (st = natsOptions_LoadCATrustedCertificates(opts,
+													  wo->tls_ca)) != NATS_OK))
+		return st;
+	if (wo->tls_cert != NULL &&
+		(st = natsOptions_LoadCertificatesChain(opts, wo->tls_cert,
+												wo->tls_key)) != NATS_OK)
+		return st;
+	if (wo->tls_server_name != NULL &&
+		(st = natsOptions_SetExpectedHostname(opts,
+											  wo->tls_server_name)) != NATS_OK)
+		return st;
+	if (wo->jetstream_creds != NULL)
+		st = natsOptions_SetUserCredentialsFromFiles(opts, wo->jetstream_creds,
+													 NULL);
+	return st;
+}
+
+int
+wjs_open(wjs *s, const walbus_options *wo, int timeout_ms, char *errbuf,
+		 size_t errlen)
+{
+	const char *urls = wo->bus_url;
+	const char *stream = wo->jetstream_stream;
+	const char *consumer = wo->consumer;
 	natsOptions *opts = NULL;
 	jsOptions	jo;
 	jsSubOptions so;
@@ -213,6 +245,12 @@ wjs_open(wjs *s, const char *urls, const char *stream, const char *consumer,
 	{
 		rc = wjs_fail(s, WALBUS_EINVAL, "cannot set connection options", st,
 					  0);
+		goto done;
+	}
+	if ((st = wjs_set_security(opts, wo)) != NATS_OK)
+	{
+		rc = wjs_fail(s, WALBUS_EINVAL, "cannot load the TLS files or "
+					  "credentials", st, 0);
 		goto done;
 	}
 	if ((st = natsConnection_Connect(&s->nc, opts)) != NATS_OK)

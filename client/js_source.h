@@ -120,11 +120,11 @@ typedef struct wjs
 extern bool wjs_is_url(const char *url);
 
 /*
- * Connect, check the stream, make or bind the consumer.  consumer NULL:
- * ephemeral.  timeout_ms bounds the connection and each request.
+ * Connect to wo->bus_url (with wo's TLS files and credentials), check
+ * wo->jetstream_stream, make or bind the consumer wo->consumer (NULL:
+ * ephemeral).  timeout_ms bounds the connection and each request.
  */
-extern int	wjs_open(wjs *s, const char *urls, const char *stream,
-					 const char *consumer, int timeout_ms,
+extern int	wjs_open(wjs *s, const walbus_options *wo, int timeout_ms,
 					 char *errbuf, size_t errlen);
 
 /*

@@ -132,6 +132,11 @@ typedef struct walbus_options
 	 */
 	const char *jetstream_stream;	/* the relay's --jetstream-stream;
 									 * NULL: "WALBUS" */
+	const char *jetstream_creds;	/* a NATS credentials file (.creds);
+									 * NULL: none, or user:password@ in
+									 * the URL.  The tls_* fields above
+									 * serve a NATS server too: with tls_ca
+									 * the connection is TLS */
 } walbus_options;
 
 typedef enum walbus_kind

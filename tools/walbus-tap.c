@@ -62,6 +62,7 @@ tap_usage(void)
 		   "nats://...]\n"
 		   "      --jetstream-stream=NAME  that stream (default \"WALBUS\", "
 		   "as the relay's)\n"
+		   "      --jetstream-creds=FILE   a NATS credentials file for it\n"
 		   "  -c, --control=URL    the relay's control socket, for column "
 		   "names\n"
 		   "                       (default %s; \"\" for none: values then "
@@ -104,9 +105,10 @@ tap_usage(void)
 		   "                       then exit\n"
 		   "  -s, --status         print the relay's status as one JSON "
 		   "object, then exit\n"
-		   "      --tls-ca=FILE    for tls+tcp:// URLs: PEM CAs the relay's "
-		   "certificate\n"
-		   "                       must chain to (required for them)\n"
+		   "      --tls-ca=FILE    for tls+tcp:// URLs and NATS servers with "
+		   "TLS: PEM CAs the\n"
+		   "                       server's certificate must chain to "
+		   "(required for them)\n"
 		   "      --tls-cert=FILE  this tap's PEM certificate, for a relay "
 		   "that wants one\n"
 		   "      --tls-key=FILE   its unencrypted PEM key\n"
@@ -592,7 +594,8 @@ enum
 	TAP_OPT_TLS_CERT,
 	TAP_OPT_TLS_KEY,
 	TAP_OPT_TLS_SERVER_NAME,
-	TAP_OPT_JETSTREAM_STREAM
+	TAP_OPT_JETSTREAM_STREAM,
+	TAP_OPT_JETSTREAM_CREDS
 };
 
 int
@@ -614,6 +617,7 @@ main(int argc, char **argv)
 		{"tls-key", required_argument, NULL, TAP_OPT_TLS_KEY},
 		{"tls-server-name", required_argument, NULL, TAP_OPT_TLS_SERVER_NAME},
 		{"jetstream-stream", required_argument, NULL, TAP_OPT_JETSTREAM_STREAM},
+		{"jetstream-creds", required_argument, NULL, TAP_OPT_JETSTREAM_CREDS},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -709,6 +713,9 @@ main(int argc, char **argv)
 				break;
 			case TAP_OPT_JETSTREAM_STREAM:
 				wo.jetstream_stream = optarg;
+				break;
+			case TAP_OPT_JETSTREAM_CREDS:
+				wo.jetstream_creds = optarg;
 				break;
 			case 'h':
 				tap_usage();
