@@ -588,7 +588,7 @@ wr_backfill_request(wr_relay *r, const char *schema, size_t schema_len,
 	wr_bf	  **tail;
 
 	*code = WBC_ERR_BAD_REQUEST;
-	if (r->cfg->source_trigger)
+	if (r->cfg->source == WR_SOURCE_TRIGGER)
 	{
 		snprintf(msg, msglen, "backfills need the plugin source: their "
 				 "watermarks come back through a replication slot");

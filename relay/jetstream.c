@@ -363,8 +363,9 @@ wr_js_open(wr_js *js, const wr_config *cfg, char *errbuf, size_t errlen)
 	/* a frame over the server's limit would be refused, and retried, forever */
 	if (natsConnection_GetMaxPayload(js->nc) < (int64_t) cfg->frame_bytes * 2)
 		wr_warning("JetStream: the server's max_payload (%" PRId64 " bytes) "
-				   "is less than twice frame_bytes (%zu): a frame larger than "
-				   "it (a big row) would stop the stream; raise max_payload",
+				   "is less than twice frame_bytes (%" PRIu64 "): a frame "
+				   "larger than it (a big row) would stop the stream; raise "
+				   "max_payload",
 				   natsConnection_GetMaxPayload(js->nc), cfg->frame_bytes);
 	jsOptions_Init(&jo);
 	jo.Wait = WR_JS_CONNECT_MS;

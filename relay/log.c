@@ -13,21 +13,14 @@
 
 static wr_log_level wr_log_threshold = WR_LOG_INFO;
 
-static const char *const wr_log_names[] = {"error", "warning", "info", "debug"};
+const char *const wr_log_level_names[] = {
+	"error", "warning", "info", "debug", NULL
+};
 
 void
 wr_log_set_level(wr_log_level level)
 {
 	wr_log_threshold = level;
-}
-
-int
-wr_log_parse_level(const char *name)
-{
-	for (int i = 0; i <= WR_LOG_DEBUG; i++)
-		if (strcmp(name, wr_log_names[i]) == 0)
-			return i;
-	return -1;
 }
 
 void
@@ -50,6 +43,6 @@ wr_log(wr_log_level level, const char *fmt,...)
 		line[n - 1] = '\0';
 
 	/* one write per line, so lines of concurrent processes stay whole */
-	fprintf(stderr, "walbus-relay: %s: %s\n", wr_log_names[level], line);
+	fprintf(stderr, "walbus-relay: %s: %s\n", wr_log_level_names[level], line);
 	fflush(stderr);
 }

@@ -22,8 +22,8 @@ typedef enum wr_log_level
 } wr_log_level;
 
 extern void wr_log_set_level(wr_log_level level);
-/* Parse "error", "warning", "info" or "debug"; -1 when unknown. */
-extern int	wr_log_parse_level(const char *name);
+/* "error", "warning", "info", "debug" in wr_log_level's order, then NULL */
+extern const char *const wr_log_level_names[];
 extern void wr_log(wr_log_level level, const char *fmt,...)
 			__attribute__((format(printf, 2, 3)));
 

@@ -518,7 +518,7 @@ wr_metrics_start(wr_metrics **out, const wr_relay *r, char *errbuf,
 	m->start_time = (double) wall.tv_sec + wall.tv_nsec / 1e9 -
 		(double) (wr_now_ms() - r->started_ms) / 1000.0;
 	snprintf(m->slot, sizeof(m->slot), "%s", cfg->slot);
-	m->source = cfg->source_trigger ? "trigger" : "plugin";
+	m->source = cfg->source == WR_SOURCE_TRIGGER ? "trigger" : "plugin";
 	wr_metrics_publish(m, r);
 
 	if ((fd = wr_metrics_listen(cfg, errbuf, errlen)) < 0)

@@ -6,7 +6,8 @@
  *	  change while it runs; the log names what changed and was applied,
  *	  and what changed and was not.
  *
- * Applied: log_level, lag_limit, consumer_timeout, status_interval,
+ * What is applied is the reload column of the table of settings
+ * (config.c): log_level, lag_limit, consumer_timeout, status_interval,
  * heartbeat_interval, txn_heartbeat_interval, server_timeout,
  * reconnect_max_delay, tick_interval and control_allow.  The loop reads
  * these at each use, so the new values take effect at the next one.

@@ -1011,6 +1011,349 @@ test_config_errors(void **state)
 	wr_config_free(&cfg);
 }
 
+/* The table's row for a config key. */
+static const wr_setting *
+setting(const char *name)
+{
+	for (int i = 0; i < wr_nsettings; i++)
+		if (wr_settings[i].name != NULL &&
+			strcmp(wr_settings[i].name, name) == 0)
+			return &wr_settings[i];
+	fail_msg("no setting \"%s\"", name);
+	return NULL;
+}
+
+/* A setting's value as the table stores it, widened; a list's count. */
+static int64_t
+stored(const wr_config *cfg, const wr_setting *s)
+{
+	const char *field = (const char *) cfg + s->offset;
+
+	switch (s->kind)
+	{
+		case WR_SET_BOOL:
+			return *(const bool *) field;
+		case WR_SET_SIZE:
+			return (int64_t) *(const uint64_t *) field;
+		case WR_SET_LIST:
+			return *(const int *) ((const char *) cfg + s->count_offset);
+		case WR_SET_RULES:
+			return ((const wr_authz *) field)->n;
+		default:
+			return *(const int *) field;
+	}
+}
+
+/*
+ * Each kind of setting, in range, at its bounds and past them, and not
+ * parsing: the same outcome from the config file and from the flag.
+ * want is the stored value (a list's count); message a part of the error.
+ */
+static void
+test_config_kinds(void **state)
+{
+	static const struct
+	{
+		const char *key;
+		const char *value;
+		int64_t		want;
+		const char *message;	/* NULL: loads */
+	}			cases[] = {
+		/* string, checked */
+		{"slot", "s_1", 0, NULL},
+		{"slot", "Bad-Name", 0, "invalid slot name \"Bad-Name\": use 1 to 63 "
+		"lower-case letters, digits and underscores"},
+		{"jetstream_stream", "a.b", 0, "invalid value \"a.b\" for "
+		"jetstream_stream: use 1 to 64 letters, digits, '_' or '-'"},
+		{"metrics_listen", "localhost", 0, "invalid value \"localhost\" for "
+		"metrics_listen: use ADDR:PORT with a port from 1 to 65535"},
+		{"metrics_listen", "h:65536", 0, "for metrics_listen"},
+		/* bool */
+		{"create_slot", "yes", 1, NULL},
+		{"create_slot", "off", 0, NULL},
+		{"trusted_network", "maybe", 0, "invalid value \"maybe\" for "
+		"trusted_network: use true or false"},
+		/* int */
+		{"bus_queue", "1", 1, NULL},
+		{"bus_queue", "8192", 8192, NULL},
+		{"bus_queue", "0", 0, "invalid value \"0\" for bus_queue: use a "
+		"number from 1 to 8192"},
+		{"bus_queue", "8193", 0, "invalid value \"8193\" for bus_queue"},
+		{"bus_queue", "12x", 0, "invalid value \"12x\" for bus_queue"},
+		{"wait_subscribers", "-1", 0, "use a number from 0 to 1000"},
+		{"jetstream_replicas", "5", 5, NULL},
+		{"jetstream_replicas", "6", 0, "use a number from 1 to 5"},
+		/* seconds */
+		{"status_interval", "2.5", 2500, NULL},
+		{"status_interval", "0.001", 1, NULL},
+		{"status_interval", "0", 0, "invalid value \"0\" for "
+		"status_interval: use a number of seconds"},
+		{"status_interval", "86401", 0, "for status_interval"},
+		{"server_timeout", "0", 0, NULL},
+		{"server_timeout", "-1", 0, "for server_timeout: use a number of "
+		"seconds"},
+		{"tick_interval", "0.01", 10, NULL},
+		{"tick_interval", "60", 60000, NULL},
+		{"tick_interval", "0.009", 0, "invalid value \"0.009\" for "
+		"tick_interval: use a number of seconds from 0.01 to 60"},
+		{"tick_interval", "61", 0, "from 0.01 to 60"},
+		/* size */
+		{"frame_bytes", "1kB", 1024, NULL},
+		{"frame_bytes", "16MB", 16 * 1024 * 1024, NULL},
+		{"frame_bytes", "1023", 0, "invalid value \"1023\" for frame_bytes: "
+		"use a size from 1kB to 16MB, e.g. 64kB"},
+		{"frame_bytes", "16385kB", 0, "for frame_bytes"},
+		{"window_bytes", "64kB", 64 * 1024, NULL},
+		{"window_bytes", "lots", 0, "invalid value \"lots\" for "
+		"window_bytes: use a size of at least 64kB, e.g. 64MB"},
+		{"lag_limit", "0", 0, NULL},
+		{"lag_limit", "2 GB", 2LL * 1024 * 1024 * 1024, NULL},
+		{"lag_limit", "-5", 0, "invalid value \"-5\" for lag_limit: use a "
+		"size, e.g. 1GB, or 0 for none"},
+		/* enum */
+		{"log_level", "debug", 3, NULL},
+		{"log_level", "loud", 0, "invalid log level \"loud\": use error, "
+		"warning, info or debug"},
+		{"source", "trigger", WR_SOURCE_TRIGGER, NULL},
+		{"source", "slot", 0, "invalid value \"slot\" for source: use plugin"},
+		/* lists */
+		{"durable", "a, b,a", 2, NULL},
+		{"durable", "ok,b@d", 0, "invalid durable consumer name \"b@d\": use "
+		"1 to 63 letters, digits, '_', '-' or '.'"},
+		{"durable", "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q", 0,
+		"too many durable consumers (at most 16)"},
+		{"jetstream", "nats://h:4222", 1, NULL},
+		{"jetstream", "h:4222", 0, "invalid value \"h:4222\" for jetstream: "
+		"use nats://HOST:PORT"},
+		{"control_allow", "uid:1=read, any=consumer:w", 2, NULL},
+		{"control_allow", "nobody", 0, "invalid control_allow rule"},
+	};
+	wr_config	cfg;
+	char		err[512];
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		const wr_setting *s = setting(cases[i].key);
+		char		text[256];
+		char		flag[64];
+		char	   *path;
+		int			rc;
+
+		snprintf(text, sizeof(text), "%s = %s\n", cases[i].key,
+				 cases[i].value);
+		path = write_config(text);
+		snprintf(flag, sizeof(flag), "--%s", s->flag);
+		for (int by_flag = 0; by_flag < 2; by_flag++)
+		{
+			/* a flag of a bool takes no value: only "true" */
+			if (by_flag && s->kind == WR_SET_BOOL)
+				continue;
+			err[0] = '\0';
+			rc = by_flag ?
+				load(&cfg, err, sizeof(err), flag, cases[i].value, NULL) :
+				load(&cfg, err, sizeof(err), "--config", path, NULL);
+			if (cases[i].message == NULL)
+			{
+				if (rc != 0)
+					fail_msg("%s = %s: %s", cases[i].key, cases[i].value, err);
+				if (s->kind == WR_SET_STRING)
+					assert_string_equal(*(char **) ((char *) &cfg + s->offset),
+										cases[i].value);
+				else if (stored(&cfg, s) != cases[i].want)
+					fail_msg("%s = %s: stored %lld, not %lld", cases[i].key,
+							 cases[i].value, (long long) stored(&cfg, s),
+							 (long long) cases[i].want);
+			}
+			else if (rc != -1 || strstr(err, cases[i].message) == NULL)
+				fail_msg("%s = %s (%s): \"%s\" lacks \"%s\"", cases[i].key,
+						 cases[i].value, by_flag ? "flag" : "file", err,
+						 cases[i].message);
+			wr_config_free(&cfg);
+		}
+		unlink(path);
+	}
+
+	/* the offsets the table keeps are the fields' */
+	assert_int_equal(load(&cfg, err, sizeof(err), "--status-interval", "3",
+						  "--frame-bytes", "2kB", "--source", "trigger",
+						  "--log-level", "error", "--create-slot",
+						  "--metrics-listen", "[::1]:9187", NULL), 0);
+	assert_int_equal(cfg.status_interval_ms, 3000);
+	assert_true(cfg.frame_bytes == 2048);
+	assert_int_equal(cfg.source, WR_SOURCE_TRIGGER);
+	assert_int_equal(cfg.log_level, 0);
+	assert_true(cfg.create_slot);
+	assert_string_equal(cfg.metrics_host, "::1");
+	assert_int_equal(cfg.metrics_port, 9187);
+	wr_config_free(&cfg);
+}
+
+/*
+ * Flags given at start win over the file, wherever --config is among
+ * them; a list from flags replaces the file's (which replaces the
+ * default), and values from one source add up.
+ */
+static void
+test_config_precedence(void **state)
+{
+	wr_config	cfg;
+	char		err[256];
+	char	   *path = write_config(
+									"slot = from_file\n"
+									"log_level = debug\n"
+									"create_slot = true\n"
+									"bus = ipc:///tmp/f1\n"
+									"bus = ipc:///tmp/f2\n"
+									"durable = a, b\n"
+									"durable = c\n"
+									"jetstream = nats://f1:4222\n"
+									"jetstream = nats://f2:4222\n"
+									"control_allow = uid:1=read\n"
+									"control_allow = uid:2=all\n");
+
+	(void) state;
+	/* the file's lists add up line by line, over the default bus */
+	assert_int_equal(load(&cfg, err, sizeof(err), "--config", path, NULL), 0);
+	assert_int_equal(cfg.nbus, 2);
+	assert_string_equal(cfg.bus_urls[0], "ipc:///tmp/f1");
+	assert_int_equal(cfg.ndurable, 3);
+	assert_int_equal(cfg.njetstream, 2);
+	assert_int_equal(cfg.control_allow.n, 2);
+	assert_int_equal(cfg.log_level, 3);
+	wr_config_free(&cfg);
+
+	/* every list given as a flag: the flags' values only */
+	assert_int_equal(load(&cfg, err, sizeof(err),
+						  "--durable", "z", "--bus", "ipc:///tmp/x",
+						  "--config", path,
+						  "--jetstream", "nats://x:4222",
+						  "--jetstream", "nats://y:4222",
+						  "--control-allow", "uid:3=read",
+						  "--durable", "y,z", "--slot", "from_flag",
+						  "--log-level", "error", NULL), 0);
+	assert_int_equal(cfg.nbus, 1);
+	assert_string_equal(cfg.bus_urls[0], "ipc:///tmp/x");
+	assert_int_equal(cfg.ndurable, 2);
+	assert_string_equal(cfg.durable[0], "z");
+	assert_string_equal(cfg.durable[1], "y");
+	assert_int_equal(cfg.njetstream, 2);
+	assert_string_equal(cfg.jetstream_urls[0], "nats://x:4222");
+	assert_string_equal(cfg.jetstream_urls[1], "nats://y:4222");
+	assert_int_equal(cfg.control_allow.n, 1);
+	assert_int_equal(cfg.control_allow.rules[0].uid, 3);
+	assert_string_equal(cfg.slot, "from_flag");
+	assert_int_equal(cfg.log_level, 0);
+	/* what no flag gives stays the file's */
+	assert_true(cfg.create_slot);
+	wr_config_free(&cfg);
+
+	/* without a file, a flag list replaces the default */
+	assert_int_equal(load(&cfg, err, sizeof(err), "-b", "ipc:///tmp/a",
+						  "-b", "ipc:///tmp/b", NULL), 0);
+	assert_int_equal(cfg.nbus, 2);
+	assert_string_equal(cfg.bus_urls[1], "ipc:///tmp/b");
+	wr_config_free(&cfg);
+	unlink(path);
+}
+
+/* --help shows every row of the table, with its default. */
+static void
+test_config_help(void **state)
+{
+	char	   *text = NULL;
+	size_t		len = 0;
+	FILE	   *out = open_memstream(&text, &len);
+
+	(void) state;
+	assert_non_null(out);
+	wr_config_usage(out);
+	fclose(out);
+	for (int i = 0; i < wr_nsettings; i++)
+	{
+		const wr_setting *s = &wr_settings[i];
+		char		want[96];
+
+		if (s->short_flag != 0)
+			snprintf(want, sizeof(want), "  -%c, --%s%s%s", s->short_flag,
+					 s->flag, s->arg ? "=" : "", s->arg ? s->arg : "");
+		else
+			snprintf(want, sizeof(want), "      --%s%s%s", s->flag,
+					 s->arg ? "=" : "", s->arg ? s->arg : "");
+		if (strstr(text, want) == NULL)
+			fail_msg("--help lacks \"%s\"", want);
+		/* and each line of its help */
+		assert_non_null(s->help);
+		for (const char *line = s->help; *line != '\0';)
+		{
+			size_t		n = strcspn(line, "\n");
+			char		one[96];
+
+			snprintf(one, sizeof(one), "%.*s\n", (int) n, line);
+			if (strstr(text, one) == NULL)
+				fail_msg("--help lacks \"%.*s\" of --%s", (int) n, line,
+						 s->flag);
+			line += n + (line[n] == '\n');
+		}
+		if (s->def != NULL && strstr(s->help, s->def) == NULL)
+			fail_msg("the help of --%s does not say its default %s", s->flag,
+					 s->def);
+		/* the config key is the long flag with '_' for '-' */
+		if (s->name != NULL)
+		{
+			char		key[64];
+
+			snprintf(key, sizeof(key), "%s", s->flag);
+			for (char *p = key; *p; p++)
+				if (*p == '-')
+					*p = '_';
+			assert_string_equal(key, s->name);
+		}
+	}
+	assert_non_null(strstr(text, "trigger-install"));
+	assert_non_null(strstr(text, "check [--json]"));
+	free(text);
+}
+
+/* SIGHUP's split: the reload column applies, the rest is named. */
+static void
+test_config_reapply(void **state)
+{
+	wr_config	live;
+	wr_config	fresh;
+	char		err[256];
+	char		applied[256];
+	char		kept[256];
+
+	(void) state;
+	assert_int_equal(load(&live, err, sizeof(err), "--slot", "a", NULL), 0);
+	assert_int_equal(load(&fresh, err, sizeof(err), "--slot", "b",
+						  "--bus", "ipc:///tmp/other", "--log-level", "debug",
+						  "--control-allow", "uid:1=read",
+						  "--lag-limit", "1kB", NULL), 0);
+	wr_config_reapply(&live, &fresh, applied, sizeof(applied), kept,
+					  sizeof(kept));
+	assert_string_equal(applied, "log_level, lag_limit, control_allow");
+	assert_string_equal(kept, "slot, bus");
+	assert_int_equal(live.log_level, 3);
+	assert_true(live.lag_limit_bytes == 1024);
+	assert_int_equal(live.control_allow.n, 1);
+	assert_string_equal(live.slot, "a");
+	assert_string_equal(live.bus_urls[0], "ipc:///tmp/walbus.pub");
+	wr_config_free(&fresh);
+
+	/* the same settings again: nothing differs */
+	assert_int_equal(load(&fresh, err, sizeof(err), "--slot", "a",
+						  "--log-level", "debug", "--control-allow",
+						  "uid:1=read", "--lag-limit", "1kB", NULL), 0);
+	wr_config_reapply(&live, &fresh, applied, sizeof(applied), kept,
+					  sizeof(kept));
+	assert_string_equal(applied, "");
+	assert_string_equal(kept, "");
+	wr_config_free(&fresh);
+	wr_config_free(&live);
+}
+
 /* ---------------------------------------------------------------- framing */
 
 /* Receive one frame from sub and decode it into *f (dec owns the arrays). */
@@ -1593,6 +1936,10 @@ main(void)
 		cmocka_unit_test(test_config_defaults),
 		cmocka_unit_test(test_config_file_and_flags),
 		cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_config_kinds),
+		cmocka_unit_test(test_config_precedence),
+		cmocka_unit_test(test_config_help),
+		cmocka_unit_test(test_config_reapply),
 		cmocka_unit_test(test_tvalues),
 		cmocka_unit_test(test_torder),
 		cmocka_unit_test(test_authz_parse),
