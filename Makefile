@@ -2,13 +2,14 @@
 #
 # Makefile for walbus.  It only delegates; each directory builds itself.
 #
-#   make / make all   proto/ (codec library), plugin/ (walbus.so, PGXS),
-#                     tools/ (walbus-dump), client/ (libwalbus, walbus-tap),
+#   make / make all   proto/ (codec library), common/ (helpers shared by
+#                     the rest), plugin/ (walbus.so, PGXS), client/
+#                     (libwalbus), tools/ (walbus-dump, walbus-tap),
 #                     examples/ (walbus-example-worker), relay/ (walbus-relay)
 #   make install      walbus.so and the walbus extension into PostgreSQL;
-#                     walbus-dump, walbus-tap, walbus-example-worker,
-#                     walbus-relay, libwalbus and its header and walbus.pc
-#                     under /usr/local (as root)
+#                     libwalbus and its header and walbus.pc, walbus-dump,
+#                     walbus-tap, walbus-example-worker, walbus-relay under
+#                     PREFIX, /usr/local by default (as root)
 #   make deps         the Debian packages building and testing need (as
 #                     root; idempotent; see tests/lib/deps.sh)
 #   make demo         deps, build, install, then the whole pipeline on a
@@ -29,20 +30,23 @@
 #
 #-------------------------------------------------------------------------
 
-SUBDIRS = proto plugin tools client examples relay
+# in dependency order: each directory needs only those before it
+SUBDIRS = proto common plugin client tools examples relay
 
 all:
 	$(MAKE) -C proto
+	$(MAKE) -C common
 	$(MAKE) -C plugin
-	$(MAKE) -C tools
 	$(MAKE) -C client
+	$(MAKE) -C tools
 	$(MAKE) -C examples
 	$(MAKE) -C relay
 
+# proto/ and common/ are linked into the rest and install nothing
 install: all
 	$(MAKE) -C plugin install
-	$(MAKE) -C tools install
 	$(MAKE) -C client install
+	$(MAKE) -C tools install
 	$(MAKE) -C examples install
 	$(MAKE) -C relay install
 	ldconfig

@@ -33,7 +33,7 @@ REPEATS=${2:-2}
 PORT=${PORT:-5903}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 RELAY=$ROOT/relay/walbus-relay
-TAP=$ROOT/client/walbus-tap
+TAP=$ROOT/tools/walbus-tap
 . "$ROOT/tests/lib/cluster.sh"
 
 TARGET_RATIO=0.5		# backfill rows/s / COPY rows/s (issue 10)

@@ -85,7 +85,7 @@ LAT_SECONDS=${LAT_SECONDS:-5}
 DRAIN_TIMEOUT=300
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 RELAY=$ROOT/relay/walbus-relay
-TAP=$ROOT/client/walbus-tap
+TAP=$ROOT/tools/walbus-tap
 CLK_TCK=$(getconf CLK_TCK)
 . "$ROOT/tests/lib/cluster.sh"
 

@@ -46,7 +46,65 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "walbus_proto.h"
+/*
+ * Column values as the wire carries them, and the TRUNCATE flags: the
+ * names of the wire format's C binding (proto/walbus_proto.h, walbus's own
+ * and not installed), repeated here so that this header stands alone.
+ * The block has the same guard there, so that walbus's own code can
+ * include both; the build checks that the two copies agree (client/
+ * header_compat.c).
+ */
+#ifndef WALBUS_VALUE_TYPES_DEFINED
+#define WALBUS_VALUE_TYPES_DEFINED
+
+/* TRUNCATE flags. */
+#define WB_TRUNCATE_CASCADE			0x01
+#define WB_TRUNCATE_RESTART_IDENTITY 0x02
+#define WB_TRUNCATE_PARTIAL			0x04	/* only some partitions: resync */
+
+/* A point in time: seconds and nanoseconds since the Unix epoch (UTC). */
+typedef struct wb_timestamp
+{
+	int64_t		sec;
+	uint32_t	nsec;			/* 0 .. 999999999 */
+} wb_timestamp;
+
+/* A byte string inside the decoded buffer; not NUL-terminated. */
+typedef struct wb_str
+{
+	const char *ptr;
+	uint32_t	len;
+} wb_str;
+
+/* The type of one column value on the wire. */
+typedef enum wb_vtype
+{
+	WB_V_NIL,					/* SQL NULL */
+	WB_V_BOOL,
+	WB_V_INT,					/* int2, int4, int8, oid */
+	WB_V_FLOAT32,				/* float4, NaN and infinities kept */
+	WB_V_FLOAT64,				/* float8 */
+	WB_V_STR,					/* text output of any other type, UTF-8 */
+	WB_V_BIN,					/* bytea */
+	WB_V_TIMESTAMP,				/* timestamp, timestamptz */
+	WB_V_UNCHANGED_TOAST		/* value not in the WAL; unchanged */
+} wb_vtype;
+
+typedef struct wb_value
+{
+	wb_vtype	type;
+	union
+	{
+		bool		b;
+		int64_t		i;
+		float		f32;
+		double		f64;
+		wb_str		s;			/* WB_V_STR and WB_V_BIN */
+		wb_timestamp ts;
+	}			v;
+} wb_value;
+
+#endif							/* WALBUS_VALUE_TYPES_DEFINED */
 
 #ifdef __cplusplus
 extern "C"

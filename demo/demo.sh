@@ -22,7 +22,7 @@ if [ -z "${DEMO_SECONDS:-}" ] && [ ! -t 0 ]; then
     DEMO_SECONDS=20
 fi
 RELAY=$(command -v walbus-relay || echo "$ROOT/relay/walbus-relay")
-TAP=$(command -v walbus-tap || echo "$ROOT/client/walbus-tap")
+TAP=$(command -v walbus-tap || echo "$ROOT/tools/walbus-tap")
 PIDS=()
 
 cleanup() {

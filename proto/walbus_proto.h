@@ -69,6 +69,16 @@ typedef enum wb_kind
 	WB_WITHDRAWN = 'X'			/* version 2: a table is no longer published */
 } wb_kind;
 
+/*
+ * The value types, and the TRUNCATE flags, are also libwalbus's: its
+ * installed header, walbus_client.h, must stand alone, so it repeats this
+ * block under the same guard, and whichever header comes first defines
+ * them.  The two copies must stay identical; client/header_compat.c checks
+ * at build time (make -C client check) that they are.
+ */
+#ifndef WALBUS_VALUE_TYPES_DEFINED
+#define WALBUS_VALUE_TYPES_DEFINED
+
 /* TRUNCATE flags. */
 #define WB_TRUNCATE_CASCADE			0x01
 #define WB_TRUNCATE_RESTART_IDENTITY 0x02
@@ -115,6 +125,8 @@ typedef struct wb_value
 		wb_timestamp ts;
 	}			v;
 } wb_value;
+
+#endif							/* WALBUS_VALUE_TYPES_DEFINED */
 
 /* One column of a RELATION record. */
 typedef struct wb_column

@@ -140,7 +140,15 @@ wr_pos_before_item(wr_relay *r)
 	return r->txn_pos;
 }
 
-/* wr_now_ms: milliseconds on a monotonic clock (clock.h) */
+/*
+ * Milliseconds on the monotonic clock (common/clock.h), under the name the
+ * relay's modules use.
+ */
+static inline int64_t
+wr_now_ms(void)
+{
+	return wclock_now_ms();
+}
 
 /*
  * Delay before reconnect attempt n (from 0): doubling up to

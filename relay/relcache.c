@@ -10,8 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* 2^53 - 1: the largest integer a double (JSON, JavaScript) holds exactly */
-#define WR_SV_MASK	((UINT64_C(1) << 53) - 1)
+#include "schema_version.h"
 
 void
 wr_relcache_init(wr_relcache *rc)
@@ -53,52 +52,6 @@ void
 wr_relcache_free(wr_relcache *rc)
 {
 	whm_free(&rc->rels, wr_rel_free);
-}
-
-/* Hash a length-prefixed field so "ab"+"c" and "a"+"bc" differ. */
-static uint64_t
-wr_hash_str(uint64_t h, wb_str s)
-{
-	uint32_t	len = s.len;
-
-	h = whm_fnv1a(h, &len, sizeof(len));
-	return whm_fnv1a(h, s.ptr, s.len);
-}
-
-static uint64_t
-wr_hash_u32(uint64_t h, uint32_t v)
-{
-	unsigned char b[4] = {v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >> 24};
-
-	return whm_fnv1a(h, b, 4);
-}
-
-uint64_t
-wr_schema_version(const wb_record *rec)
-{
-	uint64_t	h = WHM_FNV_OFFSET;
-
-	h = wr_hash_str(h, rec->u.relation.schema);
-	h = wr_hash_str(h, rec->u.relation.table);
-	h = wr_hash_u32(h, rec->u.relation.key_index);
-	h = wr_hash_u32(h, rec->u.relation.ncolumns);
-	for (uint32_t i = 0; i < rec->u.relation.ncolumns; i++)
-	{
-		const wb_column *c = &rec->u.relation.columns[i];
-
-		h = wr_hash_str(h, c->name);
-		h = wr_hash_u32(h, c->typoid);
-		h = wr_hash_u32(h, (uint32_t) c->typmod);
-		h = wr_hash_str(h, c->typname);
-		/* version 2: a column dropped and added again is another column */
-		if (c->attnum != 0)
-			h = wr_hash_u32(h, (uint32_t) c->attnum);
-	}
-	if (rec->u.relation.schema_oid != 0)
-		h = wr_hash_u32(h, rec->u.relation.schema_oid);
-	/* never 0, so that 0 can mean "no version" to consumers */
-	h &= WR_SV_MASK;
-	return h ? h : 1;
 }
 
 static char *
@@ -172,7 +125,7 @@ wr_rel *
 wr_relcache_update(wr_relcache *rc, const wb_record *rec, bool *changed)
 {
 	uint32_t	relid = rec->u.relation.relid;
-	uint64_t	sv = wr_schema_version(rec);
+	uint64_t	sv = wsv_of_relation(rec);
 	wr_rel	   *rel = whm_get(&rc->rels, &relid, sizeof(relid));
 	wr_relversion **link;
 	wr_relversion *v;

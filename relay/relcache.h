@@ -5,12 +5,11 @@
  *	  each definition identified by a schema version.
  *
  * A schema version is a 53-bit hash of everything a RELATION record says
- * (names, key, column names and types, and from a version 2 plugin the
- * schema's OID and the columns' attnums), so the same definition has the
- * same version in every relay process and after restarts, and JSON
- * consumers can hold it exactly.  Every version seen is kept so that the
- * control socket's "schema" request can answer for frames published
- * before a DDL change; their number grows with DDL, not with traffic.
+ * (common/schema_version.h), so the same definition has the same version
+ * in every relay process and after restarts, and JSON consumers can hold
+ * it exactly.  Every version seen is kept so that the control socket's
+ * "schema" request can answer for frames published before a DDL change;
+ * their number grows with DDL, not with traffic.
  *
  * Functions return NULL when out of memory or not found.  Single-threaded.
  *
@@ -87,8 +86,5 @@ extern wr_rel *wr_relcache_get(const wr_relcache *rc, uint32_t relid);
 extern const wr_relversion *wr_relcache_version(const wr_relcache *rc,
 												uint32_t relid,
 												uint64_t schema_version);
-
-/* The schema version of a RELATION record (exposed for tests). */
-extern uint64_t wr_schema_version(const wb_record *rec);
 
 #endif							/* WR_RELCACHE_H */

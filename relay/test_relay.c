@@ -3,8 +3,8 @@
  * test_relay.c
  *	  cmocka tests of the relay's parts that need no PostgreSQL: the flush
  *	  policy (confirm.c), durable consumers (consumers.c), the replay
- *	  window (window.c), schema versions (relcache.c), settings
- *	  (config.c), JetStream subjects (jetstream.c), the CopyBoth
+ *	  window (window.c), the relation cache's versions (relcache.c),
+ *	  settings (config.c), JetStream subjects (jetstream.c), the CopyBoth
  *	  messages (walproto.c), control requests recorded for the loop
  *	  (requests.c), replay pages (window.c), and framing (publisher.c,
  *	  over a real nng pub0 socket on inproc:// with a sub0 socket reading
@@ -35,6 +35,7 @@
 #include "publisher.h"
 #include "relcache.h"
 #include "requests.h"
+#include "schema_version.h"
 #include "torder.h"
 #include "tvalues.h"
 #include "walproto.h"
@@ -758,32 +759,6 @@ relation(uint32_t relid, const char *table, wb_column *cols, uint32_t n)
 }
 
 static void
-test_schema_versions(void **state)
-{
-	wb_record	a = relation(16385, "contacts", cols_a, 2);
-	wb_record	b = relation(16385, "contacts", cols_b, 2);
-	wb_record	renamed = relation(16385, "people", cols_a, 2);
-	uint64_t	va = wr_schema_version(&a);
-	uint64_t	vb = wr_schema_version(&b);
-
-	(void) state;
-	/* stable: a function of the definition only, and JSON-safe */
-	assert_true(va == wr_schema_version(&a));
-	assert_true(va != 0 && va < (UINT64_C(1) << 53));
-	assert_true(va != vb);
-	assert_true(va != wr_schema_version(&renamed));
-	/* "ab"+"c" and "a"+"bc" must not collide through concatenation */
-	{
-		wb_column	x[] = {{{"ab", 2}, 25, -1, {"c", 1}}};
-		wb_column	y[] = {{{"a", 1}, 25, -1, {"bc", 2}}};
-		wb_record	rx = relation(1, "t", x, 1);
-		wb_record	ry = relation(1, "t", y, 1);
-
-		assert_true(wr_schema_version(&rx) != wr_schema_version(&ry));
-	}
-}
-
-static void
 test_relcache_history(void **state)
 {
 	wr_relcache rc;
@@ -810,17 +785,17 @@ test_relcache_history(void **state)
 	assert_int_equal(rel->current->columns[1].typmod, 84);
 
 	/* frames published before the change still resolve */
-	v = wr_relcache_version(&rc, 16385, wr_schema_version(&a));
+	v = wr_relcache_version(&rc, 16385, wsv_of_relation(&a));
 	assert_non_null(v);
 	assert_string_equal(v->columns[1].typname, "text");
 	assert_null(wr_relcache_version(&rc, 16385, 12345));
-	assert_null(wr_relcache_version(&rc, 99, wr_schema_version(&a)));
+	assert_null(wr_relcache_version(&rc, 99, wsv_of_relation(&a)));
 
 	/* back to the first definition: its version is reused, not copied */
 	rel = wr_relcache_update(&rc, &a, &changed);
 	assert_true(changed);
 	assert_ptr_equal(rel->current, v);
-	assert_non_null(wr_relcache_version(&rc, 16385, wr_schema_version(&b)));
+	assert_non_null(wr_relcache_version(&rc, 16385, wsv_of_relation(&b)));
 	wr_relcache_free(&rc);
 }
 
@@ -1931,7 +1906,6 @@ main(void)
 		cmocka_unit_test(test_walproto_malformed),
 		cmocka_unit_test(test_requests),
 		cmocka_unit_test(test_framing),
-		cmocka_unit_test(test_schema_versions),
 		cmocka_unit_test(test_relcache_history),
 		cmocka_unit_test(test_config_defaults),
 		cmocka_unit_test(test_config_file_and_flags),

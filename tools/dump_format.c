@@ -2,7 +2,7 @@
  *
  * dump_format.c
  *	  Records to JSON objects for walbus-dump, with a RELATION cache
- *	  (see dump_format.h).
+ *	  (see dump_format.h), in the JSON dialect of docs/JSON.md.
  *
  * Version 1 and 2 records are told apart by what the decoder filled in: a
  * version-2 RELATION's columns carry an attnum (never 0), a version-1
@@ -27,14 +27,14 @@
 /*
  * The latest RELATION of one relid, as much as changes need of it.  A slot
  * stays used once taken (the table is open addressing without deletion);
- * name is NULL when its relid is not described, after a WITHDRAWN.
+ * table is NULL when its relid is not described, after a WITHDRAWN.
  */
 typedef struct cached_relation
 {
 	bool		used;
 	uint32_t	relid;
-	json_t	   *name;			/* "schema.table", or {"hex": ...}; NULL:
-								 * not described */
+	json_t	   *schema;			/* JSON strings, as text_json makes them */
+	json_t	   *table;			/* NULL: not described */
 	uint32_t	ncolumns;
 	char	  **colnames;		/* NUL-terminated copies */
 	bool		names_usable;	/* distinct valid UTF-8 without NUL: keys */
@@ -69,9 +69,11 @@ static json_t *format_delete(dump_formatter *f, const wb_record *rec);
 static json_t *format_truncate(dump_formatter *f, const wb_record *rec);
 static json_t *format_message(dump_formatter *f, const wb_record *rec);
 static json_t *format_withdrawn(dump_formatter *f, const wb_record *rec);
+static void put_table(dump_formatter *f, json_t *obj,
+					  const cached_relation *rel);
 static json_t *value_json(const wb_value *v);
-static json_t *text_json(const char *p, size_t len, bool reject_nul);
-static json_t *hex_json(const char *key, const void *p, size_t len);
+static json_t *text_json(const char *p, size_t len);
+static json_t *hex_text(const void *p, size_t len);
 static json_t *real_json(double d, bool single);
 static json_t *lsn_json(uint64_t lsn);
 static json_t *timestamp_text(wb_timestamp ts);
@@ -127,7 +129,8 @@ dump_format_record(dump_formatter *f, const wb_record *rec, char *warning,
 			if (!f->stable)
 			{
 				put(f, obj, "xid", json_integer(rec->u.begin.xid));
-				put(f, obj, "final_lsn", lsn_json(rec->u.begin.final_lsn));
+				/* the wire's final_lsn: the commit's LSN, named as tap does */
+				put(f, obj, "commit_lsn", lsn_json(rec->u.begin.final_lsn));
 				put(f, obj, "commit_time",
 					timestamp_text(rec->u.begin.commit_time));
 			}
@@ -252,7 +255,7 @@ described_relation(dump_formatter *f, uint32_t relid)
 {
 	cached_relation *rel = find_relation(f, relid, false);
 
-	return rel != NULL && rel->name != NULL ? rel : NULL;
+	return rel != NULL && rel->table != NULL ? rel : NULL;
 }
 
 /* How a change of relid that is not described breaks the rules. */
@@ -269,9 +272,6 @@ static bool
 remember_relation(dump_formatter *f, const wb_record *rec)
 {
 	cached_relation *rel = find_relation(f, rec->u.relation.relid, true);
-	const wb_str *schema = &rec->u.relation.schema;
-	const wb_str *table = &rec->u.relation.table;
-	char	   *qualified;
 	json_t	   *seen;
 	uint32_t	i;
 
@@ -279,20 +279,15 @@ remember_relation(dump_formatter *f, const wb_record *rec)
 		return false;
 	forget_relation(rel);
 
-	qualified = malloc((size_t) schema->len + table->len + 2);
-	if (qualified == NULL)
-		return false;
-	memcpy(qualified, schema->ptr, schema->len);
-	qualified[schema->len] = '.';
-	memcpy(qualified + schema->len + 1, table->ptr, table->len);
-	rel->name = text_json(qualified, (size_t) schema->len + table->len + 1,
-						  false);
-	free(qualified);
-
+	rel->schema = text_json(rec->u.relation.schema.ptr,
+							rec->u.relation.schema.len);
+	rel->table = text_json(rec->u.relation.table.ptr,
+						   rec->u.relation.table.len);
 	rel->ncolumns = rec->u.relation.ncolumns;
 	rel->colnames = calloc(rel->ncolumns + 1, sizeof(char *));
 	seen = json_object();
-	if (rel->name == NULL || rel->colnames == NULL || seen == NULL)
+	if (rel->schema == NULL || rel->table == NULL || rel->colnames == NULL ||
+		seen == NULL)
 	{
 		json_decref(seen);
 		return false;
@@ -327,8 +322,10 @@ forget_relation(cached_relation *rel)
 {
 	uint32_t	i;
 
-	json_decref(rel->name);
-	rel->name = NULL;
+	json_decref(rel->schema);
+	json_decref(rel->table);
+	rel->schema = NULL;
+	rel->table = NULL;
 	if (rel->colnames != NULL)
 		for (i = 0; i < rel->ncolumns; i++)
 			free(rel->colnames[i]);
@@ -339,7 +336,11 @@ forget_relation(cached_relation *rel)
 
 /* ------------------------------------------------------------------ records */
 
-/* Version 2 adds "attnum" to each column and, after them, "schema_oid". */
+/*
+ * Version 2 adds "key_attnum", "attnum" to each column and, after them,
+ * "schema_oid".  The key column is "key_column": "key" is a key's value
+ * everywhere else in the dialect.
+ */
 static json_t *
 format_relation(dump_formatter *f, const wb_record *rec)
 {
@@ -354,24 +355,27 @@ format_relation(dump_formatter *f, const wb_record *rec)
 	if (!f->stable)
 		put(f, obj, "relid", json_integer(rec->u.relation.relid));
 	put(f, obj, "schema", text_json(rec->u.relation.schema.ptr,
-									rec->u.relation.schema.len, true));
+									rec->u.relation.schema.len));
 	put(f, obj, "table", text_json(rec->u.relation.table.ptr,
-								   rec->u.relation.table.len, true));
+								   rec->u.relation.table.len));
 	/* the decoder rejects a key_index that names no column */
-	put(f, obj, "key", text_json(rec->u.relation.columns[key_index].name.ptr,
-								 rec->u.relation.columns[key_index].name.len,
-								 true));
+	put(f, obj, "key_column",
+		text_json(rec->u.relation.columns[key_index].name.ptr,
+				  rec->u.relation.columns[key_index].name.len));
+	if (version2)
+		put(f, obj, "key_attnum",
+			json_integer(rec->u.relation.columns[key_index].attnum));
 
 	for (i = 0; i < rec->u.relation.ncolumns; i++)
 	{
 		const wb_column *c = &rec->u.relation.columns[i];
 		json_t	   *col = json_object();
 
-		put(f, col, "name", text_json(c->name.ptr, c->name.len, true));
+		put(f, col, "name", text_json(c->name.ptr, c->name.len));
 		if (!f->stable)
 			put(f, col, "type_oid", json_integer(c->typoid));
 		put(f, col, "typmod", json_integer(c->typmod));
-		put(f, col, "type", text_json(c->typname.ptr, c->typname.len, true));
+		put(f, col, "type", text_json(c->typname.ptr, c->typname.len));
 		if (version2)
 			put(f, col, "attnum", json_integer(c->attnum));
 		append(f, columns, col);
@@ -396,10 +400,9 @@ format_change(dump_formatter *f, const wb_record *rec)
 	uint32_t	i;
 
 	put(f, obj, "kind", json_string(kind));
+	put_table(f, obj, rel);
 	if (!f->stable || rel == NULL)
 		put(f, obj, "relid", json_integer(rec->u.change.relid));
-	if (rel != NULL)
-		put(f, obj, "table", json_incref(rel->name));
 
 	if (rel == NULL)
 		warn(f, "%s for relid %u %s", kind, rec->u.change.relid,
@@ -438,23 +441,26 @@ format_delete(dump_formatter *f, const wb_record *rec)
 	json_t	   *obj = json_object();
 
 	put(f, obj, "kind", json_string("delete"));
+	put_table(f, obj, rel);
 	if (!f->stable || rel == NULL)
 		put(f, obj, "relid", json_integer(rec->u.del.relid));
-	if (rel != NULL)
-		put(f, obj, "table", json_incref(rel->name));
-	else
+	if (rel == NULL)
 		warn(f, "delete for relid %u %s", rec->u.del.relid,
 			 undescribed(f, rec->u.del.relid));
 	put(f, obj, "key", value_json(&rec->u.del.key));
 	return obj;
 }
 
-/* Truncated tables by name; a relid never described is printed as a number. */
+/*
+ * Truncated tables as {"schema", "table"}, or {"relid"} for a relation not
+ * described; the flags as walbus-tap prints them.
+ */
 static json_t *
 format_truncate(dump_formatter *f, const wb_record *rec)
 {
 	json_t	   *obj = json_object();
 	json_t	   *tables = json_array();
+	json_t	   *flags = json_array();
 	uint32_t	i;
 
 	put(f, obj, "kind", json_string("truncate"));
@@ -470,33 +476,44 @@ format_truncate(dump_formatter *f, const wb_record *rec)
 	{
 		cached_relation *rel = described_relation(f,
 												  rec->u.truncate.relids[i]);
+		json_t	   *table = json_object();
 
-		append(f, tables, rel != NULL ? json_incref(rel->name) :
-			   json_integer(rec->u.truncate.relids[i]));
+		if (rel != NULL)
+			put_table(f, table, rel);
+		else
+			put(f, table, "relid", json_integer(rec->u.truncate.relids[i]));
+		append(f, tables, table);
 	}
 	put(f, obj, "tables", tables);
-	put(f, obj, "cascade",
-		json_boolean(rec->u.truncate.flags & WB_TRUNCATE_CASCADE));
-	put(f, obj, "restart_identity",
-		json_boolean(rec->u.truncate.flags & WB_TRUNCATE_RESTART_IDENTITY));
+	if (rec->u.truncate.flags & WB_TRUNCATE_CASCADE)
+		append(f, flags, json_string("cascade"));
+	if (rec->u.truncate.flags & WB_TRUNCATE_RESTART_IDENTITY)
+		append(f, flags, json_string("restart_identity"));
 	if (rec->u.truncate.flags & WB_TRUNCATE_PARTIAL)
-		put(f, obj, "partial", json_true());
+		append(f, flags, json_string("partial"));
+	put(f, obj, "flags", flags);
 	return obj;
 }
 
+/* Content that is not UTF-8 is "content_hex", as walbus-tap prints it. */
 static json_t *
 format_message(dump_formatter *f, const wb_record *rec)
 {
 	json_t	   *obj = json_object();
+	json_t	   *content = json_stringn(rec->u.message.content.ptr,
+									   rec->u.message.content.len);
 
 	put(f, obj, "kind", json_string("message"));
 	put(f, obj, "transactional", json_boolean(rec->u.message.transactional));
 	if (!f->stable)
 		put(f, obj, "lsn", lsn_json(rec->u.message.lsn));
 	put(f, obj, "prefix", text_json(rec->u.message.prefix.ptr,
-									rec->u.message.prefix.len, true));
-	put(f, obj, "content", text_json(rec->u.message.content.ptr,
-									 rec->u.message.content.len, true));
+									rec->u.message.prefix.len));
+	if (content != NULL)
+		put(f, obj, "content", content);
+	else
+		put(f, obj, "content_hex", hex_text(rec->u.message.content.ptr,
+											rec->u.message.content.len));
 	return obj;
 }
 
@@ -512,19 +529,28 @@ format_withdrawn(dump_formatter *f, const wb_record *rec)
 	json_t	   *obj = json_object();
 
 	put(f, obj, "kind", json_string("withdrawn"));
+	put_table(f, obj, rel);
 	if (!f->stable || rel == NULL)
 		put(f, obj, "relid", json_integer(rec->u.withdrawn.relid));
-	if (rel != NULL)
-		put(f, obj, "table", json_incref(rel->name));
-	else
+	if (rel == NULL)
 		warn(f, "withdrawn for relid %u %s", rec->u.withdrawn.relid,
 			 undescribed(f, rec->u.withdrawn.relid));
 	put(f, obj, "dropped", json_boolean(rec->u.withdrawn.dropped));
 	put(f, obj, "reason", text_json(rec->u.withdrawn.reason.ptr,
-									rec->u.withdrawn.reason.len, true));
+									rec->u.withdrawn.reason.len));
 	if (rel != NULL)
 		forget_relation(rel);
 	return obj;
+}
+
+/* "schema" and "table" of a described relation; nothing for NULL. */
+static void
+put_table(dump_formatter *f, json_t *obj, const cached_relation *rel)
+{
+	if (rel == NULL)
+		return;
+	put(f, obj, "schema", json_incref(rel->schema));
+	put(f, obj, "table", json_incref(rel->table));
 }
 
 /* ------------------------------------------------------------------- values */
@@ -547,17 +573,11 @@ value_json(const wb_value *v)
 		case WB_V_FLOAT64:
 			return real_json(v->v.f64, false);
 		case WB_V_STR:
-			return text_json(v->v.s.ptr, v->v.s.len, false);
+			return text_json(v->v.s.ptr, v->v.s.len);
 		case WB_V_BIN:
-			return hex_json("bytea", v->v.s.ptr, v->v.s.len);
+			return hex_text(v->v.s.ptr, v->v.s.len);
 		case WB_V_TIMESTAMP:
-			obj = json_object();
-			if (json_object_set_new(obj, "ts", timestamp_text(v->v.ts)) != 0)
-			{
-				json_decref(obj);
-				return NULL;
-			}
-			return obj;
+			return timestamp_text(v->v.ts);
 		case WB_V_UNCHANGED_TOAST:
 			obj = json_object();
 			if (json_object_set_new(obj, "unchanged_toast", json_true()) != 0)
@@ -571,49 +591,31 @@ value_json(const wb_value *v)
 }
 
 /*
- * A JSON string when the bytes are valid UTF-8 (and, if reject_nul, hold no
- * NUL, which would surprise most readers of message contents), else
- * {"hex": "..."}.  jansson refuses invalid UTF-8, which is how it is
- * detected.
+ * A JSON string when the bytes are valid UTF-8, else their "\\x..." hex
+ * text (docs/JSON.md); jansson refuses invalid UTF-8, which is how it is
+ * detected.  NULL only when out of memory.
  */
 static json_t *
-text_json(const char *p, size_t len, bool reject_nul)
+text_json(const char *p, size_t len)
 {
-	json_t	   *s = NULL;
+	json_t	   *s = json_stringn(p, len);
 
-	if (len == 0)
-		return json_string("");
-	if (!reject_nul || memchr(p, '\0', len) == NULL)
-		s = json_stringn(p, len);
-	return s != NULL ? s : hex_json("hex", p, len);
+	return s != NULL ? s : hex_text(p, len);
 }
 
-/* {key: "<lowercase hex of the bytes>"} */
+/* "\\x<lowercase hex of the bytes>", as PostgreSQL prints a bytea */
 static json_t *
-hex_json(const char *key, const void *p, size_t len)
+hex_text(const void *p, size_t len)
 {
-	static const char digits[] = "0123456789abcdef";
-	const unsigned char *bytes = p;
-	char	   *hex = malloc(len * 2 + 1);
-	json_t	   *obj;
-	size_t		i;
+	char	   *hex = malloc(WIRE_TEXT_HEX_LEN(len));
+	json_t	   *s;
 
 	if (hex == NULL)
 		return NULL;
-	for (i = 0; i < len; i++)
-	{
-		hex[2 * i] = digits[bytes[i] >> 4];
-		hex[2 * i + 1] = digits[bytes[i] & 0x0f];
-	}
-	hex[2 * len] = '\0';
-	obj = json_object();
-	if (json_object_set_new(obj, key, json_stringn(hex, 2 * len)) != 0)
-	{
-		json_decref(obj);
-		obj = NULL;
-	}
+	wire_text_hex(hex, p, len);
+	s = json_string(hex);
 	free(hex);
-	return obj;
+	return s;
 }
 
 /*
@@ -659,6 +661,6 @@ timestamp_text(wb_timestamp ts)
 {
 	char		buf[WIRE_TEXT_TIMESTAMP_LEN];
 
-	wire_text_timestamp(buf, ts, true);
+	wire_text_timestamp(buf, ts);
 	return json_string(buf);
 }

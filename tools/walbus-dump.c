@@ -167,8 +167,10 @@ usage(FILE *out)
 			"             commit times, relation ids, type and schema OIDs\n"
 			"  --help     show this help, then exit\n"
 			"\n"
-			"Changes are printed with \"table\" and \"values\" keyed by column name,\n"
-			"from the latest RELATION record of their relation id.\n"
+			"Changes are printed with \"schema\", \"table\" and \"values\" keyed by\n"
+			"column name, from the latest RELATION record of their relation id.\n"
+			"The output is the JSON dialect walbus-tap prints too, described in\n"
+			"docs/JSON.md.\n"
 			"\n"
 			"Exit status: 0 success; 1 decode error (records before it are\n"
 			"printed) or protocol violation (warned about); 2 bad usage.\n",

@@ -8,7 +8,9 @@
  * (gaps, skipped frames) on stderr.  Column values keep their types
  * where JSON has them (integers, floats, booleans, null); timestamps are
  * ISO 8601 strings in UTC, LSNs PostgreSQL's "X/X" text, bytea "\x..."
- * hex, and non-finite floats the strings "NaN", "Infinity", "-Infinity".
+ * hex, and non-finite floats the strings "NaN", "Infinity", "-Infinity":
+ * the dialect of docs/JSON.md, shared with walbus-dump.  Test suites parse
+ * this output: a change to it is a change to the dialect.
  *
  * Exit status: 0 when done (--count reached, or --timeout passed without
  * --count, or a signal), 1 on an error, 2 on bad usage, 3 when --timeout
@@ -25,8 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "walbus_client.h"
 #include "wire_text.h"
 
@@ -117,7 +119,9 @@ tap_usage(void)
 		   "                       (default: the URL's host)\n"
 		   "  -h, --help           show this help, then exit\n"
 		   "\n"
-		   "Lost frames are reported on stderr as they are detected.\n",
+		   "Lost frames are reported on stderr as they are detected.  The output\n"
+		   "is the JSON dialect walbus-dump prints too, described in "
+		   "docs/JSON.md.\n",
 		   TAP_DEFAULT_BUS, TAP_DEFAULT_CONTROL, WALBUS_RECV_QUEUE_MAX,
 		   WALBUS_RECV_QUEUE_DEFAULT);
 }
@@ -136,27 +140,19 @@ tap_time(wb_timestamp ts)
 {
 	char		buf[WIRE_TEXT_TIMESTAMP_LEN];
 
-	wire_text_timestamp(buf, ts, false);
+	wire_text_timestamp(buf, ts);
 	return json_string(buf);
 }
 
 static json_t *
 tap_hex(const char *p, uint32_t len)
 {
-	static const char digits[] = "0123456789abcdef";
-	char	   *buf = malloc(2 + (size_t) len * 2 + 1);
+	char	   *buf = malloc(WIRE_TEXT_HEX_LEN(len));
 	json_t	   *j;
 
 	if (buf == NULL)
 		return json_null();
-	buf[0] = '\\';
-	buf[1] = 'x';
-	for (uint32_t i = 0; i < len; i++)
-	{
-		buf[2 + 2 * i] = digits[(unsigned char) p[i] >> 4];
-		buf[3 + 2 * i] = digits[(unsigned char) p[i] & 15];
-	}
-	buf[2 + 2 * (size_t) len] = '\0';
+	wire_text_hex(buf, p, len);
 	j = json_string(buf);
 	free(buf);
 	return j;
@@ -562,15 +558,6 @@ tap_status(walbus_client *c)
 	return 0;
 }
 
-static int64_t
-tap_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 tap_print(const walbus_change *ch)
 {
@@ -773,7 +760,7 @@ main(int argc, char **argv)
 			return 2;
 		}
 	if (timeout_s > 0)
-		deadline = tap_now_ms() + (int64_t) (timeout_s * 1000);
+		deadline = wclock_now_ms() + (int64_t) (timeout_s * 1000);
 
 	while (!tap_stop && (count < 0 || printed < count))
 	{
@@ -783,7 +770,7 @@ main(int argc, char **argv)
 
 		if (deadline)
 		{
-			int64_t		left = deadline - tap_now_ms();
+			int64_t		left = deadline - wclock_now_ms();
 
 			if (left <= 0)
 			{

@@ -60,7 +60,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$ROOT/tests/lib/cluster.sh"
 
 RELAY=$ROOT/relay/walbus-relay
-TAP=$ROOT/client/walbus-tap
+TAP=$ROOT/tools/walbus-tap
 PIDS=()
 CLUSTERS=()
 WATCHDOG=

@@ -68,10 +68,11 @@ $$;
 
 SELECT data FROM pg_logical_slot_get_binary_changes('regression_slot', NULL, NULL, 'proto_version', '1') \g |walbus-dump --hex --stable
 
--- BEGIN's final_lsn is its COMMIT's commit_lsn, and both carry the same
--- commit time: the two (lsn, time) pairs are one pair seen twice
+-- BEGIN's final_lsn (walbus-dump's commit_lsn) is its COMMIT's commit_lsn,
+-- and both carry the same commit time: the two (lsn, time) pairs are one
+-- pair seen twice
 INSERT INTO tx_t (v) VALUES ('check the lsns');
-SELECT data FROM pg_logical_slot_get_binary_changes('regression_slot', NULL, NULL, 'proto_version', '1') \g |walbus-dump --hex | sed -n 's/.*"final_lsn":"\([^"]*\)".*"commit_time":"\([^"]*\)".*/\1 \2/p; s/.*"commit_lsn":"\([^"]*\)".*"commit_time":"\([^"]*\)".*/\1 \2/p' | sort | uniq -c | awk '{print $1}'
+SELECT data FROM pg_logical_slot_get_binary_changes('regression_slot', NULL, NULL, 'proto_version', '1') \g |walbus-dump --hex | sed -n 's/.*"commit_lsn":"\([^"]*\)".*"commit_time":"\([^"]*\)".*/\1 \2/p' | sort | uniq -c | awk '{print $1}'
 
 SELECT pg_drop_replication_slot('regression_slot');
 DROP TABLE tx_t, tx_nopk, tx_ddl_only;

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * wire_text.c
- *	  Text forms of LSNs and timestamps; see wire_text.h.
+ *	  Text forms of LSNs, timestamps and bytes; see wire_text.h.
  *
  *-------------------------------------------------------------------------
  */
@@ -22,8 +22,7 @@ wire_text_lsn(char buf[WIRE_TEXT_LSN_LEN], uint64_t lsn)
  * produce, where gmtime would be bound by time_t.
  */
 void
-wire_text_timestamp(char buf[WIRE_TEXT_TIMESTAMP_LEN], wb_timestamp ts,
-					bool always_fraction)
+wire_text_timestamp(char buf[WIRE_TEXT_TIMESTAMP_LEN], wb_timestamp ts)
 {
 	int64_t		days = ts.sec / 86400;
 	int64_t		secs = ts.sec % 86400;
@@ -57,10 +56,26 @@ wire_text_timestamp(char buf[WIRE_TEXT_TIMESTAMP_LEN], wb_timestamp ts,
 
 	if (ts.nsec % 1000 != 0)
 		snprintf(fraction, sizeof(fraction), ".%09u", ts.nsec);
-	else if (ts.nsec != 0 || always_fraction)
+	else if (ts.nsec != 0)
 		snprintf(fraction, sizeof(fraction), ".%06u", ts.nsec / 1000);
 	snprintf(buf, WIRE_TEXT_TIMESTAMP_LEN, "%s%04lld-%02d-%02dT%02d:%02d:%02d%sZ",
 			 year < 0 ? "-" : "", (long long) (year < 0 ? -year : year),
 			 month, day, (int) (secs / 3600), (int) (secs / 60 % 60),
 			 (int) (secs % 60), fraction);
+}
+
+void
+wire_text_hex(char *buf, const void *bytes, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *p = bytes;
+
+	buf[0] = '\\';
+	buf[1] = 'x';
+	for (size_t i = 0; i < len; i++)
+	{
+		buf[2 + 2 * i] = digits[p[i] >> 4];
+		buf[3 + 2 * i] = digits[p[i] & 15];
+	}
+	buf[2 + 2 * len] = '\0';
 }
