@@ -921,16 +921,40 @@ walbus_backfill(walbus_client *c, const char *schema, const char *table,
 }
 
 int
-walbus_relay_status_get(walbus_client *c, walbus_relay_status *st)
+walbus_relay_status_fetch(walbus_client *c, walbus_relay_status *st,
+						  size_t size)
 {
 	int			rc;
 
 	if (!c->have_control)
+	{
+		memset(st, 0, size);
 		return walbus_fail(c, WALBUS_EINVAL,
 						   "status needs the relay's control URL");
-	if ((rc = wcc_status(&c->control, st)) != WALBUS_OK)
+	}
+	if ((rc = wcc_status(&c->control, st, size)) != WALBUS_OK)
 		return walbus_fail(c, rc, "%s", c->control.errmsg);
 	return WALBUS_OK;
+}
+
+/*
+ * The symbol, for callers that do not see the header's macro: their struct
+ * is at least 0.3's, which ended with control_refusals.
+ */
+int
+(walbus_relay_status_get) (walbus_client *c, walbus_relay_status *st)
+{
+	return walbus_relay_status_fetch(c, st,
+									 offsetof(walbus_relay_status,
+											  control_refusals) +
+									 sizeof(st->control_refusals));
+}
+
+int
+walbus_relay_status_field(const walbus_client *c, size_t i,
+						  const char **name, walbus_status_value *value)
+{
+	return wcc_status_field(&c->control, i, name, value);
 }
 
 /* ---------------------------------------------------------------- receive */

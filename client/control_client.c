@@ -8,6 +8,7 @@
  */
 #include "control_client.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,15 +239,62 @@ wcc_copy(char *dst, size_t cap, wb_str s)
 	dst[n] = '\0';
 }
 
+/*
+ * The status fields, generated from WBC_STATUS_FIELDS: the copy from the
+ * decoded response into walbus_relay_status (a field without a member of
+ * that name does not compile: append one), and the table that
+ * walbus_relay_status_field walks.
+ */
+#define WCC_COPY_UINT(f)	st->f = ws->f;
+#define WCC_COPY_LSN(f)		st->f = ws->f;
+#define WCC_COPY_FLAG(f)	st->f = ws->f;
+#define WCC_COPY_STR(f)		wcc_copy(st->f, sizeof(st->f), ws->f);
+#define WCC_STATUS_COPY(name, kind, doc) WCC_COPY_##kind(name)
+
+#define WCC_STATUS_ENTRY(name, kind, doc) \
+	{#name, WALBUS_STATUS_##kind, offsetof(walbus_relay_status, name)},
+
+static const struct
+{
+	const char *name;
+	walbus_status_kind kind;
+	size_t		offset;
+}			wcc_status_fields[] = {
+	WBC_STATUS_FIELDS(WCC_STATUS_ENTRY)
+};
+
+#define WCC_NSTATUS (sizeof(wcc_status_fields) / sizeof(wcc_status_fields[0]))
+
+static void
+wcc_status_copy(walbus_relay_status *st, const wbc_status *ws)
+{
+	memset(st, 0, sizeof(*st));
+	WBC_STATUS_FIELDS(WCC_STATUS_COPY)
+	for (uint32_t i = 0; i < ws->nconsumers &&
+		 i < sizeof(st->consumers) / sizeof(st->consumers[0]); i++)
+	{
+		wcc_copy(st->consumers[i].name, sizeof(st->consumers[i].name),
+				 ws->consumers[i].name);
+		st->consumers[i].connected = ws->consumers[i].connected != 0;
+		st->consumers[i].acked_lsn = ws->consumers[i].acked_lsn;
+		st->consumers[i].lag_bytes = ws->consumers[i].lag_bytes;
+		st->consumers[i].over_lag_limit =
+			ws->consumers[i].over_lag_limit != 0;
+		st->consumers[i].acks = ws->consumers[i].acks;
+		st->consumers[i].rewinds = ws->consumers[i].rewinds;
+		st->nconsumers = i + 1;
+	}
+}
+
 int
-wcc_status(wcc *s, walbus_relay_status *st)
+wcc_status(wcc *s, walbus_relay_status *st, size_t size)
 {
 	nng_msg    *reply;
 	wbc_status	ws;
 	char		err[160];
 	int			rc;
 
-	memset(st, 0, sizeof(*st));
+	memset(st, 0, size);
 	rc = wcc_request(s, wcc_enc_status, NULL, "status", &reply);
 	if (rc == WALBUS_OK &&
 		wbc_decode_status(nng_msg_body(reply), nng_msg_len(reply), &ws, err,
@@ -258,57 +306,34 @@ wcc_status(wcc *s, walbus_relay_status *st)
 	}
 	if (rc == WALBUS_OK)
 	{
-		st->run = ws.run;
-		wcc_copy(st->slot, sizeof(st->slot), ws.slot);
-		wcc_copy(st->state, sizeof(st->state), ws.state);
-		wcc_copy(st->delivery, sizeof(st->delivery), ws.delivery);
-		st->uptime_ms = ws.uptime_ms;
-		st->confirmed_lsn = ws.confirmed_lsn;
-		st->received_lsn = ws.received_lsn;
-		st->flushed_lsn = ws.flushed_lsn;
-		st->server_lsn = ws.server_lsn;
-		st->lag_bytes = ws.lag_bytes;
-		st->last_seq = ws.last_seq;
-		st->subscribers = ws.subscribers;
-		st->transactions = ws.transactions;
-		st->changes = ws.changes;
-		st->frames = ws.frames;
-		st->schema_events = ws.schema_events;
-		st->messages = ws.messages;
-		st->heartbeats = ws.heartbeats;
-		st->bytes = ws.bytes;
-		st->publish_errors = ws.publish_errors;
-		st->reconnects = ws.reconnects;
-		st->control_requests = ws.control_requests;
-		st->control_refusals = ws.control_refusals;
-		st->durable_consumers = ws.durable_consumers;
-		st->min_acked_lsn = ws.min_acked_lsn;
-		st->consumer_lag_bytes = ws.consumer_lag_bytes;
-		st->consumers_over_lag_limit = ws.consumers_over_lag_limit;
-		st->lag_limit_crossings = ws.lag_limit_crossings;
-		st->window_bytes = ws.window_bytes;
-		st->window_messages = ws.window_messages;
-		st->paused = ws.paused;
-		st->replays = ws.replays;
-		st->rewinds = ws.rewinds;
-		st->txn_heartbeats = ws.txn_heartbeats;
-		for (uint32_t i = 0; i < ws.nconsumers && i < 16; i++)
-		{
-			wcc_copy(st->consumers[i].name, sizeof(st->consumers[i].name),
-					 ws.consumers[i].name);
-			st->consumers[i].connected = ws.consumers[i].connected != 0;
-			st->consumers[i].acked_lsn = ws.consumers[i].acked_lsn;
-			st->consumers[i].lag_bytes = ws.consumers[i].lag_bytes;
-			st->consumers[i].over_lag_limit =
-				ws.consumers[i].over_lag_limit != 0;
-			st->consumers[i].acks = ws.consumers[i].acks;
-			st->consumers[i].rewinds = ws.consumers[i].rewinds;
-			st->nconsumers = i + 1;
-		}
+		/* ws points into reply: copy before it is freed */
+		wcc_status_copy(&s->status, &ws);
+		/* a newer caller's members that this library lacks stay zero */
+		memcpy(st, &s->status, size < sizeof(*st) ? size : sizeof(*st));
 	}
 	if (reply != NULL)
 		nng_msg_free(reply);
 	return rc;
+}
+
+int
+wcc_status_field(const wcc *s, size_t i, const char **name,
+				 walbus_status_value *value)
+{
+	const char *field;
+
+	if (i >= WCC_NSTATUS)
+		return WALBUS_EINVAL;
+	field = (const char *) &s->status + wcc_status_fields[i].offset;
+	*name = wcc_status_fields[i].name;
+	value->kind = wcc_status_fields[i].kind;
+	value->u = 0;
+	value->s = "";
+	if (value->kind == WALBUS_STATUS_STR)
+		value->s = field;
+	else
+		memcpy(&value->u, field, sizeof(value->u));
+	return WALBUS_OK;
 }
 
 const walbus_table *

@@ -2,8 +2,9 @@
  *
  * control_client.h
  *	  libwalbus's side of the relay's control socket (nng req0): the
- *	  "status" request, the "schema" request behind a cache of table
- *	  definitions, and the durable consumers' "hello", "ack", "replay".
+ *	  "status" request (its fields generated from proto/status_fields.h),
+ *	  the "schema" request behind a cache of table definitions, and the
+ *	  durable consumers' "hello", "ack", "replay".
  *
  * Tables are fetched the first time a (relation id, schema version) pair
  * is seen and kept until close: a schema version names one definition for
@@ -37,6 +38,7 @@ typedef struct wcc
 	int			timeout_ms;		/* per request, from wcc_open */
 	int			cur_timeout_ms; /* what the socket is set to now */
 	int			next_timeout_ms;	/* > 0: the next request's instead */
+	walbus_relay_status status; /* the last one fetched, all of it */
 	char		errmsg[256];
 } wcc;
 
@@ -56,7 +58,15 @@ extern void wcc_close(wcc *s);
 extern const walbus_table *wcc_remember(wcc *s, const wbc_schema *sc);
 extern const walbus_table *wcc_table(wcc *s, uint32_t relid,
 									 uint64_t schema_version, int *rc);
-extern int	wcc_status(wcc *s, walbus_relay_status *st);
+/*
+ * Fetch the relay's status into s->status, then copy its first size bytes
+ * into *st: the caller's struct may be an older, shorter one, or a newer
+ * one whose extra members are left zero (walbus_client.h).
+ * wcc_status_field walks s->status by name (walbus_relay_status_field).
+ */
+extern int	wcc_status(wcc *s, walbus_relay_status *st, size_t size);
+extern int	wcc_status_field(const wcc *s, size_t i, const char **name,
+							 walbus_status_value *value);
 extern int	wcc_backfill(wcc *s, const char *schema, const char *table,
 						 uint64_t *id);
 

@@ -16,7 +16,8 @@
  * frames (tseq jumps, _txn proofs, heartbeats, new relay runs, no false
  * gaps for unsubscribed topics) with WALBUS_EGAP before the frame that
  * revealed the loss, repeats dropped per change, unknown schema versions,
- * malformed frames, timeouts, the status request, recv_queue, and the
+ * malformed frames, timeouts, the status request (every field of
+ * proto/status_fields.h, the size rule), recv_queue, and the
  * durable path: pull at open, back to the bus, pull on a gap, a replay
  * page straddling the resume key, acks settling a commit, releases.
  *
@@ -166,6 +167,36 @@ answer_replay(fake_relay *f, const wbc_request *r, wb_enc *e)
 	pthread_mutex_unlock(&f->lock);
 }
 
+/*
+ * The fake relay's status: every field of WBC_STATUS_FIELDS with a value of
+ * its own (numbers above 32 bits, strings spelling the field's name), then
+ * a few that tests read by name, and two consumers.
+ */
+#define STATUS_SET_UINT(f)	st->f = v++;
+#define STATUS_SET_LSN(f)	st->f = v++;
+#define STATUS_SET_FLAG(f)	st->f = v++ & 1;
+#define STATUS_SET_STR(f)	st->f = (wb_str) {#f, sizeof(#f) - 1};
+#define STATUS_SET(name, kind, doc) STATUS_SET_##kind(name)
+
+static void
+status_fill(wbc_status *st, uint64_t run)
+{
+	uint64_t	v = UINT64_C(0x1234500000001);
+
+	memset(st, 0, sizeof(*st));
+	WBC_STATUS_FIELDS(STATUS_SET)
+	st->run = run;
+	st->slot = (wb_str) {"walbus", 6};
+	st->state = (wb_str) {"streaming", 9};
+	st->delivery = (wb_str) {"best_effort", 11};
+	st->flushed_lsn = 0x16B3748;
+	st->nconsumers = 2;
+	st->consumers[0] = (wbc_consumer_status) {{"crm", 3}, 1, 0x16B0000, 5, 0,
+	7, 8};
+	st->consumers[1] = (wbc_consumer_status) {{"erp", 3}, 0, 0x16A0000, 9, 1,
+	10, 11};
+}
+
 /* Answer requests like the relay's control socket. */
 static void
 answer(fake_relay *f, nng_msg *req, nng_msg *rep)
@@ -183,15 +214,9 @@ answer(fake_relay *f, nng_msg *req, nng_msg *rep)
 	}
 	if (r.op == WBC_OP_STATUS)
 	{
-		wbc_status	st = {0};
+		wbc_status	st;
 
-		st.run = f->run;
-		st.slot = (wb_str) {"walbus", 6};
-		st.state = (wb_str) {"streaming", 9};
-		st.delivery = (wb_str) {"best_effort", 11};
-		st.flushed_lsn = 0x16B3748;
-		st.last_seq = 5;
-		st.changes = 5;
+		status_fill(&st, f->run);
 		wbc_enc_status(&e, &st);
 	}
 	else if (r.op == WBC_OP_SCHEMA && r.relid == CONTACTS_RELID &&
@@ -1201,6 +1226,107 @@ test_status_and_errors(void **state)
 	assert_non_null(strstr(walbus_errmsg(f->client), "durable"));
 }
 
+/*
+ * The library's copy fills every member of walbus_relay_status that
+ * WBC_STATUS_FIELDS names, walbus_relay_status_field gives every field in
+ * the list's order with its kind and value, and the size rule holds: a
+ * shorter struct gets its bytes and not one more, a longer one zeros.
+ */
+#define STATUS_CHECK_UINT(f) \
+	assert_int_equal(st.f, want.f); \
+	assert_int_equal(wkind[i], WALBUS_STATUS_UINT); \
+	assert_int_equal(wvalue[i++], want.f);
+#define STATUS_CHECK_LSN(f) \
+	assert_int_equal(st.f, want.f); \
+	assert_int_equal(wkind[i], WALBUS_STATUS_LSN); \
+	assert_int_equal(wvalue[i++], want.f);
+#define STATUS_CHECK_FLAG(f) \
+	assert_int_equal(st.f, want.f); \
+	assert_int_equal(wkind[i], WALBUS_STATUS_FLAG); \
+	assert_int_equal(wvalue[i++], want.f);
+#define STATUS_CHECK_STR(f) \
+	assert_int_equal(strlen(st.f), want.f.len); \
+	assert_memory_equal(st.f, want.f.ptr, want.f.len); \
+	assert_int_equal(wkind[i], WALBUS_STATUS_STR); \
+	assert_string_equal(wstr[i++], st.f);
+#define STATUS_CHECK(name, kind, doc) STATUS_CHECK_##kind(name)
+#define STATUS_NAME(name, kind, doc) #name,
+
+static void
+test_status_every_field(void **state)
+{
+	static const char *const names[] = {WBC_STATUS_FIELDS(STATUS_NAME)};
+	enum
+	{
+		NFIELDS = sizeof(names) / sizeof(names[0])
+	};
+	fake_relay *f = *state;
+	walbus_relay_status st;
+	wbc_status	want;
+	walbus_status_kind wkind[NFIELDS];
+	uint64_t	wvalue[NFIELDS];
+	const char *wstr[NFIELDS];
+	walbus_status_value v;
+	const char *name;
+	size_t		i = 0;
+	size_t		cut = offsetof(walbus_relay_status, nconsumers);
+	unsigned char *bytes = (unsigned char *) &st;
+	struct
+	{
+		walbus_relay_status st;
+		uint64_t	more[2];
+	}			longer;
+
+	/* before the first fetch: every field, all zero */
+	for (i = 0; walbus_relay_status_field(f->client, i, &name, &v) ==
+		 WALBUS_OK; i++)
+		assert_true(v.u == 0 && v.s[0] == '\0');
+	assert_int_equal(i, NFIELDS);
+
+	status_fill(&want, f->run);
+	memset(&st, 0xA5, sizeof(st));
+	assert_int_equal(walbus_relay_status_get(f->client, &st), WALBUS_OK);
+	for (i = 0; i < NFIELDS; i++)
+	{
+		assert_int_equal(walbus_relay_status_field(f->client, i, &name, &v),
+						 WALBUS_OK);
+		assert_string_equal(name, names[i]);
+		wkind[i] = v.kind;
+		wvalue[i] = v.u;
+		wstr[i] = v.s;
+	}
+	assert_int_equal(walbus_relay_status_field(f->client, NFIELDS, &name, &v),
+					 WALBUS_EINVAL);
+	i = 0;
+	WBC_STATUS_FIELDS(STATUS_CHECK)
+	assert_int_equal(st.nconsumers, 2);
+	assert_string_equal(st.consumers[1].name, "erp");
+	assert_true(st.consumers[1].over_lag_limit);
+	assert_int_equal(st.consumers[1].rewinds, 11);
+
+	/* an older, shorter struct: filled up to its size, not a byte more */
+	memset(&st, 0xA5, sizeof(st));
+	assert_int_equal(walbus_relay_status_fetch(f->client, &st, cut),
+					 WALBUS_OK);
+	assert_int_equal(st.run, f->run);
+	assert_int_equal(st.txn_heartbeats, want.txn_heartbeats);
+	for (size_t b = cut; b < sizeof(st); b++)
+		assert_int_equal(bytes[b], 0xA5);
+
+	/* a newer, longer one: the members this library lacks are zero */
+	memset(&longer, 0xA5, sizeof(longer));
+	assert_int_equal(walbus_relay_status_fetch(f->client, &longer.st,
+											   sizeof(longer)), WALBUS_OK);
+	assert_int_equal(longer.st.control_refusals, want.control_refusals);
+	assert_true(longer.more[0] == 0 && longer.more[1] == 0);
+
+	/* the symbol without the macro: the struct as it was in 0.3 */
+	memset(&st, 0, sizeof(st));
+	assert_int_equal((walbus_relay_status_get) (f->client, &st), WALBUS_OK);
+	assert_int_equal(st.control_refusals, want.control_refusals);
+	assert_int_equal(st.consumers[0].acks, 7);
+}
+
 /* Without a control URL there are no names, but everything else works. */
 static void
 test_without_control(void **state)
@@ -1788,6 +1914,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_schema_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_is_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_and_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_every_field, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_without_control, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recv_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_durable_pull_and_bus, setup_relay, teardown),

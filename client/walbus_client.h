@@ -345,7 +345,19 @@ typedef struct walbus_stats
 	uint64_t	acks_sent;		/* ack requests made (durable) */
 } walbus_stats;
 
-/* The relay's answer to a "status" request (docs/PROTOCOL.md (Part 2)). */
+/*
+ * The relay's answer to a "status" request (docs/PROTOCOL.md (Part 2)).
+ *
+ * The struct only grows: a field the relay gains is appended at the end,
+ * and a member never moves, so a caller's struct is always a prefix of the
+ * library's.  walbus_relay_status_get passes the caller's sizeof to the
+ * library, which fills that many bytes and no more: a program built
+ * against an older header, run with a newer library, gets the fields it
+ * knows; built against a newer one, it gets zero in the members the
+ * library does not know.  To see every field the library knows, including
+ * ones newer than the caller's header, walk them by name with
+ * walbus_relay_status_field.
+ */
 typedef struct walbus_relay_status
 {
 	uint64_t	run;			/* random id of the relay process */
@@ -496,9 +508,56 @@ extern WALBUS_API int walbus_recv_fd(walbus_client *c, int *fd);
 extern WALBUS_API int walbus_backfill(walbus_client *c, const char *schema,
 									  const char *table, uint64_t *id);
 
-/* Ask the relay for its status (needs a control URL). */
+/*
+ * Ask the relay for its status (needs a control URL) and fill the first
+ * size bytes of *st (sizeof the caller's walbus_relay_status; see its
+ * comment).  On failure those bytes are zero.
+ */
+extern WALBUS_API int walbus_relay_status_fetch(walbus_client *c,
+												walbus_relay_status *st,
+												size_t size);
+
+/*
+ * walbus_relay_status_get(c, st) is walbus_relay_status_fetch with the
+ * caller's sizeof(*st), so that existing callers compile unchanged and get
+ * the size rule.  The function of that name, for callers that reach it by
+ * symbol (another language, a function pointer), fills the struct as it
+ * was in libwalbus 0.3, up to control_refusals.
+ */
 extern WALBUS_API int walbus_relay_status_get(walbus_client *c,
 											  walbus_relay_status *st);
+#define walbus_relay_status_get(c, st) \
+	walbus_relay_status_fetch((c), (st), sizeof(*(st)))
+
+/* What a status field holds; the kinds may grow, treat others as UINT. */
+typedef enum walbus_status_kind
+{
+	WALBUS_STATUS_UINT,			/* a counter, an id or a size */
+	WALBUS_STATUS_LSN,			/* a WAL position */
+	WALBUS_STATUS_FLAG,			/* 0 or 1 */
+	WALBUS_STATUS_STR			/* text */
+} walbus_status_kind;
+
+typedef struct walbus_status_value
+{
+	walbus_status_kind kind;
+	uint64_t	u;				/* UINT, LSN, FLAG */
+	const char *s;				/* STR ("" otherwise) */
+} walbus_status_value;
+
+/*
+ * The i-th field (from 0) of the status the last successful
+ * walbus_relay_status_get/_fetch fetched (zeros and empty strings before
+ * the first): its name, as on the wire and in walbus-tap's JSON, and its
+ * value.  Every top-level field the library knows comes, in the relay's
+ * order; the durable consumers are in walbus_relay_status's consumers.
+ * Returns WALBUS_OK, or WALBUS_EINVAL once i is past the last field: loop
+ * until then.  *name and value->s are valid until the next fetch or
+ * walbus_close.
+ */
+extern WALBUS_API int walbus_relay_status_field(const walbus_client *c,
+												size_t i, const char **name,
+												walbus_status_value *value);
 
 extern WALBUS_API const char *walbus_errmsg(const walbus_client *c);
 extern WALBUS_API void walbus_get_stats(const walbus_client *c,

@@ -371,48 +371,24 @@ wbc_enc_table(wb_enc *e, const wbc_schema *s, bool with_ok)
 	}
 }
 
-/* The status fields, by key, for both directions. */
+/*
+ * The status fields, by key, for both directions: WBC_STATUS_FIELDS
+ * (status_fields.h) in its order, which is the order on the wire.
+ */
+#define WBC_STATUS_IS_STR_UINT	false
+#define WBC_STATUS_IS_STR_LSN	false
+#define WBC_STATUS_IS_STR_FLAG	false
+#define WBC_STATUS_IS_STR_STR	true
+#define WBC_STATUS_ENTRY(name, kind, doc) \
+	{#name, offsetof(wbc_status, name), WBC_STATUS_IS_STR_##kind},
+
 static const struct
 {
 	const char *key;
 	size_t		offset;
 	bool		is_str;
 }			wbc_status_fields[] = {
-	{"run", offsetof(wbc_status, run), false},
-	{"slot", offsetof(wbc_status, slot), true},
-	{"state", offsetof(wbc_status, state), true},
-	{"delivery", offsetof(wbc_status, delivery), true},
-	{"uptime_ms", offsetof(wbc_status, uptime_ms), false},
-	{"confirmed_lsn", offsetof(wbc_status, confirmed_lsn), false},
-	{"received_lsn", offsetof(wbc_status, received_lsn), false},
-	{"flushed_lsn", offsetof(wbc_status, flushed_lsn), false},
-	{"server_lsn", offsetof(wbc_status, server_lsn), false},
-	{"lag_bytes", offsetof(wbc_status, lag_bytes), false},
-	{"last_seq", offsetof(wbc_status, last_seq), false},
-	{"subscribers", offsetof(wbc_status, subscribers), false},
-	{"transactions", offsetof(wbc_status, transactions), false},
-	{"changes", offsetof(wbc_status, changes), false},
-	{"frames", offsetof(wbc_status, frames), false},
-	{"schema_events", offsetof(wbc_status, schema_events), false},
-	{"messages", offsetof(wbc_status, messages), false},
-	{"heartbeats", offsetof(wbc_status, heartbeats), false},
-	{"bytes", offsetof(wbc_status, bytes), false},
-	{"publish_errors", offsetof(wbc_status, publish_errors), false},
-	{"reconnects", offsetof(wbc_status, reconnects), false},
-	{"control_requests", offsetof(wbc_status, control_requests), false},
-	{"control_refusals", offsetof(wbc_status, control_refusals), false},
-	{"durable_consumers", offsetof(wbc_status, durable_consumers), false},
-	{"min_acked_lsn", offsetof(wbc_status, min_acked_lsn), false},
-	{"consumer_lag_bytes", offsetof(wbc_status, consumer_lag_bytes), false},
-	{"consumers_over_lag_limit", offsetof(wbc_status, consumers_over_lag_limit),
-	false},
-	{"lag_limit_crossings", offsetof(wbc_status, lag_limit_crossings), false},
-	{"window_bytes", offsetof(wbc_status, window_bytes), false},
-	{"window_messages", offsetof(wbc_status, window_messages), false},
-	{"paused", offsetof(wbc_status, paused), false},
-	{"replays", offsetof(wbc_status, replays), false},
-	{"rewinds", offsetof(wbc_status, rewinds), false},
-	{"txn_heartbeats", offsetof(wbc_status, txn_heartbeats), false}
+	WBC_STATUS_FIELDS(WBC_STATUS_ENTRY)
 };
 
 #define WBC_NSTATUS (sizeof(wbc_status_fields) / sizeof(wbc_status_fields[0]))

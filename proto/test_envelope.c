@@ -3,9 +3,10 @@
  * test_envelope.c
  *	  cmocka tests of the bus frame (layout 2) and control codecs shared by
  *	  the relay and libwalbus: topic quoting; encode/decode round trips of
- *	  every frame kind and change kind; the patched changes count; the
- *	  relay's splice of plugin record bytes into frames, checked value by
- *	  value against the record decoder (the differential test); and
+ *	  every frame kind and change kind, and of every status field
+ *	  (status_fields.h); the patched changes count; the relay's splice of
+ *	  plugin record bytes into frames, checked value by value against the
+ *	  record decoder (the differential test); and
  *	  hostile input (truncation at every byte, a table of malformed
  *	  frames, lying counts, random bytes).
  *
@@ -1807,6 +1808,74 @@ test_control_responses(void **state)
 	buf_free(&b);
 }
 
+/*
+ * Every field of WBC_STATUS_FIELDS, each with a value of its own (numbers
+ * above 32 bits, strings spelling the field's name), survives encode and
+ * decode; the response's keys are "ok", "consumers" and the list's names
+ * in the list's order, nothing else.
+ */
+#define STATUS_SET_UINT(f)	st.f = v++;
+#define STATUS_SET_LSN(f)	st.f = v++;
+#define STATUS_SET_FLAG(f)	st.f = v++ & 1;
+#define STATUS_SET_STR(f)	st.f = (wb_str) {#f, sizeof(#f) - 1};
+#define STATUS_SET(name, kind, doc) STATUS_SET_##kind(name)
+#define STATUS_CHECK_UINT(f)	assert_int_equal(got.f, v++);
+#define STATUS_CHECK_LSN(f)		assert_int_equal(got.f, v++);
+#define STATUS_CHECK_FLAG(f)	assert_int_equal(got.f, v++ & 1);
+#define STATUS_CHECK_STR(f) \
+	assert_int_equal(got.f.len, sizeof(#f) - 1); \
+	assert_memory_equal(got.f.ptr, #f, sizeof(#f) - 1);
+#define STATUS_CHECK(name, kind, doc) STATUS_CHECK_##kind(name)
+#define STATUS_NAME(name, kind, doc) #name,
+
+static void
+test_status_every_field(void **state)
+{
+	static const char *const names[] = {WBC_STATUS_FIELDS(STATUS_NAME)};
+	buf			b = {0};
+	wb_enc		e;
+	wbc_status	st = {0},
+				got;
+	char		err[160];
+	uint64_t	v;
+	mpr			r;
+	uint32_t	n;
+
+	(void) state;
+	v = UINT64_C(0x1234500000001);
+	WBC_STATUS_FIELDS(STATUS_SET)
+	wb_enc_init(&e, buf_write, &b);
+	wbc_enc_status(&e, &st);
+	assert_false(wb_enc_failed(&e));
+
+	memset(&got, 0xA5, sizeof(got));
+	assert_int_equal(wbc_decode_status(b.data, b.len, &got, err, sizeof(err)),
+					 WB_OK);
+	v = UINT64_C(0x1234500000001);
+	WBC_STATUS_FIELDS(STATUS_CHECK)
+	assert_int_equal(got.nconsumers, 0);
+
+	mpr_init(&r, b.data, b.len);
+	assert_true(mpr_map(&r, &n));
+	assert_int_equal(n, 2 + lengthof(names));
+	for (uint32_t i = 0; i < n; i++)
+	{
+		wb_str		key;
+
+		assert_true(mpr_str(&r, &key));
+		if (i == 0)
+			assert_true(mpr_str_eq(key, "ok"));
+		else if (i == 1)
+			assert_true(mpr_str_eq(key, "consumers"));
+		else
+			assert_true(mpr_str_eq(key, names[i - 2]));
+		mpr_skip(&r);
+	}
+	assert_false(r.failed);
+	assert_int_equal(mpr_left(&r), 0);
+	buf_free(&b);
+}
+
 /* hello, ack and replay: round trips and hostile replies. */
 static void
 test_control_durable(void **state)
@@ -2187,6 +2256,7 @@ main(void)
 		cmocka_unit_test(test_kind_names),
 		cmocka_unit_test(test_control_requests),
 		cmocka_unit_test(test_control_responses),
+		cmocka_unit_test(test_status_every_field),
 		cmocka_unit_test(test_control_durable),
 		cmocka_unit_test(test_schema_diff),
 		cmocka_unit_test(test_schema_event_roundtrip),

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "status_fields.h"
 #include "walbus_proto.h"
 
 /* Largest control request or response a peer must accept. */
@@ -189,44 +190,21 @@ typedef struct wbc_consumer_status
 	uint64_t	rewinds;		/* rewinds it asked for */
 } wbc_consumer_status;
 
-/* What a status response reports; strings are views. */
+/* The C type of each kind of status field (status_fields.h). */
+#define WBC_STATUS_CTYPE_UINT	uint64_t
+#define WBC_STATUS_CTYPE_LSN	uint64_t
+#define WBC_STATUS_CTYPE_FLAG	uint64_t
+#define WBC_STATUS_CTYPE_STR	wb_str
+#define WBC_STATUS_MEMBER(name, kind, doc) WBC_STATUS_CTYPE_##kind name;
+
+/*
+ * What a status response reports: one member per field of
+ * WBC_STATUS_FIELDS (status_fields.h says what each one is), then the
+ * durable consumers.  Strings are views.
+ */
 typedef struct wbc_status
 {
-	uint64_t	run;			/* random id of this relay process */
-	wb_str		slot;
-	wb_str		state;			/* "connecting", "streaming", "waiting" */
-	wb_str		delivery;		/* "best_effort" or "durable" */
-	uint64_t	uptime_ms;
-	uint64_t	confirmed_lsn;	/* the slot's position when streaming began */
-	uint64_t	received_lsn;	/* last position read from the slot */
-	uint64_t	flushed_lsn;	/* last position reported flushed */
-	uint64_t	server_lsn;		/* server's WAL end, from its messages */
-	uint64_t	lag_bytes;		/* server_lsn - flushed_lsn */
-	uint64_t	last_seq;		/* seq of the last bus message */
-	uint64_t	subscribers;	/* bus connections right now */
-	uint64_t	transactions;
-	uint64_t	changes;		/* insert, update, delete, truncate */
-	uint64_t	frames;			/* "changes" frames published */
-	uint64_t	schema_events;	/* events published on _schema */
-	uint64_t	messages;		/* logical decoding messages */
-	uint64_t	heartbeats;
-	uint64_t	bytes;			/* bytes published */
-	uint64_t	publish_errors;
-	uint64_t	reconnects;
-	uint64_t	control_requests;
-	uint64_t	control_refusals;	/* refused by control_allow */
-	/* delivery (docs/DELIVERY.md) */
-	uint64_t	durable_consumers;	/* configured */
-	uint64_t	min_acked_lsn;	/* lowest whole-transaction ack of them */
-	uint64_t	consumer_lag_bytes; /* received_lsn - min_acked_lsn */
-	uint64_t	consumers_over_lag_limit;	/* right now */
-	uint64_t	lag_limit_crossings;	/* times a consumer crossed it */
-	uint64_t	window_bytes;
-	uint64_t	window_messages;
-	uint64_t	paused;			/* 1: the window is full of unacked data */
-	uint64_t	replays;		/* replay requests served */
-	uint64_t	rewinds;		/* stream restarts for a consumer */
-	uint64_t	txn_heartbeats;
+	WBC_STATUS_FIELDS(WBC_STATUS_MEMBER)
 	uint32_t	nconsumers;		/* "consumers": one map each */
 	wbc_consumer_status consumers[WBC_MAX_CONSUMERS];
 } wbc_status;

@@ -467,10 +467,33 @@ bad:
 	return 2;
 }
 
+/* A status field as JSON: LSNs as text, flags as booleans. */
+static json_t *
+tap_status_value(const walbus_status_value *v)
+{
+	switch (v->kind)
+	{
+		case WALBUS_STATUS_STR:
+			return json_string(v->s);
+		case WALBUS_STATUS_LSN:
+			return tap_lsn(v->u);
+		case WALBUS_STATUS_FLAG:
+			return json_boolean(v->u != 0);
+		default:
+			return json_integer((json_int_t) v->u);
+	}
+}
+
+/*
+ * --status: every field libwalbus knows, by name and in the relay's order
+ * (a field the relay gains needs nothing here), then the consumers.
+ */
 static int
 tap_status(walbus_client *c)
 {
 	walbus_relay_status st;
+	walbus_status_value v;
+	const char *name;
 	json_t	   *o;
 	json_t	   *consumers;
 	char	   *line;
@@ -481,55 +504,9 @@ tap_status(walbus_client *c)
 		return 1;
 	}
 	o = json_object();
-	json_object_set_new(o, "run", json_integer((json_int_t) st.run));
-	json_object_set_new(o, "slot", json_string(st.slot));
-	json_object_set_new(o, "state", json_string(st.state));
-	json_object_set_new(o, "delivery", json_string(st.delivery));
-	json_object_set_new(o, "uptime_ms", json_integer((json_int_t) st.uptime_ms));
-	json_object_set_new(o, "confirmed_lsn", tap_lsn(st.confirmed_lsn));
-	json_object_set_new(o, "received_lsn", tap_lsn(st.received_lsn));
-	json_object_set_new(o, "flushed_lsn", tap_lsn(st.flushed_lsn));
-	json_object_set_new(o, "server_lsn", tap_lsn(st.server_lsn));
-	json_object_set_new(o, "lag_bytes", json_integer((json_int_t) st.lag_bytes));
-	json_object_set_new(o, "last_seq", json_integer((json_int_t) st.last_seq));
-	json_object_set_new(o, "subscribers",
-						json_integer((json_int_t) st.subscribers));
-	json_object_set_new(o, "transactions",
-						json_integer((json_int_t) st.transactions));
-	json_object_set_new(o, "changes", json_integer((json_int_t) st.changes));
-	json_object_set_new(o, "frames", json_integer((json_int_t) st.frames));
-	json_object_set_new(o, "schema_events",
-						json_integer((json_int_t) st.schema_events));
-	json_object_set_new(o, "messages", json_integer((json_int_t) st.messages));
-	json_object_set_new(o, "heartbeats",
-						json_integer((json_int_t) st.heartbeats));
-	json_object_set_new(o, "bytes", json_integer((json_int_t) st.bytes));
-	json_object_set_new(o, "publish_errors",
-						json_integer((json_int_t) st.publish_errors));
-	json_object_set_new(o, "reconnects",
-						json_integer((json_int_t) st.reconnects));
-	json_object_set_new(o, "control_requests",
-						json_integer((json_int_t) st.control_requests));
-	json_object_set_new(o, "control_refusals",
-						json_integer((json_int_t) st.control_refusals));
-	json_object_set_new(o, "durable_consumers",
-						json_integer((json_int_t) st.durable_consumers));
-	json_object_set_new(o, "min_acked_lsn", tap_lsn(st.min_acked_lsn));
-	json_object_set_new(o, "consumer_lag_bytes",
-						json_integer((json_int_t) st.consumer_lag_bytes));
-	json_object_set_new(o, "consumers_over_lag_limit",
-						json_integer((json_int_t) st.consumers_over_lag_limit));
-	json_object_set_new(o, "lag_limit_crossings",
-						json_integer((json_int_t) st.lag_limit_crossings));
-	json_object_set_new(o, "window_bytes",
-						json_integer((json_int_t) st.window_bytes));
-	json_object_set_new(o, "window_messages",
-						json_integer((json_int_t) st.window_messages));
-	json_object_set_new(o, "paused", json_boolean(st.paused != 0));
-	json_object_set_new(o, "replays", json_integer((json_int_t) st.replays));
-	json_object_set_new(o, "rewinds", json_integer((json_int_t) st.rewinds));
-	json_object_set_new(o, "txn_heartbeats",
-						json_integer((json_int_t) st.txn_heartbeats));
+	for (size_t i = 0; walbus_relay_status_field(c, i, &name, &v) == WALBUS_OK;
+		 i++)
+		json_object_set_new(o, name, tap_status_value(&v));
 	consumers = json_array();
 	for (uint32_t i = 0; i < st.nconsumers; i++)
 	{
