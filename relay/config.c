@@ -256,7 +256,7 @@ const wr_setting wr_settings[] = {
 	/* JetStream */
 	{.name = "jetstream", .flag = "jetstream",
 		.kind = WR_SET_LIST, WR_LIST_AT(jetstream_urls, njetstream),
-		.check = wr_nats_url_ok, .hint = "nats://HOST:PORT",
+		.check = wr_nats_url_ok, .hint = "nats://HOST:PORT or tls://HOST:PORT",
 		.many = "jetstream servers",
 		.section = WR_HELP_JETSTREAM, .arg = "URL",
 		.help = "also publish every frame to NATS JetStream at\n"
@@ -276,6 +276,25 @@ const wr_setting wr_settings[] = {
 		.section = WR_HELP_JETSTREAM, .arg = "N",
 		.help = "replicas of the stream the relay creates,\n"
 		"1 to 5 (default 1)"},
+	{.name = "jetstream_creds", .flag = "jetstream-creds",
+		.kind = WR_SET_STRING, WR_AT(jetstream_creds),
+		.section = WR_HELP_JETSTREAM, .arg = "FILE",
+		.help = "a NATS credentials file (.creds) for the\n"
+		"servers (or user:password@ in the URL)"},
+	{.name = "jetstream_tls_ca", .flag = "jetstream-tls-ca",
+		.kind = WR_SET_STRING, WR_AT(jetstream_tls_ca),
+		.section = WR_HELP_JETSTREAM, .arg = "FILE",
+		.help = "PEM CAs the servers' certificates must\n"
+		"chain to: the connections are then TLS"},
+	{.name = "jetstream_tls_cert", .flag = "jetstream-tls-cert",
+		.kind = WR_SET_STRING, WR_AT(jetstream_tls_cert),
+		.section = WR_HELP_JETSTREAM, .arg = "FILE",
+		.help = "the relay's PEM certificate, for servers\n"
+		"that verify clients"},
+	{.name = "jetstream_tls_key", .flag = "jetstream-tls-key",
+		.kind = WR_SET_STRING, WR_AT(jetstream_tls_key),
+		.section = WR_HELP_JETSTREAM, .arg = "FILE",
+		.help = "its unencrypted PEM key"},
 
 	/* Timing */
 	{.name = "status_interval", .flag = "status-interval",
@@ -571,7 +590,8 @@ wr_consumer_name_ok(const char *name, size_t n)
 static bool
 wr_nats_url_ok(const char *url, size_t n)
 {
-	return n > 7 && strncmp(url, "nats://", 7) == 0;
+	return (n > 7 && strncmp(url, "nats://", 7) == 0) ||
+		(n > 6 && strncmp(url, "tls://", 6) == 0);
 }
 
 /* JetStream's rule: no '.', wildcards, whitespace or separators */

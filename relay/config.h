@@ -96,6 +96,10 @@ typedef struct wr_config
 	int			njetstream;
 	char	   *jetstream_stream;	/* stream name, default "WALBUS" */
 	int			jetstream_replicas;	/* of a stream the relay creates: 1..5 */
+	char	   *jetstream_creds;	/* NATS credentials file; NULL: none */
+	char	   *jetstream_tls_ca;	/* PEM CAs of the servers: TLS; NULL: none */
+	char	   *jetstream_tls_cert; /* client certificate; NULL: none */
+	char	   *jetstream_tls_key;
 
 	/* the Prometheus endpoint (metrics.h); NULL: none */
 	char	   *metrics_listen; /* ADDR:PORT as given */

@@ -355,6 +355,22 @@ wr_js_open(wr_js *js, const wr_config *cfg, char *errbuf, size_t errlen)
 		wr_js_fail(errbuf, errlen, "cannot set connection options", s, 0);
 		goto done;
 	}
+	if ((cfg->jetstream_tls_ca != NULL &&
+		 ((s = natsOptions_SetSecure(opts, true)) != NATS_OK ||
+		  (s = natsOptions_LoadCATrustedCertificates(opts,
+													  cfg->jetstream_tls_ca)) != NATS_OK)) ||
+		(cfg->jetstream_tls_cert != NULL &&
+		 (s = natsOptions_LoadCertificatesChain(opts, cfg->jetstream_tls_cert,
+												cfg->jetstream_tls_key)) != NATS_OK) ||
+		(cfg->jetstream_creds != NULL &&
+		 (s = natsOptions_SetUserCredentialsFromFiles(opts,
+													  cfg->jetstream_creds,
+													  NULL)) != NATS_OK))
+	{
+		wr_js_fail(errbuf, errlen, "cannot load the TLS files or credentials",
+				   s, 0);
+		goto done;
+	}
 	if ((s = natsConnection_Connect(&js->nc, opts)) != NATS_OK)
 	{
 		wr_js_fail(errbuf, errlen, "cannot connect", s, 0);
