@@ -44,7 +44,7 @@
 # PostgreSQL
 #   sql ARGS...     psql -At on database postgres of the current cluster.
 #   lsn_num X/Y     an LSN as a number.
-# Scenarios by name (tests/e2e/run, tests/faults/run)
+# Scenarios by name (every suite but trigger, tsource and heartbeat)
 #   scenario_add NUM NAME FUNC [NEED...]  register FUNC as scenario NUM,
 #                   called NAME, that needs the scenarios NEED (numbers) to
 #                   have run before it in the same run.
