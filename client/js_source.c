@@ -62,14 +62,16 @@ wjs_name_ok(const char *name)
  * Bind the durable consumer, making it (again) when needed: see the
  * header for why one with unacknowledged messages is made again.
  */
+static int	wjs_make_consumer(wjs *s, jsOptions *jo, uint64_t start,
+							  bool exists);
+
 static int
 wjs_durable(wjs *s, jsOptions *jo)
 {
 	jsConsumerInfo *ci = NULL;
-	jsConsumerConfig cc;
 	jsErrCode	jerr = 0;
 	natsStatus	st;
-	uint64_t	start = 0;	/* 0: the stream's first message */
+	uint64_t	start;
 
 	st = js_GetConsumerInfo(&ci, s->js, s->stream, s->consumer, jo, &jerr);
 	if (st == NATS_OK)
@@ -107,15 +109,32 @@ wjs_durable(wjs *s, jsOptions *jo)
 			ci->Config->OptStartSeq > start)
 			start = ci->Config->OptStartSeq;
 		jsConsumerInfo_Destroy(ci);
-		ci = NULL;
-		st = js_DeleteConsumer(s->js, s->stream, s->consumer, jo, &jerr);
-		if (st != NATS_OK)
-			return wjs_fail(s, WALBUS_ECONTROL, "cannot reset the consumer",
-							st, jerr);
+		return wjs_make_consumer(s, jo, start, true);
 	}
-	else if (jerr != JSConsumerNotFoundErr && st != NATS_NOT_FOUND)
+	if (jerr != JSConsumerNotFoundErr && st != NATS_NOT_FOUND)
 		return wjs_fail(s, WALBUS_ECONTROL, "cannot look up the consumer", st,
 						jerr);
+	return wjs_make_consumer(s, jo, 0, false);
+}
+
+/*
+ * Make the durable consumer, from stream sequence start (0: the first
+ * message), deleting the one of that name first when exists.
+ */
+static int
+wjs_make_consumer(wjs *s, jsOptions *jo, uint64_t start, bool exists)
+{
+	jsConsumerInfo *ci = NULL;
+	jsConsumerConfig cc;
+	jsErrCode	jerr = 0;
+	natsStatus	st;
+
+	if (exists &&
+		(st = js_DeleteConsumer(s->js, s->stream, s->consumer, jo,
+								&jerr)) != NATS_OK &&
+		jerr != JSConsumerNotFoundErr)
+		return wjs_fail(s, WALBUS_ECONTROL, "cannot reset the consumer",
+						st, jerr);
 
 	jsConsumerConfig_Init(&cc);
 	cc.Durable = s->consumer;
@@ -197,6 +216,69 @@ wjs_set_security(natsOptions *opts, const walbus_options *wo)
 	return st;
 }
 
+/* The pull subscription, bound to the durable consumer or ephemeral. */
+static int
+wjs_subscribe(wjs *s)
+{
+	jsOptions	jo;
+	jsSubOptions so;
+	jsErrCode	jerr = 0;
+	natsStatus	st;
+
+	jsOptions_Init(&jo);
+	jo.Wait = s->timeout_ms;
+	jsSubOptions_Init(&so);
+	so.Stream = s->stream;
+	if (s->durable)
+		so.Consumer = s->consumer;
+	else
+	{
+		so.Config.DeliverPolicy = js_DeliverNew;
+		so.Config.AckPolicy = js_AckNone;
+		so.Config.InactiveThreshold = WJS_EPHEMERAL_IDLE_S * WJS_NS_PER_S;
+	}
+	st = js_PullSubscribe(&s->sub, s->js, WJS_SUBJECTS,
+						  s->durable ? s->consumer : NULL, &jo, &so, &jerr);
+	if (st != NATS_OK)
+		return wjs_fail(s, WALBUS_ECONTROL, "cannot subscribe", st, jerr);
+	return WALBUS_OK;
+}
+
+/*
+ * A delivery was lost (the connection to a server broke with messages on
+ * the way, a cluster failed over): the next message is not the one after
+ * the last handed out.  Handing it out would put it before the lost one,
+ * which the dedupe by key would then drop as a repeat.  So the consumer
+ * is made again from the oldest message not acknowledged (the ack floor
+ * JetStream would otherwise keep): it delivers, in order, those handed
+ * out already (their messages replace ours, so that acks reach the new
+ * consumer), then the lost ones.
+ */
+static int
+wjs_reset(wjs *s)
+{
+	jsOptions	jo;
+	uint64_t	start = s->count > 0 ? s->fifo[s->head].sseq :
+		s->last_sseq + 1;
+	int			rc;
+
+	natsMsgList_Destroy(&s->batch);
+	memset(&s->batch, 0, sizeof(s->batch));
+	s->batch_next = 0;
+	if (s->sub != NULL)
+	{
+		natsSubscription_Destroy(s->sub);
+		s->sub = NULL;
+	}
+	jsOptions_Init(&jo);
+	jo.Wait = s->timeout_ms;
+	s->resets++;
+	s->resync = true;
+	if ((rc = wjs_make_consumer(s, &jo, start, true)) != WALBUS_OK)
+		return rc;
+	return wjs_subscribe(s);
+}
+
 int
 wjs_open(wjs *s, const walbus_options *wo, int timeout_ms, char *errbuf,
 		 size_t errlen)
@@ -206,7 +288,6 @@ wjs_open(wjs *s, const walbus_options *wo, int timeout_ms, char *errbuf,
 	const char *consumer = wo->consumer;
 	natsOptions *opts = NULL;
 	jsOptions	jo;
-	jsSubOptions so;
 	jsStreamInfo *si = NULL;
 	jsErrCode	jerr = 0;
 	natsStatus	st;
@@ -283,28 +364,10 @@ wjs_open(wjs *s, const walbus_options *wo, int timeout_ms, char *errbuf,
 	}
 	jsStreamInfo_Destroy(si);
 
-	jsSubOptions_Init(&so);
-	so.Stream = s->stream;
-	if (s->durable)
-	{
-		if ((rc = wjs_durable(s, &jo)) != WALBUS_OK)
-			goto done;
-		so.Consumer = s->consumer;
-	}
-	else
-	{
-		so.Config.DeliverPolicy = js_DeliverNew;
-		so.Config.AckPolicy = js_AckNone;
-		so.Config.InactiveThreshold = WJS_EPHEMERAL_IDLE_S * WJS_NS_PER_S;
-	}
-	st = js_PullSubscribe(&s->sub, s->js, WJS_SUBJECTS,
-						  s->durable ? s->consumer : NULL, &jo, &so, &jerr);
-	if (st != NATS_OK)
-	{
-		rc = wjs_fail(s, WALBUS_ECONTROL, "cannot subscribe", st, jerr);
+	s->timeout_ms = timeout_ms;
+	if (s->durable && (rc = wjs_durable(s, &jo)) != WALBUS_OK)
 		goto done;
-	}
-	rc = WALBUS_OK;
+	rc = wjs_subscribe(s);
 
 done:
 	natsOptions_Destroy(opts);
@@ -362,6 +425,34 @@ wjs_push(wjs *s)
 	return &s->fifo[(s->head + s->count++) % s->cap];
 }
 
+/* A failure that is a pause: WALBUS_ETIMEDOUT, its reason kept. */
+static int
+wjs_as_timeout(wjs *s)
+{
+	char		why[sizeof(s->errmsg)];
+
+	memcpy(why, s->errmsg, sizeof(why));
+	snprintf(s->errmsg, sizeof(s->errmsg), "timed out (%.*s)",
+			 (int) sizeof(why) - 16, why);
+	return WALBUS_ETIMEDOUT;
+}
+
+/* The entry handed out with stream sequence sseq, if not acknowledged. */
+static wjs_entry *
+wjs_find(wjs *s, uint64_t sseq)
+{
+	for (size_t i = 0; i < s->count; i++)
+	{
+		wjs_entry  *e = &s->fifo[(s->head + i) % s->cap];
+
+		if (e->sseq == sseq)
+			return e;
+		if (e->sseq > sseq)
+			break;
+	}
+	return NULL;
+}
+
 int
 wjs_next(wjs *s, int wait_ms, const void **body, size_t *len)
 {
@@ -385,17 +476,11 @@ wjs_next(wjs *s, int wait_ms, const void **body, size_t *len)
 				 * nats.c reconnects by itself, so this is a pause, said
 				 * as a timeout with its reason, and not a busy loop.
 				 */
-				char		why[sizeof(s->errmsg)];
-
-				memcpy(why, s->errmsg, sizeof(why));
-				why[sizeof(why) - 16] = '\0';
-				snprintf(s->errmsg, sizeof(s->errmsg), "timed out (%.*s)",
-						 (int) sizeof(why) - 16, why);
 				if (wait_ms != 0)
 					nats_Sleep(WJS_RETRY_MS);
 				if (wait_ms < 0)
 					continue;
-				return WALBUS_ETIMEDOUT;
+				return wjs_as_timeout(s);
 			}
 			if (rc == WALBUS_ETIMEDOUT && wait_ms < 0)
 				continue;
@@ -424,11 +509,48 @@ wjs_next(wjs *s, int wait_ms, const void **body, size_t *len)
 		jsMsgMetaData_Destroy(meta);
 		if (sseq <= s->last_sseq)
 		{
-			/* delivered again after the ack wait: handed out already */
+			/*
+			 * Handed out already (delivered again after the ack wait, or
+			 * by a consumer made again): the newer message is the one to
+			 * acknowledge with.
+			 */
+			wjs_entry  *e = wjs_find(s, sseq);
+
 			s->redelivered++;
+			if (e != NULL)
+			{
+				natsMsg    *old = e->msg;
+
+				/* its body stays in use until it is used up */
+				if (e->done)
+				{
+					e->msg = m;
+					natsMsg_Destroy(old);
+					continue;
+				}
+			}
 			natsMsg_Destroy(m);
 			continue;
 		}
+		if (s->durable && s->last_sseq != 0 && sseq > s->last_sseq + 1 &&
+			!s->resync)
+		{
+			natsMsg_Destroy(m);
+			if ((rc = wjs_reset(s)) != WALBUS_OK)
+			{
+				/* the consumer is gone meanwhile: the next call tries */
+				return wjs_as_timeout(s);
+			}
+			continue;
+		}
+		/*
+		 * After a reset the first new message may still be further on:
+		 * the stream's limits removed what was between (its retention
+		 * is the operator's; it is counted).
+		 */
+		if (s->resync && s->last_sseq != 0 && sseq > s->last_sseq + 1)
+			s->skipped += sseq - s->last_sseq - 1;
+		s->resync = false;
 		if ((e = wjs_push(s)) == NULL)
 		{
 			/* put back: the next call tries it again */

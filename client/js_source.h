@@ -36,6 +36,11 @@
  *
  * Messages JetStream delivers again within a run (the worker was slower
  * than the ack wait) are recognised by their stream sequence and dropped.
+ * The stream holds nothing but walbus.>, so a durable reader's messages
+ * come with consecutive stream sequences: one further on means a delivery
+ * was lost on the way (a broken connection, a cluster failing over), and
+ * the consumer is made again from its oldest unacknowledged message
+ * before anything after the loss is handed out (wjs_reset).
  *
  * Every function returns WALBUS_OK or a negative WALBUS_E* code with a
  * one-line message in the wjs's errmsg.  A fetch that fails because the
@@ -110,8 +115,13 @@ typedef struct wjs
 	size_t		cap;
 	uint64_t	last_sseq;		/* of the newest frame handed out */
 
+	int			timeout_ms;		/* of each request */
+	bool		resync;			/* a reset: the next new message may skip */
+
 	uint64_t	fetches;
 	uint64_t	redelivered;	/* repeats dropped */
+	uint64_t	resets;			/* consumers made again after a lost delivery */
+	uint64_t	skipped;		/* messages the stream's limits removed */
 	uint64_t	acks;
 	char		errmsg[512];
 } wjs;

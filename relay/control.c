@@ -6,6 +6,7 @@
  *-------------------------------------------------------------------------
  */
 #include "control.h"
+#include "catalog.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -172,7 +173,7 @@ wr_control_status(wb_enc *e, const wr_relay *r)
 }
 
 static void
-wr_control_schema(wb_enc *e, const wr_relay *r, const wbc_request *req)
+wr_control_schema(wb_enc *e, wr_relay *r, const wbc_request *req)
 {
 	const wr_relversion *v;
 	char		msg[160];
@@ -186,8 +187,15 @@ wr_control_schema(wb_enc *e, const wr_relay *r, const wbc_request *req)
 	v = wr_relcache_version(&r->rels, req->relid, req->schema_version);
 	if (v == NULL)
 	{
+		/* not seen in this run: it may be the catalog's (catalog.h) */
+		v = wr_catalog_version(&r->catalog, r->cfg->dbname, req->relid,
+							   req->schema_version);
+	}
+	if (v == NULL)
+	{
 		snprintf(msg, sizeof(msg),
-				 "no schema version %llu of relation %u in this relay run",
+				 "no schema version %llu of relation %u in this relay run "
+				 "or in the catalog",
 				 (unsigned long long) req->schema_version, req->relid);
 		wbc_enc_error(e, WBC_ERR_NOT_FOUND, msg);
 		return;

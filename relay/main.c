@@ -333,6 +333,7 @@ main(int argc, char **argv)
 	r.state = WR_STATE_CONNECTING;
 	wb_dec_init(&r.dec);
 	wr_relcache_init(&r.rels);
+	wr_catalog_init(&r.catalog);
 	wr_window_init(&r.window, cfg.window_bytes);
 	wr_consumers_init(&r.consumers, &cfg);
 
@@ -412,6 +413,7 @@ done:
 	wr_js_close(&r.js);
 	wr_window_free(&r.window);
 	wr_relcache_free(&r.rels);
+	wr_catalog_free(&r.catalog);
 	free(r.schema_log.e);
 	wr_backfills_free(&r.backfills);
 	wb_dec_free(&r.dec);

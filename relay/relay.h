@@ -28,6 +28,7 @@
 #include "jetstream.h"
 #include "pgconn.h"
 #include "publisher.h"
+#include "catalog.h"
 #include "relcache.h"
 #include "requests.h"
 #include "walbus_envelope.h"
@@ -83,6 +84,7 @@ typedef struct wr_relay
 	wr_publisher pub;
 	wr_js		js;				/* JetStream, a second bus (jetstream.h) */
 	wr_relcache rels;
+	wr_catalog	catalog;		/* definitions from the catalog (catalog.h) */
 	wr_schema_log schema_log;	/* to undo announcements (schema_events.c) */
 	wr_confirm	confirm;
 	wr_control	ctl;
