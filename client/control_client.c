@@ -110,8 +110,9 @@ wcc_write(void *ctx, const char *buf, size_t len)
  * "ok".  On WALBUS_OK *reply is the reply (the caller frees it).
  */
 static int
-wcc_request(wcc *s, void (*encode) (wb_enc *e, const void *arg),
-			const void *arg, const char *what, nng_msg **reply)
+wcc_request_within(wcc *s, int timeout_ms,
+				   void (*encode) (wb_enc *e, const void *arg),
+				   const void *arg, const char *what, nng_msg **reply)
 {
 	nng_msg    *req;
 	wb_enc		enc;
@@ -123,10 +124,8 @@ wcc_request(wcc *s, void (*encode) (wb_enc *e, const void *arg),
 
 	*reply = NULL;
 	{
-		int			t = s->next_timeout_ms > 0 ? s->next_timeout_ms :
-			s->timeout_ms;
+		int			t = timeout_ms > 0 ? timeout_ms : s->timeout_ms;
 
-		s->next_timeout_ms = 0;
 		if (t != s->cur_timeout_ms &&
 			nng_socket_set_ms(s->req, NNG_OPT_RECVTIMEO, t) == 0 &&
 			nng_socket_set_ms(s->req, NNG_OPT_SENDTIMEO, t) == 0)
@@ -175,6 +174,14 @@ wcc_request(wcc *s, void (*encode) (wb_enc *e, const void *arg),
 			WALBUS_ECONTROL;
 	}
 	return WALBUS_OK;
+}
+
+/* A request that waits for the timeout given to wcc_open. */
+static int
+wcc_request(wcc *s, void (*encode) (wb_enc *e, const void *arg),
+			const void *arg, const char *what, nng_msg **reply)
+{
+	return wcc_request_within(s, 0, encode, arg, what, reply);
 }
 
 typedef struct wcc_schema_key
@@ -493,14 +500,14 @@ wcc_hello(wcc *s, const char *consumer, wbc_hello *h)
 
 int
 wcc_ack(wcc *s, const char *consumer, uint64_t commit_lsn, uint32_t pos,
-		uint64_t end_lsn, const wbc_key *release)
+		uint64_t end_lsn, const wbc_key *release, int timeout_ms)
 {
 	wcc_durable_req q = {consumer, commit_lsn, pos, end_lsn, NULL, 0,
 		release};
 	nng_msg    *reply;
 	int			rc;
 
-	rc = wcc_request(s, wcc_enc_ack, &q, "ack", &reply);
+	rc = wcc_request_within(s, timeout_ms, wcc_enc_ack, &q, "ack", &reply);
 	if (reply != NULL)
 		nng_msg_free(reply);
 	return rc;
@@ -508,8 +515,8 @@ wcc_ack(wcc *s, const char *consumer, uint64_t commit_lsn, uint32_t pos,
 
 int
 wcc_replay(wcc *s, const char *consumer, uint64_t commit_lsn, uint32_t pos,
-		   const wb_str *prefixes, uint32_t nprefixes, nng_msg **reply,
-		   wbc_replay *out)
+		   const wb_str *prefixes, uint32_t nprefixes, int timeout_ms,
+		   nng_msg **reply, wbc_replay *out)
 {
 	wcc_durable_req q = {consumer, commit_lsn, pos, 0, prefixes,
 		nprefixes, NULL};
@@ -517,7 +524,8 @@ wcc_replay(wcc *s, const char *consumer, uint64_t commit_lsn, uint32_t pos,
 	int			rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = wcc_request(s, wcc_enc_replay, &q, "replay", reply);
+	rc = wcc_request_within(s, timeout_ms, wcc_enc_replay, &q, "replay",
+							reply);
 	if (rc != WALBUS_OK)
 	{
 		if (*reply != NULL)

@@ -12,7 +12,7 @@
  * WALBUS_ECONTROL (relay unreachable, timeout, refusal), WALBUS_ESCHEMA
  * (the relay does not know that version) or WALBUS_ENOMEM, with a message
  * in errmsg.  Requests block for at most the timeout given to wcc_open, or
- * next_timeout_ms when the caller sets it (it applies to one request).
+ * the timeout_ms argument of those that take one, when it is above 0.
  * Single owner; no global state.
  *
  *-------------------------------------------------------------------------
@@ -37,7 +37,6 @@ typedef struct wcc
 	uint64_t	fetches;
 	int			timeout_ms;		/* per request, from wcc_open */
 	int			cur_timeout_ms; /* what the socket is set to now */
-	int			next_timeout_ms;	/* > 0: the next request's instead */
 	walbus_relay_status status; /* the last one fetched, all of it */
 	char		errmsg[256];
 } wcc;
@@ -80,9 +79,11 @@ extern int	wcc_backfill(wcc *s, const char *schema, const char *table,
  */
 extern int	wcc_hello(wcc *s, const char *consumer, wbc_hello *out);
 extern int	wcc_ack(wcc *s, const char *consumer, uint64_t commit_lsn,
-					uint32_t pos, uint64_t end_lsn, const wbc_key *release);
+					uint32_t pos, uint64_t end_lsn, const wbc_key *release,
+					int timeout_ms);
 extern int	wcc_replay(wcc *s, const char *consumer, uint64_t commit_lsn,
 					   uint32_t pos, const wb_str *prefixes,
-					   uint32_t nprefixes, nng_msg **reply, wbc_replay *out);
+					   uint32_t nprefixes, int timeout_ms, nng_msg **reply,
+					   wbc_replay *out);
 
 #endif							/* WALBUS_CONTROL_CLIENT_H */

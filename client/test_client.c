@@ -18,8 +18,11 @@
  * revealed the loss, repeats dropped per change, unknown schema versions,
  * malformed frames, timeouts, the status request (every field of
  * proto/status_fields.h, the size rule), recv_queue, and the
- * durable path: pull at open, back to the bus, pull on a gap, a replay
- * page straddling the resume key, acks settling a commit, releases.
+ * durable path (durable.h's state machine): pull at open, back to the
+ * bus, pull on a gap with each missed frame delivered once, a replay page
+ * straddling the resume key, resuming after the worker's key or the
+ * relay's hello, a rewind answered before data, a relay restart (new run),
+ * acks with the commit-frame settle rule, releases.
  *
  *-------------------------------------------------------------------------
  */
@@ -99,6 +102,8 @@ typedef struct fake_relay
 	wbc_key		ack_release;
 	int			replays;
 	wbc_key		replay_after;	/* of the last replay request */
+	int			rewinds;		/* replays still to answer "rewind" */
+	wbc_hello	hello;			/* its acked positions answer "hello" */
 } fake_relay;
 
 static int	url_counter;
@@ -145,6 +150,14 @@ answer_replay(fake_relay *f, const wbc_request *r, wb_enc *e)
 	pthread_mutex_lock(&f->lock);
 	f->replays++;
 	f->replay_after = after;
+	if (f->rewinds > 0)
+	{
+		/* restarting its stream from the slot: nothing to give yet */
+		f->rewinds--;
+		wbc_enc_replay_start(e, WBC_REPLAY_REWIND, f->run, 0, false, 0);
+		pthread_mutex_unlock(&f->lock);
+		return;
+	}
 	for (int i = 0; i < f->nwindow; i++)
 	{
 		if (wbc_key_cmp(f->window[i].last, after) <= 0 ||
@@ -245,8 +258,11 @@ answer(fake_relay *f, nng_msg *req, nng_msg *rep)
 		wbc_enc_error(&e, WBC_ERR_NOT_FOUND, "unknown schema version");
 	else if (r.op == WBC_OP_HELLO)
 	{
-		wbc_hello	h = {0};
+		wbc_hello	h;
 
+		pthread_mutex_lock(&f->lock);
+		h = f->hello;
+		pthread_mutex_unlock(&f->lock);
 		h.run = f->run;
 		h.durable = true;
 		wbc_enc_hello(&e, &h);
@@ -1894,6 +1910,371 @@ test_backfill_reads(void **state)
 	assert_int_equal(ch.key->v.i, 2);
 }
 
+/* ------------------------------------------------ durable state machine */
+
+/* The relay forgets its window (a rewind, or a new relay process). */
+static void
+window_clear(fake_relay *f)
+{
+	pthread_mutex_lock(&f->lock);
+	for (int i = 0; i < f->nwindow; i++)
+		free(f->window[i].bytes);
+	f->nwindow = 0;
+	pthread_mutex_unlock(&f->lock);
+}
+
+static void
+expect_replay_after(fake_relay *f, uint64_t lsn, uint32_t pos)
+{
+	pthread_mutex_lock(&f->lock);
+	assert_int_equal(f->replay_after.lsn, lsn);
+	assert_int_equal(f->replay_after.pos, pos);
+	pthread_mutex_unlock(&f->lock);
+}
+
+static void
+expect_ack(fake_relay *f, uint64_t lsn, uint32_t pos, uint64_t end_lsn)
+{
+	wbc_key		key,
+				release;
+	uint64_t	end;
+	bool		has_release;
+
+	last_ack(f, &key, &end, &has_release, &release);
+	assert_int_equal(key.lsn, lsn);
+	assert_int_equal(key.pos, pos);
+	assert_int_equal(end, end_lsn);
+}
+
+static void
+expect_timeout(fake_relay *f, int ms)
+{
+	walbus_change ch;
+	int			rc = walbus_recv(f->client, &ch, ms);
+
+	if (rc != WALBUS_ETIMEDOUT)
+		fail_msg("walbus_recv returned %d, not a timeout (%s)", rc,
+				 rc == WALBUS_OK ? walbus_kind_name(ch.kind) :
+				 walbus_errmsg(f->client));
+}
+
+/*
+ * Where a durable consumer resumes: after the key it gives, else after
+ * what the relay's hello says it acknowledged (the last change, or the
+ * end of the last whole transaction).  Nothing at or below it is
+ * delivered, and the first pull asks for what is after it.
+ */
+static void
+test_durable_resume(void **state)
+{
+	fake_relay *f = *state;
+	walbus_change ch;
+	walbus_stats st;
+	uint64_t	lsn_a = open_txn(f).commit_lsn;
+	uint64_t	lsn_b;
+	uint64_t	first = f->seq + 1;
+	txn_topic	tt2[] = {{"public.contacts", 0, 1}};
+
+	/* the window: A = [1 2], commit; B = [3], commit */
+	pub_inserts(f, 1, 2, false);
+	pub_commit_bus(f, first, 1, tt2, 1, false);
+	lsn_b = open_txn(f).commit_lsn;
+	first = f->seq + 1;
+	pub_inserts(f, 3, 1, false);
+	pub_commit_bus(f, first, 1, tt2, 1, false);
+
+	/* its own key, after A's commit: B only; the key is acked at once */
+	open_durable(f, lsn_a, WBC_POS_COMMIT);
+	walbus_subscribe(f->client, "public.contacts");
+	expect_insert_ch(f, &ch, 3, 1);
+	assert_int_equal(ch.commit_lsn, lsn_b);
+	expect_replay_after(f, lsn_a, WBC_POS_COMMIT);
+	expect_timeout(f, 200);
+	expect_ack(f, lsn_a, WBC_POS_COMMIT, 0);
+	walbus_close(f->client);
+
+	/* no key of its own: the relay's last change acked, in A */
+	pthread_mutex_lock(&f->lock);
+	f->hello.acked_commit_lsn = lsn_a;
+	f->hello.acked_pos = 1;
+	pthread_mutex_unlock(&f->lock);
+	open_durable(f, 0, 0);
+	walbus_subscribe(f->client, "public.contacts");
+	expect_insert(f, 2, 2);
+	expect_insert(f, 3, 1);
+	expect_replay_after(f, lsn_a, 1);
+	walbus_get_stats(f->client, &st);
+	assert_int_equal(st.duplicates, 1);		/* 1, in the frame of 1 and 2 */
+	walbus_close(f->client);
+
+	/* only the end of its last whole transaction: A's */
+	pthread_mutex_lock(&f->lock);
+	f->hello.acked_commit_lsn = 0;
+	f->hello.acked_pos = 0;
+	f->hello.acked_lsn = END_OF(lsn_a);
+	pthread_mutex_unlock(&f->lock);
+	open_durable(f, 0, 0);
+	walbus_subscribe(f->client, "public.contacts");
+	expect_insert_ch(f, &ch, 3, 1);
+	expect_replay_after(f, END_OF(lsn_a), 0);
+	walbus_get_stats(f->client, &st);
+	assert_int_equal(st.duplicates, 0);
+	assert_int_equal(st.delivered, 1);
+
+	/* the hello's end is the acked end until a transaction settles */
+	assert_int_equal(walbus_ack(f->client, &ch), WALBUS_OK);
+	assert_int_equal(walbus_flush_acks(f->client), WALBUS_OK);
+	expect_ack(f, lsn_b, 1, END_OF(lsn_a));
+}
+
+/*
+ * A rewind: the relay no longer has what the consumer asks for, answers
+ * "rewind" while it restarts its stream, then publishes everything again
+ * in new frames of the same run.  The consumer asks again until it gets
+ * data, and drops what it had already by key.
+ */
+static void
+test_durable_rewind(void **state)
+{
+	fake_relay *f = *state;
+	walbus_change ch;
+	walbus_stats st;
+	uint64_t	lsn_a = open_txn(f).commit_lsn;
+	uint64_t	lsn_b;
+	uint64_t	first;
+	uint64_t	off_a = f->txn_off;
+	int			rc;
+	txn_topic	tt[] = {{"public.contacts", 0, 1}};
+
+	open_durable(f, 0, 0);
+	walbus_subscribe(f->client, "public.contacts");
+	walbus_subscribe(f->client, "_txn");
+	expect_timeout(f, 200);		/* the pull at open: an empty window */
+
+	first = f->seq + 1;
+	pub_inserts(f, 1, 2, true);
+	pub_commit(f, first, 1, tt, 1);
+	expect_insert(f, 1, 1);
+	expect_insert(f, 2, 2);
+	expect_ok(f, &ch);
+	assert_int_equal(ch.kind, WALBUS_COMMIT);
+
+	/*
+	 * The relay rewinds: the stream again from A, on the bus (repeats, by
+	 * key), then B, whose first frame is lost on the bus: its commit's seq
+	 * reveals the loss, and the pull is answered "rewind" twice.
+	 */
+	window_clear(f);
+	pthread_mutex_lock(&f->lock);
+	f->rewinds = 2;
+	pthread_mutex_unlock(&f->lock);
+	f->txn_off = off_a;
+	f->npos = 0;
+	first = f->seq + 1;
+	pub_inserts(f, 1, 2, true);
+	pub_commit(f, first, 1, tt, 1);
+	lsn_b = open_txn(f).commit_lsn;
+	first = f->seq + 1;
+	pub_inserts(f, 3, 1, false);
+	pub_commit(f, first, 1, tt, 1);
+
+	/* a caller that does not wait hears that the relay is rewinding */
+	for (int i = 0;; i++)
+	{
+		rc = walbus_recv(f->client, &ch, 0);
+		if (rc != WALBUS_ETIMEDOUT)
+			fail_msg("walbus_recv returned %d: %s", rc,
+					 walbus_errmsg(f->client));
+		if (strstr(walbus_errmsg(f->client), "rewinding") != NULL)
+			break;
+		if (i == 200)
+			fail_msg("no rewind heard: %s", walbus_errmsg(f->client));
+		sleep_ms(10);
+	}
+	pthread_mutex_lock(&f->lock);
+	assert_int_equal(f->rewinds, 1);
+	pthread_mutex_unlock(&f->lock);
+
+	expect_insert_ch(f, &ch, 3, 1);
+	assert_int_equal(ch.commit_lsn, lsn_b);
+	expect_ok(f, &ch);
+	assert_int_equal(ch.kind, WALBUS_COMMIT);
+	assert_int_equal(ch.commit_lsn, lsn_b);
+	expect_timeout(f, 200);
+	expect_replay_after(f, lsn_a, WBC_POS_COMMIT);
+	walbus_get_stats(f->client, &st);
+	assert_int_equal(st.gaps, 1);
+	assert_int_equal(st.duplicates, 3);		/* A's 1, 2 and commit */
+	assert_int_equal(st.delivered, 5);
+	pthread_mutex_lock(&f->lock);
+	assert_int_equal(f->rewinds, 0);
+	pthread_mutex_unlock(&f->lock);
+}
+
+/*
+ * A proven gap on the bus: frames 2 and 3 of five are lost, 4 reveals it.
+ * The pull brings 2 to 5; back on the bus, the copies of 4 and 5 already
+ * queued are skipped.  Each is delivered once, in order.
+ */
+static void
+test_durable_gap_pull_once(void **state)
+{
+	fake_relay *f = *state;
+	walbus_stats st;
+	uint64_t	first;
+	txn_topic	tt[] = {{"public.contacts", 0, 5}};
+
+	open_durable(f, 0, 0);
+	walbus_subscribe(f->client, "public.contacts");
+	expect_timeout(f, 200);
+
+	first = f->seq + 1;
+	pub_inserts(f, 1, 1, true);
+	pub_inserts(f, 2, 1, false);
+	pub_inserts(f, 3, 1, false);
+	pub_inserts(f, 4, 1, true);
+	pub_inserts(f, 5, 1, true);
+	pub_commit(f, first, 5, tt, 1);
+	for (int id = 1; id <= 5; id++)
+		expect_insert(f, id, (uint32_t) id);
+	expect_timeout(f, 200);
+
+	walbus_get_stats(f->client, &st);
+	assert_int_equal(st.gaps, 1);
+	assert_int_equal(st.lost, 2);
+	assert_int_equal(st.delivered, 5);
+	assert_int_equal(st.duplicates, 0);
+	assert_int_equal(st.replays, 2);
+	assert_int_equal(st.replayed, 1 + 3 + 1);	/* empty; 2 to 4; commit */
+	expect_replay_after(f, open_txn(f).commit_lsn - TXN_STEP, 1);
+}
+
+/*
+ * A relay restart: frames of a new run.  What did the new process publish
+ * before the consumer heard it?  The first frame of the run starts a pull
+ * (after the consumer's key), which also drops this frame: the pull gives
+ * it again.  The new relay's stream begins again at the slot: what was
+ * delivered before is not delivered again.
+ */
+static void
+test_durable_new_run(void **state)
+{
+	fake_relay *f = *state;
+	walbus_change ch;
+	walbus_stats st;
+	uint64_t	lsn_a = open_txn(f).commit_lsn;
+	uint64_t	lsn_b;
+	uint64_t	off_a = f->txn_off;
+	uint64_t	first;
+	txn_topic	tt[] = {{"public.contacts", 0, 1}};
+
+	open_durable(f, 0, 0);
+	walbus_subscribe(f->client, "public.contacts");
+	expect_timeout(f, 200);
+	first = f->seq + 1;
+	pub_inserts(f, 1, 1, true);
+	pub_commit(f, first, 1, tt, 1);
+	expect_insert(f, 1, 1);
+	expect_timeout(f, 200);		/* A's commit taken */
+
+	/* the new process: empty window, seq from 1, A again, then B */
+	window_clear(f);
+	pthread_mutex_lock(&f->lock);
+	f->run = RUN_B;
+	pthread_mutex_unlock(&f->lock);
+	f->seq = 0;
+	memset(f->tseq, 0, sizeof(f->tseq));
+	f->txn_off = off_a;
+	f->npos = 0;
+	first = f->seq + 1;
+	pub_inserts(f, 1, 1, true);
+	pub_commit(f, first, 1, tt, 1);
+	lsn_b = open_txn(f).commit_lsn;
+	first = f->seq + 1;
+	pub_inserts(f, 2, 1, true);
+	pub_commit(f, first, 1, tt, 1);
+
+	expect_insert_ch(f, &ch, 2, 1);
+	assert_int_equal(ch.run, RUN_B);
+	assert_int_equal(ch.commit_lsn, lsn_b);
+	expect_timeout(f, 200);
+	expect_replay_after(f, lsn_a, WBC_POS_COMMIT);
+	walbus_get_stats(f->client, &st);
+	assert_int_equal(st.replays, 2);	/* at open, at the new run */
+	assert_int_equal(st.delivered, 2);
+	/* A again: not in the page (after the key), skipped on the bus */
+	assert_int_equal(st.duplicates, 0);
+	assert_int_equal(st.gaps, 0);
+}
+
+/*
+ * Acks: the key of the last change acked, and the end LSN of the last
+ * whole transaction acked.  A commit frame the worker does not subscribe
+ * to settles (its key and end count as acked) once every change delivered
+ * before it is acked: at once when they already are, else at the ack that
+ * covers them.  walbus_recv sends a due ack by itself.
+ */
+static void
+test_durable_acks_settle(void **state)
+{
+	fake_relay *f = *state;
+	walbus_change ch1,
+				ch2;
+	uint64_t	lsn_a = open_txn(f).commit_lsn;
+	uint64_t	lsn_b;
+	uint64_t	first;
+	int			acks;
+	txn_topic	tt[] = {{"public.contacts", 0, 1}};
+
+	open_durable(f, 0, 0);
+	walbus_subscribe(f->client, "public.contacts");
+	expect_timeout(f, 200);
+
+	/* A: both changes acked before its commit frame is taken */
+	first = f->seq + 1;
+	pub_inserts(f, 1, 2, true);
+	pub_commit(f, first, 1, tt, 1);
+	expect_insert_ch(f, &ch1, 1, 1);
+	expect_insert_ch(f, &ch2, 2, 2);
+	assert_int_equal(walbus_ack(f->client, &ch1), WALBUS_OK);
+	assert_int_equal(walbus_flush_acks(f->client), WALBUS_OK);
+	expect_ack(f, lsn_a, 1, 0);
+	assert_int_equal(walbus_ack(f->client, &ch2), WALBUS_OK);
+	assert_int_equal(walbus_flush_acks(f->client), WALBUS_OK);
+	expect_ack(f, lsn_a, 2, 0);
+	pthread_mutex_lock(&f->lock);
+	acks = f->acks;
+	pthread_mutex_unlock(&f->lock);
+	/* taking the commit settles it; walbus_recv sends that while waiting */
+	expect_timeout(f, 300);
+	expect_ack(f, lsn_a, WBC_POS_COMMIT, END_OF(lsn_a));
+	pthread_mutex_lock(&f->lock);
+	assert_int_equal(f->acks, acks + 1);
+	pthread_mutex_unlock(&f->lock);
+
+	/* B: its commit is taken first; the ack of its last change settles it */
+	lsn_b = open_txn(f).commit_lsn;
+	first = f->seq + 1;
+	pub_inserts(f, 3, 2, true);
+	pub_commit(f, first, 1, tt, 1);
+	expect_insert_ch(f, &ch1, 3, 1);
+	expect_insert_ch(f, &ch2, 4, 2);
+	expect_timeout(f, 200);
+	assert_int_equal(walbus_flush_acks(f->client), WALBUS_OK);
+	expect_ack(f, lsn_a, WBC_POS_COMMIT, END_OF(lsn_a));	/* nothing new */
+	assert_int_equal(walbus_ack(f->client, &ch1), WALBUS_OK);
+	assert_int_equal(walbus_flush_acks(f->client), WALBUS_OK);
+	expect_ack(f, lsn_b, 1, END_OF(lsn_a));
+	assert_int_equal(walbus_ack(f->client, &ch2), WALBUS_OK);
+	assert_int_equal(walbus_flush_acks(f->client), WALBUS_OK);
+	expect_ack(f, lsn_b, WBC_POS_COMMIT, END_OF(lsn_b));
+
+	/* an older ack moves nothing back */
+	assert_int_equal(walbus_ack(f->client, &ch1), WALBUS_OK);
+	assert_int_equal(walbus_flush_acks(f->client), WALBUS_OK);
+	expect_ack(f, lsn_b, WBC_POS_COMMIT, END_OF(lsn_b));
+}
+
 int
 main(void)
 {
@@ -1921,6 +2302,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_durable_replay_straddles_resume, setup_relay, teardown),
 		cmocka_unit_test_setup_teardown(test_durable_release, setup_relay, teardown),
 		cmocka_unit_test_setup_teardown(test_durable_two_topics, setup_relay, teardown),
+		cmocka_unit_test_setup_teardown(test_durable_resume, setup_relay, teardown),
+		cmocka_unit_test_setup_teardown(test_durable_rewind, setup_relay, teardown),
+		cmocka_unit_test_setup_teardown(test_durable_gap_pull_once, setup_relay, teardown),
+		cmocka_unit_test_setup_teardown(test_durable_new_run, setup_relay, teardown),
+		cmocka_unit_test_setup_teardown(test_durable_acks_settle, setup_relay, teardown),
 		cmocka_unit_test_setup_teardown(test_follows_rename, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_follows_rename_event_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backfill_reads, setup, teardown),
