@@ -22,6 +22,11 @@
 
 #define WR_JS_SUBJECT_ROOT	"walbus."
 #define WR_JS_SUBJECTS		"walbus.>"
+#define WR_JS_EXPECT_HEADER	"Nats-Expected-Last-Msg-Id"
+/* How long a resync's look at the stream's last message may take. */
+#define WR_JS_RESYNC_WAIT_MS	1000
+/* JetStream's "wrong last msg ID" (JSStreamWrongLastMsgIDErr) */
+#define WR_JS_ERR_WRONG_LAST_ID	10070
 
 /* How long connecting and JetStream API requests may take at start. */
 #define WR_JS_CONNECT_MS	5000
@@ -421,7 +426,10 @@ wr_js_close(wr_js *js)
 
 		if (e->state == WR_JS_RETRY)
 			natsMsg_Destroy(e->msg);
+		free(e->id);
 	}
+	free(js->chain);
+	free(js->resynced_to);
 	for (size_t i = 0; i < js->nresults; i++)
 		natsMsg_Destroy(js->results[i].msg);
 	free(js->ring);
@@ -434,8 +442,10 @@ wr_js_close(wr_js *js)
 		pthread_mutex_destroy(&js->mu);
 	if (js->published > 0 || js->retries > 0)
 		wr_info("JetStream: %" PRIu64 " frames stored (%" PRIu64
-				" of them duplicates), %" PRIu64 " published again",
-				js->published, js->duplicates, js->retries);
+				" of them duplicates), %" PRIu64 " published again, %" PRIu64
+				" refused as out of order, %" PRIu64 " found in the stream",
+				js->published, js->duplicates, js->retries, js->refused,
+				js->skipped);
 	memset(js, 0, sizeof(*js));
 	js->wake[0] = js->wake[1] = -1;
 }
@@ -474,11 +484,29 @@ wr_js_send(wr_js *js, wr_js_entry *e, int64_t now)
 
 	jsPubOptions_Init(&po);
 	po.MaxWait = WR_JS_ACK_WAIT_MS;
-	/* the message's Nats-Msg-Id header is already set */
-	s = js_PublishMsgAsync(js->ctx, &m, &po);
+	/* the message's Nats-Msg-Id header is already set; name its predecessor */
+	if (js->chain != NULL)
+		s = natsMsgHeader_Set(m, WR_JS_EXPECT_HEADER, js->chain);
+	else
+	{
+		s = natsMsgHeader_Delete(m, WR_JS_EXPECT_HEADER);
+		if (s == NATS_NOT_FOUND)
+			s = NATS_OK;
+	}
+	if (s == NATS_OK)
+		s = js_PublishMsgAsync(js->ctx, &m, &po);
 	if (s == NATS_OK)
 	{
+		char	   *chain = strdup(e->id);
+
 		e->state = WR_JS_INFLIGHT;
+		if (chain != NULL)
+		{
+			free(js->chain);
+			js->chain = chain;
+		}
+		else
+			js->resync = true;	/* out of memory: start again from the stream */
 		return;
 	}
 	if (!js->failing)
@@ -488,6 +516,7 @@ wr_js_send(wr_js *js, wr_js_entry *e, int64_t now)
 	js->failing = true;
 	e->state = WR_JS_RETRY;
 	e->retry_at = now + WR_JS_RETRY_MS;
+	js->resync = true;
 }
 
 void
@@ -518,10 +547,19 @@ wr_js_publish(wr_js *js, const char *topic, size_t topic_len, uint64_t lsn,
 		(e = wr_js_push(js)) == NULL)
 		goto fail;
 	e->msg = msg;
+	e->id = id;
+	e->lsn = lsn;
+	e->last_pos = last_pos;
 	e->end_lsn = 0;
-	wr_js_send(js, e, wr_js_now_ms());
+	if (js->resync)
+	{
+		/* behind a frame to publish again: in order, at the resync */
+		e->state = WR_JS_RETRY;
+		e->retry_at = wr_js_now_ms();
+	}
+	else
+		wr_js_send(js, e, wr_js_now_ms());
 	free(subject);
-	free(id);
 	return;
 
 fail:
@@ -584,6 +622,9 @@ wr_js_wake(const wr_js *js)
 	{
 		const wr_js_entry *e = &js->ring[(js->head + i) % js->cap];
 
+		/* a resync waits for every result: the pipe wakes the loop */
+		if (e->state == WR_JS_INFLIGHT)
+			return INT64_MAX;
 		if (e->state == WR_JS_RETRY && e->retry_at < wake)
 			wake = e->retry_at;
 	}
@@ -604,6 +645,155 @@ wr_js_find(wr_js *js, natsMsg *msg)
 	return NULL;
 }
 
+/* Drop the acknowledged prefix; the newest end LSN in it is acked_end. */
+static void
+wr_js_pop_acked(wr_js *js)
+{
+	while (js->count > 0 && js->ring[js->head].state == WR_JS_ACKED)
+	{
+		wr_js_entry *e = &js->ring[js->head];
+
+		if (e->end_lsn > js->acked_end)
+			js->acked_end = e->end_lsn;
+		free(e->id);
+		e->id = NULL;
+		js->head = (js->head + 1) % js->cap;
+		js->count--;
+	}
+}
+
+/*
+ * The key of the frame whose Nats-Msg-Id is id: COMMITLSN:FIRST:LAST:...
+ * (wr_js_publish); false for an id of another form.
+ */
+static bool
+wr_js_id_key(const char *id, uint64_t *lsn, uint32_t *last_pos)
+{
+	char	   *end;
+	const char *p;
+
+	*lsn = strtoull(id, &end, 16);
+	if (end == id || *end != ':')
+		return false;
+	p = strchr(end + 1, ':');
+	if (p == NULL)
+		return false;
+	*last_pos = (uint32_t) strtoul(p + 1, &end, 10);
+	return end != p + 1 && *end == ':';
+}
+
+/*
+ * Publish again, in order, after the stream's last message (see the
+ * header): once nothing is in flight and a retry is due.
+ */
+static void
+wr_js_resync(wr_js *js, int64_t now)
+{
+	natsMsg    *last = NULL;
+	jsOptions	jo;
+	const char *last_id = NULL;
+	jsErrCode	jerr = 0;
+	natsStatus	s;
+	uint64_t	lsn = 0;
+	uint32_t	pos = 0;
+	bool		have_key = false;
+	bool		alone;
+	char	   *chain = NULL;
+
+	for (size_t i = 0; i < js->count; i++)
+	{
+		wr_js_entry *e = &js->ring[(js->head + i) % js->cap];
+
+		if (e->state == WR_JS_INFLIGHT ||
+			(e->state == WR_JS_RETRY && e->retry_at > now))
+			return;				/* not yet: wait for them */
+	}
+	/* on the loop: bounded short, an outage is retried every second */
+	jsOptions_Init(&jo);
+	jo.Wait = WR_JS_RESYNC_WAIT_MS;
+	s = js_GetLastMsg(&last, js->ctx, js->stream, WR_JS_SUBJECTS, &jo,
+					  &jerr);
+	if (s == NATS_OK)
+	{
+		if (natsMsgHeader_Get(last, "Nats-Msg-Id", &last_id) != NATS_OK)
+			last_id = NULL;
+		if (last_id != NULL)
+		{
+			have_key = wr_js_id_key(last_id, &lsn, &pos);
+			if ((chain = strdup(last_id)) == NULL)
+				goto later;
+		}
+	}
+	else if (s != NATS_NOT_FOUND && jerr != JSNoMessageFoundErr)
+		goto later;				/* no server now: try again later */
+
+	/* what the stream has already, up to its last key, is stored */
+	while (have_key && js->count > 0)
+	{
+		wr_js_entry *e = &js->ring[js->head];
+
+		if (e->state == WR_JS_RETRY &&
+			(e->lsn < lsn || (e->lsn == lsn && e->last_pos <= pos)))
+		{
+			e->state = WR_JS_ACKED;
+			natsMsg_Destroy(e->msg);
+			e->msg = NULL;
+			js->skipped++;
+		}
+		else if (e->state != WR_JS_ACKED)
+			break;
+		wr_js_pop_acked(js);
+	}
+
+	/*
+	 * The same last message twice in a row, and its successor refused:
+	 * the server does not know its own last id (it should; never seen).
+	 * Publish that one frame unconditionally, alone, rather than stall.
+	 */
+	if (chain != NULL && js->resynced_to != NULL &&
+		strcmp(chain, js->resynced_to) == 0 && js->refused_since_resync)
+		js->refused_at_last++;
+	else
+		js->refused_at_last = 0;
+	js->refused_since_resync = false;
+	free(js->resynced_to);
+	js->resynced_to = chain != NULL ? strdup(chain) : NULL;
+	alone = js->refused_at_last >= 2;
+	free(js->chain);
+	js->chain = alone ? NULL : chain;
+	if (alone)
+		free(chain);
+	natsMsg_Destroy(last);
+	js->resync = false;
+	for (size_t i = 0; i < js->count; i++)
+	{
+		wr_js_entry *e = &js->ring[(js->head + i) % js->cap];
+
+		if (e->state != WR_JS_RETRY)
+			continue;
+		js->retries++;
+		wr_js_send(js, e, now);
+		if (alone || js->resync)
+		{
+			/* the rest after its acknowledgement (or after the outage) */
+			js->resync = true;
+			js->refused_at_last = alone ? 0 : js->refused_at_last;
+			break;
+		}
+	}
+	return;
+
+later:
+	natsMsg_Destroy(last);
+	for (size_t i = 0; i < js->count; i++)
+	{
+		wr_js_entry *e = &js->ring[(js->head + i) % js->cap];
+
+		if (e->state == WR_JS_RETRY)
+			e->retry_at = now + WR_JS_RETRY_MS;
+	}
+}
+
 static void
 wr_js_result_apply(wr_js *js, const wr_js_result *res, int64_t now)
 {
@@ -620,11 +810,26 @@ wr_js_result_apply(wr_js *js, const wr_js_result *res, int64_t now)
 		e->msg = NULL;
 		natsMsg_Destroy(res->msg);
 		js->published++;
+		js->refused_at_last = 0;
 		if (res->duplicate)
 			js->duplicates++;
 		if (js->failing)
 			wr_info("JetStream acknowledges again");
 		js->failing = false;
+		return;
+	}
+	js->resync = true;
+	if (res->errcode == WR_JS_ERR_WRONG_LAST_ID)
+	{
+		/*
+		 * Its predecessor is not the stream's last message: that one
+		 * failed, or was a repeat of an older one.  Not stored; sent
+		 * again in order at the resync.  Routine after a restart.
+		 */
+		js->refused++;
+		js->refused_since_resync = true;
+		e->state = WR_JS_RETRY;
+		e->retry_at = now;
 		return;
 	}
 	if (!js->failing)
@@ -663,23 +868,8 @@ wr_js_service(wr_js *js, int64_t now)
 	free(results);
 
 	/* the acknowledged prefix: its last transaction end is what counts */
-	while (js->count > 0 && js->ring[js->head].state == WR_JS_ACKED)
-	{
-		if (js->ring[js->head].end_lsn > js->acked_end)
-			js->acked_end = js->ring[js->head].end_lsn;
-		js->head = (js->head + 1) % js->cap;
-		js->count--;
-	}
+	wr_js_pop_acked(js);
 
-	/* in stream order, what is due */
-	for (size_t i = 0; i < js->count; i++)
-	{
-		wr_js_entry *e = &js->ring[(js->head + i) % js->cap];
-
-		if (e->state == WR_JS_RETRY && e->retry_at <= now)
-		{
-			js->retries++;
-			wr_js_send(js, e, now);
-		}
-	}
+	if (js->resync)
+		wr_js_resync(js, now);
 }

@@ -9,6 +9,19 @@
  * walbus.<topic> (wr_js_subject), with a Nats-Msg-Id made of the frame's
  * commit LSN, its first and last pos and its topic, so that JetStream's
  * duplicate window drops a frame a restarted relay publishes again.
+ * Publication is strictly ordered: each message names the one before it
+ * (Nats-Expected-Last-Msg-Id), so JetStream stores a frame only right
+ * after its predecessor and refuses one whose predecessor is missing
+ * (error 10070).  Readers can then deliver in the stream's order: without
+ * it, a frame that failed during an outage, published again, landed after
+ * later ones, and a reader dropping repeats by key lost its changes.
+ * After a failure or a refusal, once nothing is in flight, the relay
+ * reads the stream's last message, counts as stored every frame whose
+ * changes end at or before its key (the stream is complete in key order
+ * up to it), and publishes the rest again in order after it; new frames
+ * wait behind.  A repeat is still dropped by the duplicate window first,
+ * whatever it names as the last.
+ *
  * Each frame sent is kept in a FIFO until JetStream acknowledges it; the
  * end LSN of each transaction is set on its last frame (wr_js_txn_end),
  * and wr_js_acked is the end LSN of the newest transaction whose frames,
@@ -63,6 +76,9 @@ typedef enum wr_js_state
 typedef struct wr_js_entry
 {
 	natsMsg    *msg;			/* NULL once acknowledged */
+	char	   *id;				/* its Nats-Msg-Id */
+	uint64_t	lsn;			/* the key of its last change */
+	uint32_t	last_pos;
 	uint64_t	end_lsn;		/* a transaction ends with it; 0: none */
 	wr_js_state state;
 	int64_t		retry_at;
@@ -103,10 +119,24 @@ typedef struct wr_js
 	bool		failing;		/* in an outage, logged once */
 	bool		paused;			/* wr_js_full said so last time */
 
+	/*
+	 * Order: the id the next publish names as the stream's last message
+	 * (Nats-Expected-Last-Msg-Id; NULL: none, at start), whether a frame
+	 * failed or was refused since the last resynchronisation, and how
+	 * often in a row the frame after the stream's own last was refused.
+	 */
+	char	   *chain;
+	bool		resync;
+	char	   *resynced_to;	/* the last message at the last resync */
+	bool		refused_since_resync;
+	int			refused_at_last;
+
 	/* counters for logs and tests */
 	uint64_t	published;		/* frames stored (acknowledged) */
 	uint64_t	duplicates;		/* acknowledged as duplicates */
 	uint64_t	retries;
+	uint64_t	refused;		/* refused as out of order: sent again */
+	uint64_t	skipped;		/* found in the stream at a resync */
 	uint64_t	errors;			/* frames that could not be built */
 } wr_js;
 
