@@ -20,6 +20,9 @@
 #                     with podman (tests/compose/run; as root; also part
 #                     of make test)
 #   make fuzz         the decoder under libFuzzer (proto/)
+#   make format-check the C files' formatting against .clang-format
+#                     (tools/format-check; tools/format-check --fix
+#                     rewrites what differs; .ci/run counts it as a test)
 #   make bench        decode speed, output size and walsender memory against
 #                     PostgreSQL's own plugins; relay throughput and latency
 #                     against pg_recvlogical + wal2json; backfills against
@@ -71,6 +74,9 @@ compose-test:
 fuzz:
 	$(MAKE) -C proto fuzz
 
+format-check:
+	tools/format-check
+
 bench: install
 	bench/anchors.sh
 	bench/memory.sh
@@ -83,4 +89,4 @@ bench: install
 clean:
 	for d in $(SUBDIRS); do $(MAKE) -C $$d clean || exit 1; done
 
-.PHONY: all install deps demo test compose-test fuzz bench clean
+.PHONY: all install deps demo test compose-test fuzz format-check bench clean

@@ -31,13 +31,13 @@
 #include <nng/protocol/pubsub0/pub.h>
 #include <nng/protocol/pubsub0/sub.h>
 
-#define MAX_SUBS	16
+#define MAX_SUBS 16
 
 static const char *url;
-static long count;
-static int	queue = 1024;
-static long received[MAX_SUBS];
-static double last_at[MAX_SUBS];
+static long		   count;
+static int		   queue = 1024;
+static long		   received[MAX_SUBS];
+static double	   last_at[MAX_SUBS];
 
 static double
 now(void)
@@ -51,9 +51,9 @@ now(void)
 static void *
 subscriber(void *arg)
 {
-	long		i = (long) arg;
-	nng_socket	s;
-	nng_msg    *m;
+	long	   i = (long) arg;
+	nng_socket s;
+	nng_msg	  *m;
 
 	if (nng_sub0_open(&s) != 0)
 		return NULL;
@@ -81,15 +81,14 @@ main(int argc, char **argv)
 	static char body[1 << 20];
 	long		k;
 	size_t		bytes = 150;
-	double		t0,
-				t_sent,
-				last = 0;
+	double		t0, t_sent, last = 0;
 	long		total = 0;
 
 	if (argc < 4 || (k = atol(argv[1])) < 1 || k > MAX_SUBS ||
 		(count = atol(argv[2])) < 1)
 	{
-		fprintf(stderr, "usage: bus_ceiling K(1-%d) COUNT URL [BYTES [QUEUE]]\n",
+		fprintf(stderr,
+				"usage: bus_ceiling K(1-%d) COUNT URL [BYTES [QUEUE]]\n",
 				MAX_SUBS);
 		return 2;
 	}
@@ -113,11 +112,11 @@ main(int argc, char **argv)
 	}
 	for (long i = 0; i < k; i++)
 		pthread_create(&threads[i], NULL, subscriber, (void *) i);
-	sleep(1);					/* let every subscriber connect */
+	sleep(1); /* let every subscriber connect */
 	t0 = now();
 	for (long n = 0; n < count; n++)
 	{
-		nng_msg    *m;
+		nng_msg *m;
 
 		if (nng_msg_alloc(&m, 0) != 0 || nng_msg_append(m, body, bytes) != 0)
 			return 1;
@@ -132,10 +131,12 @@ main(int argc, char **argv)
 		if (last_at[i] > last)
 			last = last_at[i];
 	}
-	printf("subscribers=%ld sent_per_s=%.0f received_per_s_per_subscriber=%.0f "
-		   "dropped_pct=%.1f\n", k, count / (t_sent - t0),
-		   last > t0 ? (double) total / k / (last - t0) : 0.0,
-		   100.0 * (double) (k * count - total) / (double) (k * count));
+	printf(
+		"subscribers=%ld sent_per_s=%.0f received_per_s_per_subscriber=%.0f "
+		"dropped_pct=%.1f\n",
+		k, count / (t_sent - t0),
+		last > t0 ? (double) total / k / (last - t0) : 0.0,
+		100.0 * (double) (k * count - total) / (double) (k * count));
 	nng_close(pub);
 	return 0;
 }

@@ -53,7 +53,7 @@
 #include "walbus_client.h"
 #include "walbus_envelope.h"
 
-#define IDLE_NS		INT64_C(2000000000)
+#define IDLE_NS INT64_C(2000000000)
 
 static int64_t
 now_ns(void)
@@ -67,8 +67,8 @@ now_ns(void)
 static int
 cmp_i64(const void *a, const void *b)
 {
-	int64_t		x = *(const int64_t *) a;
-	int64_t		y = *(const int64_t *) b;
+	int64_t x = *(const int64_t *) a;
+	int64_t y = *(const int64_t *) b;
 
 	return (x > y) - (x < y);
 }
@@ -88,13 +88,12 @@ print_result(uint64_t n, uint64_t lost, int64_t first, int64_t last)
 static int
 run_raw(const char *url, uint64_t count, int64_t deadline, bool layout1)
 {
-	nng_socket	sock;
-	wbe_dec		dec;
-	wbe_frame	frame;
-	uint64_t	n = 0;
-	int64_t		first = 0,
-				last = 0;
-	int			rv;
+	nng_socket sock;
+	wbe_dec	   dec;
+	wbe_frame  frame;
+	uint64_t   n = 0;
+	int64_t	   first = 0, last = 0;
+	int		   rv;
 
 	if ((rv = nng_sub0_open(&sock)) != 0 ||
 		(rv = nng_socket_set(sock, NNG_OPT_SUB_SUBSCRIBE, "", 0)) != 0 ||
@@ -109,7 +108,7 @@ run_raw(const char *url, uint64_t count, int64_t deadline, bool layout1)
 	wbe_dec_init(&dec);
 	while (n < count && now_ns() < deadline)
 	{
-		nng_msg    *msg;
+		nng_msg *msg;
 
 		rv = nng_recvmsg(sock, &msg, 0);
 		if (rv == NNG_ETIMEDOUT)
@@ -125,7 +124,7 @@ run_raw(const char *url, uint64_t count, int64_t deadline, bool layout1)
 		}
 		if (nng_msg_len(msg) > 0 && *(char *) nng_msg_body(msg) != '_')
 		{
-			uint32_t	changes = 1;
+			uint32_t changes = 1;
 
 			if (!layout1)
 			{
@@ -163,13 +162,12 @@ run_lib(const char *url, const char *ctl, uint64_t count, int64_t deadline,
 {
 	walbus_options opts = {0};
 	walbus_client *c;
-	walbus_change ch;
-	walbus_stats st;
-	char		err[256];
-	int64_t    *lat = NULL;
-	uint64_t	n = 0;
-	int64_t		first = 0,
-				last = 0;
+	walbus_change  ch;
+	walbus_stats   st;
+	char		   err[256];
+	int64_t		  *lat = NULL;
+	uint64_t	   n = 0;
+	int64_t		   first = 0, last = 0;
 
 	opts.bus_url = url;
 	if (ctl != NULL)
@@ -205,12 +203,11 @@ run_lib(const char *url, const char *ctl, uint64_t count, int64_t deadline,
 	}
 	while (n < count && now_ns() < deadline)
 	{
-		int			rv = walbus_recv(c, &ch, 500);
+		int rv = walbus_recv(c, &ch, 500);
 
 		if (rv == WALBUS_ETIMEDOUT && n > 0 && now_ns() - last > IDLE_NS)
 			break;
-		if (rv == WALBUS_ETIMEDOUT || rv == WALBUS_EGAP ||
-			rv == WALBUS_EPROTO)
+		if (rv == WALBUS_ETIMEDOUT || rv == WALBUS_EGAP || rv == WALBUS_EPROTO)
 			continue;
 		if (rv != WALBUS_OK && rv != WALBUS_ESCHEMA)
 		{
@@ -226,8 +223,9 @@ run_lib(const char *url, const char *ctl, uint64_t count, int64_t deadline,
 		if (n == 0)
 			first = last;
 		if (latency)
-			lat[n] = last - (ch.commit_time.sec * 1000000000 +
-							 (int64_t) ch.commit_time.nsec);
+			lat[n] = last -
+				(ch.commit_time.sec * 1000000000 +
+				 (int64_t) ch.commit_time.nsec);
 		n++;
 	}
 	walbus_get_stats(c, &st);
@@ -235,9 +233,8 @@ run_lib(const char *url, const char *ctl, uint64_t count, int64_t deadline,
 	if (latency && n > 0)
 	{
 		qsort(lat, n, sizeof(int64_t), cmp_i64);
-		printf(" p50_us=%.0f p99_us=%.0f max_us=%.0f",
-			   lat[(n - 1) / 2] / 1e3, lat[(n * 99 - 1) / 100] / 1e3,
-			   lat[n - 1] / 1e3);
+		printf(" p50_us=%.0f p99_us=%.0f max_us=%.0f", lat[(n - 1) / 2] / 1e3,
+			   lat[(n * 99 - 1) / 100] / 1e3, lat[n - 1] / 1e3);
 	}
 	putchar('\n');
 	free(lat);
@@ -248,13 +245,15 @@ run_lib(const char *url, const char *ctl, uint64_t count, int64_t deadline,
 int
 main(int argc, char **argv)
 {
-	uint64_t	count;
-	int64_t		deadline;
+	uint64_t count;
+	int64_t	 deadline;
 
 	if (argc != 5 && !(argc == 6 && strcmp(argv[1], "durable") == 0))
 	{
-		fprintf(stderr, "usage: bus_sink count|raw|raw1|lat BUS_URL COUNT TIMEOUT_S\n"
-				"       bus_sink durable BUS_URL COUNT TIMEOUT_S CONTROL_URL\n");
+		fprintf(
+			stderr,
+			"usage: bus_sink count|raw|raw1|lat BUS_URL COUNT TIMEOUT_S\n"
+			"       bus_sink durable BUS_URL COUNT TIMEOUT_S CONTROL_URL\n");
 		return 2;
 	}
 	count = strtoull(argv[3], NULL, 10);

@@ -34,19 +34,17 @@ mono_ns(void)
 int
 main(int argc, char **argv)
 {
-	PGconn	   *conn;
-	char		sql[256];
-	double		rate;
-	long		per_txn,
-				ntxn,
-				late = 0;
-	int64_t		period,
-				start,
-				end;
+	PGconn *conn;
+	char	sql[256];
+	double	rate;
+	long	per_txn, ntxn, late = 0;
+	int64_t period, start, end;
 
 	if (argc != 5)
 	{
-		fprintf(stderr, "usage: rate_insert CONNINFO ROWS_PER_S ROWS_PER_TXN SECONDS\n");
+		fprintf(
+			stderr,
+			"usage: rate_insert CONNINFO ROWS_PER_S ROWS_PER_TXN SECONDS\n");
 		return 2;
 	}
 	rate = atof(argv[2]);
@@ -62,13 +60,14 @@ main(int argc, char **argv)
 	snprintf(sql, sizeof(sql),
 			 "INSERT INTO bench_rows (name, score, note) "
 			 "SELECT 'name ' || g, g * 1.5, 'rate' "
-			 "FROM generate_series(1, %ld) g", per_txn);
+			 "FROM generate_series(1, %ld) g",
+			 per_txn);
 	start = mono_ns();
 	for (long i = 0; i < ntxn; i++)
 	{
-		int64_t		due = start + i * period;
+		int64_t			due = start + i * period;
 		struct timespec ts = {due / 1000000000, due % 1000000000};
-		PGresult   *res;
+		PGresult	   *res;
 
 		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 		if (mono_ns() - due > period)

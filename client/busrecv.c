@@ -21,7 +21,7 @@ int
 wbr_open(wbr_bus *b, const walbus_options *opts, size_t maxsz, int queue,
 		 int timeout_ms, char *errbuf, size_t errlen)
 {
-	int			rv;
+	int rv;
 
 	if (wjs_is_url(opts->bus_url))
 	{
@@ -30,8 +30,8 @@ wbr_open(wbr_bus *b, const walbus_options *opts, size_t maxsz, int queue,
 			snprintf(errbuf, errlen, "out of memory");
 			return WALBUS_ENOMEM;
 		}
-		if ((rv = wjs_open(b->js, opts, timeout_ms, errbuf,
-						   errlen)) != WALBUS_OK)
+		if ((rv = wjs_open(b->js, opts, timeout_ms, errbuf, errlen)) !=
+			WALBUS_OK)
 		{
 			free(b->js);
 			b->js = NULL;
@@ -69,8 +69,8 @@ wbr_is_open(const wbr_bus *b)
 void
 wbr_close(wbr_bus *b, wcc *control)
 {
-	nng_socket	socks[2];
-	int			nsocks = 0;
+	nng_socket socks[2];
+	int		   nsocks = 0;
 
 	if (b->recv_aio != NULL)
 		nng_aio_stop(b->recv_aio);
@@ -116,8 +116,7 @@ wbr_next_js(walbus_client *c, int64_t wait_ms, bool *got)
 		/* used up at once (and, durable, acknowledged in its turn) */
 		wjs_done(c->bus.js, c->du.acks.have_delivered, c->du.acks.delivered);
 		c->stats.malformed++;
-		return walbus_fail(c, rc == WB_ENOMEM ? WALBUS_ENOMEM :
-						   WALBUS_EPROTO,
+		return walbus_fail(c, rc == WB_ENOMEM ? WALBUS_ENOMEM : WALBUS_EPROTO,
 						   "skipped a malformed JetStream frame: %s",
 						   wbe_dec_errmsg(&c->dec));
 	}
@@ -128,21 +127,26 @@ wbr_next_js(walbus_client *c, int64_t wait_ms, bool *got)
 int
 wbr_next(walbus_client *c, int64_t wait_ms, bool *got)
 {
-	wbr_bus    *b = &c->bus;
-	int			rv;
+	wbr_bus		*b = &c->bus;
+	nng_duration timeout;
+	int			 rv;
 
 	*got = false;
 	if (b->js != NULL)
 		return wbr_next_js(c, wait_ms, got);
 
+	if (wait_ms < 0)
+		timeout = NNG_DURATION_INFINITE;
+	else if (wait_ms == 0)
+		timeout = NNG_DURATION_ZERO;
+	else
+		timeout = (nng_duration) wait_ms;
 	/*
 	 * One aio for every receive: nng_recvmsg would allocate (and seed from
 	 * getrandom) an aio per call, and the socket-level timeout option takes
 	 * the socket lock on every frame.
 	 */
-	nng_aio_set_timeout(b->recv_aio, wait_ms < 0 ? NNG_DURATION_INFINITE :
-						wait_ms == 0 ? NNG_DURATION_ZERO :
-						(nng_duration) wait_ms);
+	nng_aio_set_timeout(b->recv_aio, timeout);
 	nng_recv_aio(b->sub, b->recv_aio);
 	nng_aio_wait(b->recv_aio);
 	rv = nng_aio_result(b->recv_aio);
@@ -160,8 +164,7 @@ wbr_next(walbus_client *c, int64_t wait_ms, bool *got)
 	{
 		wbr_frame_drop(b);
 		c->stats.malformed++;
-		return walbus_fail(c, rv == WB_ENOMEM ? WALBUS_ENOMEM :
-						   WALBUS_EPROTO,
+		return walbus_fail(c, rv == WB_ENOMEM ? WALBUS_ENOMEM : WALBUS_EPROTO,
 						   "skipped a malformed bus frame: %s",
 						   wbe_dec_errmsg(&c->dec));
 	}
@@ -188,7 +191,7 @@ wbr_frame_drop(wbr_bus *b)
 int
 wbr_recv_fd(walbus_client *c, int *fd)
 {
-	int			rv;
+	int rv;
 
 	if (c->bus.js != NULL)
 		return walbus_fail(c, WALBUS_EINVAL,

@@ -35,9 +35,9 @@ typedef struct wbr_bus
 {
 	nng_socket	sub;
 	bool		sub_open;
-	nng_aio    *recv_aio;		/* reused by every receive */
-	nng_msg    *msg;			/* the frame the cursor points into */
-	struct wjs *js;				/* a JetStream bus, else NULL */
+	nng_aio	   *recv_aio; /* reused by every receive */
+	nng_msg	   *msg;	  /* the frame the cursor points into */
+	struct wjs *js;		  /* a JetStream bus, else NULL */
 } wbr_bus;
 
 /*
@@ -45,8 +45,8 @@ typedef struct wbr_bus
  * nng's receive queue in frames; timeout_ms, JetStream's request timeout.
  * errbuf is written on failure (walbus_open's convention).
  */
-extern int	wbr_open(wbr_bus *b, const walbus_options *opts, size_t maxsz,
-					 int queue, int timeout_ms, char *errbuf, size_t errlen);
+extern int wbr_open(wbr_bus *b, const walbus_options *opts, size_t maxsz,
+					int queue, int timeout_ms, char *errbuf, size_t errlen);
 
 /* Opened with a bus URL? */
 extern bool wbr_is_open(const wbr_bus *b);
@@ -63,7 +63,7 @@ extern void wbr_close(wbr_bus *b, struct wcc *control);
  * WALBUS_ETIMEDOUT: none came.  WALBUS_EPROTO: a malformed frame was
  * skipped.
  */
-extern int	wbr_next(walbus_client *c, int64_t wait_ms, bool *got);
+extern int wbr_next(walbus_client *c, int64_t wait_ms, bool *got);
 
 /*
  * The frame last received is used up.  On JetStream, it may be
@@ -75,6 +75,6 @@ extern void wbr_frame_done(wbr_bus *b, bool has_need, wbc_key need);
 /* The frame last received is not to be delivered. */
 extern void wbr_frame_drop(wbr_bus *b);
 
-extern int	wbr_recv_fd(walbus_client *c, int *fd);
+extern int wbr_recv_fd(walbus_client *c, int *fd);
 
-#endif							/* WALBUS_BUSRECV_H */
+#endif /* WALBUS_BUSRECV_H */

@@ -39,13 +39,13 @@
 /* the public name and the control protocol's of a commit's pos are one */
 _Static_assert(WALBUS_POS_COMMIT == WBC_POS_COMMIT, "commit pos");
 
-#define WALBUS_DEFAULT_MAX_MESSAGE	(64 * 1024 * 1024)
-#define WALBUS_DEFAULT_TIMEOUT_MS	5000
+#define WALBUS_DEFAULT_MAX_MESSAGE (64 * 1024 * 1024)
+#define WALBUS_DEFAULT_TIMEOUT_MS  5000
 
 int
-walbus_fail(walbus_client *c, int rc, const char *fmt,...)
+walbus_fail(walbus_client *c, int rc, const char *fmt, ...)
 {
-	va_list		ap;
+	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
@@ -88,22 +88,25 @@ walbus_open(walbus_client **out, const walbus_options *opts, char *errbuf,
 			size_t errlen)
 {
 	walbus_client *c;
-	size_t		maxsz;
-	int			timeout;
-	int			queue;
-	int			rv;
+	size_t		   maxsz;
+	int			   timeout;
+	int			   queue;
+	int			   rv;
 
 	*out = NULL;
 	if (opts == NULL || (opts->bus_url == NULL && opts->control_url == NULL))
 	{
-		snprintf(errbuf, errlen, "walbus_open: a bus or control URL is required");
+		snprintf(errbuf, errlen,
+				 "walbus_open: a bus or control URL is required");
 		return WALBUS_EINVAL;
 	}
 	if (opts->recv_queue < 0 || opts->recv_queue > WALBUS_RECV_QUEUE_MAX)
 	{
-		snprintf(errbuf, errlen, "walbus_open: recv_queue %d is out of range: "
+		snprintf(errbuf, errlen,
+				 "walbus_open: recv_queue %d is out of range: "
 				 "nng queues at most %d frames per socket (0: the default, "
-				 "%d)", opts->recv_queue, WALBUS_RECV_QUEUE_MAX,
+				 "%d)",
+				 opts->recv_queue, WALBUS_RECV_QUEUE_MAX,
 				 WALBUS_RECV_QUEUE_DEFAULT);
 		return WALBUS_EINVAL;
 	}
@@ -117,15 +120,15 @@ walbus_open(walbus_client **out, const walbus_options *opts, char *errbuf,
 	wfl_init(&c->filters);
 	whm_init(&c->control.tables);
 	maxsz = opts->max_message_bytes ? opts->max_message_bytes :
-		WALBUS_DEFAULT_MAX_MESSAGE;
+									  WALBUS_DEFAULT_MAX_MESSAGE;
 	timeout = opts->control_timeout_ms > 0 ? opts->control_timeout_ms :
-		WALBUS_DEFAULT_TIMEOUT_MS;
+											 WALBUS_DEFAULT_TIMEOUT_MS;
 	/*
 	 * nng's default queue (128) overflows on any burst while the caller is
 	 * busy with a frame's changes
 	 */
 	queue = opts->recv_queue > 0 ? opts->recv_queue :
-		WALBUS_RECV_QUEUE_DEFAULT;
+								   WALBUS_RECV_QUEUE_DEFAULT;
 
 	if (opts->bus_url != NULL &&
 		(rv = wbr_open(&c->bus, opts, maxsz, queue, timeout, errbuf,
@@ -176,7 +179,7 @@ int
 walbus_backfill(walbus_client *c, const char *schema, const char *table,
 				uint64_t *id)
 {
-	int			rc;
+	int rc;
 
 	if (schema == NULL || table == NULL)
 		return walbus_fail(c, WALBUS_EINVAL, "backfill: no schema or table");
@@ -192,7 +195,7 @@ int
 walbus_relay_status_fetch(walbus_client *c, walbus_relay_status *st,
 						  size_t size)
 {
-	int			rc;
+	int rc;
 
 	if (!c->have_control)
 	{
@@ -209,18 +212,17 @@ walbus_relay_status_fetch(walbus_client *c, walbus_relay_status *st,
  * The symbol, for callers that do not see the header's macro: their struct
  * is at least 0.3's, which ended with control_refusals.
  */
-int
-(walbus_relay_status_get) (walbus_client *c, walbus_relay_status *st)
+int(walbus_relay_status_get)(walbus_client *c, walbus_relay_status *st)
 {
 	return walbus_relay_status_fetch(c, st,
 									 offsetof(walbus_relay_status,
 											  control_refusals) +
-									 sizeof(st->control_refusals));
+										 sizeof(st->control_refusals));
 }
 
 int
-walbus_relay_status_field(const walbus_client *c, size_t i,
-						  const char **name, walbus_status_value *value)
+walbus_relay_status_field(const walbus_client *c, size_t i, const char **name,
+						  walbus_status_value *value)
 {
 	return wcc_status_field(&c->control, i, name, value);
 }
@@ -243,14 +245,14 @@ static int
 walbus_admit(walbus_client *c)
 {
 	const wbe_frame *fr = &c->cur.frame;
-	uint64_t	lost = 0;
+	uint64_t		 lost = 0;
 
 	if (c->du.durable && c->bus.js == NULL)
 	{
 		switch (wdu_bus_frame(c, fr))
 		{
 			case WDU_BUS_PULL:
-				wbr_frame_drop(&c->bus);	/* the pull gives it again */
+				wbr_frame_drop(&c->bus); /* the pull gives it again */
 				return WALBUS_OK;
 			case WDU_BUS_COVERED:
 
@@ -296,16 +298,16 @@ walbus_admit(walbus_client *c)
 int
 walbus_recv(walbus_client *c, walbus_change *out, int timeout_ms)
 {
-	int64_t		deadline = 0;
-	bool		have_deadline = false;
+	int64_t deadline = 0;
+	bool	have_deadline = false;
 
 	if (!wbr_is_open(&c->bus))
 		return walbus_fail(c, WALBUS_EINVAL, "opened without a bus URL");
 	for (;;)
 	{
-		int64_t		wait;
-		bool		got;
-		int			rc;
+		int64_t wait;
+		bool	got;
+		int		rc;
 
 		/* the rest of the frame being delivered comes first */
 		if (c->cur.active)
@@ -332,18 +334,18 @@ walbus_recv(walbus_client *c, walbus_change *out, int timeout_ms)
 			rc = wdu_pull(c, timeout_ms, deadline, &got);
 			if (rc != WALBUS_OK)
 				return rc;
-			continue;			/* its frame is in the cursor, or it ended */
+			continue; /* its frame is in the cursor, or it ended */
 		}
 
 		wait = timeout_ms < 0 ? -1 : deadline - walbus_now_ms();
 		if (timeout_ms >= 0 && wait < 0)
 			wait = 0;
 		if (!wdu_bus_wait(c, &wait))
-			continue;			/* the bus went silent: a pull is due */
+			continue; /* the bus went silent: a pull is due */
 		rc = wbr_next(c, wait, &got);
 		if (rc == WALBUS_ETIMEDOUT &&
 			(timeout_ms < 0 || walbus_now_ms() < deadline))
-			continue;			/* an ack or a silence check was due */
+			continue; /* an ack or a silence check was due */
 		if (rc == WALBUS_ETIMEDOUT)
 			return walbus_fail(c, rc, "timed out");
 		if (rc != WALBUS_OK)

@@ -30,30 +30,30 @@
 
 struct walbus_client
 {
-	wbr_bus		bus;			/* busrecv.c: the sub socket or JetStream */
-	bool		have_control;
-	wcc			control;		/* control_client.c */
-	wbe_dec		dec;			/* decodes bus frames and replayed ones */
-	wgc			gaps;			/* best effort: losses (gapcheck.h) */
-	wfl_filters filters;		/* filters.c: subscriptions, following */
-	walbus_cursor cur;			/* cursor.c: the frame being delivered */
-	wcu_events	events;			/* cursor.c: the change's schema event */
+	wbr_bus		  bus; /* busrecv.c: the sub socket or JetStream */
+	bool		  have_control;
+	wcc			  control; /* control_client.c */
+	wbe_dec		  dec;	   /* decodes bus frames and replayed ones */
+	wgc			  gaps;	   /* best effort: losses (gapcheck.h) */
+	wfl_filters	  filters; /* filters.c: subscriptions, following */
+	walbus_cursor cur;	   /* cursor.c: the frame being delivered */
+	wcu_events	  events;  /* cursor.c: the change's schema event */
 
 	/*
 	 * Repeats: the last transactional key processed (cursor.c moves it; a
 	 * durable consumer starts from it and pulls after it).
 	 */
-	bool		have_last;
-	wbc_key		last;
+	bool	have_last;
+	wbc_key last;
 
-	wdu			du;				/* durable.c: state machine and acks */
+	wdu du; /* durable.c: state machine and acks */
 
 	walbus_stats stats;
-	char		errmsg[256];
+	char		 errmsg[256];
 };
 
-extern int	walbus_fail(walbus_client *c, int rc, const char *fmt,...)
-			__attribute__((format(printf, 3, 4)));
+extern int walbus_fail(walbus_client *c, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 extern int64_t walbus_now_ms(void);
 
-#endif							/* WALBUS_CLIENT_INT_H */
+#endif /* WALBUS_CLIENT_INT_H */

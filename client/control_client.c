@@ -21,10 +21,10 @@
 #include "walbus_control.h"
 
 int
-wcc_open(wcc *s, const char *url, const walbus_options *opts,
-		 int timeout_ms, size_t max_reply, char *errbuf, size_t errlen)
+wcc_open(wcc *s, const char *url, const walbus_options *opts, int timeout_ms,
+		 size_t max_reply, char *errbuf, size_t errlen)
 {
-	int			rv;
+	int rv;
 
 	memset(s, 0, sizeof(*s));
 	whm_init(&s->tables);
@@ -37,9 +37,12 @@ wcc_open(wcc *s, const char *url, const walbus_options *opts,
 	s->timeout_ms = s->cur_timeout_ms = timeout_ms;
 	if (max_reply < WBC_MAX_MESSAGE_BYTES)
 		max_reply = WBC_MAX_MESSAGE_BYTES;
-	if ((rv = nng_socket_set_size(s->req, NNG_OPT_RECVMAXSZ, max_reply)) != 0 ||
-		(rv = nng_socket_set_ms(s->req, NNG_OPT_RECVTIMEO, timeout_ms)) != 0 ||
-		(rv = nng_socket_set_ms(s->req, NNG_OPT_SENDTIMEO, timeout_ms)) != 0)
+	rv = nng_socket_set_size(s->req, NNG_OPT_RECVMAXSZ, max_reply);
+	if (rv == 0)
+		rv = nng_socket_set_ms(s->req, NNG_OPT_RECVTIMEO, timeout_ms);
+	if (rv == 0)
+		rv = nng_socket_set_ms(s->req, NNG_OPT_SENDTIMEO, timeout_ms);
+	if (rv != 0)
 	{
 		snprintf(errbuf, errlen, "cannot set control socket options: %s",
 				 nng_strerror(rv));
@@ -51,14 +54,14 @@ wcc_open(wcc *s, const char *url, const walbus_options *opts,
 /* A walbus_table and everything it points to, in one allocation. */
 typedef struct wcc_entry
 {
-	walbus_table table;
-	walbus_column columns[];	/* then the strings */
+	walbus_table  table;
+	walbus_column columns[]; /* then the strings */
 } wcc_entry;
 
 static char *
 wcc_put(char **cursor, wb_str s)
 {
-	char	   *p = *cursor;
+	char *p = *cursor;
 
 	memcpy(p, s.ptr, s.len);
 	p[s.len] = '\0';
@@ -69,11 +72,10 @@ wcc_put(char **cursor, wb_str s)
 static wcc_entry *
 wcc_entry_make(const wbc_schema *sc)
 {
-	size_t		size = sizeof(wcc_entry) +
-		sc->ncolumns * sizeof(walbus_column) +
+	size_t size = sizeof(wcc_entry) + sc->ncolumns * sizeof(walbus_column) +
 		sc->schema.len + 1 + sc->table.len + 1;
-	wcc_entry  *t;
-	char	   *cursor;
+	wcc_entry *t;
+	char	  *cursor;
 
 	for (uint32_t i = 0; i < sc->ncolumns; i++)
 		size += sc->columns[i].name.len + 1 + sc->columns[i].typname.len + 1;
@@ -111,20 +113,19 @@ wcc_write(void *ctx, const char *buf, size_t len)
  */
 static int
 wcc_request_within(wcc *s, int timeout_ms,
-				   void (*encode) (wb_enc *e, const void *arg),
-				   const void *arg, const char *what, nng_msg **reply)
+				   void (*encode)(wb_enc *e, const void *arg), const void *arg,
+				   const char *what, nng_msg **reply)
 {
-	nng_msg    *req;
-	wb_enc		enc;
-	int			rv;
-	bool		ok;
-	wb_str		code,
-				message;
-	char		err[160];
+	nng_msg *req;
+	wb_enc	 enc;
+	int		 rv;
+	bool	 ok;
+	wb_str	 code, message;
+	char	 err[160];
 
 	*reply = NULL;
 	{
-		int			t = timeout_ms > 0 ? timeout_ms : s->timeout_ms;
+		int t = timeout_ms > 0 ? timeout_ms : s->timeout_ms;
 
 		if (t != s->cur_timeout_ms &&
 			nng_socket_set_ms(s->req, NNG_OPT_RECVTIMEO, t) == 0 &&
@@ -144,8 +145,7 @@ wcc_request_within(wcc *s, int timeout_ms,
 	{
 		nng_msg_free(req);
 		snprintf(s->errmsg, sizeof(s->errmsg),
-				 "%s request to the relay failed: %s", what,
-				 nng_strerror(rv));
+				 "%s request to the relay failed: %s", what, nng_strerror(rv));
 		return WALBUS_ECONTROL;
 	}
 	if ((rv = nng_recvmsg(s->req, reply, 0)) != 0)
@@ -159,8 +159,8 @@ wcc_request_within(wcc *s, int timeout_ms,
 	if (wbc_decode_result(nng_msg_body(*reply), nng_msg_len(*reply), &ok,
 						  &code, &message, err, sizeof(err)) != WB_OK)
 	{
-		snprintf(s->errmsg, sizeof(s->errmsg),
-				 "malformed %s response: %s", what, err);
+		snprintf(s->errmsg, sizeof(s->errmsg), "malformed %s response: %s",
+				 what, err);
 		return WALBUS_ECONTROL;
 	}
 	if (!ok)
@@ -171,14 +171,14 @@ wcc_request_within(wcc *s, int timeout_ms,
 		if (mpr_str_eq(code, WBC_ERR_NOT_DURABLE))
 			return WALBUS_EINVAL;
 		return mpr_str_eq(code, WBC_ERR_NOT_FOUND) ? WALBUS_ESCHEMA :
-			WALBUS_ECONTROL;
+													 WALBUS_ECONTROL;
 	}
 	return WALBUS_OK;
 }
 
 /* A request that waits for the timeout given to wcc_open. */
 static int
-wcc_request(wcc *s, void (*encode) (wb_enc *e, const void *arg),
+wcc_request(wcc		   *s, void (*encode)(wb_enc *e, const void *arg),
 			const void *arg, const char *what, nng_msg **reply)
 {
 	return wcc_request_within(s, 0, encode, arg, what, reply);
@@ -186,8 +186,8 @@ wcc_request(wcc *s, void (*encode) (wb_enc *e, const void *arg),
 
 typedef struct wcc_schema_key
 {
-	uint32_t	relid;
-	uint64_t	schema_version;
+	uint32_t relid;
+	uint64_t schema_version;
 } wcc_schema_key;
 
 static void
@@ -211,17 +211,18 @@ wcc_fetch(wcc *s, uint32_t relid, uint64_t sv, nng_msg **reply,
 		  wbc_schema *out)
 {
 	wcc_schema_key k = {relid, sv};
-	char		err[160];
-	int			rc;
+	char		   err[160];
+	int			   rc;
 
 	s->fetches++;
-	if ((rc = wcc_request(s, wcc_enc_schema, &k, "schema", reply)) != WALBUS_OK)
+	if ((rc = wcc_request(s, wcc_enc_schema, &k, "schema", reply)) !=
+		WALBUS_OK)
 		return rc;
-	if ((rc = wbc_decode_schema(nng_msg_body(*reply), nng_msg_len(*reply),
-								out, err, sizeof(err))) != WB_OK)
+	if ((rc = wbc_decode_schema(nng_msg_body(*reply), nng_msg_len(*reply), out,
+								err, sizeof(err))) != WB_OK)
 	{
-		snprintf(s->errmsg, sizeof(s->errmsg),
-				 "malformed schema response: %s", err);
+		snprintf(s->errmsg, sizeof(s->errmsg), "malformed schema response: %s",
+				 err);
 		return rc == WB_ENOMEM ? WALBUS_ENOMEM : WALBUS_ECONTROL;
 	}
 	if (out->relid != relid || out->schema_version != sv)
@@ -229,8 +230,8 @@ wcc_fetch(wcc *s, uint32_t relid, uint64_t sv, nng_msg **reply,
 		free(out->columns);
 		snprintf(s->errmsg, sizeof(s->errmsg),
 				 "schema response for relation %u version %llu, asked for "
-				 "%u version %llu", out->relid,
-				 (unsigned long long) out->schema_version, relid,
+				 "%u version %llu",
+				 out->relid, (unsigned long long) out->schema_version, relid,
 				 (unsigned long long) sv);
 		return WALBUS_ECONTROL;
 	}
@@ -240,7 +241,7 @@ wcc_fetch(wcc *s, uint32_t relid, uint64_t sv, nng_msg **reply,
 static void
 wcc_copy(char *dst, size_t cap, wb_str s)
 {
-	size_t		n = s.len < cap - 1 ? s.len : cap - 1;
+	size_t n = s.len < cap - 1 ? s.len : cap - 1;
 
 	memcpy(dst, s.ptr, n);
 	dst[n] = '\0';
@@ -252,10 +253,10 @@ wcc_copy(char *dst, size_t cap, wb_str s)
  * that name does not compile: append one), and the table that
  * walbus_relay_status_field walks.
  */
-#define WCC_COPY_UINT(f)	st->f = ws->f;
-#define WCC_COPY_LSN(f)		st->f = ws->f;
-#define WCC_COPY_FLAG(f)	st->f = ws->f;
-#define WCC_COPY_STR(f)		wcc_copy(st->f, sizeof(st->f), ws->f);
+#define WCC_COPY_UINT(f)				 st->f = ws->f;
+#define WCC_COPY_LSN(f)					 st->f = ws->f;
+#define WCC_COPY_FLAG(f)				 st->f = ws->f;
+#define WCC_COPY_STR(f)					 wcc_copy(st->f, sizeof(st->f), ws->f);
 #define WCC_STATUS_COPY(name, kind, doc) WCC_COPY_##kind(name)
 
 #define WCC_STATUS_ENTRY(name, kind, doc) \
@@ -263,12 +264,10 @@ wcc_copy(char *dst, size_t cap, wb_str s)
 
 static const struct
 {
-	const char *name;
+	const char		  *name;
 	walbus_status_kind kind;
-	size_t		offset;
-}			wcc_status_fields[] = {
-	WBC_STATUS_FIELDS(WCC_STATUS_ENTRY)
-};
+	size_t			   offset;
+} wcc_status_fields[] = {WBC_STATUS_FIELDS(WCC_STATUS_ENTRY)};
 
 #define WCC_NSTATUS (sizeof(wcc_status_fields) / sizeof(wcc_status_fields[0]))
 
@@ -278,15 +277,15 @@ wcc_status_copy(walbus_relay_status *st, const wbc_status *ws)
 	memset(st, 0, sizeof(*st));
 	WBC_STATUS_FIELDS(WCC_STATUS_COPY)
 	for (uint32_t i = 0; i < ws->nconsumers &&
-		 i < sizeof(st->consumers) / sizeof(st->consumers[0]); i++)
+		 i < sizeof(st->consumers) / sizeof(st->consumers[0]);
+		 i++)
 	{
 		wcc_copy(st->consumers[i].name, sizeof(st->consumers[i].name),
 				 ws->consumers[i].name);
 		st->consumers[i].connected = ws->consumers[i].connected != 0;
 		st->consumers[i].acked_lsn = ws->consumers[i].acked_lsn;
 		st->consumers[i].lag_bytes = ws->consumers[i].lag_bytes;
-		st->consumers[i].over_lag_limit =
-			ws->consumers[i].over_lag_limit != 0;
+		st->consumers[i].over_lag_limit = ws->consumers[i].over_lag_limit != 0;
 		st->consumers[i].acks = ws->consumers[i].acks;
 		st->consumers[i].rewinds = ws->consumers[i].rewinds;
 		st->nconsumers = i + 1;
@@ -296,10 +295,10 @@ wcc_status_copy(walbus_relay_status *st, const wbc_status *ws)
 int
 wcc_status(wcc *s, walbus_relay_status *st, size_t size)
 {
-	nng_msg    *reply;
-	wbc_status	ws;
-	char		err[160];
-	int			rc;
+	nng_msg	  *reply;
+	wbc_status ws;
+	char	   err[160];
+	int		   rc;
 
 	memset(st, 0, size);
 	rc = wcc_request(s, wcc_enc_status, NULL, "status", &reply);
@@ -307,8 +306,8 @@ wcc_status(wcc *s, walbus_relay_status *st, size_t size)
 		wbc_decode_status(nng_msg_body(reply), nng_msg_len(reply), &ws, err,
 						  sizeof(err)) != WB_OK)
 	{
-		snprintf(s->errmsg, sizeof(s->errmsg),
-				 "malformed status response: %s", err);
+		snprintf(s->errmsg, sizeof(s->errmsg), "malformed status response: %s",
+				 err);
 		rc = WALBUS_ECONTROL;
 	}
 	if (rc == WALBUS_OK)
@@ -347,7 +346,7 @@ const walbus_table *
 wcc_remember(wcc *s, const wbc_schema *sc)
 {
 	unsigned char key[12];
-	wcc_entry  *t;
+	wcc_entry	 *t;
 
 	memcpy(key, &sc->relid, 4);
 	memcpy(key + 4, &sc->schema_version, 8);
@@ -367,9 +366,9 @@ const walbus_table *
 wcc_table(wcc *s, uint32_t relid, uint64_t schema_version, int *rc)
 {
 	unsigned char key[12];
-	wcc_entry  *t;
-	nng_msg    *reply = NULL;
-	wbc_schema	sc;
+	wcc_entry	 *t;
+	nng_msg		 *reply = NULL;
+	wbc_schema	  sc;
 
 	memcpy(key, &relid, 4);
 	memcpy(key + 4, &schema_version, 8);
@@ -400,13 +399,13 @@ wcc_table(wcc *s, uint32_t relid, uint64_t schema_version, int *rc)
 
 typedef struct wcc_durable_req
 {
-	const char *consumer;
-	uint64_t	commit_lsn;
-	uint32_t	pos;
-	uint64_t	end_lsn;
-	const wb_str *prefixes;
-	uint32_t	nprefixes;
-	const wbc_key *release;		/* ack: NULL, or what the window may forget */
+	const char	  *consumer;
+	uint64_t	   commit_lsn;
+	uint32_t	   pos;
+	uint64_t	   end_lsn;
+	const wb_str  *prefixes;
+	uint32_t	   nprefixes;
+	const wbc_key *release; /* ack: NULL, or what the window may forget */
 } wcc_durable_req;
 
 static void
@@ -433,7 +432,8 @@ wcc_enc_replay(wb_enc *e, const void *arg)
 
 	wbc_enc_replay_request(e, q->consumer,
 						   q->consumer ? strlen(q->consumer) : 0,
-						   q->commit_lsn, q->pos, q->prefixes, q->nprefixes, 0);
+						   q->commit_lsn, q->pos, q->prefixes, q->nprefixes,
+						   0);
 }
 
 typedef struct wcc_backfill_req
@@ -455,10 +455,10 @@ int
 wcc_backfill(wcc *s, const char *schema, const char *table, uint64_t *id)
 {
 	wcc_backfill_req q = {schema, table};
-	nng_msg    *reply;
-	wbc_backfill b;
-	char		err[160];
-	int			rc;
+	nng_msg			*reply;
+	wbc_backfill	 b;
+	char			 err[160];
+	int				 rc;
 
 	rc = wcc_request(s, wcc_enc_backfill, &q, "backfill", &reply);
 	if (rc == WALBUS_OK &&
@@ -480,9 +480,9 @@ int
 wcc_hello(wcc *s, const char *consumer, wbc_hello *h)
 {
 	wcc_durable_req q = {consumer, 0, 0, 0, NULL, 0, NULL};
-	nng_msg    *reply;
-	char		err[160];
-	int			rc;
+	nng_msg		   *reply;
+	char			err[160];
+	int				rc;
 
 	rc = wcc_request(s, wcc_enc_hello, &q, "hello", &reply);
 	if (rc == WALBUS_OK &&
@@ -502,10 +502,9 @@ int
 wcc_ack(wcc *s, const char *consumer, uint64_t commit_lsn, uint32_t pos,
 		uint64_t end_lsn, const wbc_key *release, int timeout_ms)
 {
-	wcc_durable_req q = {consumer, commit_lsn, pos, end_lsn, NULL, 0,
-		release};
-	nng_msg    *reply;
-	int			rc;
+	wcc_durable_req q = {consumer, commit_lsn, pos, end_lsn, NULL, 0, release};
+	nng_msg		   *reply;
+	int				rc;
 
 	rc = wcc_request_within(s, timeout_ms, wcc_enc_ack, &q, "ack", &reply);
 	if (reply != NULL)
@@ -518,10 +517,10 @@ wcc_replay(wcc *s, const char *consumer, uint64_t commit_lsn, uint32_t pos,
 		   const wb_str *prefixes, uint32_t nprefixes, int timeout_ms,
 		   nng_msg **reply, wbc_replay *out)
 {
-	wcc_durable_req q = {consumer, commit_lsn, pos, 0, prefixes,
-		nprefixes, NULL};
-	char		err[160];
-	int			rc;
+	wcc_durable_req q = {consumer, commit_lsn, pos, 0,
+						 prefixes, nprefixes,  NULL};
+	char			err[160];
+	int				rc;
 
 	memset(out, 0, sizeof(*out));
 	rc = wcc_request_within(s, timeout_ms, wcc_enc_replay, &q, "replay",
@@ -533,11 +532,11 @@ wcc_replay(wcc *s, const char *consumer, uint64_t commit_lsn, uint32_t pos,
 		*reply = NULL;
 		return rc;
 	}
-	if ((rc = wbc_decode_replay(nng_msg_body(*reply), nng_msg_len(*reply),
-								out, err, sizeof(err))) != WB_OK)
+	if ((rc = wbc_decode_replay(nng_msg_body(*reply), nng_msg_len(*reply), out,
+								err, sizeof(err))) != WB_OK)
 	{
-		snprintf(s->errmsg, sizeof(s->errmsg),
-				 "malformed replay response: %s", err);
+		snprintf(s->errmsg, sizeof(s->errmsg), "malformed replay response: %s",
+				 err);
 		nng_msg_free(*reply);
 		*reply = NULL;
 		return rc == WB_ENOMEM ? WALBUS_ENOMEM : WALBUS_ECONTROL;

@@ -31,14 +31,14 @@
 
 typedef struct wcc
 {
-	nng_socket	req;
-	bool		open;
-	whm			tables;			/* (relid, schema_version) -> walbus_table */
-	uint64_t	fetches;
-	int			timeout_ms;		/* per request, from wcc_open */
-	int			cur_timeout_ms; /* what the socket is set to now */
-	walbus_relay_status status; /* the last one fetched, all of it */
-	char		errmsg[256];
+	nng_socket			req;
+	bool				open;
+	whm					tables; /* (relid, schema_version) -> walbus_table */
+	uint64_t			fetches;
+	int					timeout_ms;		/* per request, from wcc_open */
+	int					cur_timeout_ms; /* what the socket is set to now */
+	walbus_relay_status status;			/* the last one fetched, all of it */
+	char				errmsg[256];
 } wcc;
 
 /*
@@ -63,11 +63,11 @@ extern const walbus_table *wcc_table(wcc *s, uint32_t relid,
  * one whose extra members are left zero (walbus_client.h).
  * wcc_status_field walks s->status by name (walbus_relay_status_field).
  */
-extern int	wcc_status(wcc *s, walbus_relay_status *st, size_t size);
-extern int	wcc_status_field(const wcc *s, size_t i, const char **name,
-							 walbus_status_value *value);
-extern int	wcc_backfill(wcc *s, const char *schema, const char *table,
-						 uint64_t *id);
+extern int wcc_status(wcc *s, walbus_relay_status *st, size_t size);
+extern int wcc_status_field(const wcc *s, size_t i, const char **name,
+							walbus_status_value *value);
+extern int wcc_backfill(wcc *s, const char *schema, const char *table,
+						uint64_t *id);
 
 /*
  * Durable consumers (docs/DELIVERY.md).  A refusal because the name is not
@@ -77,13 +77,12 @@ extern int	wcc_backfill(wcc *s, const char *schema, const char *table,
  * (caller frees it with nng_msg_free) and its decoded form in *out (caller
  * frees out->messages); the messages (whole bus frames) point into *reply.
  */
-extern int	wcc_hello(wcc *s, const char *consumer, wbc_hello *out);
-extern int	wcc_ack(wcc *s, const char *consumer, uint64_t commit_lsn,
-					uint32_t pos, uint64_t end_lsn, const wbc_key *release,
-					int timeout_ms);
-extern int	wcc_replay(wcc *s, const char *consumer, uint64_t commit_lsn,
-					   uint32_t pos, const wb_str *prefixes,
-					   uint32_t nprefixes, int timeout_ms, nng_msg **reply,
-					   wbc_replay *out);
+extern int wcc_hello(wcc *s, const char *consumer, wbc_hello *out);
+extern int wcc_ack(wcc *s, const char *consumer, uint64_t commit_lsn,
+				   uint32_t pos, uint64_t end_lsn, const wbc_key *release,
+				   int timeout_ms);
+extern int wcc_replay(wcc *s, const char *consumer, uint64_t commit_lsn,
+					  uint32_t pos, const wb_str *prefixes, uint32_t nprefixes,
+					  int timeout_ms, nng_msg **reply, wbc_replay *out);
 
-#endif							/* WALBUS_CONTROL_CLIENT_H */
+#endif /* WALBUS_CONTROL_CLIENT_H */

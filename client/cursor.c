@@ -25,8 +25,8 @@ wcu_load(walbus_client *c, bool from_bus)
 	cur->active = true;
 	cur->from_bus = from_bus;
 	cur->next = 0;
-	cur->count = cur->frame.kind == WBE_FRAME_CHANGES ?
-		cur->frame.nchanges : 1;
+	cur->count = cur->frame.kind == WBE_FRAME_CHANGES ? cur->frame.nchanges :
+														1;
 	cur->selected = wfl_selected(c, cur->frame.topic.ptr,
 								 cur->frame.topic.len);
 	if (cur->selected && cur->frame.kind == WBE_FRAME_CHANGES &&
@@ -39,16 +39,16 @@ wcu_load(walbus_client *c, bool from_bus)
 bool
 wcu_take(walbus_client *c, walbus_change *out, int *rc)
 {
-	walbus_cursor *cur = &c->cur;
+	walbus_cursor	*cur = &c->cur;
 	const wbe_frame *fr = &cur->frame;
 
 	*rc = WALBUS_OK;
 	while (cur->next < cur->count)
 	{
-		const wbe_change *ch = fr->kind == WBE_FRAME_CHANGES ?
-			&fr->changes[cur->next] : NULL;
-		wbc_key		k = {0, 0};
-		bool		selected;
+		const wbe_change *ch =
+			fr->kind == WBE_FRAME_CHANGES ? &fr->changes[cur->next] : NULL;
+		wbc_key k = {0, 0};
+		bool	selected;
 
 		if (fr->in_txn)
 		{
@@ -129,10 +129,10 @@ wcu_schema_wanted(walbus_client *c, const wbe_change *ch)
 	if (rc != WB_OK)
 	{
 		/* out of memory: the change stays, and is decoded again */
-		evs->event_rc = walbus_fail(c, rc == WB_ENOMEM ? WALBUS_ENOMEM :
-									WALBUS_EPROTO, "%s schema event: %s",
-									rc == WB_ENOMEM ? "cannot keep a" :
-									"malformed", err);
+		evs->event_rc =
+			walbus_fail(c, rc == WB_ENOMEM ? WALBUS_ENOMEM : WALBUS_EPROTO,
+						"%s schema event: %s",
+						rc == WB_ENOMEM ? "cannot keep a" : "malformed", err);
 		return true;
 	}
 	evs->have_event = true;
@@ -163,7 +163,7 @@ wcu_backfill_wanted(walbus_client *c, const wbe_change *ch)
 	}
 	/* the strings, NUL-terminated, cut to what the arena holds */
 	tlen = ev.topic.len < WBE_TABLE_TOPIC_MAX ? ev.topic.len :
-		WBE_TABLE_TOPIC_MAX;
+												WBE_TABLE_TOPIC_MAX;
 	rlen = ev.reason.len < 511 ? ev.reason.len : 511;
 	memcpy(evs->bev_strings, ev.topic.ptr, tlen);
 	evs->bev_strings[tlen] = '\0';
@@ -187,7 +187,7 @@ wcu_backfill_wanted(walbus_client *c, const wbe_change *ch)
 static const char *
 wcu_sev_put(char **cursor, wb_str s)
 {
-	char	   *p = *cursor;
+	char *p = *cursor;
 
 	if (s.ptr == NULL)
 		return NULL;
@@ -201,12 +201,12 @@ wcu_sev_put(char **cursor, wb_str s)
 static int
 wcu_sev_build(walbus_client *c)
 {
-	wcu_events *evs = &c->events;
-	const wbs_event *ev = &evs->event;
+	wcu_events			*evs = &c->events;
+	const wbs_event		*ev = &evs->event;
 	walbus_schema_event *sev = &evs->sev;
-	size_t		size = ev->topic.len + 1 + ev->previous_topic.len + 1 +
+	size_t size = ev->topic.len + 1 + ev->previous_topic.len + 1 +
 		ev->reason.len + 1;
-	char	   *cursor;
+	char *cursor;
 
 	for (uint32_t i = 0; i < ev->nchanges; i++)
 		size += ev->changes[i].from.len + 1 + ev->changes[i].to.len + 1;
@@ -224,7 +224,7 @@ wcu_sev_build(walbus_client *c)
 	sev->reason = wcu_sev_put(&cursor, ev->reason);
 	for (uint32_t i = 0; i < ev->nchanges; i++)
 	{
-		const wbs_change *from = &ev->changes[i];
+		const wbs_change	 *from = &ev->changes[i];
 		walbus_schema_change *to = &evs->sev_changes[i];
 
 		to->change = wbs_change_name(from->kind);
@@ -256,7 +256,7 @@ wcu_sev_build(walbus_client *c)
 static const walbus_table *
 wcu_frame_table(walbus_client *c, int *rc)
 {
-	walbus_cursor *cur = &c->cur;
+	walbus_cursor	   *cur = &c->cur;
 	const walbus_table *t;
 
 	if (cur->table_known)
@@ -288,11 +288,11 @@ static int
 wcu_fill(walbus_client *c, const wbe_change *ch, walbus_change *out)
 {
 	const wbe_frame *fr = &c->cur.frame;
-	wcu_events *evs = &c->events;
-	int			rc = WALBUS_OK;
+	wcu_events		*evs = &c->events;
+	int				 rc = WALBUS_OK;
 
 	memset(out, 0, sizeof(*out));
-	out->topic = fr->topic.ptr;	/* NUL-terminated by the separator */
+	out->topic = fr->topic.ptr; /* NUL-terminated by the separator */
 	out->run = fr->head.run;
 	out->seq = fr->head.seq;
 	out->tseq = fr->head.tseq;
@@ -309,7 +309,7 @@ wcu_fill(walbus_client *c, const wbe_change *ch, walbus_change *out)
 			{
 				out->relid = fr->relid;
 				if (!evs->have_event)
-					return evs->event_rc;	/* wcu_schema_wanted said why */
+					return evs->event_rc; /* wcu_schema_wanted said why */
 				if ((rc = wcu_sev_build(c)) != WALBUS_OK)
 					return rc;
 				out->schema_event = &evs->sev;

@@ -36,29 +36,29 @@
 
 typedef struct walbus_cursor
 {
-	bool		active;			/* frame has changes not yet taken */
-	bool		from_bus;		/* it came from the bus, else a replay page */
-	wbe_frame	frame;
-	uint32_t	next;			/* index of the next change to take */
-	uint32_t	count;			/* changes in the frame */
-	bool		selected;		/* a filter selects its topic */
-	bool		table_known;	/* table and table_rc hold the lookup */
-	const walbus_table *table;	/* of relid and schema_version */
-	int			table_rc;
-	char		table_err[256]; /* the lookup's message when it failed */
+	bool	  active;	/* frame has changes not yet taken */
+	bool	  from_bus; /* it came from the bus, else a replay page */
+	wbe_frame frame;
+	uint32_t  next;			   /* index of the next change to take */
+	uint32_t  count;		   /* changes in the frame */
+	bool	  selected;		   /* a filter selects its topic */
+	bool	  table_known;	   /* table and table_rc hold the lookup */
+	const walbus_table *table; /* of relid and schema_version */
+	int					table_rc;
+	char table_err[256]; /* the lookup's message when it failed */
 } walbus_cursor;
 
 /* The schema or backfill event of the change being taken. */
 typedef struct wcu_events
 {
-	bool		have_event;
-	int			event_rc;		/* why not, when have_event is false */
-	wbs_event	event;
-	walbus_schema_event sev;	/* its public form */
+	bool				  have_event;
+	int					  event_rc; /* why not, when have_event is false */
+	wbs_event			  event;
+	walbus_schema_event	  sev; /* its public form */
 	walbus_schema_change *sev_changes;
-	char	   *sev_strings;
+	char				 *sev_strings;
 	walbus_backfill_event bev;
-	char		bev_strings[WBE_TABLE_TOPIC_MAX + 1 + 512];
+	char				  bev_strings[WBE_TABLE_TOPIC_MAX + 1 + 512];
 } wcu_events;
 
 /*
@@ -78,4 +78,4 @@ extern bool wcu_take(walbus_client *c, walbus_change *out, int *rc);
 /* Forget the event of the change last taken. */
 extern void wcu_events_free(wcu_events *ev);
 
-#endif							/* WALBUS_CURSOR_H */
+#endif /* WALBUS_CURSOR_H */

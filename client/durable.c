@@ -22,7 +22,7 @@
  * bus, which would overflow again) instead of going back to the bus.
  * Changes, not frames, because a page's number of frames says little.
  */
-#define WALBUS_PULL_STAY			256
+#define WALBUS_PULL_STAY 256
 
 /*
  * Control requests made inside walbus_recv and walbus_ack wait at most
@@ -30,7 +30,7 @@
  * relay that is down or restarting does not hold a worker for the whole
  * control timeout; what did not get through is tried again later.
  */
-#define WALBUS_QUICK_REQUEST_MS		250
+#define WALBUS_QUICK_REQUEST_MS 250
 
 static void wdu_maybe_ack(walbus_client *c);
 
@@ -40,14 +40,15 @@ int
 wdu_open(walbus_client *c, const walbus_options *opts, char *errbuf,
 		 size_t errlen)
 {
-	wdu		   *d = &c->du;
-	wbc_hello	h;
-	wbc_key		acked_key;
-	int			rc;
+	wdu		 *d = &c->du;
+	wbc_hello h;
+	wbc_key	  acked_key;
+	int		  rc;
 
 	if (opts->bus_url == NULL || opts->control_url == NULL)
 	{
-		snprintf(errbuf, errlen, "a durable consumer needs both the bus and "
+		snprintf(errbuf, errlen,
+				 "a durable consumer needs both the bus and "
 				 "the control URL");
 		return WALBUS_EINVAL;
 	}
@@ -63,13 +64,13 @@ wdu_open(walbus_client *c, const walbus_options *opts, char *errbuf,
 	}
 	d->durable = true;
 	d->silence_ms = opts->silence_ms > 0 ? opts->silence_ms :
-		WALBUS_DEFAULT_SILENCE_MS;
+										   WALBUS_DEFAULT_SILENCE_MS;
 	if (opts->resume_commit_lsn != 0 || opts->resume_pos != 0)
 	{
 		c->have_last = true;
 		c->last.lsn = opts->resume_commit_lsn;
 		c->last.pos = opts->resume_pos;
-		d->acks.acked = c->last;	/* the worker applied it: it is acked */
+		d->acks.acked = c->last; /* the worker applied it: it is acked */
 		d->acks.dirty = true;
 	}
 	else if (h.acked_lsn != 0 || h.acked_commit_lsn != 0)
@@ -99,7 +100,7 @@ wdu_open(walbus_client *c, const walbus_options *opts, char *errbuf,
 void
 wdu_open_js(walbus_client *c, const walbus_options *opts)
 {
-	wdu		   *d = &c->du;
+	wdu *d = &c->du;
 
 	d->durable = true;
 	if (opts->resume_commit_lsn != 0 || opts->resume_pos != 0)
@@ -163,7 +164,7 @@ wdu_to_pulling(walbus_client *c)
 static void
 wdu_to_bus(walbus_client *c)
 {
-	wdu		   *d = &c->du;
+	wdu *d = &c->du;
 
 	d->state = WALBUS_ST_BUS;
 	d->run = d->rep.run;
@@ -201,10 +202,10 @@ wdu_prefixes(wb_str *out)
 static int
 wdu_page_frame(walbus_client *c, bool *got)
 {
-	wdu		   *d = &c->du;
-	wb_str		m = d->rep.messages[d->rep_next];
-	wbe_frame  *fr = &c->cur.frame;
-	int			rc;
+	wdu		  *d = &c->du;
+	wb_str	   m = d->rep.messages[d->rep_next];
+	wbe_frame *fr = &c->cur.frame;
+	int		   rc;
 
 	rc = wbe_decode(&c->dec, m.ptr, m.len, fr);
 	if (rc == WB_ENOMEM)
@@ -238,24 +239,25 @@ wdu_page_frame(walbus_client *c, bool *got)
 static bool
 wdu_page_request(walbus_client *c, int timeout_ms, int64_t deadline, int *rc)
 {
-	wdu		   *d = &c->du;
-	wb_str		prefixes[WBC_MAX_PREFIXES];
-	uint32_t	n = wdu_prefixes(prefixes);
-	wbc_key		after = c->have_last ? c->last : (wbc_key) {0, 0};
-	int			request_ms = 0;
+	wdu		*d = &c->du;
+	wb_str	 prefixes[WBC_MAX_PREFIXES];
+	uint32_t n = wdu_prefixes(prefixes);
+	wbc_key	 after = c->have_last ? c->last : (wbc_key) {0, 0};
+	int		 request_ms = 0;
 
 	wdu_page_drop(d);
 	wdu_maybe_ack(c);
 	c->stats.replays++;
 	if (timeout_ms >= 0)
 	{
-		int64_t		left = deadline - walbus_now_ms();
+		int64_t left = deadline - walbus_now_ms();
 
-		request_ms = (int) (left > WALBUS_QUICK_REQUEST_MS ? left :
-							WALBUS_QUICK_REQUEST_MS);
+		request_ms = (int) (left > WALBUS_QUICK_REQUEST_MS ?
+								left :
+								WALBUS_QUICK_REQUEST_MS);
 	}
-	*rc = wcc_replay(&c->control, d->consumer, after.lsn, after.pos,
-					 prefixes, n, request_ms, &d->rep_msg, &d->rep);
+	*rc = wcc_replay(&c->control, d->consumer, after.lsn, after.pos, prefixes,
+					 n, request_ms, &d->rep_msg, &d->rep);
 	if (*rc == WALBUS_OK && mpr_str_eq(d->rep.status, WBC_REPLAY_DATA))
 		return true;
 	wdu_page_drop(d);
@@ -273,8 +275,8 @@ wdu_sleep_ms(int ms)
 int
 wdu_pull(walbus_client *c, int timeout_ms, int64_t deadline, bool *got)
 {
-	wdu		   *d = &c->du;
-	int			rc;
+	wdu *d = &c->du;
+	int	 rc;
 
 	*got = false;
 	if (d->state == WALBUS_ST_PULL_NEEDED)
@@ -298,7 +300,7 @@ wdu_pull(walbus_client *c, int timeout_ms, int64_t deadline, bool *got)
 			(timeout_ms > 0 && walbus_now_ms() + WALBUS_RETRY_MS > deadline))
 			return walbus_fail(c, WALBUS_ETIMEDOUT, "timed out (%s)",
 							   rc == WALBUS_OK ? "relay is rewinding" :
-							   c->control.errmsg);
+												 c->control.errmsg);
 		wdu_sleep_ms(WALBUS_RETRY_MS);
 	}
 }
@@ -308,9 +310,9 @@ wdu_pull(walbus_client *c, int timeout_ms, int64_t deadline, bool *got)
 bool
 wdu_bus_wait(walbus_client *c, int64_t *wait_ms)
 {
-	wdu		   *d = &c->du;
-	int64_t		now;
-	int64_t		silent_left;
+	wdu	   *d = &c->du;
+	int64_t now;
+	int64_t silent_left;
 
 	if (!d->durable)
 		return true;
@@ -337,7 +339,7 @@ wdu_bus_wait(walbus_client *c, int64_t *wait_ms)
 wdu_bus_verdict
 wdu_bus_frame(walbus_client *c, const wbe_frame *fr)
 {
-	wdu		   *d = &c->du;
+	wdu *d = &c->du;
 
 	d->bus_heard_ms = walbus_now_ms();
 	if (fr->head.run != d->run)
@@ -366,7 +368,7 @@ wdu_bus_frame(walbus_client *c, const wbe_frame *fr)
 void
 wdu_bus_frame_used(walbus_client *c)
 {
-	wdu		   *d = &c->du;
+	wdu *d = &c->du;
 
 	d->bus_heard_ms = walbus_now_ms();
 	wbr_frame_done(&c->bus, d->acks.have_delivered, d->acks.delivered);
@@ -381,8 +383,7 @@ wdu_bus_frame_used(walbus_client *c)
 static void
 wdu_settle(wdu_acks *a)
 {
-	if (a->have_pending &&
-		wbc_key_cmp(a->acked, a->pending_delivered) >= 0)
+	if (a->have_pending && wbc_key_cmp(a->acked, a->pending_delivered) >= 0)
 	{
 		if (a->pending_end > a->acked_end)
 			a->acked_end = a->pending_end;
@@ -406,7 +407,7 @@ wdu_delivered(walbus_client *c, wbc_key k)
 void
 wdu_commit_taken(walbus_client *c, wbc_key k, uint64_t end_lsn)
 {
-	wdu_acks   *a = &c->du.acks;
+	wdu_acks *a = &c->du.acks;
 
 	if (!c->du.durable)
 		return;
@@ -424,9 +425,9 @@ wdu_commit_taken(walbus_client *c, wbc_key k, uint64_t end_lsn)
 static int
 wdu_send_ack(walbus_client *c, bool quick)
 {
-	wdu_acks   *a = &c->du.acks;
+	wdu_acks	  *a = &c->du.acks;
 	const wbc_key *release = NULL;
-	int			rc;
+	int			   rc;
 
 	if (c->bus.js != NULL)
 	{
@@ -456,7 +457,7 @@ wdu_send_ack(walbus_client *c, bool quick)
 static void
 wdu_maybe_ack(walbus_client *c)
 {
-	wdu_acks   *a = &c->du.acks;
+	wdu_acks *a = &c->du.acks;
 
 	if (c->du.durable && a->dirty &&
 		walbus_now_ms() - a->sent_ms >= WALBUS_ACK_EVERY_MS)
@@ -477,7 +478,7 @@ walbus_flush_acks(walbus_client *c)
 static wbc_key
 wdu_change_key(const walbus_change *ch)
 {
-	wbc_key		k;
+	wbc_key k;
 
 	k.lsn = ch->commit_lsn;
 	k.pos = ch->kind == WALBUS_COMMIT ? WBC_POS_COMMIT : ch->pos;
@@ -487,8 +488,8 @@ wdu_change_key(const walbus_change *ch)
 int
 walbus_ack(walbus_client *c, const walbus_change *ch)
 {
-	wdu_acks   *a = &c->du.acks;
-	wbc_key		k;
+	wdu_acks *a = &c->du.acks;
+	wbc_key	  k;
 
 	if (!c->du.durable)
 		return walbus_fail(c, WALBUS_EINVAL,
@@ -496,7 +497,7 @@ walbus_ack(walbus_client *c, const walbus_change *ch)
 	if (ch == NULL)
 		return walbus_fail(c, WALBUS_EINVAL, "walbus_ack: no change");
 	if (!ch->in_txn)
-		return WALBUS_OK;		/* nothing to remember: never replayed */
+		return WALBUS_OK; /* nothing to remember: never replayed */
 	k = wdu_change_key(ch);
 	if (wbc_key_cmp(k, a->acked) > 0)
 	{
@@ -516,8 +517,8 @@ walbus_ack(walbus_client *c, const walbus_change *ch)
 int
 walbus_release(walbus_client *c, const walbus_change *ch)
 {
-	wdu_acks   *a = &c->du.acks;
-	wbc_key		k;
+	wdu_acks *a = &c->du.acks;
+	wbc_key	  k;
 
 	if (!c->du.durable)
 		return walbus_fail(c, WALBUS_EINVAL,
@@ -525,7 +526,7 @@ walbus_release(walbus_client *c, const walbus_change *ch)
 	if (ch == NULL)
 		return walbus_fail(c, WALBUS_EINVAL, "walbus_release: no change");
 	if (!ch->in_txn || c->bus.js != NULL)
-		return WALBUS_OK;		/* never in the window; JetStream has none */
+		return WALBUS_OK; /* never in the window; JetStream has none */
 	k = wdu_change_key(ch);
 	if (!a->have_released || wbc_key_cmp(k, a->released) > 0)
 	{

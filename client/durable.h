@@ -58,9 +58,9 @@
 #include "walbus_envelope.h"
 
 /* Ack cadence, replay retry pause, default silence. */
-#define WALBUS_ACK_EVERY_MS			100
-#define WALBUS_RETRY_MS				100
-#define WALBUS_DEFAULT_SILENCE_MS	2000
+#define WALBUS_ACK_EVERY_MS		  100
+#define WALBUS_RETRY_MS			  100
+#define WALBUS_DEFAULT_SILENCE_MS 2000
 
 typedef enum wdu_state
 {
@@ -71,47 +71,47 @@ typedef enum wdu_state
 
 typedef struct wdu_acks
 {
-	bool		have_delivered;
-	wbc_key		delivered;		/* last change returned to the worker */
-	wbc_key		acked;			/* last change the worker acked */
-	bool		have_released;
-	wbc_key		released;		/* the window may forget up to here */
-	uint64_t	acked_end;		/* end LSN of the last whole txn acked */
+	bool	 have_delivered;
+	wbc_key	 delivered; /* last change returned to the worker */
+	wbc_key	 acked;		/* last change the worker acked */
+	bool	 have_released;
+	wbc_key	 released;	/* the window may forget up to here */
+	uint64_t acked_end; /* end LSN of the last whole txn acked */
 
 	/* the pending commit: a _txn frame taken, its end not yet acked */
-	bool		have_pending;
-	wbc_key		pending_key;
-	uint64_t	pending_end;
-	wbc_key		pending_delivered;	/* delivered when it was taken */
+	bool	 have_pending;
+	wbc_key	 pending_key;
+	uint64_t pending_end;
+	wbc_key	 pending_delivered; /* delivered when it was taken */
 
-	bool		dirty;			/* something the relay was not told */
-	int64_t		sent_ms;		/* when the last ack request was made */
+	bool	dirty;	 /* something the relay was not told */
+	int64_t sent_ms; /* when the last ack request was made */
 } wdu_acks;
 
 typedef struct wdu
 {
-	bool		durable;		/* opened with a consumer name */
-	char	   *consumer;
-	int			silence_ms;
-	wdu_state	state;
-	wdu_acks	acks;
-	int64_t		bus_heard_ms;	/* last bus message */
-	uint64_t	run;			/* BUS: the run of the bus */
-	uint64_t	seq;			/* BUS: every frame up to it accounted for */
+	bool	  durable; /* opened with a consumer name */
+	char	 *consumer;
+	int		  silence_ms;
+	wdu_state state;
+	wdu_acks  acks;
+	int64_t	  bus_heard_ms; /* last bus message */
+	uint64_t  run;			/* BUS: the run of the bus */
+	uint64_t  seq;			/* BUS: every frame up to it accounted for */
 
 	/* PULLING: the replay page being consumed */
-	nng_msg    *rep_msg;
-	wbc_replay	rep;
-	uint32_t	rep_next;		/* its next frame */
-	uint64_t	rep_changes;	/* changes in its frames so far */
+	nng_msg	  *rep_msg;
+	wbc_replay rep;
+	uint32_t   rep_next;	/* its next frame */
+	uint64_t   rep_changes; /* changes in its frames so far */
 } wdu;
 
 /* What a frame received on the bus (in BUS) is. */
 typedef enum wdu_bus_verdict
 {
-	WDU_BUS_NEXT,				/* the next frame of the run */
-	WDU_BUS_COVERED,			/* at or below what the last pull gave */
-	WDU_BUS_PULL				/* a gap or a new run: a pull is due */
+	WDU_BUS_NEXT,	 /* the next frame of the run */
+	WDU_BUS_COVERED, /* at or below what the last pull gave */
+	WDU_BUS_PULL	 /* a gap or a new run: a pull is due */
 } wdu_bus_verdict;
 
 /*
@@ -121,8 +121,8 @@ typedef enum wdu_bus_verdict
  * failure.  wdu_open_js: on JetStream, no hello and no pull; only the
  * worker's own position, when it gives one, drops what it applied.
  */
-extern int	wdu_open(walbus_client *c, const walbus_options *opts,
-					 char *errbuf, size_t errlen);
+extern int wdu_open(walbus_client *c, const walbus_options *opts, char *errbuf,
+					size_t errlen);
 extern void wdu_open_js(walbus_client *c, const walbus_options *opts);
 /* Send what was not (before the sockets close), then free. */
 extern void wdu_flush_on_close(walbus_client *c);
@@ -139,8 +139,8 @@ extern bool wdu_pulling(const walbus_client *c);
  * a frame before calling again: the frame points into the page, which the
  * next request replaces.
  */
-extern int	wdu_pull(walbus_client *c, int timeout_ms, int64_t deadline,
-					 bool *got);
+extern int wdu_pull(walbus_client *c, int timeout_ms, int64_t deadline,
+					bool *got);
 
 /*
  * Before a bus receive: send an ack if one is due and cut *wait_ms (<0:
@@ -163,4 +163,4 @@ extern void wdu_bus_frame_used(walbus_client *c);
 extern void wdu_delivered(walbus_client *c, wbc_key k);
 extern void wdu_commit_taken(walbus_client *c, wbc_key k, uint64_t end_lsn);
 
-#endif							/* WALBUS_DURABLE_H */
+#endif /* WALBUS_DURABLE_H */

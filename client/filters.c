@@ -15,8 +15,8 @@
  * Values in the followed map (entries are never removed: a dropped
  * table's relid is marked forgotten).
  */
-#define WFL_FOLLOWED		((void *) 1)
-#define WFL_FORGOTTEN		((void *) 2)
+#define WFL_FOLLOWED  ((void *) 1)
+#define WFL_FORGOTTEN ((void *) 2)
 
 void
 wfl_init(wfl_filters *fs)
@@ -67,7 +67,7 @@ wfl_add(walbus_client *c, const char *bytes, size_t len, bool is_prefix,
 		bool followed)
 {
 	wfl_filters *fs = &c->filters;
-	wfl_filter *f;
+	wfl_filter	*f;
 
 	if (fs->n == fs->cap)
 	{
@@ -92,8 +92,7 @@ wfl_add(walbus_client *c, const char *bytes, size_t len, bool is_prefix,
 }
 
 static int
-wfl_find(const wfl_filters *fs, const char *bytes, size_t len,
-		 bool is_prefix)
+wfl_find(const wfl_filters *fs, const char *bytes, size_t len, bool is_prefix)
 {
 	for (int i = 0; i < fs->n; i++)
 		if (fs->list[i].len == len && fs->list[i].is_prefix == is_prefix &&
@@ -113,9 +112,9 @@ wfl_remove(wfl_filters *fs, int i)
 int
 walbus_subscribe(walbus_client *c, const char *filter)
 {
-	size_t		len;
-	bool		is_prefix;
-	int			i;
+	size_t len;
+	bool   is_prefix;
+	int	   i;
 
 	if (filter == NULL)
 		return walbus_fail(c, WALBUS_EINVAL, "subscribe: no filter");
@@ -123,8 +122,9 @@ walbus_subscribe(walbus_client *c, const char *filter)
 		return walbus_fail(c, WALBUS_EINVAL, "opened without a bus URL");
 	wfl_parse(filter, &len, &is_prefix);
 	if (!is_prefix && len == 0)
-		return walbus_fail(c, WALBUS_EINVAL,
-						   "subscribe: empty topic (use \"*\" for all tables)");
+		return walbus_fail(
+			c, WALBUS_EINVAL,
+			"subscribe: empty topic (use \"*\" for all tables)");
 	if ((i = wfl_find(&c->filters, filter, len, is_prefix)) >= 0)
 	{
 		c->filters.list[i].followed = false;
@@ -139,9 +139,9 @@ walbus_subscribe(walbus_client *c, const char *filter)
 int
 walbus_unsubscribe(walbus_client *c, const char *filter)
 {
-	size_t		len;
-	bool		is_prefix;
-	int			i;
+	size_t len;
+	bool   is_prefix;
+	int	   i;
 
 	if (filter == NULL)
 		return walbus_fail(c, WALBUS_EINVAL, "unsubscribe: no filter");
@@ -157,8 +157,8 @@ walbus_unsubscribe(walbus_client *c, const char *filter)
 int
 walbus_subscribe_table(walbus_client *c, const char *schema, const char *table)
 {
-	char		topic[WBE_TABLE_TOPIC_MAX + 1];
-	size_t		n;
+	char   topic[WBE_TABLE_TOPIC_MAX + 1];
+	size_t n;
 
 	if (schema == NULL || table == NULL)
 		return walbus_fail(c, WALBUS_EINVAL, "subscribe: no schema or table");
@@ -172,8 +172,8 @@ walbus_subscribe_table(walbus_client *c, const char *schema, const char *table)
 int
 walbus_subscribe_schema(walbus_client *c, const char *schema)
 {
-	char		topic[WBE_TABLE_TOPIC_MAX + 2];
-	size_t		n;
+	char   topic[WBE_TABLE_TOPIC_MAX + 2];
+	size_t n;
 
 	if (schema == NULL)
 		return walbus_fail(c, WALBUS_EINVAL, "subscribe: no schema");
@@ -188,13 +188,12 @@ walbus_subscribe_schema(walbus_client *c, const char *schema)
 bool
 wfl_selected(const walbus_client *c, const char *topic, size_t len)
 {
-	bool		reserved = len > 0 && topic[0] == WBE_TOPIC_RESERVED;
+	bool reserved = len > 0 && topic[0] == WBE_TOPIC_RESERVED;
 
 	for (int i = 0; i < c->filters.n; i++)
 	{
 		const wfl_filter *f = &c->filters.list[i];
-		bool		f_reserved = f->len > 0 &&
-			f->bytes[0] == WBE_TOPIC_RESERVED;
+		bool f_reserved = f->len > 0 && f->bytes[0] == WBE_TOPIC_RESERVED;
 
 		if (reserved != f_reserved)
 			continue;
@@ -287,7 +286,7 @@ wfl_takes(walbus_client *c, const wbe_frame *fr)
 bool
 wfl_schema_event(walbus_client *c, const wbs_event *ev)
 {
-	bool		table_wanted;
+	bool table_wanted;
 
 	table_wanted = wfl_follows(c, ev->relid) ||
 		wfl_selected(c, ev->topic.ptr, ev->topic.len) ||
@@ -317,7 +316,6 @@ wfl_schema_event(walbus_client *c, const wbs_event *ev)
 bool
 wfl_backfill_wanted(walbus_client *c, uint32_t relid, wb_str topic)
 {
-	return wfl_follows(c, relid) ||
-		wfl_selected(c, topic.ptr, topic.len) ||
+	return wfl_follows(c, relid) || wfl_selected(c, topic.ptr, topic.len) ||
 		wfl_selected(c, WBE_TOPIC_BACKFILL, strlen(WBE_TOPIC_BACKFILL));
 }

@@ -40,10 +40,10 @@
 
 typedef struct wfl_filter
 {
-	char	   *bytes;			/* topic, or prefix when is_prefix */
-	size_t		len;
-	bool		is_prefix;
-	bool		followed;		/* added by following a renamed table */
+	char  *bytes; /* topic, or prefix when is_prefix */
+	size_t len;
+	bool   is_prefix;
+	bool   followed; /* added by following a renamed table */
 } wfl_filter;
 
 typedef struct wfl_filters
@@ -51,7 +51,7 @@ typedef struct wfl_filters
 	wfl_filter *list;
 	int			n;
 	int			cap;
-	whm			followed;		/* relid -> followed or forgotten */
+	whm			followed; /* relid -> followed or forgotten */
 } wfl_filters;
 
 extern void wfl_init(wfl_filters *fs);
@@ -87,4 +87,4 @@ extern bool wfl_schema_event(walbus_client *c, const wbs_event *ev);
 extern bool wfl_backfill_wanted(walbus_client *c, uint32_t relid,
 								wb_str topic);
 
-#endif							/* WALBUS_FILTERS_H */
+#endif /* WALBUS_FILTERS_H */

@@ -13,9 +13,9 @@
 
 typedef struct wgc_topic
 {
-	uint64_t	last;			/* highest tseq known delivered or lost */
-	uint64_t	base;			/* first tseq received */
-	uint64_t	created_seq;	/* seq of the frame that created it */
+	uint64_t last;		  /* highest tseq known delivered or lost */
+	uint64_t base;		  /* first tseq received */
+	uint64_t created_seq; /* seq of the frame that created it */
 } wgc_topic;
 
 void
@@ -46,7 +46,7 @@ static wgc_topic *
 wgc_topic_add(wgc *g, const char *topic, size_t len, uint64_t tseq,
 			  uint64_t seq)
 {
-	wgc_topic  *t = malloc(sizeof(wgc_topic));
+	wgc_topic *t = malloc(sizeof(wgc_topic));
 
 	if (t == NULL)
 		return NULL;
@@ -81,16 +81,16 @@ wgc_check_commit(wgc *g, const wbe_frame *fr, wgc_receives_fn receives,
 				 void *arg, uint64_t *lost)
 {
 	/* a transaction without frames (first_seq 0) proves nothing */
-	bool		judged = fr->first_seq != 0 && fr->first_seq >= g->joined_seq;
+	bool judged = fr->first_seq != 0 && fr->first_seq >= g->joined_seq;
 
 	for (uint32_t i = 0; i < fr->ntopics; i++)
 	{
 		const wbe_txn_topic *tt = &fr->topics[i];
-		wgc_topic  *t;
-		uint64_t	first;
+		wgc_topic			*t;
+		uint64_t			 first;
 
-		if (!receives(arg, tt->topic.ptr, tt->topic.len) ||
-			tt->count == 0 || tt->last_tseq < tt->count)
+		if (!receives(arg, tt->topic.ptr, tt->topic.len) || tt->count == 0 ||
+			tt->last_tseq < tt->count)
 			continue;
 		first = tt->last_tseq - tt->count + 1;
 		t = whm_get(&g->topics, tt->topic.ptr, tt->topic.len);
@@ -129,8 +129,8 @@ wgc_check_commit(wgc *g, const wbe_frame *fr, wgc_receives_fn receives,
 static void
 wgc_check_heartbeat(wgc *g, const wbe_frame *fr, uint64_t *lost)
 {
-	size_t		len = strlen(WBE_TOPIC_TXN);
-	wgc_topic  *t = whm_get(&g->topics, WBE_TOPIC_TXN, len);
+	size_t	   len = strlen(WBE_TOPIC_TXN);
+	wgc_topic *t = whm_get(&g->topics, WBE_TOPIC_TXN, len);
 
 	if (t == NULL)
 	{
@@ -148,8 +148,8 @@ wgc_check_heartbeat(wgc *g, const wbe_frame *fr, uint64_t *lost)
 uint64_t
 wgc_check(wgc *g, const wbe_frame *fr, wgc_receives_fn receives, void *arg)
 {
-	uint64_t	lost = 0;
-	wgc_topic  *t;
+	uint64_t   lost = 0;
+	wgc_topic *t;
 
 	g->msg[0] = '\0';
 	if (!g->have_run || g->run != fr->head.run)

@@ -30,22 +30,22 @@
 #include "walbus_envelope.h"
 
 /* Does the client receive this topic at all (its nng subscriptions)? */
-typedef bool (*wgc_receives_fn) (void *arg, const char *topic, size_t len);
+typedef bool (*wgc_receives_fn)(void *arg, const char *topic, size_t len);
 
 typedef struct wgc
 {
-	bool		have_run;
-	uint64_t	run;
-	uint64_t	joined_seq;		/* first seq received in this run */
-	whm			topics;			/* topic -> wgc_topic */
-	char		msg[256];
+	bool	 have_run;
+	uint64_t run;
+	uint64_t joined_seq; /* first seq received in this run */
+	whm		 topics;	 /* topic -> wgc_topic */
+	char	 msg[256];
 } wgc;
 
 extern void wgc_init(wgc *g);
 extern void wgc_free(wgc *g);
 /* Forget everything: the next frame starts a new observation. */
-extern void wgc_reset(wgc *g);
+extern void		wgc_reset(wgc *g);
 extern uint64_t wgc_check(wgc *g, const wbe_frame *fr,
 						  wgc_receives_fn receives, void *arg);
 
-#endif							/* WALBUS_GAPCHECK_H */
+#endif /* WALBUS_GAPCHECK_H */

@@ -14,18 +14,18 @@
  */
 #include <walbus_client.h>
 
-int			walbus_header_alone(const walbus_change *ch);
+int walbus_header_alone(const walbus_change *ch);
 
 int
 walbus_header_alone(const walbus_change *ch)
 {
-	const wb_value *v = ch->values;
-	wb_timestamp ts = ch->commit_time;
-	wb_str		prefix = ch->prefix;
-	walbus_options opts = {0};
-	walbus_stats stats = {0};
+	const wb_value	   *v = ch->values;
+	wb_timestamp		ts = ch->commit_time;
+	wb_str				prefix = ch->prefix;
+	walbus_options		opts = {0};
+	walbus_stats		stats = {0};
 	walbus_relay_status st = {0};
-	int			n = 0;
+	int					n = 0;
 
 	(void) opts;
 	(void) stats;
@@ -56,9 +56,9 @@ walbus_header_alone(const walbus_change *ch)
 				n += (int) v->v.ts.nsec;
 				break;
 		}
-	if (ch->truncate_flags & (WB_TRUNCATE_CASCADE |
-							  WB_TRUNCATE_RESTART_IDENTITY |
-							  WB_TRUNCATE_PARTIAL))
+	if (ch->truncate_flags &
+		(WB_TRUNCATE_CASCADE | WB_TRUNCATE_RESTART_IDENTITY |
+		 WB_TRUNCATE_PARTIAL))
 		n++;
 	if (ch->kind == WALBUS_COMMIT && ch->pos == WALBUS_POS_COMMIT)
 		n++;

@@ -16,19 +16,19 @@
  */
 #include <stddef.h>
 
-#define wb_timestamp			pub_timestamp
-#define wb_str					pub_str
-#define wb_vtype				pub_vtype
-#define wb_value				pub_value
-#define WB_V_NIL				PUB_V_NIL
-#define WB_V_BOOL				PUB_V_BOOL
-#define WB_V_INT				PUB_V_INT
-#define WB_V_FLOAT32			PUB_V_FLOAT32
-#define WB_V_FLOAT64			PUB_V_FLOAT64
-#define WB_V_STR				PUB_V_STR
-#define WB_V_BIN				PUB_V_BIN
-#define WB_V_TIMESTAMP			PUB_V_TIMESTAMP
-#define WB_V_UNCHANGED_TOAST	PUB_V_UNCHANGED_TOAST
+#define wb_timestamp		 pub_timestamp
+#define wb_str				 pub_str
+#define wb_vtype			 pub_vtype
+#define wb_value			 pub_value
+#define WB_V_NIL			 PUB_V_NIL
+#define WB_V_BOOL			 PUB_V_BOOL
+#define WB_V_INT			 PUB_V_INT
+#define WB_V_FLOAT32		 PUB_V_FLOAT32
+#define WB_V_FLOAT64		 PUB_V_FLOAT64
+#define WB_V_STR			 PUB_V_STR
+#define WB_V_BIN			 PUB_V_BIN
+#define WB_V_TIMESTAMP		 PUB_V_TIMESTAMP
+#define WB_V_UNCHANGED_TOAST PUB_V_UNCHANGED_TOAST
 
 #include "walbus_client.h"
 
@@ -65,10 +65,12 @@ enum
 
 #define SAME_LAYOUT(pub, wb) \
 	_Static_assert(sizeof(pub) == sizeof(wb) && \
-				   _Alignof(pub) == _Alignof(wb), #wb " differs in size")
+					   _Alignof(pub) == _Alignof(wb), \
+				   #wb " differs in size")
 #define SAME_FIELD(pub, wb, field) \
 	_Static_assert(offsetof(pub, field) == offsetof(wb, field) && \
-				   sizeof(((pub *) 0)->field) == sizeof(((wb *) 0)->field), \
+					   sizeof(((pub *) 0)->field) == \
+						   sizeof(((wb *) 0)->field), \
 				   #wb "." #field " differs")
 #define SAME_VALUE(pub, wb) \
 	_Static_assert((long) (pub) == (long) (wb), #wb " differs")

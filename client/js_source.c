@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WJS_NS_PER_S	INT64_C(1000000000)
+#define WJS_NS_PER_S INT64_C(1000000000)
 
 /*
  * nats.c's last error on this thread says more than the status's name
@@ -36,8 +36,8 @@ wjs_fail(wjs *s, int rc, const char *what, natsStatus st, jsErrCode jerr)
 bool
 wjs_is_url(const char *url)
 {
-	return url != NULL && (strncmp(url, "nats://", 7) == 0 ||
-						   strncmp(url, "tls://", 6) == 0);
+	return url != NULL &&
+		(strncmp(url, "nats://", 7) == 0 || strncmp(url, "tls://", 6) == 0);
 }
 
 /*
@@ -47,13 +47,13 @@ wjs_is_url(const char *url)
 static bool
 wjs_name_ok(const char *name)
 {
-	size_t		len = strlen(name);
+	size_t len = strlen(name);
 
 	if (len == 0 || len >= sizeof(((wjs *) 0)->consumer))
 		return false;
 	for (const char *p = name; *p; p++)
-		if (*p == '.' || *p == '*' || *p == '>' || *p == ' ' ||
-			*p == '\t' || (unsigned char) *p < 0x20)
+		if (*p == '.' || *p == '*' || *p == '>' || *p == ' ' || *p == '\t' ||
+			(unsigned char) *p < 0x20)
 			return false;
 	return true;
 }
@@ -62,22 +62,21 @@ wjs_name_ok(const char *name)
  * Bind the durable consumer, making it (again) when needed: see the
  * header for why one with unacknowledged messages is made again.
  */
-static int	wjs_make_consumer(wjs *s, jsOptions *jo, uint64_t start,
-							  bool exists);
+static int wjs_make_consumer(wjs *s, jsOptions *jo, uint64_t start,
+							 bool exists);
 
 static int
 wjs_durable(wjs *s, jsOptions *jo)
 {
 	jsConsumerInfo *ci = NULL;
-	jsErrCode	jerr = 0;
-	natsStatus	st;
-	uint64_t	start;
+	jsErrCode		jerr = 0;
+	natsStatus		st;
+	uint64_t		start;
 
 	st = js_GetConsumerInfo(&ci, s->js, s->stream, s->consumer, jo, &jerr);
 	if (st == NATS_OK)
 	{
-		bool		ours = ci->Config != NULL &&
-			ci->Config->AckPolicy == js_AckAll &&
+		bool ours = ci->Config != NULL && ci->Config->AckPolicy == js_AckAll &&
 			ci->Config->FilterSubject != NULL &&
 			strcmp(ci->Config->FilterSubject, WJS_SUBJECTS) == 0 &&
 			(ci->Config->DeliverSubject == NULL ||
@@ -90,14 +89,15 @@ wjs_durable(wjs *s, jsOptions *jo)
 					 "JetStream: stream \"%s\" has a consumer \"%s\" that "
 					 "libwalbus did not make (it needs a pull consumer with "
 					 "ack policy \"all\" on %s): delete it or use another "
-					 "consumer name", s->stream, s->consumer, WJS_SUBJECTS);
+					 "consumer name",
+					 s->stream, s->consumer, WJS_SUBJECTS);
 			return WALBUS_EINVAL;
 		}
 		if (ci->NumAckPending == 0 && ci->NumRedelivered == 0 &&
 			ci->Config->MaxAckPending == WJS_MAX_ACK_PENDING)
 		{
 			jsConsumerInfo_Destroy(ci);
-			return WALBUS_OK;	/* nothing in between: bind it as it is */
+			return WALBUS_OK; /* nothing in between: bind it as it is */
 		}
 		/*
 		 * A consumer made again starts at a sequence, and JetStream (2.9)
@@ -124,17 +124,17 @@ wjs_durable(wjs *s, jsOptions *jo)
 static int
 wjs_make_consumer(wjs *s, jsOptions *jo, uint64_t start, bool exists)
 {
-	jsConsumerInfo *ci = NULL;
+	jsConsumerInfo	*ci = NULL;
 	jsConsumerConfig cc;
-	jsErrCode	jerr = 0;
-	natsStatus	st;
+	jsErrCode		 jerr = 0;
+	natsStatus		 st;
 
 	if (exists &&
-		(st = js_DeleteConsumer(s->js, s->stream, s->consumer, jo,
-								&jerr)) != NATS_OK &&
+		(st = js_DeleteConsumer(s->js, s->stream, s->consumer, jo, &jerr)) !=
+			NATS_OK &&
 		jerr != JSConsumerNotFoundErr)
-		return wjs_fail(s, WALBUS_ECONTROL, "cannot reset the consumer",
-						st, jerr);
+		return wjs_fail(s, WALBUS_ECONTROL, "cannot reset the consumer", st,
+						jerr);
 
 	jsConsumerConfig_Init(&cc);
 	cc.Durable = s->consumer;
@@ -195,20 +195,20 @@ wjs_set_servers(natsOptions *opts, const char *urls)
 static natsStatus
 wjs_set_security(natsOptions *opts, const walbus_options *wo)
 {
-	natsStatus	st = NATS_OK;
+	natsStatus st = NATS_OK;
 
 	if (wo->tls_ca != NULL &&
 		((st = natsOptions_SetSecure(opts, true)) != NATS_OK ||
-		 (st = natsOptions_LoadCATrustedCertificates(opts,
-													  wo->tls_ca)) != NATS_OK))
+		 (st = natsOptions_LoadCATrustedCertificates(opts, wo->tls_ca)) !=
+			 NATS_OK))
 		return st;
 	if (wo->tls_cert != NULL &&
 		(st = natsOptions_LoadCertificatesChain(opts, wo->tls_cert,
 												wo->tls_key)) != NATS_OK)
 		return st;
 	if (wo->tls_server_name != NULL &&
-		(st = natsOptions_SetExpectedHostname(opts,
-											  wo->tls_server_name)) != NATS_OK)
+		(st = natsOptions_SetExpectedHostname(opts, wo->tls_server_name)) !=
+			NATS_OK)
 		return st;
 	if (wo->jetstream_creds != NULL)
 		st = natsOptions_SetUserCredentialsFromFiles(opts, wo->jetstream_creds,
@@ -220,10 +220,10 @@ wjs_set_security(natsOptions *opts, const walbus_options *wo)
 static int
 wjs_subscribe(wjs *s)
 {
-	jsOptions	jo;
+	jsOptions	 jo;
 	jsSubOptions so;
-	jsErrCode	jerr = 0;
-	natsStatus	st;
+	jsErrCode	 jerr = 0;
+	natsStatus	 st;
 
 	jsOptions_Init(&jo);
 	jo.Wait = s->timeout_ms;
@@ -257,10 +257,9 @@ wjs_subscribe(wjs *s)
 static int
 wjs_reset(wjs *s)
 {
-	jsOptions	jo;
-	uint64_t	start = s->count > 0 ? s->fifo[s->head].sseq :
-		s->last_sseq + 1;
-	int			rc;
+	jsOptions jo;
+	uint64_t  start = s->count > 0 ? s->fifo[s->head].sseq : s->last_sseq + 1;
+	int		  rc;
 
 	natsMsgList_Destroy(&s->batch);
 	memset(&s->batch, 0, sizeof(s->batch));
@@ -283,15 +282,15 @@ int
 wjs_open(wjs *s, const walbus_options *wo, int timeout_ms, char *errbuf,
 		 size_t errlen)
 {
-	const char *urls = wo->bus_url;
-	const char *stream = wo->jetstream_stream;
-	const char *consumer = wo->consumer;
-	natsOptions *opts = NULL;
-	jsOptions	jo;
+	const char	 *urls = wo->bus_url;
+	const char	 *stream = wo->jetstream_stream;
+	const char	 *consumer = wo->consumer;
+	natsOptions	 *opts = NULL;
+	jsOptions	  jo;
 	jsStreamInfo *si = NULL;
-	jsErrCode	jerr = 0;
-	natsStatus	st;
-	int			rc = WALBUS_ECONTROL;
+	jsErrCode	  jerr = 0;
+	natsStatus	  st;
+	int			  rc = WALBUS_ECONTROL;
 
 	memset(s, 0, sizeof(*s));
 	if (stream == NULL)
@@ -307,9 +306,11 @@ wjs_open(wjs *s, const walbus_options *wo, int timeout_ms, char *errbuf,
 	{
 		if (!wjs_name_ok(consumer))
 		{
-			snprintf(errbuf, errlen, "invalid consumer name \"%s\" for "
+			snprintf(errbuf, errlen,
+					 "invalid consumer name \"%s\" for "
 					 "JetStream: at most %zu bytes, no '.', '*', '>' or "
-					 "spaces", consumer, sizeof(s->consumer) - 1);
+					 "spaces",
+					 consumer, sizeof(s->consumer) - 1);
 			return WALBUS_EINVAL;
 		}
 		strcpy(s->consumer, consumer);
@@ -330,8 +331,10 @@ wjs_open(wjs *s, const walbus_options *wo, int timeout_ms, char *errbuf,
 	}
 	if ((st = wjs_set_security(opts, wo)) != NATS_OK)
 	{
-		rc = wjs_fail(s, WALBUS_EINVAL, "cannot load the TLS files or "
-					  "credentials", st, 0);
+		rc = wjs_fail(s, WALBUS_EINVAL,
+					  "cannot load the TLS files or "
+					  "credentials",
+					  st, 0);
 		goto done;
 	}
 	if ((st = natsConnection_Connect(&s->nc, opts)) != NATS_OK)
@@ -354,12 +357,13 @@ wjs_open(wjs *s, const walbus_options *wo, int timeout_ms, char *errbuf,
 			snprintf(s->errmsg, sizeof(s->errmsg),
 					 "JetStream has no stream \"%s\": walbus-relay makes it "
 					 "when started with --jetstream (and "
-					 "--jetstream-stream for another name)", s->stream);
+					 "--jetstream-stream for another name)",
+					 s->stream);
 			rc = WALBUS_EINVAL;
 		}
 		else
-			rc = wjs_fail(s, WALBUS_ECONTROL, "cannot look up the stream",
-						  st, jerr);
+			rc = wjs_fail(s, WALBUS_ECONTROL, "cannot look up the stream", st,
+						  jerr);
 		goto done;
 	}
 	jsStreamInfo_Destroy(si);
@@ -389,8 +393,8 @@ done:
 static int
 wjs_fetch(wjs *s, int wait_ms)
 {
-	natsStatus	st;
-	jsErrCode	jerr = 0;
+	natsStatus st;
+	jsErrCode  jerr = 0;
 
 	s->fetches++;
 	st = natsSubscription_Fetch(&s->batch, s->sub, WJS_BATCH,
@@ -401,8 +405,10 @@ wjs_fetch(wjs *s, int wait_ms)
 	memset(&s->batch, 0, sizeof(s->batch));
 	if (st == NATS_TIMEOUT)
 		return WALBUS_ETIMEDOUT;
-	return wjs_fail(s, st == NATS_CONNECTION_CLOSED ? WALBUS_ENNG :
-					WALBUS_ECONTROL, "cannot fetch", st, jerr);
+	return wjs_fail(s,
+					st == NATS_CONNECTION_CLOSED ? WALBUS_ENNG :
+												   WALBUS_ECONTROL,
+					"cannot fetch", st, jerr);
 }
 
 static wjs_entry *
@@ -410,8 +416,8 @@ wjs_push(wjs *s)
 {
 	if (s->count == s->cap)
 	{
-		size_t		ncap = s->cap ? s->cap * 2 : 64;
-		wjs_entry  *n = malloc(ncap * sizeof(wjs_entry));
+		size_t	   ncap = s->cap ? s->cap * 2 : 64;
+		wjs_entry *n = malloc(ncap * sizeof(wjs_entry));
 
 		if (n == NULL)
 			return NULL;
@@ -429,7 +435,7 @@ wjs_push(wjs *s)
 static int
 wjs_as_timeout(wjs *s)
 {
-	char		why[sizeof(s->errmsg)];
+	char why[sizeof(s->errmsg)];
 
 	memcpy(why, s->errmsg, sizeof(why));
 	snprintf(s->errmsg, sizeof(s->errmsg), "timed out (%.*s)",
@@ -443,7 +449,7 @@ wjs_find(wjs *s, uint64_t sseq)
 {
 	for (size_t i = 0; i < s->count; i++)
 	{
-		wjs_entry  *e = &s->fifo[(s->head + i) % s->cap];
+		wjs_entry *e = &s->fifo[(s->head + i) % s->cap];
 
 		if (e->sseq == sseq)
 			return e;
@@ -458,11 +464,11 @@ wjs_next(wjs *s, int wait_ms, const void **body, size_t *len)
 {
 	for (;;)
 	{
-		natsMsg    *m;
+		natsMsg		  *m;
 		jsMsgMetaData *meta = NULL;
-		wjs_entry  *e;
-		uint64_t	sseq;
-		int			rc;
+		wjs_entry	  *e;
+		uint64_t	   sseq;
+		int			   rc;
 
 		if (s->batch_next >= s->batch.Count)
 		{
@@ -502,8 +508,10 @@ wjs_next(wjs *s, int wait_ms, const void **body, size_t *len)
 		if (natsMsg_GetMetaData(&meta, m) != NATS_OK)
 		{
 			natsMsg_Destroy(m);
-			return wjs_fail(s, WALBUS_EPROTO, "a message without JetStream "
-							"metadata was skipped", NATS_ERR, 0);
+			return wjs_fail(s, WALBUS_EPROTO,
+							"a message without JetStream "
+							"metadata was skipped",
+							NATS_ERR, 0);
 		}
 		sseq = meta->Sequence.Stream;
 		jsMsgMetaData_Destroy(meta);
@@ -514,12 +522,12 @@ wjs_next(wjs *s, int wait_ms, const void **body, size_t *len)
 			 * by a consumer made again): the newer message is the one to
 			 * acknowledge with.
 			 */
-			wjs_entry  *e = wjs_find(s, sseq);
+			wjs_entry *e = wjs_find(s, sseq);
 
 			s->redelivered++;
 			if (e != NULL)
 			{
-				natsMsg    *old = e->msg;
+				natsMsg *old = e->msg;
 
 				/* its body stays in use until it is used up */
 				if (e->done)
@@ -572,7 +580,7 @@ wjs_next(wjs *s, int wait_ms, const void **body, size_t *len)
 void
 wjs_done(wjs *s, bool has_need, wbc_key need)
 {
-	wjs_entry  *e;
+	wjs_entry *e;
 
 	if (s->count == 0)
 		return;
@@ -591,16 +599,16 @@ wjs_done(wjs *s, bool has_need, wbc_key need)
 int
 wjs_ack(wjs *s, wbc_key acked, bool sync)
 {
-	size_t		n = 0;
-	wjs_entry  *last;
-	natsStatus	st;
-	jsErrCode	jerr = 0;
+	size_t	   n = 0;
+	wjs_entry *last;
+	natsStatus st;
+	jsErrCode  jerr = 0;
 
 	if (!s->durable)
 		return WALBUS_OK;
 	while (n < s->count)
 	{
-		wjs_entry  *e = &s->fifo[(s->head + n) % s->cap];
+		wjs_entry *e = &s->fifo[(s->head + n) % s->cap];
 
 		if (!e->done || (e->has_need && wbc_key_cmp(e->need, acked) > 0))
 			break;
@@ -611,7 +619,7 @@ wjs_ack(wjs *s, wbc_key acked, bool sync)
 	last = &s->fifo[(s->head + n - 1) % s->cap];
 	/* ack policy "all": this one acknowledges those before it */
 	st = sync ? natsMsg_AckSync(last->msg, NULL, &jerr) :
-		natsMsg_Ack(last->msg, NULL);
+				natsMsg_Ack(last->msg, NULL);
 	if (st != NATS_OK)
 		return wjs_fail(s, WALBUS_ECONTROL, "cannot acknowledge", st, jerr);
 	s->acks++;

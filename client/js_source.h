@@ -63,67 +63,67 @@
 #include "walbus_control.h"
 
 /* The stream walbus-relay creates unless told another name. */
-#define WJS_DEFAULT_STREAM		"WALBUS"
+#define WJS_DEFAULT_STREAM	 "WALBUS"
 /* Every subject of the relay's stream. */
-#define WJS_SUBJECTS			"walbus.>"
+#define WJS_SUBJECTS		 "walbus.>"
 /* Messages fetched at most per request. */
-#define WJS_BATCH				256
+#define WJS_BATCH			 256
 /*
  * How long JetStream waits for a durable reader's ack before delivering a
  * message again.  Long: within a run, a repeat is only dropped; after a
  * crash, the consumer is made again (above) rather than waited for.
  */
-#define WJS_ACK_WAIT_S			300
+#define WJS_ACK_WAIT_S		 300
 /*
  * Frames a durable reader may hold unacknowledged: a transaction of more
  * frames stalls a worker that acknowledges only at commit
  * (docs/DELIVERY.md, "Workers on JetStream").
  */
-#define WJS_MAX_ACK_PENDING		(INT64_C(1) << 30)
+#define WJS_MAX_ACK_PENDING	 (INT64_C(1) << 30)
 /* Servers a bus URL may list. */
-#define WJS_MAX_SERVERS			16
+#define WJS_MAX_SERVERS		 16
 /* Pause after a failed fetch (no server, a leader election). */
-#define WJS_RETRY_MS			100
+#define WJS_RETRY_MS		 100
 /* An ephemeral consumer outlives a vanished reader this long. */
-#define WJS_EPHEMERAL_IDLE_S	30
+#define WJS_EPHEMERAL_IDLE_S 30
 
 /* A frame handed out, kept until it may be acknowledged. */
 typedef struct wjs_entry
 {
-	natsMsg    *msg;
-	uint64_t	sseq;			/* its stream sequence */
-	bool		done;			/* used up: need is set */
-	bool		has_need;
-	wbc_key		need;			/* the worker's ack must reach this */
+	natsMsg *msg;
+	uint64_t sseq; /* its stream sequence */
+	bool	 done; /* used up: need is set */
+	bool	 has_need;
+	wbc_key	 need; /* the worker's ack must reach this */
 } wjs_entry;
 
 typedef struct wjs
 {
-	natsConnection *nc;
-	jsCtx	   *js;
+	natsConnection	 *nc;
+	jsCtx			 *js;
 	natsSubscription *sub;
-	bool		durable;
-	char		stream[64];
-	char		consumer[64];
+	bool			  durable;
+	char			  stream[64];
+	char			  consumer[64];
 
-	natsMsgList batch;			/* fetched, not yet handed out */
+	natsMsgList batch; /* fetched, not yet handed out */
 	int			batch_next;
 
-	wjs_entry  *fifo;			/* handed out, oldest first */
-	size_t		head;
-	size_t		count;
-	size_t		cap;
-	uint64_t	last_sseq;		/* of the newest frame handed out */
+	wjs_entry *fifo; /* handed out, oldest first */
+	size_t	   head;
+	size_t	   count;
+	size_t	   cap;
+	uint64_t   last_sseq; /* of the newest frame handed out */
 
-	int			timeout_ms;		/* of each request */
-	bool		resync;			/* a reset: the next new message may skip */
+	int	 timeout_ms; /* of each request */
+	bool resync;	 /* a reset: the next new message may skip */
 
-	uint64_t	fetches;
-	uint64_t	redelivered;	/* repeats dropped */
-	uint64_t	resets;			/* consumers made again after a lost delivery */
-	uint64_t	skipped;		/* messages the stream's limits removed */
-	uint64_t	acks;
-	char		errmsg[512];
+	uint64_t fetches;
+	uint64_t redelivered; /* repeats dropped */
+	uint64_t resets;	  /* consumers made again after a lost delivery */
+	uint64_t skipped;	  /* messages the stream's limits removed */
+	uint64_t acks;
+	char	 errmsg[512];
 } wjs;
 
 /* true when url is for JetStream (nats://, tls://, or a list of them) */
@@ -134,15 +134,15 @@ extern bool wjs_is_url(const char *url);
  * wo->jetstream_stream, make or bind the consumer wo->consumer (NULL:
  * ephemeral).  timeout_ms bounds the connection and each request.
  */
-extern int	wjs_open(wjs *s, const walbus_options *wo, int timeout_ms,
-					 char *errbuf, size_t errlen);
+extern int wjs_open(wjs *s, const walbus_options *wo, int timeout_ms,
+					char *errbuf, size_t errlen);
 
 /*
  * The next frame's body, valid until the frame is acknowledged (durable)
  * or wjs_done (ephemeral) and the next wjs_next.  wait_ms: 0 do not wait,
  * <0 wait without end.  WALBUS_ETIMEDOUT when none came.
  */
-extern int	wjs_next(wjs *s, int wait_ms, const void **body, size_t *len);
+extern int wjs_next(wjs *s, int wait_ms, const void **body, size_t *len);
 
 /*
  * The frame last handed out is used up.  has_need/need: the last change
@@ -155,7 +155,7 @@ extern void wjs_done(wjs *s, bool has_need, wbc_key need);
  * Acknowledge every used-up frame, oldest first, whose need the worker's
  * ack (acked) covers.  sync: wait for JetStream to confirm.
  */
-extern int	wjs_ack(wjs *s, wbc_key acked, bool sync);
+extern int wjs_ack(wjs *s, wbc_key acked, bool sync);
 
 /* frames handed out and not acknowledged, or not yet used up */
 extern bool wjs_unacked(const wjs *s);
@@ -163,4 +163,4 @@ extern bool wjs_unacked(const wjs *s);
 /* Unsubscribe (keeping a durable consumer) and disconnect. */
 extern void wjs_close(wjs *s);
 
-#endif							/* WALBUS_JS_SOURCE_H */
+#endif /* WALBUS_JS_SOURCE_H */

@@ -48,65 +48,65 @@
 #include "walbus_backfill.h"
 #include "walbus_schema.h"
 
-#define RUN_A	0xA11CE
-#define RUN_B	0xB0B
+#define RUN_A 0xA11CE
+#define RUN_B 0xB0B
 
 /* The table the fake relay knows: public.contacts(id int, name text, ok bool) */
-#define CONTACTS_RELID	16385
-#define CONTACTS_SV		4242
-#define ARCHIVE_RELID	16401
-#define ARCHIVE_SV		77
+#define CONTACTS_RELID 16385
+#define CONTACTS_SV	   4242
+#define ARCHIVE_RELID  16401
+#define ARCHIVE_SV	   77
 
-#define TXN_LSN			0x1000	/* commit LSN of the first transaction */
-#define TXN_STEP		0x100	/* and how far apart transactions are */
-#define END_OF(lsn)		((lsn) + 0x30)
+#define TXN_LSN		0x1000 /* commit LSN of the first transaction */
+#define TXN_STEP	0x100  /* and how far apart transactions are */
+#define END_OF(lsn) ((lsn) + 0x30)
 
-#define WINDOW_MAX		64
+#define WINDOW_MAX 64
 
 /* A transactional frame the fake relay keeps for replay. */
 typedef struct kept_frame
 {
-	void	   *bytes;			/* topic, NUL, map */
-	size_t		len;
-	wbc_key		last;			/* key of its last change */
-	uint64_t	seq;
+	void	*bytes; /* topic, NUL, map */
+	size_t	 len;
+	wbc_key	 last; /* key of its last change */
+	uint64_t seq;
 } kept_frame;
 
 typedef struct fake_relay
 {
-	nng_socket	pub;
-	nng_socket	rep;
-	pthread_t	thread;
-	atomic_int	stop;
-	atomic_int	pipes;			/* subscribers connected */
-	atomic_int	requests;
-	char		bus_url[64];
-	char		ctl_url[64];
-	uint64_t	run;
-	uint64_t	seq;
-	uint64_t	tseq[8];		/* per test topic, indexed by caller */
-	uint64_t	txn_off;		/* commit_lsn of the open txn - TXN_LSN */
-	uint32_t	npos;			/* last pos used in it */
+	nng_socket	   pub;
+	nng_socket	   rep;
+	pthread_t	   thread;
+	atomic_int	   stop;
+	atomic_int	   pipes; /* subscribers connected */
+	atomic_int	   requests;
+	char		   bus_url[64];
+	char		   ctl_url[64];
+	uint64_t	   run;
+	uint64_t	   seq;
+	uint64_t	   tseq[8]; /* per test topic, indexed by caller */
+	uint64_t	   txn_off; /* commit_lsn of the open txn - TXN_LSN */
+	uint32_t	   npos;	/* last pos used in it */
 	walbus_client *client;
 
 	/* durable consumers; the rep thread reads what the test thread writes */
 	pthread_mutex_t lock;
-	kept_frame	window[WINDOW_MAX];
-	int			nwindow;
-	uint64_t	published_seq;	/* seq of the last frame published */
-	int			page_max;		/* frames per replay page; 0: all */
-	int			acks;
-	wbc_key		ack_key;		/* of the last ack request */
-	uint64_t	ack_end;
-	bool		ack_has_release;
-	wbc_key		ack_release;
-	int			replays;
-	wbc_key		replay_after;	/* of the last replay request */
-	int			rewinds;		/* replays still to answer "rewind" */
-	wbc_hello	hello;			/* its acked positions answer "hello" */
+	kept_frame		window[WINDOW_MAX];
+	int				nwindow;
+	uint64_t		published_seq; /* seq of the last frame published */
+	int				page_max;	   /* frames per replay page; 0: all */
+	int				acks;
+	wbc_key			ack_key; /* of the last ack request */
+	uint64_t		ack_end;
+	bool			ack_has_release;
+	wbc_key			ack_release;
+	int				replays;
+	wbc_key			replay_after; /* of the last replay request */
+	int				rewinds;	  /* replays still to answer "rewind" */
+	wbc_hello		hello;		  /* its acked positions answer "hello" */
 } fake_relay;
 
-static int	url_counter;
+static int url_counter;
 
 static void
 on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg)
@@ -141,11 +141,11 @@ replay_selects(const wbc_request *r, const kept_frame *k)
 static void
 answer_replay(fake_relay *f, const wbc_request *r, wb_enc *e)
 {
-	wbc_key		after = {r->commit_lsn, r->pos};
-	int			pick[WINDOW_MAX];
-	int			n = 0;
-	bool		end = true;
-	uint64_t	last_seq;
+	wbc_key	 after = {r->commit_lsn, r->pos};
+	int		 pick[WINDOW_MAX];
+	int		 n = 0;
+	bool	 end = true;
+	uint64_t last_seq;
 
 	pthread_mutex_lock(&f->lock);
 	f->replays++;
@@ -170,8 +170,7 @@ answer_replay(fake_relay *f, const wbc_request *r, wb_enc *e)
 		}
 		pick[n++] = i;
 	}
-	last_seq = end ? f->published_seq :
-		f->window[pick[n - 1]].seq;
+	last_seq = end ? f->published_seq : f->window[pick[n - 1]].seq;
 	wbc_enc_replay_start(e, WBC_REPLAY_DATA, f->run, last_seq, end,
 						 (uint32_t) n);
 	for (int i = 0; i < n; i++)
@@ -185,16 +184,16 @@ answer_replay(fake_relay *f, const wbc_request *r, wb_enc *e)
  * its own (numbers above 32 bits, strings spelling the field's name), then
  * a few that tests read by name, and two consumers.
  */
-#define STATUS_SET_UINT(f)	st->f = v++;
-#define STATUS_SET_LSN(f)	st->f = v++;
-#define STATUS_SET_FLAG(f)	st->f = v++ & 1;
-#define STATUS_SET_STR(f)	st->f = (wb_str) {#f, sizeof(#f) - 1};
+#define STATUS_SET_UINT(f)			st->f = v++;
+#define STATUS_SET_LSN(f)			st->f = v++;
+#define STATUS_SET_FLAG(f)			st->f = v++ & 1;
+#define STATUS_SET_STR(f)			st->f = (wb_str) {#f, sizeof(#f) - 1};
 #define STATUS_SET(name, kind, doc) STATUS_SET_##kind(name)
 
 static void
 status_fill(wbc_status *st, uint64_t run)
 {
-	uint64_t	v = UINT64_C(0x1234500000001);
+	uint64_t v = UINT64_C(0x1234500000001);
 
 	memset(st, 0, sizeof(*st));
 	WBC_STATUS_FIELDS(STATUS_SET)
@@ -204,10 +203,10 @@ status_fill(wbc_status *st, uint64_t run)
 	st->delivery = (wb_str) {"best_effort", 11};
 	st->flushed_lsn = 0x16B3748;
 	st->nconsumers = 2;
-	st->consumers[0] = (wbc_consumer_status) {{"crm", 3}, 1, 0x16B0000, 5, 0,
-	7, 8};
-	st->consumers[1] = (wbc_consumer_status) {{"erp", 3}, 0, 0x16A0000, 9, 1,
-	10, 11};
+	st->consumers[0] = (wbc_consumer_status) {{"crm", 3}, 1, 0x16B0000, 5,
+											  0,		  7, 8};
+	st->consumers[1] = (wbc_consumer_status) {{"erp", 3}, 0,  0x16A0000, 9,
+											  1,		  10, 11};
 }
 
 /* Answer requests like the relay's control socket. */
@@ -227,7 +226,7 @@ answer(fake_relay *f, nng_msg *req, nng_msg *rep)
 	}
 	if (r.op == WBC_OP_STATUS)
 	{
-		wbc_status	st;
+		wbc_status st;
 
 		status_fill(&st, f->run);
 		wbc_enc_status(&e, &st);
@@ -235,22 +234,34 @@ answer(fake_relay *f, nng_msg *req, nng_msg *rep)
 	else if (r.op == WBC_OP_SCHEMA && r.relid == CONTACTS_RELID &&
 			 r.schema_version == CONTACTS_SV)
 	{
-		wbc_column	cols[3] = {
+		wbc_column cols[3] = {
 			{{"id", 2}, 23, -1, {"integer", 7}, 1},
 			{{"name", 4}, 25, -1, {"text", 4}, 2},
 			{{"ok", 2}, 16, -1, {"boolean", 7}, 4},
 		};
-		wbc_schema	def = {CONTACTS_RELID, CONTACTS_SV, {"public", 6},
-		{"contacts", 8}, 2200, 0, 3, cols};
+		wbc_schema def = {CONTACTS_RELID,
+						  CONTACTS_SV,
+						  {"public", 6},
+						  {"contacts", 8},
+						  2200,
+						  0,
+						  3,
+						  cols};
 
 		wbc_enc_table(&e, &def, true);
 	}
 	else if (r.op == WBC_OP_SCHEMA && r.relid == ARCHIVE_RELID &&
 			 r.schema_version == ARCHIVE_SV)
 	{
-		wbc_column	col = {{"id", 2}, 20, -1, {"bigint", 6}, 1};
-		wbc_schema	def = {ARCHIVE_RELID, ARCHIVE_SV, {"public", 6},
-		{"contacts_archive", 16}, 2200, 0, 1, &col};
+		wbc_column col = {{"id", 2}, 20, -1, {"bigint", 6}, 1};
+		wbc_schema def = {ARCHIVE_RELID,
+						  ARCHIVE_SV,
+						  {"public", 6},
+						  {"contacts_archive", 16},
+						  2200,
+						  0,
+						  1,
+						  &col};
 
 		wbc_enc_table(&e, &def, true);
 	}
@@ -258,7 +269,7 @@ answer(fake_relay *f, nng_msg *req, nng_msg *rep)
 		wbc_enc_error(&e, WBC_ERR_NOT_FOUND, "unknown schema version");
 	else if (r.op == WBC_OP_HELLO)
 	{
-		wbc_hello	h;
+		wbc_hello h;
 
 		pthread_mutex_lock(&f->lock);
 		h = f->hello;
@@ -291,11 +302,11 @@ serve(void *arg)
 
 	while (!atomic_load(&f->stop))
 	{
-		nng_msg    *req;
-		nng_msg    *rep;
+		nng_msg *req;
+		nng_msg *rep;
 
 		if (nng_recvmsg(f->rep, &req, 0) != 0)
-			continue;			/* receive timeout: look at stop */
+			continue; /* receive timeout: look at stop */
 		atomic_fetch_add(&f->requests, 1);
 		nng_msg_alloc(&rep, 0);
 		answer(f, req, rep);
@@ -351,9 +362,9 @@ wait_pipes(fake_relay *f, int before)
 static int
 setup(void **state)
 {
-	fake_relay *f;
+	fake_relay	  *f;
 	walbus_options o = {0};
-	char		err[256];
+	char		   err[256];
 
 	setup_relay(state);
 	f = *state;
@@ -371,8 +382,8 @@ static void
 open_durable(fake_relay *f, uint64_t lsn, uint32_t pos)
 {
 	walbus_options o = {0};
-	char		err[256];
-	int			before = atomic_load(&f->pipes);
+	char		   err[256];
+	int			   before = atomic_load(&f->pipes);
 
 	o.bus_url = f->bus_url;
 	o.control_url = f->ctl_url;
@@ -410,7 +421,7 @@ static const wbe_txn txn1 = {900, TXN_LSN, {1700000000, 0}};
 static wbe_txn
 open_txn(const fake_relay *f)
 {
-	wbe_txn		t = txn1;
+	wbe_txn t = txn1;
 
 	t.commit_lsn += f->txn_off;
 	return t;
@@ -419,7 +430,7 @@ open_txn(const fake_relay *f)
 static nng_msg *
 msg_start(wb_enc *e, const char *topic)
 {
-	nng_msg    *m;
+	nng_msg *m;
 
 	assert_int_equal(nng_msg_alloc(&m, 0), 0);
 	wb_enc_init(e, msg_write, m);
@@ -460,11 +471,11 @@ msg_send(fake_relay *f, wb_enc *e, nng_msg *m, const wbc_key *last,
 /* A frame under construction. */
 typedef struct frame_b
 {
-	nng_msg    *m;
-	wb_enc		e;
-	size_t		hdr;			/* offset of the changes array header */
-	uint32_t	n;				/* changes written */
-	bool		in_txn;
+	nng_msg *m;
+	wb_enc	 e;
+	size_t	 hdr; /* offset of the changes array header */
+	uint32_t n;	  /* changes written */
+	bool	 in_txn;
 } frame_b;
 
 /* Open a frame of changes on a table topic; ti picks the topic's counter. */
@@ -472,8 +483,8 @@ static void
 frame_table(fake_relay *f, frame_b *b, const char *topic, int ti,
 			uint32_t relid, uint64_t sv)
 {
-	wbe_head	h = {f->run, ++f->seq, ++f->tseq[ti]};
-	wbe_txn		t = open_txn(f);
+	wbe_head h = {f->run, ++f->seq, ++f->tseq[ti]};
+	wbe_txn	 t = open_txn(f);
 
 	b->m = msg_start(&b->e, topic);
 	wbe_enc_frame_table(&b->e, &h, &t, relid, sv);
@@ -487,9 +498,9 @@ static void
 frame_messages(fake_relay *f, frame_b *b, const char *prefix, int ti,
 			   bool transactional)
 {
-	char		topic[64];
-	wbe_head	h;
-	wbe_txn		t = open_txn(f);
+	char	 topic[64];
+	wbe_head h;
+	wbe_txn	 t = open_txn(f);
 
 	snprintf(topic, sizeof(topic), "_msg.%s", prefix);
 	h = (wbe_head) {f->run, ++f->seq, ++f->tseq[ti]};
@@ -557,7 +568,7 @@ add_message(fake_relay *f, frame_b *b, const char *content)
 static void
 frame_send(fake_relay *f, frame_b *b, bool on_bus)
 {
-	wbc_key		last = {open_txn(f).commit_lsn, f->npos};
+	wbc_key last = {open_txn(f).commit_lsn, f->npos};
 
 	wbe_patch_changes_count((char *) nng_msg_body(b->m) + b->hdr, b->n);
 	msg_send(f, &b->e, b->m, b->in_txn ? &last : NULL, on_bus);
@@ -572,7 +583,7 @@ static void
 pub_insert(fake_relay *f, const char *topic, int ti, uint32_t relid,
 		   uint64_t sv, int64_t id, const char *name, uint32_t pos)
 {
-	frame_b		b;
+	frame_b b;
 
 	if (pos > f->npos + 1)
 		f->npos = pos - 1;
@@ -585,7 +596,7 @@ pub_insert(fake_relay *f, const char *topic, int ti, uint32_t relid,
 static void
 pub_inserts(fake_relay *f, int64_t first_id, int n, bool on_bus)
 {
-	frame_b		b;
+	frame_b b;
 
 	frame_table(f, &b, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV);
 	for (int i = 0; i < n; i++)
@@ -612,24 +623,24 @@ typedef struct txn_topic
 {
 	const char *topic;
 	int			ti;
-	uint32_t	count;			/* frames */
+	uint32_t	count; /* frames */
 } txn_topic;
 
-#define TI_TXN	7
+#define TI_TXN 7
 
 /* The open transaction's commit frame; the next transaction opens. */
 static void
 pub_commit_bus(fake_relay *f, uint64_t first_seq, uint32_t nframes,
 			   const txn_topic *topics, int ntopics, bool on_bus)
 {
-	wb_enc		e;
-	nng_msg    *m = msg_start(&e, WBE_TOPIC_TXN);
-	wbe_head	h = {f->run, ++f->seq, ++f->tseq[TI_TXN]};
-	wbe_txn		t = open_txn(f);
-	wbc_key		key = {t.commit_lsn, WBC_POS_COMMIT};
+	wb_enc	 e;
+	nng_msg *m = msg_start(&e, WBE_TOPIC_TXN);
+	wbe_head h = {f->run, ++f->seq, ++f->tseq[TI_TXN]};
+	wbe_txn	 t = open_txn(f);
+	wbc_key	 key = {t.commit_lsn, WBC_POS_COMMIT};
 
-	wbe_enc_commit_start(&e, &h, &t, END_OF(t.commit_lsn), first_seq,
-						 nframes, f->npos, (uint32_t) ntopics);
+	wbe_enc_commit_start(&e, &h, &t, END_OF(t.commit_lsn), first_seq, nframes,
+						 f->npos, (uint32_t) ntopics);
 	for (int i = 0; i < ntopics; i++)
 		wbe_enc_commit_topic(&e, topics[i].topic, strlen(topics[i].topic),
 							 f->tseq[topics[i].ti], topics[i].count);
@@ -648,11 +659,13 @@ pub_commit(fake_relay *f, uint64_t first_seq, uint32_t nframes,
 static void
 pub_heartbeat(fake_relay *f, int ti)
 {
-	wb_enc		e;
-	nng_msg    *m = msg_start(&e, WBE_TOPIC_HEARTBEAT);
-	wbe_head	h = {f->run, ++f->seq, ++f->tseq[ti]};
-	wbe_heartbeat hb = {{1700000100, 0}, f->tseq[TI_TXN], 0x2000,
-	END_OF(TXN_LSN)};
+	wb_enc		  e;
+	nng_msg		 *m = msg_start(&e, WBE_TOPIC_HEARTBEAT);
+	wbe_head	  h = {f->run, ++f->seq, ++f->tseq[ti]};
+	wbe_heartbeat hb = {{1700000100, 0},
+						f->tseq[TI_TXN],
+						0x2000,
+						END_OF(TXN_LSN)};
 
 	wbe_enc_heartbeat(&e, &h, &hb);
 	msg_send(f, &e, m, NULL, true);
@@ -662,7 +675,7 @@ pub_heartbeat(fake_relay *f, int ti)
 static void
 pub_message(fake_relay *f, const char *prefix, int ti, const char *content)
 {
-	frame_b		b;
+	frame_b b;
 
 	frame_messages(f, &b, prefix, ti, false);
 	add_message(f, &b, content);
@@ -678,7 +691,7 @@ recv_one(fake_relay *f, walbus_change *ch)
 static void
 expect_ok(fake_relay *f, walbus_change *ch)
 {
-	int			rc = recv_one(f, ch);
+	int rc = recv_one(f, ch);
 
 	if (rc != WALBUS_OK)
 		fail_msg("walbus_recv returned %d: %s", rc, walbus_errmsg(f->client));
@@ -719,12 +732,13 @@ last_ack(fake_relay *f, wbc_key *key, uint64_t *end, bool *has_release,
 static void
 test_names_and_values(void **state)
 {
-	fake_relay *f = *state;
+	fake_relay	 *f = *state;
 	walbus_change ch;
 
 	assert_int_equal(walbus_subscribe_table(f->client, "public", "contacts"),
 					 WALBUS_OK);
-	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 1, "ann", 1);
+	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 1, "ann",
+			   1);
 	expect_ok(f, &ch);
 	assert_int_equal(ch.kind, WALBUS_INSERT);
 	assert_string_equal(ch.topic, "public.contacts");
@@ -754,7 +768,8 @@ test_names_and_values(void **state)
 	assert_int_equal(ch.schema_version, CONTACTS_SV);
 
 	/* the second change of the same version is served from the cache */
-	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 2, "bob", 2);
+	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 2, "bob",
+			   2);
 	expect_ok(f, &ch);
 	assert_int_equal(ch.values[0].v.i, 2);
 	{
@@ -772,13 +787,16 @@ test_names_and_values(void **state)
 static void
 test_table_filter_is_exact(void **state)
 {
-	fake_relay *f = *state;
+	fake_relay	 *f = *state;
 	walbus_change ch;
 
-	assert_int_equal(walbus_subscribe(f->client, "public.contacts"), WALBUS_OK);
-	pub_insert(f, "public.contacts_archive", 1, ARCHIVE_RELID, ARCHIVE_SV, 9, "", 1);
+	assert_int_equal(walbus_subscribe(f->client, "public.contacts"),
+					 WALBUS_OK);
+	pub_insert(f, "public.contacts_archive", 1, ARCHIVE_RELID, ARCHIVE_SV, 9,
+			   "", 1);
 	pub_insert(f, "other.contacts", 2, CONTACTS_RELID, CONTACTS_SV, 8, "x", 2);
-	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 3, "cy", 3);
+	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 3, "cy",
+			   3);
 	expect_ok(f, &ch);
 	assert_string_equal(ch.topic, "public.contacts");
 	assert_int_equal(ch.values[0].v.i, 3);
@@ -788,13 +806,15 @@ test_table_filter_is_exact(void **state)
 static void
 test_schema_and_all_filters(void **state)
 {
-	fake_relay *f = *state;
+	fake_relay	 *f = *state;
 	walbus_change ch;
 
 	assert_int_equal(walbus_subscribe_schema(f->client, "public"), WALBUS_OK);
 	pub_insert(f, "other.contacts", 2, CONTACTS_RELID, CONTACTS_SV, 8, "x", 1);
-	pub_insert(f, "public.contacts_archive", 1, ARCHIVE_RELID, ARCHIVE_SV, 9, "", 2);
-	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 3, "cy", 3);
+	pub_insert(f, "public.contacts_archive", 1, ARCHIVE_RELID, ARCHIVE_SV, 9,
+			   "", 2);
+	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 3, "cy",
+			   3);
 	pub_message(f, "audit", 3, "hello");
 	expect_ok(f, &ch);
 	assert_string_equal(ch.topic, "public.contacts_archive");
@@ -816,11 +836,11 @@ test_schema_and_all_filters(void **state)
 static void
 test_messages_commits_heartbeats(void **state)
 {
-	fake_relay *f = *state;
+	fake_relay	 *f = *state;
 	walbus_change ch;
-	frame_b		b;
-	uint64_t	first;
-	txn_topic	tt[] = {{"public.contacts", 0, 1}, {"_msg.audit", 3, 1}};
+	frame_b		  b;
+	uint64_t	  first;
+	txn_topic	  tt[] = {{"public.contacts", 0, 1}, {"_msg.audit", 3, 1}};
 
 	assert_int_equal(walbus_subscribe(f->client, "_msg.audit"), WALBUS_OK);
 	assert_int_equal(walbus_subscribe(f->client, "_txn"), WALBUS_OK);
@@ -879,12 +899,12 @@ test_messages_commits_heartbeats(void **state)
 static void
 test_frame_changes_in_order(void **state)
 {
-	fake_relay *f = *state;
+	fake_relay	 *f = *state;
 	walbus_change ch;
-	walbus_stats st;
-	frame_b		b;
-	uint64_t	frame_seq;
-	txn_topic	tt[] = {{"public.contacts", 0, 1}};
+	walbus_stats  st;
+	frame_b		  b;
+	uint64_t	  frame_seq;
+	txn_topic	  tt[] = {{"public.contacts", 0, 1}};
 
 	walbus_subscribe(f->client, "public.contacts");
 	walbus_subscribe(f->client, "_txn");
@@ -954,14 +974,16 @@ test_frame_changes_in_order(void **state)
 static void
 test_gap_in_topic(void **state)
 {
-	fake_relay *f = *state;
+	fake_relay	 *f = *state;
 	walbus_change ch;
 
 	walbus_subscribe(f->client, "public.contacts");
-	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 1, "a", 1);
+	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 1, "a",
+			   1);
 	drop_one(f, 0);
 	drop_one(f, 0);
-	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 4, "d", 4);
+	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 4, "d",
+			   4);
 	expect_ok(f, &ch);
 	assert_int_equal(recv_one(f, &ch), WALBUS_EGAP);
 	assert_non_null(strstr(walbus_errmsg(f->client), "lost 2 frames"));
@@ -979,9 +1001,9 @@ test_gap_in_topic(void **state)
 static void
 test_gap_before_frame(void **state)
 {
-	fake_relay *f = *state;
+	fake_relay	 *f = *state;
 	walbus_change ch;
-	walbus_stats st;
+	walbus_stats  st;
 
 	walbus_subscribe(f->client, "public.contacts");
 	pub_inserts(f, 1, 3, true);
@@ -1009,10 +1031,10 @@ test_gap_before_frame(void **state)
 static void
 test_gap_proved_by_txn(void **state)
 {
-	fake_relay *f = *state;
+	fake_relay	 *f = *state;
 	walbus_change ch;
-	uint64_t	first;
-	txn_topic	tt[] = {{"public.contacts", 0, 2}};
+	uint64_t	  first;
+	txn_topic	  tt[] = {{"public.contacts", 0, 2}};
 
 	walbus_subscribe(f->client, "public.contacts");
 	first = f->seq + 1;
@@ -1031,19 +1053,23 @@ test_gap_proved_by_txn(void **state)
 static void
 test_no_false_gap(void **state)
 {
-	fake_relay *f = *state;
+	fake_relay	 *f = *state;
 	walbus_change ch;
-	walbus_stats st;
-	uint64_t	first;
-	txn_topic	tt[] = {{"public.contacts", 0, 1}, {"public.contacts_archive", 1, 2}};
+	walbus_stats  st;
+	uint64_t	  first;
+	txn_topic	  tt[] = {{"public.contacts", 0, 1},
+						  {"public.contacts_archive", 1, 2}};
 
 	walbus_subscribe(f->client, "public.contacts");
 	for (int round = 0; round < 3; round++)
 	{
 		first = f->seq + 1;
-		pub_insert(f, "public.contacts_archive", 1, ARCHIVE_RELID, ARCHIVE_SV, 1, "", 1);
-		pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, round, "x", 2);
-		pub_insert(f, "public.contacts_archive", 1, ARCHIVE_RELID, ARCHIVE_SV, 2, "", 3);
+		pub_insert(f, "public.contacts_archive", 1, ARCHIVE_RELID, ARCHIVE_SV,
+				   1, "", 1);
+		pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, round,
+				   "x", 2);
+		pub_insert(f, "public.contacts_archive", 1, ARCHIVE_RELID, ARCHIVE_SV,
+				   2, "", 3);
 		pub_commit(f, first, 3, tt, 2);
 		pub_heartbeat(f, 5);
 		expect_ok(f, &ch);
@@ -1059,12 +1085,13 @@ test_no_false_gap(void **state)
 static void
 test_gap_proved_by_heartbeat(void **state)
 {
-	fake_relay *f = *state;
+	fake_relay	 *f = *state;
 	walbus_change ch;
-	txn_topic	tt[] = {{"public.contacts", 0, 1}};
+	txn_topic	  tt[] = {{"public.contacts", 0, 1}};
 
 	walbus_subscribe(f->client, "public.contacts");
-	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 1, "a", 1);
+	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 1, "a",
+			   1);
 	pub_commit(f, f->seq, 1, tt, 1);
 	expect_ok(f, &ch);
 	/* a whole transaction is lost, its commit frame included */
@@ -1083,10 +1110,10 @@ test_gap_proved_by_heartbeat(void **state)
 static void
 test_gap_after_first_heartbeat(void **state)
 {
-	fake_relay *f = *state;
+	fake_relay	 *f = *state;
 	walbus_change ch;
-	walbus_stats st;
-	txn_topic	tt[] = {{"public.contacts", 0, 1}};
+	walbus_stats  st;
+	txn_topic	  tt[] = {{"public.contacts", 0, 1}};
 
 	walbus_subscribe(f->client, "_hb");
 	/* transactions before we joined: their commits are no loss of ours */
@@ -1094,7 +1121,8 @@ test_gap_after_first_heartbeat(void **state)
 	pub_heartbeat(f, 5);
 	expect_ok(f, &ch);
 	assert_int_equal(ch.kind, WALBUS_HEARTBEAT);
-	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 1, "a", 1);
+	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 1, "a",
+			   1);
 	pub_commit(f, f->seq, 1, tt, 1);
 	pub_heartbeat(f, 5);
 	expect_ok(f, &ch);
@@ -1122,9 +1150,9 @@ test_gap_after_first_heartbeat(void **state)
 static void
 test_new_run(void **state)
 {
-	fake_relay *f = *state;
+	fake_relay	 *f = *state;
 	walbus_change ch;
-	walbus_stats st;
+	walbus_stats  st;
 
 	walbus_subscribe(f->client, "public.contacts");
 	for (int i = 0; i < 5; i++)
@@ -1137,7 +1165,8 @@ test_new_run(void **state)
 	f->run = RUN_B;
 	f->seq = 0;
 	memset(f->tseq, 0, sizeof(f->tseq));
-	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 100, "b", 1);
+	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 100, "b",
+			   1);
 	expect_ok(f, &ch);
 	assert_int_equal(ch.run, RUN_B);
 	assert_int_equal(ch.tseq, 1);
@@ -1153,13 +1182,13 @@ test_new_run(void **state)
 static void
 test_repeats_dropped_per_change(void **state)
 {
-	fake_relay *f = *state;
+	fake_relay	 *f = *state;
 	walbus_change ch;
-	walbus_stats st;
+	walbus_stats  st;
 
 	walbus_subscribe(f->client, "public.contacts");
 	pub_inserts(f, 1, 2, true);
-	f->npos = 0;				/* the same transaction, again */
+	f->npos = 0; /* the same transaction, again */
 	pub_inserts(f, 1, 4, true);
 	expect_insert(f, 1, 1);
 	expect_insert(f, 2, 2);
@@ -1175,10 +1204,10 @@ test_repeats_dropped_per_change(void **state)
 static void
 test_unknown_schema_version(void **state)
 {
-	fake_relay *f = *state;
+	fake_relay	 *f = *state;
 	walbus_change ch;
-	walbus_stats st;
-	frame_b		b;
+	walbus_stats  st;
+	frame_b		  b;
 
 	walbus_subscribe(f->client, "public.contacts");
 	frame_table(f, &b, "public.contacts", 0, CONTACTS_RELID, 999);
@@ -1201,15 +1230,16 @@ test_unknown_schema_version(void **state)
 static void
 test_malformed_is_skipped(void **state)
 {
-	fake_relay *f = *state;
+	fake_relay	 *f = *state;
 	walbus_change ch;
-	nng_msg    *m;
+	nng_msg		 *m;
 
 	walbus_subscribe(f->client, "public.contacts");
 	nng_msg_alloc(&m, 0);
 	nng_msg_append(m, "public.contacts\0\x81\xa1x", 19);
 	assert_int_equal(nng_sendmsg(f->pub, m, 0), 0);
-	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 6, "ok", 1);
+	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 6, "ok",
+			   1);
 	assert_int_equal(recv_one(f, &ch), WALBUS_EPROTO);
 	assert_non_null(strstr(walbus_errmsg(f->client), "malformed"));
 	expect_ok(f, &ch);
@@ -1219,9 +1249,9 @@ test_malformed_is_skipped(void **state)
 static void
 test_status_and_errors(void **state)
 {
-	fake_relay *f = *state;
+	fake_relay		   *f = *state;
 	walbus_relay_status st;
-	walbus_change ch = {0};
+	walbus_change		ch = {0};
 
 	assert_int_equal(walbus_relay_status_get(f->client, &st), WALBUS_OK);
 	assert_string_equal(st.slot, "walbus");
@@ -1231,7 +1261,8 @@ test_status_and_errors(void **state)
 	assert_int_equal(st.run, RUN_A);
 
 	assert_int_equal(walbus_subscribe(f->client, ""), WALBUS_EINVAL);
-	assert_int_equal(walbus_unsubscribe(f->client, "nope.nope"), WALBUS_EINVAL);
+	assert_int_equal(walbus_unsubscribe(f->client, "nope.nope"),
+					 WALBUS_EINVAL);
 	assert_int_equal(walbus_recv(f->client, &ch, 0), WALBUS_ETIMEDOUT);
 	assert_int_equal(walbus_recv(f->client, &ch, 50), WALBUS_ETIMEDOUT);
 
@@ -1266,7 +1297,7 @@ test_status_and_errors(void **state)
 	assert_int_equal(wkind[i], WALBUS_STATUS_STR); \
 	assert_string_equal(wstr[i++], st.f);
 #define STATUS_CHECK(name, kind, doc) STATUS_CHECK_##kind(name)
-#define STATUS_NAME(name, kind, doc) #name,
+#define STATUS_NAME(name, kind, doc)  #name,
 
 static void
 test_status_every_field(void **state)
@@ -1276,26 +1307,26 @@ test_status_every_field(void **state)
 	{
 		NFIELDS = sizeof(names) / sizeof(names[0])
 	};
-	fake_relay *f = *state;
+	fake_relay		   *f = *state;
 	walbus_relay_status st;
-	wbc_status	want;
-	walbus_status_kind wkind[NFIELDS];
-	uint64_t	wvalue[NFIELDS];
-	const char *wstr[NFIELDS];
+	wbc_status			want;
+	walbus_status_kind	wkind[NFIELDS];
+	uint64_t			wvalue[NFIELDS];
+	const char		   *wstr[NFIELDS];
 	walbus_status_value v;
-	const char *name;
-	size_t		i = 0;
-	size_t		cut = offsetof(walbus_relay_status, nconsumers);
-	unsigned char *bytes = (unsigned char *) &st;
+	const char		   *name;
+	size_t				i = 0;
+	size_t				cut = offsetof(walbus_relay_status, nconsumers);
+	unsigned char	   *bytes = (unsigned char *) &st;
 	struct
 	{
 		walbus_relay_status st;
-		uint64_t	more[2];
-	}			longer;
+		uint64_t			more[2];
+	} longer;
 
 	/* before the first fetch: every field, all zero */
-	for (i = 0; walbus_relay_status_field(f->client, i, &name, &v) ==
-		 WALBUS_OK; i++)
+	for (i = 0;
+		 walbus_relay_status_field(f->client, i, &name, &v) == WALBUS_OK; i++)
 		assert_true(v.u == 0 && v.s[0] == '\0');
 	assert_int_equal(i, NFIELDS);
 
@@ -1332,7 +1363,8 @@ test_status_every_field(void **state)
 	/* a newer, longer one: the members this library lacks are zero */
 	memset(&longer, 0xA5, sizeof(longer));
 	assert_int_equal(walbus_relay_status_fetch(f->client, &longer.st,
-											   sizeof(longer)), WALBUS_OK);
+											   sizeof(longer)),
+					 WALBUS_OK);
 	assert_int_equal(longer.st.control_refusals, want.control_refusals);
 	assert_true(longer.more[0] == 0 && longer.more[1] == 0);
 
@@ -1347,19 +1379,20 @@ test_status_every_field(void **state)
 static void
 test_without_control(void **state)
 {
-	fake_relay *f = *state;
-	walbus_options o = {f->bus_url, NULL, 0, 0};
-	walbus_client *c;
-	walbus_change ch;
+	fake_relay		   *f = *state;
+	walbus_options		o = {f->bus_url, NULL, 0, 0};
+	walbus_client	   *c;
+	walbus_change		ch;
 	walbus_relay_status st;
-	char		err[128];
-	int			before = atomic_load(&f->pipes);
+	char				err[128];
+	int					before = atomic_load(&f->pipes);
 
 	assert_int_equal(walbus_open(&c, &o, err, sizeof(err)), WALBUS_OK);
 	for (int i = 0; i < 200 && atomic_load(&f->pipes) == before; i++)
 		sleep_ms(5);
 	walbus_subscribe(c, "*");
-	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 7, "n", 1);
+	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 7, "n",
+			   1);
 	assert_int_equal(walbus_recv(c, &ch, 2000), WALBUS_OK);
 	assert_null(ch.table);
 	assert_int_equal(ch.values[0].v.i, 7);
@@ -1384,16 +1417,16 @@ test_without_control(void **state)
 static void
 test_recv_queue(void **state)
 {
-	fake_relay *f = *state;
+	fake_relay	  *f = *state;
 	walbus_options o = {0};
 	walbus_client *c;
-	walbus_change ch;
-	char		err[256];
+	walbus_change  ch;
+	char		   err[256];
 	static const struct
 	{
-		int			queue;
-		int			rc;
-	}			cases[] = {
+		int queue;
+		int rc;
+	} cases[] = {
 		{0, WALBUS_OK},
 		{1, WALBUS_OK},
 		{WALBUS_RECV_QUEUE_MAX, WALBUS_OK},
@@ -1422,7 +1455,7 @@ test_recv_queue(void **state)
 	/* a one-frame queue still delivers every change of its frame */
 	o.recv_queue = 1;
 	{
-		int			before = atomic_load(&f->pipes);
+		int before = atomic_load(&f->pipes);
 
 		assert_int_equal(walbus_open(&c, &o, err, sizeof(err)), WALBUS_OK);
 		wait_pipes(f, before);
@@ -1447,18 +1480,16 @@ test_recv_queue(void **state)
 static void
 test_durable_pull_and_bus(void **state)
 {
-	fake_relay *f = *state;
+	fake_relay	 *f = *state;
 	walbus_change ch;
-	walbus_stats st;
-	wbc_key		key,
-				release;
-	uint64_t	end;
-	bool		has_release;
-	uint64_t	first;
-	uint64_t	lsn_b,
-				lsn_c;
-	txn_topic	tt[] = {{"public.contacts", 0, 1}};
-	txn_topic	tt2[] = {{"public.contacts", 0, 2}};
+	walbus_stats  st;
+	wbc_key		  key, release;
+	uint64_t	  end;
+	bool		  has_release;
+	uint64_t	  first;
+	uint64_t	  lsn_b, lsn_c;
+	txn_topic	  tt[] = {{"public.contacts", 0, 1}};
+	txn_topic	  tt2[] = {{"public.contacts", 0, 2}};
 
 	open_durable(f, 0, 0);
 	assert_int_equal(walbus_subscribe(f->client, "public.contacts"),
@@ -1472,7 +1503,7 @@ test_durable_pull_and_bus(void **state)
 	expect_insert(f, 2, 2);
 	walbus_get_stats(f->client, &st);
 	assert_int_equal(st.replays, 1);
-	assert_int_equal(st.replayed, 1);	/* the commit frame is next */
+	assert_int_equal(st.replayed, 1); /* the commit frame is next */
 
 	/* B: on the bus; its copies of A were skipped (the pull gave them) */
 	lsn_b = open_txn(f).commit_lsn;
@@ -1495,7 +1526,7 @@ test_durable_pull_and_bus(void **state)
 	pub_commit(f, first, 2, tt2, 1);
 	for (int id = 4; id <= 6; id++)
 	{
-		int			rc = recv_one(f, &ch);
+		int rc = recv_one(f, &ch);
 
 		if (rc != WALBUS_OK)
 			fail_msg("walbus_recv returned %d: %s", rc,
@@ -1542,11 +1573,11 @@ test_durable_pull_and_bus(void **state)
 static void
 test_durable_replay_straddles_resume(void **state)
 {
-	fake_relay *f = *state;
+	fake_relay	 *f = *state;
 	walbus_change ch;
-	walbus_stats st;
-	uint64_t	first = f->seq + 1;
-	txn_topic	tt[] = {{"public.contacts", 0, 2}};
+	walbus_stats  st;
+	uint64_t	  first = f->seq + 1;
+	txn_topic	  tt[] = {{"public.contacts", 0, 2}};
 
 	/* the window: A = [1 2 3 4] [5 6], commit */
 	pub_inserts(f, 1, 4, false);
@@ -1569,7 +1600,7 @@ test_durable_replay_straddles_resume(void **state)
 	assert_int_equal(st.replayed, 3);
 	assert_int_equal(st.gaps, 0);
 	pthread_mutex_lock(&f->lock);
-	assert_int_equal(f->replays, 3);	/* a page per frame */
+	assert_int_equal(f->replays, 3); /* a page per frame */
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -1580,14 +1611,12 @@ test_durable_replay_straddles_resume(void **state)
 static void
 test_durable_release(void **state)
 {
-	fake_relay *f = *state;
-	walbus_change ch1,
-				ch2;
-	wbc_key		key,
-				release;
-	uint64_t	end;
-	bool		has_release;
-	txn_topic	tt[] = {{"public.contacts", 0, 1}};
+	fake_relay	 *f = *state;
+	walbus_change ch1, ch2;
+	wbc_key		  key, release;
+	uint64_t	  end;
+	bool		  has_release;
+	txn_topic	  tt[] = {{"public.contacts", 0, 1}};
 
 	open_durable(f, 0, 0);
 	walbus_subscribe(f->client, "public.contacts");
@@ -1634,23 +1663,22 @@ test_durable_release(void **state)
 static void
 test_durable_two_topics(void **state)
 {
-	fake_relay *f = *state;
+	fake_relay	 *f = *state;
 	walbus_change ch;
-	walbus_stats st;
-	frame_b		b;
-	uint64_t	first;
-	txn_topic	tt[] = {{"public.contacts", 0, 1}, {"public.archive", 1, 1}};
+	walbus_stats  st;
+	frame_b		  b;
+	uint64_t	  first;
+	txn_topic	  tt[] = {{"public.contacts", 0, 1}, {"public.archive", 1, 1}};
 
 	open_durable(f, 0, 0);
 	assert_int_equal(walbus_subscribe(f->client, "public.contacts"),
 					 WALBUS_OK);
-	assert_int_equal(walbus_subscribe(f->client, "public.archive"),
-					 WALBUS_OK);
+	assert_int_equal(walbus_subscribe(f->client, "public.archive"), WALBUS_OK);
 	/* nothing yet: the pull at open finds an empty window */
 	assert_int_equal(walbus_recv(f->client, &ch, 300), WALBUS_ETIMEDOUT);
 
 	first = f->seq + 1;
-	pub_inserts(f, 1, 1, false);		/* lost on the bus, in the window */
+	pub_inserts(f, 1, 1, false); /* lost on the bus, in the window */
 	frame_table(f, &b, "public.archive", 1, ARCHIVE_RELID, ARCHIVE_SV);
 	add_insert(f, &b, 2, NULL);
 	frame_send(f, &b, true);
@@ -1668,7 +1696,7 @@ test_durable_two_topics(void **state)
 
 /* ---------------------------------------------------------- schema events */
 
-#define TI_SCHEMA	6
+#define TI_SCHEMA 6
 
 static wbc_column contacts_cols[3] = {
 	{{"id", 2}, 23, -1, {"integer", 7}, 1},
@@ -1677,13 +1705,15 @@ static wbc_column contacts_cols[3] = {
 };
 
 /* public.contacts as the fake relay's schema answer describes it */
-static const wbc_schema contacts_def = {CONTACTS_RELID, CONTACTS_SV,
-{"public", 6}, {"contacts", 8}, 2200, 0, 3, contacts_cols};
+static const wbc_schema contacts_def = {
+	CONTACTS_RELID, CONTACTS_SV, {"public", 6}, {"contacts", 8}, 2200, 0, 3,
+	contacts_cols};
 
 /* the same table renamed to customers: another version */
-#define CUSTOMERS_SV	4343
-static const wbc_schema customers_def = {CONTACTS_RELID, CUSTOMERS_SV,
-{"public", 6}, {"customers", 9}, 2200, 0, 3, contacts_cols};
+#define CUSTOMERS_SV 4343
+static const wbc_schema customers_def = {
+	CONTACTS_RELID, CUSTOMERS_SV, {"public", 6}, {"customers", 9}, 2200, 0, 3,
+	contacts_cols};
 
 /* A frame on _schema with one event about relid, diffing prev to table. */
 static void
@@ -1692,12 +1722,12 @@ pub_schema_event(fake_relay *f, wbs_event_kind kind, const char *topic,
 				 const wbc_schema *prev, bool on_bus)
 {
 	static wbs_change changes[WBS_MAX_CHANGES];
-	uint32_t	n = table != NULL && prev != NULL ?
-		wbs_diff(prev, table, changes) : 0;
-	uint32_t	relid = table != NULL ? table->relid : prev->relid;
-	wbe_head	h = {f->run, ++f->seq, ++f->tseq[TI_SCHEMA]};
-	wbe_txn		t = open_txn(f);
-	frame_b		b;
+	uint32_t		  n =
+		 table != NULL && prev != NULL ? wbs_diff(prev, table, changes) : 0;
+	uint32_t relid = table != NULL ? table->relid : prev->relid;
+	wbe_head h = {f->run, ++f->seq, ++f->tseq[TI_SCHEMA]};
+	wbe_txn	 t = open_txn(f);
+	frame_b	 b;
 
 	b.m = msg_start(&b.e, WBE_TOPIC_SCHEMA);
 	wbe_enc_frame_schema(&b.e, &h, &t, relid);
@@ -1747,15 +1777,17 @@ expect_rename_event(fake_relay *f, walbus_change *ch)
 static void
 test_follows_rename(void **state)
 {
-	fake_relay *f = *state;
+	fake_relay	 *f = *state;
 	walbus_change ch;
-	walbus_stats st;
-	wbc_schema	other = customers_def;
+	walbus_stats  st;
+	wbc_schema	  other = customers_def;
 
 	other.relid = ARCHIVE_RELID;
 	other.table = (wb_str) {"archive", 7};
-	assert_int_equal(walbus_subscribe(f->client, "public.contacts"), WALBUS_OK);
-	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 1, "ann", 1);
+	assert_int_equal(walbus_subscribe(f->client, "public.contacts"),
+					 WALBUS_OK);
+	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 1, "ann",
+			   1);
 	expect_insert_ch(f, &ch, 1, 1);
 	assert_int_equal(ch.table->columns[1].attnum, 2);
 
@@ -1796,11 +1828,11 @@ test_follows_rename(void **state)
 static void
 test_durable_follows_rename(void **state)
 {
-	fake_relay *f = *state;
+	fake_relay	 *f = *state;
 	walbus_change ch;
-	walbus_stats st;
-	uint64_t	first;
-	txn_topic	tt[] = {{"_schema", TI_SCHEMA, 1}, {"public.customers", 1, 1}};
+	walbus_stats  st;
+	uint64_t	  first;
+	txn_topic tt[] = {{"_schema", TI_SCHEMA, 1}, {"public.customers", 1, 1}};
 
 	open_durable(f, 0, 0);
 	assert_int_equal(walbus_subscribe(f->client, "public.contacts"),
@@ -1811,7 +1843,7 @@ test_durable_follows_rename(void **state)
 	pub_schema_event(f, WBS_TABLE_CHANGED, "public.customers",
 					 "public.contacts", &customers_def, &contacts_def, false);
 	{
-		frame_b		b;
+		frame_b b;
 
 		frame_table(f, &b, "public.customers", 1, CONTACTS_RELID,
 					CUSTOMERS_SV);
@@ -1836,11 +1868,13 @@ test_durable_follows_rename(void **state)
 static void
 test_follows_rename_event_lost(void **state)
 {
-	fake_relay *f = *state;
+	fake_relay	 *f = *state;
 	walbus_change ch;
 
-	assert_int_equal(walbus_subscribe(f->client, "public.contacts"), WALBUS_OK);
-	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 1, "ann", 1);
+	assert_int_equal(walbus_subscribe(f->client, "public.contacts"),
+					 WALBUS_OK);
+	pub_insert(f, "public.contacts", 0, CONTACTS_RELID, CONTACTS_SV, 1, "ann",
+			   1);
 	expect_insert_ch(f, &ch, 1, 1);
 	pub_schema_event(f, WBS_TABLE_CHANGED, "public.customers",
 					 "public.contacts", &customers_def, &contacts_def, false);
@@ -1860,15 +1894,16 @@ test_follows_rename_event_lost(void **state)
 static void
 test_backfill_reads(void **state)
 {
-	fake_relay *f = *state;
+	fake_relay	 *f = *state;
 	walbus_change ch;
-	frame_b		b;
-	wbe_head	h;
-	wbe_txn		t;
-	wbb_event	ev = {WBB_STARTED, 7, CONTACTS_RELID, {"public.contacts", 15},
-	0, 0, {NULL, 0}};
+	frame_b		  b;
+	wbe_head	  h;
+	wbe_txn		  t;
+	wbb_event ev = {WBB_STARTED, 7, CONTACTS_RELID, {"public.contacts", 15},
+					0,			 0, {NULL, 0}};
 
-	assert_int_equal(walbus_subscribe(f->client, "public.contacts"), WALBUS_OK);
+	assert_int_equal(walbus_subscribe(f->client, "public.contacts"),
+					 WALBUS_OK);
 	/* the started event on _backfill, then a frame of two reads */
 	h = (wbe_head) {f->run, ++f->seq, ++f->tseq[5]};
 	t = open_txn(f);
@@ -1935,10 +1970,9 @@ expect_replay_after(fake_relay *f, uint64_t lsn, uint32_t pos)
 static void
 expect_ack(fake_relay *f, uint64_t lsn, uint32_t pos, uint64_t end_lsn)
 {
-	wbc_key		key,
-				release;
-	uint64_t	end;
-	bool		has_release;
+	wbc_key	 key, release;
+	uint64_t end;
+	bool	 has_release;
 
 	last_ack(f, &key, &end, &has_release, &release);
 	assert_int_equal(key.lsn, lsn);
@@ -1950,12 +1984,12 @@ static void
 expect_timeout(fake_relay *f, int ms)
 {
 	walbus_change ch;
-	int			rc = walbus_recv(f->client, &ch, ms);
+	int			  rc = walbus_recv(f->client, &ch, ms);
 
 	if (rc != WALBUS_ETIMEDOUT)
 		fail_msg("walbus_recv returned %d, not a timeout (%s)", rc,
 				 rc == WALBUS_OK ? walbus_kind_name(ch.kind) :
-				 walbus_errmsg(f->client));
+								   walbus_errmsg(f->client));
 }
 
 /*
@@ -1967,13 +2001,13 @@ expect_timeout(fake_relay *f, int ms)
 static void
 test_durable_resume(void **state)
 {
-	fake_relay *f = *state;
+	fake_relay	 *f = *state;
 	walbus_change ch;
-	walbus_stats st;
-	uint64_t	lsn_a = open_txn(f).commit_lsn;
-	uint64_t	lsn_b;
-	uint64_t	first = f->seq + 1;
-	txn_topic	tt2[] = {{"public.contacts", 0, 1}};
+	walbus_stats  st;
+	uint64_t	  lsn_a = open_txn(f).commit_lsn;
+	uint64_t	  lsn_b;
+	uint64_t	  first = f->seq + 1;
+	txn_topic	  tt2[] = {{"public.contacts", 0, 1}};
 
 	/* the window: A = [1 2], commit; B = [3], commit */
 	pub_inserts(f, 1, 2, false);
@@ -2004,7 +2038,7 @@ test_durable_resume(void **state)
 	expect_insert(f, 3, 1);
 	expect_replay_after(f, lsn_a, 1);
 	walbus_get_stats(f->client, &st);
-	assert_int_equal(st.duplicates, 1);		/* 1, in the frame of 1 and 2 */
+	assert_int_equal(st.duplicates, 1); /* 1, in the frame of 1 and 2 */
 	walbus_close(f->client);
 
 	/* only the end of its last whole transaction: A's */
@@ -2036,20 +2070,20 @@ test_durable_resume(void **state)
 static void
 test_durable_rewind(void **state)
 {
-	fake_relay *f = *state;
+	fake_relay	 *f = *state;
 	walbus_change ch;
-	walbus_stats st;
-	uint64_t	lsn_a = open_txn(f).commit_lsn;
-	uint64_t	lsn_b;
-	uint64_t	first;
-	uint64_t	off_a = f->txn_off;
-	int			rc;
-	txn_topic	tt[] = {{"public.contacts", 0, 1}};
+	walbus_stats  st;
+	uint64_t	  lsn_a = open_txn(f).commit_lsn;
+	uint64_t	  lsn_b;
+	uint64_t	  first;
+	uint64_t	  off_a = f->txn_off;
+	int			  rc;
+	txn_topic	  tt[] = {{"public.contacts", 0, 1}};
 
 	open_durable(f, 0, 0);
 	walbus_subscribe(f->client, "public.contacts");
 	walbus_subscribe(f->client, "_txn");
-	expect_timeout(f, 200);		/* the pull at open: an empty window */
+	expect_timeout(f, 200); /* the pull at open: an empty window */
 
 	first = f->seq + 1;
 	pub_inserts(f, 1, 2, true);
@@ -2104,7 +2138,7 @@ test_durable_rewind(void **state)
 	expect_replay_after(f, lsn_a, WBC_POS_COMMIT);
 	walbus_get_stats(f->client, &st);
 	assert_int_equal(st.gaps, 1);
-	assert_int_equal(st.duplicates, 3);		/* A's 1, 2 and commit */
+	assert_int_equal(st.duplicates, 3); /* A's 1, 2 and commit */
 	assert_int_equal(st.delivered, 5);
 	pthread_mutex_lock(&f->lock);
 	assert_int_equal(f->rewinds, 0);
@@ -2119,10 +2153,10 @@ test_durable_rewind(void **state)
 static void
 test_durable_gap_pull_once(void **state)
 {
-	fake_relay *f = *state;
+	fake_relay	*f = *state;
 	walbus_stats st;
-	uint64_t	first;
-	txn_topic	tt[] = {{"public.contacts", 0, 5}};
+	uint64_t	 first;
+	txn_topic	 tt[] = {{"public.contacts", 0, 5}};
 
 	open_durable(f, 0, 0);
 	walbus_subscribe(f->client, "public.contacts");
@@ -2145,7 +2179,7 @@ test_durable_gap_pull_once(void **state)
 	assert_int_equal(st.delivered, 5);
 	assert_int_equal(st.duplicates, 0);
 	assert_int_equal(st.replays, 2);
-	assert_int_equal(st.replayed, 1 + 3 + 1);	/* empty; 2 to 4; commit */
+	assert_int_equal(st.replayed, 1 + 3 + 1); /* empty; 2 to 4; commit */
 	expect_replay_after(f, open_txn(f).commit_lsn - TXN_STEP, 1);
 }
 
@@ -2159,14 +2193,14 @@ test_durable_gap_pull_once(void **state)
 static void
 test_durable_new_run(void **state)
 {
-	fake_relay *f = *state;
+	fake_relay	 *f = *state;
 	walbus_change ch;
-	walbus_stats st;
-	uint64_t	lsn_a = open_txn(f).commit_lsn;
-	uint64_t	lsn_b;
-	uint64_t	off_a = f->txn_off;
-	uint64_t	first;
-	txn_topic	tt[] = {{"public.contacts", 0, 1}};
+	walbus_stats  st;
+	uint64_t	  lsn_a = open_txn(f).commit_lsn;
+	uint64_t	  lsn_b;
+	uint64_t	  off_a = f->txn_off;
+	uint64_t	  first;
+	txn_topic	  tt[] = {{"public.contacts", 0, 1}};
 
 	open_durable(f, 0, 0);
 	walbus_subscribe(f->client, "public.contacts");
@@ -2175,7 +2209,7 @@ test_durable_new_run(void **state)
 	pub_inserts(f, 1, 1, true);
 	pub_commit(f, first, 1, tt, 1);
 	expect_insert(f, 1, 1);
-	expect_timeout(f, 200);		/* A's commit taken */
+	expect_timeout(f, 200); /* A's commit taken */
 
 	/* the new process: empty window, seq from 1, A again, then B */
 	window_clear(f);
@@ -2200,7 +2234,7 @@ test_durable_new_run(void **state)
 	expect_timeout(f, 200);
 	expect_replay_after(f, lsn_a, WBC_POS_COMMIT);
 	walbus_get_stats(f->client, &st);
-	assert_int_equal(st.replays, 2);	/* at open, at the new run */
+	assert_int_equal(st.replays, 2); /* at open, at the new run */
 	assert_int_equal(st.delivered, 2);
 	/* A again: not in the page (after the key), skipped on the bus */
 	assert_int_equal(st.duplicates, 0);
@@ -2217,14 +2251,13 @@ test_durable_new_run(void **state)
 static void
 test_durable_acks_settle(void **state)
 {
-	fake_relay *f = *state;
-	walbus_change ch1,
-				ch2;
-	uint64_t	lsn_a = open_txn(f).commit_lsn;
-	uint64_t	lsn_b;
-	uint64_t	first;
-	int			acks;
-	txn_topic	tt[] = {{"public.contacts", 0, 1}};
+	fake_relay	 *f = *state;
+	walbus_change ch1, ch2;
+	uint64_t	  lsn_a = open_txn(f).commit_lsn;
+	uint64_t	  lsn_b;
+	uint64_t	  first;
+	int			  acks;
+	txn_topic	  tt[] = {{"public.contacts", 0, 1}};
 
 	open_durable(f, 0, 0);
 	walbus_subscribe(f->client, "public.contacts");
@@ -2261,7 +2294,7 @@ test_durable_acks_settle(void **state)
 	expect_insert_ch(f, &ch2, 4, 2);
 	expect_timeout(f, 200);
 	assert_int_equal(walbus_flush_acks(f->client), WALBUS_OK);
-	expect_ack(f, lsn_a, WBC_POS_COMMIT, END_OF(lsn_a));	/* nothing new */
+	expect_ack(f, lsn_a, WBC_POS_COMMIT, END_OF(lsn_a)); /* nothing new */
 	assert_int_equal(walbus_ack(f->client, &ch1), WALBUS_OK);
 	assert_int_equal(walbus_flush_acks(f->client), WALBUS_OK);
 	expect_ack(f, lsn_b, 1, END_OF(lsn_a));
@@ -2279,38 +2312,63 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_names_and_values, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_table_filter_is_exact, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_schema_and_all_filters, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_messages_commits_heartbeats, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_frame_changes_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_names_and_values, setup,
+										teardown),
+		cmocka_unit_test_setup_teardown(test_table_filter_is_exact, setup,
+										teardown),
+		cmocka_unit_test_setup_teardown(test_schema_and_all_filters, setup,
+										teardown),
+		cmocka_unit_test_setup_teardown(test_messages_commits_heartbeats,
+										setup, teardown),
+		cmocka_unit_test_setup_teardown(test_frame_changes_in_order, setup,
+										teardown),
 		cmocka_unit_test_setup_teardown(test_gap_in_topic, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gap_before_frame, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gap_proved_by_txn, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gap_before_frame, setup,
+										teardown),
+		cmocka_unit_test_setup_teardown(test_gap_proved_by_txn, setup,
+										teardown),
 		cmocka_unit_test_setup_teardown(test_no_false_gap, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gap_proved_by_heartbeat, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gap_after_first_heartbeat, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gap_proved_by_heartbeat, setup,
+										teardown),
+		cmocka_unit_test_setup_teardown(test_gap_after_first_heartbeat, setup,
+										teardown),
 		cmocka_unit_test_setup_teardown(test_new_run, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_repeats_dropped_per_change, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unknown_schema_version, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_malformed_is_skipped, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_status_and_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_status_every_field, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_repeats_dropped_per_change, setup,
+										teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_schema_version, setup,
+										teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_is_skipped, setup,
+										teardown),
+		cmocka_unit_test_setup_teardown(test_status_and_errors, setup,
+										teardown),
+		cmocka_unit_test_setup_teardown(test_status_every_field, setup,
+										teardown),
 		cmocka_unit_test_setup_teardown(test_without_control, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recv_queue, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_durable_pull_and_bus, setup_relay, teardown),
-		cmocka_unit_test_setup_teardown(test_durable_replay_straddles_resume, setup_relay, teardown),
-		cmocka_unit_test_setup_teardown(test_durable_release, setup_relay, teardown),
-		cmocka_unit_test_setup_teardown(test_durable_two_topics, setup_relay, teardown),
-		cmocka_unit_test_setup_teardown(test_durable_resume, setup_relay, teardown),
-		cmocka_unit_test_setup_teardown(test_durable_rewind, setup_relay, teardown),
-		cmocka_unit_test_setup_teardown(test_durable_gap_pull_once, setup_relay, teardown),
-		cmocka_unit_test_setup_teardown(test_durable_new_run, setup_relay, teardown),
-		cmocka_unit_test_setup_teardown(test_durable_acks_settle, setup_relay, teardown),
+		cmocka_unit_test_setup_teardown(test_durable_pull_and_bus, setup_relay,
+										teardown),
+		cmocka_unit_test_setup_teardown(test_durable_replay_straddles_resume,
+										setup_relay, teardown),
+		cmocka_unit_test_setup_teardown(test_durable_release, setup_relay,
+										teardown),
+		cmocka_unit_test_setup_teardown(test_durable_two_topics, setup_relay,
+										teardown),
+		cmocka_unit_test_setup_teardown(test_durable_resume, setup_relay,
+										teardown),
+		cmocka_unit_test_setup_teardown(test_durable_rewind, setup_relay,
+										teardown),
+		cmocka_unit_test_setup_teardown(test_durable_gap_pull_once,
+										setup_relay, teardown),
+		cmocka_unit_test_setup_teardown(test_durable_new_run, setup_relay,
+										teardown),
+		cmocka_unit_test_setup_teardown(test_durable_acks_settle, setup_relay,
+										teardown),
 		cmocka_unit_test_setup_teardown(test_follows_rename, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_follows_rename_event_lost, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_follows_rename_event_lost, setup,
+										teardown),
 		cmocka_unit_test_setup_teardown(test_backfill_reads, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_durable_follows_rename, setup_relay, teardown),
+		cmocka_unit_test_setup_teardown(test_durable_follows_rename,
+										setup_relay, teardown),
 	};
 
 	return cmocka_run_group_tests_name("client", tests, NULL, NULL);

@@ -18,9 +18,9 @@
 static char *
 wtd_read_pem(const char *path)
 {
-	FILE	   *f = fopen(path, "r");
-	char	   *buf;
-	size_t		n;
+	FILE  *f = fopen(path, "r");
+	char  *buf;
+	size_t n;
 
 	if (f == NULL)
 		return NULL;
@@ -49,9 +49,9 @@ static int
 wtd_own_cert(nng_tls_config *tls, const walbus_options *opts, char *errbuf,
 			 size_t errlen)
 {
-	char	   *cert = wtd_read_pem(opts->tls_cert);
-	char	   *key = cert == NULL ? NULL : wtd_read_pem(opts->tls_key);
-	int			rv;
+	char *cert = wtd_read_pem(opts->tls_cert);
+	char *key = cert == NULL ? NULL : wtd_read_pem(opts->tls_key);
+	int	  rv;
 
 	if (key == NULL)
 	{
@@ -63,7 +63,8 @@ wtd_own_cert(nng_tls_config *tls, const walbus_options *opts, char *errbuf,
 		return NNG_EINVAL;
 	}
 	if ((rv = nng_tls_config_own_cert(tls, cert, key, NULL)) != 0)
-		snprintf(errbuf, errlen, "tls_cert \"%s\" and tls_key \"%s\" are not "
+		snprintf(errbuf, errlen,
+				 "tls_cert \"%s\" and tls_key \"%s\" are not "
 				 "a PEM certificate and its unencrypted key: %s",
 				 opts->tls_cert, opts->tls_key, nng_strerror(rv));
 	free(cert);
@@ -76,21 +77,24 @@ wtd_tls_config(nng_tls_config **out, const char *url, const char *what,
 			   const walbus_options *opts, char *errbuf, size_t errlen)
 {
 	nng_tls_config *tls = NULL;
-	nng_url    *u = NULL;
-	const char *name = opts->tls_server_name;
-	int			rv;
+	nng_url		   *u = NULL;
+	const char	   *name = opts->tls_server_name;
+	int				rv;
 
 	*out = NULL;
 	if (opts->tls_ca == NULL)
 	{
-		snprintf(errbuf, errlen, "the %s URL \"%s\" is tls+tcp, but no CA "
+		snprintf(errbuf, errlen,
+				 "the %s URL \"%s\" is tls+tcp, but no CA "
 				 "to verify the relay with is given (tls_ca, walbus-tap "
-				 "--tls-ca)", what, url);
+				 "--tls-ca)",
+				 what, url);
 		return WALBUS_EINVAL;
 	}
 	if ((opts->tls_cert == NULL) != (opts->tls_key == NULL))
 	{
-		snprintf(errbuf, errlen, "a client certificate needs both tls_cert "
+		snprintf(errbuf, errlen,
+				 "a client certificate needs both tls_cert "
 				 "and tls_key");
 		return WALBUS_EINVAL;
 	}
@@ -111,8 +115,8 @@ wtd_tls_config(nng_tls_config **out, const char *url, const char *what,
 		snprintf(errbuf, errlen, "nng_tls_config_auth_mode: %s",
 				 nng_strerror(rv));
 	else if ((rv = nng_tls_config_ca_file(tls, opts->tls_ca)) != 0)
-		snprintf(errbuf, errlen, "cannot load tls_ca \"%s\": %s",
-				 opts->tls_ca, nng_strerror(rv));
+		snprintf(errbuf, errlen, "cannot load tls_ca \"%s\": %s", opts->tls_ca,
+				 nng_strerror(rv));
 	else if ((rv = nng_tls_config_server_name(tls, name)) != 0)
 		snprintf(errbuf, errlen, "invalid TLS server name \"%s\": %s", name,
 				 nng_strerror(rv));
@@ -135,8 +139,8 @@ wtd_dial(nng_socket sock, const char *url, const char *what,
 		 const walbus_options *opts, char *errbuf, size_t errlen)
 {
 	nng_tls_config *tls;
-	nng_dialer	d;
-	int			rv;
+	nng_dialer		d;
+	int				rv;
 
 	if (strncmp(url, "tls+tcp", 7) != 0)
 	{

@@ -29,7 +29,7 @@
 #include "walbus_client.h"
 
 /* what: "bus" or "control", for messages */
-extern int	wtd_dial(nng_socket sock, const char *url, const char *what,
-					 const walbus_options *opts, char *errbuf, size_t errlen);
+extern int wtd_dial(nng_socket sock, const char *url, const char *what,
+					const walbus_options *opts, char *errbuf, size_t errlen);
 
-#endif							/* WALBUS_TLSDIAL_H */
+#endif /* WALBUS_TLSDIAL_H */

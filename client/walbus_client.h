@@ -58,15 +58,15 @@
 #define WALBUS_VALUE_TYPES_DEFINED
 
 /* TRUNCATE flags. */
-#define WB_TRUNCATE_CASCADE			0x01
+#define WB_TRUNCATE_CASCADE			 0x01
 #define WB_TRUNCATE_RESTART_IDENTITY 0x02
-#define WB_TRUNCATE_PARTIAL			0x04	/* only some partitions: resync */
+#define WB_TRUNCATE_PARTIAL			 0x04 /* only some partitions: resync */
 
 /* A point in time: seconds and nanoseconds since the Unix epoch (UTC). */
 typedef struct wb_timestamp
 {
-	int64_t		sec;
-	uint32_t	nsec;			/* 0 .. 999999999 */
+	int64_t	 sec;
+	uint32_t nsec; /* 0 .. 999999999 */
 } wb_timestamp;
 
 /* A byte string inside the decoded buffer; not NUL-terminated. */
@@ -79,32 +79,32 @@ typedef struct wb_str
 /* The type of one column value on the wire. */
 typedef enum wb_vtype
 {
-	WB_V_NIL,					/* SQL NULL */
+	WB_V_NIL, /* SQL NULL */
 	WB_V_BOOL,
-	WB_V_INT,					/* int2, int4, int8, oid */
-	WB_V_FLOAT32,				/* float4, NaN and infinities kept */
-	WB_V_FLOAT64,				/* float8 */
-	WB_V_STR,					/* text output of any other type, UTF-8 */
-	WB_V_BIN,					/* bytea */
-	WB_V_TIMESTAMP,				/* timestamp, timestamptz */
-	WB_V_UNCHANGED_TOAST		/* value not in the WAL; unchanged */
+	WB_V_INT,			 /* int2, int4, int8, oid */
+	WB_V_FLOAT32,		 /* float4, NaN and infinities kept */
+	WB_V_FLOAT64,		 /* float8 */
+	WB_V_STR,			 /* text output of any other type, UTF-8 */
+	WB_V_BIN,			 /* bytea */
+	WB_V_TIMESTAMP,		 /* timestamp, timestamptz */
+	WB_V_UNCHANGED_TOAST /* value not in the WAL; unchanged */
 } wb_vtype;
 
 typedef struct wb_value
 {
-	wb_vtype	type;
+	wb_vtype type;
 	union
 	{
-		bool		b;
-		int64_t		i;
-		float		f32;
-		double		f64;
-		wb_str		s;			/* WB_V_STR and WB_V_BIN */
+		bool		 b;
+		int64_t		 i;
+		float		 f32;
+		double		 f64;
+		wb_str		 s; /* WB_V_STR and WB_V_BIN */
 		wb_timestamp ts;
-	}			v;
+	} v;
 } wb_value;
 
-#endif							/* WALBUS_VALUE_TYPES_DEFINED */
+#endif /* WALBUS_VALUE_TYPES_DEFINED */
 
 #ifdef __cplusplus
 extern "C"
@@ -118,15 +118,15 @@ extern "C"
 #define WALBUS_API
 #endif
 
-#define WALBUS_OK			0
-#define WALBUS_ETIMEDOUT	(-1)	/* nothing arrived in time */
-#define WALBUS_EGAP			(-2)	/* frames were lost before the next */
-#define WALBUS_EPROTO		(-3)	/* a malformed frame was skipped */
-#define WALBUS_ESCHEMA		(-4)	/* a change's table could not be resolved */
-#define WALBUS_ECONTROL		(-5)	/* control request failed */
-#define WALBUS_ENNG			(-6)	/* a socket operation failed */
-#define WALBUS_ENOMEM		(-7)
-#define WALBUS_EINVAL		(-8)	/* bad argument */
+#define WALBUS_OK		 0
+#define WALBUS_ETIMEDOUT (-1) /* nothing arrived in time */
+#define WALBUS_EGAP		 (-2) /* frames were lost before the next */
+#define WALBUS_EPROTO	 (-3) /* a malformed frame was skipped */
+#define WALBUS_ESCHEMA	 (-4) /* a change's table could not be resolved */
+#define WALBUS_ECONTROL	 (-5) /* control request failed */
+#define WALBUS_ENNG		 (-6) /* a socket operation failed */
+#define WALBUS_ENOMEM	 (-7)
+#define WALBUS_EINVAL	 (-8) /* bad argument */
 
 typedef struct walbus_client walbus_client;
 
@@ -136,65 +136,65 @@ typedef struct walbus_client walbus_client;
  * COMMIT, and resuming from it (resume_commit_lsn, resume_pos) delivers
  * nothing of that transaction again.
  */
-#define WALBUS_POS_COMMIT			UINT32_MAX
+#define WALBUS_POS_COMMIT UINT32_MAX
 
 /*
  * recv_queue: the default, and the most frames a sub socket can queue
  * (nng's limit for NNG_OPT_RECVBUF).
  */
-#define WALBUS_RECV_QUEUE_DEFAULT	1024
-#define WALBUS_RECV_QUEUE_MAX		8192
+#define WALBUS_RECV_QUEUE_DEFAULT 1024
+#define WALBUS_RECV_QUEUE_MAX	  8192
 
 typedef struct walbus_options
 {
-	const char *bus_url;		/* the relay's --bus, e.g. ipc:///tmp/walbus.pub,
-								 * or its --jetstream (nats://host:4222);
-								 * NULL: control requests only */
-	const char *control_url;	/* its --control; NULL: no column names */
+	const char *bus_url;	 /* the relay's --bus, e.g. ipc:///tmp/walbus.pub,
+							  * or its --jetstream (nats://host:4222);
+							  * NULL: control requests only */
+	const char *control_url; /* its --control; NULL: no column names */
 	size_t		max_message_bytes;	/* larger bus messages are refused;
 									 * 0: 64 MiB */
 	int			control_timeout_ms; /* per control request; 0: 5000 */
 
 	/* durable consumers (needs both URLs) */
-	const char *consumer;		/* name in the relay's "durable" setting;
-								 * NULL: best effort */
-	uint64_t	resume_commit_lsn;	/* the last change this consumer applied */
-	uint32_t	resume_pos;		/* nothing up to it is delivered again;
-								 * 0/0: start after the last transaction
-								 * the relay knows it acknowledged */
-	int			silence_ms;		/* ask the relay what was missed after this
-								 * long without a bus message; 0: 2000 */
+	const char *consumer;		   /* name in the relay's "durable" setting;
+									* NULL: best effort */
+	uint64_t	resume_commit_lsn; /* the last change this consumer applied */
+	uint32_t	resume_pos;		   /* nothing up to it is delivered again;
+									* 0/0: start after the last transaction
+									* the relay knows it acknowledged */
+	int			silence_ms;		   /* ask the relay what was missed after this
+									* long without a bus message; 0: 2000 */
 
-	int			recv_queue;		/* frames the bus socket queues before nng
-								 * drops for this subscriber; 0: the
-								 * default, at most WALBUS_RECV_QUEUE_MAX */
+	int recv_queue; /* frames the bus socket queues before nng
+					 * drops for this subscriber; 0: the
+					 * default, at most WALBUS_RECV_QUEUE_MAX */
 
 	/*
 	 * tls+tcp:// URLs (docs/RELAY.md, "Security"); ignored for the others.
 	 * Added last in 0.3, so that the fields above keep their places.
 	 */
-	const char *tls_ca;			/* PEM CAs the relay's certificate must chain
-								 * to; required for tls+tcp */
-	const char *tls_cert;		/* PEM certificate of this worker, for a relay
-								 * that requires one (its CN is the worker's
-								 * identity in control_allow); NULL: none */
-	const char *tls_key;		/* its unencrypted PEM key */
-	const char *tls_server_name;	/* name the relay's certificate must
-									 * carry (a DNS alternative name, or CN);
-									 * NULL: the URL's host */
+	const char *tls_ca;			 /* PEM CAs the relay's certificate must chain
+								  * to; required for tls+tcp */
+	const char *tls_cert;		 /* PEM certificate of this worker, for a relay
+								  * that requires one (its CN is the worker's
+								  * identity in control_allow); NULL: none */
+	const char *tls_key;		 /* its unencrypted PEM key */
+	const char *tls_server_name; /* name the relay's certificate must
+								  * carry (a DNS alternative name, or CN);
+								  * NULL: the URL's host */
 
 	/*
 	 * A bus_url of nats:// or tls:// (a comma-separated list of a NATS
 	 * cluster's servers) reads the frames the relay published to JetStream
 	 * (docs/DELIVERY.md, "Workers on JetStream").  Added last in 0.4.
 	 */
-	const char *jetstream_stream;	/* the relay's --jetstream-stream;
-									 * NULL: "WALBUS" */
-	const char *jetstream_creds;	/* a NATS credentials file (.creds);
-									 * NULL: none, or user:password@ in
-									 * the URL.  The tls_* fields above
-									 * serve a NATS server too: with tls_ca
-									 * the connection is TLS */
+	const char *jetstream_stream; /* the relay's --jetstream-stream;
+								   * NULL: "WALBUS" */
+	const char *jetstream_creds;  /* a NATS credentials file (.creds);
+								   * NULL: none, or user:password@ in
+								   * the URL.  The tls_* fields above
+								   * serve a NATS server too: with tls_ca
+								   * the connection is TLS */
 } walbus_options;
 
 typedef enum walbus_kind
@@ -203,126 +203,126 @@ typedef enum walbus_kind
 	WALBUS_UPDATE = 'U',
 	WALBUS_DELETE = 'D',
 	WALBUS_TRUNCATE = 'T',
-	WALBUS_MESSAGE = 'M',		/* pg_logical_emit_message */
-	WALBUS_SCHEMA = 'S',		/* a schema event (docs/SCHEMA.md) */
-	WALBUS_READ = 'R',			/* a row a backfill read (docs/BACKFILL.md) */
-	WALBUS_BACKFILL = 'B',		/* a backfill started, progressed, ended */
-	WALBUS_COMMIT = 'C',		/* only when subscribed to "_txn" */
-	WALBUS_HEARTBEAT = 'H'		/* only when subscribed to "_hb" */
+	WALBUS_MESSAGE = 'M',  /* pg_logical_emit_message */
+	WALBUS_SCHEMA = 'S',   /* a schema event (docs/SCHEMA.md) */
+	WALBUS_READ = 'R',	   /* a row a backfill read (docs/BACKFILL.md) */
+	WALBUS_BACKFILL = 'B', /* a backfill started, progressed, ended */
+	WALBUS_COMMIT = 'C',   /* only when subscribed to "_txn" */
+	WALBUS_HEARTBEAT = 'H' /* only when subscribed to "_hb" */
 } walbus_kind;
 
 typedef struct walbus_column
 {
 	const char *name;
-	uint32_t	type_oid;		/* pg_type OID */
-	int32_t		typmod;			/* -1 when none */
-	const char *type_name;		/* e.g. "numeric(12,2)" */
-	int32_t		attnum;			/* pg_attribute.attnum: survives renames,
-								 * never reused; key mappings on (relid,
-								 * attnum), never on names or positions */
+	uint32_t	type_oid;  /* pg_type OID */
+	int32_t		typmod;	   /* -1 when none */
+	const char *type_name; /* e.g. "numeric(12,2)" */
+	int32_t		attnum;	   /* pg_attribute.attnum: survives renames,
+							* never reused; key mappings on (relid,
+							* attnum), never on names or positions */
 } walbus_column;
 
 /* One definition of a table, as the relay's "schema" request gives it. */
 typedef struct walbus_table
 {
-	uint32_t	relid;
-	uint64_t	schema_version;
-	const char *schema;
-	const char *name;
-	uint32_t	key_index;		/* index of the primary key in columns */
-	uint32_t	ncolumns;
+	uint32_t			 relid;
+	uint64_t			 schema_version;
+	const char			*schema;
+	const char			*name;
+	uint32_t			 key_index; /* index of the primary key in columns */
+	uint32_t			 ncolumns;
 	const walbus_column *columns;
-	uint32_t	schema_oid;		/* pg_namespace OID: kept by ALTER SCHEMA
-								 * RENAME, changed by SET SCHEMA */
+	uint32_t			 schema_oid; /* pg_namespace OID: kept by ALTER SCHEMA
+									  * RENAME, changed by SET SCHEMA */
 } walbus_table;
 
 /* One thing a schema event says changed (docs/SCHEMA.md). */
 typedef struct walbus_schema_change
 {
-	const char *change;			/* "table_renamed", "schema_renamed",
-								 * "table_moved", "column_added",
-								 * "column_dropped", "column_renamed",
-								 * "column_type_changed", "key_changed" */
-	int32_t		attnum;			/* the column's; key_changed: the new key's;
-								 * 0 for table-level changes */
-	int32_t		from_attnum;	/* key_changed: the old key's */
-	const char *from;			/* old name or type; NULL when none */
-	const char *to;				/* new name or type; NULL when none */
+	const char *change;		 /* "table_renamed", "schema_renamed",
+							  * "table_moved", "column_added",
+							  * "column_dropped", "column_renamed",
+							  * "column_type_changed", "key_changed" */
+	int32_t		attnum;		 /* the column's; key_changed: the new key's;
+							  * 0 for table-level changes */
+	int32_t		from_attnum; /* key_changed: the old key's */
+	const char *from;		 /* old name or type; NULL when none */
+	const char *to;			 /* new name or type; NULL when none */
 } walbus_schema_change;
 
 /* A backfill event on _backfill (docs/BACKFILL.md). */
 typedef struct walbus_backfill_event
 {
-	const char *event;			/* "started", "progress", "done", "failed" */
-	uint64_t	backfill;		/* its id, as walbus_backfill returned */
+	const char *event;	  /* "started", "progress", "done", "failed" */
+	uint64_t	backfill; /* its id, as walbus_backfill returned */
 	uint32_t	relid;
 	const char *topic;
-	uint64_t	rows;			/* reads published so far */
+	uint64_t	rows; /* reads published so far */
 	uint64_t	chunks;
-	const char *reason;			/* "failed": why; else NULL */
+	const char *reason; /* "failed": why; else NULL */
 } walbus_backfill_event;
 
 /* A schema event on _schema (docs/SCHEMA.md says what to do about each). */
 typedef struct walbus_schema_event
 {
-	const char *event;			/* "table_seen", "table_changed",
-								 * "table_withdrawn", "table_dropped",
-								 * "table_eligible_again" */
-	uint32_t	relid;
-	const char *topic;			/* the table's topic now (withdrawals: its
-								 * last one) */
-	const char *previous_topic; /* when the topic changed; else NULL */
-	const walbus_table *table;	/* the definition now; NULL when withdrawn */
-	const walbus_table *previous;	/* the one before; NULL when the relay
-									 * had none (first seen in its run) */
-	const char *reason;			/* withdrawals: why; else NULL */
-	uint32_t	nchanges;
+	const char		   *event; /* "table_seen", "table_changed",
+								* "table_withdrawn", "table_dropped",
+								* "table_eligible_again" */
+	uint32_t			relid;
+	const char		   *topic; /* the table's topic now (withdrawals: its
+								* last one) */
+	const char		   *previous_topic; /* when the topic changed; else NULL */
+	const walbus_table *table;	  /* the definition now; NULL when withdrawn */
+	const walbus_table *previous; /* the one before; NULL when the relay
+								   * had none (first seen in its run) */
+	const char		   *reason;	  /* withdrawals: why; else NULL */
+	uint32_t			nchanges;
 	const walbus_schema_change *changes;
 } walbus_schema_event;
 
 typedef struct walbus_change
 {
 	walbus_kind kind;
-	const char *topic;			/* "schema.table", "_msg.prefix", "_txn", ... */
-	uint64_t	run;			/* relay process; seq and tseq restart with it */
-	uint64_t	seq;			/* global and per-topic sequence numbers of */
-	uint64_t	tseq;			/* the frame that carried the change */
+	const char *topic; /* "schema.table", "_msg.prefix", "_txn", ... */
+	uint64_t	run;   /* relay process; seq and tseq restart with it */
+	uint64_t	seq;   /* global and per-topic sequence numbers of */
+	uint64_t	tseq;  /* the frame that carried the change */
 
 	/* the transaction (not for heartbeats, non-transactional messages) */
-	bool		in_txn;
-	uint32_t	xid;
-	uint64_t	commit_lsn;		/* with pos: a unique, ordered key */
+	bool		 in_txn;
+	uint32_t	 xid;
+	uint64_t	 commit_lsn; /* with pos: a unique, ordered key */
 	wb_timestamp commit_time;
-	uint32_t	pos;			/* within the transaction: increasing, the
-								 * plugin's items even (PROTOCOL.md §E4.2);
-								 * WALBUS_POS_COMMIT for a COMMIT */
+	uint32_t	 pos; /* within the transaction: increasing, the
+					   * plugin's items even (PROTOCOL.md §E4.2);
+					   * WALBUS_POS_COMMIT for a COMMIT */
 
 	/* INSERT, UPDATE, DELETE, TRUNCATE */
-	uint32_t	relid;
-	uint64_t	schema_version;
-	const walbus_table *table;	/* NULL without a control URL */
-	uint32_t	nvalues;		/* INSERT, UPDATE: the new row, one per */
-	const wb_value *values;		/* column of table */
-	const wb_value *key;		/* DELETE: the deleted key; INSERT, UPDATE:
-								 * the row's key (when table is known) */
-	const wb_value *old_key;	/* UPDATE that changed the key, else NULL */
-	uint32_t	truncate_flags; /* WB_TRUNCATE_CASCADE, ..._RESTART_IDENTITY */
+	uint32_t			relid;
+	uint64_t			schema_version;
+	const walbus_table *table;	 /* NULL without a control URL */
+	uint32_t			nvalues; /* INSERT, UPDATE: the new row, one per */
+	const wb_value	   *values;	 /* column of table */
+	const wb_value	   *key;	 /* DELETE: the deleted key; INSERT, UPDATE:
+								  * the row's key (when table is known) */
+	const wb_value	   *old_key; /* UPDATE that changed the key, else NULL */
+	uint32_t truncate_flags; /* WB_TRUNCATE_CASCADE, ..._RESTART_IDENTITY */
 
 	/* MESSAGE */
-	bool		transactional;
-	uint64_t	message_lsn;
-	wb_str		prefix;
-	wb_str		content;
+	bool	 transactional;
+	uint64_t message_lsn;
+	wb_str	 prefix;
+	wb_str	 content;
 
 	/* COMMIT */
-	uint64_t	end_lsn;
-	uint32_t	nchanges;		/* the transaction's highest pos (its
-								 * plugin items are numbered 2, 4, ...) */
+	uint64_t end_lsn;
+	uint32_t nchanges; /* the transaction's highest pos (its
+						* plugin items are numbered 2, 4, ...) */
 
 	/* HEARTBEAT */
 	wb_timestamp time;
-	uint64_t	received_lsn;
-	uint64_t	flushed_lsn;
+	uint64_t	 received_lsn;
+	uint64_t	 flushed_lsn;
 
 	/* SCHEMA (relid above is the table's too) */
 	const walbus_schema_event *schema_event;
@@ -333,16 +333,16 @@ typedef struct walbus_change
 
 typedef struct walbus_stats
 {
-	uint64_t	received;		/* bus frames received */
-	uint64_t	delivered;		/* changes returned by walbus_recv */
-	uint64_t	gaps;			/* losses reported */
-	uint64_t	lost;			/* frames known to be lost */
-	uint64_t	malformed;		/* frames skipped as malformed */
-	uint64_t	schema_fetches; /* control "schema" requests made */
-	uint64_t	duplicates;		/* changes dropped as already delivered */
-	uint64_t	replays;		/* replay requests made (durable) */
-	uint64_t	replayed;		/* frames received through replay */
-	uint64_t	acks_sent;		/* ack requests made (durable) */
+	uint64_t received;		 /* bus frames received */
+	uint64_t delivered;		 /* changes returned by walbus_recv */
+	uint64_t gaps;			 /* losses reported */
+	uint64_t lost;			 /* frames known to be lost */
+	uint64_t malformed;		 /* frames skipped as malformed */
+	uint64_t schema_fetches; /* control "schema" requests made */
+	uint64_t duplicates;	 /* changes dropped as already delivered */
+	uint64_t replays;		 /* replay requests made (durable) */
+	uint64_t replayed;		 /* frames received through replay */
+	uint64_t acks_sent;		 /* ack requests made (durable) */
 } walbus_stats;
 
 /*
@@ -360,55 +360,55 @@ typedef struct walbus_stats
  */
 typedef struct walbus_relay_status
 {
-	uint64_t	run;			/* random id of the relay process */
-	char		slot[64];
-	char		state[16];		/* "connecting", "streaming", "waiting" */
-	char		delivery[32];	/* "best_effort" or "durable" */
-	uint64_t	uptime_ms;
-	uint64_t	confirmed_lsn;	/* slot position when streaming (re)began */
-	uint64_t	received_lsn;	/* last position read from the slot */
-	uint64_t	flushed_lsn;	/* last position confirmed to the slot */
-	uint64_t	server_lsn;		/* server's WAL end as last reported */
-	uint64_t	lag_bytes;		/* server_lsn - flushed_lsn */
-	uint64_t	last_seq;		/* seq of the last bus message */
-	uint64_t	subscribers;	/* bus connections right now */
-	uint64_t	transactions;
-	uint64_t	changes;
-	uint64_t	messages;
-	uint64_t	heartbeats;
-	uint64_t	bytes;			/* bytes published */
-	uint64_t	publish_errors;
-	uint64_t	reconnects;
-	uint64_t	control_requests;
-	uint64_t	durable_consumers;	/* configured (docs/DELIVERY.md) */
-	uint64_t	min_acked_lsn;	/* lowest whole-transaction ack of them */
-	uint64_t	consumer_lag_bytes; /* received_lsn - min_acked_lsn */
-	uint64_t	consumers_over_lag_limit;
-	uint64_t	lag_limit_crossings;	/* times one went over the limit */
-	uint64_t	window_bytes;	/* replay window in memory */
-	uint64_t	window_messages;
-	uint64_t	paused;			/* 1: stream paused on a full window */
-	uint64_t	replays;
-	uint64_t	rewinds;
-	uint64_t	txn_heartbeats;
-	uint32_t	nconsumers;		/* the durable consumers, each: */
+	uint64_t run; /* random id of the relay process */
+	char	 slot[64];
+	char	 state[16];	   /* "connecting", "streaming", "waiting" */
+	char	 delivery[32]; /* "best_effort" or "durable" */
+	uint64_t uptime_ms;
+	uint64_t confirmed_lsn; /* slot position when streaming (re)began */
+	uint64_t received_lsn;	/* last position read from the slot */
+	uint64_t flushed_lsn;	/* last position confirmed to the slot */
+	uint64_t server_lsn;	/* server's WAL end as last reported */
+	uint64_t lag_bytes;		/* server_lsn - flushed_lsn */
+	uint64_t last_seq;		/* seq of the last bus message */
+	uint64_t subscribers;	/* bus connections right now */
+	uint64_t transactions;
+	uint64_t changes;
+	uint64_t messages;
+	uint64_t heartbeats;
+	uint64_t bytes; /* bytes published */
+	uint64_t publish_errors;
+	uint64_t reconnects;
+	uint64_t control_requests;
+	uint64_t durable_consumers;	 /* configured (docs/DELIVERY.md) */
+	uint64_t min_acked_lsn;		 /* lowest whole-transaction ack of them */
+	uint64_t consumer_lag_bytes; /* received_lsn - min_acked_lsn */
+	uint64_t consumers_over_lag_limit;
+	uint64_t lag_limit_crossings; /* times one went over the limit */
+	uint64_t window_bytes;		  /* replay window in memory */
+	uint64_t window_messages;
+	uint64_t paused; /* 1: stream paused on a full window */
+	uint64_t replays;
+	uint64_t rewinds;
+	uint64_t txn_heartbeats;
+	uint32_t nconsumers; /* the durable consumers, each: */
 	struct
 	{
-		char		name[64];
-		bool		connected;	/* made a request within its timeout */
-		uint64_t	acked_lsn;	/* end LSN of its last whole-txn ack */
-		uint64_t	lag_bytes;	/* received_lsn - acked_lsn */
-		bool		over_lag_limit;
-		uint64_t	acks;
-		uint64_t	rewinds;
-	}			consumers[16];
-	uint64_t	frames;			/* "changes" frames published (bus layout
-								 * 2; last, so that the fields above keep
-								 * their places) */
-	uint64_t	schema_events;	/* events published on _schema */
-	uint64_t	control_refusals;	/* control requests refused by the
-									 * relay's control_allow (last, like
-									 * frames) */
+		char	 name[64];
+		bool	 connected; /* made a request within its timeout */
+		uint64_t acked_lsn; /* end LSN of its last whole-txn ack */
+		uint64_t lag_bytes; /* received_lsn - acked_lsn */
+		bool	 over_lag_limit;
+		uint64_t acks;
+		uint64_t rewinds;
+	} consumers[16];
+	uint64_t frames;		   /* "changes" frames published (bus layout
+								* 2; last, so that the fields above keep
+								* their places) */
+	uint64_t schema_events;	   /* events published on _schema */
+	uint64_t control_refusals; /* control requests refused by the
+								* relay's control_allow (last, like
+								* frames) */
 } walbus_relay_status;
 
 /*
@@ -416,9 +416,9 @@ typedef struct walbus_relay_status
  * yet is retried in the background.  On failure *out is NULL and errbuf
  * says why.
  */
-extern WALBUS_API int walbus_open(walbus_client **out,
-								  const walbus_options *opts,
-								  char *errbuf, size_t errlen);
+extern WALBUS_API int  walbus_open(walbus_client	   **out,
+								   const walbus_options *opts, char *errbuf,
+								   size_t errlen);
 extern WALBUS_API void walbus_close(walbus_client *c);
 
 /*
@@ -435,15 +435,13 @@ extern WALBUS_API void walbus_close(walbus_client *c);
  * to another schema, its changes keep coming under the new topic without
  * a new subscription.  "_schema" selects the events of every table.
  */
-extern WALBUS_API int walbus_subscribe(walbus_client *c,
-									   const char *filter);
-extern WALBUS_API int walbus_unsubscribe(walbus_client *c,
-										 const char *filter);
+extern WALBUS_API int walbus_subscribe(walbus_client *c, const char *filter);
+extern WALBUS_API int walbus_unsubscribe(walbus_client *c, const char *filter);
 extern WALBUS_API int walbus_subscribe_table(walbus_client *c,
-											 const char *schema,
-											 const char *table);
+											 const char	   *schema,
+											 const char	   *table);
 extern WALBUS_API int walbus_subscribe_schema(walbus_client *c,
-											  const char *schema);
+											  const char	*schema);
 
 /*
  * Receive the next change of a subscribed topic, waiting at most
@@ -486,7 +484,7 @@ extern WALBUS_API int walbus_flush_acks(walbus_client *c);
  * the slot, and nothing is lost.  Sent with the acks (same cadence);
  * WALBUS_EINVAL without a consumer name.
  */
-extern WALBUS_API int walbus_release(walbus_client *c,
+extern WALBUS_API int walbus_release(walbus_client		 *c,
 									 const walbus_change *ch);
 
 /*
@@ -513,9 +511,9 @@ extern WALBUS_API int walbus_backfill(walbus_client *c, const char *schema,
  * size bytes of *st (sizeof the caller's walbus_relay_status; see its
  * comment).  On failure those bytes are zero.
  */
-extern WALBUS_API int walbus_relay_status_fetch(walbus_client *c,
+extern WALBUS_API int walbus_relay_status_fetch(walbus_client		*c,
 												walbus_relay_status *st,
-												size_t size);
+												size_t				 size);
 
 /*
  * walbus_relay_status_get(c, st) is walbus_relay_status_fetch with the
@@ -524,7 +522,7 @@ extern WALBUS_API int walbus_relay_status_fetch(walbus_client *c,
  * symbol (another language, a function pointer), fills the struct as it
  * was in libwalbus 0.3, up to control_refusals.
  */
-extern WALBUS_API int walbus_relay_status_get(walbus_client *c,
+extern WALBUS_API int walbus_relay_status_get(walbus_client		  *c,
 											  walbus_relay_status *st);
 #define walbus_relay_status_get(c, st) \
 	walbus_relay_status_fetch((c), (st), sizeof(*(st)))
@@ -532,17 +530,17 @@ extern WALBUS_API int walbus_relay_status_get(walbus_client *c,
 /* What a status field holds; the kinds may grow, treat others as UINT. */
 typedef enum walbus_status_kind
 {
-	WALBUS_STATUS_UINT,			/* a counter, an id or a size */
-	WALBUS_STATUS_LSN,			/* a WAL position */
-	WALBUS_STATUS_FLAG,			/* 0 or 1 */
-	WALBUS_STATUS_STR			/* text */
+	WALBUS_STATUS_UINT, /* a counter, an id or a size */
+	WALBUS_STATUS_LSN,	/* a WAL position */
+	WALBUS_STATUS_FLAG, /* 0 or 1 */
+	WALBUS_STATUS_STR	/* text */
 } walbus_status_kind;
 
 typedef struct walbus_status_value
 {
 	walbus_status_kind kind;
-	uint64_t	u;				/* UINT, LSN, FLAG */
-	const char *s;				/* STR ("" otherwise) */
+	uint64_t		   u; /* UINT, LSN, FLAG */
+	const char		  *s; /* STR ("" otherwise) */
 } walbus_status_value;
 
 /*
@@ -560,12 +558,12 @@ extern WALBUS_API int walbus_relay_status_field(const walbus_client *c,
 												walbus_status_value *value);
 
 extern WALBUS_API const char *walbus_errmsg(const walbus_client *c);
-extern WALBUS_API void walbus_get_stats(const walbus_client *c,
-										 walbus_stats *stats);
+extern WALBUS_API void		  walbus_get_stats(const walbus_client *c,
+											   walbus_stats		   *stats);
 extern WALBUS_API const char *walbus_kind_name(walbus_kind kind);
 
 #ifdef __cplusplus
 }
 #endif
 
-#endif							/* WALBUS_CLIENT_H */
+#endif /* WALBUS_CLIENT_H */

@@ -27,4 +27,4 @@ wclock_now_ms(void)
 	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-#endif							/* WALBUS_CLOCK_H */
+#endif /* WALBUS_CLOCK_H */

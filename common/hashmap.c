@@ -34,11 +34,11 @@ whm_init(whm *m)
 static whm_slot *
 whm_find(const whm *m, const void *key, size_t keylen, uint64_t hash)
 {
-	size_t		mask = m->cap - 1;
+	size_t mask = m->cap - 1;
 
 	for (size_t i = hash & mask;; i = (i + 1) & mask)
 	{
-		whm_slot   *s = &m->slots[i];
+		whm_slot *s = &m->slots[i];
 
 		if (s->key == NULL)
 			return s;
@@ -51,7 +51,7 @@ whm_find(const whm *m, const void *key, size_t keylen, uint64_t hash)
 void *
 whm_get(const whm *m, const void *key, size_t keylen)
 {
-	whm_slot   *s;
+	whm_slot *s;
 
 	if (m->cap == 0)
 		return NULL;
@@ -63,9 +63,9 @@ whm_get(const whm *m, const void *key, size_t keylen)
 static int
 whm_grow(whm *m)
 {
-	size_t		ncap = m->cap ? m->cap * 2 : 16;
-	whm_slot   *old = m->slots;
-	size_t		oldcap = m->cap;
+	size_t	  ncap = m->cap ? m->cap * 2 : 16;
+	whm_slot *old = m->slots;
+	size_t	  oldcap = m->cap;
 
 	m->slots = calloc(ncap, sizeof(whm_slot));
 	if (m->slots == NULL)
@@ -84,8 +84,8 @@ whm_grow(whm *m)
 int
 whm_put(whm *m, const void *key, size_t keylen, void *value)
 {
-	uint64_t	hash = whm_fnv1a(WHM_FNV_OFFSET, key, keylen);
-	whm_slot   *s;
+	uint64_t  hash = whm_fnv1a(WHM_FNV_OFFSET, key, keylen);
+	whm_slot *s;
 
 	/* keep the load under 70% so probe chains stay short */
 	if ((m->count + 1) * 10 > m->cap * 7 && whm_grow(m) != 0)
@@ -106,7 +106,7 @@ whm_put(whm *m, const void *key, size_t keylen, void *value)
 }
 
 void
-whm_free(whm *m, void (*fn) (void *value))
+whm_free(whm *m, void (*fn)(void *value))
 {
 	for (size_t i = 0; i < m->cap; i++)
 		if (m->slots[i].key != NULL)

@@ -23,28 +23,28 @@
 
 typedef struct whm_slot
 {
-	char	   *key;			/* NULL: empty slot */
-	size_t		keylen;
-	uint64_t	hash;
-	void	   *value;
+	char	*key; /* NULL: empty slot */
+	size_t	 keylen;
+	uint64_t hash;
+	void	*value;
 } whm_slot;
 
 typedef struct whm
 {
-	whm_slot   *slots;
-	size_t		cap;			/* a power of two, or 0 */
-	size_t		count;
+	whm_slot *slots;
+	size_t	  cap; /* a power of two, or 0 */
+	size_t	  count;
 } whm;
 
 /* 64-bit FNV-1a, also used for schema versions. */
 extern uint64_t whm_fnv1a(uint64_t h, const void *data, size_t len);
-#define WHM_FNV_OFFSET	UINT64_C(14695981039346656037)
+#define WHM_FNV_OFFSET UINT64_C(14695981039346656037)
 
-extern void whm_init(whm *m);
+extern void	 whm_init(whm *m);
 extern void *whm_get(const whm *m, const void *key, size_t keylen);
-extern int	whm_put(whm *m, const void *key, size_t keylen, void *value);
+extern int	 whm_put(whm *m, const void *key, size_t keylen, void *value);
 
 /* Call fn on every value, then release the map's memory. */
-extern void whm_free(whm *m, void (*fn) (void *value));
+extern void whm_free(whm *m, void (*fn)(void *value));
 
-#endif							/* WALBUS_HASHMAP_H */
+#endif /* WALBUS_HASHMAP_H */

@@ -20,17 +20,17 @@
 typedef struct wnc_job
 {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int			refs;			/* caller + helper */
-	bool		done;
-	int			n;
-	nng_socket	socks[WNC_MAX_SOCKETS];
+	pthread_cond_t	cv;
+	int				refs; /* caller + helper */
+	bool			done;
+	int				n;
+	nng_socket		socks[WNC_MAX_SOCKETS];
 } wnc_job;
 
 static void
 wnc_unref(wnc_job *job)
 {
-	bool		last;
+	bool last;
 
 	pthread_mutex_lock(&job->mu);
 	last = (--job->refs == 0);
@@ -46,7 +46,7 @@ wnc_unref(wnc_job *job)
 static void *
 wnc_helper(void *arg)
 {
-	wnc_job    *job = arg;
+	wnc_job *job = arg;
 
 	for (int i = 0; i < job->n; i++)
 		nng_close(job->socks[i]);
@@ -61,11 +61,11 @@ wnc_helper(void *arg)
 int
 wnc_close(const nng_socket *socks, int n, int timeout_ms)
 {
-	wnc_job    *job;
-	pthread_t	thread;
+	wnc_job			  *job;
+	pthread_t		   thread;
 	pthread_condattr_t attr;
-	struct timespec deadline;
-	int			rv = 0;
+	struct timespec	   deadline;
+	int				   rv = 0;
 
 	if (n <= 0)
 		return 0;

@@ -33,6 +33,6 @@
 /* a close normally takes well under a millisecond; 2 s is a hang */
 #define WNC_DEFAULT_TIMEOUT_MS 2000
 
-extern int	wnc_close(const nng_socket *socks, int n, int timeout_ms);
+extern int wnc_close(const nng_socket *socks, int n, int timeout_ms);
 
-#endif							/* WALBUS_NNGCLOSE_H */
+#endif /* WALBUS_NNGCLOSE_H */

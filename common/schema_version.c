@@ -17,7 +17,7 @@
 static uint64_t
 wsv_hash_str(uint64_t h, wb_str s)
 {
-	uint32_t	len = s.len;
+	uint32_t len = s.len;
 
 	h = whm_fnv1a(h, &len, sizeof(len));
 	return whm_fnv1a(h, s.ptr, s.len);
@@ -26,7 +26,8 @@ wsv_hash_str(uint64_t h, wb_str s)
 static uint64_t
 wsv_hash_u32(uint64_t h, uint32_t v)
 {
-	unsigned char b[4] = {v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >> 24};
+	unsigned char b[4] = {v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff,
+						  v >> 24};
 
 	return whm_fnv1a(h, b, 4);
 }
@@ -34,7 +35,7 @@ wsv_hash_u32(uint64_t h, uint32_t v)
 uint64_t
 wsv_of_relation(const wb_record *rec)
 {
-	uint64_t	h = WHM_FNV_OFFSET;
+	uint64_t h = WHM_FNV_OFFSET;
 
 	h = wsv_hash_str(h, rec->u.relation.schema);
 	h = wsv_hash_str(h, rec->u.relation.table);

@@ -25,9 +25,9 @@
 #include "walbus_proto.h"
 
 /* 2^53 - 1: the largest integer a double (JSON, JavaScript) holds exactly */
-#define WSV_MASK	((UINT64_C(1) << 53) - 1)
+#define WSV_MASK ((UINT64_C(1) << 53) - 1)
 
 /* The version of rec, which must be a WB_RELATION record. */
 extern uint64_t wsv_of_relation(const wb_record *rec);
 
-#endif							/* WALBUS_SCHEMA_VERSION_H */
+#endif /* WALBUS_SCHEMA_VERSION_H */

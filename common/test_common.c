@@ -40,7 +40,7 @@ static wb_column cols_b[] = {
 static wb_record
 relation(uint32_t relid, const char *table, wb_column *cols, uint32_t n)
 {
-	wb_record	r;
+	wb_record r;
 
 	memset(&r, 0, sizeof(r));
 	r.kind = WB_RELATION;
@@ -56,11 +56,11 @@ relation(uint32_t relid, const char *table, wb_column *cols, uint32_t n)
 static void
 test_schema_versions(void **state)
 {
-	wb_record	a = relation(16385, "contacts", cols_a, 2);
-	wb_record	b = relation(16385, "contacts", cols_b, 2);
-	wb_record	renamed = relation(16385, "people", cols_a, 2);
-	uint64_t	va = wsv_of_relation(&a);
-	uint64_t	vb = wsv_of_relation(&b);
+	wb_record a = relation(16385, "contacts", cols_a, 2);
+	wb_record b = relation(16385, "contacts", cols_b, 2);
+	wb_record renamed = relation(16385, "people", cols_a, 2);
+	uint64_t  va = wsv_of_relation(&a);
+	uint64_t  vb = wsv_of_relation(&b);
 
 	(void) state;
 	/* stable: a function of the definition only, and JSON-safe */
@@ -70,10 +70,10 @@ test_schema_versions(void **state)
 	assert_true(va != wsv_of_relation(&renamed));
 	/* "ab"+"c" and "a"+"bc" must not collide through concatenation */
 	{
-		wb_column	x[] = {{{"ab", 2}, 25, -1, {"c", 1}}};
-		wb_column	y[] = {{{"a", 1}, 25, -1, {"bc", 2}}};
-		wb_record	rx = relation(1, "t", x, 1);
-		wb_record	ry = relation(1, "t", y, 1);
+		wb_column x[] = {{{"ab", 2}, 25, -1, {"c", 1}}};
+		wb_column y[] = {{{"a", 1}, 25, -1, {"bc", 2}}};
+		wb_record rx = relation(1, "t", x, 1);
+		wb_record ry = relation(1, "t", y, 1);
 
 		assert_true(wsv_of_relation(&rx) != wsv_of_relation(&ry));
 	}
@@ -83,14 +83,14 @@ test_schema_versions(void **state)
 static void
 test_schema_versions_pinned(void **state)
 {
-	wb_column	v2[] = {
+	wb_column v2[] = {
 		{{"id", 2}, 23, -1, {"integer", 7}, 1},
 		{{"name", 4}, 25, -1, {"text", 4}, 3},
 	};
-	wb_record	a = relation(16385, "contacts", cols_a, 2);
-	wb_record	elsewhere = relation(99, "contacts", cols_a, 2);
-	wb_record	b = relation(16385, "contacts", cols_b, 2);
-	wb_record	version2 = relation(16385, "contacts", v2, 2);
+	wb_record a = relation(16385, "contacts", cols_a, 2);
+	wb_record elsewhere = relation(99, "contacts", cols_a, 2);
+	wb_record b = relation(16385, "contacts", cols_b, 2);
+	wb_record version2 = relation(16385, "contacts", v2, 2);
 
 	(void) state;
 	version2.u.relation.schema_oid = 2200;
@@ -105,7 +105,7 @@ test_schema_versions_pinned(void **state)
 static void
 test_lsn_text(void **state)
 {
-	char		buf[WIRE_TEXT_LSN_LEN];
+	char buf[WIRE_TEXT_LSN_LEN];
 
 	(void) state;
 	wire_text_lsn(buf, 0);
@@ -124,7 +124,7 @@ test_timestamp_text(void **state)
 		int64_t		sec;
 		uint32_t	nsec;
 		const char *text;
-	}			cases[] = {
+	} cases[] = {
 		{0, 0, "1970-01-01T00:00:00Z"},
 		{-1, 500000000, "1969-12-31T23:59:59.500000Z"},
 		{1709164800, 1000, "2024-02-29T00:00:00.000001Z"},
@@ -133,7 +133,7 @@ test_timestamp_text(void **state)
 		{-210866803200, 0, "-4713-11-24T00:00:00Z"},
 		{9224318015999, 999999000, "294276-12-31T23:59:59.999999Z"},
 	};
-	char		buf[WIRE_TEXT_TIMESTAMP_LEN];
+	char buf[WIRE_TEXT_TIMESTAMP_LEN];
 
 	(void) state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -146,7 +146,7 @@ test_timestamp_text(void **state)
 static void
 test_hex_text(void **state)
 {
-	char		buf[WIRE_TEXT_HEX_LEN(5)];
+	char buf[WIRE_TEXT_HEX_LEN(5)];
 
 	(void) state;
 	wire_text_hex(buf, "", 0);
@@ -160,9 +160,9 @@ test_hex_text(void **state)
 static void
 test_hashmap(void **state)
 {
-	whm			m;
-	int			values[1000];
-	char		key[16];
+	whm	 m;
+	int	 values[1000];
+	char key[16];
 
 	(void) state;
 	whm_init(&m);

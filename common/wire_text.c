@@ -24,17 +24,11 @@ wire_text_lsn(char buf[WIRE_TEXT_LSN_LEN], uint64_t lsn)
 void
 wire_text_timestamp(char buf[WIRE_TEXT_TIMESTAMP_LEN], wb_timestamp ts)
 {
-	int64_t		days = ts.sec / 86400;
-	int64_t		secs = ts.sec % 86400;
-	int64_t		era,
-				day_of_era,
-				year_of_era,
-				day_of_year,
-				shifted_month,
-				year;
-	int			month,
-				day;
-	char		fraction[16] = "";
+	int64_t days = ts.sec / 86400;
+	int64_t secs = ts.sec % 86400;
+	int64_t era, day_of_era, year_of_era, day_of_year, shifted_month, year;
+	int		month, day;
+	char	fraction[16] = "";
 
 	if (secs < 0)
 	{
@@ -46,7 +40,8 @@ wire_text_timestamp(char buf[WIRE_TEXT_TIMESTAMP_LEN], wb_timestamp ts)
 	era = (days >= 0 ? days : days - 146096) / 146097;
 	day_of_era = days - era * 146097;
 	year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36524 -
-				   day_of_era / 146096) / 365;
+				   day_of_era / 146096) /
+		365;
 	day_of_year = day_of_era -
 		(365 * year_of_era + year_of_era / 4 - year_of_era / 100);
 	shifted_month = (5 * day_of_year + 2) / 153;
@@ -58,16 +53,17 @@ wire_text_timestamp(char buf[WIRE_TEXT_TIMESTAMP_LEN], wb_timestamp ts)
 		snprintf(fraction, sizeof(fraction), ".%09u", ts.nsec);
 	else if (ts.nsec != 0)
 		snprintf(fraction, sizeof(fraction), ".%06u", ts.nsec / 1000);
-	snprintf(buf, WIRE_TEXT_TIMESTAMP_LEN, "%s%04lld-%02d-%02dT%02d:%02d:%02d%sZ",
-			 year < 0 ? "-" : "", (long long) (year < 0 ? -year : year),
-			 month, day, (int) (secs / 3600), (int) (secs / 60 % 60),
-			 (int) (secs % 60), fraction);
+	snprintf(buf, WIRE_TEXT_TIMESTAMP_LEN,
+			 "%s%04lld-%02d-%02dT%02d:%02d:%02d%sZ", year < 0 ? "-" : "",
+			 (long long) (year < 0 ? -year : year), month, day,
+			 (int) (secs / 3600), (int) (secs / 60 % 60), (int) (secs % 60),
+			 fraction);
 }
 
 void
 wire_text_hex(char *buf, const void *bytes, size_t len)
 {
-	static const char digits[] = "0123456789abcdef";
+	static const char	 digits[] = "0123456789abcdef";
 	const unsigned char *p = bytes;
 
 	buf[0] = '\\';

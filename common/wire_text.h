@@ -29,11 +29,11 @@ extern void wire_text_lsn(char buf[WIRE_TEXT_LSN_LEN], uint64_t lsn);
  * are whole microseconds, else 9, and none when they are 0
  * ("2026-11-24T01:13:06Z").  Any int64 second count (no time_t bound).
  */
-extern void wire_text_timestamp(char buf[WIRE_TEXT_TIMESTAMP_LEN],
+extern void wire_text_timestamp(char		 buf[WIRE_TEXT_TIMESTAMP_LEN],
 								wb_timestamp ts);
 
 /* The buffer wire_text_hex needs for len bytes. */
-#define WIRE_TEXT_HEX_LEN(len)	(2 + 2 * (size_t) (len) + 1)
+#define WIRE_TEXT_HEX_LEN(len) (2 + 2 * (size_t) (len) + 1)
 
 /*
  * "\x" and two lowercase hex digits per byte, as PostgreSQL prints a
@@ -41,4 +41,4 @@ extern void wire_text_timestamp(char buf[WIRE_TEXT_TIMESTAMP_LEN],
  */
 extern void wire_text_hex(char *buf, const void *bytes, size_t len);
 
-#endif							/* WIRE_TEXT_H */
+#endif /* WIRE_TEXT_H */

@@ -54,16 +54,16 @@ PG_MODULE_MAGIC;
 typedef struct WalbusState
 {
 	WalbusOptions opts;
-	Oid			roleid;			/* the role ownership verdicts are for */
-	MemoryContext change_cxt;	/* per-callback work, reset after each */
-	int			skipped;		/* changes skipped since last progress */
+	Oid			  roleid;	  /* the role ownership verdicts are for */
+	MemoryContext change_cxt; /* per-callback work, reset after each */
+	int			  skipped;	  /* changes skipped since last progress */
 } WalbusState;
 
 
 /* Per-transaction state, in txn->output_plugin_private. */
 typedef struct WalbusTxn
 {
-	bool		begin_sent;
+	bool begin_sent;
 } WalbusTxn;
 
 extern void _PG_output_plugin_init(OutputPluginCallbacks *cb);
@@ -71,7 +71,7 @@ extern void _PG_output_plugin_init(OutputPluginCallbacks *cb);
 static void walbus_decode_startup(LogicalDecodingContext *ctx,
 								  OutputPluginOptions *opt, bool is_init);
 static void walbus_decode_begin(LogicalDecodingContext *ctx,
-								ReorderBufferTXN *txn);
+								ReorderBufferTXN	   *txn);
 static void walbus_decode_change(LogicalDecodingContext *ctx,
 								 ReorderBufferTXN *txn, Relation relation,
 								 ReorderBufferChange *change);
@@ -83,28 +83,27 @@ static void walbus_write_truncate(LogicalDecodingContext *ctx, uint32 flags,
 								  bool want_partial);
 static void walbus_decode_truncate(LogicalDecodingContext *ctx,
 								   ReorderBufferTXN *txn, int nrelations,
-								   Relation relations[],
+								   Relation				relations[],
 								   ReorderBufferChange *change);
 static void walbus_decode_message(LogicalDecodingContext *ctx,
-								  ReorderBufferTXN *txn,
+								  ReorderBufferTXN		 *txn,
 								  XLogRecPtr message_lsn, bool transactional,
 								  const char *prefix, Size message_size,
 								  const char *message);
 static void walbus_decode_commit(LogicalDecodingContext *ctx,
-								 ReorderBufferTXN *txn,
-								 XLogRecPtr commit_lsn);
+								 ReorderBufferTXN *txn, XLogRecPtr commit_lsn);
 static bool walbus_decode_filter_by_origin(LogicalDecodingContext *ctx,
-										   RepOriginId origin_id);
+										   RepOriginId			   origin_id);
 static void walbus_decode_shutdown(LogicalDecodingContext *ctx);
 
 static void walbus_skipped(LogicalDecodingContext *ctx);
 static void walbus_write_begin(LogicalDecodingContext *ctx,
-							   ReorderBufferTXN *txn);
+							   ReorderBufferTXN		  *txn);
 static void walbus_write_relation(LogicalDecodingContext *ctx,
-								  WalbusRelEntry *published);
+								  WalbusRelEntry		 *published);
 static bool walbus_write_refused(LogicalDecodingContext *ctx,
-								 ReorderBufferTXN *txn,
-								 WalbusRelEntry *entry, Relation relation);
+								 ReorderBufferTXN *txn, WalbusRelEntry *entry,
+								 Relation relation);
 static void walbus_write_withdrawn(LogicalDecodingContext *ctx, Oid relid,
 								   bool dropped, const char *reason);
 static void walbus_write_change(LogicalDecodingContext *ctx,
@@ -135,15 +134,14 @@ walbus_decode_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
 					  bool is_init)
 {
 	MemoryContext oldcxt = MemoryContextSwitchTo(ctx->context);
-	WalbusState *state = palloc0(sizeof(WalbusState));
+	WalbusState	 *state = palloc0(sizeof(WalbusState));
 
 	if (!is_init)
 	{
 		walbus_options_parse(ctx->output_plugin_options, &state->opts);
 		walbus_utf8_prepare();
 	}
-	state->change_cxt = AllocSetContextCreate(ctx->context,
-											  "walbus change",
+	state->change_cxt = AllocSetContextCreate(ctx->context, "walbus change",
 											  ALLOCSET_DEFAULT_SIZES);
 	ctx->output_plugin_private = state;
 	MemoryContextSwitchTo(oldcxt);
@@ -160,16 +158,16 @@ walbus_decode_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
 static void
 walbus_decode_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 {
-	txn->output_plugin_private =
-		MemoryContextAllocZero(ctx->context, sizeof(WalbusTxn));
+	txn->output_plugin_private = MemoryContextAllocZero(ctx->context,
+														sizeof(WalbusTxn));
 }
 
 static void
 walbus_decode_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 					 Relation relation, ReorderBufferChange *change)
 {
-	WalbusState *state = ctx->output_plugin_private;
-	MemoryContext oldcxt = MemoryContextSwitchTo(state->change_cxt);
+	WalbusState	   *state = ctx->output_plugin_private;
+	MemoryContext	oldcxt = MemoryContextSwitchTo(state->change_cxt);
 	WalbusRelEntry *entry = walbus_relcache_get(relation);
 
 	if (entry->verdict == WALBUS_ELIGIBLE)
@@ -195,18 +193,18 @@ walbus_decode_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 					   int nrelations, Relation relations[],
 					   ReorderBufferChange *change)
 {
-	WalbusState *state = ctx->output_plugin_private;
-	MemoryContext oldcxt = MemoryContextSwitchTo(state->change_cxt);
+	WalbusState		*state = ctx->output_plugin_private;
+	MemoryContext	 oldcxt = MemoryContextSwitchTo(state->change_cxt);
 	WalbusRelEntry **published = palloc(nrelations * sizeof(WalbusRelEntry *));
-	bool	   *partial = palloc(nrelations * sizeof(bool));
-	int			npublished = 0;
-	bool		withdrawn = false;
-	uint32		flags = 0;
+	bool			*partial = palloc(nrelations * sizeof(bool));
+	int				 npublished = 0;
+	bool			 withdrawn = false;
+	uint32			 flags = 0;
 
 	for (int i = 0; i < nrelations; i++)
 	{
 		WalbusRelEntry *entry = walbus_relcache_get(relations[i]);
-		bool		seen = false;
+		bool			seen = false;
 
 		if (entry->verdict != WALBUS_ELIGIBLE)
 		{
@@ -218,8 +216,7 @@ walbus_decode_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 		if (!seen)
 		{
 			published[npublished] = entry->published;
-			partial[npublished] =
-				entry->published != entry &&
+			partial[npublished] = entry->published != entry &&
 				!walbus_all_leaves_truncated(entry->published->relid,
 											 nrelations, relations);
 			npublished++;
@@ -264,13 +261,13 @@ walbus_decode_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 static bool
 walbus_all_leaves_truncated(Oid root, int nrelations, Relation relations[])
 {
-	List	   *tree = find_all_inheritors(root, NoLock, NULL);
-	ListCell   *lc;
+	List	 *tree = find_all_inheritors(root, NoLock, NULL);
+	ListCell *lc;
 
 	foreach(lc, tree)
 	{
-		Oid			relid = lfirst_oid(lc);
-		bool		found = false;
+		Oid	 relid = lfirst_oid(lc);
+		bool found = false;
 
 		if (get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
 			continue;
@@ -288,8 +285,8 @@ walbus_write_truncate(LogicalDecodingContext *ctx, uint32 flags,
 					  WalbusRelEntry **published, const bool *partial,
 					  int npublished, bool want_partial)
 {
-	uint32		n = 0;
-	wb_enc		enc;
+	uint32 n = 0;
+	wb_enc enc;
 
 	for (int i = 0; i < npublished; i++)
 		n += (partial[i] == want_partial);
@@ -316,11 +313,11 @@ walbus_decode_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 					  const char *prefix, Size message_size,
 					  const char *message)
 {
-	WalbusState *state = ctx->output_plugin_private;
+	WalbusState	 *state = ctx->output_plugin_private;
 	MemoryContext oldcxt;
-	const char *utf8_prefix;
-	size_t		prefix_len;
-	wb_enc		enc;
+	const char	 *utf8_prefix;
+	size_t		  prefix_len;
+	wb_enc		  enc;
 
 	if (!state->opts.messages)
 		return;
@@ -358,12 +355,12 @@ static void
 walbus_decode_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 					 XLogRecPtr commit_lsn)
 {
-	WalbusState *state = ctx->output_plugin_private;
-	WalbusTxn  *txndata = txn->output_plugin_private;
-	bool		begin_sent;
+	WalbusState	 *state = ctx->output_plugin_private;
+	WalbusTxn	 *txndata = txn->output_plugin_private;
+	bool		  begin_sent;
 	MemoryContext oldcxt;
-	Oid			dropped_relid;
-	wb_enc		enc;
+	Oid			  dropped_relid;
+	wb_enc		  enc;
 
 	oldcxt = MemoryContextSwitchTo(state->change_cxt);
 	walbus_relcache_forget_dropped();
@@ -395,7 +392,7 @@ walbus_decode_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 /* With origin 'none', changes replayed by a replication origin are dropped. */
 static bool
 walbus_decode_filter_by_origin(LogicalDecodingContext *ctx,
-							   RepOriginId origin_id)
+							   RepOriginId			   origin_id)
 {
 	WalbusState *state = ctx->output_plugin_private;
 
@@ -429,8 +426,8 @@ walbus_skipped(LogicalDecodingContext *ctx)
 static void
 walbus_write_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 {
-	WalbusTxn  *txndata = txn->output_plugin_private;
-	wb_enc		enc;
+	WalbusTxn *txndata = txn->output_plugin_private;
+	wb_enc	   enc;
 
 	if (txndata->begin_sent)
 		return;
@@ -479,9 +476,9 @@ static bool
 walbus_write_refused(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 					 WalbusRelEntry *entry, Relation relation)
 {
-	WalbusState *state = ctx->output_plugin_private;
+	WalbusState	   *state = ctx->output_plugin_private;
 	WalbusRelEntry *withdraw[2];
-	int			nwithdraw = 0;
+	int				nwithdraw = 0;
 
 	if (state->opts.proto_version < 2)
 		return false;
@@ -495,9 +492,9 @@ walbus_write_refused(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	walbus_write_begin(ctx, txn);
 	for (int i = 0; i < nwithdraw; i++)
 	{
-		Oid			relid = withdraw[i]->relid;
-		Relation	table = relation;
-		char	   *reason;
+		Oid		 relid = withdraw[i]->relid;
+		Relation table = relation;
+		char	*reason;
 
 		if (relid != RelationGetRelid(relation))
 		{
@@ -535,16 +532,17 @@ static void
 walbus_write_change(LogicalDecodingContext *ctx, WalbusRelEntry *entry,
 					Relation relation, ReorderBufferChange *change)
 {
-	WalbusRelEntry *published = entry->published;
-	TupleDesc	desc = RelationGetDescr(relation);
-	AttrNumber	key_attno = entry->src_attno[published->key_index];
+	WalbusRelEntry		  *published = entry->published;
+	TupleDesc			   desc = RelationGetDescr(relation);
+	AttrNumber			   key_attno = entry->src_attno[published->key_index];
 	ReorderBufferTupleBuf *newtuple = change->data.tp.newtuple;
 	ReorderBufferTupleBuf *oldtuple = change->data.tp.oldtuple;
-	WalbusValueInfo *key_info = &published->columns[published->key_index].value;
-	Datum		old_key;
-	bool		old_key_isnull;
-	bool		has_old_key = false;
-	wb_enc		enc;
+	WalbusValueInfo		  *key_info =
+		&published->columns[published->key_index].value;
+	Datum  old_key;
+	bool   old_key_isnull;
+	bool   has_old_key = false;
+	wb_enc enc;
 
 	switch (change->action)
 	{
@@ -576,7 +574,7 @@ walbus_write_change(LogicalDecodingContext *ctx, WalbusRelEntry *entry,
 			 */
 			if (oldtuple != NULL)
 			{
-				Datum	   *new_key = &entry->values[key_attno - 1];
+				Datum *new_key = &entry->values[key_attno - 1];
 
 				old_key = heap_getattr(&oldtuple->tuple, key_attno, desc,
 									   &old_key_isnull);
@@ -628,7 +626,7 @@ walbus_encode_row(wb_enc *enc, WalbusRelEntry *entry)
 
 	for (int i = 0; i < published->ncolumns; i++)
 	{
-		int			src = entry->src_attno[i] - 1;
+		int src = entry->src_attno[i] - 1;
 
 		walbus_value_encode(enc, &published->columns[i].value,
 							entry->values[src], entry->isnull[src]);

@@ -28,25 +28,24 @@
 
 static WalbusEligibility walbus_judge(Relation rel, Oid roleid,
 									  const WalbusTableFilter *filter,
-									  Oid *published_relid,
+									  Oid					  *published_relid,
 									  AttrNumber *key_attno, StringInfo why);
 static WalbusEligibility walbus_judge_storage(Relation rel, StringInfo why);
 static WalbusEligibility walbus_judge_table(Relation rel, Oid roleid,
 											AttrNumber *key_attno,
-											StringInfo why);
-static bool walbus_key_is_deferrable(Relation rel);
-static WalbusEligibility walbus_judge_replica_identity(Relation rel,
+											StringInfo	why);
+static bool				 walbus_key_is_deferrable(Relation rel);
+static WalbusEligibility walbus_judge_replica_identity(Relation	  rel,
 													   StringInfo why);
-static WalbusEligibility walbus_judge_filter(Relation rel,
+static WalbusEligibility walbus_judge_filter(Relation				  rel,
 											 const WalbusTableFilter *filter,
-											 StringInfo why);
+											 StringInfo				  why);
 
 WalbusEligibility
 walbus_eligibility(Relation rel, Oid roleid, const WalbusTableFilter *filter,
 				   Oid *published_relid, AttrNumber *key_attno)
 {
-	return walbus_judge(rel, roleid, filter, published_relid, key_attno,
-						NULL);
+	return walbus_judge(rel, roleid, filter, published_relid, key_attno, NULL);
 }
 
 char *
@@ -73,7 +72,7 @@ walbus_judge(Relation rel, Oid roleid, const WalbusTableFilter *filter,
 			 Oid *published_relid, AttrNumber *key_attno, StringInfo why)
 {
 	WalbusEligibility verdict;
-	Relation	table = rel;
+	Relation		  table = rel;
 
 	if (published_relid)
 		*published_relid = InvalidOid;
@@ -83,7 +82,7 @@ walbus_judge(Relation rel, Oid roleid, const WalbusTableFilter *filter,
 
 	if (rel->rd_rel->relispartition)
 	{
-		Oid			root_relid;
+		Oid root_relid;
 
 		verdict = walbus_judge_replica_identity(rel, why);
 		if (verdict != WALBUS_ELIGIBLE)
@@ -120,12 +119,13 @@ walbus_judge(Relation rel, Oid roleid, const WalbusTableFilter *filter,
 static WalbusEligibility
 walbus_judge_storage(Relation rel, StringInfo why)
 {
-	char		relkind = rel->rd_rel->relkind;
+	char relkind = rel->rd_rel->relkind;
 
 	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
 	{
 		if (why)
-			appendStringInfoString(why, "not an ordinary or partitioned table");
+			appendStringInfoString(why,
+								   "not an ordinary or partitioned table");
 		return WALBUS_NOT_A_TABLE;
 	}
 	if (rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP)
@@ -151,12 +151,12 @@ static WalbusEligibility
 walbus_judge_table(Relation rel, Oid roleid, AttrNumber *key_attno,
 				   StringInfo why)
 {
-	TupleDesc	desc = RelationGetDescr(rel);
-	Oid			pkoid = RelationGetPrimaryKeyIndex(rel);
-	HeapTuple	indtup;
-	Form_pg_index index;
-	int			nkeys;
-	AttrNumber	attno;
+	TupleDesc		  desc = RelationGetDescr(rel);
+	Oid				  pkoid = RelationGetPrimaryKeyIndex(rel);
+	HeapTuple		  indtup;
+	Form_pg_index	  index;
+	int				  nkeys;
+	AttrNumber		  attno;
 	Form_pg_attribute attr;
 	WalbusEligibility verdict;
 
@@ -165,9 +165,13 @@ walbus_judge_table(Relation rel, Oid roleid, AttrNumber *key_attno,
 		if (walbus_key_is_deferrable(rel))
 		{
 			if (why && rel->rd_rel->relreplident == REPLICA_IDENTITY_FULL)
-				appendStringInfoString(why, "primary key is deferrable: rows may share a key within a transaction");
+				appendStringInfoString(
+					why,
+					"primary key is deferrable: rows may share a key within a transaction");
 			else if (why)
-				appendStringInfoString(why, "primary key is deferrable: PostgreSQL logs no key for its deletes");
+				appendStringInfoString(
+					why,
+					"primary key is deferrable: PostgreSQL logs no key for its deletes");
 			return WALBUS_KEY_DEFERRABLE;
 		}
 		if (why)
@@ -187,8 +191,10 @@ walbus_judge_table(Relation rel, Oid roleid, AttrNumber *key_attno,
 		{
 			appendStringInfo(why, "primary key has %d columns (", nkeys);
 			for (int i = 0; i < nkeys; i++)
-				appendStringInfo(why, "%s%s", i > 0 ? ", " : "",
-								 NameStr(TupleDescAttr(desc, index->indkey.values[i] - 1)->attname));
+				appendStringInfo(
+					why, "%s%s", i > 0 ? ", " : "",
+					NameStr(TupleDescAttr(desc, index->indkey.values[i] - 1)
+								->attname));
 			appendStringInfoChar(why, ')');
 		}
 		ReleaseSysCache(indtup);
@@ -200,24 +206,28 @@ walbus_judge_table(Relation rel, Oid roleid, AttrNumber *key_attno,
 	if (attr->attgenerated)
 	{
 		if (why)
-			appendStringInfo(why, "primary key column %s is a generated column",
+			appendStringInfo(why,
+							 "primary key column %s is a generated column",
 							 NameStr(attr->attname));
 		return WALBUS_KEY_IS_GENERATED;
 	}
 	if (!attr->atthasdef && !attr->attidentity)
 	{
 		if (why)
-			appendStringInfo(why, "primary key column %s has no default and is not an identity column",
-							 NameStr(attr->attname));
+			appendStringInfo(
+				why,
+				"primary key column %s has no default and is not an identity column",
+				NameStr(attr->attname));
 		return WALBUS_KEY_NOT_AUTOMATIC;
 	}
 
 	if (!is_member_of_role(roleid, rel->rd_rel->relowner))
 	{
 		if (why)
-			appendStringInfo(why, "owned by role %s, of which role %s is not a member",
-							 GetUserNameFromId(rel->rd_rel->relowner, false),
-							 GetUserNameFromId(roleid, false));
+			appendStringInfo(
+				why, "owned by role %s, of which role %s is not a member",
+				GetUserNameFromId(rel->rd_rel->relowner, false),
+				GetUserNameFromId(roleid, false));
 		return WALBUS_NOT_OWNER;
 	}
 
@@ -243,14 +253,14 @@ walbus_judge_table(Relation rel, Oid roleid, AttrNumber *key_attno,
 static bool
 walbus_key_is_deferrable(Relation rel)
 {
-	List	   *indexes = RelationGetIndexList(rel);
-	ListCell   *lc;
-	bool		deferrable = false;
+	List	 *indexes = RelationGetIndexList(rel);
+	ListCell *lc;
+	bool	  deferrable = false;
 
 	foreach(lc, indexes)
 	{
-		Oid			indexoid = lfirst_oid(lc);
-		HeapTuple	indtup;
+		Oid			  indexoid = lfirst_oid(lc);
+		HeapTuple	  indtup;
 		Form_pg_index index;
 
 		indtup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
@@ -281,20 +291,24 @@ walbus_judge_replica_identity(Relation rel, StringInfo why)
 			return WALBUS_ELIGIBLE;
 		case REPLICA_IDENTITY_NOTHING:
 			if (why)
-				appendStringInfoString(why, "replica identity NOTHING: deletes would carry no key");
+				appendStringInfoString(
+					why,
+					"replica identity NOTHING: deletes would carry no key");
 			return WALBUS_REPLICA_IDENTITY_NOTHING;
 		default:
-			{
-				Oid			replidx = RelationGetReplicaIndex(rel);
+		{
+			Oid replidx = RelationGetReplicaIndex(rel);
 
-				if (OidIsValid(replidx) &&
-					replidx == RelationGetPrimaryKeyIndex(rel))
-					return WALBUS_ELIGIBLE;
-				if (why)
-					appendStringInfo(why, "replica identity USING INDEX %s: deletes would not carry the primary key",
-									 get_rel_name(replidx));
-				return WALBUS_REPLICA_IDENTITY_OTHER_INDEX;
-			}
+			if (OidIsValid(replidx) &&
+				replidx == RelationGetPrimaryKeyIndex(rel))
+				return WALBUS_ELIGIBLE;
+			if (why)
+				appendStringInfo(
+					why,
+					"replica identity USING INDEX %s: deletes would not carry the primary key",
+					get_rel_name(replidx));
+			return WALBUS_REPLICA_IDENTITY_OTHER_INDEX;
+		}
 	}
 }
 
@@ -303,8 +317,8 @@ static WalbusEligibility
 walbus_judge_filter(Relation rel, const WalbusTableFilter *filter,
 					StringInfo why)
 {
-	char	   *schema;
-	const char *table = RelationGetRelationName(rel);
+	char				*schema;
+	const char			*table = RelationGetRelationName(rel);
 	const WalbusPattern *match;
 
 	if (filter == NULL || (filter->include == NIL && filter->exclude == NIL))
@@ -315,7 +329,8 @@ walbus_judge_filter(Relation rel, const WalbusTableFilter *filter,
 		walbus_pattern_find(filter->include, schema, table) == NULL)
 	{
 		if (why)
-			appendStringInfoString(why, "not matched by any include_tables pattern");
+			appendStringInfoString(
+				why, "not matched by any include_tables pattern");
 		return WALBUS_NOT_INCLUDED;
 	}
 	match = walbus_pattern_find(filter->exclude, schema, table);

@@ -28,19 +28,19 @@
 typedef enum WalbusEligibility
 {
 	WALBUS_ELIGIBLE = 0,
-	WALBUS_NOT_A_TABLE,			/* relkind other than 'r' or 'p' */
-	WALBUS_TEMPORARY,			/* never decoded by PostgreSQL */
-	WALBUS_UNLOGGED,			/* never decoded by PostgreSQL */
+	WALBUS_NOT_A_TABLE, /* relkind other than 'r' or 'p' */
+	WALBUS_TEMPORARY,	/* never decoded by PostgreSQL */
+	WALBUS_UNLOGGED,	/* never decoded by PostgreSQL */
 	WALBUS_NO_PRIMARY_KEY,
-	WALBUS_KEY_DEFERRABLE,		/* a DEFERRABLE primary key */
+	WALBUS_KEY_DEFERRABLE, /* a DEFERRABLE primary key */
 	WALBUS_MULTI_COLUMN_KEY,
-	WALBUS_KEY_IS_GENERATED,	/* a GENERATED ... STORED key column */
-	WALBUS_KEY_NOT_AUTOMATIC,	/* no default, not an identity column */
-	WALBUS_NOT_OWNER,			/* role is not a member of the owner */
+	WALBUS_KEY_IS_GENERATED,  /* a GENERATED ... STORED key column */
+	WALBUS_KEY_NOT_AUTOMATIC, /* no default, not an identity column */
+	WALBUS_NOT_OWNER,		  /* role is not a member of the owner */
 	WALBUS_REPLICA_IDENTITY_NOTHING,
 	WALBUS_REPLICA_IDENTITY_OTHER_INDEX,
-	WALBUS_NOT_INCLUDED,		/* matches no include_tables pattern */
-	WALBUS_EXCLUDED				/* matches an exclude_tables pattern */
+	WALBUS_NOT_INCLUDED, /* matches no include_tables pattern */
+	WALBUS_EXCLUDED		 /* matches an exclude_tables pattern */
 } WalbusEligibility;
 
 /*
@@ -55,7 +55,7 @@ typedef enum WalbusEligibility
  */
 extern WalbusEligibility walbus_eligibility(Relation rel, Oid roleid,
 											const WalbusTableFilter *filter,
-											Oid *published_relid,
+											Oid		   *published_relid,
 											AttrNumber *key_attno);
 
 /*
@@ -65,4 +65,4 @@ extern WalbusEligibility walbus_eligibility(Relation rel, Oid roleid,
 extern char *walbus_eligibility_reason(Relation rel, Oid roleid,
 									   const WalbusTableFilter *filter);
 
-#endif							/* WALBUS_ELIGIBILITY_H */
+#endif /* WALBUS_ELIGIBILITY_H */

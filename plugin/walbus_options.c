@@ -21,11 +21,11 @@
 #define WALBUS_VALID_OPTIONS \
 	"proto_version, include_tables, exclude_tables, origin, messages"
 
-static void walbus_option_once(const char *name, bool *seen);
+static void		   walbus_option_once(const char *name, bool *seen);
 static const char *walbus_option_value(DefElem *elem);
-static int	walbus_parse_proto_version(const char *value);
-static List *walbus_parse_patterns(const char *name, const char *value);
-static bool walbus_glob_match(const char *pattern, const char *name);
+static int		   walbus_parse_proto_version(const char *value);
+static List		  *walbus_parse_patterns(const char *name, const char *value);
+static bool		   walbus_glob_match(const char *pattern, const char *name);
 
 /*
  * Fill opts from the client's option list.  Options are positional pairs
@@ -34,19 +34,19 @@ static bool walbus_glob_match(const char *pattern, const char *name);
 void
 walbus_options_parse(List *defels, WalbusOptions *opts)
 {
-	ListCell   *lc;
-	bool		seen_proto_version = false;
-	bool		seen_include = false;
-	bool		seen_exclude = false;
-	bool		seen_origin = false;
-	bool		seen_messages = false;
+	ListCell *lc;
+	bool	  seen_proto_version = false;
+	bool	  seen_include = false;
+	bool	  seen_exclude = false;
+	bool	  seen_origin = false;
+	bool	  seen_messages = false;
 
 	memset(opts, 0, sizeof(*opts));
 	opts->messages = true;
 
 	foreach(lc, defels)
 	{
-		DefElem    *elem = lfirst_node(DefElem, lc);
+		DefElem	   *elem = lfirst_node(DefElem, lc);
 		const char *name = elem->defname;
 
 		if (strcmp(name, "proto_version") == 0)
@@ -73,6 +73,7 @@ walbus_options_parse(List *defels, WalbusOptions *opts)
 
 			walbus_option_once(name, &seen_origin);
 			value = walbus_option_value(elem);
+			/* clang-format off */
 			if (pg_strcasecmp(value, "any") == 0)
 				opts->skip_origin = false;
 			else if (pg_strcasecmp(value, "none") == 0)
@@ -83,6 +84,7 @@ walbus_options_parse(List *defels, WalbusOptions *opts)
 						 errmsg("invalid value for walbus option \"origin\": \"%s\"",
 								value),
 						 errhint("Valid values are \"any\" and \"none\".")));
+			/* clang-format on */
 		}
 		else if (strcmp(name, "messages") == 0)
 		{
@@ -90,12 +92,14 @@ walbus_options_parse(List *defels, WalbusOptions *opts)
 
 			walbus_option_once(name, &seen_messages);
 			value = walbus_option_value(elem);
+			/* clang-format off */
 			if (!parse_bool(value, &opts->messages))
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("invalid value for walbus option \"messages\": \"%s\"",
 								value),
 						 errhint("Valid values are booleans: true, false, on, off, 1, 0.")));
+			/* clang-format on */
 		}
 		else
 			ereport(ERROR,
@@ -122,7 +126,8 @@ walbus_option_once(const char *name, bool *seen)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("walbus option \"%s\" given more than once", name),
-				 errhint("Give each of " WALBUS_VALID_OPTIONS " at most once.")));
+				 errhint("Give each of " WALBUS_VALID_OPTIONS
+						 " at most once.")));
 	*seen = true;
 }
 
@@ -143,11 +148,12 @@ walbus_option_value(DefElem *elem)
 static int
 walbus_parse_proto_version(const char *value)
 {
-	char	   *end;
-	long		v;
+	char *end;
+	long  v;
 
 	errno = 0;
 	v = strtol(value, &end, 10);
+	/* clang-format off */
 	if (end == value || *end != '\0' || errno != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -155,6 +161,8 @@ walbus_parse_proto_version(const char *value)
 						value),
 				 errhint("proto_version is an integer from %d to %d.",
 						 WB_PROTO_VERSION_MIN, WB_PROTO_VERSION_MAX)));
+	/* clang-format on */
+	/* clang-format off */
 	if (v < WB_PROTO_VERSION_MIN || v > WB_PROTO_VERSION_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -163,6 +171,7 @@ walbus_parse_proto_version(const char *value)
 						   WB_PROTO_VERSION_MIN, WB_PROTO_VERSION_MAX),
 				 errhint("Ask for a proto_version from %d to %d.",
 						 WB_PROTO_VERSION_MIN, WB_PROTO_VERSION_MAX)));
+	/* clang-format on */
 	return (int) v;
 }
 
@@ -174,15 +183,15 @@ walbus_parse_proto_version(const char *value)
 static List *
 walbus_parse_patterns(const char *name, const char *value)
 {
-	List	   *result = NIL;
-	char	   *copy = pstrdup(value);
-	char	   *item = copy;
+	List *result = NIL;
+	char *copy = pstrdup(value);
+	char *item = copy;
 
 	for (;;)
 	{
-		char	   *comma = strchr(item, ',');
-		char	   *end;
-		char	   *dot;
+		char		  *comma = strchr(item, ',');
+		char		  *end;
+		char		  *dot;
 		WalbusPattern *p;
 
 		if (comma)
@@ -193,11 +202,13 @@ walbus_parse_patterns(const char *name, const char *value)
 		while (end > item && (end[-1] == ' ' || end[-1] == '\t'))
 			*--end = '\0';
 
+		/* clang-format off */
 		if (*item == '\0')
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("empty pattern in walbus option \"%s\"", name),
 					 errhint("Give comma-separated patterns schema.table or table, where * matches any characters and ? one character.")));
+		/* clang-format on */
 
 		p = palloc(sizeof(WalbusPattern));
 		p->text = pstrdup(item);
@@ -227,7 +238,7 @@ const WalbusPattern *
 walbus_pattern_find(const List *patterns, const char *schema,
 					const char *table)
 {
-	ListCell   *lc;
+	ListCell *lc;
 
 	foreach(lc, patterns)
 	{

@@ -20,24 +20,24 @@
 /* One include/exclude pattern, split at its first dot. */
 typedef struct WalbusPattern
 {
-	char	   *text;			/* as the user wrote it, for messages */
-	char	   *schema;			/* NULL: the pattern applies to any schema */
-	char	   *table;
+	char *text;	  /* as the user wrote it, for messages */
+	char *schema; /* NULL: the pattern applies to any schema */
+	char *table;
 } WalbusPattern;
 
 /* Which tables the client asked for; the lists hold WalbusPattern *. */
 typedef struct WalbusTableFilter
 {
-	List	   *include;		/* NIL: every table */
-	List	   *exclude;		/* NIL: none */
+	List *include; /* NIL: every table */
+	List *exclude; /* NIL: none */
 } WalbusTableFilter;
 
 typedef struct WalbusOptions
 {
-	int			proto_version;
+	int				  proto_version;
 	WalbusTableFilter filter;
-	bool		skip_origin;	/* origin 'none': drop changes with an origin */
-	bool		messages;		/* emit pg_logical_emit_message records */
+	bool skip_origin; /* origin 'none': drop changes with an origin */
+	bool messages;	  /* emit pg_logical_emit_message records */
 } WalbusOptions;
 
 extern void walbus_options_parse(List *defels, WalbusOptions *opts);
@@ -50,4 +50,4 @@ extern const WalbusPattern *walbus_pattern_find(const List *patterns,
 												const char *schema,
 												const char *table);
 
-#endif							/* WALBUS_OPTIONS_H */
+#endif /* WALBUS_OPTIONS_H */

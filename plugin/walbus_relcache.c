@@ -51,31 +51,31 @@
 /* A catalog object entries are built from: a schema or a type. */
 typedef struct WalbusDepKey
 {
-	int			cacheid;		/* NAMESPACEOID or TYPEOID */
-	uint32		hashvalue;		/* its hash value in that syscache */
+	int	   cacheid;	  /* NAMESPACEOID or TYPEOID */
+	uint32 hashvalue; /* its hash value in that syscache */
 } WalbusDepKey;
 
 /* The entries built from one object: an entry of walbus_dep_hash. */
 typedef struct WalbusDep
 {
-	WalbusDepKey key;			/* hash key */
-	dlist_head	links;			/* of WalbusDepLink, never empty */
+	WalbusDepKey key;	/* hash key */
+	dlist_head	 links; /* of WalbusDepLink, never empty */
 } WalbusDep;
 
 /* One entry's use of one object. */
 typedef struct WalbusDepLink
 {
-	dlist_node	node;			/* in dep->links */
+	dlist_node		node; /* in dep->links */
 	WalbusRelEntry *entry;
-	WalbusDep  *dep;
+	WalbusDep	   *dep;
 } WalbusDepLink;
 
-static HTAB *walbus_rel_hash = NULL;
-static HTAB *walbus_dep_hash = NULL;	/* the reverse index */
-static MemoryContext walbus_rel_cxt = NULL;
+static HTAB					   *walbus_rel_hash = NULL;
+static HTAB					   *walbus_dep_hash = NULL; /* the reverse index */
+static MemoryContext			walbus_rel_cxt = NULL;
 static const WalbusTableFilter *walbus_rel_filter = NULL;
-static Oid	walbus_rel_roleid = InvalidOid;
-static int	walbus_rel_version = WB_PROTO_VERSION_MIN;
+static Oid						walbus_rel_roleid = InvalidOid;
+static int						walbus_rel_version = WB_PROTO_VERSION_MIN;
 
 /*
  * Version 2: relids of dropped relations whose RELATION this session sent,
@@ -92,7 +92,7 @@ static int	walbus_dropped_next = 0;
  * walbus_check_all stands for every entry (the invalidation named none).
  */
 static dlist_head walbus_check_list = DLIST_STATIC_INIT(walbus_check_list);
-static bool walbus_check_all = false;
+static bool		  walbus_check_all = false;
 
 /*
  * Bumped by invalidations that may concern every entry (a cache reset, a
@@ -103,18 +103,17 @@ static uint64 walbus_epoch = 0;
 /* The last generation given to a build; never reused in a backend. */
 static uint64 walbus_generation = 0;
 
-static bool walbus_entry_is_current(const WalbusRelEntry *entry);
-static void walbus_entry_rebuild(WalbusRelEntry *entry, Relation rel);
-static void walbus_encode_relation(StringInfo buf, Relation rel,
-								   AttrNumber key_attno, int version);
-static void walbus_set_columns(WalbusRelEntry *entry, Relation rel,
-							   AttrNumber key_attno);
-static void walbus_set_mapping(WalbusRelEntry *entry, Relation rel,
-							   Relation published_rel);
-static Oid	walbus_type_namespace(Oid typid);
+static bool	 walbus_entry_is_current(const WalbusRelEntry *entry);
+static void	 walbus_entry_rebuild(WalbusRelEntry *entry, Relation rel);
+static void	 walbus_encode_relation(StringInfo buf, Relation rel,
+									AttrNumber key_attno, int version);
+static void	 walbus_set_columns(WalbusRelEntry *entry, Relation rel,
+								AttrNumber key_attno);
+static void	 walbus_set_mapping(WalbusRelEntry *entry, Relation rel,
+								Relation published_rel);
+static Oid	 walbus_type_namespace(Oid typid);
 static char *walbus_type_name(Oid typid, int32 typmod);
-static void walbus_entry_depend(WalbusRelEntry *entry, int cacheid,
-								Oid objid);
+static void walbus_entry_depend(WalbusRelEntry *entry, int cacheid, Oid objid);
 static void walbus_entry_undepend(WalbusRelEntry *entry);
 static void walbus_entry_to_check(WalbusRelEntry *entry);
 static void walbus_dropped_reserve(long n);
@@ -190,17 +189,16 @@ walbus_relcache_destroy(void)
 WalbusRelEntry *
 walbus_relcache_get(Relation rel)
 {
-	Oid			relid = RelationGetRelid(rel);
+	Oid				relid = RelationGetRelid(rel);
 	WalbusRelEntry *entry;
-	bool		found;
+	bool			found;
 
 	entry = hash_search(walbus_rel_hash, &relid, HASH_ENTER, &found);
 	if (!found)
 	{
 		memset(entry, 0, sizeof(WalbusRelEntry));
 		entry->relid = relid;
-		entry->cxt = AllocSetContextCreate(walbus_rel_cxt,
-										   "walbus relation",
+		entry->cxt = AllocSetContextCreate(walbus_rel_cxt, "walbus relation",
 										   ALLOCSET_SMALL_SIZES);
 	}
 	if (!walbus_entry_is_current(entry))
@@ -232,15 +230,15 @@ walbus_entry_is_current(const WalbusRelEntry *entry)
 static void
 walbus_entry_rebuild(WalbusRelEntry *entry, Relation rel)
 {
-	Oid			relid = RelationGetRelid(rel);
-	Oid			published_relid;
-	AttrNumber	key_attno = InvalidAttrNumber;
+	Oid				  relid = RelationGetRelid(rel);
+	Oid				  published_relid;
+	AttrNumber		  key_attno = InvalidAttrNumber;
 	WalbusEligibility verdict;
-	Relation	published_rel = NULL;
-	WalbusRelEntry *published = NULL;
-	StringInfoData record;
-	int			maxdeps = 1;
-	MemoryContext oldcxt;
+	Relation		  published_rel = NULL;
+	WalbusRelEntry	 *published = NULL;
+	StringInfoData	  record;
+	int				  maxdeps = 1;
+	MemoryContext	  oldcxt;
 
 	/* set first, so that an invalidation arriving while we build wins */
 	entry->valid = true;
@@ -329,8 +327,8 @@ walbus_entry_rebuild(WalbusRelEntry *entry, Relation rel)
 void
 walbus_relcache_relation_sent(WalbusRelEntry *entry)
 {
-	char	   *copy = MemoryContextAlloc(walbus_rel_cxt,
-										  entry->relation_record_len);
+	char *copy = MemoryContextAlloc(walbus_rel_cxt,
+									entry->relation_record_len);
 
 	memcpy(copy, entry->relation_record, entry->relation_record_len);
 	if (entry->sent_record)
@@ -366,11 +364,11 @@ static void
 walbus_encode_relation(StringInfo buf, Relation rel, AttrNumber key_attno,
 					   int version)
 {
-	TupleDesc	desc = RelationGetDescr(rel);
-	Oid			schema_oid = InvalidOid;	/* 0 asks for version 1 */
-	int			ncolumns = 0;
-	int			key_index = -1;
-	wb_enc		enc;
+	TupleDesc desc = RelationGetDescr(rel);
+	Oid		  schema_oid = InvalidOid; /* 0 asks for version 1 */
+	int		  ncolumns = 0;
+	int		  key_index = -1;
+	wb_enc	  enc;
 
 	if (version >= 2)
 		schema_oid = RelationGetNamespace(rel);
@@ -386,7 +384,8 @@ walbus_encode_relation(StringInfo buf, Relation rel, AttrNumber key_attno,
 		ncolumns++;
 	}
 	if (key_index < 0)
-		elog(ERROR, "primary key column %d of relation \"%s\" is not published",
+		elog(ERROR,
+			 "primary key column %d of relation \"%s\" is not published",
 			 key_attno, RelationGetRelationName(rel));
 
 	wb_enc_init(&enc, walbus_append, buf);
@@ -398,17 +397,17 @@ walbus_encode_relation(StringInfo buf, Relation rel, AttrNumber key_attno,
 
 		schema = walbus_to_utf8(schema, strlen(schema), &schema_len);
 		table = walbus_to_utf8(table, strlen(table), &table_len);
-		wb_enc_relation_start(&enc, RelationGetRelid(rel),
-							  schema, schema_len, table, table_len,
-							  key_index, ncolumns, schema_oid);
+		wb_enc_relation_start(&enc, RelationGetRelid(rel), schema, schema_len,
+							  table, table_len, key_index, ncolumns,
+							  schema_oid);
 	}
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute attr = TupleDescAttr(desc, i);
-		const char *name;
-		const char *typname;
-		size_t		name_len;
-		size_t		typname_len;
+		const char		 *name;
+		const char		 *typname;
+		size_t			  name_len;
+		size_t			  typname_len;
 
 		if (!WALBUS_COLUMN_PUBLISHED(attr))
 			continue;
@@ -435,15 +434,15 @@ walbus_encode_relation(StringInfo buf, Relation rel, AttrNumber key_attno,
 static void
 walbus_set_columns(WalbusRelEntry *entry, Relation rel, AttrNumber key_attno)
 {
-	TupleDesc	desc = RelationGetDescr(rel);
+	TupleDesc desc = RelationGetDescr(rel);
 
 	entry->columns = palloc(desc->natts * sizeof(WalbusColumn));
 	entry->ncolumns = walbus_columns_prepare(desc, entry->columns, entry->cxt);
 	for (int i = 0; i < entry->ncolumns; i++)
 	{
-		AttrNumber	attno = entry->columns[i].attno;
-		Oid			typid = TupleDescAttr(desc, attno - 1)->atttypid;
-		Oid			nspid;
+		AttrNumber attno = entry->columns[i].attno;
+		Oid		   typid = TupleDescAttr(desc, attno - 1)->atttypid;
+		Oid		   nspid;
 
 		if (attno == key_attno)
 			entry->key_index = i;
@@ -458,12 +457,12 @@ int
 walbus_columns_prepare(TupleDesc desc, WalbusColumn *columns,
 					   MemoryContext cxt)
 {
-	int			ncolumns = 0;
+	int ncolumns = 0;
 
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute attr = TupleDescAttr(desc, i);
-		WalbusColumn *col;
+		WalbusColumn	 *col;
 
 		if (!WALBUS_COLUMN_PUBLISHED(attr))
 			continue;
@@ -481,12 +480,11 @@ walbus_columns_prepare(TupleDesc desc, WalbusColumn *columns,
  * matched by name, as tuple routing does.
  */
 static void
-walbus_set_mapping(WalbusRelEntry *entry, Relation rel,
-				   Relation published_rel)
+walbus_set_mapping(WalbusRelEntry *entry, Relation rel, Relation published_rel)
 {
 	const WalbusRelEntry *published = entry->published;
-	int			natts = RelationGetDescr(rel)->natts;
-	AttrMap    *map = NULL;
+	int					  natts = RelationGetDescr(rel)->natts;
+	AttrMap				 *map = NULL;
 
 	if (published_rel != rel)
 		map = build_attrmap_by_name_if_req(RelationGetDescr(rel),
@@ -495,11 +493,12 @@ walbus_set_mapping(WalbusRelEntry *entry, Relation rel,
 	entry->src_attno = palloc(published->ncolumns * sizeof(AttrNumber));
 	for (int i = 0; i < published->ncolumns; i++)
 	{
-		AttrNumber	attno = published->columns[i].attno;
+		AttrNumber attno = published->columns[i].attno;
 
 		entry->src_attno[i] = map ? map->attnums[attno - 1] : attno;
 		if (entry->src_attno[i] <= 0 || entry->src_attno[i] > natts)
-			elog(ERROR, "column %d of relation \"%s\" has no counterpart in \"%s\"",
+			elog(ERROR,
+				 "column %d of relation \"%s\" has no counterpart in \"%s\"",
 				 attno, RelationGetRelationName(published_rel),
 				 RelationGetRelationName(rel));
 	}
@@ -513,8 +512,8 @@ walbus_set_mapping(WalbusRelEntry *entry, Relation rel,
 static Oid
 walbus_type_namespace(Oid typid)
 {
-	HeapTuple	tup;
-	Oid			nspid;
+	HeapTuple tup;
+	Oid		  nspid;
 
 	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
 	if (!HeapTupleIsValid(tup))
@@ -531,7 +530,7 @@ walbus_type_namespace(Oid typid)
 static char *
 walbus_type_name(Oid typid, int32 typmod)
 {
-	bits16		flags = FORMAT_TYPE_TYPEMOD_GIVEN;
+	bits16 flags = FORMAT_TYPE_TYPEMOD_GIVEN;
 
 	if (walbus_type_namespace(typid) != PG_CATALOG_NAMESPACE)
 		flags |= FORMAT_TYPE_FORCE_QUALIFY;
@@ -547,19 +546,19 @@ walbus_type_name(Oid typid, int32 typmod)
 static void
 walbus_entry_depend(WalbusRelEntry *entry, int cacheid, Oid objid)
 {
-	WalbusDepKey key;
-	WalbusDep  *dep;
+	WalbusDepKey   key;
+	WalbusDep	  *dep;
 	WalbusDepLink *link;
-	bool		found;
+	bool		   found;
 
 	key.cacheid = cacheid;
 	key.hashvalue = GetSysCacheHashValue1(cacheid, ObjectIdGetDatum(objid));
 	dep = hash_search(walbus_dep_hash, &key, HASH_ENTER, &found);
 	if (!found)
 		dlist_init(&dep->links);
-	else if (dlist_container(WalbusDepLink, node,
-							 dlist_tail_node(&dep->links))->entry == entry)
-		return;					/* an entry's links are made together */
+	else if (dlist_container(WalbusDepLink, node, dlist_tail_node(&dep->links))
+				 ->entry == entry)
+		return; /* an entry's links are made together */
 
 	link = &entry->deps[entry->ndeps];
 	link->entry = entry;
@@ -633,7 +632,7 @@ walbus_relcache_forget_dropped(void)
 
 	while (!dlist_is_empty(&walbus_check_list))
 	{
-		dlist_node *node = dlist_pop_head_node(&walbus_check_list);
+		dlist_node	   *node = dlist_pop_head_node(&walbus_check_list);
 		WalbusRelEntry *entry = dlist_container(WalbusRelEntry, check_node,
 												node);
 
@@ -671,8 +670,8 @@ walbus_relcache_next_dropped(Oid *relid)
 static void
 walbus_dropped_reserve(long n)
 {
-	long		needed = walbus_ndropped + n;
-	int			newcap;
+	long needed = walbus_ndropped + n;
+	int	 newcap;
 
 	if (needed <= walbus_dropped_cap)
 		return;
@@ -690,7 +689,7 @@ walbus_dropped_reserve(long n)
 static void
 walbus_entry_free(WalbusRelEntry *entry)
 {
-	Oid			relid = entry->relid;
+	Oid relid = entry->relid;
 
 	if (entry->check_dropped)
 		dlist_delete(&entry->check_node);
@@ -742,8 +741,8 @@ static void
 walbus_dependency_cb(Datum arg, int cacheid, uint32 hashvalue)
 {
 	WalbusDepKey key;
-	WalbusDep  *dep;
-	dlist_iter	iter;
+	WalbusDep	*dep;
+	dlist_iter	 iter;
 
 	if (walbus_rel_hash == NULL)
 		return;

@@ -47,16 +47,16 @@
 /* A column of a published relation, in RELATION record order. */
 typedef struct WalbusColumn
 {
-	AttrNumber	attno;			/* in the published relation */
+	AttrNumber		attno; /* in the published relation */
 	WalbusValueInfo value;
 } WalbusColumn;
 
 typedef struct WalbusRelEntry
 {
-	Oid			relid;			/* hash key */
-	bool		valid;			/* cleared by invalidation callbacks */
-	uint64		epoch;			/* walbus_relcache's epoch when built */
-	MemoryContext cxt;			/* holds everything the entry points to */
+	Oid				  relid; /* hash key */
+	bool			  valid; /* cleared by invalidation callbacks */
+	uint64			  epoch; /* walbus_relcache's epoch when built */
+	MemoryContext	  cxt;	 /* holds everything the entry points to */
 	WalbusEligibility verdict;
 
 	/*
@@ -64,11 +64,11 @@ typedef struct WalbusRelEntry
 	 * reverse index that invalidation callbacks look up (in cxt).
 	 */
 	struct WalbusDepLink *deps;
-	int			ndeps;
+	int					  ndeps;
 
 	/* In the list of entries to check for a dropped relation. */
-	bool		check_dropped;
-	dlist_node	check_node;
+	bool	   check_dropped;
+	dlist_node check_node;
 
 	/*
 	 * The entry of the relation changes are published as (this entry for a
@@ -77,22 +77,22 @@ typedef struct WalbusRelEntry
 	 * is stale.  NULL when unknown.
 	 */
 	struct WalbusRelEntry *published;
-	Oid			published_relid;
-	uint64		published_generation;
+	Oid					   published_relid;
+	uint64				   published_generation;
 
 	/* For decoding a change of this relation; set only when eligible. */
-	AttrNumber *src_attno;		/* per published column: attno here */
-	Datum	   *values;			/* heap_deform_tuple scratch, natts long */
+	AttrNumber *src_attno; /* per published column: attno here */
+	Datum	   *values;	   /* heap_deform_tuple scratch, natts long */
 	bool	   *isnull;
 
 	/* As a published relation; set only when eligible. */
-	uint64		generation;		/* unique to each build in a session */
-	int			ncolumns;
+	uint64		  generation; /* unique to each build in a session */
+	int			  ncolumns;
 	WalbusColumn *columns;
-	int			key_index;		/* index in columns of the primary key */
-	char	   *relation_record;	/* the encoded RELATION record */
-	int			relation_record_len;
-	bool		relation_sent;	/* is the last one this stream sent */
+	int			  key_index;	   /* index in columns of the primary key */
+	char		 *relation_record; /* the encoded RELATION record */
+	int			  relation_record_len;
+	bool		  relation_sent; /* is the last one this stream sent */
 
 	/*
 	 * A copy of the last RELATION record this stream sent for the relation,
@@ -101,8 +101,8 @@ typedef struct WalbusRelEntry
 	 * sent none, or none since a WITHDRAWN record told the consumer to
 	 * forget it (walbus_relcache_withdrawn).  Outside cxt.
 	 */
-	char	   *sent_record;
-	int			sent_record_len;
+	char *sent_record;
+	int	  sent_record_len;
 } WalbusRelEntry;
 
 /*
@@ -112,8 +112,8 @@ typedef struct WalbusRelEntry
  * Returns how many.  Shared with walbus_row(), whose rows must match the
  * stream's byte for byte.
  */
-extern int	walbus_columns_prepare(TupleDesc desc, WalbusColumn *columns,
-								   MemoryContext cxt);
+extern int walbus_columns_prepare(TupleDesc desc, WalbusColumn *columns,
+								  MemoryContext cxt);
 
 /*
  * Start a session's cache; filter must outlive it.  proto_version decides
@@ -167,4 +167,4 @@ extern void walbus_relcache_forget_dropped(void);
  */
 extern bool walbus_relcache_next_dropped(Oid *relid);
 
-#endif							/* WALBUS_RELCACHE_H */
+#endif /* WALBUS_RELCACHE_H */

@@ -61,25 +61,25 @@
 /* What walbus_row and walbus_key keep in fn_extra, per call site. */
 typedef struct WalbusRowCache
 {
-	Oid			relid;			/* InvalidOid until built */
-	Oid			rowtype;		/* the table's row type */
+	Oid				relid;		/* InvalidOid until built */
+	Oid				rowtype;	/* the table's row type */
 	TypeCacheEntry *typentry;	/* rowtype's: typcache entries are never
 								 * freed */
-	uint64		tupdesc_id;		/* typentry->tupDesc_identifier as built */
-	Oid			roleid;			/* walbus_key: the role judged eligible */
+	uint64			tupdesc_id; /* typentry->tupDesc_identifier as built */
+	Oid				roleid;		/* walbus_key: the role judged eligible */
 
 	/* In rel_cxt, which is reset at every rebuild. */
-	TupleDesc	desc;			/* a copy: the typcache's may be freed */
-	Datum	   *values;			/* heap_deform_tuple scratch, natts long */
-	bool	   *isnull;
-	WalbusColumn *columns;		/* published columns, RELATION order */
-	int			ncolumns;
-	int			key_index;		/* walbus_key: in columns; else -1 */
-	char		header[WALBUS_ARRAY_HEADER_MAX];	/* of the values array */
-	int			header_len;
+	TupleDesc	  desc;	  /* a copy: the typcache's may be freed */
+	Datum		 *values; /* heap_deform_tuple scratch, natts long */
+	bool		 *isnull;
+	WalbusColumn *columns; /* published columns, RELATION order */
+	int			  ncolumns;
+	int			  key_index; /* walbus_key: in columns; else -1 */
+	char		  header[WALBUS_ARRAY_HEADER_MAX]; /* of the values array */
+	int			  header_len;
 
 	MemoryContext rel_cxt;
-	MemoryContext call_cxt;		/* one call's work, reset after it */
+	MemoryContext call_cxt; /* one call's work, reset after it */
 } WalbusRowCache;
 
 PG_FUNCTION_INFO_V1(walbus_row_sql);
@@ -89,13 +89,13 @@ static WalbusRowCache *walbus_row_cache_get(FunctionCallInfo fcinfo,
 											const char *fname, bool want_key,
 											HeapTupleHeader *row);
 static WalbusRowCache *walbus_row_cache_build(FunctionCallInfo fcinfo,
-											  const char *fname,
-											  bool want_key);
-static void walbus_row_check_table(Relation rel);
+											  const char	  *fname,
+											  bool			   want_key);
+static void			   walbus_row_check_table(Relation rel);
 static void walbus_row_check_key(WalbusRowCache *cache, Relation rel);
 static void walbus_row_values_header(WalbusRowCache *cache, Oid relid);
-static void walbus_row_type_mismatch(Oid relid, const char *fname,
-									 Oid typid) pg_attribute_noreturn();
+static void walbus_row_type_mismatch(Oid relid, const char *fname, Oid typid)
+	pg_attribute_noreturn();
 static void walbus_row_encode(wb_enc *enc, WalbusColumn *col, Datum value,
 							  bool isnull);
 static void walbus_row_tuple(HeapTupleData *tuple, HeapTupleHeader row);
@@ -111,10 +111,10 @@ walbus_row_sql(PG_FUNCTION_ARGS)
 	HeapTupleHeader row;
 	WalbusRowCache *cache = walbus_row_cache_get(fcinfo, "walbus_row", false,
 												 &row);
-	HeapTupleData tuple;
-	StringInfoData buf;
-	MemoryContext oldcxt;
-	wb_enc		enc;
+	HeapTupleData	tuple;
+	StringInfoData	buf;
+	MemoryContext	oldcxt;
+	wb_enc			enc;
 
 	walbus_row_tuple(&tuple, row);
 	walbus_row_bytea_start(&buf);
@@ -151,13 +151,13 @@ walbus_key_sql(PG_FUNCTION_ARGS)
 	HeapTupleHeader row;
 	WalbusRowCache *cache = walbus_row_cache_get(fcinfo, "walbus_key", true,
 												 &row);
-	WalbusColumn *key = &cache->columns[cache->key_index];
-	HeapTupleData tuple;
-	StringInfoData buf;
-	MemoryContext oldcxt;
-	Datum		value;
-	bool		isnull;
-	wb_enc		enc;
+	WalbusColumn   *key = &cache->columns[cache->key_index];
+	HeapTupleData	tuple;
+	StringInfoData	buf;
+	MemoryContext	oldcxt;
+	Datum			value;
+	bool			isnull;
+	wb_enc			enc;
 
 	walbus_row_tuple(&tuple, row);
 	walbus_row_bytea_start(&buf);
@@ -183,12 +183,12 @@ walbus_key_sql(PG_FUNCTION_ARGS)
  * only compares a few numbers.
  */
 static WalbusRowCache *
-walbus_row_cache_get(FunctionCallInfo fcinfo, const char *fname,
-					 bool want_key, HeapTupleHeader *row)
+walbus_row_cache_get(FunctionCallInfo fcinfo, const char *fname, bool want_key,
+					 HeapTupleHeader *row)
 {
 	WalbusRowCache *cache = fcinfo->flinfo->fn_extra;
-	MemoryContext oldcxt;
-	Oid			typid;
+	MemoryContext	oldcxt;
+	Oid				typid;
 
 	if (cache == NULL || !OidIsValid(cache->relid) ||
 		cache->relid != PG_GETARG_OID(0) ||
@@ -210,13 +210,13 @@ static WalbusRowCache *
 walbus_row_cache_build(FunctionCallInfo fcinfo, const char *fname,
 					   bool want_key)
 {
-	FmgrInfo   *flinfo = fcinfo->flinfo;
+	FmgrInfo	   *flinfo = fcinfo->flinfo;
 	WalbusRowCache *cache = flinfo->fn_extra;
-	Oid			relid = PG_GETARG_OID(0);
-	Oid			argtype = get_fn_expr_argtype(flinfo, 1);
-	Relation	rel;
-	TupleDesc	desc;
-	MemoryContext oldcxt;
+	Oid				relid = PG_GETARG_OID(0);
+	Oid				argtype = get_fn_expr_argtype(flinfo, 1);
+	Relation		rel;
+	TupleDesc		desc;
+	MemoryContext	oldcxt;
 
 	if (cache == NULL)
 	{
@@ -225,8 +225,7 @@ walbus_row_cache_build(FunctionCallInfo fcinfo, const char *fname,
 		cache->rel_cxt = AllocSetContextCreate(flinfo->fn_mcxt,
 											   "walbus row cache",
 											   ALLOCSET_SMALL_SIZES);
-		cache->call_cxt = AllocSetContextCreate(flinfo->fn_mcxt,
-												"walbus row",
+		cache->call_cxt = AllocSetContextCreate(flinfo->fn_mcxt, "walbus row",
 												ALLOCSET_DEFAULT_SIZES);
 		flinfo->fn_extra = cache;
 	}
@@ -287,8 +286,8 @@ walbus_row_cache_build(FunctionCallInfo fcinfo, const char *fname,
 static void
 walbus_row_check_table(Relation rel)
 {
-	char		relkind = rel->rd_rel->relkind;
-	Oid			root;
+	char relkind = rel->rd_rel->relkind;
+	Oid	 root;
 
 	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
 		ereport(ERROR,
@@ -298,12 +297,14 @@ walbus_row_check_table(Relation rel)
 	if (rel->rd_rel->relispartition)
 	{
 		root = llast_oid(get_partition_ancestors(RelationGetRelid(rel)));
+		/* clang-format off */
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is a partition", RelationGetRelationName(rel)),
 				 errdetail("walbus publishes the rows of a partition as rows of its root table, \"%s\".",
 						   get_rel_name(root)),
 				 errhint("Pass the root table, and rows read from it.")));
+		/* clang-format on */
 	}
 }
 
@@ -314,9 +315,10 @@ walbus_row_check_table(Relation rel)
 static void
 walbus_row_check_key(WalbusRowCache *cache, Relation rel)
 {
-	Oid			roleid = GetUserId();
-	AttrNumber	key_attno = InvalidAttrNumber;
+	Oid		   roleid = GetUserId();
+	AttrNumber key_attno = InvalidAttrNumber;
 
+	/* clang-format off */
 	if (walbus_eligibility(rel, roleid, NULL, NULL, &key_attno) !=
 		WALBUS_ELIGIBLE)
 		ereport(ERROR,
@@ -325,12 +327,14 @@ walbus_row_check_key(WalbusRowCache *cache, Relation rel)
 						RelationGetRelationName(rel),
 						walbus_eligibility_reason(rel, roleid, NULL)),
 				 errhint("The view walbus_tables gives the verdict of every table for the current role.")));
+	/* clang-format on */
 
 	for (int i = 0; i < cache->ncolumns; i++)
 		if (cache->columns[i].attno == key_attno)
 			cache->key_index = i;
 	if (cache->key_index < 0)
-		elog(ERROR, "primary key column %d of relation \"%s\" is not published",
+		elog(ERROR,
+			 "primary key column %d of relation \"%s\" is not published",
 			 key_attno, RelationGetRelationName(rel));
 	cache->roleid = roleid;
 }
@@ -347,7 +351,7 @@ walbus_row_values_header(WalbusRowCache *cache, Oid relid)
 {
 	StringInfoData ins;
 	StringInfoData del;
-	wb_enc		enc;
+	wb_enc		   enc;
 
 	initStringInfo(&ins);
 	wb_enc_init(&enc, walbus_append, &ins);
@@ -369,6 +373,7 @@ walbus_row_values_header(WalbusRowCache *cache, Oid relid)
 static void
 walbus_row_type_mismatch(Oid relid, const char *fname, Oid typid)
 {
+	/* clang-format off */
 	ereport(ERROR,
 			(errcode(ERRCODE_DATATYPE_MISMATCH),
 			 errmsg("argument of %s must be a row of table \"%s\"",
@@ -379,6 +384,7 @@ walbus_row_type_mismatch(Oid relid, const char *fname, Oid typid)
 			 errdetail("It is of type %s.", format_type_be(typid)),
 			 errhint("Pass the table's whole-row reference, as in SELECT %s('t'::regclass, t.*) FROM t.",
 					 fname)));
+	/* clang-format on */
 }
 
 /*
@@ -396,8 +402,8 @@ walbus_row_encode(wb_enc *enc, WalbusColumn *col, Datum value, bool isnull)
 
 	if (!isnull && info->typlen == -1 &&
 		VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(value)))
-		value = PointerGetDatum(detoast_external_attr((struct varlena *)
-													  DatumGetPointer(value)));
+		value = PointerGetDatum(
+			detoast_external_attr((struct varlena *) DatumGetPointer(value)));
 	walbus_value_encode(enc, info, value, isnull);
 }
 

@@ -40,9 +40,9 @@ PG_FUNCTION_INFO_V1(walbus_relation_sql);
 Datum
 walbus_eligibility_sql(PG_FUNCTION_ARGS)
 {
-	Oid			relid = PG_GETARG_OID(0);
-	Relation	rel = relation_open(relid, AccessShareLock);
-	char	   *reason = walbus_eligibility_reason(rel, GetUserId(), NULL);
+	Oid		 relid = PG_GETARG_OID(0);
+	Relation rel = relation_open(relid, AccessShareLock);
+	char	*reason = walbus_eligibility_reason(rel, GetUserId(), NULL);
 
 	relation_close(rel, AccessShareLock);
 	PG_RETURN_TEXT_P(cstring_to_text(reason));
@@ -55,13 +55,13 @@ walbus_eligibility_sql(PG_FUNCTION_ARGS)
 Datum
 walbus_relation_sql(PG_FUNCTION_ARGS)
 {
-	Oid			relid = PG_GETARG_OID(0);
-	Relation	rel = relation_open(relid, AccessShareLock);
-	Oid			published = InvalidOid;
-	AttrNumber	key_attno = InvalidAttrNumber;
+	Oid				  relid = PG_GETARG_OID(0);
+	Relation		  rel = relation_open(relid, AccessShareLock);
+	Oid				  published = InvalidOid;
+	AttrNumber		  key_attno = InvalidAttrNumber;
 	WalbusEligibility verdict;
-	StringInfoData buf;
-	bytea	   *result;
+	StringInfoData	  buf;
+	bytea			 *result;
 
 	verdict = walbus_eligibility(rel, GetUserId(), NULL, &published,
 								 &key_attno);
@@ -70,8 +70,10 @@ walbus_relation_sql(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("walbus does not publish relation \"%s\"",
 						RelationGetRelationName(rel)),
-				 errdetail("%s", walbus_eligibility_reason(rel, GetUserId(),
-														   NULL))));
+				 errdetail("%s",
+						   walbus_eligibility_reason(rel, GetUserId(),
+													 NULL))));
+	/* clang-format off */
 	if (published != relid)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -79,6 +81,7 @@ walbus_relation_sql(PG_FUNCTION_ARGS)
 						RelationGetRelationName(rel),
 						get_rel_name(published)),
 				 errhint("Ask for the root's definition.")));
+	/* clang-format on */
 	initStringInfo(&buf);
 	appendStringInfoSpaces(&buf, VARHDRSZ);
 	walbus_relation_record(&buf, rel, key_attno);

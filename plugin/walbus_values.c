@@ -36,9 +36,9 @@ static FmgrInfo *walbus_utf8_proc = NULL;
 void
 walbus_value_prepare(WalbusValueInfo *info, Oid typid, MemoryContext cxt)
 {
-	Oid			base = getBaseType(typid);
-	Oid			outfunc;
-	bool		isvarlena;
+	Oid	 base = getBaseType(typid);
+	Oid	 outfunc;
+	bool isvarlena;
 
 	get_typlenbyval(base, &info->typlen, &info->typbyval);
 	switch (base)
@@ -94,9 +94,9 @@ walbus_value_encode(wb_enc *enc, WalbusValueInfo *info, Datum value,
 					bool isnull)
 {
 	struct varlena *v;
-	const char *s;
-	size_t		len;
-	Timestamp	ts;
+	const char	   *s;
+	size_t			len;
+	Timestamp		ts;
 
 	if (isnull)
 	{
@@ -140,7 +140,8 @@ walbus_value_encode(wb_enc *enc, WalbusValueInfo *info, Datum value,
 			wb_enc_v_float64(enc, DatumGetFloat8(value));
 			return;
 		case WALBUS_VALUE_BYTEA:
-			v = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(value));
+			v = pg_detoast_datum_packed(
+				(struct varlena *) DatumGetPointer(value));
 			wb_enc_v_bin(enc, VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
 			return;
 		case WALBUS_VALUE_TIMESTAMP:
@@ -158,7 +159,8 @@ walbus_value_encode(wb_enc *enc, WalbusValueInfo *info, Datum value,
 			wb_enc_v_str(enc, s, strlen(s));
 			return;
 		case WALBUS_VALUE_TEXT:
-			v = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(value));
+			v = pg_detoast_datum_packed(
+				(struct varlena *) DatumGetPointer(value));
 			s = walbus_to_utf8(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v), &len);
 			wb_enc_v_str(enc, s, len);
 			return;
@@ -199,7 +201,7 @@ walbus_value_equal(const WalbusValueInfo *info, Datum a, Datum b)
 int
 walbus_append(void *buf, const char *data, size_t len)
 {
-	StringInfo	str = (StringInfo) buf;
+	StringInfo str = (StringInfo) buf;
 
 	if (len < (size_t) (str->maxlen - str->len))
 	{
@@ -215,26 +217,28 @@ walbus_append(void *buf, const char *data, size_t len)
 void
 walbus_utf8_prepare(void)
 {
-	int			encoding = GetDatabaseEncoding();
+	int			  encoding = GetDatabaseEncoding();
 	MemoryContext oldcxt = CurrentMemoryContext;
-	bool		own_xact = !IsTransactionState();
-	Oid			proc;
-	FmgrInfo   *finfo;
+	bool		  own_xact = !IsTransactionState();
+	Oid			  proc;
+	FmgrInfo	 *finfo;
 
-	if (walbus_utf8_proc != NULL ||
-		encoding == PG_UTF8 || encoding == PG_SQL_ASCII)
+	if (walbus_utf8_proc != NULL || encoding == PG_UTF8 ||
+		encoding == PG_SQL_ASCII)
 		return;
 
 	/* a walsender starts decoding outside any transaction */
 	if (own_xact)
 		StartTransactionCommand();
 	proc = FindDefaultConversionProc(encoding, PG_UTF8);
+	/* clang-format off */
 	if (!OidIsValid(proc))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FUNCTION),
 				 errmsg("no default conversion from encoding \"%s\" to \"UTF8\"",
 						GetDatabaseEncodingName()),
 				 errhint("walbus sends every string as UTF-8.")));
+	/* clang-format on */
 	finfo = MemoryContextAlloc(TopMemoryContext, sizeof(FmgrInfo));
 	fmgr_info_cxt(proc, finfo, TopMemoryContext);
 	if (own_xact)
@@ -253,9 +257,9 @@ walbus_utf8_prepare(void)
 const char *
 walbus_to_utf8(const char *s, size_t len, size_t *out_len)
 {
-	int			encoding = GetDatabaseEncoding();
+	int			   encoding = GetDatabaseEncoding();
 	unsigned char *conv;
-	size_t		i;
+	size_t		   i;
 
 	*out_len = len;
 	if (encoding == PG_UTF8)
@@ -283,13 +287,10 @@ walbus_to_utf8(const char *s, size_t len, size_t *out_len)
 						len)));
 	conv = MemoryContextAllocHuge(CurrentMemoryContext,
 								  len * MAX_CONVERSION_GROWTH + 1);
-	(void) FunctionCall6(walbus_utf8_proc,
-						 Int32GetDatum(encoding),
-						 Int32GetDatum(PG_UTF8),
-						 CStringGetDatum(s),
+	(void) FunctionCall6(walbus_utf8_proc, Int32GetDatum(encoding),
+						 Int32GetDatum(PG_UTF8), CStringGetDatum(s),
 						 CStringGetDatum((char *) conv),
-						 Int32GetDatum((int) len),
-						 BoolGetDatum(false));
+						 Int32GetDatum((int) len), BoolGetDatum(false));
 	*out_len = strlen((char *) conv);
 	return (const char *) conv;
 }

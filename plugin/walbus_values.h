@@ -31,18 +31,18 @@ typedef enum WalbusValueKind
 	WALBUS_VALUE_FLOAT4,
 	WALBUS_VALUE_FLOAT8,
 	WALBUS_VALUE_BYTEA,
-	WALBUS_VALUE_TIMESTAMP,		/* timestamp and timestamptz */
-	WALBUS_VALUE_NUMERIC,		/* output function, known to be ASCII */
-	WALBUS_VALUE_TEXT,			/* stored bytes are the text: no output call */
-	WALBUS_VALUE_OUTPUT			/* output function, then to UTF-8 */
+	WALBUS_VALUE_TIMESTAMP, /* timestamp and timestamptz */
+	WALBUS_VALUE_NUMERIC,	/* output function, known to be ASCII */
+	WALBUS_VALUE_TEXT,		/* stored bytes are the text: no output call */
+	WALBUS_VALUE_OUTPUT		/* output function, then to UTF-8 */
 } WalbusValueKind;
 
 typedef struct WalbusValueInfo
 {
 	WalbusValueKind kind;
-	int16		typlen;			/* -1 for varlena: may be TOASTed */
-	bool		typbyval;
-	FmgrInfo	output;			/* NUMERIC and OUTPUT only */
+	int16			typlen; /* -1 for varlena: may be TOASTed */
+	bool			typbyval;
+	FmgrInfo		output; /* NUMERIC and OUTPUT only */
 } WalbusValueInfo;
 
 /* Decide the mapping for a column of type typid; fn_mcxt is cxt. */
@@ -60,15 +60,14 @@ extern void walbus_value_encode(wb_enc *enc, WalbusValueInfo *info,
  * Whether two non-null values of the column are the same value (in their
  * stored form, which for a key is what identifies the row).
  */
-extern bool walbus_value_equal(const WalbusValueInfo *info, Datum a,
-							   Datum b);
+extern bool walbus_value_equal(const WalbusValueInfo *info, Datum a, Datum b);
 
 /*
  * The encoder's write callback in the backend: append to the StringInfo
  * given as its context.  Growing past MaxAllocSize is an ERROR, so it
  * never reports failure.
  */
-extern int	walbus_append(void *buf, const char *data, size_t len);
+extern int walbus_append(void *buf, const char *data, size_t len);
 
 /*
  * Look up the server-to-UTF-8 conversion once per backend.  Needs catalog
@@ -85,4 +84,4 @@ extern void walbus_utf8_prepare(void);
  */
 extern const char *walbus_to_utf8(const char *s, size_t len, size_t *out_len);
 
-#endif							/* WALBUS_VALUES_H */
+#endif /* WALBUS_VALUES_H */

@@ -68,13 +68,13 @@ wbb_enc_event(wb_enc *e, const wbb_event *ev)
 }
 
 int
-wbb_decode_event(const void *buf, size_t len, wbb_event *out,
-				 char *errbuf, size_t errlen)
+wbb_decode_event(const void *buf, size_t len, wbb_event *out, char *errbuf,
+				 size_t errlen)
 {
-	mpr			r;
-	uint32_t	n;
-	bool		has_event = false;
-	bool		has_id = false;
+	mpr		 r;
+	uint32_t n;
+	bool	 has_event = false;
+	bool	 has_id = false;
 
 	memset(out, 0, sizeof(*out));
 	mpr_init(&r, buf, len);
@@ -82,14 +82,14 @@ wbb_decode_event(const void *buf, size_t len, wbb_event *out,
 	{
 		for (uint32_t i = 0; i < n && !r.failed; i++)
 		{
-			wb_str		key;
+			wb_str key;
 
 			if (!mpr_str(&r, &key))
 				break;
 			if (mpr_str_eq(key, "event"))
 			{
-				wb_str		s;
-				bool		known = false;
+				wb_str s;
+				bool   known = false;
 
 				if (!mpr_str(&r, &s))
 					break;
@@ -126,7 +126,8 @@ wbb_decode_event(const void *buf, size_t len, wbb_event *out,
 		}
 	}
 	if (!r.failed && (!has_event || !has_id || out->topic.ptr == NULL))
-		mpr_fail(&r, "a backfill event needs \"event\", \"backfill\" and "
+		mpr_fail(&r,
+				 "a backfill event needs \"event\", \"backfill\" and "
 				 "\"topic\"");
 	if (r.failed)
 	{

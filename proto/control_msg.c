@@ -32,8 +32,8 @@ wbc_kv_uint(wb_enc *e, msgpack_packer *pk, const char *key, uint64_t v)
 }
 
 static void
-wbc_kv_str(wb_enc *e, msgpack_packer *pk, const char *key,
-		   const char *s, size_t len)
+wbc_kv_str(wb_enc *e, msgpack_packer *pk, const char *key, const char *s,
+		   size_t len)
 {
 	wbc_put_key(e, pk, key);
 	wb_pack_str(e, pk, s, len);
@@ -60,6 +60,7 @@ wbc_failed(const mpr *r, char *errbuf, size_t errlen)
 
 /* ------------------------------------------------------------- requests */
 
+/* clang-format off */
 static const struct
 {
 	const char *name;
@@ -72,6 +73,7 @@ static const struct
 	{"replay", WBC_OP_REPLAY},
 	{"backfill", WBC_OP_BACKFILL}
 };
+/* clang-format on */
 
 void
 wbc_enc_status_request(wb_enc *e)
@@ -176,7 +178,7 @@ wbc_enc_replay_request(wb_enc *e, const char *consumer, size_t len,
 static void
 wbc_read_prefixes(mpr *r, wbc_request *out)
 {
-	uint32_t	n;
+	uint32_t n;
 
 	if (!mpr_array(r, &n))
 		return;
@@ -191,16 +193,16 @@ wbc_read_prefixes(mpr *r, wbc_request *out)
 }
 
 int
-wbc_decode_request(const void *buf, size_t len, wbc_request *out,
-				   char *errbuf, size_t errlen)
+wbc_decode_request(const void *buf, size_t len, wbc_request *out, char *errbuf,
+				   size_t errlen)
 {
-	mpr			r;
-	uint32_t	n;
-	bool		has_op = false;
-	bool		has_lsn = false;
-	bool		has_release_lsn = false;
-	bool		has_release_pos = false;
-	bool		has_pos = false;
+	mpr		 r;
+	uint32_t n;
+	bool	 has_op = false;
+	bool	 has_lsn = false;
+	bool	 has_release_lsn = false;
+	bool	 has_release_pos = false;
+	bool	 has_pos = false;
 
 	memset(out, 0, sizeof(*out));
 	mpr_init(&r, buf, len);
@@ -208,7 +210,7 @@ wbc_decode_request(const void *buf, size_t len, wbc_request *out,
 		return wbc_failed(&r, errbuf, errlen);
 	for (uint32_t i = 0; i < n; i++)
 	{
-		wb_str		key;
+		wb_str key;
 
 		if (!mpr_str(&r, &key))
 			break;
@@ -294,9 +296,9 @@ int
 wbc_decode_backfill(const void *buf, size_t len, wbc_backfill *out,
 					char *errbuf, size_t errlen)
 {
-	mpr			r;
-	uint32_t	n;
-	bool		has_id = false;
+	mpr		 r;
+	uint32_t n;
+	bool	 has_id = false;
 
 	memset(out, 0, sizeof(*out));
 	mpr_init(&r, buf, len);
@@ -304,7 +306,7 @@ wbc_decode_backfill(const void *buf, size_t len, wbc_backfill *out,
 		return wbc_failed(&r, errbuf, errlen);
 	for (uint32_t i = 0; i < n && !r.failed; i++)
 	{
-		wb_str		key;
+		wb_str key;
 
 		if (!mpr_str(&r, &key))
 			break;
@@ -362,7 +364,8 @@ wbc_enc_table(wb_enc *e, const wbc_schema *s, bool with_ok)
 		const wbc_column *c = &s->columns[i];
 
 		msgpack_pack_map(&pk, 5);
-		wbc_kv_uint(e, &pk, "attnum", (uint64_t) (c->attnum > 0 ? c->attnum : 0));
+		wbc_kv_uint(e, &pk, "attnum",
+					(uint64_t) (c->attnum > 0 ? c->attnum : 0));
 		wbc_kv_str(e, &pk, "name", c->name.ptr, c->name.len);
 		wbc_kv_uint(e, &pk, "type_oid", c->typoid);
 		wbc_put_key(e, &pk, "typmod");
@@ -375,10 +378,10 @@ wbc_enc_table(wb_enc *e, const wbc_schema *s, bool with_ok)
  * The status fields, by key, for both directions: WBC_STATUS_FIELDS
  * (status_fields.h) in its order, which is the order on the wire.
  */
-#define WBC_STATUS_IS_STR_UINT	false
-#define WBC_STATUS_IS_STR_LSN	false
-#define WBC_STATUS_IS_STR_FLAG	false
-#define WBC_STATUS_IS_STR_STR	true
+#define WBC_STATUS_IS_STR_UINT false
+#define WBC_STATUS_IS_STR_LSN  false
+#define WBC_STATUS_IS_STR_FLAG false
+#define WBC_STATUS_IS_STR_STR  true
 #define WBC_STATUS_ENTRY(name, kind, doc) \
 	{#name, offsetof(wbc_status, name), WBC_STATUS_IS_STR_##kind},
 
@@ -387,9 +390,7 @@ static const struct
 	const char *key;
 	size_t		offset;
 	bool		is_str;
-}			wbc_status_fields[] = {
-	WBC_STATUS_FIELDS(WBC_STATUS_ENTRY)
-};
+} wbc_status_fields[] = {WBC_STATUS_FIELDS(WBC_STATUS_ENTRY)};
 
 #define WBC_NSTATUS (sizeof(wbc_status_fields) / sizeof(wbc_status_fields[0]))
 
@@ -442,9 +443,9 @@ int
 wbc_decode_result(const void *buf, size_t len, bool *ok, wb_str *code,
 				  wb_str *message, char *errbuf, size_t errlen)
 {
-	mpr			r;
-	uint32_t	n;
-	bool		has_ok = false;
+	mpr		 r;
+	uint32_t n;
+	bool	 has_ok = false;
 
 	*ok = false;
 	code->ptr = message->ptr = "";
@@ -454,7 +455,7 @@ wbc_decode_result(const void *buf, size_t len, bool *ok, wb_str *code,
 		return wbc_failed(&r, errbuf, errlen);
 	for (uint32_t i = 0; i < n && !r.failed; i++)
 	{
-		wb_str		key;
+		wb_str key;
 
 		if (!mpr_str(&r, &key))
 			break;
@@ -477,8 +478,8 @@ wbc_decode_result(const void *buf, size_t len, bool *ok, wb_str *code,
 static bool
 wbc_read_column(mpr *r, wbc_column *c)
 {
-	uint32_t	n;
-	int64_t		typmod = -1;
+	uint32_t n;
+	int64_t	 typmod = -1;
 
 	if (!mpr_map(r, &n))
 		return false;
@@ -486,7 +487,7 @@ wbc_read_column(mpr *r, wbc_column *c)
 	c->typmod = -1;
 	for (uint32_t i = 0; i < n && !r->failed; i++)
 	{
-		wb_str		key;
+		wb_str key;
 
 		if (!mpr_str(r, &key))
 			return false;
@@ -505,7 +506,7 @@ wbc_read_column(mpr *r, wbc_column *c)
 			mpr_str(r, &c->typname);
 		else if (mpr_str_eq(key, "attnum"))
 		{
-			uint32_t	attnum = 0;
+			uint32_t attnum = 0;
 
 			if (mpr_uint32(r, &attnum) && attnum > INT16_MAX)
 				mpr_fail(r, "attnum %u out of range", attnum);
@@ -520,12 +521,12 @@ wbc_read_column(mpr *r, wbc_column *c)
 }
 
 int
-wbc_decode_schema(const void *buf, size_t len, wbc_schema *out,
-				  char *errbuf, size_t errlen)
+wbc_decode_schema(const void *buf, size_t len, wbc_schema *out, char *errbuf,
+				  size_t errlen)
 {
-	mpr			r;
-	uint32_t	n;
-	bool		has_columns = false;
+	mpr		 r;
+	uint32_t n;
+	bool	 has_columns = false;
 
 	memset(out, 0, sizeof(*out));
 	mpr_init(&r, buf, len);
@@ -533,7 +534,7 @@ wbc_decode_schema(const void *buf, size_t len, wbc_schema *out,
 		return wbc_failed(&r, errbuf, errlen);
 	for (uint32_t i = 0; i < n && !r.failed; i++)
 	{
-		wb_str		key;
+		wb_str key;
 
 		if (!mpr_str(&r, &key))
 			break;
@@ -551,7 +552,7 @@ wbc_decode_schema(const void *buf, size_t len, wbc_schema *out,
 			mpr_uint32(&r, &out->schema_oid);
 		else if (mpr_str_eq(key, "columns") && !has_columns)
 		{
-			uint32_t	nc;
+			uint32_t nc;
 
 			has_columns = true;
 			if (!mpr_array(&r, &nc))
@@ -576,8 +577,8 @@ wbc_decode_schema(const void *buf, size_t len, wbc_schema *out,
 		else
 			mpr_skip(&r);
 	}
-	if (!r.failed && (!has_columns || out->schema.ptr == NULL ||
-					  out->table.ptr == NULL))
+	if (!r.failed &&
+		(!has_columns || out->schema.ptr == NULL || out->table.ptr == NULL))
 		mpr_fail(&r, "schema response lacks columns, schema or table");
 	if (!r.failed && out->ncolumns > 0 && out->key_index >= out->ncolumns)
 		mpr_fail(&r, "key_index %u out of %u columns", out->key_index,
@@ -594,7 +595,7 @@ wbc_decode_schema(const void *buf, size_t len, wbc_schema *out,
 static void
 wbc_read_consumers(mpr *r, wbc_status *out)
 {
-	uint32_t	n;
+	uint32_t n;
 
 	if (!mpr_array(r, &n))
 		return;
@@ -606,14 +607,14 @@ wbc_read_consumers(mpr *r, wbc_status *out)
 	for (uint32_t i = 0; i < n && !r->failed; i++)
 	{
 		wbc_consumer_status *c = &out->consumers[i];
-		uint32_t	nk;
+		uint32_t			 nk;
 
 		if (!mpr_map(r, &nk))
 			return;
 		for (uint32_t k = 0; k < nk && !r->failed; k++)
 		{
-			wb_str		key;
-			bool		b = false;
+			wb_str key;
+			bool   b = false;
 
 			if (!mpr_str(r, &key))
 				return;
@@ -645,11 +646,11 @@ wbc_read_consumers(mpr *r, wbc_status *out)
 }
 
 int
-wbc_decode_status(const void *buf, size_t len, wbc_status *out,
-				  char *errbuf, size_t errlen)
+wbc_decode_status(const void *buf, size_t len, wbc_status *out, char *errbuf,
+				  size_t errlen)
 {
-	mpr			r;
-	uint32_t	n;
+	mpr		 r;
+	uint32_t n;
 
 	memset(out, 0, sizeof(*out));
 	mpr_init(&r, buf, len);
@@ -657,8 +658,8 @@ wbc_decode_status(const void *buf, size_t len, wbc_status *out,
 		return wbc_failed(&r, errbuf, errlen);
 	for (uint32_t i = 0; i < n && !r.failed; i++)
 	{
-		wb_str		key;
-		bool		known = false;
+		wb_str key;
+		bool   known = false;
 
 		if (!mpr_str(&r, &key))
 			break;
@@ -669,7 +670,7 @@ wbc_decode_status(const void *buf, size_t len, wbc_status *out,
 		}
 		for (size_t j = 0; j < WBC_NSTATUS && !known; j++)
 		{
-			char	   *field;
+			char *field;
 
 			if (!mpr_str_eq(key, wbc_status_fields[j].key))
 				continue;
@@ -754,11 +755,11 @@ wbc_enc_replay_message(wb_enc *e, const void *msg, size_t len)
 }
 
 int
-wbc_decode_hello(const void *buf, size_t len, wbc_hello *out,
-				 char *errbuf, size_t errlen)
+wbc_decode_hello(const void *buf, size_t len, wbc_hello *out, char *errbuf,
+				 size_t errlen)
 {
-	mpr			r;
-	uint32_t	n;
+	mpr		 r;
+	uint32_t n;
 
 	memset(out, 0, sizeof(*out));
 	mpr_init(&r, buf, len);
@@ -766,7 +767,7 @@ wbc_decode_hello(const void *buf, size_t len, wbc_hello *out,
 		return wbc_failed(&r, errbuf, errlen);
 	for (uint32_t i = 0; i < n && !r.failed; i++)
 	{
-		wb_str		key;
+		wb_str key;
 
 		if (!mpr_str(&r, &key))
 			break;
@@ -794,8 +795,8 @@ int
 wbc_decode_ack(const void *buf, size_t len, uint64_t *flushed_lsn,
 			   char *errbuf, size_t errlen)
 {
-	mpr			r;
-	uint32_t	n;
+	mpr		 r;
+	uint32_t n;
 
 	*flushed_lsn = 0;
 	mpr_init(&r, buf, len);
@@ -803,7 +804,7 @@ wbc_decode_ack(const void *buf, size_t len, uint64_t *flushed_lsn,
 		return wbc_failed(&r, errbuf, errlen);
 	for (uint32_t i = 0; i < n && !r.failed; i++)
 	{
-		wb_str		key;
+		wb_str key;
 
 		if (!mpr_str(&r, &key))
 			break;
@@ -818,12 +819,12 @@ wbc_decode_ack(const void *buf, size_t len, uint64_t *flushed_lsn,
 }
 
 int
-wbc_decode_replay(const void *buf, size_t len, wbc_replay *out,
-				  char *errbuf, size_t errlen)
+wbc_decode_replay(const void *buf, size_t len, wbc_replay *out, char *errbuf,
+				  size_t errlen)
 {
-	mpr			r;
-	uint32_t	n;
-	bool		has_messages = false;
+	mpr		 r;
+	uint32_t n;
+	bool	 has_messages = false;
 
 	memset(out, 0, sizeof(*out));
 	mpr_init(&r, buf, len);
@@ -831,7 +832,7 @@ wbc_decode_replay(const void *buf, size_t len, wbc_replay *out,
 		return wbc_failed(&r, errbuf, errlen);
 	for (uint32_t i = 0; i < n && !r.failed; i++)
 	{
-		wb_str		key;
+		wb_str key;
 
 		if (!mpr_str(&r, &key))
 			break;
@@ -845,7 +846,7 @@ wbc_decode_replay(const void *buf, size_t len, wbc_replay *out,
 			mpr_bool(&r, &out->end);
 		else if (mpr_str_eq(key, "messages") && !has_messages)
 		{
-			uint32_t	nm;
+			uint32_t nm;
 
 			has_messages = true;
 			/* each element is at least one byte: mpr_array checked nm */

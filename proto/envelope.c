@@ -30,31 +30,31 @@
 #include "mpread.h"
 
 /* Map keys.  Short words: they are repeated in every frame. */
-#define K_RUN		"run"
-#define K_SEQ		"seq"
-#define K_TSEQ		"tseq"
-#define K_KIND		"kind"
-#define K_XID		"xid"
-#define K_COMMIT_LSN "commit_lsn"
-#define K_COMMIT_TIME "commit_time"
-#define K_RELID		"relid"
-#define K_SV		"schema_version"
+#define K_RUN			"run"
+#define K_SEQ			"seq"
+#define K_TSEQ			"tseq"
+#define K_KIND			"kind"
+#define K_XID			"xid"
+#define K_COMMIT_LSN	"commit_lsn"
+#define K_COMMIT_TIME	"commit_time"
+#define K_RELID			"relid"
+#define K_SV			"schema_version"
 #define K_TRANSACTIONAL "transactional"
-#define K_PREFIX	"prefix"
-#define K_CHANGES	"changes"
-#define K_END_LSN	"end_lsn"
-#define K_FIRST_SEQ	"first_seq"
-#define K_FRAMES	"frames"
-#define K_LAST_POS	"last_pos"
-#define K_TOPICS	"topics"
-#define K_TIME		"time"
-#define K_TXN_TSEQ	"txn_tseq"
-#define K_RECEIVED_LSN "received_lsn"
-#define K_FLUSHED_LSN "flushed_lsn"
+#define K_PREFIX		"prefix"
+#define K_CHANGES		"changes"
+#define K_END_LSN		"end_lsn"
+#define K_FIRST_SEQ		"first_seq"
+#define K_FRAMES		"frames"
+#define K_LAST_POS		"last_pos"
+#define K_TOPICS		"topics"
+#define K_TIME			"time"
+#define K_TXN_TSEQ		"txn_tseq"
+#define K_RECEIVED_LSN	"received_lsn"
+#define K_FLUSHED_LSN	"flushed_lsn"
 
 /* Names of the frame kinds, the values of "kind". */
-#define FK_CHANGES	"changes"
-#define FK_COMMIT	"commit"
+#define FK_CHANGES	 "changes"
+#define FK_COMMIT	 "commit"
 #define FK_HEARTBEAT "heartbeat"
 
 /*
@@ -62,10 +62,10 @@
  * msgpack library (JavaScript's numbers among them), and are never 0, which
  * consumers use for "none".
  */
-#define WBE_ID_LIMIT	(UINT64_C(1) << 53)
+#define WBE_ID_LIMIT (UINT64_C(1) << 53)
 
 /* msgpack's array32 marker: the changes array's fixed-width header. */
-#define WBE_ARRAY32		0xdd
+#define WBE_ARRAY32 0xdd
 
 /*
  * The smallest change: a fixarray header and three one-byte elements (kind,
@@ -73,10 +73,10 @@
  * count of changes is checked against the bytes left with it before the
  * changes array is allocated.
  */
-#define WBE_MIN_CHANGE_BYTES	4
+#define WBE_MIN_CHANGE_BYTES 4
 
 /* The smallest commit topic entry: fixarray, fixstr "", two fixints. */
-#define WBE_MIN_TOPIC_BYTES		4
+#define WBE_MIN_TOPIC_BYTES 4
 
 static inline bool
 wbe_id_ok(uint64_t v)
@@ -109,7 +109,7 @@ wbe_put(char *dst, size_t cap, size_t *n, char c)
 static void
 wbe_put_name(char *dst, size_t cap, size_t *n, const char *name, size_t len)
 {
-	bool		quote = wbe_name_needs_quotes(name, len);
+	bool quote = wbe_name_needs_quotes(name, len);
 
 	if (quote)
 		wbe_put(dst, cap, n, '"');
@@ -135,7 +135,7 @@ size_t
 wbe_topic_table(char *dst, size_t cap, const char *schema, size_t schema_len,
 				const char *table, size_t table_len)
 {
-	size_t		n = 0;
+	size_t n = 0;
 
 	wbe_put_name(dst, cap, &n, schema, schema_len);
 	wbe_put(dst, cap, &n, '.');
@@ -146,7 +146,7 @@ wbe_topic_table(char *dst, size_t cap, const char *schema, size_t schema_len,
 size_t
 wbe_topic_schema(char *dst, size_t cap, const char *schema, size_t schema_len)
 {
-	size_t		n = 0;
+	size_t n = 0;
 
 	wbe_put_name(dst, cap, &n, schema, schema_len);
 	wbe_put(dst, cap, &n, '.');
@@ -156,7 +156,7 @@ wbe_topic_schema(char *dst, size_t cap, const char *schema, size_t schema_len)
 size_t
 wbe_topic_message(char *dst, size_t cap, const char *prefix, size_t prefix_len)
 {
-	size_t		n = 0;
+	size_t n = 0;
 
 	for (const char *p = WBE_TOPIC_MSG_PREFIX; *p; p++)
 		wbe_put(dst, cap, &n, *p);
@@ -170,15 +170,15 @@ wbe_topic_message(char *dst, size_t cap, const char *prefix, size_t prefix_len)
 static void
 wbe_key(msgpack_packer *pk, const char *key)
 {
-	size_t		len = strlen(key);
+	size_t len = strlen(key);
 
 	msgpack_pack_str(pk, len);
 	msgpack_pack_str_body(pk, key, len);
 }
 
 static void
-wbe_kv_str(wb_enc *e, msgpack_packer *pk, const char *key,
-		   const char *s, size_t len)
+wbe_kv_str(wb_enc *e, msgpack_packer *pk, const char *key, const char *s,
+		   size_t len)
 {
 	wbe_key(pk, key);
 	wb_pack_str(e, pk, s, len);
@@ -317,7 +317,7 @@ wbe_enc_frame_schema(wb_enc *e, const wbe_head *h, const wbe_txn *t,
 void
 wbe_patch_changes_count(void *hdr, uint32_t nchanges)
 {
-	uint8_t    *p = hdr;
+	uint8_t *p = hdr;
 
 	/* p[0] stays the array32 marker the encoder wrote */
 	p[1] = (uint8_t) (nchanges >> 24);
@@ -399,8 +399,8 @@ wbe_enc_truncate(wb_enc *e, uint32_t pos, uint32_t flags)
 }
 
 void
-wbe_enc_message(wb_enc *e, uint32_t pos, uint64_t lsn,
-				const char *content, size_t content_len)
+wbe_enc_message(wb_enc *e, uint32_t pos, uint64_t lsn, const char *content,
+				size_t content_len)
 {
 	WB_PACKER(pk, e);
 
@@ -519,23 +519,24 @@ wbe_frame_kind_name(wbe_frame_kind kind)
 /* What a topic may carry, decided from its bytes before the map is read. */
 typedef enum wbe_topic_class
 {
-	TC_TABLE,					/* "schema.table": changes of a table */
-	TC_MESSAGE,					/* "_msg.prefix": logical messages */
-	TC_TXN,						/* "_txn": commit frames */
-	TC_HEARTBEAT,				/* "_hb": heartbeats */
-	TC_SCHEMA,					/* "_schema": schema events */
-	TC_BACKFILL,				/* "_backfill": backfill events */
-	TC_RESERVED					/* any other '_' topic: nothing known */
+	TC_TABLE,	  /* "schema.table": changes of a table */
+	TC_MESSAGE,	  /* "_msg.prefix": logical messages */
+	TC_TXN,		  /* "_txn": commit frames */
+	TC_HEARTBEAT, /* "_hb": heartbeats */
+	TC_SCHEMA,	  /* "_schema": schema events */
+	TC_BACKFILL,  /* "_backfill": backfill events */
+	TC_RESERVED	  /* any other '_' topic: nothing known */
 } wbe_topic_class;
 
 static wbe_topic_class
 wbe_classify_topic(wb_str topic)
 {
-	size_t		mlen = strlen(WBE_TOPIC_MSG_PREFIX);
+	size_t mlen = strlen(WBE_TOPIC_MSG_PREFIX);
 
 	if (topic.ptr[0] != WBE_TOPIC_RESERVED)
 		return TC_TABLE;
-	if (topic.len >= mlen && memcmp(topic.ptr, WBE_TOPIC_MSG_PREFIX, mlen) == 0)
+	if (topic.len >= mlen &&
+		memcmp(topic.ptr, WBE_TOPIC_MSG_PREFIX, mlen) == 0)
 		return TC_MESSAGE;
 	if (mpr_str_eq(topic, WBE_TOPIC_TXN))
 		return TC_TXN;
@@ -574,9 +575,10 @@ enum
 	F_FLUSHED_LSN = 1 << 20
 };
 
-#define F_HEAD	(F_RUN | F_SEQ | F_TSEQ | F_KIND)
-#define F_TXN	(F_XID | F_COMMIT_LSN | F_COMMIT_TIME)
+#define F_HEAD (F_RUN | F_SEQ | F_TSEQ | F_KIND)
+#define F_TXN  (F_XID | F_COMMIT_LSN | F_COMMIT_TIME)
 
+/* clang-format off */
 static const struct
 {
 	const char *name;
@@ -592,6 +594,7 @@ static const struct
 	{K_TXN_TSEQ, F_TXN_TSEQ}, {K_RECEIVED_LSN, F_RECEIVED_LSN},
 	{K_FLUSHED_LSN, F_FLUSHED_LSN}
 };
+/* clang-format on */
 
 static uint32_t
 wbe_key_bit(wb_str key)
@@ -642,30 +645,29 @@ wbe_required(wbe_frame_kind kind, wbe_topic_class tc, bool transactional)
 /* State of one wbe_decode call. */
 typedef struct wbe_parse
 {
-	wbe_dec    *d;
-	mpr			r;
-	wbe_frame  *out;
+	wbe_dec		   *d;
+	mpr				r;
+	wbe_frame	   *out;
 	wbe_topic_class tc;
-	uint32_t	nvalues;		/* values used in d->values so far */
-	int			rc;				/* WB_ENOMEM when an allocation failed */
+	uint32_t		nvalues; /* values used in d->values so far */
+	int				rc;		 /* WB_ENOMEM when an allocation failed */
 } wbe_parse;
 
 /*
  * Put context in front of the reader's error message ("change 3: ..."), so
  * that the message says where, not only what.
  */
-static bool
-wbe_where(mpr *r, const char *fmt,...)
+static bool wbe_where(mpr *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 static bool
-wbe_where(mpr *r, const char *fmt,...)
+wbe_where(mpr *r, const char *fmt, ...)
 {
-	char		where[48];
-	char		what[sizeof(r->errmsg)];
-	size_t		used;
-	size_t		wlen;
-	va_list		ap;
+	char	where[48];
+	char	what[sizeof(r->errmsg)];
+	size_t	used;
+	size_t	wlen;
+	va_list ap;
 
 	if (!r->failed)
 		return true;
@@ -684,8 +686,8 @@ wbe_where(mpr *r, const char *fmt,...)
 static int
 wbe_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
 {
-	uint32_t	ncap;
-	void	   *p;
+	uint32_t ncap;
+	void	*p;
 
 	if (need <= *cap)
 		return WB_OK;
@@ -711,22 +713,22 @@ wbe_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
 static bool
 wbe_read_values(wbe_parse *ps, wbe_change *c, uint32_t idx)
 {
-	mpr		   *r = &ps->r;
-	uint32_t	n;
+	mpr		*r = &ps->r;
+	uint32_t n;
 
 	if (!mpr_array(r, &n))
 		return wbe_where(r, "change %u, values", idx);
 	if (n > WB_MAX_COLUMNS)
-		return mpr_fail(r, "change %u has %u values, more than %d "
-						"(the most columns a row can have)", idx, n,
-						WB_MAX_COLUMNS);
+		return mpr_fail(r,
+						"change %u has %u values, more than %d "
+						"(the most columns a row can have)",
+						idx, n, WB_MAX_COLUMNS);
 	/* cannot happen below 4 GiB of input, but must not wrap */
 	if ((uint64_t) ps->nvalues + n > UINT32_MAX)
 		return mpr_fail(r, "more than %u values in a frame", UINT32_MAX);
 	if ((ps->rc = wbe_grow((void **) &ps->d->values, &ps->d->values_cap,
 						   ps->nvalues + n, sizeof(wb_value))) != WB_OK)
-		return mpr_fail(r, "out of memory for %u values",
-						ps->nvalues + n);
+		return mpr_fail(r, "out of memory for %u values", ps->nvalues + n);
 	for (uint32_t i = 0; i < n; i++)
 		if (!mpr_value(r, &ps->d->values[ps->nvalues + i]))
 			return wbe_where(r, "change %u, value %u", idx, i);
@@ -757,13 +759,26 @@ wbe_kind_on_topic(wbe_topic_class tc, uint64_t kind)
 	return false;
 }
 
+/* A topic's class, as error messages about its changes name it. */
+static const char *
+wbe_topic_class_name(wbe_topic_class tc)
+{
+	if (tc == TC_TABLE)
+		return "table";
+	if (tc == TC_SCHEMA)
+		return "schema";
+	if (tc == TC_BACKFILL)
+		return "backfill";
+	return "message";
+}
+
 /* One change array: ['I', pos, values] and the other shapes of the header. */
 static bool
 wbe_read_change(wbe_parse *ps, wbe_change *c, uint32_t idx)
 {
-	mpr		   *r = &ps->r;
-	uint32_t	m;
-	uint64_t	kind;
+	mpr		*r = &ps->r;
+	uint32_t m;
+	uint64_t kind;
 
 	memset(c, 0, sizeof(*c));
 	if (!mpr_array(r, &m))
@@ -781,10 +796,7 @@ wbe_read_change(wbe_parse *ps, wbe_change *c, uint32_t idx)
 	c->kind = (wbe_kind) kind;
 	if (!wbe_kind_on_topic(ps->tc, kind))
 		return mpr_fail(r, "change %u: %s on a %s topic", idx,
-						wbe_kind_name(c->kind),
-						ps->tc == TC_TABLE ? "table" :
-						ps->tc == TC_SCHEMA ? "schema" :
-						ps->tc == TC_BACKFILL ? "backfill" : "message");
+						wbe_kind_name(c->kind), wbe_topic_class_name(ps->tc));
 	if (!wbe_change_shape_ok(c->kind, m - 2))
 		return mpr_fail(r, "change %u: %s of %u elements", idx,
 						wbe_kind_name(c->kind), m);
@@ -822,22 +834,22 @@ wbe_read_change(wbe_parse *ps, wbe_change *c, uint32_t idx)
 			return true;
 		case WBE_SCHEMA:
 		case WBE_BACKFILL:
-			{
-				/* validated as a whole here, read by its own decoder */
-				const uint8_t *start = r->p;
+		{
+			/* validated as a whole here, read by its own decoder */
+			const uint8_t *start = r->p;
 
-				if (mpr_peek(r) != MPR_MAP)
-					return mpr_fail(r, "change %u: a %s event is a map",
-									idx, wbe_kind_name(c->kind));
-				if (!mpr_skip(r))
-					return wbe_where(r, "change %u, event", idx);
-				c->content.ptr = (const char *) start;
-				c->content.len = (uint32_t) (r->p - start);
-				return true;
-			}
+			if (mpr_peek(r) != MPR_MAP)
+				return mpr_fail(r, "change %u: a %s event is a map", idx,
+								wbe_kind_name(c->kind));
+			if (!mpr_skip(r))
+				return wbe_where(r, "change %u, event", idx);
+			c->content.ptr = (const char *) start;
+			c->content.len = (uint32_t) (r->p - start);
+			return true;
+		}
 		case WBE_COMMIT:
 		case WBE_HEARTBEAT:
-			break;				/* not change kinds: refused above */
+			break; /* not change kinds: refused above */
 	}
 	return mpr_fail(r, "change %u: kind %d", idx, (int) c->kind);
 }
@@ -846,9 +858,9 @@ wbe_read_change(wbe_parse *ps, wbe_change *c, uint32_t idx)
 static bool
 wbe_read_changes(wbe_parse *ps)
 {
-	mpr		   *r = &ps->r;
-	wbe_dec    *d = ps->d;
-	uint32_t	n;
+	mpr		*r = &ps->r;
+	wbe_dec *d = ps->d;
+	uint32_t n;
 
 	if (ps->tc != TC_TABLE && ps->tc != TC_MESSAGE && ps->tc != TC_SCHEMA &&
 		ps->tc != TC_BACKFILL)
@@ -867,9 +879,10 @@ wbe_read_changes(wbe_parse *ps)
 		if (!wbe_read_change(ps, &d->changes[i], i))
 			return false;
 		if (i > 0 && d->changes[i].pos <= d->changes[i - 1].pos)
-			return mpr_fail(r, "change %u has pos %u after pos %u: "
-							"positions in a frame increase", i,
-							d->changes[i].pos, d->changes[i - 1].pos);
+			return mpr_fail(r,
+							"change %u has pos %u after pos %u: "
+							"positions in a frame increase",
+							i, d->changes[i].pos, d->changes[i - 1].pos);
 	}
 	ps->out->nchanges = n;
 	ps->out->changes = d->changes;
@@ -879,10 +892,10 @@ wbe_read_changes(wbe_parse *ps)
 static bool
 wbe_read_topics(wbe_parse *ps)
 {
-	mpr		   *r = &ps->r;
-	wbe_dec    *d = ps->d;
-	uint32_t	n;
-	uint32_t	m;
+	mpr		*r = &ps->r;
+	wbe_dec *d = ps->d;
+	uint32_t n;
+	uint32_t m;
 
 	if (!mpr_array(r, &n))
 		return false;
@@ -898,8 +911,8 @@ wbe_read_topics(wbe_parse *ps)
 		if (!mpr_array(r, &m))
 			return wbe_where(r, "topic entry %u", i);
 		if (m != 3)
-			return mpr_fail(r, "topic entry %u of %u elements, expected 3",
-							i, m);
+			return mpr_fail(r, "topic entry %u of %u elements, expected 3", i,
+							m);
 		if (!mpr_str(r, &t->topic) || !mpr_uint(r, &t->last_tseq) ||
 			!mpr_uint32(r, &t->count))
 			return wbe_where(r, "topic entry %u", i);
@@ -912,10 +925,9 @@ wbe_read_topics(wbe_parse *ps)
 static bool
 wbe_read_kind(mpr *r, wbe_frame_kind *kind)
 {
-	static const char *const layout1[] = {
-		"insert", "update", "delete", "truncate", "message"
-	};
-	wb_str		s;
+	static const char *const layout1[] = {"insert", "update", "delete",
+										  "truncate", "message"};
+	wb_str					 s;
 
 	if (!mpr_str(r, &s))
 		return false;
@@ -930,9 +942,10 @@ wbe_read_kind(mpr *r, wbe_frame_kind *kind)
 		/* say so when a relay of the previous layout is on the bus */
 		for (size_t i = 0; i < sizeof(layout1) / sizeof(layout1[0]); i++)
 			if (mpr_str_eq(s, layout1[i]))
-				return mpr_fail(r, "kind \"%s\" is of bus layout 1; this "
-								"decoder reads layout %d", layout1[i],
-								WBE_LAYOUT);
+				return mpr_fail(r,
+								"kind \"%s\" is of bus layout 1; this "
+								"decoder reads layout %d",
+								layout1[i], WBE_LAYOUT);
 		return mpr_fail(r, "unknown kind \"%.*s\"",
 						(int) (s.len > 32 ? 32 : s.len), s.ptr);
 	}
@@ -955,8 +968,8 @@ wbe_read_id(mpr *r, uint64_t *v)
 static bool
 wbe_read_field(wbe_parse *ps, uint32_t bit)
 {
-	mpr		   *r = &ps->r;
-	wbe_frame  *out = ps->out;
+	mpr		  *r = &ps->r;
+	wbe_frame *out = ps->out;
 
 	switch (bit)
 	{
@@ -1014,10 +1027,10 @@ wbe_read_field(wbe_parse *ps, uint32_t bit)
 static bool
 wbe_check_frame(wbe_parse *ps, uint32_t seen)
 {
-	mpr		   *r = &ps->r;
-	wbe_frame  *out = ps->out;
-	uint32_t	required;
-	bool		topic_ok;
+	mpr		  *r = &ps->r;
+	wbe_frame *out = ps->out;
+	uint32_t   required;
+	bool	   topic_ok;
 
 	if (!(seen & F_KIND))
 		return mpr_fail(r, "no \"kind\"");
@@ -1056,10 +1069,11 @@ wbe_check_frame(wbe_parse *ps, uint32_t seen)
 	if (ps->tc == TC_MESSAGE && !out->transactional)
 	{
 		if (out->nchanges != 1 || out->changes[0].pos != WBE_POS_NONE)
-			return mpr_fail(r, "a non-transactional message frame holds "
+			return mpr_fail(r,
+							"a non-transactional message frame holds "
 							"exactly one change, with pos 0 (has %u, the "
-							"first with pos %u)", out->nchanges,
-							out->changes[0].pos);
+							"first with pos %u)",
+							out->nchanges, out->changes[0].pos);
 	}
 	else if (out->changes[0].pos == WBE_POS_NONE)
 		return mpr_fail(r, "pos 0 in a transaction (positions start at 1)");
@@ -1120,8 +1134,8 @@ wbe_decode(wbe_dec *d, const void *buf, size_t len, wbe_frame *out)
 	{
 		for (uint32_t i = 0; i < npairs && !r->failed; i++)
 		{
-			wb_str		key;
-			uint32_t	bit;
+			wb_str	 key;
+			uint32_t bit;
 
 			if (!mpr_str(r, &key))
 			{
@@ -1146,7 +1160,7 @@ wbe_decode(wbe_dec *d, const void *buf, size_t len, wbe_frame *out)
 		wbe_check_frame(&ps, seen);
 	if (r->failed)
 	{
-		wb_str		topic = out->topic;
+		wb_str topic = out->topic;
 
 		snprintf(d->errmsg, sizeof(d->errmsg), "topic \"%.*s\": %s",
 				 (int) (topic.len > 48 ? 48 : topic.len), topic.ptr,

@@ -27,19 +27,19 @@
 
 typedef struct fbuf
 {
-	char	   *data;
-	size_t		len;
-	size_t		cap;
+	char  *data;
+	size_t len;
+	size_t cap;
 } fbuf;
 
 static int
 fbuf_write(void *ctx, const char *buf, size_t len)
 {
-	fbuf	   *b = ctx;
+	fbuf *b = ctx;
 
 	if (b->len + len > b->cap)
 	{
-		size_t		cap = b->cap ? b->cap : 1024;
+		size_t cap = b->cap ? b->cap : 1024;
 
 		while (cap < b->len + len)
 			cap *= 2;
@@ -68,7 +68,7 @@ static unsigned
 touch_str(wb_str s, const unsigned char *lo, const unsigned char *hi)
 {
 	const unsigned char *p = (const unsigned char *) s.ptr;
-	unsigned	sum = 0;
+	unsigned			 sum = 0;
 
 	if (s.len == 0)
 		return 0;
@@ -125,7 +125,7 @@ static unsigned
 touch_record(const wb_record *r, const unsigned char *lo,
 			 const unsigned char *hi)
 {
-	unsigned	sum = (unsigned) r->kind;
+	unsigned sum = (unsigned) r->kind;
 
 	switch (r->kind)
 	{
@@ -135,9 +135,9 @@ touch_record(const wb_record *r, const unsigned char *lo,
 				(unsigned) r->u.begin.commit_time.sec;
 		case WB_COMMIT:
 			check(r->u.commit.commit_time.nsec < 1000000000u, "nsec");
-			return sum + (unsigned) (r->u.commit.commit_lsn +
-									 r->u.commit.end_lsn +
-									 r->u.commit.commit_time.sec);
+			return sum +
+				(unsigned) (r->u.commit.commit_lsn + r->u.commit.end_lsn +
+							r->u.commit.commit_time.sec);
 		case WB_RELATION:
 			check(r->u.relation.ncolumns <= WB_MAX_COLUMNS, "ncolumns");
 			check(r->u.relation.key_index < r->u.relation.ncolumns,
@@ -245,8 +245,7 @@ encode_record(wb_enc *e, const wb_record *r)
 		case WB_MESSAGE:
 			wb_enc_message(e, r->u.message.transactional, r->u.message.lsn,
 						   r->u.message.prefix.ptr, r->u.message.prefix.len,
-						   r->u.message.content.ptr,
-						   r->u.message.content.len);
+						   r->u.message.content.ptr, r->u.message.content.len);
 			return;
 		case WB_WITHDRAWN:
 			wb_enc_withdrawn(e, r->u.withdrawn.relid, r->u.withdrawn.dropped,
@@ -261,9 +260,9 @@ encode_record(wb_enc *e, const wb_record *r)
 static void
 check_reencode(const wb_record *r, wb_dec *d2, fbuf *b1, fbuf *b2)
 {
-	wb_enc		e;
-	wb_record	r2;
-	size_t		used;
+	wb_enc	  e;
+	wb_record r2;
+	size_t	  used;
 
 	b1->len = 0;
 	wb_enc_init(&e, fbuf_write, b1);
@@ -284,24 +283,24 @@ check_reencode(const wb_record *r, wb_dec *d2, fbuf *b1, fbuf *b2)
 
 static volatile unsigned sink;
 
-int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	wb_dec		d;
-	wb_dec		d2;
-	fbuf		b1 = {0};
-	fbuf		b2 = {0};
-	size_t		off = 0;
+	wb_dec d;
+	wb_dec d2;
+	fbuf   b1 = {0};
+	fbuf   b2 = {0};
+	size_t off = 0;
 
 	wb_dec_init(&d);
 	wb_dec_init(&d2);
 	while (off < size)
 	{
-		wb_record	r;
-		size_t		used = 0;
-		int			rc = wb_decode(&d, data + off, size - off, &r, &used);
+		wb_record r;
+		size_t	  used = 0;
+		int		  rc = wb_decode(&d, data + off, size - off, &r, &used);
 
 		if (rc != WB_OK)
 		{

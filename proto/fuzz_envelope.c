@@ -28,30 +28,32 @@
 #include "walbus_envelope.h"
 #include "walbus_schema.h"
 
-int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int			LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 
+/* clang-format off */
 #define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
+/* clang-format on */
 
 /* A growable buffer for the encoder. */
 typedef struct fbuf
 {
-	char	   *data;
-	size_t		len;
-	size_t		cap;
+	char  *data;
+	size_t len;
+	size_t cap;
 } fbuf;
 
 static int
 fbuf_write(void *ctx, const char *p, size_t n)
 {
-	fbuf	   *b = ctx;
+	fbuf *b = ctx;
 
 	if (n == 0)
 		return 0;
 	if (b->len + n > b->cap)
 	{
-		size_t		cap = b->cap ? b->cap * 2 : 1024;
-		char	   *data;
+		size_t cap = b->cap ? b->cap * 2 : 1024;
+		char  *data;
 
 		while (cap < b->len + n)
 			cap *= 2;
@@ -86,7 +88,7 @@ check_value_in(const wb_value *v, const uint8_t *data, size_t size)
 		CHECK(v->v.ts.nsec < 1000000000u);
 }
 
-static int	str_eq(wb_str a, wb_str b);
+static int str_eq(wb_str a, wb_str b);
 
 static bool
 topic_is(wb_str t, const char *name)
@@ -114,10 +116,9 @@ is_event_topic(wb_str t)
 static void
 check_event(wb_str bytes)
 {
-	wbs_event	ev;
-	char		err[160];
-	int			rc = wbs_decode_event(bytes.ptr, bytes.len, &ev, err,
-									  sizeof(err));
+	wbs_event ev;
+	char	  err[160];
+	int rc = wbs_decode_event(bytes.ptr, bytes.len, &ev, err, sizeof(err));
 
 	CHECK(rc == WB_OK || rc == WB_EMALFORMED || rc == WB_ENOMEM);
 	if (rc != WB_OK)
@@ -130,11 +131,12 @@ check_event(wb_str bytes)
 	if (ev.has_table)
 	{
 		CHECK(ev.table.relid == ev.relid);
-		CHECK(ev.table.ncolumns == 0 || ev.table.key_index < ev.table.ncolumns);
+		CHECK(ev.table.ncolumns == 0 ||
+			  ev.table.key_index < ev.table.ncolumns);
 	}
 	if (ev.has_table && ev.has_previous)
 	{
-		wbs_change	changes[64];
+		wbs_change changes[64];
 
 		/* the diff stays in bounds for any pair of definitions */
 		if (ev.table.ncolumns + ev.previous.ncolumns < 28)
@@ -151,13 +153,11 @@ check_event(wb_str bytes)
 static void
 check_backfill_event(wb_str bytes)
 {
-	wbb_event	ev,
-				again;
-	char		err[160];
-	wb_enc		e;
-	fbuf		b = {0};
-	int			rc = wbb_decode_event(bytes.ptr, bytes.len, &ev, err,
-									  sizeof(err));
+	wbb_event ev, again;
+	char	  err[160];
+	wb_enc	  e;
+	fbuf	  b = {0};
+	int rc = wbb_decode_event(bytes.ptr, bytes.len, &ev, err, sizeof(err));
 
 	CHECK(rc == WB_OK || rc == WB_EMALFORMED);
 	CHECK(rc == WB_OK || err[0] != '\0');
@@ -183,7 +183,7 @@ static void
 check_frame(const wbe_dec *d, const wbe_frame *f, const uint8_t *data,
 			size_t size)
 {
-	uint32_t	off = 0;
+	uint32_t off = 0;
 
 	CHECK(f->topic.len > 0);
 	check_str_in(f->topic, data, size);
@@ -240,14 +240,13 @@ check_frame(const wbe_dec *d, const wbe_frame *f, const uint8_t *data,
 			check_backfill_event(c->content);
 	}
 	if (f->kind == WBE_FRAME_CHANGES && f->topic.ptr[0] != '_')
-		CHECK(f->in_txn && f->schema_version != 0 &&
-			  f->changes[0].pos >= 1);
+		CHECK(f->in_txn && f->schema_version != 0 && f->changes[0].pos >= 1);
 	if (f->kind == WBE_FRAME_CHANGES && is_event_topic(f->topic))
 		CHECK(f->in_txn && f->changes[0].pos >= 1);
 	else if (f->kind == WBE_FRAME_CHANGES && f->topic.ptr[0] == '_')
 		CHECK(f->in_txn == f->transactional &&
 			  (f->transactional ? f->changes[0].pos >= 1 :
-			   f->nchanges == 1 && f->changes[0].pos == 0));
+								  f->nchanges == 1 && f->changes[0].pos == 0));
 }
 
 /* ------------------------------------------------------------ round trip */
@@ -256,7 +255,7 @@ static void
 encode_frame(wb_enc *e, fbuf *b, const wbe_frame *f)
 {
 	const wbe_txn *t = f->in_txn ? &f->txn : NULL;
-	size_t		hdr;
+	size_t		   hdr;
 
 	wbe_enc_topic(e, f->topic.ptr, f->topic.len);
 	switch (f->kind)
@@ -298,8 +297,8 @@ encode_frame(wb_enc *e, fbuf *b, const wbe_frame *f)
 						wbe_enc_truncate(e, c->pos, c->truncate_flags);
 						break;
 					case WBE_MESSAGE:
-						wbe_enc_message(e, c->pos, c->msg_lsn,
-										c->content.ptr, c->content.len);
+						wbe_enc_message(e, c->pos, c->msg_lsn, c->content.ptr,
+										c->content.len);
 						break;
 					case WBE_SCHEMA:
 					case WBE_BACKFILL:
@@ -408,9 +407,9 @@ static void
 round_trip(const wbe_frame *f)
 {
 	static wbe_dec dec2;
-	static fbuf b;
-	wb_enc		e;
-	wbe_frame	g;
+	static fbuf	   b;
+	wb_enc		   e;
+	wbe_frame	   g;
 
 	b.len = 0;
 	wb_enc_init(&e, fbuf_write, &b);
@@ -424,11 +423,10 @@ round_trip(const wbe_frame *f)
 /* ------------------------------------------------------------------ seeds */
 
 static void
-seed_write(const char *dir, const char *name, const wb_enc *e,
-		   const fbuf *b)
+seed_write(const char *dir, const char *name, const wb_enc *e, const fbuf *b)
 {
-	char		path[4096];
-	FILE	   *fp;
+	char  path[4096];
+	FILE *fp;
 
 	if (wb_enc_failed(e))
 	{
@@ -448,11 +446,11 @@ static void
 write_seeds(const char *dir)
 {
 	static const wbe_head h = {0x1234567890abcULL, 7, 3};
-	static const wbe_txn t = {4242, 0x16B3748, {1700000000, 123456000}};
-	wbe_heartbeat hb = {{1700000001, 5}, 12, 0x100, 0xF0};
-	fbuf		b = {0};
-	wb_enc		e;
-	size_t		hdr;
+	static const wbe_txn  t = {4242, 0x16B3748, {1700000000, 123456000}};
+	wbe_heartbeat		  hb = {{1700000001, 5}, 12, 0x100, 0xF0};
+	fbuf				  b = {0};
+	wb_enc				  e;
+	size_t				  hdr;
 
 	wb_enc_init(&e, fbuf_write, &b);
 	wbe_enc_topic(&e, "public.contacts", 15);
@@ -512,21 +510,21 @@ write_seeds(const char *dir)
 	wbe_enc_frame_schema(&e, &h, &t, 16385);
 	hdr = b.len - WBE_CHANGES_HDR_LEN;
 	{
-		wbc_column	a[] = {{{"id", 2}, 23, -1, {"integer", 7}, 1},
-		{{"n", 1}, 25, -1, {"text", 4}, 2}};
-		wbc_column	z[] = {{{"id", 2}, 20, -1, {"bigint", 6}, 1},
-		{{"m", 1}, 25, -1, {"text", 4}, 3}};
-		wbc_schema	prev = {16385, 98, {"public", 6}, {"a", 1}, 2200, 0, 2, a};
-		wbc_schema	cur = {16385, 99, {"s", 1}, {"b", 1}, 16390, 1, 2, z};
-		wbs_change	changes[16];
-		uint32_t	n = wbs_diff(&prev, &cur, changes);
+		wbc_column a[] = {{{"id", 2}, 23, -1, {"integer", 7}, 1},
+						  {{"n", 1}, 25, -1, {"text", 4}, 2}};
+		wbc_column z[] = {{{"id", 2}, 20, -1, {"bigint", 6}, 1},
+						  {{"m", 1}, 25, -1, {"text", 4}, 3}};
+		wbc_schema prev = {16385, 98, {"public", 6}, {"a", 1}, 2200, 0, 2, a};
+		wbc_schema cur = {16385, 99, {"s", 1}, {"b", 1}, 16390, 1, 2, z};
+		wbs_change changes[16];
+		uint32_t   n = wbs_diff(&prev, &cur, changes);
 
 		wbe_enc_change_start(&e, WBE_SCHEMA, 1, 1);
 		wbs_enc_event(&e, WBS_TABLE_CHANGED, 16385, "s.b", 3, "public.a", 8,
 					  &cur, &prev, NULL, 0, changes, n);
 		wbe_enc_change_start(&e, WBE_SCHEMA, 2, 1);
-		wbs_enc_event(&e, WBS_TABLE_WITHDRAWN, 16385, "s.b", 3, NULL, 0,
-					  NULL, &cur, "not owned", 9, NULL, 0);
+		wbs_enc_event(&e, WBS_TABLE_WITHDRAWN, 16385, "s.b", 3, NULL, 0, NULL,
+					  &cur, "not owned", 9, NULL, 0);
 	}
 	wbe_patch_changes_count(b.data + hdr, 2);
 	seed_write(dir, "schema", &e, &b);
@@ -553,10 +551,15 @@ write_seeds(const char *dir)
 	wbe_enc_frame_schema(&e, &h, &t, 16385);
 	hdr = b.len - WBE_CHANGES_HDR_LEN;
 	{
-		wbb_event	started = {WBB_STARTED, 3, 16385, {"public.contacts", 15},
-		0, 0, {NULL, 0}};
-		wbb_event	failed = {WBB_FAILED, 3, 16385, {"public.contacts", 15},
-		1000, 2, {"the table was dropped", 21}};
+		wbb_event started = {WBB_STARTED, 3, 16385,	   {"public.contacts", 15},
+							 0,			  0, {NULL, 0}};
+		wbb_event failed = {WBB_FAILED,
+							3,
+							16385,
+							{"public.contacts", 15},
+							1000,
+							2,
+							{"the table was dropped", 21}};
 
 		wbe_enc_change_start(&e, WBE_BACKFILL, 1, 1);
 		wbb_enc_event(&e, &started);
@@ -589,19 +592,18 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static wbe_dec dec;
-	wbe_frame	frame;
-	wbc_request req;
-	wbc_schema	sc;
-	wbc_status	st;
-	wbc_hello	hello;
-	wbc_replay	rp;
-	wbc_backfill bf;
-	uint64_t	flushed;
-	bool		ok;
-	wb_str		code,
-				message;
-	char		err[160];
-	int			rc;
+	wbe_frame	   frame;
+	wbc_request	   req;
+	wbc_schema	   sc;
+	wbc_status	   st;
+	wbc_hello	   hello;
+	wbc_replay	   rp;
+	wbc_backfill   bf;
+	uint64_t	   flushed;
+	bool		   ok;
+	wb_str		   code, message;
+	char		   err[160];
+	int			   rc;
 
 	rc = wbe_decode(&dec, data, size, &frame);
 	CHECK(rc == WB_OK || rc == WB_EMALFORMED || rc == WB_ENOMEM);
@@ -629,7 +631,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (rp.messages[i].len > 0 &&
 				((const uint8_t *) rp.messages[i].ptr < data ||
 				 (const uint8_t *) rp.messages[i].ptr + rp.messages[i].len >
-				 data + size))
+					 data + size))
 				__builtin_trap();
 		free(rp.messages);
 	}

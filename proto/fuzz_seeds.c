@@ -22,14 +22,14 @@
 
 typedef struct sbuf
 {
-	char		data[4096];
-	size_t		len;
+	char   data[4096];
+	size_t len;
 } sbuf;
 
 static int
 sbuf_write(void *ctx, const char *buf, size_t len)
 {
-	sbuf	   *b = ctx;
+	sbuf *b = ctx;
 
 	if (len > sizeof(b->data) - b->len)
 		return -1;
@@ -39,14 +39,14 @@ sbuf_write(void *ctx, const char *buf, size_t len)
 }
 
 static const char *dir;
-static int	failures;
+static int		   failures;
 
 /* Write the buffer to DIR/seed-NAME and empty it. */
 static void
 flush_seed(wb_enc *e, sbuf *b, const char *name)
 {
-	char		path[4096];
-	FILE	   *f;
+	char  path[4096];
+	FILE *f;
 
 	if (wb_enc_failed(e))
 	{
@@ -55,8 +55,7 @@ flush_seed(wb_enc *e, sbuf *b, const char *name)
 	}
 	snprintf(path, sizeof(path), "%s/seed-%s", dir, name);
 	f = fopen(path, "wb");
-	if (f == NULL || fwrite(b->data, 1, b->len, f) != b->len ||
-		fclose(f) != 0)
+	if (f == NULL || fwrite(b->data, 1, b->len, f) != b->len || fclose(f) != 0)
 	{
 		perror(path);
 		failures++;
@@ -116,8 +115,8 @@ int
 main(int argc, char **argv)
 {
 	wb_timestamp now = wb_timestamp_from_pg(757382400123456);
-	sbuf		b = {.len = 0};
-	wb_enc		e;
+	sbuf		 b = {.len = 0};
+	wb_enc		 e;
 
 	if (argc != 2)
 	{
@@ -181,9 +180,9 @@ main(int argc, char **argv)
 	wb_enc_v_str(&e, "10.00", 5);
 	wb_enc_v_int(&e, 1);
 	wb_enc_v_nil(&e);
-	wb_enc_withdrawn(&e, 16384, false,
-					 "owned by role sales, of which role syncer is not a member",
-					 57);
+	wb_enc_withdrawn(
+		&e, 16384, false,
+		"owned by role sales, of which role syncer is not a member", 57);
 	relation_v2(&e);
 	wb_enc_delete_start(&e, 16384);
 	wb_enc_v_int(&e, 1);

@@ -33,9 +33,9 @@ mpr_init(mpr *r, const void *buf, size_t len)
 }
 
 bool
-mpr_fail(mpr *r, const char *fmt,...)
+mpr_fail(mpr *r, const char *fmt, ...)
 {
-	va_list		ap;
+	va_list ap;
 
 	if (r->failed)
 		return false;
@@ -46,17 +46,17 @@ mpr_fail(mpr *r, const char *fmt,...)
 	return false;
 }
 
-static bool mpr_short(mpr *r, uint64_t missing, const char *fmt,...)
-			__attribute__((format(printf, 3, 4)));
+static bool mpr_short(mpr *r, uint64_t missing, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /*
  * Fail because the input ends missing bytes before the object being read
  * does: the one kind of failure that more input could cure.
  */
 static bool
-mpr_short(mpr *r, uint64_t missing, const char *fmt,...)
+mpr_short(mpr *r, uint64_t missing, const char *fmt, ...)
 {
-	va_list		ap;
+	va_list ap;
 
 	if (r->failed)
 		return false;
@@ -72,7 +72,7 @@ mpr_short(mpr *r, uint64_t missing, const char *fmt,...)
 static uint64_t
 mpr_be(const uint8_t *p, int n)
 {
-	uint64_t	v = 0;
+	uint64_t v = 0;
 
 	for (int i = 0; i < n; i++)
 		v = (v << 8) | p[i];
@@ -105,7 +105,7 @@ mpr_lead_type(uint8_t b)
 	if (b <= 0x7f || b == 0xcc || b == 0xcd || b == 0xce || b == 0xcf)
 		return MPR_UINT;
 	if (b >= 0xe0 || (b >= 0xd0 && b <= 0xd3))
-		return MPR_NINT;		/* may still hold a non-negative value */
+		return MPR_NINT; /* may still hold a non-negative value */
 	if (b >= 0x80 && b <= 0x8f)
 		return MPR_MAP;
 	if (b >= 0x90 && b <= 0x9f)
@@ -206,7 +206,7 @@ mpr_container(mpr *r, uint32_t *n, uint8_t fixbase, uint8_t op16,
 			  const char *what, size_t min_bytes_per_elem, uint32_t max)
 {
 	const uint8_t *p = mpr_take(r, 1);
-	uint64_t	count;
+	uint64_t	   count;
 
 	if (p == NULL)
 		return false;
@@ -214,7 +214,7 @@ mpr_container(mpr *r, uint32_t *n, uint8_t fixbase, uint8_t op16,
 		count = *p & 0x0f;
 	else if (*p == op16 || *p == op16 + 1)
 	{
-		int			w = (*p == op16) ? 2 : 4;
+		int			   w = (*p == op16) ? 2 : 4;
 		const uint8_t *q = mpr_take(r, w);
 
 		if (q == NULL)
@@ -270,7 +270,7 @@ mpr_read_bool(mpr *r, bool *b)
 
 	if (mpr_peek(r) != MPR_BOOL)
 		return r->p == r->end ? mpr_ended(r) :
-			mpr_fail(r, "expected a boolean");
+								mpr_fail(r, "expected a boolean");
 	p = mpr_take(r, 1);
 	*b = (*p == 0xc3);
 	return true;
@@ -287,9 +287,9 @@ static inline bool
 mpr_read_integer(mpr *r, bool *neg, uint64_t *u)
 {
 	const uint8_t *p;
-	uint8_t		b;
-	int			w;
-	int64_t		s;
+	uint8_t		   b;
+	int			   w;
+	int64_t		   s;
 
 	if (r->failed)
 		return false;
@@ -355,7 +355,7 @@ mpr_integer(mpr *r, bool *neg, uint64_t *u)
 bool
 mpr_uint(mpr *r, uint64_t *u)
 {
-	bool		neg = false;
+	bool neg = false;
 
 	if (!mpr_read_integer(r, &neg, u))
 		return false;
@@ -367,7 +367,7 @@ mpr_uint(mpr *r, uint64_t *u)
 bool
 mpr_uint32(mpr *r, uint32_t *u)
 {
-	uint64_t	v;
+	uint64_t v;
 
 	if (!mpr_uint(r, &v))
 		return false;
@@ -381,8 +381,8 @@ mpr_uint32(mpr *r, uint32_t *u)
 static inline bool
 mpr_read_int(mpr *r, int64_t *i)
 {
-	bool		neg = false;
-	uint64_t	u = 0;
+	bool	 neg = false;
+	uint64_t u = 0;
 
 	if (!mpr_read_integer(r, &neg, &u))
 		return false;
@@ -404,8 +404,8 @@ static inline bool
 mpr_bytes(mpr *r, wb_str *s, uint8_t op8, bool allow_fix, const char *what)
 {
 	const uint8_t *p = mpr_take(r, 1);
-	uint64_t	len;
-	int			w;
+	uint64_t	   len;
+	int			   w;
 
 	if (p == NULL)
 		return false;
@@ -424,8 +424,9 @@ mpr_bytes(mpr *r, wb_str *s, uint8_t op8, bool allow_fix, const char *what)
 		return mpr_fail(r, "expected a %s, found byte 0x%02x", what, *p);
 	}
 	if (len > mpr_left(r))
-		return mpr_short(r, len - mpr_left(r), "%s of %llu bytes with %zu left",
-						 what, (unsigned long long) len, mpr_left(r));
+		return mpr_short(r, len - mpr_left(r),
+						 "%s of %llu bytes with %zu left", what,
+						 (unsigned long long) len, mpr_left(r));
 	s->ptr = (const char *) r->p;
 	s->len = (uint32_t) len;
 	r->p += len;
@@ -452,8 +453,8 @@ static inline bool
 mpr_ext_head(mpr *r, int8_t *type, uint32_t *len)
 {
 	const uint8_t *p = mpr_take(r, 1);
-	uint8_t		b;
-	int			w;
+	uint8_t		   b;
+	int			   w;
 
 	if (p == NULL)
 		return false;
@@ -487,7 +488,7 @@ static inline bool
 mpr_timestamp_body(mpr *r, uint32_t len, wb_timestamp *ts)
 {
 	const uint8_t *p = mpr_take(r, len);
-	uint64_t	v;
+	uint64_t	   v;
 
 	if (p == NULL)
 		return false;
@@ -518,8 +519,8 @@ mpr_timestamp_body(mpr *r, uint32_t len, wb_timestamp *ts)
 bool
 mpr_timestamp(mpr *r, wb_timestamp *ts)
 {
-	int8_t		type = 0;
-	uint32_t	len = 0;
+	int8_t	 type = 0;
+	uint32_t len = 0;
 
 	if (!mpr_ext_head(r, &type, &len))
 		return false;
@@ -532,8 +533,8 @@ bool
 mpr_value(mpr *r, wb_value *v)
 {
 	const uint8_t *p;
-	int8_t		type = 0;
-	uint32_t	len = 0;
+	int8_t		   type = 0;
+	uint32_t	   len = 0;
 
 	switch (mpr_peek(r))
 	{
@@ -549,27 +550,27 @@ mpr_value(mpr *r, wb_value *v)
 			v->type = WB_V_INT;
 			return mpr_read_int(r, &v->v.i);
 		case MPR_FLOAT32:
-			{
-				uint32_t	bits;
+		{
+			uint32_t bits;
 
-				v->type = WB_V_FLOAT32;
-				if ((p = mpr_take(r, 5)) == NULL)
-					return false;
-				bits = (uint32_t) mpr_be(p + 1, 4);
-				memcpy(&v->v.f32, &bits, 4);
-				return true;
-			}
+			v->type = WB_V_FLOAT32;
+			if ((p = mpr_take(r, 5)) == NULL)
+				return false;
+			bits = (uint32_t) mpr_be(p + 1, 4);
+			memcpy(&v->v.f32, &bits, 4);
+			return true;
+		}
 		case MPR_FLOAT64:
-			{
-				uint64_t	bits;
+		{
+			uint64_t bits;
 
-				v->type = WB_V_FLOAT64;
-				if ((p = mpr_take(r, 9)) == NULL)
-					return false;
-				bits = mpr_be(p + 1, 8);
-				memcpy(&v->v.f64, &bits, 8);
-				return true;
-			}
+			v->type = WB_V_FLOAT64;
+			if ((p = mpr_take(r, 9)) == NULL)
+				return false;
+			bits = mpr_be(p + 1, 8);
+			memcpy(&v->v.f64, &bits, 8);
+			return true;
+		}
 		case MPR_STR:
 			v->type = WB_V_STR;
 			return mpr_bytes(r, &v->v.s, 0xd9, true, "string");
@@ -587,13 +588,15 @@ mpr_value(mpr *r, wb_value *v)
 			if (type == WB_EXT_UNCHANGED_TOAST)
 			{
 				if (len != 0)
-					return mpr_fail(r, "unchanged marker (extension 1) "
-									"with a %u-byte payload", len);
+					return mpr_fail(r,
+									"unchanged marker (extension 1) "
+									"with a %u-byte payload",
+									len);
 				v->type = WB_V_UNCHANGED_TOAST;
 				return true;
 			}
-			return mpr_fail(r, "unknown value extension %d of %u bytes",
-							type, len);
+			return mpr_fail(r, "unknown value extension %d of %u bytes", type,
+							len);
 		default:
 			if (r->failed)
 				return false;
@@ -606,10 +609,10 @@ mpr_value(mpr *r, wb_value *v)
 static bool
 mpr_skip_depth(mpr *r, int depth)
 {
-	uint32_t	n;
-	wb_str		s;
-	int8_t		type;
-	uint32_t	len;
+	uint32_t n;
+	wb_str	 s;
+	int8_t	 type;
+	uint32_t len;
 
 	if (depth > MPR_MAX_DEPTH)
 		return mpr_fail(r, "nesting deeper than %d", MPR_MAX_DEPTH);
@@ -619,20 +622,20 @@ mpr_skip_depth(mpr *r, int depth)
 			return mpr_nil(r);
 		case MPR_UINT:
 		case MPR_NINT:
-			{
-				bool		neg;
-				uint64_t	u;
+		{
+			bool	 neg;
+			uint64_t u;
 
-				return mpr_integer(r, &neg, &u);
-			}
+			return mpr_integer(r, &neg, &u);
+		}
 		case MPR_BOOL:
 		case MPR_FLOAT32:
 		case MPR_FLOAT64:
-			{
-				wb_value	v;
+		{
+			wb_value v;
 
-				return mpr_value(r, &v);
-			}
+			return mpr_value(r, &v);
+		}
 		case MPR_STR:
 			return mpr_str(r, &s);
 		case MPR_BIN:
@@ -671,7 +674,7 @@ mpr_skip(mpr *r)
 bool
 mpr_str_eq(wb_str s, const char *lit)
 {
-	size_t		n = strlen(lit);
+	size_t n = strlen(lit);
 
 	return s.len == n && memcmp(s.ptr, lit, n) == 0;
 }

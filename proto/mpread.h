@@ -37,17 +37,17 @@
 #include "walbus_proto.h"
 
 /* Nesting limit of mpr_skip: deeper input is rejected as malformed. */
-#define MPR_MAX_DEPTH	32
+#define MPR_MAX_DEPTH 32
 
 typedef struct mpr
 {
-	const uint8_t *p;			/* next byte to read */
-	const uint8_t *end;			/* one past the last byte */
-	bool		failed;
-	bool		truncated;		/* failed because the input ended early */
-	uint64_t	missing;		/* if truncated: bytes needed past end, at
+	const uint8_t *p;	/* next byte to read */
+	const uint8_t *end; /* one past the last byte */
+	bool		   failed;
+	bool		   truncated;	/* failed because the input ended early */
+	uint64_t	   missing;		/* if truncated: bytes needed past end, at
 								 * least */
-	char		errmsg[128];	/* why it failed */
+	char		   errmsg[128]; /* why it failed */
 } mpr;
 
 /* The broad msgpack families, as seen by mpr_peek. */
@@ -56,7 +56,7 @@ typedef enum mpr_type
 	MPR_NIL,
 	MPR_BOOL,
 	MPR_UINT,
-	MPR_NINT,					/* negative integer */
+	MPR_NINT, /* negative integer */
 	MPR_FLOAT32,
 	MPR_FLOAT64,
 	MPR_STR,
@@ -64,7 +64,7 @@ typedef enum mpr_type
 	MPR_ARRAY,
 	MPR_MAP,
 	MPR_EXT,
-	MPR_INVALID					/* 0xc1 or the end of input */
+	MPR_INVALID /* 0xc1 or the end of input */
 } mpr_type;
 
 /*
@@ -75,8 +75,8 @@ typedef enum mpr_type
 extern const char *mpr_type_name(mpr_type t);
 
 extern void mpr_init(mpr *r, const void *buf, size_t len);
-extern bool mpr_fail(mpr *r, const char *fmt,...)
-			__attribute__((format(printf, 2, 3)));
+extern bool mpr_fail(mpr *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 extern mpr_type mpr_peek(const mpr *r);
 static inline size_t
 mpr_left(const mpr *r)
@@ -129,4 +129,4 @@ extern bool mpr_skip(mpr *r);
 /* True when s holds exactly the NUL-terminated string lit. */
 extern bool mpr_str_eq(wb_str s, const char *lit);
 
-#endif							/* WALBUS_MPREAD_H */
+#endif /* WALBUS_MPREAD_H */

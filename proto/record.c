@@ -63,25 +63,25 @@
 /* What the decoder is reading, for its error message. */
 typedef struct wb_rd
 {
-	mpr			r;				/* over the record, capped at the limit */
-	wb_dec	   *d;
-	const uint8_t *base;		/* byte 0 of the record */
-	size_t		len;			/* bytes given to r */
-	const uint8_t *at;			/* start of the object being read */
-	const char *field;			/* name of the element being read */
-	long		index;			/* its index within field, or -1 */
-	const char *member;			/* member of field[index], or "" */
-	unsigned	want;			/* mpr_type bits expected at at; 0 once
-								 * the type is no longer the question */
-	const char *want_name;		/* those types in one word */
-	int			rc;				/* WB_ENOMEM, or 0 */
+	mpr			   r; /* over the record, capped at the limit */
+	wb_dec		  *d;
+	const uint8_t *base;	  /* byte 0 of the record */
+	size_t		   len;		  /* bytes given to r */
+	const uint8_t *at;		  /* start of the object being read */
+	const char	  *field;	  /* name of the element being read */
+	long		   index;	  /* its index within field, or -1 */
+	const char	  *member;	  /* member of field[index], or "" */
+	unsigned	   want;	  /* mpr_type bits expected at at; 0 once
+							   * the type is no longer the question */
+	const char	  *want_name; /* those types in one word */
+	int			   rc;		  /* WB_ENOMEM, or 0 */
 } wb_rd;
 
-#define WANT(t)		(1u << (t))
-#define WANT_INT	(WANT(MPR_UINT) | WANT(MPR_NINT))
-#define WANT_VALUE	(WANT(MPR_NIL) | WANT(MPR_BOOL) | WANT_INT | \
-					 WANT(MPR_FLOAT32) | WANT(MPR_FLOAT64) | WANT(MPR_STR) | \
-					 WANT(MPR_BIN) | WANT(MPR_EXT))
+#define WANT(t)	 (1u << (t))
+#define WANT_INT (WANT(MPR_UINT) | WANT(MPR_NINT))
+#define WANT_VALUE \
+	(WANT(MPR_NIL) | WANT(MPR_BOOL) | WANT_INT | WANT(MPR_FLOAT32) | \
+	 WANT(MPR_FLOAT64) | WANT(MPR_STR) | WANT(MPR_BIN) | WANT(MPR_EXT))
 
 /* ------------------------------------------------------ encoder plumbing */
 
@@ -89,7 +89,7 @@ typedef struct wb_rd
 int
 wb_enc_write_sticky(void *data, const char *buf, size_t len)
 {
-	wb_enc	   *e = (wb_enc *) data;
+	wb_enc *e = (wb_enc *) data;
 
 	if (e->failed)
 		return -1;
@@ -219,15 +219,15 @@ wb_rd_member(wb_rd *c, const char *member, unsigned want,
 	c->want_name = want_name;
 }
 
-static bool wb_rd_fail(wb_rd *c, const char *fmt,...)
-			__attribute__((format(printf, 2, 3)));
+static bool wb_rd_fail(wb_rd *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* A failure of the record's own rules: the types were right. */
 static bool
-wb_rd_fail(wb_rd *c, const char *fmt,...)
+wb_rd_fail(wb_rd *c, const char *fmt, ...)
 {
-	char		why[sizeof(c->r.errmsg)];
-	va_list		ap;
+	char	why[sizeof(c->r.errmsg)];
+	va_list ap;
 
 	if (c->r.failed)
 		return false;
@@ -245,20 +245,20 @@ wb_rd_fail(wb_rd *c, const char *fmt,...)
 static int
 wb_rd_error(wb_rd *c)
 {
-	char	   *msg = c->d->errmsg;
-	size_t		size = sizeof(c->d->errmsg);
-	int			code = WB_EMALFORMED;
-	int			n;
-	mpr			lead;
-	mpr_type	found;
+	char	*msg = c->d->errmsg;
+	size_t	 size = sizeof(c->d->errmsg);
+	int		 code = WB_EMALFORMED;
+	int		 n;
+	mpr		 lead;
+	mpr_type found;
 
 	if (c->index >= 0)
-		n = snprintf(msg, size, "byte %zu, %s[%ld]%s: ",
-					 (size_t) (c->at - c->base), c->field, c->index,
-					 c->member);
+		n = snprintf(msg, size,
+					 "byte %zu, %s[%ld]%s: ", (size_t) (c->at - c->base),
+					 c->field, c->index, c->member);
 	else
-		n = snprintf(msg, size, "byte %zu, %s: ",
-					 (size_t) (c->at - c->base), c->field);
+		n = snprintf(msg, size, "byte %zu, %s: ", (size_t) (c->at - c->base),
+					 c->field);
 	if (n < 0 || (size_t) n >= size)
 		n = 0;
 	msg += n;
@@ -275,7 +275,8 @@ wb_rd_error(wb_rd *c)
 	}
 	else if (c->r.truncated &&
 			 c->r.missing > (uint64_t) WB_MAX_RECORD_BYTES - c->len)
-		snprintf(msg, size, "would take at least %llu bytes, past the "
+		snprintf(msg, size,
+				 "would take at least %llu bytes, past the "
 				 "%u-byte record limit",
 				 (unsigned long long) (c->len + c->r.missing),
 				 WB_MAX_RECORD_BYTES);
@@ -317,8 +318,8 @@ wb_rd_integer(wb_rd *c, int64_t min, uint64_t max, bool *neg, uint64_t *u)
 static void
 wb_rd_u32(wb_rd *c, const char *field, long index, uint32_t *out)
 {
-	bool		neg = false;
-	uint64_t	u = 0;
+	bool	 neg = false;
+	uint64_t u = 0;
 
 	wb_rd_at(c, field, index, WANT_INT, "int");
 	if (wb_rd_integer(c, 0, UINT32_MAX, &neg, &u))
@@ -328,7 +329,7 @@ wb_rd_u32(wb_rd *c, const char *field, long index, uint32_t *out)
 static void
 wb_rd_u64(wb_rd *c, const char *field, uint64_t *out)
 {
-	bool		neg = false;
+	bool neg = false;
 
 	wb_rd_at(c, field, -1, WANT_INT, "int");
 	wb_rd_integer(c, 0, UINT64_MAX, &neg, out);
@@ -355,7 +356,7 @@ wb_rd_timestamp(wb_rd *c, const char *field, wb_timestamp *out)
 static uint32_t
 wb_rd_array(wb_rd *c, const char *field, uint32_t max)
 {
-	uint32_t	n = 0;
+	uint32_t n = 0;
 
 	wb_rd_at(c, field, -1, WANT(MPR_ARRAY), "array");
 	if (!mpr_array_max(&c->r, max, &n))
@@ -371,8 +372,8 @@ static bool
 wb_rd_grow(wb_rd *c, void **arr, uint32_t *cap, uint32_t n, size_t elsize,
 		   uint32_t limit)
 {
-	uint32_t	newcap;
-	void	   *p;
+	uint32_t newcap;
+	void	*p;
 
 	if (c->r.failed)
 		return false;
@@ -445,9 +446,8 @@ wb_read_commit(wb_rd *c, wb_record *out)
 /* -------------------------------------------------------------- RELATION */
 
 void
-wb_enc_relation_start(wb_enc *e, uint32_t relid,
-					  const char *schema, size_t schema_len,
-					  const char *table, size_t table_len,
+wb_enc_relation_start(wb_enc *e, uint32_t relid, const char *schema,
+					  size_t schema_len, const char *table, size_t table_len,
 					  uint32_t key_index, uint32_t ncolumns,
 					  uint32_t schema_oid)
 {
@@ -464,9 +464,9 @@ wb_enc_relation_start(wb_enc *e, uint32_t relid,
 }
 
 void
-wb_enc_column(wb_enc *e, const char *name, size_t name_len,
-			  uint32_t typoid, int32_t typmod,
-			  const char *typname, size_t typname_len, int32_t attnum)
+wb_enc_column(wb_enc *e, const char *name, size_t name_len, uint32_t typoid,
+			  int32_t typmod, const char *typname, size_t typname_len,
+			  int32_t attnum)
 {
 	msgpack_packer pk = wb_packer(e);
 
@@ -498,9 +498,9 @@ wb_enc_relation_finish(wb_enc *e, uint32_t schema_oid)
 static void
 wb_read_column(wb_rd *c, uint32_t i, wb_column *col, uint32_t want)
 {
-	uint32_t	n = 0;
-	bool		neg = false;
-	uint64_t	u = 0;
+	uint32_t n = 0;
+	bool	 neg = false;
+	uint64_t u = 0;
 
 	wb_rd_at(c, "columns", i, WANT(MPR_ARRAY), "array");
 	if (mpr_array_max(&c->r, 5, &n) && n != want)
@@ -537,9 +537,9 @@ wb_read_column(wb_rd *c, uint32_t i, wb_column *col, uint32_t want)
 static void
 wb_read_relation(wb_rd *c, wb_record *out, bool v2)
 {
-	wb_dec	   *d = c->d;
+	wb_dec		  *d = c->d;
 	const uint8_t *key_at;
-	uint32_t	n;
+	uint32_t	   n;
 
 	wb_rd_u32(c, "relid", -1, &out->u.relation.relid);
 	wb_rd_str(c, "schema", &out->u.relation.schema);
@@ -614,8 +614,8 @@ wb_enc_update_start(wb_enc *e, uint32_t relid, uint32_t ncolumns,
 static void
 wb_read_values(wb_rd *c, uint32_t *nvalues, wb_value **values)
 {
-	wb_dec	   *d = c->d;
-	uint32_t	n = wb_rd_array(c, "values", WB_MAX_COLUMNS);
+	wb_dec	*d = c->d;
+	uint32_t n = wb_rd_array(c, "values", WB_MAX_COLUMNS);
 
 	if (!wb_rd_grow(c, (void **) &d->values, &d->values_cap, n,
 					sizeof(wb_value), WB_MAX_COLUMNS))
@@ -709,8 +709,8 @@ wb_enc_relid(wb_enc *e, uint32_t relid)
 static void
 wb_read_truncate(wb_rd *c, wb_record *out)
 {
-	wb_dec	   *d = c->d;
-	uint32_t	n;
+	wb_dec	*d = c->d;
+	uint32_t n;
 
 	wb_rd_u32(c, "flags", -1, &out->u.truncate.flags);
 	n = wb_rd_array(c, "relids", WB_MAX_TRUNCATE_RELIDS);
@@ -726,9 +726,8 @@ wb_read_truncate(wb_rd *c, wb_record *out)
 /* --------------------------------------------------------------- MESSAGE */
 
 void
-wb_enc_message(wb_enc *e, bool transactional, uint64_t lsn,
-			   const char *prefix, size_t prefix_len,
-			   const char *content, size_t content_len)
+wb_enc_message(wb_enc *e, bool transactional, uint64_t lsn, const char *prefix,
+			   size_t prefix_len, const char *content, size_t content_len)
 {
 	msgpack_packer pk = wb_packer(e);
 
@@ -758,8 +757,8 @@ wb_read_message(wb_rd *c, wb_record *out)
 /* ------------------------------------------------------------- WITHDRAWN */
 
 void
-wb_enc_withdrawn(wb_enc *e, uint32_t relid, bool dropped,
-				 const char *reason, size_t reason_len)
+wb_enc_withdrawn(wb_enc *e, uint32_t relid, bool dropped, const char *reason,
+				 size_t reason_len)
 {
 	msgpack_packer pk = wb_packer(e);
 
@@ -930,7 +929,7 @@ wb_record_size(uint64_t kind, uint32_t nelems)
 		case WB_COMMIT:
 			return 4;
 		case WB_RELATION:
-			return nelems == 7 ? 7 : 6;	/* version 2 : version 1 */
+			return nelems == 7 ? 7 : 6; /* version 2 : version 1 */
 		case WB_INSERT:
 		case WB_DELETE:
 		case WB_TRUNCATE:
@@ -964,10 +963,10 @@ int
 wb_decode(wb_dec *d, const void *buf, size_t len, wb_record *out,
 		  size_t *consumed)
 {
-	wb_rd		c;
-	uint32_t	nelems;
-	uint32_t	expected;
-	uint64_t	kind = 0;
+	wb_rd	 c;
+	uint32_t nelems;
+	uint32_t expected;
+	uint64_t kind = 0;
 
 	c.d = d;
 	c.base = buf;
@@ -995,11 +994,15 @@ wb_decode(wb_dec *d, const void *buf, size_t len, wb_record *out,
 	}
 	if (expected != nelems)
 	{
+		const char *or_other = "";
+
+		if (kind == WB_UPDATE)
+			or_other = " or 4";
+		else if (kind == WB_RELATION)
+			or_other = " or 7";
 		wb_rd_note(&c, c.base, "record", -1, 0, NULL);
 		wb_rd_fail(&c, "%s record has %u elements, expected %u%s",
-				   wb_kind_name((int) kind), nelems, expected,
-				   kind == WB_UPDATE ? " or 4" :
-				   kind == WB_RELATION ? " or 7" : "");
+				   wb_kind_name((int) kind), nelems, expected, or_other);
 		return wb_rd_error(&c);
 	}
 	out->kind = (wb_kind) kind;
@@ -1079,8 +1082,8 @@ wb_timestamp
 wb_timestamp_from_pg(int64_t pg_usec)
 {
 	wb_timestamp ts;
-	int64_t		sec = pg_usec / 1000000;
-	int64_t		usec = pg_usec % 1000000;
+	int64_t		 sec = pg_usec / 1000000;
+	int64_t		 usec = pg_usec % 1000000;
 
 	if (usec < 0)
 	{

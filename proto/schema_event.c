@@ -39,15 +39,17 @@ static const char *const wbs_change_names[] = {
 const char *
 wbs_event_name(wbs_event_kind kind)
 {
-	return (unsigned) kind < NELEMS(wbs_event_names) ?
-		wbs_event_names[kind] : NULL;
+	if ((unsigned) kind >= NELEMS(wbs_event_names))
+		return NULL;
+	return wbs_event_names[kind];
 }
 
 const char *
 wbs_change_name(wbs_change_kind kind)
 {
-	return (unsigned) kind < NELEMS(wbs_change_names) ?
-		wbs_change_names[kind] : NULL;
+	if ((unsigned) kind >= NELEMS(wbs_change_names))
+		return NULL;
+	return wbs_change_names[kind];
 }
 
 /* ------------------------------------------------------------------ diff */
@@ -89,12 +91,13 @@ wbs_none(void)
 uint32_t
 wbs_diff(const wbc_schema *prev, const wbc_schema *cur, wbs_change *out)
 {
-	uint32_t	n = 0;
+	uint32_t		  n = 0;
 	const wbc_column *pk = NULL;
 	const wbc_column *ck = NULL;
 
 #define WBS_ADD(...) \
-	do { \
+	do \
+	{ \
 		if (n < WBS_MAX_CHANGES) \
 			out[n++] = (wbs_change) {__VA_ARGS__}; \
 	} while (0)
@@ -108,7 +111,7 @@ wbs_diff(const wbc_schema *prev, const wbc_schema *cur, wbs_change *out)
 				.to = cur->schema);
 	else if (!wbs_str_eq(prev->schema, cur->schema))
 		WBS_ADD(.kind = (prev->schema_oid != 0 ? WBS_SCHEMA_RENAMED :
-						 WBS_TABLE_MOVED),
+												 WBS_TABLE_MOVED),
 				.from = prev->schema, .to = cur->schema);
 
 	for (uint32_t i = 0; i < prev->ncolumns; i++)
@@ -169,11 +172,10 @@ wbs_str_or_nil(wb_enc *e, msgpack_packer *pk, const char *s, size_t len)
 
 void
 wbs_enc_event(wb_enc *e, wbs_event_kind kind, uint32_t relid,
-			  const char *topic, size_t topic_len,
-			  const char *previous_topic, size_t previous_topic_len,
-			  const wbc_schema *table, const wbc_schema *previous,
-			  const char *reason, size_t reason_len,
-			  const wbs_change *changes, uint32_t nchanges)
+			  const char *topic, size_t topic_len, const char *previous_topic,
+			  size_t previous_topic_len, const wbc_schema *table,
+			  const wbc_schema *previous, const char *reason,
+			  size_t reason_len, const wbs_change *changes, uint32_t nchanges)
 {
 	WB_PACKER(pk, e);
 	const char *name = wbs_event_name(kind);
@@ -211,7 +213,7 @@ wbs_enc_event(wb_enc *e, wbs_event_kind kind, uint32_t relid,
 	for (uint32_t i = 0; i < nchanges; i++)
 	{
 		const wbs_change *c = &changes[i];
-		const char *cname = wbs_change_name(c->kind);
+		const char		 *cname = wbs_change_name(c->kind);
 
 		if (cname == NULL)
 		{
@@ -262,7 +264,7 @@ wbs_read_opt_str(mpr *r, wb_str *s)
 static bool
 wbs_read_int32(mpr *r, int32_t *v)
 {
-	int64_t		i;
+	int64_t i;
 
 	if (!mpr_int(r, &i))
 		return false;
@@ -277,7 +279,7 @@ static bool
 wbs_read_table(mpr *r, bool *has, wbc_schema *out, int *rc)
 {
 	const uint8_t *start = r->p;
-	char		err[160];
+	char		   err[160];
 
 	*has = false;
 	if (mpr_peek(r) == MPR_NIL)
@@ -297,27 +299,26 @@ wbs_read_table(mpr *r, bool *has, wbc_schema *out, int *rc)
 static bool
 wbs_read_change(mpr *r, wbs_change *c, uint32_t idx)
 {
-	uint32_t	n;
-	bool		has_kind = false;
+	uint32_t n;
+	bool	 has_kind = false;
 
 	memset(c, 0, sizeof(*c));
 	if (!mpr_map(r, &n))
 		return false;
 	for (uint32_t i = 0; i < n && !r->failed; i++)
 	{
-		wb_str		key;
+		wb_str key;
 
 		if (!mpr_str(r, &key))
 			return false;
 		if (mpr_str_eq(key, "change"))
 		{
-			wb_str		s;
-			int			k;
+			wb_str s;
+			int	   k;
 
 			if (!mpr_str(r, &s))
 				return false;
-			if (!wbs_lookup(wbs_change_names, NELEMS(wbs_change_names), s,
-							&k))
+			if (!wbs_lookup(wbs_change_names, NELEMS(wbs_change_names), s, &k))
 				return mpr_fail(r, "change %u: unknown change \"%.*s\"", idx,
 								(int) (s.len > 32 ? 32 : s.len), s.ptr);
 			c->kind = (wbs_change_kind) k;
@@ -349,14 +350,14 @@ wbs_event_free(wbs_event *ev)
 }
 
 int
-wbs_decode_event(const void *buf, size_t len, wbs_event *out,
-				 char *errbuf, size_t errlen)
+wbs_decode_event(const void *buf, size_t len, wbs_event *out, char *errbuf,
+				 size_t errlen)
 {
-	mpr			r;
-	uint32_t	n;
-	int			rc = WB_OK;
-	bool		has_event = false;
-	bool		has_relid = false;
+	mpr		 r;
+	uint32_t n;
+	int		 rc = WB_OK;
+	bool	 has_event = false;
+	bool	 has_relid = false;
 
 	memset(out, 0, sizeof(*out));
 	mpr_init(&r, buf, len);
@@ -364,14 +365,14 @@ wbs_decode_event(const void *buf, size_t len, wbs_event *out,
 	{
 		for (uint32_t i = 0; i < n && !r.failed; i++)
 		{
-			wb_str		key;
+			wb_str key;
 
 			if (!mpr_str(&r, &key))
 				break;
 			if (mpr_str_eq(key, "event"))
 			{
-				wb_str		s;
-				int			k;
+				wb_str s;
+				int	   k;
 
 				if (!mpr_str(&r, &s))
 					break;
@@ -399,7 +400,7 @@ wbs_decode_event(const void *buf, size_t len, wbs_event *out,
 				wbs_read_opt_str(&r, &out->reason);
 			else if (mpr_str_eq(key, "changes") && out->changes == NULL)
 			{
-				uint32_t	nc;
+				uint32_t nc;
 
 				if (!mpr_array(&r, &nc))
 					break;
@@ -426,7 +427,8 @@ wbs_decode_event(const void *buf, size_t len, wbs_event *out,
 		}
 	}
 	if (!r.failed && (!has_event || !has_relid || out->topic.ptr == NULL))
-		mpr_fail(&r, "a schema event needs \"event\", \"relid\" and \"topic\"");
+		mpr_fail(&r,
+				 "a schema event needs \"event\", \"relid\" and \"topic\"");
 	if (!r.failed && out->has_table && out->table.relid != out->relid)
 		mpr_fail(&r, "definition of relation %u in an event about %u",
 				 out->table.relid, out->relid);

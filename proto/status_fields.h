@@ -73,4 +73,4 @@
 	X(rewinds, UINT, "stream restarts for a consumer") \
 	X(txn_heartbeats, UINT, "transactional heartbeats written")
 
-#endif							/* WALBUS_STATUS_FIELDS_H */
+#endif /* WALBUS_STATUS_FIELDS_H */

@@ -32,31 +32,31 @@
 #include "walbus_schema.h"
 
 /* deeper than the reader accepts */
-#define MPR_MAX_DEPTH_TEST	(MPR_MAX_DEPTH + 2)
+#define MPR_MAX_DEPTH_TEST (MPR_MAX_DEPTH + 2)
 
-#define lengthof(a)		(sizeof(a) / sizeof((a)[0]))
+#define lengthof(a) (sizeof(a) / sizeof((a)[0]))
 
 /* A byte string literal and its length, NULs included. */
-#define RAW(s)			(s), (sizeof(s) - 1)
+#define RAW(s) (s), (sizeof(s) - 1)
 
 /* A growable buffer for the encoder. */
 typedef struct buf
 {
-	char	   *data;
-	size_t		len;
-	size_t		cap;
+	char  *data;
+	size_t len;
+	size_t cap;
 } buf;
 
 static int
 buf_write(void *ctx, const char *p, size_t n)
 {
-	buf		   *b = ctx;
+	buf *b = ctx;
 
 	if (n == 0)
 		return 0;
 	if (b->len + n > b->cap)
 	{
-		size_t		cap = b->cap ? b->cap * 2 : 256;
+		size_t cap = b->cap ? b->cap * 2 : 256;
 
 		while (cap < b->len + n)
 			cap *= 2;
@@ -87,7 +87,7 @@ write_fails(void *ctx, const char *p, size_t n)
 }
 
 static const wbe_head head = {0x1234567890abcULL, 7, 3};
-static const wbe_txn txn = {4242, 0x16B3748, {1700000000, 123456000}};
+static const wbe_txn  txn = {4242, 0x16B3748, {1700000000, 123456000}};
 
 /* ------------------------------------------------------------------ topics */
 
@@ -99,7 +99,7 @@ test_topic_quoting(void **state)
 		const char *schema;
 		const char *table;
 		const char *topic;
-	}			cases[] = {
+	} cases[] = {
 		{"public", "contacts", "public.contacts"},
 		{"my.schema", "t", "\"my.schema\".t"},
 		{"s", "a.b", "s.\"a.b\""},
@@ -114,11 +114,10 @@ test_topic_quoting(void **state)
 	(void) state;
 	for (size_t i = 0; i < lengthof(cases); i++)
 	{
-		char		out[WBE_TABLE_TOPIC_MAX + 1];
-		size_t		n = wbe_topic_table(out, sizeof(out), cases[i].schema,
-										strlen(cases[i].schema),
-										cases[i].table,
-										strlen(cases[i].table));
+		char   out[WBE_TABLE_TOPIC_MAX + 1];
+		size_t n = wbe_topic_table(out, sizeof(out), cases[i].schema,
+								   strlen(cases[i].schema), cases[i].table,
+								   strlen(cases[i].table));
 
 		assert_int_equal(n, strlen(cases[i].topic));
 		assert_string_equal(out, cases[i].topic);
@@ -128,8 +127,8 @@ test_topic_quoting(void **state)
 static void
 test_topic_prefixes(void **state)
 {
-	char		out[64];
-	char		small[6];
+	char out[64];
+	char small[6];
 
 	(void) state;
 	assert_int_equal(wbe_topic_schema(out, sizeof(out), "public", 6), 7);
@@ -141,7 +140,8 @@ test_topic_prefixes(void **state)
 
 	/* like snprintf: the full length is returned, output is truncated */
 	assert_int_equal(wbe_topic_table(small, sizeof(small), "public", 6, "t",
-									 1), 8);
+									 1),
+					 8);
 	assert_string_equal(small, "publi");
 }
 
@@ -150,7 +150,7 @@ test_topic_prefixes(void **state)
 static void
 decode_ok(wbe_dec *d, const buf *b, wbe_frame *f)
 {
-	int			rc = wbe_decode(d, b->data, b->len, f);
+	int rc = wbe_decode(d, b->data, b->len, f);
 
 	if (rc != WB_OK)
 		fail_msg("decode failed: %s", wbe_dec_errmsg(d));
@@ -159,9 +159,9 @@ decode_ok(wbe_dec *d, const buf *b, wbe_frame *f)
 static void
 expect_malformed(const void *p, size_t len, const char *why_contains)
 {
-	wbe_dec		d;
-	wbe_frame	f;
-	int			rc;
+	wbe_dec	  d;
+	wbe_frame f;
+	int		  rc;
 
 	wbe_dec_init(&d);
 	rc = wbe_decode(&d, p, len, &f);
@@ -247,7 +247,8 @@ assert_value_eq(const wb_value *got, const wb_value *want, const char *what,
 static size_t
 changes_hdr(const buf *b)
 {
-	static const unsigned char zero32[WBE_CHANGES_HDR_LEN] = {0xdd, 0, 0, 0, 0};
+	static const unsigned char zero32[WBE_CHANGES_HDR_LEN] = {0xdd, 0, 0, 0,
+															  0};
 
 	assert_true(b->len >= WBE_CHANGES_HDR_LEN);
 	assert_memory_equal(b->data + b->len - WBE_CHANGES_HDR_LEN, zero32,
@@ -261,7 +262,7 @@ changes_hdr(const buf *b)
 static void
 all_types(wb_value *v, int *n)
 {
-	int			i = 0;
+	int i = 0;
 
 	v[i].type = WB_V_INT;
 	v[i++].v.i = -42;
@@ -279,7 +280,7 @@ all_types(wb_value *v, int *n)
 	v[i].v.s.ptr = "\0\1\2";
 	v[i++].v.s.len = 3;
 	v[i].type = WB_V_TIMESTAMP;
-	v[i].v.ts.sec = -1;			/* before 1970: the 96-bit form */
+	v[i].v.ts.sec = -1; /* before 1970: the 96-bit form */
 	v[i++].v.ts.nsec = 999999999;
 	v[i++].type = WB_V_UNCHANGED_TOAST;
 	v[i].type = WB_V_INT;
@@ -291,15 +292,15 @@ all_types(wb_value *v, int *n)
 static void
 test_table_frame_roundtrip(void **state)
 {
-	buf			b = {0};
-	wb_enc		e;
-	wbe_dec		d;
-	wbe_frame	f;
-	wb_value	v[16];
-	int			nv;
-	size_t		hdr;
-	wb_value	key = {.type = WB_V_INT,.v.i = 7};
-	wb_value	old = {.type = WB_V_STR,.v.s = {"six", 3}};
+	buf			   b = {0};
+	wb_enc		   e;
+	wbe_dec		   d;
+	wbe_frame	   f;
+	wb_value	   v[16];
+	int			   nv;
+	size_t		   hdr;
+	wb_value	   key = {.type = WB_V_INT, .v.i = 7};
+	wb_value	   old = {.type = WB_V_STR, .v.s = {"six", 3}};
 	const uint32_t flags = WB_TRUNCATE_CASCADE | WB_TRUNCATE_PARTIAL | 0x80;
 
 	(void) state;
@@ -388,11 +389,11 @@ test_table_frame_roundtrip(void **state)
 static void
 test_message_frames(void **state)
 {
-	buf			b = {0};
-	wb_enc		e;
-	wbe_dec		d;
-	wbe_frame	f;
-	size_t		hdr;
+	buf		  b = {0};
+	wb_enc	  e;
+	wbe_dec	  d;
+	wbe_frame f;
+	size_t	  hdr;
 
 	(void) state;
 	wbe_dec_init(&d);
@@ -452,10 +453,10 @@ test_message_frames(void **state)
 static void
 test_commit_heartbeat_roundtrip(void **state)
 {
-	buf			b = {0};
-	wb_enc		e;
-	wbe_dec		d;
-	wbe_frame	f;
+	buf			  b = {0};
+	wb_enc		  e;
+	wbe_dec		  d;
+	wbe_frame	  f;
 	wbe_heartbeat hb = {{1700000001, 5}, 12, 0x100, 0xF0};
 
 	(void) state;
@@ -521,16 +522,16 @@ test_commit_heartbeat_roundtrip(void **state)
 static void
 test_patched_count(void **state)
 {
-	unsigned char hdr5[WBE_CHANGES_HDR_LEN] = {0xdd, 0, 0, 0, 0};
+	unsigned char			   hdr5[WBE_CHANGES_HDR_LEN] = {0xdd, 0, 0, 0, 0};
 	static const unsigned char want[] = {0xdd, 0x01, 0x02, 0x03, 0x04};
-	buf			b = {0};
-	wb_enc		e;
-	wbe_dec		d;
-	wbe_frame	f;
-	size_t		hdr;
-	const uint32_t nbig = 70000;
-	const uint32_t nrows = 600;
-	const uint32_t ncols = 7;
+	buf						   b = {0};
+	wb_enc					   e;
+	wbe_dec					   d;
+	wbe_frame				   f;
+	size_t					   hdr;
+	const uint32_t			   nbig = 70000;
+	const uint32_t			   nrows = 600;
+	const uint32_t			   ncols = 7;
 
 	(void) state;
 	wbe_patch_changes_count(hdr5, 0x01020304);
@@ -604,24 +605,24 @@ test_patched_count(void **state)
 static void
 test_encoder_refuses(void **state)
 {
-	buf			b = {0};
-	wb_enc		e;
-	wbe_head	h0 = {0, 1, 1};
-	wbe_head	hbig = {UINT64_C(1) << 53, 1, 1};
+	buf			  b = {0};
+	wb_enc		  e;
+	wbe_head	  h0 = {0, 1, 1};
+	wbe_head	  hbig = {UINT64_C(1) << 53, 1, 1};
 	wbe_heartbeat hb = {{1, 0}, 0, 0, 0};
 	static const struct
 	{
-		wbe_kind	kind;
-		uint32_t	nrest;
-		bool		ok;
-	}			shapes[] = {
-		{WBE_INSERT, 1, true}, {WBE_INSERT, 2, false},
-		{WBE_INSERT, 0, false}, {WBE_UPDATE, 1, true},
-		{WBE_UPDATE, 2, true}, {WBE_UPDATE, 3, false},
-		{WBE_DELETE, 1, true}, {WBE_DELETE, 2, false},
-		{WBE_TRUNCATE, 1, true}, {WBE_TRUNCATE, 2, false},
-		{WBE_MESSAGE, 2, true}, {WBE_MESSAGE, 1, false},
-		{WBE_COMMIT, 1, false}, {WBE_HEARTBEAT, 1, false},
+		wbe_kind kind;
+		uint32_t nrest;
+		bool	 ok;
+	} shapes[] = {
+		{WBE_INSERT, 1, true},		{WBE_INSERT, 2, false},
+		{WBE_INSERT, 0, false},		{WBE_UPDATE, 1, true},
+		{WBE_UPDATE, 2, true},		{WBE_UPDATE, 3, false},
+		{WBE_DELETE, 1, true},		{WBE_DELETE, 2, false},
+		{WBE_TRUNCATE, 1, true},	{WBE_TRUNCATE, 2, false},
+		{WBE_MESSAGE, 2, true},		{WBE_MESSAGE, 1, false},
+		{WBE_COMMIT, 1, false},		{WBE_HEARTBEAT, 1, false},
 		{(wbe_kind) 'X', 1, false}, {WBE_UPDATE, UINT32_MAX, false},
 	};
 
@@ -735,12 +736,13 @@ enc_v(wb_enc *e, const wb_value *v)
 	}
 }
 
-#define DIFF_MAXV	96
+#define DIFF_MAXV 96
 
 /* Every value type, at the edges of each msgpack form. */
 static int
 diff_values(wb_value *v, char *big)
 {
+	/* clang-format off */
 	static const int64_t ints[] = {
 		0, 1, -1, 31, 127, 128, 255, 256, 65535, 65536, UINT32_MAX,
 		(int64_t) UINT32_MAX + 1, INT64_MAX, INT64_MIN, -32, -33, -128, -129,
@@ -761,8 +763,9 @@ diff_values(wb_value *v, char *big)
 		{(INT64_C(1) << 34) - 1, 999999999}, {INT64_C(1) << 34, 0},
 		{-1, 999999999}, {INT64_MIN, 0}, {INT64_MAX, 999999999}, {1, 1}
 	};
+	/* clang-format on */
 	static const size_t lens[] = {0, 1, 31, 32, 255, 256, 65535, 65536, 70000};
-	int			n = 0;
+	int					n = 0;
 
 	v[n++].type = WB_V_NIL;
 	v[n].type = WB_V_BOOL;
@@ -809,11 +812,11 @@ diff_values(wb_value *v, char *big)
 /* The plugin records the differential test splices. */
 typedef struct diff_rec
 {
-	wb_kind		kind;
-	int			first;			/* values [first, first + n) of the list */
-	int			n;
-	int			old_key;		/* index of the old key, or the delete key;
-								 * -1: none */
+	wb_kind kind;
+	int		first; /* values [first, first + n) of the list */
+	int		n;
+	int		old_key; /* index of the old key, or the delete key;
+					  * -1: none */
 } diff_rec;
 
 /*
@@ -826,20 +829,20 @@ typedef struct diff_rec
 static void
 test_differential_splice(void **state)
 {
-	char	   *big = malloc(70001);
-	wb_value	v[DIFF_MAXV];
-	int			nv;
-	diff_rec	recs[8];
-	int			nrecs = 0;
-	buf			rb[lengthof(recs)];
-	wb_dec		rd[lengthof(recs)];
-	wb_record	rec[lengthof(recs)];
-	buf			spliced = {0};
-	buf			built = {0};
-	wb_enc		e;
-	wbe_dec		d;
-	wbe_frame	f;
-	size_t		hdr;
+	char		  *big = malloc(70001);
+	wb_value	   v[DIFF_MAXV];
+	int			   nv;
+	diff_rec	   recs[8];
+	int			   nrecs = 0;
+	buf			   rb[lengthof(recs)];
+	wb_dec		   rd[lengthof(recs)];
+	wb_record	   rec[lengthof(recs)];
+	buf			   spliced = {0};
+	buf			   built = {0};
+	wb_enc		   e;
+	wbe_dec		   d;
+	wbe_frame	   f;
+	size_t		   hdr;
 	const uint32_t pos0 = 41;
 
 	(void) state;
@@ -850,19 +853,20 @@ test_differential_splice(void **state)
 
 	recs[nrecs++] = (diff_rec) {WB_INSERT, 0, nv, -1};
 	recs[nrecs++] = (diff_rec) {WB_UPDATE, 0, nv, -1};
-	recs[nrecs++] = (diff_rec) {WB_UPDATE, 3, 10, 14};	/* INT64_MAX */
+	recs[nrecs++] = (diff_rec) {WB_UPDATE, 3, 10, 14}; /* INT64_MAX */
 	recs[nrecs++] = (diff_rec) {WB_UPDATE, nv - 12, 12, nv - 1};
 	recs[nrecs++] = (diff_rec) {WB_INSERT, 5, 0, -1};
-	for (int k = 0; k < 3; k++)			/* int, str, timestamp keys */
-		recs[nrecs++] = (diff_rec) {WB_DELETE, 0, 0,
-			k == 0 ? 16 : k == 1 ? nv - 12 : nv - 3};
+	/* deletes by an int, a str and a timestamp key */
+	recs[nrecs++] = (diff_rec) {WB_DELETE, 0, 0, 16};
+	recs[nrecs++] = (diff_rec) {WB_DELETE, 0, 0, nv - 12};
+	recs[nrecs++] = (diff_rec) {WB_DELETE, 0, 0, nv - 3};
 	assert_int_equal(nrecs, lengthof(recs));
 
 	/* the plugin's records, decoded by the record decoder */
 	for (int r = 0; r < nrecs; r++)
 	{
-		size_t		used;
-		int			rc;
+		size_t used;
+		int	   rc;
 
 		memset(&rb[r], 0, sizeof(rb[r]));
 		wb_enc_init(&e, buf_write, &rb[r]);
@@ -893,7 +897,7 @@ test_differential_splice(void **state)
 	hdr = changes_hdr(&spliced);
 	for (int r = 0; r < nrecs; r++)
 	{
-		wb_str		tail;
+		wb_str tail;
 
 		if (rec[r].kind == WB_DELETE)
 		{
@@ -959,17 +963,16 @@ test_differential_splice(void **state)
 		assert_int_equal(c->nvalues, rec[r].u.change.nvalues);
 		for (uint32_t i = 0; i < c->nvalues; i++)
 		{
-			assert_value_eq(&c->values[i], &rec[r].u.change.values[i],
-							"value", i);
-			/* and both equal what the plugin encoded */
-			assert_value_eq(&c->values[i], &v[recs[r].first + i], "value",
+			assert_value_eq(&c->values[i], &rec[r].u.change.values[i], "value",
 							i);
+			/* and both equal what the plugin encoded */
+			assert_value_eq(&c->values[i], &v[recs[r].first + i], "value", i);
 		}
 		assert_int_equal(c->has_old_key, rec[r].u.change.has_old_key);
 		if (c->has_old_key)
 		{
-			assert_value_eq(&c->old_key, &rec[r].u.change.old_key,
-							"old key", r);
+			assert_value_eq(&c->old_key, &rec[r].u.change.old_key, "old key",
+							r);
 			assert_value_eq(&c->old_key, &v[recs[r].old_key], "old key", r);
 		}
 	}
@@ -991,11 +994,11 @@ test_differential_splice(void **state)
 static void
 valid_frames(buf *out, int *n)
 {
-	wb_enc		e;
-	wb_value	key = {.type = WB_V_STR,.v.s = {"hello", 5}};
+	wb_enc		  e;
+	wb_value	  key = {.type = WB_V_STR, .v.s = {"hello", 5}};
 	wbe_heartbeat hb = {{1700000001, 5}, 12, 0x100, 0xF0};
-	size_t		hdr;
-	int			i = 0;
+	size_t		  hdr;
+	int			  i = 0;
 
 	memset(out, 0, 5 * sizeof(buf));
 	wb_enc_init(&e, buf_write, &out[i]);
@@ -1051,10 +1054,10 @@ valid_frames(buf *out, int *n)
 static void
 test_truncated_everywhere(void **state)
 {
-	buf			b[5];
-	int			nb;
-	wbe_dec		d;
-	wbe_frame	f;
+	buf		  b[5];
+	int		  nb;
+	wbe_dec	  d;
+	wbe_frame f;
 
 	(void) state;
 	valid_frames(b, &nb);
@@ -1065,7 +1068,7 @@ test_truncated_everywhere(void **state)
 		/* every proper prefix fails cleanly, in a buffer of its own size */
 		for (size_t n = 0; n < b[k].len; n++)
 		{
-			char	   *copy = malloc(n ? n : 1);
+			char *copy = malloc(n ? n : 1);
 
 			memcpy(copy, b[k].data, n);
 			expect_malformed(copy, n, NULL);
@@ -1107,14 +1110,15 @@ enum
 	S_NKEYS = 21
 };
 
-#define S_HEAD		(S_RUN | S_SEQ | S_TSEQ | S_KIND)
-#define S_TXN		(S_XID | S_CLSN | S_CTIME)
-#define S_TABLE		(S_HEAD | S_TXN | S_RELID | S_SV | S_CHANGES)
-#define S_MSG		(S_HEAD | S_TRANS | S_PREFIX | S_CHANGES)
-#define S_MSG_TXN	(S_MSG | S_TXN)
-#define S_COMMIT	(S_HEAD | S_TXN | S_END_LSN | S_FIRST_SEQ | S_FRAMES | \
-					 S_LAST_POS | S_TOPICS)
-#define S_HB		(S_HEAD | S_TIME | S_TXN_TSEQ | S_RLSN | S_FLSN)
+#define S_HEAD	  (S_RUN | S_SEQ | S_TSEQ | S_KIND)
+#define S_TXN	  (S_XID | S_CLSN | S_CTIME)
+#define S_TABLE	  (S_HEAD | S_TXN | S_RELID | S_SV | S_CHANGES)
+#define S_MSG	  (S_HEAD | S_TRANS | S_PREFIX | S_CHANGES)
+#define S_MSG_TXN (S_MSG | S_TXN)
+#define S_COMMIT \
+	(S_HEAD | S_TXN | S_END_LSN | S_FIRST_SEQ | S_FRAMES | S_LAST_POS | \
+	 S_TOPICS)
+#define S_HB (S_HEAD | S_TIME | S_TXN_TSEQ | S_RLSN | S_FLSN)
 
 /* Names and default values (msgpack bytes) of the keys above. */
 static const struct
@@ -1122,11 +1126,11 @@ static const struct
 	const char *name;
 	const char *val;
 	size_t		len;
-}			s_keys[S_NKEYS] = {
+} s_keys[S_NKEYS] = {
 	{"run", RAW("\x01")},
 	{"seq", RAW("\x01")},
 	{"tseq", RAW("\x01")},
-	{"kind", NULL, 0},			/* the spec's kind */
+	{"kind", NULL, 0}, /* the spec's kind */
 	{"xid", RAW("\x07")},
 	{"commit_lsn", RAW("\xcd\x01\x00")},
 	{"commit_time", RAW("\xd6\xff\x00\x00\x00\x01")},
@@ -1143,34 +1147,34 @@ static const struct
 	{"txn_tseq", RAW("\x00")},
 	{"received_lsn", RAW("\x00")},
 	{"flushed_lsn", RAW("\x00")},
-	{"changes", NULL, 0},		/* by topic, see spec_changes */
+	{"changes", NULL, 0}, /* by topic, see spec_changes */
 };
 
 /* Default changes: one insert at pos 1, or one message at pos 0 or 1. */
-#define CH_INSERT		"\x91\x93\x49\x01\x91\x01"
-#define CH_MSG_NT		"\x91\x94\x4d\x00\x01\xc4\x00"
-#define CH_MSG_T		"\x91\x94\x4d\x01\x01\xc4\x00"
+#define CH_INSERT "\x91\x93\x49\x01\x91\x01"
+#define CH_MSG_NT "\x91\x94\x4d\x00\x01\xc4\x00"
+#define CH_MSG_T  "\x91\x94\x4d\x01\x01\xc4\x00"
 static const char ch_insert[] = CH_INSERT;
 static const char ch_msg_nt[] = CH_MSG_NT;
 static const char ch_msg_t[] = CH_MSG_T;
 
 typedef struct spec
 {
-	const char *what;			/* expected in the error; NULL: accepted */
+	const char *what; /* expected in the error; NULL: accepted */
 	const char *topic;
 	const char *kind;
 	uint32_t	keys;
-	uint32_t	ov;				/* the key whose value is ovval */
+	uint32_t	ov; /* the key whose value is ovval */
 	const char *ovval;
 	size_t		ovlen;
-	uint32_t	dup;			/* a key written twice */
-	const char *extra;			/* an unknown key, with value extraval */
+	uint32_t	dup;   /* a key written twice */
+	const char *extra; /* an unknown key, with value extraval */
 	const char *extraval;
 	size_t		extralen;
-	const char *after;			/* bytes after the map */
+	const char *after; /* bytes after the map */
 	size_t		afterlen;
-	bool		reverse;		/* keys in reverse order */
-	uint32_t	ov2;			/* a second key overridden */
+	bool		reverse; /* keys in reverse order */
+	uint32_t	ov2;	 /* a second key overridden */
 	const char *ov2val;
 	size_t		ov2len;
 } spec;
@@ -1225,8 +1229,9 @@ spec_put_key(msgpack_packer *pk, buf *b, const spec *s, int k)
 			tlen == 1 && tv[0] == '\xc3';
 
 		val = !msg ? ch_insert : txn_msg ? ch_msg_t : ch_msg_nt;
-		len = !msg ? sizeof(ch_insert) - 1 :
-			txn_msg ? sizeof(ch_msg_t) - 1 : sizeof(ch_msg_nt) - 1;
+		len = !msg	? sizeof(ch_insert) - 1 :
+			txn_msg ? sizeof(ch_msg_t) - 1 :
+					  sizeof(ch_msg_nt) - 1;
 	}
 	buf_write(b, val, len);
 }
@@ -1235,7 +1240,7 @@ static void
 spec_build(const spec *s, buf *b)
 {
 	msgpack_packer pk;
-	uint32_t	npairs = 0;
+	uint32_t	   npairs = 0;
 
 	b->len = 0;
 	msgpack_packer_init(&pk, b, buf_write);
@@ -1256,7 +1261,7 @@ spec_build(const spec *s, buf *b)
 	}
 	for (int i = 0; i < S_NKEYS; i++)
 	{
-		int			k = s->reverse ? S_NKEYS - 1 - i : i;
+		int k = s->reverse ? S_NKEYS - 1 - i : i;
 
 		if (s->keys & (1u << k))
 			spec_put_key(&pk, b, s, k);
@@ -1269,13 +1274,14 @@ spec_build(const spec *s, buf *b)
 
 #define TABLE	"s.t", "changes", S_TABLE
 #define MSG		"_msg.p", "changes", S_MSG
-#define MSG_TXN	"_msg.p", "changes", S_MSG_TXN
+#define MSG_TXN "_msg.p", "changes", S_MSG_TXN
 #define COMMIT	"_txn", "commit", S_COMMIT
 #define HB		"_hb", "heartbeat", S_HB
 #define TRUE_	S_TRANS, RAW("\xc3")
 #define NEST8	"\x91\x91\x91\x91\x91\x91\x91\x91"
 
 /* Frames a decoder must accept: the defaults and what msgpack allows. */
+/* clang-format off */
 static const spec accepted[] = {
 	{NULL, TABLE},
 	{NULL, MSG},
@@ -1453,18 +1459,19 @@ static const spec hostile[] = {
 	{"invalid", TABLE,.extra = "bad",.extraval = RAW("\xc1")},
 	{"string of 255", TABLE,.extra = "cut",.extraval = RAW("\xd9\xff")},
 };
+/* clang-format on */
 
 static void
 run_specs(const spec *specs, size_t n)
 {
-	buf			b = {0};
-	wbe_dec		d;
-	wbe_frame	f;
+	buf		  b = {0};
+	wbe_dec	  d;
+	wbe_frame f;
 
 	wbe_dec_init(&d);
 	for (size_t i = 0; i < n; i++)
 	{
-		int			rc;
+		int rc;
 
 		spec_build(&specs[i], &b);
 		rc = wbe_decode(&d, b.data, b.len, &f);
@@ -1492,9 +1499,9 @@ run_specs(const spec *specs, size_t n)
 static void
 test_accepted_variants(void **state)
 {
-	buf			b = {0};
-	wbe_dec		d;
-	wbe_frame	f;
+	buf		  b = {0};
+	wbe_dec	  d;
+	wbe_frame f;
 
 	(void) state;
 	run_specs(accepted, lengthof(accepted));
@@ -1530,6 +1537,7 @@ test_hostile_frames(void **state)
 static void
 test_hostile_bytes(void **state)
 {
+	/* clang-format off */
 	static const unsigned char map32_huge[] = {'t', 0, 0xdf, 0xff, 0xff, 0xff, 0xff};
 	static const unsigned char str_too_long[] = {'t', 0, 0x81, 0xdb, 0x7f, 0xff, 0xff, 0xff, 'a'};
 	static const unsigned char not_a_map[] = {'t', 0, 0x92, 0x01, 0x02};
@@ -1538,6 +1546,7 @@ test_hostile_bytes(void **state)
 	static const unsigned char empty_map[] = {'t', 0, 0x80};
 	static const unsigned char key_not_str[] = {'t', 0, 0x81, 0x01, 0x01};
 	static const unsigned char nothing[] = {'t', 0};
+	/* clang-format on */
 
 	(void) state;
 	expect_malformed(map32_huge, sizeof(map32_huge), "map of");
@@ -1555,11 +1564,11 @@ test_hostile_bytes(void **state)
 static void
 test_too_many_values(void **state)
 {
-	buf			b = {0};
-	wb_enc		e;
-	wbe_dec		d;
-	wbe_frame	f;
-	size_t		hdr;
+	buf		  b = {0};
+	wb_enc	  e;
+	wbe_dec	  d;
+	wbe_frame f;
+	size_t	  hdr;
 
 	(void) state;
 	for (int n = WB_MAX_COLUMNS; n <= WB_MAX_COLUMNS + 1; n++)
@@ -1593,17 +1602,17 @@ static void
 test_random_bytes(void **state)
 {
 	unsigned char data[64];
-	buf			valid[5];
-	int			nvalid;
-	wbe_dec		d;
-	wbe_frame	f;
-	unsigned int seed = 12345;
+	buf			  valid[5];
+	int			  nvalid;
+	wbe_dec		  d;
+	wbe_frame	  f;
+	unsigned int  seed = 12345;
 
 	(void) state;
 	wbe_dec_init(&d);
 	for (int iter = 0; iter < 20000; iter++)
 	{
-		size_t		n = 2 + rand_r(&seed) % (sizeof(data) - 2);
+		size_t n = 2 + rand_r(&seed) % (sizeof(data) - 2);
 
 		data[0] = 't';
 		data[1] = 0;
@@ -1618,9 +1627,9 @@ test_random_bytes(void **state)
 	valid_frames(valid, &nvalid);
 	for (int iter = 0; iter < 20000; iter++)
 	{
-		buf		   *v = &valid[iter % nvalid];
+		buf			  *v = &valid[iter % nvalid];
 		unsigned char *copy = malloc(v->len);
-		int			flips = 1 + rand_r(&seed) % 3;
+		int			   flips = 1 + rand_r(&seed) % 3;
 
 		memcpy(copy, v->data, v->len);
 		for (int k = 0; k < flips; k++)
@@ -1661,9 +1670,11 @@ test_control_requests(void **state)
 	wb_enc		e;
 	wbc_request req;
 	char		err[160];
+	/* clang-format off */
 	static const unsigned char unknown_op[] = {0x81, 0xa2, 'o', 'p', 0xa4, 'b', 'o', 'o', 'm'};
 	static const unsigned char no_op[] = {0x80};
 	static const unsigned char bad_relid[] = {0x82, 0xa2, 'o', 'p', 0xa6, 's', 'c', 'h', 'e', 'm', 'a', 0xa5, 'r', 'e', 'l', 'i', 'd', 0xa1, 'x'};
+	/* clang-format on */
 
 	(void) state;
 	wb_enc_init(&e, buf_write, &b);
@@ -1683,13 +1694,16 @@ test_control_requests(void **state)
 	assert_int_equal(req.op, WBC_OP_STATUS);
 
 	assert_int_equal(wbc_decode_request(unknown_op, sizeof(unknown_op), &req,
-										err, sizeof(err)), WB_OK);
+										err, sizeof(err)),
+					 WB_OK);
 	assert_int_equal(req.op, WBC_OP_UNKNOWN);
 	assert_memory_equal(req.op_name.ptr, "boom", 4);
 	assert_int_equal(wbc_decode_request(no_op, sizeof(no_op), &req, err,
-										sizeof(err)), WB_EMALFORMED);
+										sizeof(err)),
+					 WB_EMALFORMED);
 	assert_int_equal(wbc_decode_request(bad_relid, sizeof(bad_relid), &req,
-										err, sizeof(err)), WB_EMALFORMED);
+										err, sizeof(err)),
+					 WB_EMALFORMED);
 	assert_int_equal(wbc_decode_request("", 0, &req, err, sizeof(err)),
 					 WB_EMALFORMED);
 	buf_free(&b);
@@ -1698,31 +1712,30 @@ test_control_requests(void **state)
 static void
 test_control_responses(void **state)
 {
-	buf			b = {0};
-	wb_enc		e;
-	char		err[160];
-	bool		ok;
-	wb_str		code,
-				msg;
-	wbc_schema	sc;
-	wbc_status	st = {0},
-				got;
+	buf		   b = {0};
+	wb_enc	   e;
+	char	   err[160];
+	bool	   ok;
+	wb_str	   code, msg;
+	wbc_schema sc;
+	wbc_status st = {0}, got;
 
 	(void) state;
 	wb_enc_init(&e, buf_write, &b);
 	{
-		wbc_column	cols[2] = {
+		wbc_column cols[2] = {
 			{{"id", 2}, 23, -1, {"integer", 7}, 1},
 			{{"price", 5}, 1700, 655366, {"numeric(10,2)", 13}, 3},
 		};
-		wbc_schema	def = {16385, 77, {"public", 6}, {"contacts", 8}, 2200,
-		0, 2, cols};
+		wbc_schema def = {16385, 77, {"public", 6}, {"contacts", 8}, 2200,
+						  0,	 2,	 cols};
 
 		wbc_enc_table(&e, &def, true);
 	}
 	assert_false(wb_enc_failed(&e));
 	assert_int_equal(wbc_decode_result(b.data, b.len, &ok, &code, &msg, err,
-									   sizeof(err)), WB_OK);
+									   sizeof(err)),
+					 WB_OK);
 	assert_true(ok);
 	assert_int_equal(wbc_decode_schema(b.data, b.len, &sc, err, sizeof(err)),
 					 WB_OK);
@@ -1744,7 +1757,8 @@ test_control_responses(void **state)
 	wb_enc_init(&e, buf_write, &b);
 	wbc_enc_error(&e, WBC_ERR_NOT_FOUND, "no such version");
 	assert_int_equal(wbc_decode_result(b.data, b.len, &ok, &code, &msg, err,
-									   sizeof(err)), WB_OK);
+									   sizeof(err)),
+					 WB_OK);
 	assert_false(ok);
 	assert_memory_equal(code.ptr, "not_found", 9);
 	assert_memory_equal(msg.ptr, "no such version", 15);
@@ -1791,7 +1805,7 @@ test_control_responses(void **state)
 	{
 		/* {"consumers": array16 of 17 empty maps} */
 		unsigned char many[1 + 10 + 3 + WBC_MAX_CONSUMERS + 1];
-		size_t		n = 0;
+		size_t		  n = 0;
 
 		many[n++] = 0x81;
 		many[n++] = 0xa9;
@@ -1814,32 +1828,31 @@ test_control_responses(void **state)
  * decode; the response's keys are "ok", "consumers" and the list's names
  * in the list's order, nothing else.
  */
-#define STATUS_SET_UINT(f)	st.f = v++;
-#define STATUS_SET_LSN(f)	st.f = v++;
-#define STATUS_SET_FLAG(f)	st.f = v++ & 1;
-#define STATUS_SET_STR(f)	st.f = (wb_str) {#f, sizeof(#f) - 1};
+#define STATUS_SET_UINT(f)			st.f = v++;
+#define STATUS_SET_LSN(f)			st.f = v++;
+#define STATUS_SET_FLAG(f)			st.f = v++ & 1;
+#define STATUS_SET_STR(f)			st.f = (wb_str) {#f, sizeof(#f) - 1};
 #define STATUS_SET(name, kind, doc) STATUS_SET_##kind(name)
-#define STATUS_CHECK_UINT(f)	assert_int_equal(got.f, v++);
-#define STATUS_CHECK_LSN(f)		assert_int_equal(got.f, v++);
-#define STATUS_CHECK_FLAG(f)	assert_int_equal(got.f, v++ & 1);
+#define STATUS_CHECK_UINT(f)		assert_int_equal(got.f, v++);
+#define STATUS_CHECK_LSN(f)			assert_int_equal(got.f, v++);
+#define STATUS_CHECK_FLAG(f)		assert_int_equal(got.f, v++ & 1);
 #define STATUS_CHECK_STR(f) \
 	assert_int_equal(got.f.len, sizeof(#f) - 1); \
 	assert_memory_equal(got.f.ptr, #f, sizeof(#f) - 1);
 #define STATUS_CHECK(name, kind, doc) STATUS_CHECK_##kind(name)
-#define STATUS_NAME(name, kind, doc) #name,
+#define STATUS_NAME(name, kind, doc)  #name,
 
 static void
 test_status_every_field(void **state)
 {
 	static const char *const names[] = {WBC_STATUS_FIELDS(STATUS_NAME)};
-	buf			b = {0};
-	wb_enc		e;
-	wbc_status	st = {0},
-				got;
-	char		err[160];
-	uint64_t	v;
-	mpr			r;
-	uint32_t	n;
+	buf						 b = {0};
+	wb_enc					 e;
+	wbc_status				 st = {0}, got;
+	char					 err[160];
+	uint64_t				 v;
+	mpr						 r;
+	uint32_t				 n;
 
 	(void) state;
 	v = UINT64_C(0x1234500000001);
@@ -1860,7 +1873,7 @@ test_status_every_field(void **state)
 	assert_int_equal(n, 2 + lengthof(names));
 	for (uint32_t i = 0; i < n; i++)
 	{
-		wb_str		key;
+		wb_str key;
 
 		assert_true(mpr_str(&r, &key));
 		if (i == 0)
@@ -1883,16 +1896,17 @@ test_control_durable(void **state)
 	buf			b = {0};
 	wb_enc		e;
 	wbc_request req;
-	wbc_hello	h = {7, true, 0x1000, 0xF00, 3, 0x2000},
-				hg;
+	wbc_hello	h = {7, true, 0x1000, 0xF00, 3, 0x2000}, hg;
 	wbc_replay	rp;
 	uint64_t	flushed;
 	char		err[160];
 	wb_str		prefixes[2] = {{"public.contacts\0", 16}, {"sales.", 6}};
 	/* {"status": "data", "messages": array of 200 elements, none present} */
+	/* clang-format off */
 	static const unsigned char lying[] = {0x82, 0xa6, 's', 't', 'a', 't', 'u', 's',
 		0xa4, 'd', 'a', 't', 'a', 0xa8, 'm', 'e', 's', 's', 'a', 'g', 'e', 's',
 	0xdc, 0x00, 0xc8};
+	/* clang-format on */
 
 	(void) state;
 	wb_enc_init(&e, buf_write, &b);
@@ -1911,7 +1925,7 @@ test_control_durable(void **state)
 	b.len = 0;
 	wb_enc_init(&e, buf_write, &b);
 	wbc_enc_ack_request(&e, "crm", 3, 0x16B3748, 12, 0x16B3800,
-						&(wbc_key) {.lsn = 0x16B4000,.pos = 3});
+						&(wbc_key) {.lsn = 0x16B4000, .pos = 3});
 	assert_int_equal(wbc_decode_request(b.data, b.len, &req, err, sizeof(err)),
 					 WB_OK);
 	assert_true(req.has_key && req.has_release);
@@ -1935,7 +1949,8 @@ test_control_durable(void **state)
 	/* more prefixes than a request may carry: refused both ways */
 	b.len = 0;
 	wb_enc_init(&e, buf_write, &b);
-	wbc_enc_replay_request(&e, "x", 1, 1, 1, prefixes, WBC_MAX_PREFIXES + 1, 0);
+	wbc_enc_replay_request(&e, "x", 1, 1, 1, prefixes, WBC_MAX_PREFIXES + 1,
+						   0);
 	assert_true(wb_enc_failed(&e));
 
 	b.len = 0;
@@ -1987,7 +2002,8 @@ test_control_durable(void **state)
 		assert_int_equal(wbc_decode_replay(b.data, n, &rp, err, sizeof(err)),
 						 WB_EMALFORMED);
 	assert_int_equal(wbc_decode_replay(lying, sizeof(lying), &rp, err,
-									   sizeof(err)), WB_EMALFORMED);
+									   sizeof(err)),
+					 WB_EMALFORMED);
 	assert_null(rp.messages);
 	buf_free(&b);
 }
@@ -2000,12 +2016,16 @@ change_is(const wbs_change *c, wbs_change_kind kind, int32_t attnum,
 {
 	return c->kind == kind && c->attnum == attnum &&
 		(from == NULL ? c->from.ptr == NULL :
-		 (c->from.len == strlen(from) && memcmp(c->from.ptr, from, c->from.len) == 0)) &&
+						(c->from.len == strlen(from) &&
+						 memcmp(c->from.ptr, from, c->from.len) == 0)) &&
 		(to == NULL ? c->to.ptr == NULL :
-		 (c->to.len == strlen(to) && memcmp(c->to.ptr, to, c->to.len) == 0));
+					  (c->to.len == strlen(to) &&
+					   memcmp(c->to.ptr, to, c->to.len) == 0));
 }
 
+/* clang-format off */
 #define COL(n, oid, mod, t, att) {{n, sizeof(n) - 1}, oid, mod, {t, sizeof(t) - 1}, att}
+/* clang-format on */
 
 /*
  * The diff goes by attnum: a new name on the same attnum is a rename, a
@@ -2014,38 +2034,40 @@ change_is(const wbs_change *c, wbs_change_kind kind, int32_t attnum,
 static void
 test_schema_diff(void **state)
 {
-	wbc_column	a_cols[] = {
+	wbc_column a_cols[] = {
 		COL("id", 23, -1, "integer", 1),
 		COL("name", 25, -1, "text", 2),
 		COL("score", 1700, 655366, "numeric(10,2)", 3),
 		COL("email", 25, -1, "text", 4),
 	};
-	wbc_column	b_cols[] = {
+	wbc_column b_cols[] = {
 		COL("id", 23, -1, "integer", 1),
 		COL("full_name", 25, -1, "text", 2),
 		COL("score", 1700, 786438, "numeric(12,2)", 3),
 		COL("email", 25, -1, "text", 6),
 		COL("born", 1082, -1, "date", 7),
 	};
-	wbc_schema	a = {16400, 11, {"public", 6}, {"contacts", 8}, 2200, 0, 4,
-	a_cols};
-	wbc_schema	b = {16400, 12, {"crm", 3}, {"people", 6}, 2200, 0, 5, b_cols};
-	wbs_change	out[WBS_MAX_CHANGES];
-	uint32_t	n;
+	wbc_schema a = {16400, 11, {"public", 6}, {"contacts", 8}, 2200,
+					0,	   4,  a_cols};
+	wbc_schema b = {16400, 12, {"crm", 3}, {"people", 6}, 2200, 0, 5, b_cols};
+	wbs_change out[WBS_MAX_CHANGES];
+	uint32_t   n;
 
 	(void) state;
 	assert_int_equal(wbs_diff(&a, &a, out), 0);
 
 	n = wbs_diff(&a, &b, out);
 	assert_int_equal(n, 7);
-	assert_true(change_is(&out[0], WBS_TABLE_RENAMED, 0, "contacts", "people"));
+	assert_true(
+		change_is(&out[0], WBS_TABLE_RENAMED, 0, "contacts", "people"));
 	/* same schema OID, new name: the schema was renamed */
 	assert_true(change_is(&out[1], WBS_SCHEMA_RENAMED, 0, "public", "crm"));
 	/* email dropped (attnum 4) and added again (6): never a rename */
 	assert_true(change_is(&out[2], WBS_COLUMN_DROPPED, 4, "email", NULL));
-	assert_true(change_is(&out[3], WBS_COLUMN_RENAMED, 2, "name", "full_name"));
-	assert_true(change_is(&out[4], WBS_COLUMN_TYPE_CHANGED, 3,
-						  "numeric(10,2)", "numeric(12,2)"));
+	assert_true(
+		change_is(&out[3], WBS_COLUMN_RENAMED, 2, "name", "full_name"));
+	assert_true(change_is(&out[4], WBS_COLUMN_TYPE_CHANGED, 3, "numeric(10,2)",
+						  "numeric(12,2)"));
 	assert_true(change_is(&out[5], WBS_COLUMN_ADDED, 6, NULL, "email"));
 	assert_true(change_is(&out[6], WBS_COLUMN_ADDED, 7, NULL, "born"));
 
@@ -2061,24 +2083,24 @@ test_schema_diff(void **state)
 static void
 test_schema_event_roundtrip(void **state)
 {
-	wbc_column	a_cols[] = {COL("id", 23, -1, "integer", 1),
-	COL("name", 25, -1, "text", 2)};
-	wbc_column	b_cols[] = {COL("id", 23, -1, "integer", 1),
-	COL("nick", 25, -1, "text", 2)};
-	wbc_schema	a = {16400, 11, {"public", 6}, {"contacts", 8}, 2200, 0, 2,
-	a_cols};
-	wbc_schema	b = {16400, 12, {"public", 6}, {"people", 6}, 2200, 0, 2,
-	b_cols};
-	wbs_change	changes[WBS_MAX_CHANGES];
-	uint32_t	n = wbs_diff(&a, &b, changes);
-	buf			bb = {0};
-	wb_enc		e;
-	wbs_event	ev;
-	char		err[160];
-	wbe_dec		d;
-	wbe_frame	f;
-	wbe_head	h = {7, 1, 1};
-	wbe_txn		t = {740, 0x1000, {1700000000, 0}};
+	wbc_column a_cols[] = {COL("id", 23, -1, "integer", 1),
+						   COL("name", 25, -1, "text", 2)};
+	wbc_column b_cols[] = {COL("id", 23, -1, "integer", 1),
+						   COL("nick", 25, -1, "text", 2)};
+	wbc_schema a = {16400, 11, {"public", 6}, {"contacts", 8}, 2200,
+					0,	   2,  a_cols};
+	wbc_schema b = {16400, 12, {"public", 6}, {"people", 6}, 2200,
+					0,	   2,  b_cols};
+	wbs_change changes[WBS_MAX_CHANGES];
+	uint32_t   n = wbs_diff(&a, &b, changes);
+	buf		   bb = {0};
+	wb_enc	   e;
+	wbs_event  ev;
+	char	   err[160];
+	wbe_dec	   d;
+	wbe_frame  f;
+	wbe_head   h = {7, 1, 1};
+	wbe_txn	   t = {740, 0x1000, {1700000000, 0}};
 
 	(void) state;
 	/* a frame on _schema with one event */
@@ -2101,7 +2123,8 @@ test_schema_event_roundtrip(void **state)
 
 	assert_int_equal(wbs_decode_event(f.changes[0].content.ptr,
 									  f.changes[0].content.len, &ev, err,
-									  sizeof(err)), WB_OK);
+									  sizeof(err)),
+					 WB_OK);
 	assert_int_equal(ev.kind, WBS_TABLE_CHANGED);
 	assert_int_equal(ev.relid, 16400);
 	assert_memory_equal(ev.topic.ptr, "public.people", 13);
@@ -2112,17 +2135,17 @@ test_schema_event_roundtrip(void **state)
 	assert_memory_equal(ev.previous.columns[1].name.ptr, "name", 4);
 	assert_null(ev.reason.ptr);
 	assert_int_equal(ev.nchanges, 2);
-	assert_true(change_is(&ev.changes[0], WBS_TABLE_RENAMED, 0, "contacts",
-						  "people"));
-	assert_true(change_is(&ev.changes[1], WBS_COLUMN_RENAMED, 2, "name",
-						  "nick"));
+	assert_true(
+		change_is(&ev.changes[0], WBS_TABLE_RENAMED, 0, "contacts", "people"));
+	assert_true(
+		change_is(&ev.changes[1], WBS_COLUMN_RENAMED, 2, "name", "nick"));
 	wbs_event_free(&ev);
 
 	/* a withdrawal: no definition, a reason */
 	bb.len = 0;
 	wb_enc_init(&e, buf_write, &bb);
-	wbs_enc_event(&e, WBS_TABLE_WITHDRAWN, 16400, "public.people", 13, NULL,
-				  0, NULL, &b, "not owned", 9, NULL, 0);
+	wbs_enc_event(&e, WBS_TABLE_WITHDRAWN, 16400, "public.people", 13, NULL, 0,
+				  NULL, &b, "not owned", 9, NULL, 0);
 	assert_int_equal(wbs_decode_event(bb.data, bb.len, &ev, err, sizeof(err)),
 					 WB_OK);
 	assert_false(ev.has_table);
@@ -2133,16 +2156,20 @@ test_schema_event_roundtrip(void **state)
 	/* malformed: an unknown event, a missing relid, a schema event that is
 	 * not a map inside a frame */
 	{
+		/* clang-format off */
 		static const char unknown[] = "\x83\xa5" "event" "\xa3" "zap"
 			"\xa5" "relid" "\x01" "\xa5" "topic" "\xa1" "t";
 		static const char norelid[] = "\x82\xa5" "event" "\xaa" "table_seen"
 			"\xa5" "topic" "\xa1" "t";
+		/* clang-format on */
 
 		assert_int_equal(wbs_decode_event(unknown, sizeof(unknown) - 1, &ev,
-										  err, sizeof(err)), WB_EMALFORMED);
+										  err, sizeof(err)),
+						 WB_EMALFORMED);
 		assert_non_null(strstr(err, "unknown event"));
 		assert_int_equal(wbs_decode_event(norelid, sizeof(norelid) - 1, &ev,
-										  err, sizeof(err)), WB_EMALFORMED);
+										  err, sizeof(err)),
+						 WB_EMALFORMED);
 	}
 	bb.len = 0;
 	wb_enc_init(&e, buf_write, &bb);
@@ -2162,16 +2189,21 @@ test_schema_event_roundtrip(void **state)
 static void
 test_backfill_frames(void **state)
 {
-	buf			bb = {0};
-	wb_enc		e;
-	wbe_dec		d;
-	wbe_frame	f;
-	wbb_event	ev = {WBB_FAILED, 9, 16400, {"public.t", 8}, 12, 3,
-	{"the table was dropped", 21}};
-	wbb_event	got;
-	char		err[160];
-	wbe_head	h = {7, 1, 1};
-	wbe_txn		t = {740, 0x1000, {1700000000, 0}};
+	buf		  bb = {0};
+	wb_enc	  e;
+	wbe_dec	  d;
+	wbe_frame f;
+	wbb_event ev = {WBB_FAILED,
+					9,
+					16400,
+					{"public.t", 8},
+					12,
+					3,
+					{"the table was dropped", 21}};
+	wbb_event got;
+	char	  err[160];
+	wbe_head  h = {7, 1, 1};
+	wbe_txn	  t = {740, 0x1000, {1700000000, 0}};
 
 	(void) state;
 	wbe_dec_init(&d);
@@ -2186,7 +2218,8 @@ test_backfill_frames(void **state)
 	assert_int_equal(f.changes[0].kind, WBE_BACKFILL);
 	assert_int_equal(wbb_decode_event(f.changes[0].content.ptr,
 									  f.changes[0].content.len, &got, err,
-									  sizeof(err)), WB_OK);
+									  sizeof(err)),
+					 WB_OK);
 	assert_int_equal(got.kind, WBB_FAILED);
 	assert_int_equal(got.backfill, 9);
 	assert_int_equal(got.rows, 12);
@@ -2220,16 +2253,20 @@ test_backfill_frames(void **state)
 
 	/* malformed events: unknown kind, no topic */
 	{
+		/* clang-format off */
 		static const char unknown[] = "\x83\xa5" "event" "\xa3" "zap"
 			"\xa8" "backfill" "\x01" "\xa5" "topic" "\xa1" "t";
 		static const char notopic[] = "\x82\xa5" "event" "\xa4" "done"
 			"\xa8" "backfill" "\x01";
+		/* clang-format on */
 
 		assert_int_equal(wbb_decode_event(unknown, sizeof(unknown) - 1, &got,
-										  err, sizeof(err)), WB_EMALFORMED);
+										  err, sizeof(err)),
+						 WB_EMALFORMED);
 		assert_non_null(strstr(err, "unknown backfill event"));
 		assert_int_equal(wbb_decode_event(notopic, sizeof(notopic) - 1, &got,
-										  err, sizeof(err)), WB_EMALFORMED);
+										  err, sizeof(err)),
+						 WB_EMALFORMED);
 	}
 	wbe_dec_free(&d);
 	free(bb.data);

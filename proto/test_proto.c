@@ -34,19 +34,19 @@
 /* A growable output buffer for the encoder. */
 typedef struct tbuf
 {
-	char	   *data;
-	size_t		len;
-	size_t		cap;
+	char  *data;
+	size_t len;
+	size_t cap;
 } tbuf;
 
 static int
 tbuf_write(void *ctx, const char *buf, size_t len)
 {
-	tbuf	   *b = ctx;
+	tbuf *b = ctx;
 
 	if (b->len + len > b->cap)
 	{
-		size_t		cap = b->cap ? b->cap : 256;
+		size_t cap = b->cap ? b->cap : 256;
 
 		while (cap < b->len + len)
 			cap *= 2;
@@ -77,8 +77,8 @@ tbuf_free(tbuf *b)
 static void
 decode_whole(wb_dec *d, const tbuf *b, wb_record *r)
 {
-	size_t		used = 0;
-	int			rc = wb_decode(d, b->data, b->len, r, &used);
+	size_t used = 0;
+	int	   rc = wb_decode(d, b->data, b->len, r, &used);
 
 	if (rc != WB_OK)
 		fail_msg("wb_decode: %d: %s", rc, wb_dec_errmsg(d));
@@ -143,7 +143,7 @@ assert_value_eq(const wb_value *got, const wb_value *want)
 static wb_value
 v_int(int64_t i)
 {
-	wb_value	v = {.type = WB_V_INT, .v.i = i};
+	wb_value v = {.type = WB_V_INT, .v.i = i};
 
 	return v;
 }
@@ -151,7 +151,7 @@ v_int(int64_t i)
 static wb_value
 v_f32(float f)
 {
-	wb_value	v = {.type = WB_V_FLOAT32, .v.f32 = f};
+	wb_value v = {.type = WB_V_FLOAT32, .v.f32 = f};
 
 	return v;
 }
@@ -159,7 +159,7 @@ v_f32(float f)
 static wb_value
 v_f64(double f)
 {
-	wb_value	v = {.type = WB_V_FLOAT64, .v.f64 = f};
+	wb_value v = {.type = WB_V_FLOAT64, .v.f64 = f};
 
 	return v;
 }
@@ -167,7 +167,7 @@ v_f64(double f)
 static wb_value
 v_bytes(wb_vtype type, const char *p, size_t len)
 {
-	wb_value	v = {.type = type, .v.s = {p, (uint32_t) len}};
+	wb_value v = {.type = type, .v.s = {p, (uint32_t) len}};
 
 	return v;
 }
@@ -175,13 +175,13 @@ v_bytes(wb_vtype type, const char *p, size_t len)
 static wb_value
 v_ts(int64_t sec, uint32_t nsec)
 {
-	wb_value	v = {.type = WB_V_TIMESTAMP, .v.ts = {sec, nsec}};
+	wb_value v = {.type = WB_V_TIMESTAMP, .v.ts = {sec, nsec}};
 
 	return v;
 }
 
 /* Big buffers shared by the tests that need long strings. */
-#define LONG_LEN	70000		/* beyond str16 / bin16 */
+#define LONG_LEN 70000 /* beyond str16 / bin16 */
 static char long_text[LONG_LEN];
 static char long_bin[LONG_LEN];
 
@@ -192,7 +192,7 @@ setup_long(void **state)
 	for (size_t i = 0; i < LONG_LEN; i++)
 	{
 		long_text[i] = 'a' + (char) (i % 26);
-		long_bin[i] = (char) (i * 7);	/* includes NUL bytes */
+		long_bin[i] = (char) (i * 7); /* includes NUL bytes */
 	}
 	return 0;
 }
@@ -201,20 +201,39 @@ setup_long(void **state)
 static size_t
 all_values(wb_value *out)
 {
-	static const char nul_bin[] = {0, 1, 0, (char) 0xff, 0};
-	static const char s31[] = "0123456789012345678901234567890";
-	static const char s32[] = "01234567890123456789012345678901";
-	static const int64_t ints[] = {
-		0, 1, -1, 127, 128, 255, 256, -32, -33, -128, -129, 32767, 32768,
-		65535, 65536, -32768, -32769, INT32_MAX, (int64_t) INT32_MAX + 1,
-		UINT32_MAX, (int64_t) UINT32_MAX + 1, INT32_MIN,
-		(int64_t) INT32_MIN - 1, INT64_MAX, INT64_MIN
-	};
-	size_t		n = 0;
-	wb_value	nil = {.type = WB_V_NIL};
-	wb_value	toast = {.type = WB_V_UNCHANGED_TOAST};
-	wb_value	t = {.type = WB_V_BOOL, .v.b = true};
-	wb_value	f = {.type = WB_V_BOOL, .v.b = false};
+	static const char	 nul_bin[] = {0, 1, 0, (char) 0xff, 0};
+	static const char	 s31[] = "0123456789012345678901234567890";
+	static const char	 s32[] = "01234567890123456789012345678901";
+	static const int64_t ints[] = {0,
+								   1,
+								   -1,
+								   127,
+								   128,
+								   255,
+								   256,
+								   -32,
+								   -33,
+								   -128,
+								   -129,
+								   32767,
+								   32768,
+								   65535,
+								   65536,
+								   -32768,
+								   -32769,
+								   INT32_MAX,
+								   (int64_t) INT32_MAX + 1,
+								   UINT32_MAX,
+								   (int64_t) UINT32_MAX + 1,
+								   INT32_MIN,
+								   (int64_t) INT32_MIN - 1,
+								   INT64_MAX,
+								   INT64_MIN};
+	size_t				 n = 0;
+	wb_value			 nil = {.type = WB_V_NIL};
+	wb_value			 toast = {.type = WB_V_UNCHANGED_TOAST};
+	wb_value			 t = {.type = WB_V_BOOL, .v.b = true};
+	wb_value			 f = {.type = WB_V_BOOL, .v.b = false};
 
 	out[n++] = nil;
 	out[n++] = t;
@@ -258,9 +277,9 @@ all_values(wb_value *out)
 	out[n++] = v_ts(UINT32_MAX, 0);
 	out[n++] = v_ts((int64_t) UINT32_MAX + 1, 0);
 	out[n++] = v_ts((INT64_C(1) << 34) - 1, 999999999);
-	out[n++] = v_ts(INT64_C(1) << 34, 0);	/* year 2514: timestamp96 */
+	out[n++] = v_ts(INT64_C(1) << 34, 0); /* year 2514: timestamp96 */
 	out[n++] = v_ts(-1, 999999999);
-	out[n++] = v_ts(-62135596800, 0);	/* year 1 */
+	out[n++] = v_ts(-62135596800, 0); /* year 1 */
 	out[n++] = v_ts(INT64_MAX, 999999999);
 	out[n++] = v_ts(INT64_MIN, 0);
 	out[n++] = toast;
@@ -274,14 +293,16 @@ all_values(wb_value *out)
 static void
 test_begin_commit(void **state)
 {
+	/* clang-format off */
 	static const wb_timestamp times[] = {
 		{0, 0}, {946684800, 0}, {1700000000, 500}, {-1, 0},
 		{INT64_C(1) << 40, 999999999}
 	};
-	tbuf		b = {0};
-	wb_enc		e;
-	wb_dec		d;
-	wb_record	r;
+	/* clang-format on */
+	tbuf	  b = {0};
+	wb_enc	  e;
+	wb_dec	  d;
+	wb_record r;
 
 	(void) state;
 	wb_dec_init(&d);
@@ -314,12 +335,12 @@ test_begin_commit(void **state)
 static void
 test_insert_all_values(void **state)
 {
-	wb_value	vals[MAX_TEST_VALUES];
-	size_t		n = all_values(vals);
-	tbuf		b = {0};
-	wb_enc		e;
-	wb_dec		d;
-	wb_record	r;
+	wb_value  vals[MAX_TEST_VALUES];
+	size_t	  n = all_values(vals);
+	tbuf	  b = {0};
+	wb_enc	  e;
+	wb_dec	  d;
+	wb_record r;
 
 	(void) state;
 	wb_dec_init(&d);
@@ -342,12 +363,12 @@ test_insert_all_values(void **state)
 static void
 test_values_as_keys(void **state)
 {
-	wb_value	vals[MAX_TEST_VALUES];
-	size_t		n = all_values(vals);
-	tbuf		b = {0};
-	wb_enc		e;
-	wb_dec		d;
-	wb_record	r;
+	wb_value  vals[MAX_TEST_VALUES];
+	size_t	  n = all_values(vals);
+	tbuf	  b = {0};
+	wb_enc	  e;
+	wb_dec	  d;
+	wb_record r;
 
 	(void) state;
 	wb_dec_init(&d);
@@ -382,10 +403,10 @@ test_values_as_keys(void **state)
 static void
 test_update(void **state)
 {
-	tbuf		b = {0};
-	wb_enc		e;
-	wb_dec		d;
-	wb_record	r;
+	tbuf	  b = {0};
+	wb_enc	  e;
+	wb_dec	  d;
+	wb_record r;
 
 	(void) state;
 	wb_dec_init(&d);
@@ -433,27 +454,27 @@ test_change_tail(void **state)
 {
 	static const struct
 	{
-		uint32_t	relid;
-		size_t		relid_len;	/* its msgpack encoding */
-	}			relids[] = {{7, 1}, {16384, 3}, {70000, 5}};
-	tbuf		b = {0};
-	tbuf		want = {0};
-	wb_enc		e;
-	wb_enc		w;
-	wb_dec		d;
-	wb_record	r;
-	size_t		used;
+		uint32_t relid;
+		size_t	 relid_len; /* its msgpack encoding */
+	} relids[] = {{7, 1}, {16384, 3}, {70000, 5}};
+	tbuf	  b = {0};
+	tbuf	  want = {0};
+	wb_enc	  e;
+	wb_enc	  w;
+	wb_dec	  d;
+	wb_record r;
+	size_t	  used;
 
 	(void) state;
 	wb_dec_init(&d);
 	for (size_t k = 0; k < sizeof(relids) / sizeof(relids[0]); k++)
 	{
-		uint32_t	relid = relids[k].relid;
-		size_t		head = 2 + relids[k].relid_len;	/* array, kind, relid */
+		uint32_t relid = relids[k].relid;
+		size_t	 head = 2 + relids[k].relid_len; /* array, kind, relid */
 
 		for (int shape = 0; shape < 4; shape++)
 		{
-			bool		old_key = (shape == 2);
+			bool old_key = (shape == 2);
 
 			tbuf_reset(&b);
 			tbuf_reset(&want);
@@ -518,17 +539,17 @@ static void
 test_relation(void **state)
 {
 	static const uint32_t counts[] = {1, 3, 16, 17, 200, WB_MAX_COLUMNS};
-	tbuf		b = {0};
-	wb_enc		e;
-	wb_dec		d;
-	wb_record	r;
-	char		name[32];
+	tbuf				  b = {0};
+	wb_enc				  e;
+	wb_dec				  d;
+	wb_record			  r;
+	char				  name[32];
 
 	(void) state;
 	wb_dec_init(&d);
 	for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++)
 	{
-		uint32_t	n = counts[k];
+		uint32_t n = counts[k];
 
 		tbuf_reset(&b);
 		wb_enc_init(&e, tbuf_write, &b);
@@ -536,12 +557,12 @@ test_relation(void **state)
 							  n - 1, n, 0);
 		for (uint32_t i = 0; i < n; i++)
 		{
-			int			len = snprintf(name, sizeof(name), "col%u", i);
+			int len = snprintf(name, sizeof(name), "col%u", i);
 
 			wb_enc_column(&e, name, len, i == 0 ? 20 : 1700,
 						  i == 0 ? -1 : INT32_MAX - (int32_t) i,
-						  i == 0 ? "bigint" : "numeric(12,2)",
-						  i == 0 ? 6 : 13, 0);
+						  i == 0 ? "bigint" : "numeric(12,2)", i == 0 ? 6 : 13,
+						  0);
 		}
 		assert_false(wb_enc_failed(&e));
 		decode_whole(&d, &b, &r);
@@ -554,7 +575,7 @@ test_relation(void **state)
 		for (uint32_t i = 0; i < n; i++)
 		{
 			const wb_column *c = &r.u.relation.columns[i];
-			int			len = snprintf(name, sizeof(name), "col%u", i);
+			int				 len = snprintf(name, sizeof(name), "col%u", i);
 
 			assert_str_eq(c->name, name, len);
 			assert_int_equal(c->typoid, i == 0 ? 20 : 1700);
@@ -586,21 +607,23 @@ static void
 test_truncate(void **state)
 {
 	static const uint32_t counts[] = {1, 2, 1000, WB_MAX_TRUNCATE_RELIDS};
-	tbuf		b = {0};
-	wb_enc		e;
-	wb_dec		d;
-	wb_record	r;
+	tbuf				  b = {0};
+	wb_enc				  e;
+	wb_dec				  d;
+	wb_record			  r;
 
 	(void) state;
 	wb_dec_init(&d);
 	for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++)
 	{
-		uint32_t	n = counts[k];
+		uint32_t n = counts[k];
 
 		tbuf_reset(&b);
 		wb_enc_init(&e, tbuf_write, &b);
-		wb_enc_truncate_start(&e, WB_TRUNCATE_CASCADE |
-							  WB_TRUNCATE_RESTART_IDENTITY, n);
+		wb_enc_truncate_start(&e,
+							  WB_TRUNCATE_CASCADE |
+								  WB_TRUNCATE_RESTART_IDENTITY,
+							  n);
 		for (uint32_t i = 0; i < n; i++)
 			wb_enc_relid(&e, UINT32_MAX - i * 977);
 		assert_false(wb_enc_failed(&e));
@@ -619,16 +642,16 @@ static void
 test_message(void **state)
 {
 	static const char content[] = "a\0b\0\0c";
-	tbuf		b = {0};
-	wb_enc		e;
-	wb_dec		d;
-	wb_record	r;
+	tbuf			  b = {0};
+	wb_enc			  e;
+	wb_dec			  d;
+	wb_record		  r;
 
 	(void) state;
 	wb_dec_init(&d);
 	wb_enc_init(&e, tbuf_write, &b);
-	wb_enc_message(&e, true, 0x1234567890ULL, "walbus.hb", 9,
-				   content, sizeof(content));
+	wb_enc_message(&e, true, 0x1234567890ULL, "walbus.hb", 9, content,
+				   sizeof(content));
 	assert_false(wb_enc_failed(&e));
 	decode_whole(&d, &b, &r);
 	assert_int_equal(r.kind, WB_MESSAGE);
@@ -659,17 +682,17 @@ test_message(void **state)
 static void
 test_concatenated(void **state)
 {
-	static const wb_kind kinds[] = {
-		WB_BEGIN, WB_RELATION, WB_INSERT, WB_UPDATE, WB_UPDATE, WB_DELETE,
-		WB_TRUNCATE, WB_MESSAGE, WB_COMMIT, WB_MESSAGE
-	};
-	size_t		nkinds = sizeof(kinds) / sizeof(kinds[0]);
-	tbuf		b = {0};
-	wb_enc		e;
-	wb_dec		d;
-	wb_record	r;
-	size_t		off = 0;
-	size_t		used;
+	static const wb_kind kinds[] = {WB_BEGIN,	 WB_RELATION, WB_INSERT,
+									WB_UPDATE,	 WB_UPDATE,	  WB_DELETE,
+									WB_TRUNCATE, WB_MESSAGE,  WB_COMMIT,
+									WB_MESSAGE};
+	size_t				 nkinds = sizeof(kinds) / sizeof(kinds[0]);
+	tbuf				 b = {0};
+	wb_enc				 e;
+	wb_dec				 d;
+	wb_record			 r;
+	size_t				 off = 0;
+	size_t				 used;
 
 	(void) state;
 	wb_dec_init(&d);
@@ -699,7 +722,7 @@ test_concatenated(void **state)
 
 	for (size_t i = 0; i < nkinds; i++)
 	{
-		int			rc = wb_decode(&d, b.data + off, b.len - off, &r, &used);
+		int rc = wb_decode(&d, b.data + off, b.len - off, &r, &used);
 
 		if (rc != WB_OK)
 			fail_msg("record %zu: %s", i, wb_dec_errmsg(&d));
@@ -726,10 +749,10 @@ test_exact_bytes(void **state)
 {
 	static const struct
 	{
-		wb_timestamp ts;
-		size_t		len;		/* encoded size: 6, 10 or 15 */
+		wb_timestamp  ts;
+		size_t		  len; /* encoded size: 6, 10 or 15 */
 		unsigned char head[3];
-	}			forms[] = {
+	} forms[] = {
 		{{0, 0}, 6, {0xd6, 0xff, 0}},
 		{{UINT32_MAX, 0}, 6, {0xd6, 0xff, 0}},
 		{{(int64_t) UINT32_MAX + 1, 0}, 10, {0xd7, 0xff, 0}},
@@ -738,8 +761,8 @@ test_exact_bytes(void **state)
 		{{INT64_C(1) << 34, 0}, 15, {0xc7, 12, 0xff}},
 		{{-1, 0}, 15, {0xc7, 12, 0xff}},
 	};
-	tbuf		b = {0};
-	wb_enc		e;
+	tbuf   b = {0};
+	wb_enc e;
 
 	(void) state;
 	wb_enc_init(&e, tbuf_write, &b);
@@ -769,10 +792,10 @@ test_timestamp_from_pg(void **state)
 {
 	static const struct
 	{
-		int64_t		pg_usec;
-		int64_t		sec;
-		uint32_t	nsec;
-	}			cases[] = {
+		int64_t	 pg_usec;
+		int64_t	 sec;
+		uint32_t nsec;
+	} cases[] = {
 		{0, 946684800, 0},
 		{1, 946684800, 1000},
 		{-1, 946684799, 999999000},
@@ -780,9 +803,9 @@ test_timestamp_from_pg(void **state)
 		{1000000, 946684801, 0},
 		{-1000000, 946684799, 0},
 		{-1000001, 946684798, 999999000},
-		{-946684800000000, 0, 0},	/* the Unix epoch */
+		{-946684800000000, 0, 0}, /* the Unix epoch */
 		{-946684800000001, -1, 999999000},
-		{-211813488000000000, -210866803200, 0},	/* PG's lowest */
+		{-211813488000000000, -210866803200, 0}, /* PG's lowest */
 		{INT64_MAX, 9224318721654, 775807000},
 		{INT64_MIN, -9222425352055, 224192000},
 	};
@@ -805,12 +828,12 @@ test_timestamp_from_pg(void **state)
 static void
 test_version2_records(void **state)
 {
-	tbuf		b = {0};
-	wb_enc		e;
-	wb_dec		d;
-	wb_record	r;
-	size_t		used;
-	size_t		off;
+	tbuf	  b = {0};
+	wb_enc	  e;
+	wb_dec	  d;
+	wb_record r;
+	size_t	  used;
+	size_t	  off;
 
 	(void) state;
 	wb_dec_init(&d);
@@ -832,13 +855,16 @@ test_version2_records(void **state)
 	assert_int_equal(r.u.relation.columns[1].attnum, 1);
 	assert_str_eq(r.u.relation.columns[1].name, "id", 2);
 	off = used;
-	assert_int_equal(wb_decode(&d, b.data + off, b.len - off, &r, &used), WB_OK);
+	assert_int_equal(wb_decode(&d, b.data + off, b.len - off, &r, &used),
+					 WB_OK);
 	assert_int_equal(r.kind, WB_WITHDRAWN);
 	assert_int_equal(r.u.withdrawn.relid, 16384);
 	assert_false(r.u.withdrawn.dropped);
-	assert_str_eq(r.u.withdrawn.reason, "primary key has 2 columns (a, b)", 32);
+	assert_str_eq(r.u.withdrawn.reason, "primary key has 2 columns (a, b)",
+				  32);
 	off += used;
-	assert_int_equal(wb_decode(&d, b.data + off, b.len - off, &r, &used), WB_OK);
+	assert_int_equal(wb_decode(&d, b.data + off, b.len - off, &r, &used),
+					 WB_OK);
 	assert_true(r.u.withdrawn.dropped);
 	assert_int_equal(off + used, b.len);
 
@@ -878,25 +904,29 @@ test_version2_records(void **state)
 	{
 		/* ['R', 1, "s", "t", 0, [["id", 20, -1, "bigint", 0]], 2200] */
 		static const char zero_attnum[] =
-			"\x97\x52\x01\xa1s\xa1t\x00\x91\x95\xa2id\x14\xff\xa6" "bigint"
+			"\x97\x52\x01\xa1s\xa1t\x00\x91\x95\xa2id\x14\xff\xa6"
+			"bigint"
 			"\x00\xcd\x08\x98";
 		/* ['R', 1, "s", "t", 0, [["id", 20, -1, "bigint", 1]], 0] */
 		static const char zero_oid[] =
-			"\x97\x52\x01\xa1s\xa1t\x00\x91\x95\xa2id\x14\xff\xa6" "bigint"
+			"\x97\x52\x01\xa1s\xa1t\x00\x91\x95\xa2id\x14\xff\xa6"
+			"bigint"
 			"\x01\x00";
 
 		assert_int_equal(wb_decode(&d, zero_attnum, sizeof(zero_attnum) - 1,
-								   &r, &used), WB_EMALFORMED);
+								   &r, &used),
+						 WB_EMALFORMED);
 		assert_non_null(strstr(wb_dec_errmsg(&d), "attnum"));
 		assert_int_equal(wb_decode(&d, zero_oid, sizeof(zero_oid) - 1, &r,
-								   &used), WB_EMALFORMED);
+								   &used),
+						 WB_EMALFORMED);
 		assert_non_null(strstr(wb_dec_errmsg(&d), "schema's OID"));
 	}
 
 	/* WITHDRAWN with a missing reason */
 	tbuf_reset(&b);
 	{
-		static const char three[] = "\x93\x58\x01\xc3";	/* ['X', 1, true] */
+		static const char three[] = "\x93\x58\x01\xc3"; /* ['X', 1, true] */
 
 		assert_int_equal(wb_decode(&d, three, 4, &r, &used), WB_EMALFORMED);
 	}
@@ -927,16 +957,16 @@ test_kind_name(void **state)
 /* A writer that accepts limit bytes in total, then fails every call. */
 typedef struct limited
 {
-	tbuf		out;
-	size_t		limit;
-	int			calls_after_failure;
-	int			failed;
+	tbuf   out;
+	size_t limit;
+	int	   calls_after_failure;
+	int	   failed;
 } limited;
 
 static int
 limited_write(void *ctx, const char *buf, size_t len)
 {
-	limited    *l = ctx;
+	limited *l = ctx;
 
 	if (l->failed)
 		l->calls_after_failure++;
@@ -978,8 +1008,8 @@ encode_stream(wb_enc *e)
 static void
 test_sticky_error(void **state)
 {
-	limited		full = {.limit = SIZE_MAX};
-	wb_enc		e;
+	limited full = {.limit = SIZE_MAX};
+	wb_enc	e;
 
 	(void) state;
 	wb_enc_init(&e, limited_write, &full);
@@ -988,7 +1018,7 @@ test_sticky_error(void **state)
 
 	for (size_t limit = 0; limit < full.out.len; limit++)
 	{
-		limited		l = {.limit = limit};
+		limited l = {.limit = limit};
 
 		wb_enc_init(&e, limited_write, &l);
 		encode_stream(&e);
@@ -1006,9 +1036,9 @@ test_sticky_error(void **state)
 static void
 test_encoder_rejects(void **state)
 {
-	tbuf		b = {0};
-	wb_enc		e;
-	wb_value	bad = {.type = (wb_vtype) 99};
+	tbuf	 b = {0};
+	wb_enc	 e;
+	wb_value bad = {.type = (wb_vtype) 99};
 
 	(void) state;
 	wb_enc_init(&e, tbuf_write, &b);
@@ -1036,13 +1066,13 @@ test_encoder_rejects(void **state)
 static void
 test_prefixes_truncated(void **state)
 {
-	tbuf		recs[12] = {{0}};
-	size_t		nrecs = 0;
-	wb_value	vals[MAX_TEST_VALUES];
-	size_t		nvals = all_values(vals);
-	wb_enc		e;
-	wb_dec		d;
-	wb_record	r;
+	tbuf	  recs[12] = {{0}};
+	size_t	  nrecs = 0;
+	wb_value  vals[MAX_TEST_VALUES];
+	size_t	  nvals = all_values(vals);
+	wb_enc	  e;
+	wb_dec	  d;
+	wb_record r;
 
 	(void) state;
 #define NEXT() (wb_enc_init(&e, tbuf_write, &recs[nrecs]), nrecs++)
@@ -1079,14 +1109,14 @@ test_prefixes_truncated(void **state)
 	wb_dec_init(&d);
 	for (size_t k = 0; k < nrecs; k++)
 	{
-		size_t		used;
+		size_t used;
 
 		assert_int_equal(wb_decode(&d, recs[k].data, recs[k].len, &r, &used),
 						 WB_OK);
 		assert_int_equal(used, recs[k].len);
 		for (size_t len = 0; len < recs[k].len; len++)
 		{
-			int			rc = wb_decode(&d, recs[k].data, len, &r, &used);
+			int rc = wb_decode(&d, recs[k].data, len, &r, &used);
 
 			if (rc != WB_ETRUNC)
 				fail_msg("record %zu cut at %zu: got %d (%s)", k, len, rc,
@@ -1106,28 +1136,30 @@ typedef struct hostile
 	int			expect;
 } hostile;
 
+/* clang-format off */
 #define H(name, lit, code) {name, lit, sizeof(lit) - 1, code}
+/* clang-format on */
 
 /* A valid timestamp32 of 0 and BEGIN's fixed part, to build on. */
 #define TS0 "\xd6\xff\x00\x00\x00\x00"
 
 static const hostile hostiles[] = {
 	H("empty input", "", WB_ETRUNC),
-	H("array of 2^32-1 with 3 bytes left",
-	  "\xdd\xff\xff\xff\xff\x42\x01\x02", WB_EMALFORMED),
+	H("array of 2^32-1 with 3 bytes left", "\xdd\xff\xff\xff\xff\x42\x01\x02",
+	  WB_EMALFORMED),
 	H("array16 of 6 with 2 bytes left", "\xdc\x00\x06\x52\x01", WB_ETRUNC),
 	H("array32 header cut", "\xdd\x00\x00", WB_ETRUNC),
 	H("values array of 2^32-1", "\x93\x49\x01\xdd\xff\xff\xff\xff\x00",
 	  WB_EMALFORMED),
-	H("values array of 1000, 3 bytes left", "\x93\x49\x01\xdc\x03\xe8\x00\x00\x00",
-	  WB_ETRUNC),
+	H("values array of 1000, 3 bytes left",
+	  "\x93\x49\x01\xdc\x03\xe8\x00\x00\x00", WB_ETRUNC),
 	H("values array of 1665", "\x93\x49\x01\xdc\x06\x81\x00", WB_EMALFORMED),
-	H("column array of 1665",
-	  "\x96\x52\x01\xa1s\xa1t\x00\xdc\x06\x81", WB_EMALFORMED),
+	H("column array of 1665", "\x96\x52\x01\xa1s\xa1t\x00\xdc\x06\x81",
+	  WB_EMALFORMED),
 	H("relids array of 65537", "\x93\x54\x00\xdd\x00\x01\x00\x01\x00",
 	  WB_EMALFORMED),
-	H("str32 longer than the buffer",
-	  "\x96\x52\x01\xdb\x00\x00\x10\x00\x61", WB_ETRUNC),
+	H("str32 longer than the buffer", "\x96\x52\x01\xdb\x00\x00\x10\x00\x61",
+	  WB_ETRUNC),
 	H("str32 of 4 GiB", "\x96\x52\x01\xdb\xff\xff\xff\xff\x61", WB_EMALFORMED),
 	H("str32 of exactly 1 GiB", "\x96\x52\x01\xdb\x40\x00\x00\x00\x61",
 	  WB_EMALFORMED),
@@ -1157,7 +1189,8 @@ static const hostile hostiles[] = {
 	H("reserved byte c1 as record", "\xc1", WB_EMALFORMED),
 	H("BEGIN with 3 elements", "\x93\x42\x01\x01", WB_EMALFORMED),
 	H("BEGIN with 5 elements", "\x95\x42\x01\x01" TS0 "\x00", WB_EMALFORMED),
-	H("COMMIT with 6 elements", "\x96\x43\x01\x01" TS0 "\x00\x00", WB_EMALFORMED),
+	H("COMMIT with 6 elements", "\x96\x43\x01\x01" TS0 "\x00\x00",
+	  WB_EMALFORMED),
 	H("UPDATE with 5 elements", "\x95\x55\x01\x90\x01\x01", WB_EMALFORMED),
 	H("UPDATE with 2 elements", "\x92\x55\x01", WB_EMALFORMED),
 	H("DELETE with 4 elements", "\x94\x44\x01\x01\x01", WB_EMALFORMED),
@@ -1170,13 +1203,13 @@ static const hostile hostiles[] = {
 	H("negative xid", "\x94\x42\xff\x01" TS0, WB_EMALFORMED),
 	H("negative xid as int32", "\x94\x42\xd2\xff\xff\xff\xff\x01" TS0,
 	  WB_EMALFORMED),
-	H("float where xid belongs",
-	  "\x94\x42\xca\x00\x00\x00\x00\x01" TS0, WB_EMALFORMED),
+	H("float where xid belongs", "\x94\x42\xca\x00\x00\x00\x00\x01" TS0,
+	  WB_EMALFORMED),
 	H("str where lsn belongs", "\x94\x42\x01\xa1\x31" TS0, WB_EMALFORMED),
 	H("negative lsn", "\x94\x43\xd3\x80\x00\x00\x00\x00\x00\x00\x00\x01" TS0,
 	  WB_EMALFORMED),
-	H("relid of 2^32 as uint64", "\x93\x44\xcf\x00\x00\x00\x01\x00\x00\x00\x00\x01",
-	  WB_EMALFORMED),
+	H("relid of 2^32 as uint64",
+	  "\x93\x44\xcf\x00\x00\x00\x01\x00\x00\x00\x00\x01", WB_EMALFORMED),
 	H("int value above INT64_MAX",
 	  "\x93\x44\x01\xcf\x80\x00\x00\x00\x00\x00\x00\x00", WB_EMALFORMED),
 	H("int where commit_time belongs", "\x94\x42\x01\x01\x00", WB_EMALFORMED),
@@ -1200,36 +1233,41 @@ static const hostile hostiles[] = {
 	  WB_EMALFORMED),
 	H("unchanged marker with a payload", "\x93\x44\x01\xd4\x01\x00",
 	  WB_EMALFORMED),
-	H("column not an array",
-	  "\x96\x52\x01\xa1s\xa1t\x00\x91\xa2id", WB_EMALFORMED),
+	H("column not an array", "\x96\x52\x01\xa1s\xa1t\x00\x91\xa2id",
+	  WB_EMALFORMED),
 	H("column with 3 elements",
 	  "\x96\x52\x01\xa1s\xa1t\x00\x91\x93\xa2id\x14\xff", WB_EMALFORMED),
 	H("column with 5 elements",
-	  "\x96\x52\x01\xa1s\xa1t\x00\x91\x95\xa2id\x14\xff\xa0\xa0", WB_EMALFORMED),
+	  "\x96\x52\x01\xa1s\xa1t\x00\x91\x95\xa2id\x14\xff\xa0\xa0",
+	  WB_EMALFORMED),
 	H("column name a bin",
-	  "\x96\x52\x01\xa1s\xa1t\x00\x91\x94\xc4\x02id\x14\xff\xa0", WB_EMALFORMED),
+	  "\x96\x52\x01\xa1s\xa1t\x00\x91\x94\xc4\x02id\x14\xff\xa0",
+	  WB_EMALFORMED),
 	H("typmod above INT32_MAX",
 	  "\x96\x52\x01\xa1s\xa1t\x00\x91\x94\xa2id\x14\xce\x80\x00\x00\x00\xa0",
 	  WB_EMALFORMED),
 	H("typmod below INT32_MIN",
 	  "\x96\x52\x01\xa1s\xa1t\x00\x91\x94\xa2id\x14"
-	  "\xd3\xff\xff\xff\xff\x7f\xff\xff\xff\xa0", WB_EMALFORMED),
+	  "\xd3\xff\xff\xff\xff\x7f\xff\xff\xff\xa0",
+	  WB_EMALFORMED),
 	H("typmod as a str",
-	  "\x96\x52\x01\xa1s\xa1t\x00\x91\x94\xa2id\x14\xa1\x31\xa0", WB_EMALFORMED),
+	  "\x96\x52\x01\xa1s\xa1t\x00\x91\x94\xa2id\x14\xa1\x31\xa0",
+	  WB_EMALFORMED),
 	H("key_index past the columns",
 	  "\x96\x52\x01\xa1s\xa1t\x01\x91\x94\xa2id\x14\xff\xa0", WB_EMALFORMED),
 	H("key_index with no columns", "\x96\x52\x01\xa1s\xa1t\x00\x90",
 	  WB_EMALFORMED),
 	H("schema as nil", "\x96\x52\x01\xc0\xa1t\x00\x90", WB_EMALFORMED),
-	H("relid as float64",
-	  "\x93\x49\xcb\x00\x00\x00\x00\x00\x00\x00\x00\x90", WB_EMALFORMED),
+	H("relid as float64", "\x93\x49\xcb\x00\x00\x00\x00\x00\x00\x00\x00\x90",
+	  WB_EMALFORMED),
 	H("relids element a str", "\x93\x54\x00\x91\xa1\x31", WB_EMALFORMED),
 	H("relids element negative", "\x93\x54\x00\x91\xff", WB_EMALFORMED),
-	H("truncate flags above 2^32", "\x93\x54\xcf\x00\x00\x00\x01\x00\x00\x00\x00\x90",
-	  WB_EMALFORMED),
+	H("truncate flags above 2^32",
+	  "\x93\x54\xcf\x00\x00\x00\x01\x00\x00\x00\x00\x90", WB_EMALFORMED),
 	H("transactional as int", "\x95\x4d\x01\x01\xa0\xc4\x00", WB_EMALFORMED),
 	H("message content as str", "\x95\x4d\xc3\x01\xa0\xa0", WB_EMALFORMED),
-	H("message prefix as bin", "\x95\x4d\xc3\x01\xc4\x00\xc4\x00", WB_EMALFORMED),
+	H("message prefix as bin", "\x95\x4d\xc3\x01\xc4\x00\xc4\x00",
+	  WB_EMALFORMED),
 	H("values a str", "\x93\x49\x01\xa3\x61\x62\x63", WB_EMALFORMED),
 	H("int16 cut", "\x93\x44\x01\xd1\x00", WB_ETRUNC),
 	H("float64 cut", "\x93\x44\x01\xcb\x00\x00\x00", WB_ETRUNC),
@@ -1239,8 +1277,8 @@ static const hostile hostiles[] = {
 static void
 test_hostile(void **state)
 {
-	wb_dec		d;
-	wb_record	r;
+	wb_dec	  d;
+	wb_record r;
 
 	(void) state;
 	wb_dec_init(&d);
@@ -1248,9 +1286,9 @@ test_hostile(void **state)
 	{
 		const hostile *h = &hostiles[i];
 		/* a heap copy, so ASan or valgrind catch any read past its end */
-		char	   *copy = malloc(h->len ? h->len : 1);
-		size_t		used = 12345;
-		int			rc;
+		char  *copy = malloc(h->len ? h->len : 1);
+		size_t used = 12345;
+		int	   rc;
 
 		memcpy(copy, h->bytes, h->len);
 		rc = wb_decode(&d, copy, h->len, &r, &used);
@@ -1258,11 +1296,15 @@ test_hostile(void **state)
 			fail_msg("%s: expected %d, got %d (%s)", h->name, h->expect, rc,
 					 rc == WB_OK ? "ok" : wb_dec_errmsg(&d));
 		assert_true(strlen(wb_dec_errmsg(&d)) > 0);
-		assert_int_equal(used, 12345);	/* untouched on failure */
+		assert_int_equal(used, 12345); /* untouched on failure */
 		free(copy);
 	}
 	wb_dec_free(&d);
 }
+
+/* clang-format off */
+#define M(lit, code, msg) {lit, sizeof(lit) - 1, code, msg}
+/* clang-format on */
 
 /*
  * Whole messages: what and where (byte offset of the object, field, index,
@@ -1274,8 +1316,7 @@ static const struct
 	size_t		len;
 	int			expect;
 	const char *msg;
-}			messages[] = {
-#define M(lit, code, msg) {lit, sizeof(lit) - 1, code, msg}
+} messages[] = {
 	M("", WB_ETRUNC,
 	  "byte 0, record: input ends at byte 0, 1 more bytes needed"),
 	M("\x01", WB_EMALFORMED, "byte 0, record: expected array, got int"),
@@ -1295,7 +1336,9 @@ static const struct
 	  "byte 4, commit_time: expected timestamp, got int"),
 	M("\x93\x49\x01\x93\xc0\xa1x\x81\x01\x02", WB_EMALFORMED,
 	  "byte 7, values[2]: expected value, got map"),
-	M("\x93\x49\x01\x92\xc0\xd9\x05" "ab", WB_ETRUNC,
+	M("\x93\x49\x01\x92\xc0\xd9\x05"
+	  "ab",
+	  WB_ETRUNC,
 	  "byte 5, values[1]: input ends at byte 9, 3 more bytes needed"),
 	M("\x93\x49\x01\x91\xc1", WB_EMALFORMED,
 	  "byte 4, values[0]: expected value, got reserved byte 0xc1"),
@@ -1312,8 +1355,7 @@ static const struct
 	  WB_EMALFORMED,
 	  "byte 14, columns[0].typmod: 2147483648 out of range (max 2147483647)"),
 	M("\x96\x52\x01\xa1s\xa1t\x00\x92\x94\xa2id\x14\xff\xa0\x93\xa1x\x14\xff",
-	  WB_EMALFORMED,
-	  "byte 16, columns[1]: column has 3 elements, expected 4"),
+	  WB_EMALFORMED, "byte 16, columns[1]: column has 3 elements, expected 4"),
 	M("\x96\x52\x01\xa1s\xa1t\x01\x91\x94\xa2id\x14\xff\xa0", WB_EMALFORMED,
 	  "byte 7, key_index: 1 out of range for 1 columns"),
 	M("\x93\x54\x00\x92\x01\xa1\x31", WB_EMALFORMED,
@@ -1328,15 +1370,14 @@ static const struct
 static void
 test_error_messages(void **state)
 {
-	wb_dec		d;
-	wb_record	r;
+	wb_dec	  d;
+	wb_record r;
 
 	(void) state;
 	wb_dec_init(&d);
 	for (size_t i = 0; i < sizeof(messages) / sizeof(messages[0]); i++)
 	{
-		int			rc = wb_decode(&d, messages[i].bytes, messages[i].len,
-								   &r, NULL);
+		int rc = wb_decode(&d, messages[i].bytes, messages[i].len, &r, NULL);
 
 		if (rc != messages[i].expect ||
 			strcmp(wb_dec_errmsg(&d), messages[i].msg) != 0)
@@ -1351,10 +1392,10 @@ test_error_messages(void **state)
 static void
 test_limits(void **state)
 {
-	tbuf		b = {0};
-	wb_enc		e;
-	wb_dec		d;
-	wb_record	r;
+	tbuf	  b = {0};
+	wb_enc	  e;
+	wb_dec	  d;
+	wb_record r;
 
 	(void) state;
 	wb_dec_init(&d);
@@ -1398,13 +1439,14 @@ test_lenient_encodings(void **state)
 		"\x93\x49\x01\x94\xd3\xff\xff\xff\xff\xff\xff\xff\xff\xcd\x00\x01"
 		"\xc7\x0c\xff\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01"
 		"\xca\x3f\xc0\x00\x00";
-	wb_dec		d;
-	wb_record	r;
-	size_t		used;
+	wb_dec	  d;
+	wb_record r;
+	size_t	  used;
 
 	(void) state;
 	wb_dec_init(&d);
-	assert_int_equal(wb_decode(&d, begin, sizeof(begin) - 1, &r, &used), WB_OK);
+	assert_int_equal(wb_decode(&d, begin, sizeof(begin) - 1, &r, &used),
+					 WB_OK);
 	assert_int_equal(used, sizeof(begin) - 1);
 	assert_int_equal(r.kind, WB_BEGIN);
 	assert_int_equal(r.u.begin.xid, UINT32_MAX);
@@ -1430,16 +1472,16 @@ test_lenient_encodings(void **state)
 static void
 test_decoder_reuse(void **state)
 {
-	tbuf		b = {0};
-	wb_enc		e;
-	wb_dec		d;
-	wb_record	r;
+	tbuf	  b = {0};
+	wb_enc	  e;
+	wb_dec	  d;
+	wb_record r;
 
 	(void) state;
 	wb_dec_init(&d);
 	for (int round = 0; round < 3; round++)
 	{
-		uint32_t	n = round == 1 ? WB_MAX_COLUMNS : 2;
+		uint32_t n = round == 1 ? WB_MAX_COLUMNS : 2;
 
 		tbuf_reset(&b);
 		wb_enc_init(&e, tbuf_write, &b);
@@ -1454,7 +1496,7 @@ test_decoder_reuse(void **state)
 	wb_dec_free(&d);
 	assert_null(d.values);
 	assert_int_equal(d.values_cap, 0);
-	wb_dec_free(&d);			/* twice is harmless */
+	wb_dec_free(&d); /* twice is harmless */
 	tbuf_free(&b);
 }
 

@@ -43,12 +43,12 @@ typedef enum wbb_event_kind
 typedef struct wbb_event
 {
 	wbb_event_kind kind;
-	uint64_t	backfill;
-	uint32_t	relid;
-	wb_str		topic;
-	uint64_t	rows;
-	uint64_t	chunks;
-	wb_str		reason;			/* ptr NULL when none */
+	uint64_t	   backfill;
+	uint32_t	   relid;
+	wb_str		   topic;
+	uint64_t	   rows;
+	uint64_t	   chunks;
+	wb_str		   reason; /* ptr NULL when none */
 } wbb_event;
 
 /* "started", ...; NULL for values out of range. */
@@ -57,7 +57,7 @@ extern const char *wbb_event_name(wbb_event_kind kind);
 extern void wbb_enc_event(wb_enc *e, const wbb_event *ev);
 
 /* Decode the event map buf[0..len); WB_OK or WB_EMALFORMED (errbuf). */
-extern int	wbb_decode_event(const void *buf, size_t len, wbb_event *out,
-							 char *errbuf, size_t errlen);
+extern int wbb_decode_event(const void *buf, size_t len, wbb_event *out,
+							char *errbuf, size_t errlen);
 
-#endif							/* WALBUS_BACKFILL_H */
+#endif /* WALBUS_BACKFILL_H */

@@ -76,21 +76,21 @@
 #include "walbus_proto.h"
 
 /* Version of the bus layout described by docs/PROTOCOL.md (Part 2). */
-#define WBE_LAYOUT				2
+#define WBE_LAYOUT 2
 
 /* Reserved topics (the part before the NUL separator). */
-#define WBE_TOPIC_TXN			"_txn"
-#define WBE_TOPIC_HEARTBEAT		"_hb"
-#define WBE_TOPIC_MSG_PREFIX	"_msg."
-#define WBE_TOPIC_SCHEMA		"_schema"
-#define WBE_TOPIC_BACKFILL		"_backfill"
-#define WBE_TOPIC_RESERVED		'_'
+#define WBE_TOPIC_TXN		 "_txn"
+#define WBE_TOPIC_HEARTBEAT	 "_hb"
+#define WBE_TOPIC_MSG_PREFIX "_msg."
+#define WBE_TOPIC_SCHEMA	 "_schema"
+#define WBE_TOPIC_BACKFILL	 "_backfill"
+#define WBE_TOPIC_RESERVED	 '_'
 
 /*
  * pos of a non-transactional message (the key pos of a _txn frame is
  * walbus_control.h's WBC_POS_COMMIT).
  */
-#define WBE_POS_NONE			0
+#define WBE_POS_NONE 0
 
 /*
  * Frame kinds (the map's "kind" key carries their name: "changes",
@@ -99,8 +99,8 @@
 typedef enum wbe_frame_kind
 {
 	WBE_FRAME_CHANGES = 'F',
-	WBE_FRAME_COMMIT = 'C',		/* on _txn: a transaction's end */
-	WBE_FRAME_HEARTBEAT = 'H'	/* on _hb */
+	WBE_FRAME_COMMIT = 'C',	  /* on _txn: a transaction's end */
+	WBE_FRAME_HEARTBEAT = 'H' /* on _hb */
 } wbe_frame_kind;
 
 /*
@@ -115,9 +115,9 @@ typedef enum wbe_kind
 	WBE_DELETE = 'D',
 	WBE_TRUNCATE = 'T',
 	WBE_MESSAGE = 'M',
-	WBE_SCHEMA = 'S',			/* on _schema */
-	WBE_READ = 'R',				/* a row read by a backfill */
-	WBE_BACKFILL = 'B',			/* on _backfill */
+	WBE_SCHEMA = 'S',	/* on _schema */
+	WBE_READ = 'R',		/* a row read by a backfill */
+	WBE_BACKFILL = 'B', /* on _backfill */
 	WBE_COMMIT = 'C',
 	WBE_HEARTBEAT = 'H'
 } wbe_kind;
@@ -125,83 +125,83 @@ typedef enum wbe_kind
 /* Sequence numbers every frame carries. */
 typedef struct wbe_head
 {
-	uint64_t	run;			/* random id of the relay process */
-	uint64_t	seq;			/* global, from 1, +1 per frame of a run */
-	uint64_t	tseq;			/* per topic, from 1, +1 per frame */
+	uint64_t run;  /* random id of the relay process */
+	uint64_t seq;  /* global, from 1, +1 per frame of a run */
+	uint64_t tseq; /* per topic, from 1, +1 per frame */
 } wbe_head;
 
 /* The transaction a frame belongs to. */
 typedef struct wbe_txn
 {
-	uint32_t	xid;
-	uint64_t	commit_lsn;
+	uint32_t	 xid;
+	uint64_t	 commit_lsn;
 	wb_timestamp commit_time;
 } wbe_txn;
 
 /* One touched topic in a commit frame. */
 typedef struct wbe_txn_topic
 {
-	wb_str		topic;
-	uint64_t	last_tseq;		/* tseq of its last frame in the txn */
-	uint32_t	count;			/* its frames in the txn */
+	wb_str	 topic;
+	uint64_t last_tseq; /* tseq of its last frame in the txn */
+	uint32_t count;		/* its frames in the txn */
 } wbe_txn_topic;
 
 /* Heartbeat contents beyond the head. */
 typedef struct wbe_heartbeat
 {
-	wb_timestamp time;			/* when the relay sent it */
-	uint64_t	txn_tseq;		/* tseq of the last _txn frame, 0: none */
-	uint64_t	received_lsn;	/* last position read from the slot */
-	uint64_t	flushed_lsn;	/* last position confirmed to the slot */
+	wb_timestamp time;		   /* when the relay sent it */
+	uint64_t	 txn_tseq;	   /* tseq of the last _txn frame, 0: none */
+	uint64_t	 received_lsn; /* last position read from the slot */
+	uint64_t	 flushed_lsn;  /* last position confirmed to the slot */
 } wbe_heartbeat;
 
 /* One change of a "changes" frame.  Fields not used by kind are zero. */
 typedef struct wbe_change
 {
-	wbe_kind	kind;			/* INSERT, UPDATE, DELETE, TRUNCATE, MESSAGE */
-	uint32_t	pos;			/* from 1 in the transaction; 0: a
-								 * non-transactional message */
-	uint32_t	nvalues;		/* INSERT, UPDATE: the row */
-	wb_value   *values;
-	bool		has_key;		/* DELETE: the key of the deleted row */
-	wb_value	key;
-	bool		has_old_key;	/* UPDATE: the key before a key change */
-	wb_value	old_key;
-	uint32_t	truncate_flags; /* TRUNCATE: WB_TRUNCATE_* */
-	uint64_t	msg_lsn;		/* MESSAGE: position of the message */
-	wb_str		content;		/* MESSAGE: its bytes; SCHEMA, BACKFILL: the
-								 * event map's msgpack bytes (a valid map) */
+	wbe_kind  kind;	   /* INSERT, UPDATE, DELETE, TRUNCATE, MESSAGE */
+	uint32_t  pos;	   /* from 1 in the transaction; 0: a
+						* non-transactional message */
+	uint32_t  nvalues; /* INSERT, UPDATE: the row */
+	wb_value *values;
+	bool	  has_key; /* DELETE: the key of the deleted row */
+	wb_value  key;
+	bool	  has_old_key; /* UPDATE: the key before a key change */
+	wb_value  old_key;
+	uint32_t  truncate_flags; /* TRUNCATE: WB_TRUNCATE_* */
+	uint64_t  msg_lsn;		  /* MESSAGE: position of the message */
+	wb_str	  content;		  /* MESSAGE: its bytes; SCHEMA, BACKFILL: the
+							   * event map's msgpack bytes (a valid map) */
 } wbe_change;
 
 /* A decoded frame.  Fields not used by kind are zero. */
 typedef struct wbe_frame
 {
-	wb_str		topic;			/* NUL-terminated in the buffer */
+	wb_str		   topic; /* NUL-terminated in the buffer */
 	wbe_frame_kind kind;
-	wbe_head	head;
+	wbe_head	   head;
 
-	bool		in_txn;			/* txn is valid (not for heartbeats and
-								 * non-transactional messages) */
-	wbe_txn		txn;
+	bool	in_txn; /* txn is valid (not for heartbeats and
+					 * non-transactional messages) */
+	wbe_txn txn;
 
 	/* CHANGES on a table topic (and on _schema: relid, the table's) */
-	uint32_t	relid;
-	uint64_t	schema_version;
+	uint32_t relid;
+	uint64_t schema_version;
 	/* CHANGES on a _msg. topic */
-	bool		transactional;
-	wb_str		prefix;
+	bool   transactional;
+	wb_str prefix;
 	/* CHANGES: at least one, increasing positions */
 	uint32_t	nchanges;
 	wbe_change *changes;
 
 	/* COMMIT */
-	uint64_t	end_lsn;
-	uint64_t	first_seq;		/* seq of the transaction's first frame, 0
-								 * if it had none */
-	uint32_t	nframes;		/* frames in the transaction */
-	uint32_t	last_pos;		/* pos of its last change (its number of
-								 * changes) */
-	uint32_t	ntopics;
+	uint64_t	   end_lsn;
+	uint64_t	   first_seq; /* seq of the transaction's first frame, 0
+							   * if it had none */
+	uint32_t	   nframes;	  /* frames in the transaction */
+	uint32_t	   last_pos;  /* pos of its last change (its number of
+							   * changes) */
+	uint32_t	   ntopics;
 	wbe_txn_topic *topics;
 
 	/* HEARTBEAT */
@@ -217,18 +217,18 @@ typedef struct wbe_frame
  * wrapped in double quotes with inner quotes doubled, which keeps topics
  * unambiguous and keeps '_' for reserved topics.
  */
-extern size_t wbe_topic_table(char *dst, size_t cap,
-							  const char *schema, size_t schema_len,
-							  const char *table, size_t table_len);
+extern size_t wbe_topic_table(char *dst, size_t cap, const char *schema,
+							  size_t schema_len, const char *table,
+							  size_t table_len);
 /* "schema." (quoted the same way): the prefix selecting a whole schema. */
-extern size_t wbe_topic_schema(char *dst, size_t cap,
-							   const char *schema, size_t schema_len);
+extern size_t wbe_topic_schema(char *dst, size_t cap, const char *schema,
+							   size_t schema_len);
 /* "_msg.prefix": the topic of a logical decoding message. */
-extern size_t wbe_topic_message(char *dst, size_t cap,
-								const char *prefix, size_t prefix_len);
+extern size_t wbe_topic_message(char *dst, size_t cap, const char *prefix,
+								size_t prefix_len);
 
 /* Longest topic a table can have (two quoted 63-byte names and a dot). */
-#define WBE_TABLE_TOPIC_MAX		(2 * (2 * 63 + 2) + 1)
+#define WBE_TABLE_TOPIC_MAX (2 * (2 * 63 + 2) + 1)
 
 /* ---------------------------------------------------------------- encoder */
 
@@ -245,10 +245,9 @@ extern void wbe_enc_topic(wb_enc *e, const char *topic, size_t len);
  * finally patches the count with wbe_patch_changes_count: the array32
  * header is the last WBE_CHANGES_HDR_LEN bytes this call wrote.
  */
-#define WBE_CHANGES_HDR_LEN		5
-extern void wbe_enc_frame_table(wb_enc *e, const wbe_head *h,
-								const wbe_txn *t, uint32_t relid,
-								uint64_t schema_version);
+#define WBE_CHANGES_HDR_LEN 5
+extern void wbe_enc_frame_table(wb_enc *e, const wbe_head *h, const wbe_txn *t,
+								uint32_t relid, uint64_t schema_version);
 extern void wbe_enc_frame_messages(wb_enc *e, const wbe_head *h,
 								   const wbe_txn *t, const char *prefix,
 								   size_t prefix_len);
@@ -297,13 +296,13 @@ extern void wbe_enc_heartbeat(wb_enc *e, const wbe_head *h,
 
 typedef struct wbe_dec
 {
-	wbe_change *changes;		/* scratch, grown on demand */
-	uint32_t	changes_cap;
-	wb_value   *values;			/* values of all changes of a frame */
-	uint32_t	values_cap;
+	wbe_change	  *changes; /* scratch, grown on demand */
+	uint32_t	   changes_cap;
+	wb_value	  *values; /* values of all changes of a frame */
+	uint32_t	   values_cap;
 	wbe_txn_topic *topics;
-	uint32_t	topics_cap;
-	char		errmsg[160];
+	uint32_t	   topics_cap;
+	char		   errmsg[160];
 } wbe_dec;
 
 extern void wbe_dec_init(wbe_dec *d);
@@ -313,8 +312,7 @@ extern void wbe_dec_free(wbe_dec *d);
  * Decode one bus message buf[0..len).  On WB_OK the frame's pointers stay
  * valid until the next wbe_decode on d and while buf is unchanged.
  */
-extern int	wbe_decode(wbe_dec *d, const void *buf, size_t len,
-					   wbe_frame *out);
+extern int wbe_decode(wbe_dec *d, const void *buf, size_t len, wbe_frame *out);
 
 static inline const char *
 wbe_dec_errmsg(const wbe_dec *d)
@@ -325,4 +323,4 @@ wbe_dec_errmsg(const wbe_dec *d)
 /* "insert", "update", ..., "commit", "heartbeat"; NULL for anything else. */
 extern const char *wbe_kind_name(wbe_kind kind);
 
-#endif							/* WALBUS_ENVELOPE_H */
+#endif /* WALBUS_ENVELOPE_H */

@@ -37,23 +37,24 @@
 #include <stdint.h>
 
 /* Protocol versions this build can speak; the plugin rejects others. */
-#define WB_PROTO_VERSION_MIN	1
-#define WB_PROTO_VERSION_MAX	2
+#define WB_PROTO_VERSION_MIN 1
+#define WB_PROTO_VERSION_MAX 2
 
 /* msgpack extension type numbers used by the format. */
-#define WB_EXT_TIMESTAMP		(-1)	/* msgpack's standard timestamp */
-#define WB_EXT_UNCHANGED_TOAST	1		/* zero-length payload */
+#define WB_EXT_TIMESTAMP	   (-1) /* msgpack's standard timestamp */
+#define WB_EXT_UNCHANGED_TOAST 1	/* zero-length payload */
 
 /* Decoder limits: beyond these a record is rejected as malformed. */
-#define WB_MAX_COLUMNS			1664	/* PostgreSQL's MaxTupleAttributeNumber */
-#define WB_MAX_TRUNCATE_RELIDS	65536
-#define WB_MAX_RECORD_BYTES		(1024u * 1024u * 1024u) /* 1 GiB, PG's MaxAllocSize */
+#define WB_MAX_COLUMNS		   1664 /* PostgreSQL's MaxTupleAttributeNumber */
+#define WB_MAX_TRUNCATE_RELIDS 65536
+#define WB_MAX_RECORD_BYTES \
+	(1024u * 1024u * 1024u) /* 1 GiB, PG's MaxAllocSize */
 
 /* Return codes of the decoder (and of helpers that can fail). */
-#define WB_OK			0
-#define WB_ETRUNC		(-1)	/* input ends in the middle of a record */
-#define WB_EMALFORMED	(-2)	/* not a valid version-1 record */
-#define WB_ENOMEM		(-3)	/* allocation failed */
+#define WB_OK		  0
+#define WB_ETRUNC	  (-1) /* input ends in the middle of a record */
+#define WB_EMALFORMED (-2) /* not a valid version-1 record */
+#define WB_ENOMEM	  (-3) /* allocation failed */
 
 /* Record kinds: the first element of every record, an ASCII letter. */
 typedef enum wb_kind
@@ -66,7 +67,7 @@ typedef enum wb_kind
 	WB_DELETE = 'D',
 	WB_TRUNCATE = 'T',
 	WB_MESSAGE = 'M',
-	WB_WITHDRAWN = 'X'			/* version 2: a table is no longer published */
+	WB_WITHDRAWN = 'X' /* version 2: a table is no longer published */
 } wb_kind;
 
 /*
@@ -80,15 +81,15 @@ typedef enum wb_kind
 #define WALBUS_VALUE_TYPES_DEFINED
 
 /* TRUNCATE flags. */
-#define WB_TRUNCATE_CASCADE			0x01
+#define WB_TRUNCATE_CASCADE			 0x01
 #define WB_TRUNCATE_RESTART_IDENTITY 0x02
-#define WB_TRUNCATE_PARTIAL			0x04	/* only some partitions: resync */
+#define WB_TRUNCATE_PARTIAL			 0x04 /* only some partitions: resync */
 
 /* A point in time: seconds and nanoseconds since the Unix epoch (UTC). */
 typedef struct wb_timestamp
 {
-	int64_t		sec;
-	uint32_t	nsec;			/* 0 .. 999999999 */
+	int64_t	 sec;
+	uint32_t nsec; /* 0 .. 999999999 */
 } wb_timestamp;
 
 /* A byte string inside the decoded buffer; not NUL-terminated. */
@@ -101,108 +102,108 @@ typedef struct wb_str
 /* The type of one column value on the wire. */
 typedef enum wb_vtype
 {
-	WB_V_NIL,					/* SQL NULL */
+	WB_V_NIL, /* SQL NULL */
 	WB_V_BOOL,
-	WB_V_INT,					/* int2, int4, int8, oid */
-	WB_V_FLOAT32,				/* float4, NaN and infinities kept */
-	WB_V_FLOAT64,				/* float8 */
-	WB_V_STR,					/* text output of any other type, UTF-8 */
-	WB_V_BIN,					/* bytea */
-	WB_V_TIMESTAMP,				/* timestamp, timestamptz */
-	WB_V_UNCHANGED_TOAST		/* value not in the WAL; unchanged */
+	WB_V_INT,			 /* int2, int4, int8, oid */
+	WB_V_FLOAT32,		 /* float4, NaN and infinities kept */
+	WB_V_FLOAT64,		 /* float8 */
+	WB_V_STR,			 /* text output of any other type, UTF-8 */
+	WB_V_BIN,			 /* bytea */
+	WB_V_TIMESTAMP,		 /* timestamp, timestamptz */
+	WB_V_UNCHANGED_TOAST /* value not in the WAL; unchanged */
 } wb_vtype;
 
 typedef struct wb_value
 {
-	wb_vtype	type;
+	wb_vtype type;
 	union
 	{
-		bool		b;
-		int64_t		i;
-		float		f32;
-		double		f64;
-		wb_str		s;			/* WB_V_STR and WB_V_BIN */
+		bool		 b;
+		int64_t		 i;
+		float		 f32;
+		double		 f64;
+		wb_str		 s; /* WB_V_STR and WB_V_BIN */
 		wb_timestamp ts;
-	}			v;
+	} v;
 } wb_value;
 
-#endif							/* WALBUS_VALUE_TYPES_DEFINED */
+#endif /* WALBUS_VALUE_TYPES_DEFINED */
 
 /* One column of a RELATION record. */
 typedef struct wb_column
 {
-	wb_str		name;
-	uint32_t	typoid;			/* pg_type OID (of the column's own type) */
-	int32_t		typmod;			/* -1 when none */
-	wb_str		typname;		/* format_type() text, e.g. "numeric(12,2)" */
-	int32_t		attnum;			/* pg_attribute.attnum; 0 in version 1 */
+	wb_str	 name;
+	uint32_t typoid;  /* pg_type OID (of the column's own type) */
+	int32_t	 typmod;  /* -1 when none */
+	wb_str	 typname; /* format_type() text, e.g. "numeric(12,2)" */
+	int32_t	 attnum;  /* pg_attribute.attnum; 0 in version 1 */
 } wb_column;
 
 /* A decoded record.  Only the member named by kind is valid. */
 typedef struct wb_record
 {
-	wb_kind		kind;
+	wb_kind kind;
 	union
 	{
 		struct
 		{
-			uint32_t	xid;
-			uint64_t	final_lsn;	/* LSN of the commit record */
+			uint32_t	 xid;
+			uint64_t	 final_lsn; /* LSN of the commit record */
 			wb_timestamp commit_time;
-		}			begin;
+		} begin;
 		struct
 		{
-			uint64_t	commit_lsn; /* LSN of the commit record */
-			uint64_t	end_lsn;	/* LSN just past it: what to confirm */
+			uint64_t	 commit_lsn; /* LSN of the commit record */
+			uint64_t	 end_lsn;	 /* LSN just past it: what to confirm */
 			wb_timestamp commit_time;
-		}			commit;
+		} commit;
 		struct
 		{
-			uint32_t	relid;
-			wb_str		schema;
-			wb_str		table;
-			uint32_t	key_index;	/* index in columns of the primary key */
-			uint32_t	ncolumns;
-			wb_column  *columns;
-			uint32_t	schema_oid; /* pg_namespace OID; 0 in version 1 */
-		}			relation;
-		struct					/* WB_INSERT and WB_UPDATE */
+			uint32_t   relid;
+			wb_str	   schema;
+			wb_str	   table;
+			uint32_t   key_index; /* index in columns of the primary key */
+			uint32_t   ncolumns;
+			wb_column *columns;
+			uint32_t   schema_oid; /* pg_namespace OID; 0 in version 1 */
+		} relation;
+		struct /* WB_INSERT and WB_UPDATE */
 		{
-			uint32_t	relid;
-			uint32_t	nvalues;	/* equals the relation's ncolumns */
-			wb_value   *values;
-			bool		has_old_key;	/* UPDATE only: the key changed */
-			wb_value	old_key;
-			wb_str		tail;		/* the record's bytes after relid: the
-									 * values array and the old key, as
-									 * msgpack (validated) */
-		}			change;
+			uint32_t  relid;
+			uint32_t  nvalues; /* equals the relation's ncolumns */
+			wb_value *values;
+			bool	  has_old_key; /* UPDATE only: the key changed */
+			wb_value  old_key;
+			wb_str	  tail; /* the record's bytes after relid: the
+							 * values array and the old key, as
+							 * msgpack (validated) */
+		} change;
 		struct
 		{
-			uint32_t	relid;
-			wb_value	key;
-			wb_str		tail;		/* the key's msgpack bytes (validated) */
-		}			del;
+			uint32_t relid;
+			wb_value key;
+			wb_str	 tail; /* the key's msgpack bytes (validated) */
+		} del;
 		struct
 		{
-			uint32_t	flags;		/* WB_TRUNCATE_* */
-			uint32_t	nrelids;
-			uint32_t   *relids;
-		}			truncate;
+			uint32_t  flags; /* WB_TRUNCATE_* */
+			uint32_t  nrelids;
+			uint32_t *relids;
+		} truncate;
 		struct
 		{
-			bool		transactional;
-			uint64_t	lsn;
-			wb_str		prefix;
-			wb_str		content;	/* arbitrary bytes */
-		}			message;
+			bool	 transactional;
+			uint64_t lsn;
+			wb_str	 prefix;
+			wb_str	 content; /* arbitrary bytes */
+		} message;
 		struct
 		{
-			uint32_t	relid;
-			bool		dropped;	/* else: no longer eligible */
-			wb_str		reason;		/* a sentence, as walbus_tables says */
-		}			withdrawn;
-	}			u;
+			uint32_t relid;
+			bool	 dropped; /* else: no longer eligible */
+			wb_str	 reason;  /* a sentence, as walbus_tables says */
+		} withdrawn;
+	} u;
 } wb_record;
 
 /* ---------------------------------------------------------------- encoder */
@@ -211,7 +212,7 @@ typedef struct wb_record
  * Write callback: append len bytes; return 0 on success, nonzero on failure
  * (the encoder then stays failed).  Same shape as msgpack_packer_write.
  */
-typedef int (*wb_write_fn) (void *ctx, const char *buf, size_t len);
+typedef int (*wb_write_fn)(void *ctx, const char *buf, size_t len);
 
 typedef struct wb_enc
 {
@@ -256,9 +257,8 @@ extern void wb_enc_relation_start(wb_enc *e, uint32_t relid,
 								  uint32_t key_index, uint32_t ncolumns,
 								  uint32_t schema_oid);
 extern void wb_enc_column(wb_enc *e, const char *name, size_t name_len,
-						  uint32_t typoid, int32_t typmod,
-						  const char *typname, size_t typname_len,
-						  int32_t attnum);
+						  uint32_t typoid, int32_t typmod, const char *typname,
+						  size_t typname_len, int32_t attnum);
 extern void wb_enc_relation_finish(wb_enc *e, uint32_t schema_oid);
 extern void wb_enc_withdrawn(wb_enc *e, uint32_t relid, bool dropped,
 							 const char *reason, size_t reason_len);
@@ -279,20 +279,20 @@ extern void wb_enc_v_str(wb_enc *e, const char *s, size_t len);
 extern void wb_enc_v_bin(wb_enc *e, const void *p, size_t len);
 extern void wb_enc_v_timestamp(wb_enc *e, wb_timestamp ts);
 extern void wb_enc_v_unchanged_toast(wb_enc *e);
-extern void wb_enc_value(wb_enc *e, const wb_value *v);	/* any of the above */
+extern void wb_enc_value(wb_enc *e, const wb_value *v); /* any of the above */
 
 /* ---------------------------------------------------------------- decoder */
 
 typedef struct wb_dec
 {
 	/* scratch arrays reused from record to record; grown on demand */
-	wb_value   *values;
-	uint32_t	values_cap;
-	wb_column  *columns;
-	uint32_t	columns_cap;
-	uint32_t   *relids;
-	uint32_t	relids_cap;
-	char		errmsg[160];	/* why the last call failed */
+	wb_value  *values;
+	uint32_t   values_cap;
+	wb_column *columns;
+	uint32_t   columns_cap;
+	uint32_t  *relids;
+	uint32_t   relids_cap;
+	char	   errmsg[160]; /* why the last call failed */
 } wb_dec;
 
 extern void wb_dec_init(wb_dec *d);
@@ -306,8 +306,8 @@ extern void wb_dec_free(wb_dec *d);
  * On failure returns WB_ETRUNC, WB_EMALFORMED or WB_ENOMEM and sets
  * d->errmsg; *out is then unspecified.
  */
-extern int	wb_decode(wb_dec *d, const void *buf, size_t len, wb_record *out,
-					  size_t *consumed);
+extern int wb_decode(wb_dec *d, const void *buf, size_t len, wb_record *out,
+					 size_t *consumed);
 
 static inline const char *
 wb_dec_errmsg(const wb_dec *d)
@@ -319,10 +319,10 @@ wb_dec_errmsg(const wb_dec *d)
 extern const char *wb_kind_name(int kind);
 
 /* Conversions between PostgreSQL's microseconds since 2000-01-01 and wb_timestamp. */
-#define WB_PG_EPOCH_OFFSET_SEC	INT64_C(946684800)
+#define WB_PG_EPOCH_OFFSET_SEC INT64_C(946684800)
 extern wb_timestamp wb_timestamp_from_pg(int64_t pg_usec);
 
 /* The value of one hex digit (either case), or -1: for bytea text. */
-extern int	wb_hex_value(int c);
+extern int wb_hex_value(int c);
 
-#endif							/* WALBUS_PROTO_H */
+#endif /* WALBUS_PROTO_H */

@@ -46,50 +46,50 @@
 
 typedef enum wbs_event_kind
 {
-	WBS_TABLE_SEEN,				/* first definition in this relay run */
-	WBS_TABLE_CHANGED,			/* a new definition: see changes */
-	WBS_TABLE_WITHDRAWN,		/* no longer eligible: see reason */
-	WBS_TABLE_DROPPED,			/* dropped */
-	WBS_TABLE_ELIGIBLE_AGAIN	/* eligible after a withdrawal: re-sync */
+	WBS_TABLE_SEEN,			 /* first definition in this relay run */
+	WBS_TABLE_CHANGED,		 /* a new definition: see changes */
+	WBS_TABLE_WITHDRAWN,	 /* no longer eligible: see reason */
+	WBS_TABLE_DROPPED,		 /* dropped */
+	WBS_TABLE_ELIGIBLE_AGAIN /* eligible after a withdrawal: re-sync */
 } wbs_event_kind;
 
 typedef enum wbs_change_kind
 {
-	WBS_TABLE_RENAMED,			/* from, to: table names */
-	WBS_SCHEMA_RENAMED,			/* from, to: its schema was renamed */
-	WBS_TABLE_MOVED,			/* from, to: ALTER TABLE ... SET SCHEMA */
-	WBS_COLUMN_ADDED,			/* attnum; to: name */
-	WBS_COLUMN_DROPPED,			/* attnum; from: name */
-	WBS_COLUMN_RENAMED,			/* attnum; from, to: names */
-	WBS_COLUMN_TYPE_CHANGED,	/* attnum; from, to: types as format_type */
-	WBS_KEY_CHANGED				/* from_attnum -> attnum; from, to: names */
+	WBS_TABLE_RENAMED,		 /* from, to: table names */
+	WBS_SCHEMA_RENAMED,		 /* from, to: its schema was renamed */
+	WBS_TABLE_MOVED,		 /* from, to: ALTER TABLE ... SET SCHEMA */
+	WBS_COLUMN_ADDED,		 /* attnum; to: name */
+	WBS_COLUMN_DROPPED,		 /* attnum; from: name */
+	WBS_COLUMN_RENAMED,		 /* attnum; from, to: names */
+	WBS_COLUMN_TYPE_CHANGED, /* attnum; from, to: types as format_type */
+	WBS_KEY_CHANGED			 /* from_attnum -> attnum; from, to: names */
 } wbs_change_kind;
 
 typedef struct wbs_change
 {
 	wbs_change_kind kind;
-	int32_t		attnum;			/* 0 for table-level changes */
-	int32_t		from_attnum;	/* WBS_KEY_CHANGED only */
-	wb_str		from;			/* ptr NULL when none */
-	wb_str		to;
+	int32_t			attnum;		 /* 0 for table-level changes */
+	int32_t			from_attnum; /* WBS_KEY_CHANGED only */
+	wb_str			from;		 /* ptr NULL when none */
+	wb_str			to;
 } wbs_change;
 
 /* Most changes one event lists (a table has at most 1600 columns). */
-#define WBS_MAX_CHANGES		(2 * WB_MAX_COLUMNS + 8)
+#define WBS_MAX_CHANGES (2 * WB_MAX_COLUMNS + 8)
 
 typedef struct wbs_event
 {
 	wbs_event_kind kind;
-	uint32_t	relid;
-	wb_str		topic;
-	wb_str		previous_topic; /* ptr NULL when none */
-	bool		has_table;
-	wbc_schema	table;
-	bool		has_previous;
-	wbc_schema	previous;
-	wb_str		reason;			/* ptr NULL when none */
-	uint32_t	nchanges;
-	wbs_change *changes;
+	uint32_t	   relid;
+	wb_str		   topic;
+	wb_str		   previous_topic; /* ptr NULL when none */
+	bool		   has_table;
+	wbc_schema	   table;
+	bool		   has_previous;
+	wbc_schema	   previous;
+	wb_str		   reason; /* ptr NULL when none */
+	uint32_t	   nchanges;
+	wbs_change	  *changes;
 } wbs_event;
 
 /* "table_seen", "column_added", ...; NULL for values out of range. */
@@ -113,10 +113,10 @@ extern uint32_t wbs_diff(const wbc_schema *prev, const wbc_schema *cur,
 extern void wbs_enc_event(wb_enc *e, wbs_event_kind kind, uint32_t relid,
 						  const char *topic, size_t topic_len,
 						  const char *previous_topic,
-						  size_t previous_topic_len,
-						  const wbc_schema *table, const wbc_schema *previous,
-						  const char *reason, size_t reason_len,
-						  const wbs_change *changes, uint32_t nchanges);
+						  size_t previous_topic_len, const wbc_schema *table,
+						  const wbc_schema *previous, const char *reason,
+						  size_t reason_len, const wbs_change *changes,
+						  uint32_t nchanges);
 
 /*
  * Decode the event map buf[0..len).  On WB_OK free it with wbs_event_free;
@@ -126,4 +126,4 @@ extern int	wbs_decode_event(const void *buf, size_t len, wbs_event *out,
 							 char *errbuf, size_t errlen);
 extern void wbs_event_free(wbs_event *ev);
 
-#endif							/* WALBUS_SCHEMA_H */
+#endif /* WALBUS_SCHEMA_H */

@@ -20,7 +20,7 @@
 #include "walbus_proto.h"
 
 /* msgpack_packer_write over a wb_enc passed as data. */
-extern int	wb_enc_write_sticky(void *data, const char *buf, size_t len);
+extern int wb_enc_write_sticky(void *data, const char *buf, size_t len);
 
 /*
  * A msgpack str; fails e (sticky) when longer than str32 can hold, the
@@ -30,6 +30,6 @@ extern void wb_pack_str(wb_enc *e, msgpack_packer *pk, const char *s,
 						size_t len);
 
 /* Declares a packer named pk writing through the wb_enc *e. */
-#define WB_PACKER(pk, e)	msgpack_packer pk = {(e), wb_enc_write_sticky}
+#define WB_PACKER(pk, e) msgpack_packer pk = {(e), wb_enc_write_sticky}
 
-#endif							/* WB_PACK_H */
+#endif /* WB_PACK_H */

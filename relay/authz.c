@@ -14,15 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <nng/nng.h>			/* only for NNG_OPT_TLS_PEER_CN */
+#include <nng/nng.h> /* only for NNG_OPT_TLS_PEER_CN */
 
-static int	wr_authz_fail(char *errbuf, size_t errlen, const char *fmt,...)
-			__attribute__((format(printf, 3, 4)));
+static int wr_authz_fail(char *errbuf, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static int
-wr_authz_fail(char *errbuf, size_t errlen, const char *fmt,...)
+wr_authz_fail(char *errbuf, size_t errlen, const char *fmt, ...)
 {
-	va_list		ap;
+	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(errbuf, errlen, fmt, ap);
@@ -38,8 +38,8 @@ wr_authz_consumer_ok(const char *s, size_t n)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-			  (s[i] >= '0' && s[i] <= '9') ||
-			  s[i] == '_' || s[i] == '-' || s[i] == '.'))
+			  (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-' ||
+			  s[i] == '.'))
 			return false;
 	return true;
 }
@@ -59,7 +59,7 @@ wr_authz_cn_ok(const char *s, size_t n)
 static bool
 wr_authz_prefix(const char *s, size_t n, const char *prefix)
 {
-	size_t		p = strlen(prefix);
+	size_t p = strlen(prefix);
 
 	return n >= p && memcmp(s, prefix, p) == 0;
 }
@@ -92,7 +92,8 @@ wr_authz_parse_rule(wr_authz_rule *r, const char *s, size_t n, char *errbuf,
 
 	if (wn == 4 && memcmp(who, "cn:*", 4) == 0)
 		r->who = WR_AUTHZ_WHO_ANY_CN;
-	else if (wr_authz_prefix(who, wn, "cn:") && wr_authz_cn_ok(who + 3, wn - 3))
+	else if (wr_authz_prefix(who, wn, "cn:") &&
+			 wr_authz_cn_ok(who + 3, wn - 3))
 	{
 #ifndef NNG_OPT_TLS_PEER_CN
 		return wr_authz_fail(errbuf, errlen,
@@ -165,8 +166,7 @@ wr_authz_add(wr_authz *a, const char *value, char *errbuf, size_t errlen)
 			return wr_authz_fail(errbuf, errlen,
 								 "too many control_allow rules (at most %d)",
 								 WR_AUTHZ_MAX_RULES);
-		if (wr_authz_parse_rule(&a->rules[a->n], start, n, errbuf,
-								errlen) != 0)
+		if (wr_authz_parse_rule(&a->rules[a->n], start, n, errbuf, errlen))
 			return -1;
 		a->n++;
 		any = true;
@@ -234,12 +234,14 @@ wr_authz_describe(const wr_authz_identity *id, char *buf, size_t len)
 			break;
 		case WR_AUTHZ_TLS:
 			if (!id->verified)
-				snprintf(buf, len, "a tls client without a verified "
+				snprintf(buf, len,
+						 "a tls client without a verified "
 						 "certificate");
 			else if (id->cn[0] != '\0')
 				snprintf(buf, len, "cn:%s", id->cn);
 			else
-				snprintf(buf, len, "a tls client with a verified certificate "
+				snprintf(buf, len,
+						 "a tls client with a verified certificate "
 						 "(cn:*)");
 			break;
 	}
@@ -250,8 +252,8 @@ wr_authz_check(const wr_authz *a, const wr_authz_identity *id,
 			   wr_authz_action action, const char *consumer,
 			   size_t consumer_len, char *why, size_t whylen)
 {
-	char		who[WR_AUTHZ_NAME_MAX + 64];
-	bool		matched = false;
+	char who[WR_AUTHZ_NAME_MAX + 64];
+	bool matched = false;
 
 	if (a->n == 0)
 	{
@@ -270,18 +272,27 @@ wr_authz_check(const wr_authz *a, const wr_authz_identity *id,
 
 	wr_authz_describe(id, who, sizeof(who));
 	if (!matched)
-		snprintf(why, whylen, "%s may not use this relay's control socket: "
-				 "no control_allow rule names it", who);
+		snprintf(why, whylen,
+				 "%s may not use this relay's control socket: "
+				 "no control_allow rule names it",
+				 who);
 	else if (action == WR_AUTHZ_CONSUMER)
-		snprintf(why, whylen, "%s may not act as durable consumer \"%.*s\" "
-				 "(control_allow)", who,
-				 (int) (consumer_len > WR_AUTHZ_NAME_MAX ?
-						WR_AUTHZ_NAME_MAX : consumer_len), consumer);
+		snprintf(why, whylen,
+				 "%s may not act as durable consumer \"%.*s\" "
+				 "(control_allow)",
+				 who,
+				 (int) (consumer_len > WR_AUTHZ_NAME_MAX ? WR_AUTHZ_NAME_MAX :
+														   consumer_len),
+				 consumer);
 	else if (action == WR_AUTHZ_ALL)
-		snprintf(why, whylen, "%s may not request backfills: that needs "
-				 "the right \"all\" (control_allow)", who);
+		snprintf(why, whylen,
+				 "%s may not request backfills: that needs "
+				 "the right \"all\" (control_allow)",
+				 who);
 	else
-		snprintf(why, whylen, "%s may not read from this relay "
-				 "(control_allow)", who);
+		snprintf(why, whylen,
+				 "%s may not read from this relay "
+				 "(control_allow)",
+				 who);
 	return false;
 }

@@ -36,33 +36,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WR_AUTHZ_MAX_RULES	64
-#define WR_AUTHZ_NAME_MAX	63	/* CNs and consumer names */
+#define WR_AUTHZ_MAX_RULES 64
+#define WR_AUTHZ_NAME_MAX  63 /* CNs and consumer names */
 
 /* How a control client reached the relay. */
 typedef enum wr_authz_transport
 {
-	WR_AUTHZ_IPC,				/* ipc:// (and inproc://) */
-	WR_AUTHZ_TCP,				/* plain tcp: loopback or trusted network */
-	WR_AUTHZ_TLS				/* tls+tcp:// */
+	WR_AUTHZ_IPC, /* ipc:// (and inproc://) */
+	WR_AUTHZ_TCP, /* plain tcp: loopback or trusted network */
+	WR_AUTHZ_TLS  /* tls+tcp:// */
 } wr_authz_transport;
 
 /* What is known of one client (its nng pipe). */
 typedef struct wr_authz_identity
 {
 	wr_authz_transport transport;
-	bool		has_uid;		/* ipc: the peer's uid is known */
-	uint64_t	uid;
-	bool		verified;		/* tls: its certificate chains to tls_ca */
-	char		cn[WR_AUTHZ_NAME_MAX + 1];	/* tls: subject CN, "" unknown */
+	bool			   has_uid; /* ipc: the peer's uid is known */
+	uint64_t		   uid;
+	bool			   verified;	/* tls: its certificate chains to tls_ca */
+	char cn[WR_AUTHZ_NAME_MAX + 1]; /* tls: subject CN, "" unknown */
 } wr_authz_identity;
 
 /* What a request needs. */
 typedef enum wr_authz_action
 {
-	WR_AUTHZ_READ,				/* status, schema, replay without consumer */
-	WR_AUTHZ_CONSUMER,			/* hello, ack, replay as a consumer */
-	WR_AUTHZ_ALL				/* backfill */
+	WR_AUTHZ_READ,	   /* status, schema, replay without consumer */
+	WR_AUTHZ_CONSUMER, /* hello, ack, replay as a consumer */
+	WR_AUTHZ_ALL	   /* backfill */
 } wr_authz_action;
 
 typedef enum wr_authz_who
@@ -83,22 +83,22 @@ typedef enum wr_authz_right
 
 typedef struct wr_authz_rule
 {
-	wr_authz_who who;
-	char		cn[WR_AUTHZ_NAME_MAX + 1];	/* WR_AUTHZ_WHO_CN */
-	uint64_t	uid;			/* WR_AUTHZ_WHO_UID */
+	wr_authz_who   who;
+	char		   cn[WR_AUTHZ_NAME_MAX + 1]; /* WR_AUTHZ_WHO_CN */
+	uint64_t	   uid;						  /* WR_AUTHZ_WHO_UID */
 	wr_authz_right right;
-	char		consumer[WR_AUTHZ_NAME_MAX + 1];	/* RIGHT_CONSUMER */
+	char		   consumer[WR_AUTHZ_NAME_MAX + 1]; /* RIGHT_CONSUMER */
 } wr_authz_rule;
 
 typedef struct wr_authz
 {
 	wr_authz_rule rules[WR_AUTHZ_MAX_RULES];
-	int			n;
+	int			  n;
 } wr_authz;
 
 /* Parse "cn:a=read, uid:1000=consumer:x" and add its rules. */
-extern int	wr_authz_add(wr_authz *a, const char *value, char *errbuf,
-						 size_t errlen);
+extern int wr_authz_add(wr_authz *a, const char *value, char *errbuf,
+						size_t errlen);
 
 extern bool wr_authz_check(const wr_authz *a, const wr_authz_identity *id,
 						   wr_authz_action action, const char *consumer,
@@ -108,4 +108,4 @@ extern bool wr_authz_check(const wr_authz *a, const wr_authz_identity *id,
 extern void wr_authz_describe(const wr_authz_identity *id, char *buf,
 							  size_t len);
 
-#endif							/* WR_AUTHZ_H */
+#endif /* WR_AUTHZ_H */

@@ -26,9 +26,9 @@
 #include "walbus_backfill.h"
 
 /* Chunk sizes in heap blocks: the first, and the bounds of adaptation. */
-#define WR_BF_FIRST_BLOCKS	8
-#define WR_BF_MIN_BLOCKS	1
-#define WR_BF_MAX_BLOCKS	(1 << 20)
+#define WR_BF_FIRST_BLOCKS 8
+#define WR_BF_MIN_BLOCKS   1
+#define WR_BF_MAX_BLOCKS   (1 << 20)
 
 /*
  * The files of the table (of each partition, for a partitioned table:
@@ -46,21 +46,21 @@
 	"ORDER BY relid), '') FROM " WR_BF_LEAVES_SQL
 
 /* Statements of the backfill connection give up after this. */
-#define WR_BF_STATEMENT_TIMEOUT_MS	30000
+#define WR_BF_STATEMENT_TIMEOUT_MS 30000
 
 typedef enum wr_bf_state
 {
-	WR_BF_ACTIVE,				/* reading chunks */
-	WR_BF_FAILING,				/* a failure message is on its way */
-	WR_BF_DONE					/* all published; waits for confirmation */
+	WR_BF_ACTIVE,  /* reading chunks */
+	WR_BF_FAILING, /* a failure message is on its way */
+	WR_BF_DONE	   /* all published; waits for confirmation */
 } wr_bf_state;
 
 typedef struct wr_bf_row
 {
-	uint32_t	off;			/* the row's values array in data */
-	uint32_t	len;
-	uint32_t	key_off;		/* its key value, inside it */
-	uint32_t	key_len;
+	uint32_t off; /* the row's values array in data */
+	uint32_t len;
+	uint32_t key_off; /* its key value, inside it */
+	uint32_t key_len;
 } wr_bf_row;
 
 /*
@@ -71,78 +71,78 @@ typedef struct wr_bf_row
 typedef enum wr_ch_state
 {
 	WR_CH_FREE,
-	WR_CH_READING,				/* low watermark written, rows on the way */
-	WR_CH_QUEUED				/* high watermark written */
+	WR_CH_READING, /* low watermark written, rows on the way */
+	WR_CH_QUEUED   /* high watermark written */
 } wr_ch_state;
 
 typedef struct wr_bf_chunk
 {
 	wr_ch_state state;
-	bool		watching;		/* its low watermark came through the
-								 * stream (maybe before its rows) */
-	bool		dropped;		/* its watermarks and rows are ignored */
-	uint64_t	no;				/* in the watermarks */
-	long		first;			/* blocks [first, end) */
+	bool		watching; /* its low watermark came through the
+						   * stream (maybe before its rows) */
+	bool		dropped;  /* its watermarks and rows are ignored */
+	uint64_t	no;		  /* in the watermarks */
+	long		first;	  /* blocks [first, end) */
 	long		end;
-	bool		final;			/* the last chunk */
-	int64_t		t0;				/* when its read was sent */
-	char	   *data;			/* the rows' values arrays */
+	bool		final; /* the last chunk */
+	int64_t		t0;	   /* when its read was sent */
+	char	   *data;  /* the rows' values arrays */
 	size_t		len;
 	size_t		cap;
 	wr_bf_row  *row;
 	uint32_t	nrows;
 	uint32_t	rows_cap;
-	char	   *relrec;			/* RELATION record, same snapshot */
+	char	   *relrec; /* RELATION record, same snapshot */
 	size_t		relrec_len;
-	whm			touched;		/* keys changed between the watermarks */
-	bool		dirty;			/* truncated or redefined meanwhile */
+	whm			touched; /* keys changed between the watermarks */
+	bool		dirty;	 /* truncated or redefined meanwhile */
 
-	uint64_t	l_seq;			/* commits the stream brought before its
-								 * low watermark (wr_backfills.ncommits) */
+	uint64_t l_seq; /* commits the stream brought before its
+					 * low watermark (wr_backfills.ncommits) */
 
 	/* the read's snapshot (pg_current_snapshot() in the same statement) */
-	bool		has_snap;
-	uint64_t	snap_xmin;
-	uint64_t	snap_xmax;
-	uint64_t   *snap_xip;		/* sorted */
-	uint32_t	snap_nxip;
+	bool	  has_snap;
+	uint64_t  snap_xmin;
+	uint64_t  snap_xmax;
+	uint64_t *snap_xip; /* sorted */
+	uint32_t  snap_nxip;
 } wr_bf_chunk;
 
 /* A chunk published whose high watermark is not confirmed yet. */
 typedef struct wr_bf_pending
 {
-	uint64_t	commit_lsn;		/* of the high watermark's transaction */
-	char	   *after;			/* progress once it is confirmed */
-	uint64_t	rows;
-	uint64_t	chunks;
-	bool		done;
+	uint64_t commit_lsn; /* of the high watermark's transaction */
+	char	*after;		 /* progress once it is confirmed */
+	uint64_t rows;
+	uint64_t chunks;
+	bool	 done;
 } wr_bf_pending;
 
 typedef struct wr_bf
 {
 	struct wr_bf *next;
-	uint64_t	id;
-	uint32_t	relid;
-	char	   *schema;			/* names as stored, for the topic */
-	char	   *table;
-	char	   *qname;			/* quoted for SQL */
-	char	   *files;			/* WR_BF_FILES_SQL when it started */
-	char	   *upper;			/* its blocks at the start (the most of any
-								 * partition), as text */
-	wr_bf_state state;
+	uint64_t	  id;
+	uint32_t	  relid;
+	char		 *schema; /* names as stored, for the topic */
+	char		 *table;
+	char		 *qname; /* quoted for SQL */
+	char		 *files; /* WR_BF_FILES_SQL when it started */
+	char		 *upper; /* its blocks at the start (the most of any
+						  * partition), as text */
+	wr_bf_state	  state;
 
 	/* progress: published, and confirmed (what the state file says) */
-	char	   *after;			/* first block not published; NULL: 0 */
-	uint64_t	rows;
-	uint64_t	chunks;
-	char	   *saved_after;
-	uint64_t	saved_rows;
-	uint64_t	saved_chunks;
+	char	*after; /* first block not published; NULL: 0 */
+	uint64_t rows;
+	uint64_t chunks;
+	char	*saved_after;
+	uint64_t saved_rows;
+	uint64_t saved_chunks;
 
 	/* reading */
-	long		next_block;		/* first block of the next chunk to read */
-	long		chunk_blocks;	/* blocks per chunk, adapted */
-	uint64_t	chunk_no;		/* of the last chunk started */
+	long		next_block;	  /* first block of the next chunk to read */
+	long		chunk_blocks; /* blocks per chunk, adapted */
+	uint64_t	chunk_no;	  /* of the last chunk started */
 	wr_bf_chunk ch[2];
 
 	/*
@@ -154,16 +154,16 @@ typedef struct wr_bf
 	 * like those changed between the watermarks.  Entries older than every
 	 * snapshot are pruned.
 	 */
-	whm			recent;
-	uint64_t	track_seq;		/* commits before recent began */
-	bool		tracking;
-	int64_t		retry_at;		/* no chunk before (wr_now_ms) */
-	int64_t		backoff_ms;
-	char		fail_reason[256];
+	whm		 recent;
+	uint64_t track_seq; /* commits before recent began */
+	bool	 tracking;
+	int64_t	 retry_at; /* no chunk before (wr_now_ms) */
+	int64_t	 backoff_ms;
+	char	 fail_reason[256];
 
 	wr_bf_pending *pend;
-	uint32_t	npend;
-	uint32_t	pend_cap;
+	uint32_t	   npend;
+	uint32_t	   pend_cap;
 } wr_bf;
 
 static void wr_bf_save(wr_relay *r);
@@ -179,7 +179,7 @@ wr_bf_strdup(const char *s)
 static void
 wr_bf_set(char **dst, const char *s)
 {
-	char	   *copy = wr_bf_strdup(s);
+	char *copy = wr_bf_strdup(s);
 
 	free(*dst);
 	*dst = copy;
@@ -247,8 +247,8 @@ wr_bf_free(wr_bf *bf)
 static bool
 wr_bf_element(wb_str arr, uint32_t idx, wb_str *out)
 {
-	mpr			r;
-	uint32_t	n;
+	mpr		 r;
+	uint32_t n;
 
 	mpr_init(&r, arr.ptr, arr.len);
 	if (!mpr_array(&r, &n) || idx >= n)
@@ -298,8 +298,8 @@ static PGconn *
 wr_bf_connect(wr_relay *r, void **slot, const char *appname)
 {
 	wr_backfills *b = &r->backfills;
-	PGconn	   *conn = *slot;
-	char		set[256];
+	PGconn		 *conn = *slot;
+	char		  set[256];
 
 	if (conn != NULL && PQstatus(conn) == CONNECTION_OK)
 		return conn;
@@ -317,7 +317,8 @@ wr_bf_connect(wr_relay *r, void **slot, const char *appname)
 	{
 		if (!b->failing)
 			wr_warning("backfill: cannot connect to PostgreSQL: %s; "
-					   "retrying", conn ? PQerrorMessage(conn) : "out of memory");
+					   "retrying",
+					   conn ? PQerrorMessage(conn) : "out of memory");
 		b->failing = true;
 		b->retry_at = wr_now_ms() + 1000;
 		if (conn != NULL)
@@ -330,7 +331,8 @@ wr_bf_connect(wr_relay *r, void **slot, const char *appname)
 	 * Watermarks are the relay's own: they need no synchronous standby's
 	 * confirmation, and waiting for one would stall the loop.
 	 */
-	snprintf(set, sizeof(set), "SET statement_timeout = %d; "
+	snprintf(set, sizeof(set),
+			 "SET statement_timeout = %d; "
 			 "SET max_parallel_workers_per_gather = 0; "
 			 "SET synchronous_commit = local",
 			 WR_BF_STATEMENT_TIMEOUT_MS);
@@ -362,10 +364,11 @@ static bool
 wr_bf_emit(PGconn *conn, const char *text, char *err, size_t errlen)
 {
 	const char *params[] = {text};
-	PGresult   *res = wr_pg_exec(conn,
-								 "SELECT pg_logical_emit_message(true, '"
-								 WR_BF_WM_PREFIX "', $1::text)",
-								 1, params, PGRES_TUPLES_OK, err, errlen);
+	PGresult   *res =
+		wr_pg_exec(conn,
+				   "SELECT pg_logical_emit_message(true, '" WR_BF_WM_PREFIX
+				   "', $1::text)",
+				   1, params, PGRES_TUPLES_OK, err, errlen);
 
 	PQclear(res);
 	return res != NULL;
@@ -388,11 +391,11 @@ static void
 wr_bf_save(wr_relay *r)
 {
 	wr_backfills *b = &r->backfills;
-	json_t	   *root;
-	json_t	   *list;
-	char		tmp[4200];
-	FILE	   *f;
-	int			rc;
+	json_t		 *root;
+	json_t		 *list;
+	char		  tmp[4200];
+	FILE		 *f;
+	int			  rc;
 
 	if (b->state_path[0] == '\0')
 		return;
@@ -400,7 +403,7 @@ wr_bf_save(wr_relay *r)
 	list = json_array();
 	for (wr_bf *bf = b->head; bf != NULL; bf = bf->next)
 	{
-		json_t	   *o = json_object();
+		json_t *o = json_object();
 
 		json_object_set_new(o, "id", json_integer((json_int_t) bf->id));
 		json_object_set_new(o, "relid", json_integer(bf->relid));
@@ -410,12 +413,14 @@ wr_bf_save(wr_relay *r)
 		json_object_set_new(o, "files", json_string(bf->files));
 		json_object_set_new(o, "blocks", wr_bf_json_str(bf->upper));
 		json_object_set_new(o, "after", wr_bf_json_str(bf->saved_after));
-		json_object_set_new(o, "rows", json_integer((json_int_t) bf->saved_rows));
+		json_object_set_new(o, "rows",
+							json_integer((json_int_t) bf->saved_rows));
 		json_object_set_new(o, "chunks",
 							json_integer((json_int_t) bf->saved_chunks));
 		json_array_append_new(list, o);
 	}
-	json_object_set_new(root, "last_id", json_integer((json_int_t) b->last_id));
+	json_object_set_new(root, "last_id",
+						json_integer((json_int_t) b->last_id));
 	json_object_set_new(root, "backfills", list);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", b->state_path);
 	f = fopen(tmp, "w");
@@ -427,14 +432,14 @@ wr_bf_save(wr_relay *r)
 		rc = -1;
 	if (rc != 0 || rename(tmp, b->state_path) != 0)
 		wr_warning("cannot write backfill progress to %s: %s; a restart "
-				   "will read again what this one did", b->state_path,
-				   strerror(errno));
+				   "will read again what this one did",
+				   b->state_path, strerror(errno));
 }
 
 static const char *
 wr_bf_json_get(json_t *o, const char *key)
 {
-	json_t	   *v = json_object_get(o, key);
+	json_t *v = json_object_get(o, key);
 
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
@@ -443,12 +448,12 @@ bool
 wr_backfills_init(wr_relay *r)
 {
 	wr_backfills *b = &r->backfills;
-	json_error_t jerr;
-	json_t	   *root;
-	json_t	   *list;
-	wr_bf	  **tail = &b->head;
-	size_t		i;
-	json_t	   *o;
+	json_error_t  jerr;
+	json_t		 *root;
+	json_t		 *list;
+	wr_bf		**tail = &b->head;
+	size_t		  i;
+	json_t		 *o;
 
 	memset(b, 0, sizeof(*b));
 	if (r->cfg->state_dir == NULL)
@@ -461,23 +466,26 @@ wr_backfills_init(wr_relay *r)
 		wr_bf_save(r);
 		return access(b->state_path, W_OK) == 0 ||
 			(wr_error("cannot write to --state-dir \"%s\": create it, "
-					  "writable by this user", r->cfg->state_dir), false);
+					  "writable by this user",
+					  r->cfg->state_dir),
+			 false);
 	}
 	root = json_load_file(b->state_path, 0, &jerr);
 	list = json_object_get(root, "backfills");
 	if (root == NULL || !json_is_array(list))
 	{
 		wr_error("cannot read backfill progress %s: %s (line %d): fix or "
-				 "remove the file", b->state_path,
-				 root ? "no \"backfills\" array" : jerr.text, jerr.line);
+				 "remove the file",
+				 b->state_path, root ? "no \"backfills\" array" : jerr.text,
+				 jerr.line);
 		json_decref(root);
 		return false;
 	}
-	b->last_id = (uint64_t) json_integer_value(json_object_get(root,
-															  "last_id"));
+	b->last_id =
+		(uint64_t) json_integer_value(json_object_get(root, "last_id"));
 	json_array_foreach(list, i, o)
 	{
-		wr_bf	   *bf = calloc(1, sizeof(wr_bf));
+		wr_bf *bf = calloc(1, sizeof(wr_bf));
 
 		if (bf == NULL)
 			break;
@@ -503,16 +511,18 @@ wr_backfills_init(wr_relay *r)
 			bf->files == NULL || bf->upper == NULL || bf->id == 0)
 		{
 			wr_warning("backfill progress %s: entry %zu is incomplete; "
-					   "skipped", b->state_path, i);
+					   "skipped",
+					   b->state_path, i);
 			wr_bf_free(bf);
 			continue;
 		}
 		*tail = bf;
 		tail = &bf->next;
 		wr_info("backfill %" PRIu64 " of %s.%s resumes at block %s of %s "
-				"(%" PRIu64 " rows in %" PRIu64 " chunks so far)", bf->id,
-				bf->schema, bf->table, bf->saved_after ? bf->saved_after : "0",
-				bf->upper, bf->saved_rows, bf->saved_chunks);
+				"(%" PRIu64 " rows in %" PRIu64 " chunks so far)",
+				bf->id, bf->schema, bf->table,
+				bf->saved_after ? bf->saved_after : "0", bf->upper,
+				bf->saved_rows, bf->saved_chunks);
 	}
 	json_decref(root);
 	return true;
@@ -523,7 +533,7 @@ wr_backfills_free(wr_backfills *b)
 {
 	while (b->head != NULL)
 	{
-		wr_bf	   *next = b->head->next;
+		wr_bf *next = b->head->next;
 
 		wr_bf_free(b->head);
 		b->head = next;
@@ -548,10 +558,10 @@ static bool
 wr_bf_pattern_match(const char *patterns, const char *schema,
 					const char *table)
 {
-	char		qualified[300];
-	char	   *list;
-	char	   *save = NULL;
-	bool		match = false;
+	char  qualified[300];
+	char *list;
+	char *save = NULL;
+	bool  match = false;
 
 	if (patterns == NULL || (list = strdup(patterns)) == NULL)
 		return false;
@@ -562,8 +572,8 @@ wr_bf_pattern_match(const char *patterns, const char *schema,
 		while (*p == ' ')
 			p++;
 		p[strcspn(p, " ")] = '\0';
-		match = fnmatch(p, strchr(p, '.') ? qualified : table,
-						FNM_NOESCAPE) == 0;
+		if (fnmatch(p, strchr(p, '.') ? qualified : table, FNM_NOESCAPE) == 0)
+			match = true;
 	}
 	free(list);
 	return match;
@@ -576,28 +586,30 @@ wr_backfill_request(wr_relay *r, const char *schema, size_t schema_len,
 					char *msg, size_t msglen)
 {
 	wr_backfills *b = &r->backfills;
-	char		s[128];
-	char		t[128];
-	const char *params[2] = {s, t};
-	PGconn	   *conn;
-	PGresult   *res;
-	PGresult   *max;
-	char		err[512];
-	char		maxsql[1024];
-	wr_bf	   *bf;
-	wr_bf	  **tail;
+	char		  s[128];
+	char		  t[128];
+	const char	 *params[2] = {s, t};
+	PGconn		 *conn;
+	PGresult	 *res;
+	PGresult	 *max;
+	char		  err[512];
+	char		  maxsql[1024];
+	wr_bf		 *bf;
+	wr_bf		**tail;
 
 	*code = WBC_ERR_BAD_REQUEST;
 	if (r->cfg->source == WR_SOURCE_TRIGGER)
 	{
-		snprintf(msg, msglen, "backfills need the plugin source: their "
+		snprintf(msg, msglen,
+				 "backfills need the plugin source: their "
 				 "watermarks come back through a replication slot");
 		return false;
 	}
 	if (schema_len == 0 || schema_len >= sizeof(s) || table_len == 0 ||
 		table_len >= sizeof(t))
 	{
-		snprintf(msg, msglen, "backfill needs \"schema\" and \"table\" "
+		snprintf(msg, msglen,
+				 "backfill needs \"schema\" and \"table\" "
 				 "(names as stored, at most 63 bytes each)");
 		return false;
 	}
@@ -611,20 +623,23 @@ wr_backfill_request(wr_relay *r, const char *schema, size_t schema_len,
 		snprintf(msg, msglen, "cannot connect to PostgreSQL for the backfill");
 		return false;
 	}
-	res = wr_pg_exec(conn,
-					 "SELECT c.oid, quote_ident(n.nspname) || '.' || "
-					 "quote_ident(c.relname), NULL, NULL, "
-					 "walbus_eligibility(c.oid), c.relispartition "
-					 "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-					 "WHERE n.nspname = $1 AND c.relname = $2 "
-					 "AND c.relkind IN ('r', 'p')",
-					 2, params, PGRES_TUPLES_OK, err, sizeof(err));
+	res = wr_pg_exec(
+		conn,
+		"SELECT c.oid, quote_ident(n.nspname) || '.' || "
+		"quote_ident(c.relname), NULL, NULL, "
+		"walbus_eligibility(c.oid), c.relispartition "
+		"FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+		"WHERE n.nspname = $1 AND c.relname = $2 "
+		"AND c.relkind IN ('r', 'p')",
+		2, params, PGRES_TUPLES_OK, err, sizeof(err));
 	if (res == NULL)
 	{
 		*code = WBC_ERR_UNAVAILABLE;
 		if (strstr(err, "walbus_eligibility") != NULL)
-			snprintf(msg, msglen, "backfills need the walbus extension in "
-					 "this database: CREATE EXTENSION walbus (%s)", err);
+			snprintf(msg, msglen,
+					 "backfills need the walbus extension in "
+					 "this database: CREATE EXTENSION walbus (%s)",
+					 err);
 		else
 			snprintf(msg, msglen, "cannot look up %s.%s: %s", s, t, err);
 		return false;
@@ -638,8 +653,10 @@ wr_backfill_request(wr_relay *r, const char *schema, size_t schema_len,
 	}
 	if (strcmp(PQgetvalue(res, 0, 5), "t") == 0)
 	{
-		snprintf(msg, msglen, "%s.%s is a partition: its rows are published "
-				 "under its partitioned root; backfill the root", s, t);
+		snprintf(msg, msglen,
+				 "%s.%s is a partition: its rows are published "
+				 "under its partitioned root; backfill the root",
+				 s, t);
 		PQclear(res);
 		return false;
 	}
@@ -654,8 +671,10 @@ wr_backfill_request(wr_relay *r, const char *schema, size_t schema_len,
 		 !wr_bf_pattern_match(r->cfg->include_tables, s, t)) ||
 		wr_bf_pattern_match(r->cfg->exclude_tables, s, t))
 	{
-		snprintf(msg, msglen, "%s.%s is not published: this relay's "
-				 "include_tables/exclude_tables leave it out", s, t);
+		snprintf(msg, msglen,
+				 "%s.%s is not published: this relay's "
+				 "include_tables/exclude_tables leave it out",
+				 s, t);
 		PQclear(res);
 		return false;
 	}
@@ -672,8 +691,9 @@ wr_backfill_request(wr_relay *r, const char *schema, size_t schema_len,
 		/* its size now: rows in blocks added later come as inserts */
 		snprintf(maxsql, sizeof(maxsql),
 				 "SELECT (SELECT coalesce(max(pg_relation_size(relid)), 0) / "
-				 "current_setting('block_size')::bigint FROM "
-				 WR_BF_LEAVES_SQL "), (%s)", WR_BF_FILES_SQL);
+				 "current_setting('block_size')::bigint FROM " WR_BF_LEAVES_SQL
+				 "), (%s)",
+				 WR_BF_FILES_SQL);
 		if ((max = wr_pg_exec(conn, maxsql, 1, relid_param, PGRES_TUPLES_OK,
 							  err, sizeof(err))) == NULL)
 		{
@@ -708,8 +728,8 @@ wr_backfill_request(wr_relay *r, const char *schema, size_t schema_len,
 		*tail = bf;
 		b->started++;
 		wr_bf_save(r);
-		wr_info("backfill %" PRIu64 " of %s.%s queued (%s blocks)",
-				bf->id, s, t, bf->upper);
+		wr_info("backfill %" PRIu64 " of %s.%s queued (%s blocks)", bf->id, s,
+				t, bf->upper);
 	}
 	PQclear(res);
 	out->backfill = bf->id;
@@ -725,38 +745,40 @@ wr_backfill_request(wr_relay *r, const char *schema, size_t schema_len,
 bool
 wr_backfill_all(wr_relay *r)
 {
-	PGconn	   *conn = wr_bf_lookup_conn(r);
-	PGresult   *res;
-	char		err[512];
-	int			n = 0;
+	PGconn	 *conn = wr_bf_lookup_conn(r);
+	PGresult *res;
+	char	  err[512];
+	int		  n = 0;
 
 	if (conn == NULL)
 		return false;
-	res = wr_pg_exec(conn,
-					 "SELECT n.nspname, c.relname FROM pg_class c "
-					 "JOIN pg_namespace n ON n.oid = c.relnamespace "
-					 "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "
-					 "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-					 "AND n.nspname NOT LIKE 'pg\\_%' "
-					 "AND walbus_eligibility(c.oid) = 'eligible' "
-					 "ORDER BY 1, 2", 0, NULL, PGRES_TUPLES_OK, err,
-					 sizeof(err));
+	res =
+		wr_pg_exec(conn,
+				   "SELECT n.nspname, c.relname FROM pg_class c "
+				   "JOIN pg_namespace n ON n.oid = c.relnamespace "
+				   "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "
+				   "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+				   "AND n.nspname NOT LIKE 'pg\\_%' "
+				   "AND walbus_eligibility(c.oid) = 'eligible' "
+				   "ORDER BY 1, 2",
+				   0, NULL, PGRES_TUPLES_OK, err, sizeof(err));
 	if (res == NULL)
 	{
 		wr_error("initial load: cannot list the eligible tables: %s%s", err,
 				 strstr(err, "walbus_eligibility") ?
-				 " (the initial load needs the walbus extension in this "
-				 "database: CREATE EXTENSION walbus)" : "");
+					 " (the initial load needs the walbus extension in this "
+					 "database: CREATE EXTENSION walbus)" :
+					 "");
 		return false;
 	}
 	for (int i = 0; i < PQntuples(res); i++)
 	{
-		const char *s = PQgetvalue(res, i, 0);
-		const char *t = PQgetvalue(res, i, 1);
+		const char	*s = PQgetvalue(res, i, 0);
+		const char	*t = PQgetvalue(res, i, 1);
 		wbc_backfill out;
-		char		topic[WBE_TABLE_TOPIC_MAX + 1];
-		const char *code;
-		char		msg[512];
+		char		 topic[WBE_TABLE_TOPIC_MAX + 1];
+		const char	*code;
+		char		 msg[512];
 
 		if ((r->cfg->include_tables != NULL &&
 			 !wr_bf_pattern_match(r->cfg->include_tables, s, t)) ||
@@ -804,7 +826,7 @@ static wr_bf_chunk *
 wr_bf_startable(wr_bf *bf)
 {
 	wr_bf_chunk *free_ch = NULL;
-	long		upper;
+	long		 upper;
 
 	if (bf->state != WR_BF_ACTIVE || wr_bf_reading(bf) != NULL ||
 		wr_now_ms() < bf->retry_at)
@@ -815,7 +837,7 @@ wr_bf_startable(wr_bf *bf)
 		if (bf->ch[i].state == WR_CH_FREE)
 			free_ch = &bf->ch[i];
 		else if (bf->ch[i].final && !bf->ch[i].dropped)
-			return NULL;		/* the last one is on its way */
+			return NULL; /* the last one is on its way */
 	}
 	if (free_ch == NULL)
 		return NULL;
@@ -832,7 +854,7 @@ wr_bf_startable(wr_bf *bf)
 bool
 wr_backfill_due(const wr_relay *r)
 {
-	wr_bf	   *bf = wr_bf_running(r);
+	wr_bf *bf = wr_bf_running(r);
 
 	if (r->backfills.failing && wr_now_ms() < r->backfills.retry_at)
 		return false;
@@ -843,8 +865,8 @@ int64_t
 wr_backfill_wake(const wr_relay *r)
 {
 	const wr_bf *bf = wr_bf_running(r);
-	int64_t		now = wr_now_ms();
-	int64_t		wake = INT64_MAX;
+	int64_t		 now = wr_now_ms();
+	int64_t		 wake = INT64_MAX;
 
 	/* only a wait still to come: a past one must not make the loop spin */
 	if (bf == NULL || bf->state != WR_BF_ACTIVE)
@@ -863,7 +885,7 @@ wr_backfill_commit(wr_relay *r, uint32_t xid)
 
 	if (b->commit_xid == NULL &&
 		(b->commit_xid = calloc(WR_BF_COMMITS, sizeof(uint32_t))) == NULL)
-		return;					/* then every chunk checks as unsure */
+		return; /* then every chunk checks as unsure */
 	b->commit_xid[b->ncommits % WR_BF_COMMITS] = xid;
 	b->ncommits++;
 }
@@ -871,7 +893,7 @@ wr_backfill_commit(wr_relay *r, uint32_t xid)
 int
 wr_backfill_socket(const wr_relay *r)
 {
-	wr_bf	   *bf = wr_bf_running(r);
+	wr_bf *bf = wr_bf_running(r);
 
 	if (bf == NULL || wr_bf_reading(bf) == NULL || r->backfills.conn == NULL)
 		return -1;
@@ -882,16 +904,16 @@ static bool
 wr_bf_add_row(wr_bf_chunk *c, const char *bytes, size_t len,
 			  uint32_t key_index)
 {
-	wb_str		arr = {bytes, (uint32_t) len};
-	wb_str		key;
-	wr_bf_row  *row;
+	wb_str	   arr = {bytes, (uint32_t) len};
+	wb_str	   key;
+	wr_bf_row *row;
 
 	if (!wr_bf_element(arr, key_index, &key))
 		return false;
 	if (c->len + len > c->cap)
 	{
-		size_t		cap = c->cap ? c->cap : 64 * 1024;
-		char	   *n;
+		size_t cap = c->cap ? c->cap : 64 * 1024;
+		char  *n;
 
 		while (cap < c->len + len)
 			cap *= 2;
@@ -902,8 +924,8 @@ wr_bf_add_row(wr_bf_chunk *c, const char *bytes, size_t len,
 	}
 	if (c->nrows == c->rows_cap)
 	{
-		uint32_t	cap = c->rows_cap ? c->rows_cap * 2 : 1024;
-		wr_bf_row  *n = realloc(c->row, cap * sizeof(wr_bf_row));
+		uint32_t   cap = c->rows_cap ? c->rows_cap * 2 : 1024;
+		wr_bf_row *n = realloc(c->row, cap * sizeof(wr_bf_row));
 
 		if (n == NULL)
 			return false;
@@ -925,9 +947,9 @@ static bool
 wr_bf_key_index(const char *relrec, size_t len, uint32_t relid,
 				uint32_t *key_index)
 {
-	wb_dec		d;
-	wb_record	rec;
-	bool		ok;
+	wb_dec	  d;
+	wb_record rec;
+	bool	  ok;
 
 	wb_dec_init(&d);
 	ok = wb_decode(&d, relrec, len, &rec, NULL) == WB_OK &&
@@ -947,8 +969,8 @@ wr_bf_key_index(const char *relrec, size_t len, uint32_t relid,
 static void
 wr_bf_drop_from(wr_bf *bf, const wr_bf_chunk *c)
 {
-	long		first = c->first;
-	uint64_t	no = c->no;
+	long	 first = c->first;
+	uint64_t no = c->no;
 
 	for (int i = 0; i < 2; i++)
 	{
@@ -982,15 +1004,15 @@ wr_bf_abandon(wr_relay *r, wr_bf *bf)
 static void
 wr_bf_fail(wr_relay *r, wr_bf *bf, const char *why)
 {
-	PGconn	   *conn = r->backfills.conn;
-	char		text[400];
-	char		err[256];
+	PGconn *conn = r->backfills.conn;
+	char	text[400];
+	char	err[256];
 
 	snprintf(bf->fail_reason, sizeof(bf->fail_reason), "%s", why);
-	snprintf(text, sizeof(text), "F %" PRIu64 " %" PRIu64 " %" PRIu64,
-			 bf->id, ++bf->chunk_no, r->pub.run);
-	wr_warning("backfill %" PRIu64 " of %s.%s failed: %s", bf->id,
-			   bf->schema, bf->table, why);
+	snprintf(text, sizeof(text), "F %" PRIu64 " %" PRIu64 " %" PRIu64, bf->id,
+			 ++bf->chunk_no, r->pub.run);
+	wr_warning("backfill %" PRIu64 " of %s.%s failed: %s", bf->id, bf->schema,
+			   bf->table, why);
 	for (int i = 0; i < 2; i++)
 		if (bf->ch[i].state == WR_CH_READING)
 			bf->ch[i].dropped = true;
@@ -1010,16 +1032,16 @@ wr_bf_fail(wr_relay *r, wr_bf *bf, const char *why)
 void
 wr_backfill_step(wr_relay *r)
 {
-	wr_bf	   *bf = wr_bf_running(r);
+	wr_bf		*bf = wr_bf_running(r);
 	wr_bf_chunk *c;
-	PGconn	   *conn;
-	char		text[128];
-	char		err[512];
-	char		sql[2048];
-	char		relid[16];
-	char		from_tid[32];
-	char		to_tid[32];
-	const char *params[3] = {relid, from_tid, to_tid};
+	PGconn		*conn;
+	char		 text[128];
+	char		 err[512];
+	char		 sql[2048];
+	char		 relid[16];
+	char		 from_tid[32];
+	char		 to_tid[32];
+	const char	*params[3] = {relid, from_tid, to_tid};
 
 	if (bf == NULL || (c = wr_bf_startable(bf)) == NULL ||
 		(conn = wr_bf_conn(r)) == NULL)
@@ -1035,8 +1057,8 @@ wr_backfill_step(wr_relay *r)
 	c->first = bf->next_block;
 	c->end = c->first + bf->chunk_blocks;
 	c->final = c->end >= strtol(bf->upper, NULL, 10);
-	snprintf(text, sizeof(text), "L %" PRIu64 " %" PRIu64 " %" PRIu64,
-			 bf->id, c->no, r->pub.run);
+	snprintf(text, sizeof(text), "L %" PRIu64 " %" PRIu64 " %" PRIu64, bf->id,
+			 c->no, r->pub.run);
 	if (!wr_bf_emit(conn, text, err, sizeof(err)))
 	{
 		wr_warning("backfill %" PRIu64 ": %s; retrying", bf->id, err);
@@ -1077,8 +1099,8 @@ wr_backfill_step(wr_relay *r)
 static int
 wr_bf_u64_cmp(const void *a, const void *b)
 {
-	uint64_t	x = *(const uint64_t *) a;
-	uint64_t	y = *(const uint64_t *) b;
+	uint64_t x = *(const uint64_t *) a;
+	uint64_t y = *(const uint64_t *) b;
 
 	return x < y ? -1 : x > y;
 }
@@ -1090,11 +1112,11 @@ wr_bf_u64_cmp(const void *a, const void *b)
 static bool
 wr_bf_snap_parse(wr_bf_chunk *c, const char *text, size_t len)
 {
-	char		buf[64];
-	char	   *copy;
-	char	   *p;
-	char	   *end;
-	uint32_t	cap = 0;
+	char	 buf[64];
+	char	*copy;
+	char	*p;
+	char	*end;
+	uint32_t cap = 0;
 
 	if (len < 3)
 		return false;
@@ -1113,14 +1135,14 @@ wr_bf_snap_parse(wr_bf_chunk *c, const char *text, size_t len)
 	c->snap_nxip = 0;
 	for (p = end + 1; *p != '\0'; p = end + (*end == ','))
 	{
-		uint64_t	x = strtoull(p, &end, 10);
+		uint64_t x = strtoull(p, &end, 10);
 
 		if (end == p || (*end != ',' && *end != '\0'))
 			goto bad;
 		if (c->snap_nxip == cap)
 		{
-			uint32_t	ncap = cap ? cap * 2 : 16;
-			uint64_t   *n = realloc(c->snap_xip, ncap * sizeof(uint64_t));
+			uint32_t  ncap = cap ? cap * 2 : 16;
+			uint64_t *n = realloc(c->snap_xip, ncap * sizeof(uint64_t));
 
 			if (n == NULL)
 				goto bad;
@@ -1148,7 +1170,7 @@ bad:
 static uint64_t
 wr_bf_full_xid(uint64_t near, uint32_t xid)
 {
-	uint64_t	full = (near & ~(uint64_t) UINT32_MAX) | xid;
+	uint64_t full = (near & ~(uint64_t) UINT32_MAX) | xid;
 
 	if (full > near + ((uint64_t) 1 << 31) && full >= ((uint64_t) 1 << 32))
 		full -= (uint64_t) 1 << 32;
@@ -1161,7 +1183,7 @@ wr_bf_full_xid(uint64_t near, uint32_t xid)
 static bool
 wr_bf_invisible(const wr_bf_chunk *c, uint32_t xid)
 {
-	uint64_t	full = wr_bf_full_xid(c->snap_xmax, xid);
+	uint64_t full = wr_bf_full_xid(c->snap_xmax, xid);
 
 	if (full >= c->snap_xmax)
 		return true;
@@ -1179,7 +1201,7 @@ wr_bf_invisible(const wr_bf_chunk *c, uint32_t xid)
 static void
 wr_bf_prune(wr_bf *bf, uint64_t xmin)
 {
-	whm			kept;
+	whm kept;
 
 	if (bf->recent.count < 4096)
 		return;
@@ -1187,7 +1209,7 @@ wr_bf_prune(wr_bf *bf, uint64_t xmin)
 	for (size_t i = 0; i < bf->recent.cap; i++)
 	{
 		const whm_slot *sl = &bf->recent.slots[i];
-		uint32_t	xid;
+		uint32_t		xid;
 
 		if (sl->key == NULL)
 			continue;
@@ -1195,7 +1217,7 @@ wr_bf_prune(wr_bf *bf, uint64_t xmin)
 		if (wr_bf_full_xid(xmin, xid) >= xmin &&
 			whm_put(&kept, sl->key, sl->keylen, sl->value) != 0)
 		{
-			whm_free(&kept, NULL);	/* out of memory: keep them all */
+			whm_free(&kept, NULL); /* out of memory: keep them all */
 			return;
 		}
 	}
@@ -1207,12 +1229,12 @@ wr_bf_prune(wr_bf *bf, uint64_t xmin)
 static void
 wr_bf_chunk_read(wr_relay *r, wr_bf *bf, wr_bf_chunk *c, PGresult *res)
 {
-	PGconn	   *conn = r->backfills.conn;
-	uint32_t	key_index = 0;
-	char		text[128];
-	char		err[512];
-	int64_t		took = wr_now_ms() - c->t0;
-	int			n = PQntuples(res);
+	PGconn	*conn = r->backfills.conn;
+	uint32_t key_index = 0;
+	char	 text[128];
+	char	 err[512];
+	int64_t	 took = wr_now_ms() - c->t0;
+	int		 n = PQntuples(res);
 
 	if (c->dropped)
 	{
@@ -1229,8 +1251,8 @@ wr_bf_chunk_read(wr_relay *r, wr_bf *bf, wr_bf_chunk *c, PGresult *res)
 	{
 		/* rewritten: rows may have moved into blocks already read */
 		wr_info("backfill %" PRIu64 " of %s.%s: the table was rewritten; "
-				"reading it again from its first block", bf->id, bf->schema,
-				bf->table);
+				"reading it again from its first block",
+				bf->id, bf->schema, bf->table);
 		free(bf->files);
 		bf->files = strndup(PQgetvalue(res, 0, 0),
 							(size_t) PQgetlength(res, 0, 0));
@@ -1252,7 +1274,8 @@ wr_bf_chunk_read(wr_relay *r, wr_bf *bf, wr_bf_chunk *c, PGresult *res)
 		!wr_bf_snap_parse(c, PQgetvalue(res, 0, 2),
 						  (size_t) PQgetlength(res, 0, 2)))
 	{
-		wr_bf_fail(r, bf, "the read's snapshot cannot be parsed (out of "
+		wr_bf_fail(r, bf,
+				   "the read's snapshot cannot be parsed (out of "
 				   "memory?)");
 		return;
 	}
@@ -1261,7 +1284,8 @@ wr_bf_chunk_read(wr_relay *r, wr_bf *bf, wr_bf_chunk *c, PGresult *res)
 		if (!wr_bf_add_row(c, PQgetvalue(res, i, 1),
 						   (size_t) PQgetlength(res, i, 1), key_index))
 		{
-			wr_bf_fail(r, bf, "a row read cannot be kept (out of memory, "
+			wr_bf_fail(r, bf,
+					   "a row read cannot be kept (out of memory, "
 					   "or not the plugin's encoding)");
 			return;
 		}
@@ -1276,8 +1300,8 @@ wr_bf_chunk_read(wr_relay *r, wr_bf *bf, wr_bf_chunk *c, PGresult *res)
 	if (bf->chunk_blocks < WR_BF_MIN_BLOCKS)
 		bf->chunk_blocks = WR_BF_MIN_BLOCKS;
 
-	snprintf(text, sizeof(text), "H %" PRIu64 " %" PRIu64 " %" PRIu64,
-			 bf->id, c->no, r->pub.run);
+	snprintf(text, sizeof(text), "H %" PRIu64 " %" PRIu64 " %" PRIu64, bf->id,
+			 c->no, r->pub.run);
 	if (!wr_bf_emit(conn, text, err, sizeof(err)))
 	{
 		wr_warning("backfill %" PRIu64 ": %s; retrying", bf->id, err);
@@ -1286,19 +1310,19 @@ wr_bf_chunk_read(wr_relay *r, wr_bf *bf, wr_bf_chunk *c, PGresult *res)
 	}
 	c->state = WR_CH_QUEUED;
 	wr_debug("backfill %" PRIu64 ": chunk %" PRIu64 ", blocks %ld to %ld, "
-			 "%u rows read in %" PRId64 " ms", bf->id, c->no, c->first,
-			 c->end - 1, c->nrows, took);
+			 "%u rows read in %" PRId64 " ms",
+			 bf->id, c->no, c->first, c->end - 1, c->nrows, took);
 }
 
 void
 wr_backfill_io(wr_relay *r)
 {
-	PGconn	   *conn = r->backfills.conn;
-	wr_bf	   *bf = wr_bf_running(r);
+	PGconn		*conn = r->backfills.conn;
+	wr_bf		*bf = wr_bf_running(r);
 	wr_bf_chunk *c;
-	PGresult   *res;
-	PGresult   *rows = NULL;
-	char		err[512] = "";
+	PGresult	*res;
+	PGresult	*rows = NULL;
+	char		 err[512] = "";
 
 	if (conn == NULL || bf == NULL || (c = wr_bf_reading(bf)) == NULL)
 		return;
@@ -1346,7 +1370,7 @@ wr_backfill_io(wr_relay *r)
 bool
 wr_backfill_watching(const wr_relay *r, uint32_t relid)
 {
-	wr_bf	   *bf = wr_bf_running(r);
+	wr_bf *bf = wr_bf_running(r);
 
 	return bf != NULL && bf->relid == relid && bf->state == WR_BF_ACTIVE;
 }
@@ -1354,10 +1378,10 @@ wr_backfill_watching(const wr_relay *r, uint32_t relid)
 void
 wr_backfill_change(wr_relay *r, uint32_t relid, wb_str key, wb_str old_key)
 {
-	wr_bf	   *bf = wr_bf_running(r);
+	wr_bf		*bf = wr_bf_running(r);
 	wr_bf_chunk *c = wr_bf_watching(r, relid);
-	void	   *xid = (void *) (uintptr_t) ((uint64_t) r->txn.xid + 1);
-	bool		lost = false;
+	void		*xid = (void *) (uintptr_t) ((uint64_t) r->txn.xid + 1);
+	bool		 lost = false;
 
 	if (bf == NULL || bf->relid != relid)
 		return;
@@ -1393,13 +1417,18 @@ wr_backfill_invalidate(wr_relay *r, uint32_t relid)
 static void
 wr_bf_event(wr_relay *r, wr_bf *bf, wbb_event_kind kind, const char *reason)
 {
-	char		topic[WBE_TABLE_TOPIC_MAX + 1];
-	wr_topic   *t = wr_pub_topic(&r->pub, WBE_TOPIC_BACKFILL,
-								 strlen(WBE_TOPIC_BACKFILL));
-	wbb_event	ev = {kind, bf->id, bf->relid, {topic, 0}, bf->rows, bf->chunks,
-	{reason, reason ? (uint32_t) strlen(reason) : 0}};
-	wr_frame   *f;
-	uint32_t	pos;
+	char	  topic[WBE_TABLE_TOPIC_MAX + 1];
+	wr_topic *t = wr_pub_topic(&r->pub, WBE_TOPIC_BACKFILL,
+							   strlen(WBE_TOPIC_BACKFILL));
+	wbb_event ev = {kind,
+					bf->id,
+					bf->relid,
+					{topic, 0},
+					bf->rows,
+					bf->chunks,
+					{reason, reason ? (uint32_t) strlen(reason) : 0}};
+	wr_frame *f;
+	uint32_t  pos;
 
 	ev.topic.len = (uint32_t) wbe_topic_table(topic, sizeof(topic), bf->schema,
 											  strlen(bf->schema), bf->table,
@@ -1423,27 +1452,28 @@ wr_bf_pending_add(wr_relay *r, wr_bf *bf, const char *after, uint64_t rows,
 {
 	if (bf->npend == bf->pend_cap)
 	{
-		uint32_t	cap = bf->pend_cap ? bf->pend_cap * 2 : 8;
+		uint32_t	   cap = bf->pend_cap ? bf->pend_cap * 2 : 8;
 		wr_bf_pending *n = realloc(bf->pend, cap * sizeof(wr_bf_pending));
 
 		if (n == NULL)
-			return;				/* not saved: a restart reads it again */
+			return; /* not saved: a restart reads it again */
 		bf->pend = n;
 		bf->pend_cap = cap;
 	}
 	bf->pend[bf->npend++] = (wr_bf_pending) {r->txn.commit_lsn,
-		wr_bf_strdup(after), rows, chunks, done};
+											 wr_bf_strdup(after), rows, chunks,
+											 done};
 }
 
 /* The high watermark of chunk c: publish what is left of it. */
 static void
 wr_bf_publish(wr_relay *r, wr_bf *bf, wr_bf_chunk *c)
 {
-	wb_dec		d;
-	wb_record	rec;
-	wr_rel	   *rel;
-	uint64_t	published = 0;
-	char		after[32];
+	wb_dec	  d;
+	wb_record rec;
+	wr_rel	 *rel;
+	uint64_t  published = 0;
+	char	  after[32];
 
 	wb_dec_init(&d);
 	if (wb_decode(&d, c->relrec, c->relrec_len, &rec, NULL) != WB_OK ||
@@ -1451,8 +1481,8 @@ wr_bf_publish(wr_relay *r, wr_bf *bf, wr_bf_chunk *c)
 	{
 		wb_dec_free(&d);
 		wr_warning("backfill %" PRIu64 ": chunk %" PRIu64 " dropped: its "
-				   "definition cannot be used; reading it again", bf->id,
-				   c->no);
+				   "definition cannot be used; reading it again",
+				   bf->id, c->no);
 		wr_bf_drop_from(bf, c);
 		return;
 	}
@@ -1463,16 +1493,16 @@ wr_bf_publish(wr_relay *r, wr_bf *bf, wr_bf_chunk *c)
 	for (uint32_t i = 0; i < c->nrows; i++)
 	{
 		const wr_bf_row *row = &c->row[i];
-		wr_frame   *f;
-		uint32_t	pos;
-		void	   *last;
+		wr_frame		*f;
+		uint32_t		 pos;
+		void			*last;
 
 		if (whm_get(&c->touched, c->data + row->key_off, row->key_len))
-			continue;			/* the stream has a newer state of it */
+			continue; /* the stream has a newer state of it */
 		last = whm_get(&bf->recent, c->data + row->key_off, row->key_len);
 		if (last != NULL &&
 			wr_bf_invisible(c, (uint32_t) ((uintptr_t) last - 1)))
-			continue;			/* so has it: a change the read missed */
+			continue; /* so has it: a change the read missed */
 		pos = wr_pos_item(r);
 		f = wr_pub_frame(&r->pub, rel->topic, bf->relid,
 						 rel->current->schema_version, NULL, 0);
@@ -1493,8 +1523,8 @@ wr_bf_publish(wr_relay *r, wr_bf *bf, wr_bf_chunk *c)
 	/* saved once PostgreSQL has this transaction as flushed */
 	wr_bf_pending_add(r, bf, bf->after, bf->rows, bf->chunks, c->final);
 	wr_info("backfill %" PRIu64 " of %s.%s: chunk %" PRIu64 ", %" PRIu64
-			" rows published (%u dropped as changed meanwhile)%s", bf->id,
-			bf->schema, bf->table, bf->chunks, published,
+			" rows published (%u dropped as changed meanwhile)%s",
+			bf->id, bf->schema, bf->table, bf->chunks, published,
 			c->nrows - (uint32_t) published, c->final ? "; done" : "");
 	if (c->final)
 	{
@@ -1516,16 +1546,16 @@ wr_bf_missed_commit(const wr_relay *r, const wr_bf *bf, const wr_bf_chunk *c,
 					uint32_t *xid)
 {
 	const wr_backfills *b = &r->backfills;
-	uint64_t	from;
+	uint64_t			from;
 
 	*xid = 0;
 	if (b->commit_xid == NULL)
-		return false;			/* none seen (or no memory to keep them) */
+		return false; /* none seen (or no memory to keep them) */
 	/* the commits before the low watermark that the ring still holds */
 	from = b->ncommits > WR_BF_COMMITS ? b->ncommits - WR_BF_COMMITS : 0;
 	for (uint64_t n = from; n < c->l_seq && n < bf->track_seq; n++)
 	{
-		uint32_t	x = b->commit_xid[n % WR_BF_COMMITS];
+		uint32_t x = b->commit_xid[n % WR_BF_COMMITS];
 
 		if (wr_bf_invisible(c, x))
 		{
@@ -1539,12 +1569,12 @@ wr_bf_missed_commit(const wr_relay *r, const wr_bf *bf, const wr_bf_chunk *c,
 void
 wr_backfill_watermark(wr_relay *r, wb_str content)
 {
-	char		text[64];
-	char		kind;
-	uint64_t	id;
-	uint64_t	no;
-	uint64_t	run;
-	wr_bf	   *bf;
+	char		 text[64];
+	char		 kind;
+	uint64_t	 id;
+	uint64_t	 no;
+	uint64_t	 run;
+	wr_bf		*bf;
 	wr_bf_chunk *c = NULL;
 
 	if (content.len >= sizeof(text))
@@ -1559,8 +1589,8 @@ wr_backfill_watermark(wr_relay *r, wb_str content)
 	 * again.
 	 */
 	if (sscanf(text, "%c %" SCNu64 " %" SCNu64 " %" SCNu64, &kind, &id, &no,
-			   &run) != 4 || run != r->pub.run ||
-		(bf = wr_bf_find(r, id)) == NULL)
+			   &run) != 4 ||
+		run != r->pub.run || (bf = wr_bf_find(r, id)) == NULL)
 		return;
 	if (kind == 'F')
 	{
@@ -1578,7 +1608,7 @@ wr_backfill_watermark(wr_relay *r, wb_str content)
 			!bf->ch[i].dropped)
 			c = &bf->ch[i];
 	if (c == NULL)
-		return;					/* an older chunk's, or a dropped one's */
+		return; /* an older chunk's, or a dropped one's */
 	if (kind == 'L' && !c->watching)
 	{
 		c->watching = true;
@@ -1589,13 +1619,14 @@ wr_backfill_watermark(wr_relay *r, wb_str content)
 	}
 	else if (kind == 'H' && c->state == WR_CH_QUEUED && c->watching)
 	{
-		uint32_t	unseen;
+		uint32_t unseen;
 
 		if (c->dirty)
 		{
 			wr_info("backfill %" PRIu64 ": chunk %" PRIu64 " dropped: the "
 					"table was truncated or redefined meanwhile; reading "
-					"it again", bf->id, c->no);
+					"it again",
+					bf->id, c->no);
 			wr_bf_drop_from(bf, c);
 		}
 		else if (wr_bf_missed_commit(r, bf, c, &unseen))
@@ -1608,8 +1639,8 @@ wr_backfill_watermark(wr_relay *r, wb_str content)
 			wr_info("backfill %" PRIu64 ": chunk %" PRIu64 " dropped: "
 					"transaction %u committed before its low watermark "
 					"but was not yet visible to its read; reading it "
-					"again in %" PRId64 " ms", bf->id, c->no, unseen,
-					bf->backoff_ms);
+					"again in %" PRId64 " ms",
+					bf->id, c->no, unseen, bf->backoff_ms);
 			wr_bf_drop_from(bf, c);
 		}
 		else
@@ -1623,14 +1654,14 @@ wr_backfill_watermark(wr_relay *r, wb_str content)
 void
 wr_backfill_confirmed(wr_relay *r, uint64_t flushed)
 {
-	wr_bf	  **link = &r->backfills.head;
-	bool		changed = false;
+	wr_bf **link = &r->backfills.head;
+	bool	changed = false;
 
 	while (*link != NULL)
 	{
-		wr_bf	   *bf = *link;
-		uint32_t	k = 0;
-		bool		finished = false;
+		wr_bf	*bf = *link;
+		uint32_t k = 0;
+		bool	 finished = false;
 
 		/* a commit record is below its end, which flushed covers */
 		while (k < bf->npend && bf->pend[k].commit_lsn < flushed)
@@ -1654,8 +1685,9 @@ wr_backfill_confirmed(wr_relay *r, uint64_t flushed)
 		{
 			*link = bf->next;
 			wr_info("backfill %" PRIu64 " of %s.%s confirmed: %" PRIu64
-					" rows in %" PRIu64 " chunks", bf->id, bf->schema,
-					bf->table, bf->saved_rows, bf->saved_chunks);
+					" rows in %" PRIu64 " chunks",
+					bf->id, bf->schema, bf->table, bf->saved_rows,
+					bf->saved_chunks);
 			wr_bf_free(bf);
 			continue;
 		}

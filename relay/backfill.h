@@ -67,28 +67,28 @@
 struct wr_relay;
 struct wr_bf;
 
-#define WR_BF_WM_PREFIX		"walbus.wm"
-#define WR_BF_TARGET_MS		200
-#define WR_BF_MAX_CHUNK_BYTES	(8 * 1024 * 1024)
+#define WR_BF_WM_PREFIX		  "walbus.wm"
+#define WR_BF_TARGET_MS		  200
+#define WR_BF_MAX_CHUNK_BYTES (8 * 1024 * 1024)
 
 /* Commits the stream brought, the last WR_BF_COMMITS of them (backfill.c). */
-#define WR_BF_COMMITS		65536
+#define WR_BF_COMMITS 65536
 
 typedef struct wr_backfills
 {
-	struct wr_bf *head;			/* the running one, then the queue */
-	uint32_t   *commit_xid;		/* ring: xid of commit number n at
-								 * n % WR_BF_COMMITS; NULL until needed */
-	uint64_t	ncommits;		/* commits seen by this process */
-	void	   *conn;			/* PGconn of the reads and watermarks */
-	void	   *lookup;			/* PGconn of a request's lookups */
-	bool		failing;		/* the connection failed: wait */
-	int64_t		retry_at;		/* ... until then (wr_now_ms) */
-	uint64_t	last_id;
-	uint64_t	rows;			/* read rows published, all backfills */
-	uint64_t	started;
-	uint64_t	done;
-	char		state_path[4096];	/* "" without a state directory */
+	struct wr_bf *head;		  /* the running one, then the queue */
+	uint32_t	 *commit_xid; /* ring: xid of commit number n at
+							   * n % WR_BF_COMMITS; NULL until needed */
+	uint64_t	  ncommits;	  /* commits seen by this process */
+	void		 *conn;		  /* PGconn of the reads and watermarks */
+	void		 *lookup;	  /* PGconn of a request's lookups */
+	bool		  failing;	  /* the connection failed: wait */
+	int64_t		  retry_at;	  /* ... until then (wr_now_ms) */
+	uint64_t	  last_id;
+	uint64_t	  rows; /* read rows published, all backfills */
+	uint64_t	  started;
+	uint64_t	  done;
+	char		  state_path[4096]; /* "" without a state directory */
 } wr_backfills;
 
 /* Load the saved progress (cfg->state_dir); false after logging why. */
@@ -132,8 +132,8 @@ extern void wr_backfill_io(struct wr_relay *r);
  * a definition change of relid.
  */
 extern void wr_backfill_watermark(struct wr_relay *r, wb_str content);
-extern void wr_backfill_change(struct wr_relay *r, uint32_t relid,
-							   wb_str key, wb_str old_key);
+extern void wr_backfill_change(struct wr_relay *r, uint32_t relid, wb_str key,
+							   wb_str old_key);
 extern void wr_backfill_invalidate(struct wr_relay *r, uint32_t relid);
 /* A transaction's commit came through the stream (published or not). */
 extern void wr_backfill_commit(struct wr_relay *r, uint32_t xid);
@@ -150,4 +150,4 @@ extern void wr_backfill_confirmed(struct wr_relay *r, uint64_t flushed);
 /* The stream starts again (reconnect, rewind): back to saved progress. */
 extern void wr_backfill_restart(struct wr_relay *r);
 
-#endif							/* WR_BACKFILL_H */
+#endif /* WR_BACKFILL_H */

@@ -53,7 +53,7 @@ wr_catalog_free(wr_catalog *cat)
 static wb_str
 wr_catalog_str(const PGresult *res, int row, int col)
 {
-	wb_str		s;
+	wb_str s;
 
 	s.ptr = PQgetvalue(res, row, col);
 	s.len = (size_t) PQgetlength(res, row, col);
@@ -64,17 +64,17 @@ wr_catalog_str(const PGresult *res, int row, int col)
 static bool
 wr_catalog_table(wr_relcache *defs, const PGresult *res, int first, int end)
 {
-	wb_record	rec;
-	wb_column  *cols = calloc((size_t) (end - first), sizeof(wb_column));
-	bool		changed;
-	bool		ok;
+	wb_record  rec;
+	wb_column *cols = calloc((size_t) (end - first), sizeof(wb_column));
+	bool	   changed;
+	bool	   ok;
 
 	if (cols == NULL)
 		return false;
 	memset(&rec, 0, sizeof(rec));
 	rec.kind = WB_RELATION;
-	rec.u.relation.relid = (uint32_t) strtoul(PQgetvalue(res, first, 0),
-											  NULL, 10);
+	rec.u.relation.relid = (uint32_t) strtoul(PQgetvalue(res, first, 0), NULL,
+											  10);
 	rec.u.relation.schema = wr_catalog_str(res, first, 1);
 	rec.u.relation.table = wr_catalog_str(res, first, 2);
 	rec.u.relation.schema_oid = (uint32_t) strtoul(PQgetvalue(res, first, 3),
@@ -83,7 +83,7 @@ wr_catalog_table(wr_relcache *defs, const PGresult *res, int first, int end)
 	rec.u.relation.columns = cols;
 	for (int i = first; i < end; i++)
 	{
-		wb_column  *c = &cols[i - first];
+		wb_column *c = &cols[i - first];
 
 		c->name = wr_catalog_str(res, i, 4);
 		c->typoid = (uint32_t) strtoul(PQgetvalue(res, i, 5), NULL, 10);
@@ -102,11 +102,11 @@ wr_catalog_table(wr_relcache *defs, const PGresult *res, int first, int end)
 static bool
 wr_catalog_read(wr_catalog *cat, const char *conninfo)
 {
-	PGconn	   *conn = wr_pg_session(conninfo, "walbus-relay catalog");
-	PGresult   *res = NULL;
-	char		err[256];
-	bool		ok = false;
-	int			n;
+	PGconn	 *conn = wr_pg_session(conninfo, "walbus-relay catalog");
+	PGresult *res = NULL;
+	char	  err[256];
+	bool	  ok = false;
+	int		  n;
 
 	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
 	{
@@ -134,8 +134,8 @@ wr_catalog_read(wr_catalog *cat, const char *conninfo)
 	n = PQntuples(res);
 	for (int first = 0, i = 1; first < n; i++)
 	{
-		if (i < n && strcmp(PQgetvalue(res, i, 0),
-							PQgetvalue(res, first, 0)) == 0)
+		if (i < n &&
+			strcmp(PQgetvalue(res, i, 0), PQgetvalue(res, first, 0)) == 0)
 			continue;
 		if (!wr_catalog_table(&cat->defs, res, first, i))
 		{
@@ -158,7 +158,7 @@ wr_catalog_version(wr_catalog *cat, const char *conninfo, uint32_t relid,
 				   uint64_t schema_version)
 {
 	const wr_relversion *v = NULL;
-	int64_t		now;
+	int64_t				 now;
 
 	if (cat->loaded)
 		v = wr_relcache_version(&cat->defs, relid, schema_version);
@@ -166,7 +166,7 @@ wr_catalog_version(wr_catalog *cat, const char *conninfo, uint32_t relid,
 		return v;
 	now = wr_now_ms();
 	if (cat->reads > 0 && now - cat->loaded_ms < WR_CATALOG_REFRESH_MS)
-		return NULL;			/* read (or tried) a moment ago */
+		return NULL; /* read (or tried) a moment ago */
 	cat->loaded_ms = now;
 	cat->reads++;
 	if (!wr_catalog_read(cat, conninfo))

@@ -36,14 +36,14 @@
 #include "relcache.h"
 
 /* A miss reads the catalog again at most this often. */
-#define WR_CATALOG_REFRESH_MS	2000
+#define WR_CATALOG_REFRESH_MS 2000
 
 typedef struct wr_catalog
 {
 	wr_relcache defs;
 	bool		loaded;
-	int64_t		loaded_ms;		/* when last read (wr_now_ms) */
-	uint64_t	reads;			/* times the catalog was read */
+	int64_t		loaded_ms; /* when last read (wr_now_ms) */
+	uint64_t	reads;	   /* times the catalog was read */
 } wr_catalog;
 
 extern void wr_catalog_init(wr_catalog *cat);
@@ -57,7 +57,7 @@ extern void wr_catalog_free(wr_catalog *cat);
  */
 extern const wr_relversion *wr_catalog_version(wr_catalog *cat,
 											   const char *conninfo,
-											   uint32_t relid,
-											   uint64_t schema_version);
+											   uint32_t	   relid,
+											   uint64_t	   schema_version);
 
-#endif							/* WR_CATALOG_H */
+#endif /* WR_CATALOG_H */

@@ -23,10 +23,11 @@
 
 #include "pgconn.h"
 
-#define WR_CK_PLUGIN		"walbus"
-#define WR_CK_APPNAME		"walbus-relay check"
-#define WR_CK_PG_MAJOR		15	/* what the plugin is built and tested
-								 * for */
+#define WR_CK_PLUGIN  "walbus"
+#define WR_CK_APPNAME "walbus-relay check"
+#define WR_CK_PG_MAJOR \
+	15 /* what the plugin is built and tested
+		* for */
 
 typedef enum wr_ck_status
 {
@@ -40,62 +41,62 @@ static const char *const wr_ck_status_name[] = {"ok", "warning", "error"};
 /* The report so far; oom is sticky and checked once at the end. */
 typedef struct wr_ck_report
 {
-	json_t	   *items;			/* [{name, status, detail, fix}] */
-	json_t	   *tables;			/* [{schema, table, eligible, reason}] or
-								 * NULL: not known */
-	int			count[3];		/* items by wr_ck_status */
-	bool		oom;
+	json_t *items;	  /* [{name, status, detail, fix}] */
+	json_t *tables;	  /* [{schema, table, eligible, reason}] or
+					   * NULL: not known */
+	int		count[3]; /* items by wr_ck_status */
+	bool	oom;
 } wr_ck_report;
 
 /* What several checks use. */
 typedef struct wr_ck_ctx
 {
 	const wr_config *cfg;
-	PGconn	   *conn;			/* the ordinary session */
-	char		role[128];		/* session_user */
-	char		db[128];
-	char		version[64];	/* server_version */
-	int			version_num;
-	bool		superuser;
-	bool		replication;	/* REPLICATION attribute or superuser */
-	PGresult   *slot;			/* the slot's row (0 rows: missing); NULL:
-								 * could not be read */
-	char		slot_err[512];
+	PGconn			*conn;		/* the ordinary session */
+	char			 role[128]; /* session_user */
+	char			 db[128];
+	char			 version[64]; /* server_version */
+	int				 version_num;
+	bool			 superuser;
+	bool			 replication; /* REPLICATION attribute or superuser */
+	PGresult		*slot;		  /* the slot's row (0 rows: missing); NULL:
+								   * could not be read */
+	char			 slot_err[512];
 } wr_ck_ctx;
 
 /* ------------------------------------------------------------ the report */
 
 static void wr_ck_add(wr_ck_report *r, const char *name, wr_ck_status status,
-					  const char *fix, const char *fmt,...)
-			__attribute__((format(printf, 5, 6)));
+					  const char *fix, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 
 /* One item; fix is NULL for an ok item (and required for the others). */
 static void
 wr_ck_add(wr_ck_report *r, const char *name, wr_ck_status status,
-		  const char *fix, const char *fmt,...)
+		  const char *fix, const char *fmt, ...)
 {
-	char		detail[2048];
-	va_list		ap;
-	json_t	   *item;
+	char	detail[2048];
+	va_list ap;
+	json_t *item;
 
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	item = json_pack("{s:s, s:s, s:s, s:s?}", "name", name,
-					 "status", wr_ck_status_name[status], "detail", detail,
-					 "fix", status == WR_CK_OK ? NULL : fix);
+	item = json_pack("{s:s, s:s, s:s, s:s?}", "name", name, "status",
+					 wr_ck_status_name[status], "detail", detail, "fix",
+					 status == WR_CK_OK ? NULL : fix);
 	if (item == NULL || json_array_append_new(r->items, item) != 0)
 		r->oom = true;
 	r->count[status]++;
 }
 
-static void wr_ck_fmt(char *buf, size_t cap, const char *fmt,...)
-			__attribute__((format(printf, 3, 4)));
+static void wr_ck_fmt(char *buf, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static void
-wr_ck_fmt(char *buf, size_t cap, const char *fmt,...)
+wr_ck_fmt(char *buf, size_t cap, const char *fmt, ...)
 {
-	va_list		ap;
+	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(buf, cap, fmt, ap);
@@ -109,12 +110,11 @@ wr_ck_fmt(char *buf, size_t cap, const char *fmt,...)
 static const char *
 wr_ck_oneline(const char *msg, char *buf, size_t cap)
 {
-	size_t		n = 0;
+	size_t n = 0;
 
 	for (const char *p = msg; *p && n + 1 < cap; p++)
 	{
-		bool		space = *p == ' ' || *p == '\n' || *p == '\r' ||
-			*p == '\t';
+		bool space = *p == ' ' || *p == '\n' || *p == '\r' || *p == '\t';
 
 		if (space && (n == 0 || buf[n - 1] == ' '))
 			continue;
@@ -133,9 +133,9 @@ static PGconn *
 wr_ck_open_replication(const char *conninfo)
 {
 	const char *keys[] = {"dbname", "application_name", "connect_timeout",
-	"replication", NULL};
+						  "replication", NULL};
 	const char *vals[] = {conninfo ? conninfo : "", WR_CK_APPNAME, "10",
-	"database", NULL};
+						  "database", NULL};
 
 	/* expand_dbname: the first dbname may be a whole conninfo or URI */
 	return PQconnectdbParams(keys, vals, 1);
@@ -159,21 +159,25 @@ wr_ck_hba_fix(PGconn *conn, char *fix, size_t cap)
 	if (db == NULL || db[0] == '\0')
 		db = user;
 	if (host == NULL || host[0] == '\0' || host[0] == '/' || host[0] == '@')
-		wr_ck_fmt(fix, cap, "add a line such as \"local %s %s peer\" (or "
+		wr_ck_fmt(fix, cap,
+				  "add a line such as \"local %s %s peer\" (or "
 				  "another method) to pg_hba.conf above any line that "
 				  "rejects it, then SELECT pg_reload_conf(); the relay's "
 				  "connection is a logical replication connection "
 				  "(replication=database), which pg_hba matches by database "
 				  "name like any other: a \"local replication ...\" line "
-				  "does not cover it", db, user);
+				  "does not cover it",
+				  db, user);
 	else
-		wr_ck_fmt(fix, cap, "add a line such as \"host %s %s CLIENT_ADDRESS/32 "
+		wr_ck_fmt(fix, cap,
+				  "add a line such as \"host %s %s CLIENT_ADDRESS/32 "
 				  "scram-sha-256\" to pg_hba.conf above any line that "
 				  "rejects it, then SELECT pg_reload_conf(); the relay's "
 				  "connection is a logical replication connection "
 				  "(replication=database), which pg_hba matches by database "
 				  "name like any other: a \"host replication ...\" line does "
-				  "not cover it", db, user);
+				  "not cover it",
+				  db, user);
 }
 
 /*
@@ -183,10 +187,10 @@ wr_ck_hba_fix(PGconn *conn, char *fix, size_t cap)
 static bool
 wr_ck_connect(wr_ck_ctx *ctx, wr_ck_report *r)
 {
-	char		msg[1024];
-	char		fix[1024];
-	char		err[512];
-	PGresult   *res;
+	char	  msg[1024];
+	char	  fix[1024];
+	char	  err[512];
+	PGresult *res;
 
 	ctx->conn = wr_pg_session(ctx->cfg->dbname, WR_CK_APPNAME);
 	if (ctx->conn == NULL)
@@ -201,7 +205,8 @@ wr_ck_connect(wr_ck_ctx *ctx, wr_ck_report *r)
 		if (strstr(msg, "pg_hba.conf") != NULL)
 			wr_ck_hba_fix(ctx->conn, fix, sizeof(fix));
 		else
-			wr_ck_fmt(fix, sizeof(fix), "check --dbname (host, port, "
+			wr_ck_fmt(fix, sizeof(fix),
+					  "check --dbname (host, port, "
 					  "dbname, user; PG* environment variables and "
 					  "~/.pgpass apply) and that the server accepts "
 					  "connections");
@@ -214,9 +219,8 @@ wr_ck_connect(wr_ck_ctx *ctx, wr_ck_report *r)
 	 * Read only from here: whatever a check runs, it can change nothing in
 	 * the database.
 	 */
-	res = wr_pg_exec(ctx->conn,
-					 "SET default_transaction_read_only = on", 0, NULL,
-					 PGRES_COMMAND_OK, err, sizeof(err));
+	res = wr_pg_exec(ctx->conn, "SET default_transaction_read_only = on", 0,
+					 NULL, PGRES_COMMAND_OK, err, sizeof(err));
 	if (res != NULL)
 	{
 		PQclear(res);
@@ -257,8 +261,8 @@ static void
 wr_ck_server_version(wr_ck_ctx *ctx, wr_ck_report *r)
 {
 	if (ctx->version_num / 10000 == WR_CK_PG_MAJOR)
-		wr_ck_add(r, "server_version", WR_CK_OK, NULL,
-				  "server_version = %s", ctx->version);
+		wr_ck_add(r, "server_version", WR_CK_OK, NULL, "server_version = %s",
+				  ctx->version);
 	else
 		wr_ck_add(r, "server_version", WR_CK_WARNING,
 				  "walbus is built and tested for PostgreSQL 15 (README.md): "
@@ -276,8 +280,8 @@ wr_ck_server_version(wr_ck_ctx *ctx, wr_ck_report *r)
 static void
 wr_ck_plugin_libraries(wr_ck_ctx *ctx, wr_ck_report *r)
 {
-	PGresult   *res = PQexec(ctx->conn, "SELECT current_setting("
-							 "'output_plugin_libraries')");
+	PGresult *res =
+		PQexec(ctx->conn, "SELECT current_setting('output_plugin_libraries')");
 	const char *state;
 	char		list[512];
 	char		fix[2048];
@@ -286,16 +290,16 @@ wr_ck_plugin_libraries(wr_ck_ctx *ctx, wr_ck_report *r)
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
 	{
 		const char *libs = PQgetvalue(res, 0, 0);
-		PGresult   *ctxres = PQexec(ctx->conn,
-									"SELECT context "
-									"FROM pg_catalog.pg_settings WHERE "
-									"name = 'output_plugin_libraries'");
+		PGresult   *ctxres;
+		bool		restart;
 
 		/* the server says whether a reload is enough (it is, on 15.19) */
-		bool		restart = PQresultStatus(ctxres) == PGRES_TUPLES_OK &&
+		ctxres = PQexec(ctx->conn,
+						"SELECT context FROM pg_catalog.pg_settings "
+						"WHERE name = 'output_plugin_libraries'");
+		restart = PQresultStatus(ctxres) == PGRES_TUPLES_OK &&
 			PQntuples(ctxres) == 1 &&
 			strcmp(PQgetvalue(ctxres, 0, 0), "postmaster") == 0;
-
 		PQclear(ctxres);
 		if (wr_pg_list_has(libs, WR_CK_PLUGIN))
 			wr_ck_add(r, "output_plugin_libraries", WR_CK_OK, NULL,
@@ -303,15 +307,19 @@ wr_ck_plugin_libraries(wr_ck_ctx *ctx, wr_ck_report *r)
 		else
 		{
 			wr_pg_list_add(libs, WR_CK_PLUGIN, list, sizeof(list));
-			wr_ck_fmt(fix, sizeof(fix), "add walbus (ALTER SYSTEM SET "
+			wr_ck_fmt(fix, sizeof(fix),
+					  "add walbus (ALTER SYSTEM SET "
 					  "output_plugin_libraries = %s; or "
 					  "output_plugin_libraries = '%s' in postgresql.conf), "
-					  "then %s", list, list, restart ?
-					  "restart PostgreSQL" :
-					  "SELECT pg_reload_conf(); (a reload is enough)");
+					  "then %s",
+					  list, list,
+					  restart ?
+						  "restart PostgreSQL" :
+						  "SELECT pg_reload_conf(); (a reload is enough)");
 			wr_ck_add(r, "output_plugin_libraries", WR_CK_ERROR, fix,
 					  "output_plugin_libraries = '%s' does not list walbus, "
-					  "so the server refuses it as an output plugin", libs);
+					  "so the server refuses it as an output plugin",
+					  libs);
 		}
 		PQclear(res);
 		return;
@@ -322,18 +330,22 @@ wr_ck_plugin_libraries(wr_ck_ctx *ctx, wr_ck_report *r)
 		wr_ck_add(r, "output_plugin_libraries", WR_CK_OK, NULL,
 				  "output_plugin_libraries: not on this server build "
 				  "(PostgreSQL %s), not needed: it lets slots use any "
-				  "installed output plugin", ctx->version);
+				  "installed output plugin",
+				  ctx->version);
 	else
 	{
-		wr_ck_fmt(fix, sizeof(fix), "make sure it lists walbus (as a "
+		wr_ck_fmt(fix, sizeof(fix),
+				  "make sure it lists walbus (as a "
 				  "superuser: ALTER SYSTEM SET output_plugin_libraries = "
 				  "pgoutput, test_decoding, walbus; then SELECT "
 				  "pg_reload_conf();), or GRANT pg_read_all_settings TO "
 				  "\"%s\" so that check can read it; the relay reports a "
-				  "refusal when it starts", ctx->role);
+				  "refusal when it starts",
+				  ctx->role);
 		wr_ck_add(r, "output_plugin_libraries", WR_CK_WARNING, fix,
 				  "output_plugin_libraries: cannot read it as role \"%s\" "
-				  "(%s)", ctx->role, msg);
+				  "(%s)",
+				  ctx->role, msg);
 	}
 	PQclear(res);
 }
@@ -341,9 +353,9 @@ wr_ck_plugin_libraries(wr_ck_ctx *ctx, wr_ck_report *r)
 static void
 wr_ck_wal_level(wr_ck_ctx *ctx, wr_ck_report *r)
 {
-	char		err[512];
-	PGresult   *res = wr_pg_exec(ctx->conn, "SHOW wal_level", 0, NULL,
-								 PGRES_TUPLES_OK, err, sizeof(err));
+	char	  err[512];
+	PGresult *res = wr_pg_exec(ctx->conn, "SHOW wal_level", 0, NULL,
+							   PGRES_TUPLES_OK, err, sizeof(err));
 
 	if (res == NULL)
 		wr_ck_add(r, "wal_level", WR_CK_ERROR, "fix what the server says",
@@ -363,7 +375,7 @@ wr_ck_wal_level(wr_ck_ctx *ctx, wr_ck_report *r)
 static void
 wr_ck_role(wr_ck_ctx *ctx, wr_ck_report *r)
 {
-	char		fix[1024];
+	char fix[1024];
 
 	if (ctx->superuser)
 		wr_ck_add(r, "replication_role", WR_CK_OK, NULL,
@@ -374,11 +386,13 @@ wr_ck_role(wr_ck_ctx *ctx, wr_ck_report *r)
 				  "role \"%s\" has the REPLICATION attribute", ctx->role);
 	else
 	{
-		wr_ck_fmt(fix, sizeof(fix), "ALTER ROLE \"%s\" REPLICATION; (as a "
+		wr_ck_fmt(fix, sizeof(fix),
+				  "ALTER ROLE \"%s\" REPLICATION; (as a "
 				  "superuser); where it cannot be granted, use the "
 				  "no-replication fallback: walbus-relay trigger-install as "
 				  "the tables' owner, then walbus-relay --source trigger "
-				  "(docs/TRIGGER.md)", ctx->role);
+				  "(docs/TRIGGER.md)",
+				  ctx->role);
 		wr_ck_add(r, "replication_role", WR_CK_ERROR, fix,
 				  "The user does not have the right permissions for "
 				  "replication. Role \"%s\" has no REPLICATION attribute",
@@ -416,22 +430,19 @@ wr_ck_read_slot(wr_ck_ctx *ctx)
 static void
 wr_ck_headroom(wr_ck_ctx *ctx, wr_ck_report *r)
 {
-	char		err[512];
-	char		fix[512];
-	PGresult   *res = wr_pg_exec(ctx->conn,
-								 "SELECT "
-								 "current_setting('max_replication_slots')"
-								 "::int, (SELECT count(*) "
-								 "FROM pg_catalog.pg_replication_slots), "
-								 "current_setting('max_wal_senders')::int, "
-								 "(SELECT count(*) "
-								 "FROM pg_catalog.pg_stat_replication)",
-								 0, NULL, PGRES_TUPLES_OK, err, sizeof(err));
-	int			max_slots,
-				slots,
-				max_senders,
-				senders;
-	bool		slot_exists = ctx->slot != NULL && PQntuples(ctx->slot) > 0;
+	char	  err[512];
+	char	  fix[512];
+	PGresult *res = wr_pg_exec(ctx->conn,
+							   "SELECT "
+							   "current_setting('max_replication_slots')"
+							   "::int, (SELECT count(*) "
+							   "FROM pg_catalog.pg_replication_slots), "
+							   "current_setting('max_wal_senders')::int, "
+							   "(SELECT count(*) "
+							   "FROM pg_catalog.pg_stat_replication)",
+							   0, NULL, PGRES_TUPLES_OK, err, sizeof(err));
+	int		  max_slots, slots, max_senders, senders;
+	bool	  slot_exists = ctx->slot != NULL && PQntuples(ctx->slot) > 0;
 
 	if (res == NULL)
 	{
@@ -446,24 +457,28 @@ wr_ck_headroom(wr_ck_ctx *ctx, wr_ck_report *r)
 	senders = atoi(PQgetvalue(res, 0, 3));
 	PQclear(res);
 
-	wr_ck_fmt(fix, sizeof(fix), "drop unused slots (SELECT "
+	wr_ck_fmt(fix, sizeof(fix),
+			  "drop unused slots (SELECT "
 			  "pg_drop_replication_slot('NAME')) or raise "
 			  "max_replication_slots (ALTER SYSTEM SET max_replication_slots "
-			  "= %d;) and restart PostgreSQL", max_slots + 4);
+			  "= %d;) and restart PostgreSQL",
+			  max_slots + 4);
 	if (slots < max_slots)
 		wr_ck_add(r, "max_replication_slots", WR_CK_OK, NULL,
 				  "max_replication_slots = %d, %d in use", max_slots, slots);
 	else if (slot_exists)
 		wr_ck_add(r, "max_replication_slots", WR_CK_WARNING, fix,
 				  "max_replication_slots = %d, all %d in use (slot \"%s\" "
-				  "among them): none left for another", max_slots, slots,
-				  ctx->cfg->slot);
+				  "among them): none left for another",
+				  max_slots, slots, ctx->cfg->slot);
 	else
 		wr_ck_add(r, "max_replication_slots", WR_CK_ERROR, fix,
 				  "max_replication_slots = %d, all in use: slot \"%s\" "
-				  "cannot be created", max_slots, ctx->cfg->slot);
+				  "cannot be created",
+				  max_slots, ctx->cfg->slot);
 
-	wr_ck_fmt(fix, sizeof(fix), "raise max_wal_senders (ALTER SYSTEM SET "
+	wr_ck_fmt(fix, sizeof(fix),
+			  "raise max_wal_senders (ALTER SYSTEM SET "
 			  "max_wal_senders = %d;) and restart PostgreSQL",
 			  max_senders + 4);
 	if (max_senders == 0)
@@ -476,8 +491,8 @@ wr_ck_headroom(wr_ck_ctx *ctx, wr_ck_report *r)
 	else
 		wr_ck_add(r, "max_wal_senders", WR_CK_WARNING, fix,
 				  "max_wal_senders = %d, all %d in use: another replication "
-				  "connection is refused until one ends", max_senders,
-				  senders);
+				  "connection is refused until one ends",
+				  max_senders, senders);
 }
 
 /*
@@ -488,9 +503,9 @@ wr_ck_headroom(wr_ck_ctx *ctx, wr_ck_report *r)
 static void
 wr_ck_replication_connection(wr_ck_ctx *ctx, wr_ck_report *r)
 {
-	PGconn	   *rep = wr_ck_open_replication(ctx->cfg->dbname);
-	char		msg[1024];
-	char		fix[1024];
+	PGconn *rep = wr_ck_open_replication(ctx->cfg->dbname);
+	char	msg[1024];
+	char	fix[1024];
 
 	if (rep != NULL && PQstatus(rep) == CONNECTION_OK)
 	{
@@ -503,17 +518,21 @@ wr_ck_replication_connection(wr_ck_ctx *ctx, wr_ck_report *r)
 	wr_ck_oneline(rep ? PQerrorMessage(rep) : "out of memory", msg,
 				  sizeof(msg));
 	if (strstr(msg, "must be superuser or replication role") != NULL)
-		wr_ck_fmt(fix, sizeof(fix), "give role \"%s\" the REPLICATION "
+		wr_ck_fmt(fix, sizeof(fix),
+				  "give role \"%s\" the REPLICATION "
 				  "attribute, or use the trigger source (replication_role "
-				  "above)", ctx->role);
+				  "above)",
+				  ctx->role);
 	else if (strstr(msg, "max_wal_senders") != NULL)
-		wr_ck_fmt(fix, sizeof(fix), "raise max_wal_senders (ALTER SYSTEM "
+		wr_ck_fmt(fix, sizeof(fix),
+				  "raise max_wal_senders (ALTER SYSTEM "
 				  "SET max_wal_senders = ...;) and restart PostgreSQL, or end "
 				  "an unused replication connection");
 	else if (strstr(msg, "pg_hba.conf") != NULL)
 		wr_ck_hba_fix(rep, fix, sizeof(fix));
 	else
-		wr_ck_fmt(fix, sizeof(fix), "fix what the server says: the relay "
+		wr_ck_fmt(fix, sizeof(fix),
+				  "fix what the server says: the relay "
 				  "connects the same way (--dbname with replication="
 				  "database)");
 	wr_ck_add(r, "replication_connection", WR_CK_ERROR, fix,
@@ -529,10 +548,7 @@ wr_ck_slot(wr_ck_ctx *ctx, wr_ck_report *r)
 	const char *slot = ctx->cfg->slot;
 	PGresult   *res = ctx->slot;
 	char		fix[1024];
-	const char *type,
-			   *plugin,
-			   *db,
-			   *wal_status;
+	const char *type, *plugin, *db, *wal_status;
 
 	if (res == NULL)
 	{
@@ -551,7 +567,8 @@ wr_ck_slot(wr_ck_ctx *ctx, wr_ck_report *r)
 					  "slot \"%s\" does not exist yet", slot);
 		else
 		{
-			wr_ck_fmt(fix, sizeof(fix), "run walbus-relay with --create-slot "
+			wr_ck_fmt(fix, sizeof(fix),
+					  "run walbus-relay with --create-slot "
 					  "(or create_slot = true in its config file) to create "
 					  "it, or name an existing slot with --slot");
 			wr_ck_add(r, "slot", WR_CK_ERROR, fix,
@@ -574,40 +591,47 @@ wr_ck_slot(wr_ck_ctx *ctx, wr_ck_report *r)
 	}
 	if (strcmp(plugin, WR_CK_PLUGIN) != 0)
 	{
-		wr_ck_fmt(fix, sizeof(fix), "name another slot with --slot, or drop "
+		wr_ck_fmt(fix, sizeof(fix),
+				  "name another slot with --slot, or drop "
 				  "this one (SELECT pg_drop_replication_slot('%s');) and run "
-				  "walbus-relay with --create-slot", slot);
+				  "walbus-relay with --create-slot",
+				  slot);
 		wr_ck_add(r, "slot", WR_CK_ERROR, fix,
 				  "slot \"%s\" uses the output plugin \"%s\", not walbus",
 				  slot, plugin);
 	}
 	else if (strcmp(db, ctx->db) != 0)
 	{
-		wr_ck_fmt(fix, sizeof(fix), "connect to database \"%s\" with "
-				  "--dbname, or name another slot with --slot", db);
+		wr_ck_fmt(fix, sizeof(fix),
+				  "connect to database \"%s\" with "
+				  "--dbname, or name another slot with --slot",
+				  db);
 		wr_ck_add(r, "slot", WR_CK_ERROR, fix,
-				  "slot \"%s\" belongs to database \"%s\", not \"%s\"",
-				  slot, db, ctx->db);
+				  "slot \"%s\" belongs to database \"%s\", not \"%s\"", slot,
+				  db, ctx->db);
 	}
 	else
 		wr_ck_add(r, "slot", WR_CK_OK, NULL,
 				  "slot \"%s\" exists: logical, plugin walbus, database "
-				  "\"%s\"", slot, db);
+				  "\"%s\"",
+				  slot, db);
 
 	/* a slot holds one walsender at a time: the relay would stop */
 	if (strcmp(PQgetvalue(res, 0, 3), "t") == 0)
 	{
 		const char *app = PQgetvalue(res, 0, 10);
 
-		wr_ck_fmt(fix, sizeof(fix), "nothing to do if that is this slot's "
+		wr_ck_fmt(fix, sizeof(fix),
+				  "nothing to do if that is this slot's "
 				  "walbus-relay; otherwise stop that process (SELECT "
 				  "pg_terminate_backend(%s);) or give this relay another "
-				  "--slot", PQgetvalue(res, 0, 4));
+				  "--slot",
+				  PQgetvalue(res, 0, 4));
 		wr_ck_add(r, "slot_active", WR_CK_WARNING, fix,
 				  "slot \"%s\" is active for PID %s%s%s%s: a second relay on "
-				  "it would stop", slot, PQgetvalue(res, 0, 4),
-				  app[0] ? " (application_name " : "", app,
-				  app[0] ? ")" : "");
+				  "it would stop",
+				  slot, PQgetvalue(res, 0, 4),
+				  app[0] ? " (application_name " : "", app, app[0] ? ")" : "");
 	}
 	else
 		wr_ck_add(r, "slot_active", WR_CK_OK, NULL,
@@ -619,9 +643,9 @@ wr_ck_slot(wr_ck_ctx *ctx, wr_ck_report *r)
 				  "slot \"%s\" has no confirmed position yet", slot);
 	else
 	{
-		long long	lag = atoll(PQgetvalue(res, 0, 8));
-		uint64_t	limit = ctx->cfg->lag_limit_bytes;
-		char		pretty[64] = "";
+		long long lag = atoll(PQgetvalue(res, 0, 8));
+		uint64_t  limit = ctx->cfg->lag_limit_bytes;
+		char	  pretty[64] = "";
 
 		/* "(215 kB)" helps a reader; "(12 bytes)" would only repeat */
 		if (strstr(PQgetvalue(res, 0, 9), "bytes") == NULL)
@@ -630,8 +654,8 @@ wr_ck_slot(wr_ck_ctx *ctx, wr_ck_report *r)
 		if (limit == 0 || lag < 0 || (uint64_t) lag <= limit)
 			wr_ck_add(r, "slot_lag", WR_CK_OK, NULL,
 					  "slot \"%s\": lag %lld bytes%s: confirmed_flush_lsn "
-					  "%s, pg_current_wal_lsn() %s", slot, lag, pretty,
-					  PQgetvalue(res, 0, 6),
+					  "%s, pg_current_wal_lsn() %s",
+					  slot, lag, pretty, PQgetvalue(res, 0, 6),
 					  PQgetvalue(res, 0, 7));
 		else
 			wr_ck_add(r, "slot_lag", WR_CK_WARNING,
@@ -639,17 +663,19 @@ wr_ck_slot(wr_ck_ctx *ctx, wr_ck_report *r)
 					  "the relay confirms it), or drop the slot if nothing "
 					  "uses it",
 					  "slot \"%s\": lag %lld bytes%s, over lag_limit: "
-					  "confirmed_flush_lsn %s, pg_current_wal_lsn() %s", slot,
-					  lag, pretty, PQgetvalue(res, 0, 6),
+					  "confirmed_flush_lsn %s, pg_current_wal_lsn() %s",
+					  slot, lag, pretty, PQgetvalue(res, 0, 6),
 					  PQgetvalue(res, 0, 7));
 	}
 
 	if (strcmp(wal_status, "lost") == 0)
 	{
-		wr_ck_fmt(fix, sizeof(fix), "the WAL it needed is gone: drop it "
+		wr_ck_fmt(fix, sizeof(fix),
+				  "the WAL it needed is gone: drop it "
 				  "(SELECT pg_drop_replication_slot('%s');), run "
 				  "walbus-relay with --create-slot, and backfill the tables "
-				  "(docs/BACKFILL.md) for the changes in between", slot);
+				  "(docs/BACKFILL.md) for the changes in between",
+				  slot);
 		wr_ck_add(r, "slot_wal_status", WR_CK_ERROR, fix,
 				  "slot \"%s\": wal_status = lost", slot);
 	}
@@ -676,23 +702,23 @@ wr_ck_slot(wr_ck_ctx *ctx, wr_ck_report *r)
 static void
 wr_ck_tables(wr_ck_ctx *ctx, wr_ck_report *r)
 {
-	char		err[512];
-	char		fix[512];
-	char		sql[512];
-	PGresult   *res = wr_pg_exec(ctx->conn,
-								 "SELECT e.extversion, quote_ident(n.nspname), "
-								 "n.nspname, "
-								 "(SELECT count(*) "
-								 "FROM pg_catalog.pg_available_extensions "
-								 "WHERE name = 'walbus') "
-								 "FROM (SELECT 1) AS one "
-								 "LEFT JOIN pg_catalog.pg_extension e "
-								 "ON e.extname = 'walbus' "
-								 "LEFT JOIN pg_catalog.pg_namespace n "
-								 "ON n.oid = e.extnamespace",
-								 0, NULL, PGRES_TUPLES_OK, err, sizeof(err));
-	int			eligible = 0;
-	int			n;
+	char	  err[512];
+	char	  fix[512];
+	char	  sql[512];
+	PGresult *res = wr_pg_exec(ctx->conn,
+							   "SELECT e.extversion, quote_ident(n.nspname), "
+							   "n.nspname, "
+							   "(SELECT count(*) "
+							   "FROM pg_catalog.pg_available_extensions "
+							   "WHERE name = 'walbus') "
+							   "FROM (SELECT 1) AS one "
+							   "LEFT JOIN pg_catalog.pg_extension e "
+							   "ON e.extname = 'walbus' "
+							   "LEFT JOIN pg_catalog.pg_namespace n "
+							   "ON n.oid = e.extnamespace",
+							   0, NULL, PGRES_TUPLES_OK, err, sizeof(err));
+	int		  eligible = 0;
+	int		  n;
 
 	if (res == NULL)
 	{
@@ -703,25 +729,33 @@ wr_ck_tables(wr_ck_ctx *ctx, wr_ck_report *r)
 	if (PQgetisnull(res, 0, 0))
 	{
 		if (strcmp(PQgetvalue(res, 0, 3), "0") == 0)
-			wr_ck_fmt(fix, sizeof(fix), "install the plugin on the server "
+			wr_ck_fmt(fix, sizeof(fix),
+					  "install the plugin on the server "
 					  "(make install: walbus.so and the extension), then "
-					  "CREATE EXTENSION walbus; in database \"%s\"", ctx->db);
+					  "CREATE EXTENSION walbus; in database \"%s\"",
+					  ctx->db);
 		else
-			wr_ck_fmt(fix, sizeof(fix), "CREATE EXTENSION walbus; in "
+			wr_ck_fmt(fix, sizeof(fix),
+					  "CREATE EXTENSION walbus; in "
 					  "database \"%s\" (by a role with CREATE on it: a view "
-					  "and functions, nothing the plugin needs)", ctx->db);
-		wr_ck_add(r, "extension", WR_CK_WARNING, fix,
-				  "the walbus extension is not installed in database \"%s\"%s: "
-				  "no per-table eligibility to show", ctx->db,
-				  strcmp(PQgetvalue(res, 0, 3), "0") == 0 ?
-				  " (nor available on the server)" : "");
+					  "and functions, nothing the plugin needs)",
+					  ctx->db);
+		wr_ck_add(
+			r, "extension", WR_CK_WARNING, fix,
+			"the walbus extension is not installed in database \"%s\"%s: "
+			"no per-table eligibility to show",
+			ctx->db,
+			strcmp(PQgetvalue(res, 0, 3), "0") == 0 ?
+				" (nor available on the server)" :
+				"");
 		PQclear(res);
 		return;
 	}
 	wr_ck_add(r, "extension", WR_CK_OK, NULL,
 			  "extension walbus %s installed in schema %s",
 			  PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 2));
-	snprintf(sql, sizeof(sql), "SELECT schema_name, table_name, eligible, "
+	snprintf(sql, sizeof(sql),
+			 "SELECT schema_name, table_name, eligible, "
 			 "reason FROM %s.walbus_tables ORDER BY 1, 2",
 			 PQgetvalue(res, 0, 1));
 	PQclear(res);
@@ -730,7 +764,8 @@ wr_ck_tables(wr_ck_ctx *ctx, wr_ck_report *r)
 					 sizeof(err));
 	if (res == NULL)
 	{
-		wr_ck_add(r, "tables", WR_CK_ERROR, "fix what the server says "
+		wr_ck_add(r, "tables", WR_CK_ERROR,
+				  "fix what the server says "
 				  "(ALTER EXTENSION walbus UPDATE; if it is an old version)",
 				  "cannot read walbus_tables: %s", err);
 		return;
@@ -740,12 +775,11 @@ wr_ck_tables(wr_ck_ctx *ctx, wr_ck_report *r)
 		r->oom = true;
 	for (int i = 0; i < n && !r->oom; i++)
 	{
-		bool		yes = strcmp(PQgetvalue(res, i, 2), "t") == 0;
-		json_t	   *t = json_pack("{s:s, s:s, s:b, s:s}",
-								  "schema", PQgetvalue(res, i, 0),
-								  "table", PQgetvalue(res, i, 1),
-								  "eligible", yes,
-								  "reason", PQgetvalue(res, i, 3));
+		bool	yes = strcmp(PQgetvalue(res, i, 2), "t") == 0;
+		json_t *t = json_pack("{s:s, s:s, s:b, s:s}", "schema",
+							  PQgetvalue(res, i, 0), "table",
+							  PQgetvalue(res, i, 1), "eligible", yes, "reason",
+							  PQgetvalue(res, i, 3));
 
 		if (t == NULL || json_array_append_new(r->tables, t) != 0)
 			r->oom = true;
@@ -758,14 +792,14 @@ wr_ck_tables(wr_ck_ctx *ctx, wr_ck_report *r)
 				  ctx->role);
 	else
 	{
-		wr_ck_fmt(fix, sizeof(fix), "the relay would publish nothing: give "
+		wr_ck_fmt(fix, sizeof(fix),
+				  "the relay would publish nothing: give "
 				  "role \"%s\" tables it owns (or whose owner it is a member "
 				  "of) with a one-column, generated primary key (README.md, "
 				  "\"Which tables appear\"; the reasons are listed)",
 				  ctx->role);
 		wr_ck_add(r, "tables", WR_CK_WARNING, fix,
-				  "tables: none of %d eligible for role \"%s\"", n,
-				  ctx->role);
+				  "tables: none of %d eligible for role \"%s\"", n, ctx->role);
 	}
 }
 
@@ -774,8 +808,8 @@ wr_ck_tables(wr_ck_ctx *ctx, wr_ck_report *r)
 static void
 wr_ck_print_human(const wr_ck_report *r)
 {
-	size_t		i;
-	json_t	   *v;
+	size_t	i;
+	json_t *v;
 
 	json_array_foreach(r->items, i, v)
 	{
@@ -789,7 +823,7 @@ wr_ck_print_human(const wr_ck_report *r)
 	if (r->tables != NULL)
 		json_array_foreach(r->tables, i, v)
 		{
-			bool		yes = json_is_true(json_object_get(v, "eligible"));
+			bool yes = json_is_true(json_object_get(v, "eligible"));
 
 			printf("        %-10s  %s.%s%s%s\n",
 				   yes ? "eligible" : "ineligible",
@@ -806,16 +840,13 @@ wr_ck_print_human(const wr_ck_report *r)
 static bool
 wr_ck_print_json(wr_ck_report *r, int exit_code)
 {
-	json_t	   *root = json_pack("{s:s, s:i, s:O, s:O?, s:{s:i, s:i, s:i}}",
-								 "status", wr_ck_status_name[exit_code],
-								 "exit", exit_code,
-								 "items", r->items,
-								 "tables", r->tables,
-								 "summary",
-								 "ok", r->count[WR_CK_OK],
-								 "warning", r->count[WR_CK_WARNING],
-								 "error", r->count[WR_CK_ERROR]);
-	bool		ok = root != NULL &&
+	json_t *root = json_pack("{s:s, s:i, s:O, s:O?, s:{s:i, s:i, s:i}}",
+							 "status", wr_ck_status_name[exit_code], "exit",
+							 exit_code, "items", r->items, "tables", r->tables,
+							 "summary", "ok", r->count[WR_CK_OK], "warning",
+							 r->count[WR_CK_WARNING], "error",
+							 r->count[WR_CK_ERROR]);
+	bool	ok = root != NULL &&
 		json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0;
 
 	if (ok)
@@ -828,8 +859,8 @@ int
 wr_check(const wr_config *cfg, bool json)
 {
 	wr_ck_report r;
-	wr_ck_ctx	ctx;
-	int			exit_code;
+	wr_ck_ctx	 ctx;
+	int			 exit_code;
 
 	memset(&r, 0, sizeof(r));
 	memset(&ctx, 0, sizeof(ctx));
@@ -853,8 +884,12 @@ wr_check(const wr_config *cfg, bool json)
 		wr_ck_tables(&ctx, &r);
 	}
 
-	exit_code = r.count[WR_CK_ERROR] > 0 ? WR_CHECK_EXIT_ERROR :
-		r.count[WR_CK_WARNING] > 0 ? WR_CHECK_EXIT_WARNING : WR_CHECK_EXIT_OK;
+	if (r.count[WR_CK_ERROR] > 0)
+		exit_code = WR_CHECK_EXIT_ERROR;
+	else if (r.count[WR_CK_WARNING] > 0)
+		exit_code = WR_CHECK_EXIT_WARNING;
+	else
+		exit_code = WR_CHECK_EXIT_OK;
 	if (r.oom)
 	{
 		fprintf(stderr, "walbus-relay: error: out of memory\n");

@@ -31,10 +31,10 @@
 
 #include "config.h"
 
-#define WR_CHECK_EXIT_OK		0
-#define WR_CHECK_EXIT_WARNING	1
-#define WR_CHECK_EXIT_ERROR		2
+#define WR_CHECK_EXIT_OK	  0
+#define WR_CHECK_EXIT_WARNING 1
+#define WR_CHECK_EXIT_ERROR	  2
 
-extern int	wr_check(const wr_config *cfg, bool json);
+extern int wr_check(const wr_config *cfg, bool json);
 
-#endif							/* WR_CHECK_H */
+#endif /* WR_CHECK_H */

@@ -26,18 +26,18 @@
 #include "log.h"
 #include "walbus_envelope.h"
 
-#define lengthof(a)		(sizeof(a) / sizeof((a)[0]))
-#define WR_STR(x)		WR_STR_(x)
-#define WR_STR_(x)		#x
+#define lengthof(a) (sizeof(a) / sizeof((a)[0]))
+#define WR_STR(x)	WR_STR_(x)
+#define WR_STR_(x)	#x
 
 /* getopt_long returns this plus a row's index for a long-only flag */
-#define WR_OPT_BASE		256
+#define WR_OPT_BASE 256
 
 /* where --help starts the text of each flag */
-#define WR_HELP_COLUMN	29
+#define WR_HELP_COLUMN 29
 
 /* the longest period any timing setting takes, in ms: a day */
-#define WR_DAY_MS		86400000
+#define WR_DAY_MS 86400000
 
 /* Where a value was given; a list keeps the values of one source only. */
 typedef enum wr_origin
@@ -53,7 +53,7 @@ static bool wr_nats_url_ok(const char *url, size_t n);
 static bool wr_stream_name_ok(const char *name, size_t n);
 static bool wr_metrics_listen_ok(const char *value, size_t n);
 
-#define WR_AT(field)	.offset = offsetof(wr_config, field)
+#define WR_AT(field) .offset = offsetof(wr_config, field)
 #define WR_LIST_AT(field, count) \
 	.offset = offsetof(wr_config, field), \
 	.count_offset = offsetof(wr_config, count), \
@@ -68,6 +68,7 @@ static const char *const wr_source_names[] = {"plugin", "trigger", NULL};
  * section by section (wr_help_sections), in this order within a section.
  * A new setting is a field in wr_config and a row here.
  */
+/* clang-format off */
 const wr_setting wr_settings[] = {
 	/* Other */
 	{.name = "metrics_listen", .flag = "metrics-listen",
@@ -324,10 +325,12 @@ const wr_setting wr_settings[] = {
 		.section = WR_HELP_PREFLIGHT,
 		.help = "check: one JSON object instead of lines"},
 };
+/* clang-format on */
 
-const int	wr_nsettings = (int) lengthof(wr_settings);
+const int wr_nsettings = (int) lengthof(wr_settings);
 
 /* --help's groups: a title, and the commands a group describes. */
+/* clang-format off */
 static const struct
 {
 	const char *title;
@@ -364,15 +367,16 @@ static const struct
 	[WR_HELP_TIMING] = {"Timing (seconds, fractions allowed):", NULL},
 	[WR_HELP_OTHER] = {"Other:", NULL},
 };
+/* clang-format on */
 
 /* What wr_setting_set needs besides the value. */
 typedef struct wr_load
 {
-	wr_config  *cfg;
-	wr_origin	from;			/* where the values being set come from */
-	wr_origin	origin[lengthof(wr_settings)];	/* of each list's values */
-	char	   *errbuf;
-	size_t		errlen;
+	wr_config *cfg;
+	wr_origin  from; /* where the values being set come from */
+	wr_origin  origin[lengthof(wr_settings)]; /* of each list's values */
+	char	  *errbuf;
+	size_t	   errlen;
 } wr_load;
 
 /* ------------------------------------------------------------------ help */
@@ -386,8 +390,8 @@ wr_usage_row(FILE *out, const wr_setting *s)
 	int			n;
 
 	if (s->short_flag != 0)
-		snprintf(lead, sizeof(lead), "  -%c, --%s%s%s", s->short_flag,
-				 s->flag, s->arg ? "=" : "", s->arg ? s->arg : "");
+		snprintf(lead, sizeof(lead), "  -%c, --%s%s%s", s->short_flag, s->flag,
+				 s->arg ? "=" : "", s->arg ? s->arg : "");
 	else
 		snprintf(lead, sizeof(lead), "      --%s%s%s", s->flag,
 				 s->arg ? "=" : "", s->arg ? s->arg : "");
@@ -397,7 +401,7 @@ wr_usage_row(FILE *out, const wr_setting *s)
 			n + 2 < WR_HELP_COLUMN ? WR_HELP_COLUMN - n : 2, "");
 	for (;;)
 	{
-		size_t		len = strcspn(line, "\n");
+		size_t len = strcspn(line, "\n");
 
 		fprintf(out, "%.*s\n", (int) len, line);
 		if (line[len] == '\0')
@@ -410,15 +414,16 @@ wr_usage_row(FILE *out, const wr_setting *s)
 void
 wr_config_usage(FILE *out)
 {
-	fprintf(out,
-			"walbus-relay streams a PostgreSQL logical replication slot decoded by\n"
-			"the walbus output plugin and publishes each change on an nng bus.\n"
-			"\n"
-			"Usage:\n"
-			"  walbus-relay [OPTION]...\n"
-			"  walbus-relay [OPTION]... trigger-install\n"
-			"  walbus-relay [OPTION]... trigger-remove\n"
-			"  walbus-relay [OPTION]... check [--json]\n");
+	fprintf(
+		out,
+		"walbus-relay streams a PostgreSQL logical replication slot decoded by\n"
+		"the walbus output plugin and publishes each change on an nng bus.\n"
+		"\n"
+		"Usage:\n"
+		"  walbus-relay [OPTION]...\n"
+		"  walbus-relay [OPTION]... trigger-install\n"
+		"  walbus-relay [OPTION]... trigger-remove\n"
+		"  walbus-relay [OPTION]... check [--json]\n");
 	for (int sec = 0; sec < WR_HELP_NSECTIONS; sec++)
 	{
 		fprintf(out, "\n%s\n", wr_help_sections[sec].title);
@@ -436,13 +441,13 @@ wr_config_usage(FILE *out)
 
 /* --------------------------------------------------------------- parsing */
 
-static int	wr_fail(char *errbuf, size_t errlen, const char *fmt,...)
-			__attribute__((format(printf, 3, 4)));
+static int wr_fail(char *errbuf, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static int
-wr_fail(char *errbuf, size_t errlen, const char *fmt,...)
+wr_fail(char *errbuf, size_t errlen, const char *fmt, ...)
 {
-	va_list		ap;
+	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(errbuf, errlen, fmt, ap);
@@ -450,15 +455,15 @@ wr_fail(char *errbuf, size_t errlen, const char *fmt,...)
 	return -1;
 }
 
-static void wr_appendf(char *buf, size_t len, const char *fmt,...)
-			__attribute__((format(printf, 3, 4)));
+static void wr_appendf(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Add to the string in buf, cutting what does not fit. */
 static void
-wr_appendf(char *buf, size_t len, const char *fmt,...)
+wr_appendf(char *buf, size_t len, const char *fmt, ...)
 {
-	size_t		used = strlen(buf);
-	va_list		ap;
+	size_t	used = strlen(buf);
+	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(buf + used, len - used, fmt, ap);
@@ -468,7 +473,7 @@ wr_appendf(char *buf, size_t len, const char *fmt,...)
 static int
 wr_set_string(char **dst, const char *value)
 {
-	char	   *copy = strdup(value);
+	char *copy = strdup(value);
 
 	if (copy == NULL)
 		return -1;
@@ -481,13 +486,13 @@ wr_set_string(char **dst, const char *value)
 static int
 wr_parse_seconds(const char *value, int *ms)
 {
-	char	   *end;
-	double		s;
+	char  *end;
+	double s;
 
 	errno = 0;
 	s = strtod(value, &end);
-	if (errno != 0 || end == value || *end != '\0' || !isfinite(s) ||
-		s < 0 || s > WR_DAY_MS / 1000 || (s > 0 && s < 0.001))
+	if (errno != 0 || end == value || *end != '\0' || !isfinite(s) || s < 0 ||
+		s > WR_DAY_MS / 1000 || (s > 0 && s < 0.001))
 		return -1;
 	*ms = (int) (s * 1000.0 + 0.5);
 	return 0;
@@ -499,8 +504,9 @@ wr_parse_bool(const char *value, bool *b)
 	if (strcasecmp(value, "true") == 0 || strcasecmp(value, "on") == 0 ||
 		strcasecmp(value, "yes") == 0 || strcmp(value, "1") == 0)
 		*b = true;
-	else if (strcasecmp(value, "false") == 0 || strcasecmp(value, "off") == 0 ||
-			 strcasecmp(value, "no") == 0 || strcmp(value, "0") == 0)
+	else if (strcasecmp(value, "false") == 0 ||
+			 strcasecmp(value, "off") == 0 || strcasecmp(value, "no") == 0 ||
+			 strcmp(value, "0") == 0)
 		*b = false;
 	else
 		return -1;
@@ -511,9 +517,9 @@ wr_parse_bool(const char *value, bool *b)
 static int
 wr_parse_size(const char *value, uint64_t *bytes)
 {
-	char	   *end;
+	char			  *end;
 	unsigned long long n;
-	uint64_t	mult = 1;
+	uint64_t		   mult = 1;
 
 	errno = 0;
 	n = strtoull(value, &end, 10);
@@ -543,7 +549,7 @@ wr_format_size(uint64_t n, char *buf, size_t len)
 
 	for (int i = 0; i < 3; i++)
 	{
-		uint64_t	unit = (uint64_t) 1 << (10 * (3 - i));
+		uint64_t unit = (uint64_t) 1 << (10 * (3 - i));
 
 		if (n > 0 && n % unit == 0)
 		{
@@ -581,8 +587,8 @@ wr_consumer_name_ok(const char *name, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if (!((name[i] >= 'a' && name[i] <= 'z') ||
 			  (name[i] >= 'A' && name[i] <= 'Z') ||
-			  (name[i] >= '0' && name[i] <= '9') ||
-			  name[i] == '_' || name[i] == '-' || name[i] == '.'))
+			  (name[i] >= '0' && name[i] <= '9') || name[i] == '_' ||
+			  name[i] == '-' || name[i] == '.'))
 			return false;
 	return true;
 }
@@ -599,7 +605,8 @@ static bool
 wr_stream_name_ok(const char *name, size_t n)
 {
 	return n > 0 && n <= 64 &&
-		strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		strspn(name,
+			   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 			   "0123456789_-") == n;
 }
 
@@ -634,9 +641,10 @@ wr_metrics_split(const char *value, size_t *hostoff, size_t *hostlen,
 		if (n == 0 || strspn(host, "0123456789abcdefABCDEF:.") < n)
 			return false;
 	}
-	else if (strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	else if (strspn(host,
+					"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 					"0123456789.-") < n)
-		return false;			/* an IPv6 address needs its brackets */
+		return false; /* an IPv6 address needs its brackets */
 	*hostoff = (size_t) (host - value);
 	*hostlen = n;
 	*port = (int) p;
@@ -646,9 +654,9 @@ wr_metrics_split(const char *value, size_t *hostoff, size_t *hostlen,
 static bool
 wr_metrics_listen_ok(const char *value, size_t n)
 {
-	size_t		hostoff;
-	size_t		hostlen;
-	int			port;
+	size_t hostoff;
+	size_t hostlen;
+	int	   port;
 
 	return strlen(value) == n &&
 		wr_metrics_split(value, &hostoff, &hostlen, &port);
@@ -658,8 +666,8 @@ wr_metrics_listen_ok(const char *value, size_t n)
 static const char *
 wr_hint(const wr_setting *s, char *buf, size_t len)
 {
-	char		lo[32];
-	char		hi[32];
+	char lo[32];
+	char hi[32];
 
 	if (s->hint != NULL)
 		return s->hint;
@@ -670,8 +678,7 @@ wr_hint(const wr_setting *s, char *buf, size_t len)
 			return "true or false";
 		case WR_SET_INT:
 			snprintf(buf, len, "a number from %llu to %llu",
-					 (unsigned long long) s->min,
-					 (unsigned long long) s->max);
+					 (unsigned long long) s->min, (unsigned long long) s->max);
 			break;
 		case WR_SET_SECONDS:
 			if (s->min > 1 || s->max < WR_DAY_MS)
@@ -696,9 +703,15 @@ wr_hint(const wr_setting *s, char *buf, size_t len)
 			break;
 		case WR_SET_ENUM:
 			for (int i = 0; s->choices[i] != NULL; i++)
-				wr_appendf(buf, len, "%s%s", i == 0 ? "" :
-						   s->choices[i + 1] == NULL ? " or " : ", ",
-						   s->choices[i]);
+			{
+				const char *sep = ", ";
+
+				if (i == 0)
+					sep = "";
+				else if (s->choices[i + 1] == NULL)
+					sep = " or ";
+				wr_appendf(buf, len, "%s%s", sep, s->choices[i]);
+			}
 			break;
 		default:
 			break;
@@ -720,8 +733,8 @@ wr_invalid(wr_load *ld, const wr_setting *s, const char *value, size_t n)
 		return wr_fail(ld->errbuf, ld->errlen, "invalid %s \"%.*s\": use %s",
 					   s->noun, (int) n, value, use);
 	return wr_fail(ld->errbuf, ld->errlen,
-				   "invalid value \"%.*s\" for %s: use %s",
-				   (int) n, value, s->name, use);
+				   "invalid value \"%.*s\" for %s: use %s", (int) n, value,
+				   s->name, use);
 }
 
 static int
@@ -733,8 +746,8 @@ wr_oom(wr_load *ld)
 static void
 wr_list_clear(wr_config *cfg, const wr_setting *s)
 {
-	char	  **items = (char **) ((char *) cfg + s->offset);
-	int		   *count;
+	char **items = (char **) ((char *) cfg + s->offset);
+	int	  *count;
 
 	/* zeroed whole, so that wr_setting_differs can compare rule sets */
 	if (s->kind == WR_SET_RULES)
@@ -752,8 +765,8 @@ wr_list_clear(wr_config *cfg, const wr_setting *s)
 static int
 wr_list_add(wr_load *ld, const wr_setting *s, const char *value, size_t n)
 {
-	char	  **items = (char **) ((char *) ld->cfg + s->offset);
-	int		   *count = (int *) ((char *) ld->cfg + s->count_offset);
+	char **items = (char **) ((char *) ld->cfg + s->offset);
+	int	  *count = (int *) ((char *) ld->cfg + s->count_offset);
 
 	if (s->check != NULL && !s->check(value, n))
 		return wr_invalid(ld, s, value, n);
@@ -778,12 +791,12 @@ wr_list_add(wr_load *ld, const wr_setting *s, const char *value, size_t n)
 static int
 wr_setting_set(wr_load *ld, const wr_setting *s, const char *value)
 {
-	void	   *field = (char *) ld->cfg + s->offset;
-	size_t		n = strlen(value);
-	uint64_t	size;
-	int			ms;
-	long		num;
-	char	   *end;
+	void	*field = (char *) ld->cfg + s->offset;
+	size_t	 n = strlen(value);
+	uint64_t size;
+	int		 ms;
+	long	 num;
+	char	*end;
 
 	switch (s->kind)
 	{
@@ -804,14 +817,14 @@ wr_setting_set(wr_load *ld, const wr_setting *s, const char *value)
 			*(int *) field = (int) num;
 			return 0;
 		case WR_SET_SECONDS:
-			if (wr_parse_seconds(value, &ms) != 0 ||
-				(uint64_t) ms < s->min || (uint64_t) ms > s->max)
+			if (wr_parse_seconds(value, &ms) != 0 || (uint64_t) ms < s->min ||
+				(uint64_t) ms > s->max)
 				return wr_invalid(ld, s, value, n);
 			*(int *) field = ms;
 			return 0;
 		case WR_SET_SIZE:
-			if (wr_parse_size(value, &size) != 0 ||
-				size < s->min || size > s->max)
+			if (wr_parse_size(value, &size) != 0 || size < s->min ||
+				size > s->max)
 				return wr_invalid(ld, s, value, n);
 			*(uint64_t *) field = size;
 			return 0;
@@ -848,7 +861,7 @@ wr_setting_set(wr_load *ld, const wr_setting *s, const char *value)
 		case WR_SET_CONFIG:
 		case WR_SET_HELP:
 		case WR_SET_VERSION:
-			break;				/* wr_config_load's own */
+			break; /* wr_config_load's own */
 	}
 	return 0;
 }
@@ -870,14 +883,15 @@ static int
 wr_ini_handler(void *user, const char *section, const char *name,
 			   const char *value)
 {
-	wr_load    *ld = user;
+	wr_load			 *ld = user;
 	const wr_setting *s;
 
 	if (section[0] != '\0' && strcmp(section, "relay") != 0)
 	{
 		snprintf(ld->errbuf, ld->errlen,
 				 "unknown section [%s]: settings go at the top or under "
-				 "[relay]", section);
+				 "[relay]",
+				 section);
 		return 0;
 	}
 	if ((s = wr_setting_by_name(name)) == NULL)
@@ -891,10 +905,10 @@ wr_ini_handler(void *user, const char *section, const char *name,
 static int
 wr_config_file(wr_load *ld, const char *path)
 {
-	char		why[512] = "";
-	char	   *errbuf = ld->errbuf;
-	size_t		errlen = ld->errlen;
-	int			rc;
+	char   why[512] = "";
+	char  *errbuf = ld->errbuf;
+	size_t errlen = ld->errlen;
+	int	   rc;
 
 	/* the handler's message goes into why, then into the whole line */
 	ld->errbuf = why;
@@ -903,12 +917,11 @@ wr_config_file(wr_load *ld, const char *path)
 	ld->errbuf = errbuf;
 	ld->errlen = errlen;
 	if (rc == -1)
-		return wr_fail(errbuf, errlen,
-					   "could not open config file \"%s\": %s", path,
-					   strerror(errno));
+		return wr_fail(errbuf, errlen, "could not open config file \"%s\": %s",
+					   path, strerror(errno));
 	if (rc != 0)
-		return wr_fail(errbuf, errlen, "config file \"%s\", line %d: %s",
-					   path, rc,
+		return wr_fail(errbuf, errlen, "config file \"%s\", line %d: %s", path,
+					   rc,
 					   why[0] ? why : "syntax error (expected key = value)");
 	return 0;
 }
@@ -917,19 +930,19 @@ wr_config_file(wr_load *ld, const char *path)
 static void
 wr_getopt_table(struct option *longopts, char *shortopts)
 {
-	char	   *p = shortopts;
+	char *p = shortopts;
 
 	for (size_t i = 0; i < lengthof(wr_settings); i++)
 	{
 		const wr_setting *s = &wr_settings[i];
-		bool		arg = s->kind != WR_SET_BOOL && s->kind != WR_SET_HELP &&
+		bool arg = s->kind != WR_SET_BOOL && s->kind != WR_SET_HELP &&
 			s->kind != WR_SET_VERSION;
 
 		longopts[i].name = s->flag;
 		longopts[i].has_arg = arg ? required_argument : no_argument;
 		longopts[i].flag = NULL;
 		longopts[i].val = s->short_flag != 0 ? s->short_flag :
-			WR_OPT_BASE + (int) i;
+											   WR_OPT_BASE + (int) i;
 		if (s->short_flag != 0)
 		{
 			*p++ = s->short_flag;
@@ -957,12 +970,13 @@ wr_setting_by_opt(int opt)
 static int
 wr_config_finish(wr_config *cfg)
 {
-	size_t		hostoff;
-	size_t		hostlen;
+	size_t hostoff;
+	size_t hostlen;
 
 	if (cfg->metrics_listen != NULL &&
 		wr_metrics_split(cfg->metrics_listen, &hostoff, &hostlen,
-						 &cfg->metrics_port) && hostlen > 0 &&
+						 &cfg->metrics_port) &&
+		hostlen > 0 &&
 		(cfg->metrics_host = strndup(cfg->metrics_listen + hostoff,
 									 hostlen)) == NULL)
 		return -1;
@@ -974,10 +988,10 @@ wr_config_load(wr_config *cfg, int argc, char **argv, char *errbuf,
 			   size_t errlen)
 {
 	struct option longopts[lengthof(wr_settings) + 1];
-	char		shortopts[2 * lengthof(wr_settings) + 1];
-	wr_load		ld = {.cfg = cfg, .errbuf = errbuf, .errlen = errlen};
-	const char *config_file = NULL;
-	int			opt;
+	char		  shortopts[2 * lengthof(wr_settings) + 1];
+	wr_load		  ld = {.cfg = cfg, .errbuf = errbuf, .errlen = errlen};
+	const char	 *config_file = NULL;
+	int			  opt;
 
 	memset(cfg, 0, sizeof(*cfg));
 	wr_getopt_table(longopts, shortopts);
@@ -1021,31 +1035,35 @@ wr_config_load(wr_config *cfg, int argc, char **argv, char *errbuf,
 	while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
 	{
 		const wr_setting *s = wr_setting_by_opt(opt);
+		const char		 *value;
 
 		if (s == NULL)
 			return wr_fail(errbuf, errlen,
 						   "invalid option or missing value: \"%s\" (see "
-						   "walbus-relay --help)", argv[optind - 1]);
-		if (wr_setting_set(&ld, s, s->kind == WR_SET_BOOL ? "true" :
-						   optarg) != 0)
+						   "walbus-relay --help)",
+						   argv[optind - 1]);
+		value = s->kind == WR_SET_BOOL ? "true" : optarg;
+		if (wr_setting_set(&ld, s, value) != 0)
 			return -1;
 	}
 	if (optind < argc)
 	{
 		static const char *const commands[] = {"trigger-install",
-		"trigger-remove", "check"};
+											   "trigger-remove", "check"};
 
 		for (size_t i = 0; i < lengthof(commands); i++)
 			if (strcmp(argv[optind], commands[i]) == 0)
 				cfg->command = commands[i];
 		if (cfg->command == NULL || optind + 1 < argc)
-			return wr_fail(errbuf, errlen, "unexpected argument \"%s\" (see "
+			return wr_fail(errbuf, errlen,
+						   "unexpected argument \"%s\" (see "
 						   "walbus-relay --help)",
 						   argv[cfg->command == NULL ? optind : optind + 1]);
 	}
 	if (cfg->check_json &&
 		(cfg->command == NULL || strcmp(cfg->command, "check") != 0))
-		return wr_fail(errbuf, errlen, "--json goes with the command check "
+		return wr_fail(errbuf, errlen,
+					   "--json goes with the command check "
 					   "(walbus-relay check --json)");
 	if (wr_config_finish(cfg) != 0)
 		return wr_fail(errbuf, errlen, "out of memory");
@@ -1107,8 +1125,7 @@ wr_str_differs(const char *a, const char *b)
 }
 
 static bool
-wr_setting_differs(const wr_setting *s, const wr_config *a,
-				   const wr_config *b)
+wr_setting_differs(const wr_setting *s, const wr_config *a, const wr_config *b)
 {
 	const char *fa = (const char *) a + s->offset;
 	const char *fb = (const char *) b + s->offset;
@@ -1117,10 +1134,10 @@ wr_setting_differs(const wr_setting *s, const wr_config *a,
 		return wr_str_differs(*(char *const *) fa, *(char *const *) fb);
 	if (s->kind == WR_SET_LIST)
 	{
-		char	   *const *la = (char *const *) fa;
-		char	   *const *lb = (char *const *) fb;
-		int			na = *(const int *) ((const char *) a + s->count_offset);
-		int			nb = *(const int *) ((const char *) b + s->count_offset);
+		char *const *la = (char *const *) fa;
+		char *const *lb = (char *const *) fb;
+		int			 na = *(const int *) ((const char *) a + s->count_offset);
+		int			 nb = *(const int *) ((const char *) b + s->count_offset);
 
 		if (na != nb)
 			return true;

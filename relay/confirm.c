@@ -18,7 +18,7 @@ wr_confirm_advance(wr_confirm *c, uint64_t lsn)
 static void
 wr_confirm_gated(wr_confirm *c)
 {
-	uint64_t	lsn = UINT64_MAX;
+	uint64_t lsn = UINT64_MAX;
 
 	if (c->durable && c->acked < lsn)
 		lsn = c->acked;
@@ -65,7 +65,7 @@ wr_confirm_acked(wr_confirm *c, uint64_t min_acked_end)
 uint64_t
 wr_confirm_flushed_if_acked(const wr_confirm *c, uint64_t min_acked_end)
 {
-	wr_confirm	after = *c;
+	wr_confirm after = *c;
 
 	wr_confirm_acked(&after, min_acked_end);
 	return after.flushed;
@@ -110,8 +110,8 @@ wr_confirm_keepalive(wr_confirm *c, uint64_t wal_end)
 	if (c->txn_open)
 		return;
 	if (c->durable && c->acked < c->last_end)
-		return;					/* something received is unacknowledged */
+		return; /* something received is unacknowledged */
 	if (c->jetstream && c->js_acked < c->last_end)
-		return;					/* not all of it is in JetStream yet */
+		return; /* not all of it is in JetStream yet */
 	wr_confirm_advance(c, wal_end);
 }

@@ -29,13 +29,13 @@
 
 typedef struct wr_confirm
 {
-	uint64_t	flushed;		/* what the next status update reports */
-	bool		txn_open;		/* a transaction is partly published */
-	bool		durable;		/* durable consumers are configured */
-	uint64_t	last_end;		/* end LSN of the last transaction received */
-	uint64_t	acked;			/* lowest end LSN acked by every consumer */
-	bool		jetstream;		/* JetStream must acknowledge too */
-	uint64_t	js_acked;		/* newest end LSN JetStream has entirely */
+	uint64_t flushed;	/* what the next status update reports */
+	bool	 txn_open;	/* a transaction is partly published */
+	bool	 durable;	/* durable consumers are configured */
+	uint64_t last_end;	/* end LSN of the last transaction received */
+	uint64_t acked;		/* lowest end LSN acked by every consumer */
+	bool	 jetstream; /* JetStream must acknowledge too */
+	uint64_t js_acked;	/* newest end LSN JetStream has entirely */
 } wr_confirm;
 
 /* start: the slot's confirmed position when streaming (re)starts. */
@@ -47,7 +47,7 @@ extern void wr_confirm_acked(wr_confirm *c, uint64_t min_acked_end);
  * given before the loop applies an ack (requests.h).
  */
 extern uint64_t wr_confirm_flushed_if_acked(const wr_confirm *c,
-											uint64_t min_acked_end);
+											uint64_t		  min_acked_end);
 /* Gate on JetStream from now on (after wr_confirm_init). */
 extern void wr_confirm_jetstream(wr_confirm *c);
 /* JetStream: the newest end LSN whose frames it has all acknowledged. */
@@ -62,4 +62,4 @@ wr_confirm_flushed(const wr_confirm *c)
 	return c->flushed;
 }
 
-#endif							/* WR_CONFIRM_H */
+#endif /* WR_CONFIRM_H */

@@ -12,7 +12,7 @@
 #include "log.h"
 
 /* Repeat the lag warning this often while a consumer stays over. */
-#define WR_LAG_WARN_EVERY_MS	60000
+#define WR_LAG_WARN_EVERY_MS 60000
 
 void
 wr_consumers_init(wr_consumers *cs, const wr_config *cfg)
@@ -78,7 +78,7 @@ wr_consumer_connected(const wr_consumers *cs, const wr_consumer *c,
 wr_wkey
 wr_consumers_hold(const wr_consumers *cs, int64_t now_ms)
 {
-	wr_wkey		hold = {UINT64_MAX, UINT32_MAX};
+	wr_wkey hold = {UINT64_MAX, UINT32_MAX};
 
 	for (int i = 0; i < cs->n; i++)
 		if (wr_consumer_connected(cs, &cs->c[i], now_ms) &&
@@ -90,7 +90,7 @@ wr_consumers_hold(const wr_consumers *cs, int64_t now_ms)
 uint64_t
 wr_consumers_min_end(const wr_consumers *cs)
 {
-	uint64_t	min = UINT64_MAX;
+	uint64_t min = UINT64_MAX;
 
 	for (int i = 0; i < cs->n; i++)
 		if (cs->c[i].acked_end < min)
@@ -99,16 +99,15 @@ wr_consumers_min_end(const wr_consumers *cs)
 }
 
 void
-wr_consumers_check_lag(wr_consumers *cs, uint64_t received_lsn,
-					   int64_t now_ms)
+wr_consumers_check_lag(wr_consumers *cs, uint64_t received_lsn, int64_t now_ms)
 {
 	if (cs->lag_limit == 0)
 		return;
 	for (int i = 0; i < cs->n; i++)
 	{
 		wr_consumer *c = &cs->c[i];
-		uint64_t	lag = received_lsn > c->acked_end ?
-			received_lsn - c->acked_end : 0;
+		uint64_t	 lag =
+			received_lsn > c->acked_end ? received_lsn - c->acked_end : 0;
 
 		if (lag > cs->lag_limit)
 		{
@@ -119,12 +118,12 @@ wr_consumers_check_lag(wr_consumers *cs, uint64_t received_lsn,
 			{
 				wr_warning("durable consumer \"%s\" lags by %llu bytes, over "
 						   "the lag limit of %llu: PostgreSQL keeps all this "
-						   "WAL until it acknowledges (%s)", c->name,
-						   (unsigned long long) lag,
+						   "WAL until it acknowledges (%s)",
+						   c->name, (unsigned long long) lag,
 						   (unsigned long long) cs->lag_limit,
 						   wr_consumer_connected(cs, c, now_ms) ?
-						   "it is connected but slow" :
-						   "it is not connected");
+							   "it is connected but slow" :
+							   "it is not connected");
 				c->lag_warned_ms = now_ms;
 			}
 			c->over_lag = true;
@@ -141,7 +140,7 @@ wr_consumers_check_lag(wr_consumers *cs, uint64_t received_lsn,
 int
 wr_consumers_over_lag(const wr_consumers *cs)
 {
-	int			n = 0;
+	int n = 0;
 
 	for (int i = 0; i < cs->n; i++)
 		n += cs->c[i].over_lag;

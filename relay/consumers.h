@@ -30,15 +30,15 @@
 
 typedef struct wr_consumer
 {
-	const char *name;			/* owned by the config */
-	bool		heard;			/* made a request in this process */
+	const char *name;  /* owned by the config */
+	bool		heard; /* made a request in this process */
 	int64_t		last_heard_ms;
 	wr_wkey		acked_key;
-	wr_wkey		released_key;	/* window may forget up to here: at least
-								 * acked_key, more when the consumer
-								 * buffers what it has not applied yet */
+	wr_wkey		released_key; /* window may forget up to here: at least
+							   * acked_key, more when the consumer
+							   * buffers what it has not applied yet */
 	uint64_t	acked_end;
-	bool		over_lag;		/* past the lag limit, warned */
+	bool		over_lag; /* past the lag limit, warned */
 	int64_t		lag_warned_ms;
 	uint64_t	acks;
 	uint64_t	replays;
@@ -51,7 +51,7 @@ typedef struct wr_consumers
 	int			n;
 	int64_t		timeout_ms;
 	uint64_t	lag_limit;
-	uint64_t	lag_warnings;	/* times a consumer crossed the limit */
+	uint64_t	lag_warnings; /* times a consumer crossed the limit */
 } wr_consumers;
 
 extern void wr_consumers_init(wr_consumers *cs, const wr_config *cfg);
@@ -59,7 +59,7 @@ extern void wr_consumers_init(wr_consumers *cs, const wr_config *cfg);
 extern void wr_consumers_start(wr_consumers *cs, uint64_t slot_confirmed);
 extern wr_consumer *wr_consumers_find(wr_consumers *cs, const char *name,
 									  size_t len);
-extern void wr_consumers_heard(wr_consumer *c, int64_t now_ms);
+extern void			wr_consumers_heard(wr_consumer *c, int64_t now_ms);
 /* release: NULL, or a key past key the window may forget up to */
 extern void wr_consumers_ack(wr_consumer *c, wr_wkey key, uint64_t end_lsn,
 							 const wr_wkey *release, int64_t now_ms);
@@ -74,7 +74,7 @@ extern uint64_t wr_consumers_min_end(const wr_consumers *cs);
 extern void wr_consumers_check_lag(wr_consumers *cs, uint64_t received_lsn,
 								   int64_t now_ms);
 extern int	wr_consumers_over_lag(const wr_consumers *cs);
-extern bool wr_consumer_connected(const wr_consumers *cs,
-								  const wr_consumer *c, int64_t now_ms);
+extern bool wr_consumer_connected(const wr_consumers *cs, const wr_consumer *c,
+								  int64_t now_ms);
 
-#endif							/* WR_CONSUMERS_H */
+#endif /* WR_CONSUMERS_H */

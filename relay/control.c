@@ -21,13 +21,12 @@
 #include "walbus_control.h"
 
 /* Longest a reply may hold up the event loop (a client not reading). */
-#define WR_CONTROL_SEND_MS	1000
+#define WR_CONTROL_SEND_MS 1000
 
 int
-wr_control_open(wr_control *ctl, const char *url, char *errbuf,
-				size_t errlen)
+wr_control_open(wr_control *ctl, const char *url, char *errbuf, size_t errlen)
 {
-	int			rv;
+	int rv;
 
 	memset(ctl, 0, sizeof(*ctl));
 	switch (wr_listen_kind_of(url))
@@ -90,7 +89,7 @@ wr_state_name(wr_state state)
 static wb_str
 wr_wbstr(const char *s)
 {
-	wb_str		w = {s, (uint32_t) strlen(s)};
+	wb_str w = {s, (uint32_t) strlen(s)};
 
 	return w;
 }
@@ -104,16 +103,15 @@ wr_control_flushed(const wr_relay *r)
 {
 	if (!r->requests.acked)
 		return wr_confirm_flushed(&r->confirm);
-	return wr_confirm_flushed_if_acked(&r->confirm,
-									   r->requests.min_acked_end);
+	return wr_confirm_flushed_if_acked(&r->confirm, r->requests.min_acked_end);
 }
 
 static void
 wr_control_status(wb_enc *e, const wr_relay *r)
 {
-	wbc_status	st;
-	uint64_t	flushed = wr_control_flushed(r);
-	int64_t		now = wr_now_ms();
+	wbc_status st;
+	uint64_t   flushed = wr_control_flushed(r);
+	int64_t	   now = wr_now_ms();
 
 	memset(&st, 0, sizeof(st));
 	st.run = r->pub.run;
@@ -144,7 +142,8 @@ wr_control_status(wb_enc *e, const wr_relay *r)
 	{
 		st.min_acked_lsn = wr_consumers_min_end(&r->consumers);
 		st.consumer_lag_bytes = r->received_lsn > st.min_acked_lsn ?
-			r->received_lsn - st.min_acked_lsn : 0;
+			r->received_lsn - st.min_acked_lsn :
+			0;
 	}
 	st.consumers_over_lag_limit =
 		(uint64_t) wr_consumers_over_lag(&r->consumers);
@@ -157,14 +156,15 @@ wr_control_status(wb_enc *e, const wr_relay *r)
 	st.txn_heartbeats = r->stats.txn_heartbeats;
 	for (int i = 0; i < r->consumers.n && i < WBC_MAX_CONSUMERS; i++)
 	{
-		const wr_consumer *c = &r->consumers.c[i];
+		const wr_consumer	*c = &r->consumers.c[i];
 		wbc_consumer_status *cs = &st.consumers[st.nconsumers++];
 
 		cs->name = wr_wbstr(c->name);
 		cs->connected = wr_consumer_connected(&r->consumers, c, now);
 		cs->acked_lsn = c->acked_end;
 		cs->lag_bytes = r->received_lsn > c->acked_end ?
-			r->received_lsn - c->acked_end : 0;
+			r->received_lsn - c->acked_end :
+			0;
 		cs->over_lag_limit = c->over_lag;
 		cs->acks = c->acks;
 		cs->rewinds = c->rewinds;
@@ -176,7 +176,7 @@ static void
 wr_control_schema(wb_enc *e, wr_relay *r, const wbc_request *req)
 {
 	const wr_relversion *v;
-	char		msg[160];
+	char				 msg[160];
 
 	if (!req->has_relid || !req->has_schema_version)
 	{
@@ -208,9 +208,9 @@ static void
 wr_control_backfill(wb_enc *e, wr_relay *r, const wbc_request *req)
 {
 	wbc_backfill out;
-	char		topic[WBE_TABLE_TOPIC_MAX + 1];
-	const char *code;
-	char		msg[600];
+	char		 topic[WBE_TABLE_TOPIC_MAX + 1];
+	const char	*code;
+	char		 msg[600];
 
 	if (!req->has_table || req->schema.ptr == NULL)
 	{
@@ -220,7 +220,8 @@ wr_control_backfill(wb_enc *e, wr_relay *r, const wbc_request *req)
 	}
 	if (r->state != WR_STATE_STREAMING)
 	{
-		wbc_enc_error(e, WBC_ERR_UNAVAILABLE, "the relay is not streaming; "
+		wbc_enc_error(e, WBC_ERR_UNAVAILABLE,
+					  "the relay is not streaming; "
 					  "ask again once it is");
 		return;
 	}
@@ -235,15 +236,15 @@ wr_control_backfill(wb_enc *e, wr_relay *r, const wbc_request *req)
 }
 
 /* Replies of a replay stop growing past this (at least one message). */
-#define WR_REPLAY_DEFAULT_BYTES		(256 * 1024)
-#define WR_REPLAY_MAX_BYTES			(8 * 1024 * 1024)
+#define WR_REPLAY_DEFAULT_BYTES (256 * 1024)
+#define WR_REPLAY_MAX_BYTES		(8 * 1024 * 1024)
 
 /* The durable consumer a request names; NULL after encoding an error. */
 static wr_consumer *
 wr_control_consumer(wb_enc *e, wr_relay *r, const wbc_request *req)
 {
 	wr_consumer *c;
-	char		msg[200];
+	char		 msg[200];
 
 	if (!req->has_consumer)
 	{
@@ -269,7 +270,7 @@ static void
 wr_control_hello(wb_enc *e, wr_relay *r, const wbc_request *req)
 {
 	wr_consumer *c = wr_control_consumer(e, r, req);
-	wbc_hello	h;
+	wbc_hello	 h;
 
 	if (c == NULL)
 		return;
@@ -288,7 +289,7 @@ static void
 wr_control_ack(wb_enc *e, wr_relay *r, const wbc_request *req)
 {
 	wr_consumer *c;
-	wr_wkey		key;
+	wr_wkey		 key;
 
 	if (!req->has_key)
 	{
@@ -333,12 +334,12 @@ wr_replay_selected(const wr_wentry *m, void *arg)
 static void
 wr_control_rewind(wr_relay *r, wr_consumer *c, wr_wkey after)
 {
-	char		reason[WR_REASON_MAX];
+	char reason[WR_REASON_MAX];
 
 	snprintf(reason, sizeof(reason),
 			 "durable consumer \"%s\" needs changes after " WR_LSN_FMT
-			 "/%u that the replay window no longer holds", c->name,
-			 WR_LSN_ARGS(after.lsn), after.pos);
+			 "/%u that the replay window no longer holds",
+			 c->name, WR_LSN_ARGS(after.lsn), after.pos);
 	if (wr_requests_rewind(&r->requests, reason))
 		c->rewinds++;
 }
@@ -347,10 +348,10 @@ static void
 wr_control_replay(wb_enc *e, wr_relay *r, const wbc_request *req)
 {
 	const wr_window *w = &r->window;
-	wr_consumer *c = NULL;
-	wr_wkey		after;
-	wr_wpage	page;
-	uint64_t	budget;
+	wr_consumer		*c = NULL;
+	wr_wkey			 after;
+	wr_wpage		 page;
+	uint64_t		 budget;
 
 	if (!req->has_key)
 	{
@@ -366,8 +367,8 @@ wr_control_replay(wb_enc *e, wr_relay *r, const wbc_request *req)
 
 	/* it needs what follows after again, whatever it released before */
 	if (c != NULL && wr_wkey_cmp(after, c->released_key) < 0)
-		c->released_key = wr_wkey_cmp(after, c->acked_key) > 0 ?
-			after : c->acked_key;
+		c->released_key = wr_wkey_cmp(after, c->acked_key) > 0 ? after :
+																 c->acked_key;
 	if (!wr_window_covers(w, after))
 	{
 		if (c == NULL)
@@ -376,8 +377,8 @@ wr_control_replay(wb_enc *e, wr_relay *r, const wbc_request *req)
 		else
 		{
 			wr_control_rewind(r, c, after);
-			wbc_enc_replay_start(e, WBC_REPLAY_REWIND, r->pub.run,
-								 r->pub.seq, false, 0);
+			wbc_enc_replay_start(e, WBC_REPLAY_REWIND, r->pub.run, r->pub.seq,
+								 false, 0);
 		}
 		return;
 	}
@@ -385,11 +386,11 @@ wr_control_replay(wb_enc *e, wr_relay *r, const wbc_request *req)
 	budget = req->max_bytes ? req->max_bytes : WR_REPLAY_DEFAULT_BYTES;
 	if (budget > WR_REPLAY_MAX_BYTES)
 		budget = WR_REPLAY_MAX_BYTES;
-	wr_window_page(w, after, budget, wr_replay_selected, (void *) req,
-				   &page);
+	wr_window_page(w, after, budget, wr_replay_selected, (void *) req, &page);
 	wbc_enc_replay_start(e, WBC_REPLAY_DATA, r->pub.run,
 						 page.end ? r->pub.seq :
-						 wr_window_at(w, page.last)->seq, page.end, page.n);
+									wr_window_at(w, page.last)->seq,
+						 page.end, page.n);
 	for (size_t i = page.first; page.n > 0 && i <= page.last; i++)
 	{
 		const wr_wentry *m = wr_window_at(w, i);
@@ -406,17 +407,20 @@ wr_control_identify(const wr_control *ctl, nng_pipe p, wr_authz_identity *id)
 	memset(id, 0, sizeof(*id));
 	id->transport = ctl->transport;
 	if (ctl->transport == WR_AUTHZ_IPC)
-		id->has_uid = nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID,
-										  &id->uid) == 0;
+	{
+		int rv = nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &id->uid);
+
+		id->has_uid = rv == 0;
+	}
 	else if (ctl->transport == WR_AUTHZ_TLS)
 	{
-		bool		verified = false;
+		bool verified = false;
+		int	 rv = nng_pipe_get_bool(p, NNG_OPT_TLS_VERIFIED, &verified);
 
-		id->verified = nng_pipe_get_bool(p, NNG_OPT_TLS_VERIFIED,
-										 &verified) == 0 && verified;
+		id->verified = rv == 0 && verified;
 #ifdef NNG_OPT_TLS_PEER_CN
 		{
-			char	   *cn = NULL;
+			char *cn = NULL;
 
 			if (id->verified &&
 				nng_pipe_get_string(p, NNG_OPT_TLS_PEER_CN, &cn) == 0)
@@ -462,11 +466,12 @@ wr_control_authorized(wb_enc *e, wr_control *ctl, wr_relay *r,
 					  const wbc_request *req, const wr_authz_identity *id)
 {
 	wr_authz_action action = WR_AUTHZ_READ;
-	char		why[300];
-	int64_t		now;
+	char			why[300];
+	int64_t			now;
 
 	if ((req->op == WBC_OP_HELLO || req->op == WBC_OP_ACK ||
-		 req->op == WBC_OP_REPLAY) && req->has_consumer)
+		 req->op == WBC_OP_REPLAY) &&
+		req->has_consumer)
 		action = WR_AUTHZ_CONSUMER;
 	else if (req->op == WBC_OP_BACKFILL)
 		action = WR_AUTHZ_ALL;
@@ -483,8 +488,8 @@ wr_control_authorized(wb_enc *e, wr_control *ctl, wr_relay *r,
 					   wr_op_name(req->op), why,
 					   (unsigned long long) ctl->refusals_unlogged);
 		else
-			wr_warning("control socket: refused %s: %s",
-					   wr_op_name(req->op), why);
+			wr_warning("control socket: refused %s: %s", wr_op_name(req->op),
+					   why);
 		ctl->refusal_logged_ms = now;
 		ctl->refusals_unlogged = 0;
 	}
@@ -545,11 +550,11 @@ wr_control_serve(wr_control *ctl, wr_relay *relay)
 {
 	for (;;)
 	{
-		nng_msg    *req;
-		nng_msg    *rep;
-		wb_enc		enc;
+		nng_msg			 *req;
+		nng_msg			 *rep;
+		wb_enc			  enc;
 		wr_authz_identity id;
-		int			rv;
+		int				  rv;
 
 		rv = nng_recvmsg(ctl->sock, &req, NNG_FLAG_NONBLOCK);
 		if (rv == NNG_EAGAIN)

@@ -35,12 +35,12 @@ struct wr_relay;
 
 typedef struct wr_control
 {
-	nng_socket	sock;
-	bool		open;
-	int			fd;				/* NNG_OPT_RECVFD */
-	wr_authz_transport transport;	/* of the control URL */
-	int64_t		refusal_logged_ms;	/* last refusal logged (wr_now_ms) */
-	uint64_t	refusals_unlogged;	/* refused since */
+	nng_socket		   sock;
+	bool			   open;
+	int				   fd;				  /* NNG_OPT_RECVFD */
+	wr_authz_transport transport;		  /* of the control URL */
+	int64_t			   refusal_logged_ms; /* last refusal logged (wr_now_ms) */
+	uint64_t		   refusals_unlogged; /* refused since */
 } wr_control;
 
 extern int	wr_control_open(wr_control *ctl, const char *url, char *errbuf,
@@ -48,4 +48,4 @@ extern int	wr_control_open(wr_control *ctl, const char *url, char *errbuf,
 extern void wr_control_close(wr_control *ctl);
 extern void wr_control_serve(wr_control *ctl, struct wr_relay *relay);
 
-#endif							/* WR_CONTROL_H */
+#endif /* WR_CONTROL_H */

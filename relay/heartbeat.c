@@ -13,15 +13,17 @@
 #include "log.h"
 
 /* a relay's own message: never held up by a synchronous standby */
-#define WR_TXN_HB_OPTIONS	"-c statement_timeout=5000 -c synchronous_commit=local"
+#define WR_TXN_HB_OPTIONS \
+	"-c statement_timeout=5000 -c synchronous_commit=local"
 #define WR_TXN_HB_SQL \
-	"SELECT pg_catalog.pg_logical_emit_message(true, '" WR_TXN_HB_PREFIX "', '')"
+	"SELECT pg_catalog.pg_logical_emit_message(true, '" WR_TXN_HB_PREFIX \
+	"', '')"
 
 static void
 wr_txn_hb_fail(wr_txn_hb *h, const char *what, const char *why)
 {
-	char		line[512];
-	size_t		n;
+	char   line[512];
+	size_t n;
 
 	snprintf(line, sizeof(line), "%s", why ? why : "");
 	n = strlen(line);
@@ -54,15 +56,16 @@ bool
 wr_txn_hb_start(wr_txn_hb *h, const char *conninfo, int64_t now_ms)
 {
 	if (h->state != WR_TXN_HB_IDLE)
-		return true;			/* the one under way has its deadline */
+		return true; /* the one under way has its deadline */
 	h->deadline_ms = now_ms + WR_TXN_HB_TIMEOUT_MS;
 	if (h->conn != NULL)
 		return wr_txn_hb_send(h);
 	{
-		const char *keys[] = {"dbname", "fallback_application_name",
-		"options", NULL};
+		const char *keys[] = {"dbname", "fallback_application_name", "options",
+							  NULL};
 		const char *vals[] = {conninfo ? conninfo : "",
-		"walbus-relay heartbeat", WR_TXN_HB_OPTIONS, NULL};
+							  "walbus-relay heartbeat", WR_TXN_HB_OPTIONS,
+							  NULL};
 
 		h->conn = PQconnectStartParams(keys, vals, 1);
 	}
@@ -84,7 +87,9 @@ wr_txn_hb_socket(const wr_txn_hb *h, short *events)
 	if (h->state == WR_TXN_HB_IDLE || h->conn == NULL)
 		return -1;
 	*events = h->state == WR_TXN_HB_CONNECTING &&
-		h->polling == PGRES_POLLING_WRITING ? POLLOUT : POLLIN;
+			h->polling == PGRES_POLLING_WRITING ?
+		POLLOUT :
+		POLLIN;
 	return PQsocket(h->conn);
 }
 
@@ -97,15 +102,17 @@ wr_txn_hb_deadline(const wr_txn_hb *h)
 bool
 wr_txn_hb_io(wr_txn_hb *h, int64_t now_ms)
 {
-	PGresult   *res;
-	bool		ok = true;
+	PGresult *res;
+	bool	  ok = true;
 
 	if (h->state == WR_TXN_HB_IDLE)
 		return false;
 	if (now_ms >= h->deadline_ms)
 	{
-		wr_txn_hb_fail(h, h->state == WR_TXN_HB_CONNECTING ?
-					   "cannot connect" : "pg_logical_emit_message failed",
+		wr_txn_hb_fail(h,
+					   h->state == WR_TXN_HB_CONNECTING ?
+						   "cannot connect" :
+						   "pg_logical_emit_message failed",
 					   "no answer within 10 s");
 		return false;
 	}
@@ -141,7 +148,7 @@ wr_txn_hb_io(wr_txn_hb *h, int64_t now_ms)
 		}
 		PQclear(res);
 		if (!ok)
-			return false;		/* the connection is closed */
+			return false; /* the connection is closed */
 	}
 	h->state = WR_TXN_HB_IDLE;
 	h->emitted++;

@@ -32,34 +32,35 @@
 
 #include <libpq-fe.h>
 
-#define WR_TXN_HB_PREFIX	"walbus.heartbeat"
+#define WR_TXN_HB_PREFIX "walbus.heartbeat"
 
 /* how long one heartbeat may take, connecting included */
-#define WR_TXN_HB_TIMEOUT_MS	10000
+#define WR_TXN_HB_TIMEOUT_MS 10000
 
 typedef enum wr_txn_hb_state
 {
-	WR_TXN_HB_IDLE,				/* no heartbeat under way */
-	WR_TXN_HB_CONNECTING,		/* PQconnectPoll until CONNECTION_OK */
-	WR_TXN_HB_RUNNING			/* the statement sent, its result awaited */
+	WR_TXN_HB_IDLE,		  /* no heartbeat under way */
+	WR_TXN_HB_CONNECTING, /* PQconnectPoll until CONNECTION_OK */
+	WR_TXN_HB_RUNNING	  /* the statement sent, its result awaited */
 } wr_txn_hb_state;
 
 typedef struct wr_txn_hb
 {
-	PGconn	   *conn;			/* NULL: connect at the next start */
-	wr_txn_hb_state state;
-	PostgresPollingStatusType polling;	/* CONNECTING: what libpq waits for */
-	int64_t		deadline_ms;	/* give up on the heartbeat under way then */
-	bool		failing;		/* the last attempt failed (logged) */
-	uint64_t	emitted;		/* heartbeats committed */
-	uint64_t	failed;			/* heartbeats given up on */
+	PGconn					 *conn; /* NULL: connect at the next start */
+	wr_txn_hb_state			  state;
+	PostgresPollingStatusType polling; /* CONNECTING: what libpq waits for */
+	int64_t	 deadline_ms; /* give up on the heartbeat under way then */
+	bool	 failing;	  /* the last attempt failed (logged) */
+	uint64_t emitted;	  /* heartbeats committed */
+	uint64_t failed;	  /* heartbeats given up on */
 } wr_txn_hb;
 
 /* Begin a heartbeat unless one is under way; false if it failed at once. */
-extern bool wr_txn_hb_start(wr_txn_hb *h, const char *conninfo, int64_t now_ms);
+extern bool wr_txn_hb_start(wr_txn_hb *h, const char *conninfo,
+							int64_t now_ms);
 
 /* The socket to poll and its events (POLLIN/POLLOUT), or -1: none. */
-extern int	wr_txn_hb_socket(const wr_txn_hb *h, short *events);
+extern int wr_txn_hb_socket(const wr_txn_hb *h, short *events);
 
 /*
  * Advance the heartbeat under way: after its socket's events, or at its
@@ -72,4 +73,4 @@ extern int64_t wr_txn_hb_deadline(const wr_txn_hb *h);
 
 extern void wr_txn_hb_close(wr_txn_hb *h);
 
-#endif							/* WR_HEARTBEAT_H */
+#endif /* WR_HEARTBEAT_H */

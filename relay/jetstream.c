@@ -20,24 +20,24 @@
 #include "log.h"
 #include "walbus_envelope.h"
 
-#define WR_JS_SUBJECT_ROOT	"walbus."
-#define WR_JS_SUBJECTS		"walbus.>"
-#define WR_JS_EXPECT_HEADER	"Nats-Expected-Last-Msg-Id"
+#define WR_JS_SUBJECT_ROOT		"walbus."
+#define WR_JS_SUBJECTS			"walbus.>"
+#define WR_JS_EXPECT_HEADER		"Nats-Expected-Last-Msg-Id"
 /* How long a resync's look at the stream's last message may take. */
 #define WR_JS_RESYNC_WAIT_MS	1000
 /* JetStream's "wrong last msg ID" (JSStreamWrongLastMsgIDErr) */
-#define WR_JS_ERR_WRONG_LAST_ID	10070
+#define WR_JS_ERR_WRONG_LAST_ID 10070
 
 /* How long connecting and JetStream API requests may take at start. */
-#define WR_JS_CONNECT_MS	5000
+#define WR_JS_CONNECT_MS		5000
 /* nats.c reconnects by itself; this often while a server is away. */
-#define WR_JS_RECONNECT_WAIT_MS	500
+#define WR_JS_RECONNECT_WAIT_MS 500
 /*
  * What nats.c buffers while reconnecting.  The ring (every frame until
  * acknowledged) is the relay's buffer, so nats.c's is kept small: a publish
  * beyond it is refused, and the frame published again from the ring.
  */
-#define WR_JS_RECONNECT_BUF	(64 * 1024)
+#define WR_JS_RECONNECT_BUF		(64 * 1024)
 
 static int64_t
 wr_js_now_ms(void)
@@ -64,9 +64,9 @@ wr_js_escaped(unsigned char c)
 
 typedef struct wr_js_out
 {
-	char	   *dst;
-	size_t		cap;
-	size_t		len;
+	char  *dst;
+	size_t cap;
+	size_t len;
 } wr_js_out;
 
 static void
@@ -95,7 +95,7 @@ wr_js_token(wr_js_out *o, const char *name, size_t len, bool quoted,
 			bool lead_underscore)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	size_t		n = 0;
+	size_t			  n = 0;
 
 	if (quoted)
 	{
@@ -107,7 +107,7 @@ wr_js_token(wr_js_out *o, const char *name, size_t len, bool quoted,
 		unsigned char c = (unsigned char) name[i];
 
 		if (quoted && c == '"')
-			i++;				/* "" is one quote */
+			i++; /* "" is one quote */
 		if (wr_js_escaped(c) || (n == 0 && c == '_' && lead_underscore))
 		{
 			wr_js_putc(o, '%');
@@ -126,7 +126,7 @@ wr_js_token(wr_js_out *o, const char *name, size_t len, bool quoted,
 static size_t
 wr_js_name_len(const char *s, size_t len, bool *quoted)
 {
-	size_t		i;
+	size_t i;
 
 	*quoted = len > 0 && s[0] == '"';
 	if (!*quoted)
@@ -146,14 +146,14 @@ wr_js_name_len(const char *s, size_t len, bool *quoted)
 		}
 		return i + 1;
 	}
-	return 0;					/* unterminated */
+	return 0; /* unterminated */
 }
 
 size_t
 wr_js_subject(char *dst, size_t cap, const char *topic, size_t len)
 {
-	wr_js_out	o = {dst, cap, 0};
-	size_t		mlen = strlen(WBE_TOPIC_MSG_PREFIX);
+	wr_js_out o = {dst, cap, 0};
+	size_t	  mlen = strlen(WBE_TOPIC_MSG_PREFIX);
 
 	wr_js_puts(&o, WR_JS_SUBJECT_ROOT);
 	if (len >= mlen && memcmp(topic, WBE_TOPIC_MSG_PREFIX, mlen) == 0)
@@ -165,8 +165,8 @@ wr_js_subject(char *dst, size_t cap, const char *topic, size_t len)
 		wr_js_token(&o, topic, len, false, false);
 	else
 	{
-		bool		quoted;
-		size_t		s = wr_js_name_len(topic, len, &quoted);
+		bool   quoted;
+		size_t s = wr_js_name_len(topic, len, &quoted);
 
 		if (s == 0 || s >= len || topic[s] != '.')
 			return 0;
@@ -194,9 +194,9 @@ static void
 wr_js_on_ack(jsCtx *ctx, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae,
 			 void *closure)
 {
-	wr_js	   *js = closure;
+	wr_js		*js = closure;
 	wr_js_result res = {msg, NATS_OK, 0, false};
-	bool		was_empty;
+	bool		 was_empty;
 
 	(void) ctx;
 	if (pa != NULL)
@@ -212,7 +212,7 @@ wr_js_on_ack(jsCtx *ctx, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae,
 	pthread_mutex_lock(&js->mu);
 	if (js->nresults == js->results_cap)
 	{
-		size_t		ncap = js->results_cap ? js->results_cap * 2 : 64;
+		size_t		  ncap = js->results_cap ? js->results_cap * 2 : 64;
 		wr_js_result *n = realloc(js->results, ncap * sizeof(*n));
 
 		if (n == NULL)
@@ -234,9 +234,9 @@ wr_js_on_ack(jsCtx *ctx, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae,
 	pthread_mutex_unlock(&js->mu);
 	if (was_empty)
 	{
-		ssize_t		rc = write(js->wake[1], "", 1);
+		ssize_t rc = write(js->wake[1], "", 1);
 
-		(void) rc;				/* full pipe: a wake-up is pending anyway */
+		(void) rc; /* full pipe: a wake-up is pending anyway */
 	}
 }
 
@@ -262,12 +262,12 @@ wr_js_fail(char *errbuf, size_t errlen, const char *what, natsStatus s,
 static int
 wr_js_ensure_stream(wr_js *js, char *errbuf, size_t errlen)
 {
-	jsStreamInfo *si = NULL;
-	jsErrCode	jerr = 0;
-	natsStatus	s;
+	jsStreamInfo  *si = NULL;
+	jsErrCode	   jerr = 0;
+	natsStatus	   s;
 	jsStreamConfig sc;
-	const char *subjects[] = {WR_JS_SUBJECTS};
-	bool		ok = false;
+	const char	  *subjects[] = {WR_JS_SUBJECTS};
+	bool		   ok = false;
 
 	s = js_GetStreamInfo(&si, js->ctx, js->stream, NULL, &jerr);
 	if (s == NATS_OK)
@@ -277,29 +277,33 @@ wr_js_ensure_stream(wr_js *js, char *errbuf, size_t errlen)
 				strcmp(si->Config->Subjects[i], ">") == 0)
 				ok = true;
 		if (!ok)
-			snprintf(errbuf, errlen, "JetStream: stream \"%s\" exists but "
+			snprintf(errbuf, errlen,
+					 "JetStream: stream \"%s\" exists but "
 					 "does not take the subjects %s: add them to it "
 					 "(nats stream edit) or name another stream with "
-					 "jetstream_stream", js->stream, WR_JS_SUBJECTS);
+					 "jetstream_stream",
+					 js->stream, WR_JS_SUBJECTS);
 		else if (si->Config->Duplicates == 0)
 			wr_warning("JetStream stream \"%s\" has no duplicate window: "
 					   "frames a restarted relay publishes again are stored "
-					   "twice", js->stream);
+					   "twice",
+					   js->stream);
 		else
 			wr_info("JetStream stream \"%s\" exists (%" PRIu64 " messages, "
-					"%" PRId64 " replicas)", js->stream, si->State.Msgs,
-					si->Config->Replicas);
+					"%" PRId64 " replicas)",
+					js->stream, si->State.Msgs, si->Config->Replicas);
 		/* the relay never edits a stream: only says it differs */
 		if (ok && si->Config->Replicas != js->replicas)
 			wr_warning("JetStream stream \"%s\" has %" PRId64 " replicas, "
 					   "jetstream_replicas is %d: it is used as it is (nats "
-					   "stream edit changes it)", js->stream,
-					   si->Config->Replicas, js->replicas);
+					   "stream edit changes it)",
+					   js->stream, si->Config->Replicas, js->replicas);
 		jsStreamInfo_Destroy(si);
 		return ok ? 0 : -1;
 	}
 	if (s != NATS_NOT_FOUND && jerr != JSStreamNotFoundErr)
-		return wr_js_fail(errbuf, errlen, "cannot look up the stream", s, jerr);
+		return wr_js_fail(errbuf, errlen, "cannot look up the stream", s,
+						  jerr);
 
 	jsStreamConfig_Init(&sc);
 	sc.Name = js->stream;
@@ -312,8 +316,9 @@ wr_js_ensure_stream(wr_js *js, char *errbuf, size_t errlen)
 	if (s != NATS_OK)
 		return wr_js_fail(errbuf, errlen, "cannot create the stream", s, jerr);
 	wr_info("created JetStream stream \"%s\" (subjects %s, file storage, "
-			"duplicate window %d s, %d replicas)", js->stream, WR_JS_SUBJECTS,
-			WR_JS_DUPLICATE_WINDOW_S, js->replicas);
+			"duplicate window %d s, %d replicas)",
+			js->stream, WR_JS_SUBJECTS, WR_JS_DUPLICATE_WINDOW_S,
+			js->replicas);
 	jsStreamInfo_Destroy(si);
 	return 0;
 }
@@ -322,9 +327,9 @@ int
 wr_js_open(wr_js *js, const wr_config *cfg, char *errbuf, size_t errlen)
 {
 	natsOptions *opts = NULL;
-	jsOptions	jo;
-	natsStatus	s;
-	int			rc = -1;
+	jsOptions	 jo;
+	natsStatus	 s;
+	int			 rc = -1;
 
 	memset(js, 0, sizeof(*js));
 	js->wake[0] = js->wake[1] = -1;
@@ -352,10 +357,10 @@ wr_js_open(wr_js *js, const wr_config *cfg, char *errbuf, size_t errlen)
 		(s = natsOptions_SetName(opts, "walbus-relay")) != NATS_OK ||
 		(s = natsOptions_SetTimeout(opts, WR_JS_CONNECT_MS)) != NATS_OK ||
 		(s = natsOptions_SetMaxReconnect(opts, -1)) != NATS_OK ||
-		(s = natsOptions_SetReconnectWait(opts,
-										  WR_JS_RECONNECT_WAIT_MS)) != NATS_OK ||
-		(s = natsOptions_SetReconnectBufSize(opts,
-											 WR_JS_RECONNECT_BUF)) != NATS_OK)
+		(s = natsOptions_SetReconnectWait(opts, WR_JS_RECONNECT_WAIT_MS)) !=
+			NATS_OK ||
+		(s = natsOptions_SetReconnectBufSize(opts, WR_JS_RECONNECT_BUF)) !=
+			NATS_OK)
 	{
 		wr_js_fail(errbuf, errlen, "cannot set connection options", s, 0);
 		goto done;
@@ -363,10 +368,12 @@ wr_js_open(wr_js *js, const wr_config *cfg, char *errbuf, size_t errlen)
 	if ((cfg->jetstream_tls_ca != NULL &&
 		 ((s = natsOptions_SetSecure(opts, true)) != NATS_OK ||
 		  (s = natsOptions_LoadCATrustedCertificates(opts,
-													  cfg->jetstream_tls_ca)) != NATS_OK)) ||
+													 cfg->jetstream_tls_ca)) !=
+			  NATS_OK)) ||
 		(cfg->jetstream_tls_cert != NULL &&
 		 (s = natsOptions_LoadCertificatesChain(opts, cfg->jetstream_tls_cert,
-												cfg->jetstream_tls_key)) != NATS_OK) ||
+												cfg->jetstream_tls_key)) !=
+			 NATS_OK) ||
 		(cfg->jetstream_creds != NULL &&
 		 (s = natsOptions_SetUserCredentialsFromFiles(opts,
 													  cfg->jetstream_creds,
@@ -457,7 +464,7 @@ wr_js_push(wr_js *js)
 {
 	if (js->count == js->cap)
 	{
-		size_t		ncap = js->cap ? js->cap * 2 : 2 * WR_JS_MAX_INFLIGHT;
+		size_t		 ncap = js->cap ? js->cap * 2 : 2 * WR_JS_MAX_INFLIGHT;
 		wr_js_entry *n = malloc(ncap * sizeof(*n));
 
 		if (n == NULL)
@@ -479,8 +486,8 @@ static void
 wr_js_send(wr_js *js, wr_js_entry *e, int64_t now)
 {
 	jsPubOptions po;
-	natsMsg    *m = e->msg;
-	natsStatus	s;
+	natsMsg		*m = e->msg;
+	natsStatus	 s;
 
 	jsPubOptions_Init(&po);
 	po.MaxWait = WR_JS_ACK_WAIT_MS;
@@ -497,7 +504,7 @@ wr_js_send(wr_js *js, wr_js_entry *e, int64_t now)
 		s = js_PublishMsgAsync(js->ctx, &m, &po);
 	if (s == NATS_OK)
 	{
-		char	   *chain = strdup(e->id);
+		char *chain = strdup(e->id);
 
 		e->state = WR_JS_INFLIGHT;
 		if (chain != NULL)
@@ -506,7 +513,7 @@ wr_js_send(wr_js *js, wr_js_entry *e, int64_t now)
 			js->chain = chain;
 		}
 		else
-			js->resync = true;	/* out of memory: start again from the stream */
+			js->resync = true; /* out of memory: start again from the stream */
 		return;
 	}
 	if (!js->failing)
@@ -524,24 +531,23 @@ wr_js_publish(wr_js *js, const char *topic, size_t topic_len, uint64_t lsn,
 			  uint32_t first_pos, uint32_t last_pos, const void *body,
 			  size_t len)
 {
-	size_t		cap = strlen(WR_JS_SUBJECT_ROOT) + 3 * topic_len + 8;
-	char	   *subject = NULL;
-	char	   *id = NULL;
-	size_t		slen;
-	natsMsg    *msg = NULL;
+	size_t		 cap = strlen(WR_JS_SUBJECT_ROOT) + 3 * topic_len + 8;
+	char		*subject = NULL;
+	char		*id = NULL;
+	size_t		 slen;
+	natsMsg		*msg = NULL;
 	wr_js_entry *e;
 
 	if (!js->enabled)
 		return;
-	if ((subject = malloc(cap)) == NULL ||
-		(id = malloc(cap + 40)) == NULL)
+	if ((subject = malloc(cap)) == NULL || (id = malloc(cap + 40)) == NULL)
 		goto fail;
 	slen = wr_js_subject(subject, cap, topic, topic_len);
 	if (slen == 0 || slen >= cap)
 		goto fail;
 	/* the same frame published again has the same id: JetStream drops it */
-	snprintf(id, cap + 40, "%016" PRIX64 ":%u:%u:%s", lsn, first_pos,
-			 last_pos, subject + strlen(WR_JS_SUBJECT_ROOT));
+	snprintf(id, cap + 40, "%016" PRIX64 ":%u:%u:%s", lsn, first_pos, last_pos,
+			 subject + strlen(WR_JS_SUBJECT_ROOT));
 	if (natsMsg_Create(&msg, subject, NULL, body, (int) len) != NATS_OK ||
 		natsMsgHeader_Set(msg, "Nats-Msg-Id", id) != NATS_OK ||
 		(e = wr_js_push(js)) == NULL)
@@ -566,7 +572,8 @@ fail:
 	js->errors++;
 	wr_warning("JetStream: cannot build the message of a frame on topic "
 			   "%.*s (out of memory or a malformed topic): it is not "
-			   "published there", (int) topic_len, topic);
+			   "published there",
+			   (int) topic_len, topic);
 	natsMsg_Destroy(msg);
 	free(subject);
 	free(id);
@@ -597,8 +604,9 @@ bool
 wr_js_full(wr_js *js)
 {
 	/* paused, it reads again once half are acknowledged: fewer turns */
-	bool		full = js->enabled &&
-		js->count >= (js->paused ? WR_JS_MAX_INFLIGHT / 2 : WR_JS_MAX_INFLIGHT);
+	bool full = js->enabled &&
+		js->count >=
+			(js->paused ? WR_JS_MAX_INFLIGHT / 2 : WR_JS_MAX_INFLIGHT);
 
 	/* routine under load (it is the flow control), hence debug */
 	if (full != js->paused)
@@ -606,7 +614,8 @@ wr_js_full(wr_js *js)
 		js->paused = full;
 		if (full)
 			wr_debug("JetStream has %d frames unacknowledged: pausing the "
-					 "stream until it acknowledges", WR_JS_MAX_INFLIGHT);
+					 "stream until it acknowledges",
+					 WR_JS_MAX_INFLIGHT);
 		else
 			wr_debug("JetStream caught up: resuming the stream");
 	}
@@ -616,7 +625,7 @@ wr_js_full(wr_js *js)
 int64_t
 wr_js_wake(const wr_js *js)
 {
-	int64_t		wake = INT64_MAX;
+	int64_t wake = INT64_MAX;
 
 	for (size_t i = 0; js->enabled && i < js->count; i++)
 	{
@@ -689,7 +698,7 @@ wr_js_id_key(const char *id, uint64_t *lsn, uint32_t *last_pos)
 static void
 wr_js_resync(wr_js *js, int64_t now)
 {
-	natsMsg    *last = NULL;
+	natsMsg	   *last = NULL;
 	jsOptions	jo;
 	const char *last_id = NULL;
 	jsErrCode	jerr = 0;
@@ -706,13 +715,12 @@ wr_js_resync(wr_js *js, int64_t now)
 
 		if (e->state == WR_JS_INFLIGHT ||
 			(e->state == WR_JS_RETRY && e->retry_at > now))
-			return;				/* not yet: wait for them */
+			return; /* not yet: wait for them */
 	}
 	/* on the loop: bounded short, an outage is retried every second */
 	jsOptions_Init(&jo);
 	jo.Wait = WR_JS_RESYNC_WAIT_MS;
-	s = js_GetLastMsg(&last, js->ctx, js->stream, WR_JS_SUBJECTS, &jo,
-					  &jerr);
+	s = js_GetLastMsg(&last, js->ctx, js->stream, WR_JS_SUBJECTS, &jo, &jerr);
 	if (s == NATS_OK)
 	{
 		if (natsMsgHeader_Get(last, "Nats-Msg-Id", &last_id) != NATS_OK)
@@ -725,7 +733,7 @@ wr_js_resync(wr_js *js, int64_t now)
 		}
 	}
 	else if (s != NATS_NOT_FOUND && jerr != JSNoMessageFoundErr)
-		goto later;				/* no server now: try again later */
+		goto later; /* no server now: try again later */
 
 	/* what the stream has already, up to its last key, is stored */
 	while (have_key && js->count > 0)
@@ -801,7 +809,7 @@ wr_js_result_apply(wr_js *js, const wr_js_result *res, int64_t now)
 
 	if (e == NULL)
 	{
-		natsMsg_Destroy(res->msg);	/* cannot happen: not ours */
+		natsMsg_Destroy(res->msg); /* cannot happen: not ours */
 		return;
 	}
 	if (res->err == NATS_OK)
@@ -846,9 +854,9 @@ wr_js_result_apply(wr_js *js, const wr_js_result *res, int64_t now)
 void
 wr_js_service(wr_js *js, int64_t now)
 {
-	char		buf[256];
+	char		  buf[256];
 	wr_js_result *results;
-	size_t		n;
+	size_t		  n;
 
 	if (!js->enabled)
 		return;

@@ -58,28 +58,28 @@
 #include "config.h"
 
 /* Frames published and not yet acknowledged before the stream pauses. */
-#define WR_JS_MAX_INFLIGHT	1024
+#define WR_JS_MAX_INFLIGHT		 1024
 /* How long JetStream has to acknowledge one publish. */
-#define WR_JS_ACK_WAIT_MS	3000
+#define WR_JS_ACK_WAIT_MS		 3000
 /* Delay before a refused or unacknowledged frame is published again. */
-#define WR_JS_RETRY_MS		1000
+#define WR_JS_RETRY_MS			 1000
 /* JetStream's duplicate window of a stream the relay creates. */
-#define WR_JS_DUPLICATE_WINDOW_S	120
+#define WR_JS_DUPLICATE_WINDOW_S 120
 
 typedef enum wr_js_state
 {
-	WR_JS_INFLIGHT,				/* nats.c owns the message */
-	WR_JS_RETRY,				/* ours again: publish it at retry_at */
+	WR_JS_INFLIGHT, /* nats.c owns the message */
+	WR_JS_RETRY,	/* ours again: publish it at retry_at */
 	WR_JS_ACKED
 } wr_js_state;
 
 typedef struct wr_js_entry
 {
-	natsMsg    *msg;			/* NULL once acknowledged */
-	char	   *id;				/* its Nats-Msg-Id */
-	uint64_t	lsn;			/* the key of its last change */
+	natsMsg	   *msg; /* NULL once acknowledged */
+	char	   *id;	 /* its Nats-Msg-Id */
+	uint64_t	lsn; /* the key of its last change */
 	uint32_t	last_pos;
-	uint64_t	end_lsn;		/* a transaction ends with it; 0: none */
+	uint64_t	end_lsn; /* a transaction ends with it; 0: none */
 	wr_js_state state;
 	int64_t		retry_at;
 } wr_js_entry;
@@ -87,37 +87,37 @@ typedef struct wr_js_entry
 /* An acknowledgement (or failure) handed from nats.c's thread. */
 typedef struct wr_js_result
 {
-	natsMsg    *msg;
-	natsStatus	err;			/* NATS_OK: stored (or a duplicate) */
-	jsErrCode	errcode;
-	bool		duplicate;
+	natsMsg	  *msg;
+	natsStatus err; /* NATS_OK: stored (or a duplicate) */
+	jsErrCode  errcode;
+	bool	   duplicate;
 } wr_js_result;
 
 typedef struct wr_js
 {
-	bool		enabled;
+	bool			enabled;
 	natsConnection *nc;
-	jsCtx	   *ctx;
-	const char *stream;			/* owned by the config */
-	int			replicas;		/* of the stream if the relay creates it */
+	jsCtx		   *ctx;
+	const char	   *stream;	  /* owned by the config */
+	int				replicas; /* of the stream if the relay creates it */
 
 	/* the frames sent, oldest first: a ring that grows when needed */
 	wr_js_entry *ring;
-	size_t		cap;
-	size_t		head;
-	size_t		count;
-	uint64_t	acked_end;		/* see wr_js_acked */
+	size_t		 cap;
+	size_t		 head;
+	size_t		 count;
+	uint64_t	 acked_end; /* see wr_js_acked */
 
 	/* filled by the ack handler, taken by wr_js_service */
 	pthread_mutex_t mu;
-	bool		mu_init;
-	wr_js_result *results;
-	size_t		nresults;
-	size_t		results_cap;
-	int			wake[2];		/* pipe: [0] polled by the loop */
+	bool			mu_init;
+	wr_js_result   *results;
+	size_t			nresults;
+	size_t			results_cap;
+	int				wake[2]; /* pipe: [0] polled by the loop */
 
-	bool		failing;		/* in an outage, logged once */
-	bool		paused;			/* wr_js_full said so last time */
+	bool failing; /* in an outage, logged once */
+	bool paused;  /* wr_js_full said so last time */
 
 	/*
 	 * Order: the id the next publish names as the stream's last message
@@ -125,19 +125,19 @@ typedef struct wr_js
 	 * failed or was refused since the last resynchronisation, and how
 	 * often in a row the frame after the stream's own last was refused.
 	 */
-	char	   *chain;
-	bool		resync;
-	char	   *resynced_to;	/* the last message at the last resync */
-	bool		refused_since_resync;
-	int			refused_at_last;
+	char *chain;
+	bool  resync;
+	char *resynced_to; /* the last message at the last resync */
+	bool  refused_since_resync;
+	int	  refused_at_last;
 
 	/* counters for logs and tests */
-	uint64_t	published;		/* frames stored (acknowledged) */
-	uint64_t	duplicates;		/* acknowledged as duplicates */
-	uint64_t	retries;
-	uint64_t	refused;		/* refused as out of order: sent again */
-	uint64_t	skipped;		/* found in the stream at a resync */
-	uint64_t	errors;			/* frames that could not be built */
+	uint64_t published;	 /* frames stored (acknowledged) */
+	uint64_t duplicates; /* acknowledged as duplicates */
+	uint64_t retries;
+	uint64_t refused; /* refused as out of order: sent again */
+	uint64_t skipped; /* found in the stream at a resync */
+	uint64_t errors;  /* frames that could not be built */
 } wr_js;
 
 extern int	wr_js_open(wr_js *js, const wr_config *cfg, char *errbuf,
@@ -155,7 +155,7 @@ extern void wr_js_publish(wr_js *js, const char *topic, size_t topic_len,
 extern void wr_js_txn_end(wr_js *js, uint64_t end_lsn);
 
 /* The pipe to poll for POLLIN; -1 when disabled. */
-extern int	wr_js_fd(const wr_js *js);
+extern int wr_js_fd(const wr_js *js);
 /* Take acknowledgements and publish again what is due. */
 extern void wr_js_service(wr_js *js, int64_t now_ms);
 /* When wr_js_service has a retry due; INT64_MAX: none. */
@@ -179,4 +179,4 @@ wr_js_acked(const wr_js *js)
 extern size_t wr_js_subject(char *dst, size_t cap, const char *topic,
 							size_t len);
 
-#endif							/* WR_JETSTREAM_H */
+#endif /* WR_JETSTREAM_H */

@@ -39,9 +39,9 @@ wr_listen_kind_of(const char *url)
 bool
 wr_listen_loopback(const char *url)
 {
-	nng_url    *u;
+	nng_url		 *u;
 	unsigned char addr[16];
-	bool		loopback = false;
+	bool		  loopback = false;
 
 	if (nng_url_parse(&u, url) != 0)
 		return false;
@@ -59,11 +59,11 @@ wr_listen_loopback(const char *url)
 static char *
 wr_read_pem(const char *path)
 {
-	FILE	   *f = fopen(path, "r");
-	char	   *buf = NULL;
-	size_t		len = 0;
-	size_t		cap = 0;
-	size_t		n;
+	FILE  *f = fopen(path, "r");
+	char  *buf = NULL;
+	size_t len = 0;
+	size_t cap = 0;
+	size_t n;
 
 	if (f == NULL)
 		return NULL;
@@ -71,8 +71,7 @@ wr_read_pem(const char *path)
 	{
 		if (cap - len < 4096)
 		{
-			char	   *grown = cap > (1 << 20) ? NULL :
-				realloc(buf, cap + 8192);
+			char *grown = cap > (1 << 20) ? NULL : realloc(buf, cap + 8192);
 
 			if (grown == NULL)
 			{
@@ -98,18 +97,20 @@ wr_read_pem(const char *path)
  * identify their client to the control socket's rules, authz.h).
  */
 static int
-wr_listen_tls(nng_listener l, const char *url, const char *what,
-			  char *errbuf, size_t errlen)
+wr_listen_tls(nng_listener l, const char *url, const char *what, char *errbuf,
+			  size_t errlen)
 {
 	const wr_listen_security *sec = &wr_security;
-	nng_tls_config *tls = NULL;
-	char	   *cert = NULL;
-	char	   *key = NULL;
-	int			rv;
+	nng_tls_config			 *tls = NULL;
+	char					 *cert = NULL;
+	char					 *key = NULL;
+	nng_tls_auth_mode		  auth;
+	int						  rv;
 
 	if (sec->tls_cert == NULL || sec->tls_key == NULL)
 	{
-		snprintf(errbuf, errlen, "the %s URL \"%s\" is tls+tcp, but the "
+		snprintf(errbuf, errlen,
+				 "the %s URL \"%s\" is tls+tcp, but the "
 				 "relay has no certificate: set tls_cert and tls_key "
 				 "(--tls-cert, --tls-key; docs/RELAY.md, \"Security\")",
 				 what, url);
@@ -117,7 +118,8 @@ wr_listen_tls(nng_listener l, const char *url, const char *what,
 	}
 	if (sec->tls_require_client_cert && sec->tls_ca == NULL)
 	{
-		snprintf(errbuf, errlen, "tls_require_client_cert is set but tls_ca "
+		snprintf(errbuf, errlen,
+				 "tls_require_client_cert is set but tls_ca "
 				 "is not: name the CA file that client certificates must "
 				 "chain to (--tls-ca)");
 		return NNG_EINVAL;
@@ -131,26 +133,31 @@ wr_listen_tls(nng_listener l, const char *url, const char *what,
 		free(cert);
 		return NNG_EINVAL;
 	}
+	if (sec->tls_ca == NULL)
+		auth = NNG_TLS_AUTH_MODE_NONE;
+	else if (sec->tls_require_client_cert)
+		auth = NNG_TLS_AUTH_MODE_REQUIRED;
+	else
+		auth = NNG_TLS_AUTH_MODE_OPTIONAL;
 	if ((rv = nng_tls_config_alloc(&tls, NNG_TLS_MODE_SERVER)) != 0)
 		snprintf(errbuf, errlen, "nng_tls_config_alloc: %s", nng_strerror(rv));
 	else if ((rv = nng_tls_config_own_cert(tls, cert, key, NULL)) != 0)
-		snprintf(errbuf, errlen, "tls_cert \"%s\" and tls_key \"%s\" are not "
+		snprintf(errbuf, errlen,
+				 "tls_cert \"%s\" and tls_key \"%s\" are not "
 				 "a PEM certificate and its unencrypted key: %s",
 				 sec->tls_cert, sec->tls_key, nng_strerror(rv));
 	else if (sec->tls_ca != NULL &&
 			 (rv = nng_tls_config_ca_file(tls, sec->tls_ca)) != 0)
 		snprintf(errbuf, errlen, "tls_ca \"%s\" holds no PEM certificate: %s",
 				 sec->tls_ca, nng_strerror(rv));
-	else if ((rv = nng_tls_config_auth_mode(tls, sec->tls_ca == NULL ?
-											NNG_TLS_AUTH_MODE_NONE :
-											sec->tls_require_client_cert ?
-											NNG_TLS_AUTH_MODE_REQUIRED :
-											NNG_TLS_AUTH_MODE_OPTIONAL)) != 0)
+	else if ((rv = nng_tls_config_auth_mode(tls, auth)) != 0)
 		snprintf(errbuf, errlen, "nng_tls_config_auth_mode: %s",
 				 nng_strerror(rv));
 	else if ((rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, tls)) != 0)
-		snprintf(errbuf, errlen, "cannot give the %s listener \"%s\" its TLS "
-				 "configuration: %s", what, url, nng_strerror(rv));
+		snprintf(errbuf, errlen,
+				 "cannot give the %s listener \"%s\" its TLS "
+				 "configuration: %s",
+				 what, url, nng_strerror(rv));
 	/* the listener holds its own reference */
 	if (tls != NULL)
 		nng_tls_config_free(tls);
@@ -170,16 +177,18 @@ wr_listen_check_plain(const char *url, const char *what, char *errbuf,
 {
 	if (wr_security.trusted_network || wr_listen_loopback(url))
 		return 0;
-	snprintf(errbuf, errlen, "refusing to listen on the unencrypted %s URL "
+	snprintf(errbuf, errlen,
+			 "refusing to listen on the unencrypted %s URL "
 			 "\"%s\" beyond loopback: anyone who reaches it reads every "
 			 "change%s; use tls+tcp:// with tls_cert, tls_key and tls_ca, or "
 			 "ipc://, or say the network is trusted with --trusted-network "
-			 "(trusted_network = true)", what, url,
+			 "(trusted_network = true)",
+			 what, url,
 			 strcmp(what, "control") == 0 ?
-			 " and can acknowledge for a durable consumer, which lets "
-			 "PostgreSQL drop WAL the consumer never applied" :
-			 " and, on the control socket, can acknowledge for a durable "
-			 "consumer, which lets PostgreSQL drop WAL it never applied");
+				 " and can acknowledge for a durable consumer, which lets "
+				 "PostgreSQL drop WAL the consumer never applied" :
+				 " and, on the control socket, can acknowledge for a durable "
+				 "consumer, which lets PostgreSQL drop WAL it never applied");
 	return NNG_EPERM;
 }
 
@@ -191,9 +200,9 @@ wr_listen_check_plain(const char *url, const char *what, char *errbuf,
 static int
 wr_claim_ipc(const char *path, const char *what, char *errbuf, size_t errlen)
 {
-	size_t		n = strlen(path) + sizeof(".lock");
-	char	   *lock = malloc(n);
-	int			fd;
+	size_t n = strlen(path) + sizeof(".lock");
+	char  *lock = malloc(n);
+	int	   fd;
 
 	if (lock == NULL)
 	{
@@ -204,16 +213,20 @@ wr_claim_ipc(const char *path, const char *what, char *errbuf, size_t errlen)
 	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 	{
-		snprintf(errbuf, errlen, "cannot create lock file \"%s\" for the %s "
-				 "socket: %s", lock, what, strerror(errno));
+		snprintf(errbuf, errlen,
+				 "cannot create lock file \"%s\" for the %s "
+				 "socket: %s",
+				 lock, what, strerror(errno));
 		free(lock);
 		return NNG_EPERM;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0)
 	{
-		snprintf(errbuf, errlen, "%s socket \"%s\" is in use by another "
+		snprintf(errbuf, errlen,
+				 "%s socket \"%s\" is in use by another "
 				 "walbus-relay (it holds \"%s\"): give each relay its own "
-				 "--bus and --control", what, path, lock);
+				 "--bus and --control",
+				 what, path, lock);
 		close(fd);
 		free(lock);
 		return NNG_EADDRINUSE;
@@ -227,7 +240,7 @@ wr_listen(nng_socket sock, const char *url, const char *what, char *errbuf,
 		  size_t errlen)
 {
 	nng_listener l;
-	int			rv;
+	int			 rv;
 
 	if (wr_listen_kind_of(url) == WR_LISTEN_PLAIN &&
 		(rv = wr_listen_check_plain(url, what, errbuf, errlen)) != 0)
@@ -257,11 +270,12 @@ wr_listen(nng_socket sock, const char *url, const char *what, char *errbuf,
 	}
 	if ((rv = nng_listener_start(l, 0)) != 0)
 	{
-		snprintf(errbuf, errlen, "cannot listen on %s URL \"%s\": %s%s",
-				 what, url, nng_strerror(rv),
+		snprintf(errbuf, errlen, "cannot listen on %s URL \"%s\": %s%s", what,
+				 url, nng_strerror(rv),
 				 rv == NNG_EADDRINUSE ?
-				 " (another walbus-relay may be using it: give each relay "
-				 "its own --bus and --control)" : "");
+					 " (another walbus-relay may be using it: give each relay "
+					 "its own --bus and --control)" :
+					 "");
 		nng_listener_close(l);
 		return rv;
 	}

@@ -35,28 +35,28 @@
 
 typedef struct wr_listen_security
 {
-	const char *tls_cert;		/* PEM certificate of tls+tcp listeners */
-	const char *tls_key;		/* its unencrypted PEM key */
-	const char *tls_ca;			/* PEM CAs client certificates must chain
-								 * to; NULL: client certificates unchecked */
-	bool		tls_require_client_cert;	/* refuse clients without one */
-	bool		trusted_network;	/* allow plain tcp beyond loopback */
+	const char *tls_cert; /* PEM certificate of tls+tcp listeners */
+	const char *tls_key;  /* its unencrypted PEM key */
+	const char *tls_ca;	  /* PEM CAs client certificates must chain
+						   * to; NULL: client certificates unchecked */
+	bool		tls_require_client_cert; /* refuse clients without one */
+	bool		trusted_network;		 /* allow plain tcp beyond loopback */
 } wr_listen_security;
 
 /* How a URL's clients reach the relay. */
 typedef enum wr_listen_kind
 {
-	WR_LISTEN_LOCAL,			/* ipc://, inproc:// */
-	WR_LISTEN_PLAIN,			/* tcp:// and other unencrypted transports */
-	WR_LISTEN_TLS				/* tls+tcp:// */
+	WR_LISTEN_LOCAL, /* ipc://, inproc:// */
+	WR_LISTEN_PLAIN, /* tcp:// and other unencrypted transports */
+	WR_LISTEN_TLS	 /* tls+tcp:// */
 } wr_listen_kind;
 
 /* The strings are not copied: they must outlive every listener. */
-extern void wr_listen_secure(const wr_listen_security *sec);
+extern void			  wr_listen_secure(const wr_listen_security *sec);
 extern wr_listen_kind wr_listen_kind_of(const char *url);
 /* Is a plain URL's host a loopback address (127.0.0.0/8, ::1, localhost)? */
 extern bool wr_listen_loopback(const char *url);
 extern int	wr_listen(nng_socket sock, const char *url, const char *what,
 					  char *errbuf, size_t errlen);
 
-#endif							/* WR_LISTEN_H */
+#endif /* WR_LISTEN_H */

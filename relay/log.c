@@ -13,9 +13,8 @@
 
 static wr_log_level wr_log_threshold = WR_LOG_INFO;
 
-const char *const wr_log_level_names[] = {
-	"error", "warning", "info", "debug", NULL
-};
+const char *const wr_log_level_names[] = {"error", "warning", "info", "debug",
+										  NULL};
 
 void
 wr_log_set_level(wr_log_level level)
@@ -24,10 +23,10 @@ wr_log_set_level(wr_log_level level)
 }
 
 void
-wr_log(wr_log_level level, const char *fmt,...)
+wr_log(wr_log_level level, const char *fmt, ...)
 {
-	char		line[2048];
-	va_list		ap;
+	char	line[2048];
+	va_list ap;
 
 	if (level > wr_log_threshold)
 		return;

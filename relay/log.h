@@ -24,12 +24,12 @@ typedef enum wr_log_level
 extern void wr_log_set_level(wr_log_level level);
 /* "error", "warning", "info", "debug" in wr_log_level's order, then NULL */
 extern const char *const wr_log_level_names[];
-extern void wr_log(wr_log_level level, const char *fmt,...)
-			__attribute__((format(printf, 2, 3)));
+extern void				 wr_log(wr_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 #define wr_error(...)	wr_log(WR_LOG_ERROR, __VA_ARGS__)
 #define wr_warning(...) wr_log(WR_LOG_WARNING, __VA_ARGS__)
 #define wr_info(...)	wr_log(WR_LOG_INFO, __VA_ARGS__)
 #define wr_debug(...)	wr_log(WR_LOG_DEBUG, __VA_ARGS__)
 
-#endif							/* WR_LOG_H */
+#endif /* WR_LOG_H */

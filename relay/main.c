@@ -35,10 +35,10 @@
 #include "tsource.h"
 
 /* Run ids fit in 53 bits, so JSON consumers hold them exactly. */
-#define WR_RUN_MASK			((UINT64_C(1) << 53) - 1)
+#define WR_RUN_MASK ((UINT64_C(1) << 53) - 1)
 
 /* First reconnect delay; each failure doubles it up to reconnect_max_delay. */
-#define WR_BACKOFF_BASE_MS	500
+#define WR_BACKOFF_BASE_MS 500
 
 volatile sig_atomic_t wr_stop_requested = 0;
 
@@ -76,7 +76,7 @@ wr_install_signals(void)
 static uint64_t
 wr_random64(void)
 {
-	uint64_t	v = 0;
+	uint64_t v = 0;
 
 	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
 		v = ((uint64_t) time(NULL) << 20) ^ (uint64_t) clock();
@@ -91,7 +91,7 @@ wr_random64(void)
 int
 wr_backoff_ms(const wr_config *cfg, int attempt)
 {
-	int64_t		d = WR_BACKOFF_BASE_MS;
+	int64_t d = WR_BACKOFF_BASE_MS;
 
 	for (int i = 0; i < attempt && d < cfg->reconnect_max_ms; i++)
 		d *= 2;
@@ -121,16 +121,17 @@ wr_resume(wr_relay *r)
 static wr_pg_rc
 wr_reconnect(wr_relay *r, const char *reason, bool at_once)
 {
-	char		why[sizeof(r->pg.errmsg)];
+	char why[sizeof(r->pg.errmsg)];
 
 	/* a copy: each failed attempt leaves its own message in pg.errmsg */
 	snprintf(why, sizeof(why), "%s", reason);
 	for (int attempt = 0;; attempt++)
 	{
-		int			delay = at_once && attempt == 0 ? 0 :
-			wr_backoff_ms(r->cfg, attempt);
-		wr_pg_rc	rc;
+		int		 delay = 0;
+		wr_pg_rc rc;
 
+		if (!at_once || attempt > 0)
+			delay = wr_backoff_ms(r->cfg, attempt);
 		if (delay > 0)
 			wr_warning("%s; reconnecting in %.1f s (attempt %d)", why,
 					   delay / 1000.0, attempt + 1);
@@ -166,7 +167,7 @@ wr_run(wr_relay *r)
 	for (;;)
 	{
 		wr_stream_rc src = wr_stream(r);
-		wr_pg_rc	rc;
+		wr_pg_rc	 rc;
 
 		if (src == WR_STREAM_STOPPED)
 			return 0;
@@ -184,7 +185,7 @@ wr_run(wr_relay *r)
 		}
 		else
 			rc = wr_reconnect(r, r->pg.errmsg, false);
-		if (rc == WR_PG_RETRY)	/* stop requested while waiting */
+		if (rc == WR_PG_RETRY) /* stop requested while waiting */
 			return 0;
 		if (rc == WR_PG_FATAL)
 		{
@@ -223,8 +224,8 @@ wr_wait_subscribers(wr_relay *r)
 static void
 wr_js_copy(void *arg, const wr_frame *f, const void *body, size_t len)
 {
-	wr_js_publish(arg, f->topic->name, f->topic->len, f->key.lsn,
-				  f->first.pos, f->key.pos, body, len);
+	wr_js_publish(arg, f->topic->name, f->topic->len, f->key.lsn, f->first.pos,
+				  f->key.pos, body, len);
 }
 
 /*
@@ -234,15 +235,14 @@ wr_js_copy(void *arg, const wr_frame *f, const void *body, size_t len)
 static bool
 wr_open_sockets(wr_relay *r)
 {
-	char		err[512];
-	uint64_t	run = wr_random64() & WR_RUN_MASK;
-	wr_listen_security sec = {
-		.tls_cert = r->cfg->tls_cert,
-		.tls_key = r->cfg->tls_key,
-		.tls_ca = r->cfg->tls_ca,
-		.tls_require_client_cert = r->cfg->tls_require_client_cert,
-		.trusted_network = r->cfg->trusted_network
-	};
+	char			   err[512];
+	uint64_t		   run = wr_random64() & WR_RUN_MASK;
+	wr_listen_security sec = {.tls_cert = r->cfg->tls_cert,
+							  .tls_key = r->cfg->tls_key,
+							  .tls_ca = r->cfg->tls_ca,
+							  .tls_require_client_cert =
+								  r->cfg->tls_require_client_cert,
+							  .trusted_network = r->cfg->trusted_network};
 
 	wr_listen_secure(&sec);
 	if (wr_pub_open(&r->pub, run ? run : 1, r->cfg->bus_urls, r->cfg->nbus,
@@ -284,7 +284,7 @@ wr_log_ready(const wr_relay *r)
 				"configured (see --durable)");
 	else
 	{
-		char		names[WR_MAX_CONSUMERS * (WR_CONSUMER_NAME_MAX + 2)] = "";
+		char names[WR_MAX_CONSUMERS * (WR_CONSUMER_NAME_MAX + 2)] = "";
 
 		for (int i = 0; i < r->cfg->ndurable; i++)
 		{
@@ -293,19 +293,19 @@ wr_log_ready(const wr_relay *r)
 			strcat(names, r->cfg->durable[i]);
 		}
 		wr_info("delivery is durable: the slot advances only past what "
-				"%s acknowledged; replay window %llu bytes", names,
-				(unsigned long long) r->cfg->window_bytes);
+				"%s acknowledged; replay window %llu bytes",
+				names, (unsigned long long) r->cfg->window_bytes);
 	}
 }
 
 int
 main(int argc, char **argv)
 {
-	wr_config	cfg;
-	wr_relay	r;
-	char		err[1024];
-	int			exit_code = 1;
-	wr_pg_rc	rc;
+	wr_config cfg;
+	wr_relay  r;
+	char	  err[1024];
+	int		  exit_code = 1;
+	wr_pg_rc  rc;
 
 	if (wr_config_load(&cfg, argc, argv, err, sizeof(err)) != 0)
 	{
@@ -320,7 +320,8 @@ main(int argc, char **argv)
 			exit_code = wr_check(&cfg, cfg.check_json);
 		else
 			exit_code = strcmp(cfg.command, "trigger-install") == 0 ?
-				wr_trigger_install(&cfg) : wr_trigger_remove(&cfg);
+				wr_trigger_install(&cfg) :
+				wr_trigger_remove(&cfg);
 		wr_config_free(&cfg);
 		return exit_code;
 	}

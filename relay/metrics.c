@@ -53,59 +53,59 @@
 #include "relay.h"
 
 #define WR_METRICS_PATH			"/metrics"
-#define WR_METRICS_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
+#define WR_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 /* Scrapers connect once every few seconds; anything more is abuse. */
-#define WR_METRICS_MAX_CONNECTIONS	16
+#define WR_METRICS_MAX_CONNECTIONS 16
 /* Seconds before an idle or stalled HTTP connection is closed. */
-#define WR_METRICS_IDLE_TIMEOUT		10
-#define WR_METRICS_BACKLOG			16
+#define WR_METRICS_IDLE_TIMEOUT	   10
+#define WR_METRICS_BACKLOG		   16
 
 /* A response starts at this size and doubles as needed. */
-#define WR_METRICS_TEXT_RESERVE		8192
+#define WR_METRICS_TEXT_RESERVE 8192
 
 typedef struct wr_metrics_consumer
 {
-	char		name[WR_CONSUMER_NAME_MAX + 1];
-	bool		connected;
-	uint64_t	acked_lsn;
-	uint64_t	lag_bytes;
-	uint64_t	acks;
+	char	 name[WR_CONSUMER_NAME_MAX + 1];
+	bool	 connected;
+	uint64_t acked_lsn;
+	uint64_t lag_bytes;
+	uint64_t acks;
 } wr_metrics_consumer;
 
 /* Everything a scrape reports: filled by the loop, copied by a scrape. */
 typedef struct wr_metrics_snapshot
 {
-	bool		streaming;
-	bool		paused;
-	uint64_t	transactions;
-	uint64_t	changes;
-	uint64_t	messages;
-	uint64_t	frames;
-	uint64_t	bytes;
-	uint64_t	publish_errors;
-	uint64_t	control_requests;
-	uint64_t	replays;
-	uint64_t	rewinds;
-	uint64_t	reconnects;
-	uint64_t	subscribers;
-	uint64_t	server_lsn;
-	uint64_t	flushed_lsn;
-	uint64_t	slot_lag_bytes;
-	uint64_t	window_bytes;
-	uint64_t	window_limit;
-	int			nconsumers;
+	bool				streaming;
+	bool				paused;
+	uint64_t			transactions;
+	uint64_t			changes;
+	uint64_t			messages;
+	uint64_t			frames;
+	uint64_t			bytes;
+	uint64_t			publish_errors;
+	uint64_t			control_requests;
+	uint64_t			replays;
+	uint64_t			rewinds;
+	uint64_t			reconnects;
+	uint64_t			subscribers;
+	uint64_t			server_lsn;
+	uint64_t			flushed_lsn;
+	uint64_t			slot_lag_bytes;
+	uint64_t			window_bytes;
+	uint64_t			window_limit;
+	int					nconsumers;
 	wr_metrics_consumer consumers[WR_MAX_CONSUMERS];
 } wr_metrics_snapshot;
 
 struct wr_metrics
 {
-	struct MHD_Daemon *daemon;
-	pthread_mutex_t lock;		/* guards snap, nothing else */
+	struct MHD_Daemon  *daemon;
+	pthread_mutex_t		lock; /* guards snap, nothing else */
 	wr_metrics_snapshot snap;
 
 	/* set before the HTTP thread starts, never changed: no lock */
-	double		start_time;		/* Unix time the relay started */
+	double		start_time; /* Unix time the relay started */
 	char		slot[64];
 	const char *source;
 };
@@ -113,20 +113,20 @@ struct wr_metrics
 /* A growing text buffer; the first failure sticks (checked at the end). */
 typedef struct wr_text
 {
-	char	   *buf;
-	size_t		len;
-	size_t		cap;
-	bool		failed;
+	char  *buf;
+	size_t len;
+	size_t cap;
+	bool   failed;
 } wr_text;
 
-static void wr_text_printf(wr_text *t, const char *fmt,...)
-			__attribute__((format(printf, 2, 3)));
+static void wr_text_printf(wr_text *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 static void
-wr_text_printf(wr_text *t, const char *fmt,...)
+wr_text_printf(wr_text *t, const char *fmt, ...)
 {
-	va_list		ap;
-	int			n;
+	va_list ap;
+	int		n;
 
 	if (t->failed)
 		return;
@@ -146,8 +146,8 @@ wr_text_printf(wr_text *t, const char *fmt,...)
 			return;
 		}
 		{
-			size_t		ncap = t->cap * 2 + (size_t) n;
-			char	   *nbuf = realloc(t->buf, ncap);
+			size_t ncap = t->cap * 2 + (size_t) n;
+			char  *nbuf = realloc(t->buf, ncap);
 
 			if (nbuf == NULL)
 			{
@@ -216,7 +216,7 @@ typedef struct wr_consumer_family
 	const char *name;
 	const char *type;
 	const char *help;
-	uint64_t	(*value) (const wr_metrics_consumer *c);
+	uint64_t (*value)(const wr_metrics_consumer *c);
 } wr_consumer_family;
 
 static uint64_t
@@ -245,16 +245,19 @@ wr_mc_acks(const wr_metrics_consumer *c)
 
 static const wr_consumer_family wr_consumer_families[] = {
 	{"walbus_relay_consumer_connected", "gauge",
-		"1 while a durable consumer holds the replay window (it made a "
-	"request within consumer_timeout).", wr_mc_connected},
+	 "1 while a durable consumer holds the replay window (it made a "
+	 "request within consumer_timeout).",
+	 wr_mc_connected},
 	{"walbus_relay_consumer_acked_lsn", "gauge",
-		"End of the last transaction a durable consumer acknowledged, as a "
-	"byte position.", wr_mc_acked_lsn},
+	 "End of the last transaction a durable consumer acknowledged, as a "
+	 "byte position.",
+	 wr_mc_acked_lsn},
 	{"walbus_relay_consumer_lag_bytes", "gauge",
-		"WAL received by the relay but not yet acknowledged by a durable "
-	"consumer.", wr_mc_lag_bytes},
+	 "WAL received by the relay but not yet acknowledged by a durable "
+	 "consumer.",
+	 wr_mc_lag_bytes},
 	{"walbus_relay_consumer_acks_total", "counter",
-	"Acknowledgements received from a durable consumer.", wr_mc_acks},
+	 "Acknowledgements received from a durable consumer.", wr_mc_acks},
 };
 
 /* The exposition text of one snapshot; docs/RELAY.md lists the same. */
@@ -273,19 +276,21 @@ wr_metrics_format(wr_text *t, const wr_metrics *m,
 	wr_text_printf(t, "walbus_relay_start_time_seconds %.3f\n", m->start_time);
 	wr_metric(t, "walbus_relay_streaming", "gauge",
 			  "1 while the relay streams from PostgreSQL, 0 while it "
-			  "connects or waits to reconnect.", s->streaming);
+			  "connects or waits to reconnect.",
+			  s->streaming);
 
 	wr_metric(t, "walbus_relay_transactions_total", "counter",
 			  "Transactions published on the bus.", s->transactions);
 	wr_metric(t, "walbus_relay_changes_total", "counter",
 			  "Changes (inserts, updates, deletes, truncated tables) "
-			  "published on the bus.", s->changes);
+			  "published on the bus.",
+			  s->changes);
 	wr_metric(t, "walbus_relay_messages_total", "counter",
-			  "Logical decoding messages published on the bus.",
-			  s->messages);
+			  "Logical decoding messages published on the bus.", s->messages);
 	wr_metric(t, "walbus_relay_frames_total", "counter",
 			  "Frames of changes and messages published on the bus "
-			  "(commit and heartbeat frames not counted).", s->frames);
+			  "(commit and heartbeat frames not counted).",
+			  s->frames);
 	wr_metric(t, "walbus_relay_published_bytes_total", "counter",
 			  "Bytes of every frame published on the bus.", s->bytes);
 	wr_metric(t, "walbus_relay_publish_errors_total", "counter",
@@ -295,8 +300,7 @@ wr_metrics_format(wr_text *t, const wr_metrics *m,
 	wr_metric(t, "walbus_relay_subscribers", "gauge",
 			  "Subscribers connected to the bus.", s->subscribers);
 	wr_metric(t, "walbus_relay_control_requests_total", "counter",
-			  "Requests answered on the control socket.",
-			  s->control_requests);
+			  "Requests answered on the control socket.", s->control_requests);
 	wr_metric(t, "walbus_relay_replays_total", "counter",
 			  "Replay requests served.", s->replays);
 	wr_metric(t, "walbus_relay_rewinds_total", "counter",
@@ -305,17 +309,21 @@ wr_metrics_format(wr_text *t, const wr_metrics *m,
 			  s->rewinds);
 	wr_metric(t, "walbus_relay_reconnects_total", "counter",
 			  "Reconnections to PostgreSQL after a lost connection or a "
-			  "rewind.", s->reconnects);
+			  "rewind.",
+			  s->reconnects);
 
 	wr_metric(t, "walbus_relay_server_lsn", "gauge",
 			  "The server's WAL end as last reported to the relay, as a "
-			  "byte position.", s->server_lsn);
+			  "byte position.",
+			  s->server_lsn);
 	wr_metric(t, "walbus_relay_flushed_lsn", "gauge",
 			  "The position the relay confirms to the slot as flushed, as "
-			  "a byte position.", s->flushed_lsn);
+			  "a byte position.",
+			  s->flushed_lsn);
 	wr_metric(t, "walbus_relay_slot_lag_bytes", "gauge",
 			  "WAL the slot keeps: the server's WAL end minus the flushed "
-			  "position.", s->slot_lag_bytes);
+			  "position.",
+			  s->slot_lag_bytes);
 
 	wr_metric(t, "walbus_relay_replay_window_bytes", "gauge",
 			  "Bytes of frames held in the replay window.", s->window_bytes);
@@ -329,7 +337,9 @@ wr_metrics_format(wr_text *t, const wr_metrics *m,
 
 	if (s->nconsumers == 0)
 		return;
-	for (size_t f = 0; f < sizeof(wr_consumer_families) / sizeof(wr_consumer_families[0]); f++)
+	for (size_t f = 0;
+		 f < sizeof(wr_consumer_families) / sizeof(wr_consumer_families[0]);
+		 f++)
 	{
 		const wr_consumer_family *fam = &wr_consumer_families[f];
 
@@ -347,10 +357,9 @@ wr_metrics_reply(struct MHD_Connection *conn, unsigned int status,
 				 const char *allow)
 {
 	struct MHD_Response *resp;
-	enum MHD_Result ret;
+	enum MHD_Result		 ret;
 
-	resp = MHD_create_response_from_buffer_with_free_callback(len, body,
-															  free);
+	resp = MHD_create_response_from_buffer_with_free_callback(len, body, free);
 	if (resp == NULL)
 	{
 		free(body);
@@ -360,7 +369,7 @@ wr_metrics_reply(struct MHD_Connection *conn, unsigned int status,
 								content_type) != MHD_YES ||
 		(allow != NULL &&
 		 MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow) !=
-		 MHD_YES))
+			 MHD_YES))
 	{
 		MHD_destroy_response(resp);
 		return MHD_NO;
@@ -374,7 +383,7 @@ static enum MHD_Result
 wr_metrics_reply_text(struct MHD_Connection *conn, unsigned int status,
 					  const char *text, const char *allow)
 {
-	char	   *body = strdup(text);
+	char *body = strdup(text);
 
 	if (body == NULL)
 		return MHD_NO;
@@ -389,18 +398,18 @@ wr_metrics_answer(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *upload_data, size_t *upload_data_size,
 				  void **req_cls)
 {
-	wr_metrics *m = cls;
+	wr_metrics		   *m = cls;
 	wr_metrics_snapshot snap;
-	wr_text		t = {0};
+	wr_text				t = {0};
 
 	(void) version;
 	(void) upload_data;
 	(void) upload_data_size;
 	(void) req_cls;
 	if (strcmp(url, WR_METRICS_PATH) != 0)
-		return wr_metrics_reply_text(conn, MHD_HTTP_NOT_FOUND,
-									 "404 not found: the metrics are at "
-									 WR_METRICS_PATH "\n", NULL);
+		return wr_metrics_reply_text(
+			conn, MHD_HTTP_NOT_FOUND,
+			"404 not found: the metrics are at " WR_METRICS_PATH "\n", NULL);
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
 		strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return wr_metrics_reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
@@ -422,15 +431,15 @@ wr_metrics_answer(void *cls, struct MHD_Connection *conn, const char *url,
 		return wr_metrics_reply_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
 									 "500 out of memory\n", NULL);
 	}
-	return wr_metrics_reply(conn, MHD_HTTP_OK, WR_METRICS_CONTENT_TYPE,
-							t.buf, t.len, NULL);
+	return wr_metrics_reply(conn, MHD_HTTP_OK, WR_METRICS_CONTENT_TYPE, t.buf,
+							t.len, NULL);
 }
 
 /* libmicrohttpd's messages (clients that vanish, ...): debug level. */
 static void
 wr_metrics_log(void *cls, const char *fmt, va_list ap)
 {
-	char		line[512];
+	char line[512];
 
 	(void) cls;
 	vsnprintf(line, sizeof(line), fmt, ap);
@@ -444,12 +453,12 @@ wr_metrics_log(void *cls, const char *fmt, va_list ap)
 static int
 wr_metrics_listen(const wr_config *cfg, char *errbuf, size_t errlen)
 {
-	struct addrinfo hints;
+	struct addrinfo	 hints;
 	struct addrinfo *res = NULL;
-	char		port[8];
-	int			fd = -1;
-	int			err = 0;
-	int			rc;
+	char			 port[8];
+	int				 fd = -1;
+	int				 err = 0;
+	int				 rc;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -459,16 +468,19 @@ wr_metrics_listen(const wr_config *cfg, char *errbuf, size_t errlen)
 	rc = getaddrinfo(cfg->metrics_host, port, &hints, &res);
 	if (rc != 0)
 	{
-		snprintf(errbuf, errlen, "cannot resolve the metrics address \"%s\": "
-				 "%s", cfg->metrics_listen, gai_strerror(rc));
+		snprintf(errbuf, errlen,
+				 "cannot resolve the metrics address \"%s\": "
+				 "%s",
+				 cfg->metrics_listen, gai_strerror(rc));
 		return -1;
 	}
 	for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next)
 	{
-		int			one = 1;
+		int one = 1;
 
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
-					SOCK_NONBLOCK, ai->ai_protocol);
+		fd = socket(ai->ai_family,
+					ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+					ai->ai_protocol);
 		if (fd < 0)
 		{
 			err = errno;
@@ -485,8 +497,10 @@ wr_metrics_listen(const wr_config *cfg, char *errbuf, size_t errlen)
 	}
 	freeaddrinfo(res);
 	if (fd < 0)
-		snprintf(errbuf, errlen, "cannot listen on the metrics address "
-				 "\"%s\": %s", cfg->metrics_listen, strerror(err));
+		snprintf(errbuf, errlen,
+				 "cannot listen on the metrics address "
+				 "\"%s\": %s",
+				 cfg->metrics_listen, strerror(err));
 	return fd;
 }
 
@@ -495,11 +509,11 @@ wr_metrics_start(wr_metrics **out, const wr_relay *r, char *errbuf,
 				 size_t errlen)
 {
 	const wr_config *cfg = r->cfg;
-	wr_metrics *m;
-	struct timespec wall;
-	sigset_t	stop_signals;
-	sigset_t	saved;
-	int			fd;
+	wr_metrics		*m;
+	struct timespec	 wall;
+	sigset_t		 stop_signals;
+	sigset_t		 saved;
+	int				 fd;
 
 	*out = NULL;
 	m = calloc(1, sizeof(wr_metrics));
@@ -529,17 +543,12 @@ wr_metrics_start(wr_metrics **out, const wr_relay *r, char *errbuf,
 	sigaddset(&stop_signals, SIGTERM);
 	sigaddset(&stop_signals, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &stop_signals, &saved);
-	m->daemon = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD |
-								 MHD_USE_ERROR_LOG,
-								 0, NULL, NULL, wr_metrics_answer, m,
-								 MHD_OPTION_LISTEN_SOCKET, fd,
-								 MHD_OPTION_CONNECTION_LIMIT,
-								 (unsigned int) WR_METRICS_MAX_CONNECTIONS,
-								 MHD_OPTION_CONNECTION_TIMEOUT,
-								 (unsigned int) WR_METRICS_IDLE_TIMEOUT,
-								 MHD_OPTION_EXTERNAL_LOGGER, wr_metrics_log,
-								 NULL,
-								 MHD_OPTION_END);
+	m->daemon = MHD_start_daemon(
+		MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+		wr_metrics_answer, m, MHD_OPTION_LISTEN_SOCKET, fd,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int) WR_METRICS_MAX_CONNECTIONS,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) WR_METRICS_IDLE_TIMEOUT,
+		MHD_OPTION_EXTERNAL_LOGGER, wr_metrics_log, NULL, MHD_OPTION_END);
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	if (m->daemon == NULL)
 	{
@@ -547,7 +556,8 @@ wr_metrics_start(wr_metrics **out, const wr_relay *r, char *errbuf,
 		 * Whether libmicrohttpd closed fd on this path depends on its
 		 * version, so it is left alone: the relay exits on this error.
 		 */
-		snprintf(errbuf, errlen, "cannot start the metrics endpoint on "
+		snprintf(errbuf, errlen,
+				 "cannot start the metrics endpoint on "
 				 "\"%s\" (libmicrohttpd refused; --log-level=debug says why)",
 				 cfg->metrics_listen);
 		goto fail;
@@ -565,8 +575,8 @@ void
 wr_metrics_publish(wr_metrics *m, const wr_relay *r)
 {
 	wr_metrics_snapshot s;
-	uint64_t	flushed;
-	int64_t		now;
+	uint64_t			flushed;
+	int64_t				now;
 
 	if (m == NULL)
 		return;
@@ -594,14 +604,15 @@ wr_metrics_publish(wr_metrics *m, const wr_relay *r)
 	s.window_limit = r->window.limit;
 	for (int i = 0; i < r->consumers.n && i < WR_MAX_CONSUMERS; i++)
 	{
-		const wr_consumer *c = &r->consumers.c[i];
+		const wr_consumer	*c = &r->consumers.c[i];
 		wr_metrics_consumer *mc = &s.consumers[s.nconsumers++];
 
 		snprintf(mc->name, sizeof(mc->name), "%s", c->name);
 		mc->connected = wr_consumer_connected(&r->consumers, c, now);
 		mc->acked_lsn = c->acked_end;
 		mc->lag_bytes = r->received_lsn > c->acked_end ?
-			r->received_lsn - c->acked_end : 0;
+			r->received_lsn - c->acked_end :
+			0;
 		mc->acks = c->acks;
 	}
 

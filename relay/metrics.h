@@ -34,8 +34,8 @@ typedef struct wr_metrics wr_metrics;
  * cfg->metrics_port; *out is the endpoint.  r is only read, from the
  * calling thread, for the first copy.
  */
-extern int	wr_metrics_start(wr_metrics **out, const struct wr_relay *r,
-							 char *errbuf, size_t errlen);
+extern int wr_metrics_start(wr_metrics **out, const struct wr_relay *r,
+							char *errbuf, size_t errlen);
 
 /* From the loop's thread: replace the endpoint's copy with r's state. */
 extern void wr_metrics_publish(wr_metrics *m, const struct wr_relay *r);
@@ -43,4 +43,4 @@ extern void wr_metrics_publish(wr_metrics *m, const struct wr_relay *r);
 /* Close the listener and every scrape in progress, then free m. */
 extern void wr_metrics_stop(wr_metrics *m);
 
-#endif							/* WR_METRICS_H */
+#endif /* WR_METRICS_H */

@@ -21,13 +21,13 @@
 static inline int
 wr_msg_write(void *ctx, const char *buf, size_t len)
 {
-	nng_msg    *m = ctx;
-	size_t		need = nng_msg_len(m) + len;
-	size_t		cap = nng_msg_capacity(m);
+	nng_msg *m = ctx;
+	size_t	 need = nng_msg_len(m) + len;
+	size_t	 cap = nng_msg_capacity(m);
 
 	if (need > cap)
 	{
-		int			rv = nng_msg_reserve(m, need > 2 * cap ? need : 2 * cap);
+		int rv = nng_msg_reserve(m, need > 2 * cap ? need : 2 * cap);
 
 		if (rv != 0)
 			return rv;
@@ -35,4 +35,4 @@ wr_msg_write(void *ctx, const char *buf, size_t len)
 	return nng_msg_append(m, buf, len);
 }
 
-#endif							/* WR_MSGWRITE_H */
+#endif /* WR_MSGWRITE_H */

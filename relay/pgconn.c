@@ -27,16 +27,15 @@
 #include "walbus_proto.h"
 #include "walproto.h"
 
-#define WR_PLUGIN			"walbus"
+#define WR_PLUGIN "walbus"
+
+static void wr_pg_setmsg(wr_pg *pg, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 static void
-wr_pg_setmsg(wr_pg *pg, const char *fmt,...)
-			__attribute__((format(printf, 2, 3)));
-
-static void
-wr_pg_setmsg(wr_pg *pg, const char *fmt,...)
+wr_pg_setmsg(wr_pg *pg, const char *fmt, ...)
 {
-	va_list		ap;
+	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(pg->errmsg, sizeof(pg->errmsg), fmt, ap);
@@ -47,12 +46,12 @@ wr_pg_setmsg(wr_pg *pg, const char *fmt,...)
 	 * whitespace runs become one space, and none is left before ';'.
 	 */
 	{
-		char	   *out = pg->errmsg;
+		char *out = pg->errmsg;
 
 		for (const char *in = pg->errmsg; *in; in++)
 		{
-			bool		space = (*in == ' ' || *in == '\n' || *in == '\r' ||
-								 *in == '\t');
+			bool space = (*in == ' ' || *in == '\n' || *in == '\r' ||
+						  *in == '\t');
 
 			if (space && (out == pg->errmsg || out[-1] == ' '))
 				continue;
@@ -79,8 +78,7 @@ wr_pg_now(void)
 static bool
 wr_lsn_parse(const char *s, uint64_t *lsn)
 {
-	unsigned int hi,
-				lo;
+	unsigned int hi, lo;
 
 	if (s == NULL || sscanf(s, "%X/%X", &hi, &lo) != 2)
 		return false;
@@ -96,15 +94,15 @@ wr_lsn_parse(const char *s, uint64_t *lsn)
  * Calls fn for each element; stops and returns true when fn does.
  */
 static bool
-wr_list_each(const char *list, bool (*fn) (const char *elem, size_t len,
-										   void *arg), void *arg)
+wr_list_each(const char *list,
+			 bool (*fn)(const char *elem, size_t len, void *arg), void *arg)
 {
 	const char *p = list;
 	char		elem[256];
 
 	while (*p)
 	{
-		size_t		n = 0;
+		size_t n = 0;
 
 		while (*p == ' ' || *p == '\t' || *p == ',')
 			p++;
@@ -152,17 +150,17 @@ wr_elem_is(const char *elem, size_t len, void *arg)
 
 typedef struct wr_strbuf
 {
-	char	   *buf;
-	size_t		cap;
-	size_t		len;
+	char  *buf;
+	size_t cap;
+	size_t len;
 } wr_strbuf;
 
 /* Append elem to a list being rebuilt, quoted unless plainly a word. */
 static bool
 wr_elem_append(const char *elem, size_t len, void *arg)
 {
-	wr_strbuf  *sb = arg;
-	bool		plain = len > 0;
+	wr_strbuf *sb = arg;
+	bool	   plain = len > 0;
 
 	for (size_t i = 0; i < len; i++)
 		if (!((elem[i] >= 'a' && elem[i] <= 'z') ||
@@ -171,8 +169,8 @@ wr_elem_append(const char *elem, size_t len, void *arg)
 			plain = false;
 	if (sb->len < sb->cap)
 		sb->len += snprintf(sb->buf + sb->len, sb->cap - sb->len,
-							plain ? "%s%s" : "%s\"%s\"",
-							sb->len ? ", " : "", elem);
+							plain ? "%s%s" : "%s\"%s\"", sb->len ? ", " : "",
+							elem);
 	return false;
 }
 
@@ -185,7 +183,7 @@ wr_pg_list_has(const char *list, const char *elem)
 void
 wr_pg_list_add(const char *list, const char *elem, char *buf, size_t cap)
 {
-	wr_strbuf	sb = {buf, cap, 0};
+	wr_strbuf sb = {buf, cap, 0};
 
 	buf[0] = '\0';
 	wr_list_each(list, wr_elem_append, &sb);
@@ -200,26 +198,30 @@ wr_pg_list_add(const char *list, const char *elem, char *buf, size_t cap)
 static void
 wr_msg_plugin_libraries(wr_pg *pg, const char *current)
 {
-	char		list[512] = "";
-	wr_strbuf	sb = {list, sizeof(list), 0};
+	char	  list[512] = "";
+	wr_strbuf sb = {list, sizeof(list), 0};
 
-	wr_list_each(current ? current : "pgoutput, test_decoding",
-				 wr_elem_append, &sb);
+	wr_list_each(current ? current : "pgoutput, test_decoding", wr_elem_append,
+				 &sb);
 	wr_elem_append("walbus", 6, &sb);
 	if (current != NULL)
-		wr_pg_setmsg(pg, "walbus is not allowed as an output plugin on this "
+		wr_pg_setmsg(pg,
+					 "walbus is not allowed as an output plugin on this "
 					 "server (output_plugin_libraries = '%s'): add it with "
 					 "ALTER SYSTEM SET output_plugin_libraries = %s; then "
 					 "SELECT pg_reload_conf(); (or output_plugin_libraries = "
 					 "'%s' in postgresql.conf and a reload): no restart is "
-					 "needed", current, list, list);
+					 "needed",
+					 current, list, list);
 	else
-		wr_pg_setmsg(pg, "walbus is not allowed as an output plugin on this "
+		wr_pg_setmsg(pg,
+					 "walbus is not allowed as an output plugin on this "
 					 "server: add it to the setting output_plugin_libraries, "
 					 "e.g. ALTER SYSTEM SET output_plugin_libraries = %s; "
 					 "then SELECT pg_reload_conf(); (or "
 					 "output_plugin_libraries = '%s' in postgresql.conf and a "
-					 "reload): no restart is needed", list, list);
+					 "reload): no restart is needed",
+					 list, list);
 }
 
 /*
@@ -230,13 +232,16 @@ static void
 wr_msg_slot_active(wr_pg *pg, const char *slot, const char *pid, bool first)
 {
 	if (first)
-		wr_pg_setmsg(pg, "replication slot \"%s\" is active for PID %s: "
-					 "another walbus-relay is running", slot, pid);
+		wr_pg_setmsg(pg,
+					 "replication slot \"%s\" is active for PID %s: "
+					 "another walbus-relay is running",
+					 slot, pid);
 	else
-		wr_pg_setmsg(pg, "replication slot \"%s\" is still active for PID "
+		wr_pg_setmsg(pg,
+					 "replication slot \"%s\" is still active for PID "
 					 "%s (the server process of the lost connection, until "
-					 "the server notices; or another walbus-relay)", slot,
-					 pid);
+					 "the server notices; or another walbus-relay)",
+					 slot, pid);
 }
 
 /*
@@ -270,17 +275,18 @@ wr_pg_result_error(wr_pg *pg, PGresult *res, const char *what,
 	}
 	if (strcmp(state, "58P01") == 0 && strstr(primary, WR_PLUGIN) != NULL)
 	{
-		wr_pg_setmsg(pg, "the walbus output plugin is not installed on the "
+		wr_pg_setmsg(pg,
+					 "the walbus output plugin is not installed on the "
 					 "server (%s): install it there (make -C plugin install) "
-					 "and retry", primary);
+					 "and retry",
+					 primary);
 		return WR_PG_FATAL;
 	}
 	wr_pg_setmsg(pg, "%s failed: %s", what, primary);
 
 	/* the connection broke, or the server is shutting down or starting */
-	if (PQstatus(pg->conn) == CONNECTION_BAD ||
-		strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0 ||
-		strcmp(state, "53300") == 0)
+	if (PQstatus(pg->conn) == CONNECTION_BAD || strncmp(state, "08", 2) == 0 ||
+		strncmp(state, "57", 2) == 0 || strcmp(state, "53300") == 0)
 		return first ? WR_PG_FATAL : WR_PG_RETRY;
 	return WR_PG_FATAL;
 }
@@ -290,8 +296,7 @@ wr_pg_result_error(wr_pg *pg, PGresult *res, const char *what,
 static bool
 wr_looks_like_conninfo(const char *s)
 {
-	return strchr(s, '=') != NULL ||
-		strncmp(s, "postgresql://", 13) == 0 ||
+	return strchr(s, '=') != NULL || strncmp(s, "postgresql://", 13) == 0 ||
 		strncmp(s, "postgres://", 11) == 0;
 }
 
@@ -303,14 +308,15 @@ static bool
 wr_conninfo_ok(wr_pg *pg, const char *conninfo)
 {
 	PQconninfoOption *opts;
-	char	   *err = NULL;
+	char			 *err = NULL;
 
 	if (conninfo == NULL || !wr_looks_like_conninfo(conninfo))
 		return true;
 	opts = PQconninfoParse(conninfo, &err);
 	if (opts == NULL)
 	{
-		wr_pg_setmsg(pg, "invalid connection string in --dbname: %s; it takes "
+		wr_pg_setmsg(pg,
+					 "invalid connection string in --dbname: %s; it takes "
 					 "a libpq conninfo (\"host=H port=P dbname=D user=U\"), "
 					 "a URI (\"postgresql://U@H:P/D\") or a database name",
 					 err ? err : "out of memory");
@@ -324,10 +330,10 @@ wr_conninfo_ok(wr_pg *pg, const char *conninfo)
 static PGconn *
 wr_pg_open(const char *conninfo, bool replication)
 {
-	const char *keys[] = {"dbname", "fallback_application_name",
-	"replication", NULL};
-	const char *vals[] = {conninfo ? conninfo : "", "walbus-relay",
-	"database", NULL};
+	const char *keys[] = {"dbname", "fallback_application_name", "replication",
+						  NULL};
+	const char *vals[] = {conninfo ? conninfo : "", "walbus-relay", "database",
+						  NULL};
 
 	if (!replication)
 		keys[2] = NULL;
@@ -344,9 +350,9 @@ wr_pg_open(const char *conninfo, bool replication)
 static bool
 wr_pg_lacks_replication(wr_pg *pg, const char *conninfo)
 {
-	PGconn	   *plain = wr_pg_open(conninfo, false);
-	PGresult   *res;
-	bool		lacks = false;
+	PGconn	 *plain = wr_pg_open(conninfo, false);
+	PGresult *res;
+	bool	  lacks = false;
 
 	if (PQstatus(plain) == CONNECTION_OK)
 	{
@@ -357,14 +363,16 @@ wr_pg_lacks_replication(wr_pg *pg, const char *conninfo)
 			strcmp(PQgetvalue(res, 0, 0), "f") == 0)
 		{
 			lacks = true;
-			wr_pg_setmsg(pg, "The user does not have the right permissions "
-						 "for replication. Role \"%s\" needs the REPLICATION "
-						 "attribute (ALTER ROLE \"%s\" REPLICATION, as a "
-						 "superuser); where it cannot be granted, use the "
-						 "trigger source instead: walbus-relay trigger-install "
-						 "as the tables' owner, then walbus-relay --source "
-						 "trigger (docs/TRIGGER.md)",
-						 PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 1));
+			wr_pg_setmsg(
+				pg,
+				"The user does not have the right permissions "
+				"for replication. Role \"%s\" needs the REPLICATION "
+				"attribute (ALTER ROLE \"%s\" REPLICATION, as a "
+				"superuser); where it cannot be granted, use the "
+				"trigger source instead: walbus-relay trigger-install "
+				"as the tables' owner, then walbus-relay --source "
+				"trigger (docs/TRIGGER.md)",
+				PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 1));
 		}
 		PQclear(res);
 	}
@@ -376,9 +384,9 @@ wr_pg_lacks_replication(wr_pg *pg, const char *conninfo)
 static char *
 wr_pg_show(wr_pg *pg, const char *name, bool *missing)
 {
-	char		sql[128];
-	PGresult   *res;
-	char	   *value = NULL;
+	char	  sql[128];
+	PGresult *res;
+	char	 *value = NULL;
 
 	snprintf(sql, sizeof(sql), "SHOW %s", name);
 	res = PQexec(pg->conn, sql);
@@ -401,18 +409,20 @@ wr_pg_show(wr_pg *pg, const char *name, bool *missing)
 static wr_pg_rc
 wr_pg_check_server(wr_pg *pg)
 {
-	bool		missing;
-	char	   *wal_level = wr_pg_show(pg, "wal_level", &missing);
-	char	   *libs;
+	bool  missing;
+	char *wal_level = wr_pg_show(pg, "wal_level", &missing);
+	char *libs;
 
 	if (wal_level == NULL)
 		return WR_PG_FATAL;
 	if (strcmp(wal_level, "logical") != 0)
 	{
-		wr_pg_setmsg(pg, "wal_level is \"%s\" but walbus needs logical "
+		wr_pg_setmsg(pg,
+					 "wal_level is \"%s\" but walbus needs logical "
 					 "decoding: set wal_level = logical in postgresql.conf "
 					 "(or ALTER SYSTEM SET wal_level = logical) and restart "
-					 "PostgreSQL", wal_level);
+					 "PostgreSQL",
+					 wal_level);
 		free(wal_level);
 		return WR_PG_FATAL;
 	}
@@ -444,18 +454,18 @@ wr_pg_check_server(wr_pg *pg)
 wr_pg_rc
 wr_pg_create_slot(wr_pg *pg, const wr_config *cfg)
 {
-	char		sql[256];
-	PGresult   *res;
-	wr_pg_rc	rc = WR_PG_OK;
+	char	  sql[256];
+	PGresult *res;
+	wr_pg_rc  rc = WR_PG_OK;
 
 	/* no snapshot: walbus streams changes from now on, it does not copy */
 	snprintf(sql, sizeof(sql),
 			 "CREATE_REPLICATION_SLOT \"%s\" LOGICAL \"%s\" "
-			 "(SNAPSHOT 'nothing')", cfg->slot, WR_PLUGIN);
+			 "(SNAPSHOT 'nothing')",
+			 cfg->slot, WR_PLUGIN);
 	res = PQexec(pg->conn, sql);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		rc = wr_pg_result_error(pg, res, "CREATE_REPLICATION_SLOT", cfg,
-								true);
+		rc = wr_pg_result_error(pg, res, "CREATE_REPLICATION_SLOT", cfg, true);
 	else if (PQntuples(res) != 1 ||
 			 !wr_lsn_parse(PQgetvalue(res, 0, 1), &pg->slot_confirmed))
 	{
@@ -465,8 +475,9 @@ wr_pg_create_slot(wr_pg *pg, const wr_config *cfg)
 	else
 	{
 		pg->slot_missing = false;
-		wr_info("created replication slot \"%s\" with plugin walbus at "
-				WR_LSN_FMT, cfg->slot, WR_LSN_ARGS(pg->slot_confirmed));
+		wr_info(
+			"created replication slot \"%s\" with plugin walbus at " WR_LSN_FMT,
+			cfg->slot, WR_LSN_ARGS(pg->slot_confirmed));
 	}
 	PQclear(res);
 	return rc;
@@ -478,18 +489,15 @@ wr_pg_check_slot(wr_pg *pg, const wr_config *cfg, bool first)
 	char		sql[512];
 	PGresult   *res;
 	wr_pg_rc	rc = WR_PG_FATAL;
-	const char *plugin,
-			   *type,
-			   *db,
-			   *curdb,
-			   *pid;
+	const char *plugin, *type, *db, *curdb, *pid;
 
 	/* the slot name is validated by config.c: no quoting needed */
 	snprintf(sql, sizeof(sql),
 			 "SELECT s.plugin, s.slot_type, s.database, s.active_pid, "
 			 "s.confirmed_flush_lsn, current_database() "
 			 "FROM pg_catalog.pg_replication_slots s "
-			 "WHERE s.slot_name = '%s'", cfg->slot);
+			 "WHERE s.slot_name = '%s'",
+			 cfg->slot);
 	res = PQexec(pg->conn, sql);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
@@ -503,10 +511,12 @@ wr_pg_check_slot(wr_pg *pg, const wr_config *cfg, bool first)
 		PQclear(res);
 		if (!first)
 		{
-			wr_pg_setmsg(pg, "replication slot \"%s\" was dropped while "
+			wr_pg_setmsg(pg,
+						 "replication slot \"%s\" was dropped while "
 						 "walbus-relay was streaming it: changes since then "
 						 "cannot be streamed; restart walbus-relay with "
-						 "--create-slot to continue from now on", cfg->slot);
+						 "--create-slot to continue from now on",
+						 cfg->slot);
 			return WR_PG_FATAL;
 		}
 		if (cfg->create_slot)
@@ -514,10 +524,12 @@ wr_pg_check_slot(wr_pg *pg, const wr_config *cfg, bool first)
 			pg->slot_missing = true;
 			return WR_PG_OK;
 		}
-		wr_pg_setmsg(pg, "replication slot \"%s\" does not exist: run "
+		wr_pg_setmsg(pg,
+					 "replication slot \"%s\" does not exist: run "
 					 "walbus-relay with --create-slot (or create_slot = true "
 					 "in its config file) to create it, or name an existing "
-					 "slot with --slot", cfg->slot);
+					 "slot with --slot",
+					 cfg->slot);
 		return WR_PG_FATAL;
 	}
 	plugin = PQgetvalue(res, 0, 0);
@@ -526,27 +538,33 @@ wr_pg_check_slot(wr_pg *pg, const wr_config *cfg, bool first)
 	pid = PQgetvalue(res, 0, 3);
 	curdb = PQgetvalue(res, 0, 5);
 	if (strcmp(type, "logical") != 0)
-		wr_pg_setmsg(pg, "replication slot \"%s\" is a %s slot, but walbus "
+		wr_pg_setmsg(pg,
+					 "replication slot \"%s\" is a %s slot, but walbus "
 					 "needs a logical slot: name another one with --slot",
 					 cfg->slot, type);
 	else if (strcmp(plugin, WR_PLUGIN) != 0)
-		wr_pg_setmsg(pg, "replication slot \"%s\" uses the output plugin "
+		wr_pg_setmsg(pg,
+					 "replication slot \"%s\" uses the output plugin "
 					 "\"%s\", not walbus: name another slot with --slot, or "
 					 "drop this one (SELECT pg_drop_replication_slot('%s')) "
-					 "and rerun with --create-slot", cfg->slot, plugin,
-					 cfg->slot);
+					 "and rerun with --create-slot",
+					 cfg->slot, plugin, cfg->slot);
 	else if (strcmp(db, curdb) != 0)
-		wr_pg_setmsg(pg, "replication slot \"%s\" belongs to database \"%s\", "
+		wr_pg_setmsg(pg,
+					 "replication slot \"%s\" belongs to database \"%s\", "
 					 "not \"%s\": connect to \"%s\" with --dbname or name "
-					 "another slot", cfg->slot, db, curdb, db);
+					 "another slot",
+					 cfg->slot, db, curdb, db);
 	else if (!PQgetisnull(res, 0, 3))
 	{
 		wr_msg_slot_active(pg, cfg->slot, pid, first);
 		rc = first ? WR_PG_FATAL : WR_PG_RETRY;
 	}
 	else if (!wr_lsn_parse(PQgetvalue(res, 0, 4), &pg->slot_confirmed))
-		wr_pg_setmsg(pg, "replication slot \"%s\" has no confirmed position "
-					 "yet", cfg->slot);
+		wr_pg_setmsg(pg,
+					 "replication slot \"%s\" has no confirmed position "
+					 "yet",
+					 cfg->slot);
 	else
 		rc = WR_PG_OK;
 	PQclear(res);
@@ -556,7 +574,7 @@ wr_pg_check_slot(wr_pg *pg, const wr_config *cfg, bool first)
 wr_pg_rc
 wr_pg_connect(wr_pg *pg, const wr_config *cfg, bool first)
 {
-	wr_pg_rc	rc;
+	wr_pg_rc rc;
 
 	pg->conn = NULL;
 	pg->slot_missing = false;
@@ -600,8 +618,8 @@ wr_pg_connect(wr_pg *pg, const wr_config *cfg, bool first)
 bool
 wr_pg_session_settings(PGconn *conn)
 {
-	PGresult   *res = PQexec(conn, WR_PG_SESSION_SETTINGS);
-	bool		ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
+	PGresult *res = PQexec(conn, WR_PG_SESSION_SETTINGS);
+	bool	  ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
 
 	PQclear(res);
 	return ok;
@@ -611,7 +629,7 @@ PGconn *
 wr_pg_session(const char *conninfo, const char *appname)
 {
 	const char *keys[] = {"dbname", "application_name", "connect_timeout",
-	NULL};
+						  NULL};
 	const char *vals[] = {conninfo ? conninfo : "", appname, "10", NULL};
 
 	/* expand_dbname: the first dbname may be a whole conninfo or URI */
@@ -623,13 +641,13 @@ wr_pg_exec(PGconn *conn, const char *sql, int nparams,
 		   const char *const *params, ExecStatusType want, char *err,
 		   size_t errlen)
 {
-	PGresult   *res = PQexecParams(conn, sql, nparams, NULL, params, NULL,
-								   NULL, 0);
+	PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL,
+								 0);
 
 	if (res != NULL && PQresultStatus(res) == want)
 		return res;
-	snprintf(err, errlen, "%s", res ? PQresultErrorMessage(res) :
-			 PQerrorMessage(conn));
+	snprintf(err, errlen, "%s",
+			 res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
 	/* one line: libpq ends its messages with a newline */
 	err[strcspn(err, "\n")] = '\0';
 	PQclear(res);
@@ -641,7 +659,7 @@ static void
 wr_append_option(char *buf, size_t cap, bool *first, const char *name,
 				 const char *value)
 {
-	size_t		n = strlen(buf);
+	size_t n = strlen(buf);
 
 	n += snprintf(buf + n, n < cap ? cap - n : 0, "%s\"%s\" '",
 				  *first ? "" : ", ", name);
@@ -662,16 +680,15 @@ wr_append_option(char *buf, size_t cap, bool *first, const char *name,
 wr_pg_rc
 wr_pg_start(wr_pg *pg, const wr_config *cfg, bool first)
 {
-	char		opts[4096] = "";
-	char		sql[4352];
-	char		version[16];
-	bool		first_opt = true;
-	PGresult   *res;
-	wr_pg_rc	rc = WR_PG_OK;
+	char	  opts[4096] = "";
+	char	  sql[4352];
+	char	  version[16];
+	bool	  first_opt = true;
+	PGresult *res;
+	wr_pg_rc  rc = WR_PG_OK;
 
 	snprintf(version, sizeof(version), "%d", WB_PROTO_VERSION_MAX);
-	wr_append_option(opts, sizeof(opts), &first_opt, "proto_version",
-					 version);
+	wr_append_option(opts, sizeof(opts), &first_opt, "proto_version", version);
 	if (cfg->include_tables)
 		wr_append_option(opts, sizeof(opts), &first_opt, "include_tables",
 						 cfg->include_tables);
@@ -686,8 +703,8 @@ wr_pg_start(wr_pg *pg, const wr_config *cfg, bool first)
 
 	/* 0/0: the server resumes from the slot's confirmed position */
 	snprintf(sql, sizeof(sql),
-			 "START_REPLICATION SLOT \"%s\" LOGICAL 0/0 (%s)",
-			 cfg->slot, opts);
+			 "START_REPLICATION SLOT \"%s\" LOGICAL 0/0 (%s)", cfg->slot,
+			 opts);
 	wr_debug("%s", sql);
 	res = PQexec(pg->conn, sql);
 	if (PQresultStatus(res) != PGRES_COPY_BOTH)
@@ -701,8 +718,8 @@ wr_pg_start(wr_pg *pg, const wr_config *cfg, bool first)
 int
 wr_pg_read(wr_pg *pg, char **buf)
 {
-	int			n = PQgetCopyData(pg->conn, buf, 1);
-	PGresult   *res;
+	int		  n = PQgetCopyData(pg->conn, buf, 1);
+	PGresult *res;
 
 	if (n >= 0)
 		return n;
@@ -714,7 +731,8 @@ wr_pg_read(wr_pg *pg, char **buf)
 			wr_pg_setmsg(pg, "the server ended replication: %s",
 						 PQresultErrorMessage(res));
 		else
-			wr_pg_setmsg(pg, "the server ended replication (is it shutting "
+			wr_pg_setmsg(pg,
+						 "the server ended replication (is it shutting "
 						 "down?)");
 		PQclear(res);
 	}
@@ -740,20 +758,19 @@ bool
 wr_pg_send_status(wr_pg *pg, uint64_t write_lsn, uint64_t flush_lsn,
 				  bool reply_requested)
 {
-	wr_wp_msg	st;
-	char		msg[WR_WP_STATUS_LEN];
-	size_t		len;
+	wr_wp_msg st;
+	char	  msg[WR_WP_STATUS_LEN];
+	size_t	  len;
 
 	memset(&st, 0, sizeof(st));
 	st.kind = WR_WP_STATUS;
-	st.u.status.write_lsn = write_lsn;	/* received and written */
-	st.u.status.flush_lsn = flush_lsn;	/* published: the slot may move here */
-	st.u.status.apply_lsn = flush_lsn;	/* applied: nothing more to apply */
+	st.u.status.write_lsn = write_lsn; /* received and written */
+	st.u.status.flush_lsn = flush_lsn; /* published: the slot may move here */
+	st.u.status.apply_lsn = flush_lsn; /* applied: nothing more to apply */
 	st.u.status.send_time = wr_pg_now();
 	st.u.status.reply_requested = reply_requested;
 	len = wr_wp_write(&st, msg, sizeof(msg));
-	if (PQputCopyData(pg->conn, msg, (int) len) <= 0 ||
-		PQflush(pg->conn) != 0)
+	if (PQputCopyData(pg->conn, msg, (int) len) <= 0 || PQflush(pg->conn) != 0)
 	{
 		wr_pg_setmsg(pg, "could not send a status update: %s",
 					 PQerrorMessage(pg->conn));
@@ -768,8 +785,7 @@ wr_pg_send_status(wr_pg *pg, uint64_t write_lsn, uint64_t flush_lsn,
 void
 wr_pg_stop(wr_pg *pg, int timeout_ms)
 {
-	struct timespec start,
-				now;
+	struct timespec start, now;
 
 	if (PQputCopyEnd(pg->conn, NULL) <= 0 || PQflush(pg->conn) != 0)
 		return;
@@ -778,9 +794,9 @@ wr_pg_stop(wr_pg *pg, int timeout_ms)
 	/* drain until the server's CopyDone; what it still sends is dropped */
 	for (;;)
 	{
-		char	   *buf;
-		int			n = PQgetCopyData(pg->conn, &buf, 1);
-		long		left;
+		char		 *buf;
+		int			  n = PQgetCopyData(pg->conn, &buf, 1);
+		long		  left;
 		struct pollfd pfd;
 
 		if (n > 0)
@@ -791,8 +807,9 @@ wr_pg_stop(wr_pg *pg, int timeout_ms)
 		if (n < 0)
 			return;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = timeout_ms - ((now.tv_sec - start.tv_sec) * 1000 +
-							 (now.tv_nsec - start.tv_nsec) / 1000000);
+		left = timeout_ms -
+			((now.tv_sec - start.tv_sec) * 1000 +
+			 (now.tv_nsec - start.tv_nsec) / 1000000);
 		if (left <= 0)
 			return;
 		pfd.fd = PQsocket(pg->conn);

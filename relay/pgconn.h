@@ -25,8 +25,8 @@
 
 #include "config.h"
 
-#define WR_LSN_FMT			"%X/%X"
-#define WR_LSN_ARGS(lsn)	(unsigned) ((lsn) >> 32), (unsigned) (lsn)
+#define WR_LSN_FMT		 "%X/%X"
+#define WR_LSN_ARGS(lsn) (unsigned) ((lsn) >> 32), (unsigned) (lsn)
 
 typedef enum wr_pg_rc
 {
@@ -37,10 +37,10 @@ typedef enum wr_pg_rc
 
 typedef struct wr_pg
 {
-	PGconn	   *conn;
-	uint64_t	slot_confirmed; /* slot's confirmed_flush_lsn at connect */
-	bool		slot_missing;	/* to be created by wr_pg_create_slot */
-	char		errmsg[1024];
+	PGconn	*conn;
+	uint64_t slot_confirmed; /* slot's confirmed_flush_lsn at connect */
+	bool	 slot_missing;	 /* to be created by wr_pg_create_slot */
+	char	 errmsg[1024];
 } wr_pg;
 
 /*
@@ -119,4 +119,4 @@ extern void wr_pg_close(wr_pg *pg);
 /* PostgreSQL's time: microseconds since 2000-01-01 UTC. */
 extern int64_t wr_pg_now(void);
 
-#endif							/* WR_PGCONN_H */
+#endif /* WR_PGCONN_H */

@@ -20,10 +20,10 @@
 #include "walbus_control.h"
 
 /* Nothing is ever received on a pub socket; refuse anything sizeable. */
-#define WR_PUB_RECVMAXSZ	4096
+#define WR_PUB_RECVMAXSZ 4096
 
 /* Initial room of a frame: a few changes fit before it grows. */
-#define WR_PUB_MSG_RESERVE	1024
+#define WR_PUB_MSG_RESERVE 1024
 
 /* Runs on an nng thread: only the atomic counter is touched. */
 static void
@@ -43,7 +43,7 @@ wr_pub_open(wr_publisher *p, uint64_t run, char *const *urls, int nurls,
 			int queue, size_t frame_bytes, wr_window *window, char *errbuf,
 			size_t errlen)
 {
-	int			rv;
+	int rv;
 
 	memset(p, 0, sizeof(*p));
 	p->window = window;
@@ -64,10 +64,10 @@ wr_pub_open(wr_publisher *p, uint64_t run, char *const *urls, int nurls,
 	if ((rv = nng_socket_set_size(p->sock, NNG_OPT_RECVMAXSZ,
 								  WR_PUB_RECVMAXSZ)) != 0 ||
 		(rv = nng_socket_set_int(p->sock, NNG_OPT_SENDBUF, queue)) != 0 ||
-		(rv = nng_pipe_notify(p->sock, NNG_PIPE_EV_ADD_POST,
-							  wr_pub_pipe_event, p)) != 0 ||
-		(rv = nng_pipe_notify(p->sock, NNG_PIPE_EV_REM_POST,
-							  wr_pub_pipe_event, p)) != 0)
+		(rv = nng_pipe_notify(p->sock, NNG_PIPE_EV_ADD_POST, wr_pub_pipe_event,
+							  p)) != 0 ||
+		(rv = nng_pipe_notify(p->sock, NNG_PIPE_EV_REM_POST, wr_pub_pipe_event,
+							  p)) != 0)
 	{
 		snprintf(errbuf, errlen, "cannot set bus socket options: %s",
 				 nng_strerror(rv));
@@ -91,7 +91,7 @@ wr_pub_open(wr_publisher *p, uint64_t run, char *const *urls, int nurls,
 static void
 wr_topic_free(void *v)
 {
-	wr_topic   *t = v;
+	wr_topic *t = v;
 
 	free(t->name);
 	free(t);
@@ -119,7 +119,7 @@ wr_pub_close(wr_publisher *p)
 wr_topic *
 wr_pub_topic(wr_publisher *p, const char *name, size_t len)
 {
-	wr_topic   *t = whm_get(&p->topics, name, len);
+	wr_topic *t = whm_get(&p->topics, name, len);
 
 	if (t != NULL)
 		return t;
@@ -159,8 +159,8 @@ wr_pub_touch(wr_publisher *p, wr_topic *t)
 	{
 		if (p->ntouched == p->touched_cap)
 		{
-			uint32_t	ncap = p->touched_cap ? p->touched_cap * 2 : 16;
-			wr_topic  **n = realloc(p->touched, ncap * sizeof(wr_topic *));
+			uint32_t   ncap = p->touched_cap ? p->touched_cap * 2 : 16;
+			wr_topic **n = realloc(p->touched, ncap * sizeof(wr_topic *));
 
 			if (n == NULL)
 				return false;
@@ -188,10 +188,11 @@ wr_pub_lost(wr_publisher *p, wr_frame *f)
 	p->errors++;
 	wr_warning("bus frame %llu on topic %s is lost (out of memory): "
 			   "subscribers see a gap, and replays across it rewind the "
-			   "stream", (unsigned long long) f->head.seq, f->topic->name);
+			   "stream",
+			   (unsigned long long) f->head.seq, f->topic->name);
 	if (f->keep && p->window != NULL)
 	{
-		wr_wkey		through = f->key;
+		wr_wkey through = f->key;
 
 		if (through.pos != WBC_POS_COMMIT)
 			through.pos = WBC_POS_COMMIT - 1;
@@ -213,8 +214,8 @@ static bool
 wr_pub_start(wr_publisher *p, wr_frame *f, wr_topic *t, bool txn_member,
 			 bool keep, wr_wkey key)
 {
-	bool		touched = true;
-	int			rv;
+	bool touched = true;
+	int	 rv;
 
 	f->msg = NULL;
 	f->topic = t;
@@ -250,8 +251,8 @@ wr_pub_start(wr_publisher *p, wr_frame *f, wr_topic *t, bool txn_member,
 static bool
 wr_pub_send(wr_publisher *p, wr_frame *f)
 {
-	size_t		len = nng_msg_len(f->msg);
-	int			rv;
+	size_t len = nng_msg_len(f->msg);
+	int	   rv;
 
 	if (wb_enc_failed(&f->enc))
 	{
@@ -300,7 +301,7 @@ wr_pub_send(wr_publisher *p, wr_frame *f)
 void
 wr_pub_flush(wr_publisher *p)
 {
-	wr_frame   *f = &p->frame;
+	wr_frame *f = &p->frame;
 
 	if (!p->frame_open)
 		return;
@@ -315,7 +316,7 @@ wr_frame *
 wr_pub_frame(wr_publisher *p, wr_topic *t, uint32_t relid,
 			 uint64_t schema_version, const char *prefix, size_t prefix_len)
 {
-	wr_frame   *f = &p->frame;
+	wr_frame *f = &p->frame;
 
 	if (p->frame_open)
 	{
@@ -324,19 +325,16 @@ wr_pub_frame(wr_publisher *p, wr_topic *t, uint32_t relid,
 			return f;
 		wr_pub_flush(p);
 	}
-	if (!wr_pub_start(p, f, t, true, true,
-					  (wr_wkey) {p->txn.commit_lsn, 0}))
+	if (!wr_pub_start(p, f, t, true, true, (wr_wkey) {p->txn.commit_lsn, 0}))
 		return NULL;
 	f->relid = relid;
 	f->schema_version = schema_version;
 	if (t->is_message)
-		wbe_enc_frame_messages(&f->enc, &f->head, &p->txn, prefix,
-							   prefix_len);
+		wbe_enc_frame_messages(&f->enc, &f->head, &p->txn, prefix, prefix_len);
 	else if (t->is_schema)
 		wbe_enc_frame_schema(&f->enc, &f->head, &p->txn, relid);
 	else
-		wbe_enc_frame_table(&f->enc, &f->head, &p->txn, relid,
-							schema_version);
+		wbe_enc_frame_table(&f->enc, &f->head, &p->txn, relid, schema_version);
 	if (wb_enc_failed(&f->enc))
 	{
 		wr_pub_lost(p, f);
@@ -375,7 +373,7 @@ bool
 wr_pub_txn_commit(wr_publisher *p, uint64_t commit_lsn, uint64_t end_lsn,
 				  uint32_t last_pos)
 {
-	wr_frame	f;
+	wr_frame f;
 
 	wr_pub_flush(p);
 	p->in_txn = false;
@@ -387,7 +385,7 @@ wr_pub_txn_commit(wr_publisher *p, uint64_t commit_lsn, uint64_t end_lsn,
 						 p->txn_frames, last_pos, p->ntouched);
 	for (uint32_t i = 0; i < p->ntouched; i++)
 	{
-		wr_topic   *topic = p->touched[i];
+		wr_topic *topic = p->touched[i];
 
 		wbe_enc_commit_topic(&f.enc, topic->name, topic->len, topic->tseq,
 							 topic->txn_count);
@@ -408,8 +406,8 @@ bool
 wr_pub_message(wr_publisher *p, wr_topic *t, uint64_t lsn, const char *prefix,
 			   size_t prefix_len, const char *content, size_t content_len)
 {
-	wr_frame	f;
-	size_t		count_at;
+	wr_frame f;
+	size_t	 count_at;
 
 	wr_pub_flush(p);
 	/* not kept in the window; its key {lsn, 0} names it on a second bus */
@@ -429,7 +427,7 @@ wr_pub_message(wr_publisher *p, wr_topic *t, uint64_t lsn, const char *prefix,
 bool
 wr_pub_heartbeat(wr_publisher *p, const wbe_heartbeat *hb)
 {
-	wr_frame	f;
+	wr_frame	  f;
 	wbe_heartbeat h = *hb;
 
 	wr_pub_flush(p);

@@ -45,71 +45,71 @@
 
 typedef struct wr_topic
 {
-	char	   *name;
-	size_t		len;
-	bool		is_message;		/* a _msg. topic: its prefix follows */
-	bool		is_schema;		/* _schema or _backfill: events, by relid */
-	uint64_t	tseq;			/* last per-topic sequence number used */
-	uint64_t	txn_gen;		/* transaction that last touched it */
-	uint32_t	txn_count;		/* its frames in that transaction */
+	char	*name;
+	size_t	 len;
+	bool	 is_message; /* a _msg. topic: its prefix follows */
+	bool	 is_schema;	 /* _schema or _backfill: events, by relid */
+	uint64_t tseq;		 /* last per-topic sequence number used */
+	uint64_t txn_gen;	 /* transaction that last touched it */
+	uint32_t txn_count;	 /* its frames in that transaction */
 } wr_topic;
 
 /* A frame under construction. */
 typedef struct wr_frame
 {
-	nng_msg    *msg;
-	wb_enc		enc;
-	wbe_head	head;
-	wr_topic   *topic;
-	uint32_t	relid;			/* what the frame's header says */
-	uint64_t	schema_version;
-	size_t		count_at;		/* offset of the changes array header */
-	uint32_t	nchanges;
-	bool		keep;			/* copy into the replay window under key */
-	wr_wkey		key;			/* of the last change added */
-	wr_wkey		first;			/* of the first change added */
+	nng_msg	 *msg;
+	wb_enc	  enc;
+	wbe_head  head;
+	wr_topic *topic;
+	uint32_t  relid; /* what the frame's header says */
+	uint64_t  schema_version;
+	size_t	  count_at; /* offset of the changes array header */
+	uint32_t  nchanges;
+	bool	  keep;	 /* copy into the replay window under key */
+	wr_wkey	  key;	 /* of the last change added */
+	wr_wkey	  first; /* of the first change added */
 } wr_frame;
 
 /*
  * Called with every frame that has keys (not heartbeats) as it is sent:
  * a second bus (jetstream.h) publishes the same bytes.
  */
-typedef void (*wr_pub_copy_fn) (void *arg, const wr_frame *f,
-								const void *body, size_t len);
+typedef void (*wr_pub_copy_fn)(void *arg, const wr_frame *f, const void *body,
+							   size_t len);
 
 typedef struct wr_publisher
 {
-	nng_socket	sock;
-	nng_aio    *send_aio;		/* reused for every send, see wr_pub_send */
-	wr_window  *window;			/* copies of transactional frames */
-	wr_pub_copy_fn copy;		/* NULL: none */
-	void	   *copy_arg;
-	bool		open;
-	uint64_t	run;			/* random id of this process */
-	uint64_t	seq;			/* last global sequence number used */
-	size_t		frame_bytes;	/* close a frame once it is this long */
-	whm			topics;			/* name -> wr_topic */
-	wr_topic   *txn_topic;
-	wr_topic   *hb_topic;
+	nng_socket	   sock;
+	nng_aio		  *send_aio; /* reused for every send, see wr_pub_send */
+	wr_window	  *window;	 /* copies of transactional frames */
+	wr_pub_copy_fn copy;	 /* NULL: none */
+	void		  *copy_arg;
+	bool		   open;
+	uint64_t	   run;			/* random id of this process */
+	uint64_t	   seq;			/* last global sequence number used */
+	size_t		   frame_bytes; /* close a frame once it is this long */
+	whm			   topics;		/* name -> wr_topic */
+	wr_topic	  *txn_topic;
+	wr_topic	  *hb_topic;
 
-	bool		frame_open;
-	wr_frame	frame;
+	bool	 frame_open;
+	wr_frame frame;
 
 	/* the open transaction */
-	bool		in_txn;
-	wbe_txn		txn;
-	uint64_t	txn_gen;
-	uint64_t	txn_first_seq;
-	uint32_t	txn_frames;
-	wr_topic  **touched;
-	uint32_t	ntouched;
-	uint32_t	touched_cap;
+	bool	   in_txn;
+	wbe_txn	   txn;
+	uint64_t   txn_gen;
+	uint64_t   txn_first_seq;
+	uint32_t   txn_frames;
+	wr_topic **touched;
+	uint32_t   ntouched;
+	uint32_t   touched_cap;
 
 	/* counters for status */
-	atomic_int	subscribers;	/* connected pipes, kept by nng's threads */
-	uint64_t	frames;			/* "changes" frames sent (not _txn, _hb) */
-	uint64_t	bytes;
-	uint64_t	errors;
+	atomic_int subscribers; /* connected pipes, kept by nng's threads */
+	uint64_t   frames;		/* "changes" frames sent (not _txn, _hb) */
+	uint64_t   bytes;
+	uint64_t   errors;
 } wr_publisher;
 
 /*
@@ -152,4 +152,4 @@ extern bool wr_pub_message(wr_publisher *p, wr_topic *t, uint64_t lsn,
 						   const char *content, size_t content_len);
 extern bool wr_pub_heartbeat(wr_publisher *p, const wbe_heartbeat *hb);
 
-#endif							/* WR_PUBLISHER_H */
+#endif /* WR_PUBLISHER_H */

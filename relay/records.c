@@ -18,11 +18,11 @@
 wr_rel *
 wr_records_relation(wr_relay *r, const wb_record *rec)
 {
-	bool		changed;
-	wr_rel	   *rel = wr_relcache_update(&r->rels, rec, &changed);
+	bool				 changed;
+	wr_rel				*rel = wr_relcache_update(&r->rels, rec, &changed);
 	const wr_relversion *v;
-	char		topic[WBE_TABLE_TOPIC_MAX + 1];
-	size_t		len;
+	char				 topic[WBE_TABLE_TOPIC_MAX + 1];
+	size_t				 len;
 
 	if (rel == NULL)
 	{
@@ -50,7 +50,7 @@ static bool
 wr_rec_relation(wr_relay *r, const wb_record *rec)
 {
 	const wr_rel *rel = wr_relcache_get(&r->rels, rec->u.relation.relid);
-	uint64_t	before = rel && rel->current ? rel->current->schema_version : 0;
+	uint64_t before = rel && rel->current ? rel->current->schema_version : 0;
 
 	if ((rel = wr_records_relation(r, rec)) == NULL)
 		return false;
@@ -63,19 +63,20 @@ wr_rec_relation(wr_relay *r, const wb_record *rec)
 static wr_rel *
 wr_rec_rel(wr_relay *r, uint32_t relid, uint32_t nvalues, bool check_width)
 {
-	wr_rel	   *rel = wr_relcache_get(&r->rels, relid);
+	wr_rel *rel = wr_relcache_get(&r->rels, relid);
 
 	if (rel == NULL || rel->current == NULL)
 	{
 		wr_error("protocol error: change of relation %u before its RELATION "
-				 "record", relid);
+				 "record",
+				 relid);
 		return NULL;
 	}
 	if (check_width && nvalues != rel->current->ncolumns)
 	{
 		wr_error("protocol error: change of relation %u has %u values but "
-				 "its RELATION record %u columns", relid, nvalues,
-				 rel->current->ncolumns);
+				 "its RELATION record %u columns",
+				 relid, nvalues, rel->current->ncolumns);
 		return NULL;
 	}
 	return rel;
@@ -101,15 +102,15 @@ wr_rec_in_txn(wr_relay *r, const wb_record *rec)
 static void
 wr_rec_backfill_keys(wr_relay *r, const wr_rel *rel, const wb_record *rec)
 {
-	wb_str		key = {NULL, 0};
-	wb_str		old_key = {NULL, 0};
+	wb_str key = {NULL, 0};
+	wb_str old_key = {NULL, 0};
 
 	if (rec->kind == WB_DELETE)
 		key = rec->u.del.tail;
 	else
 	{
-		mpr			m;
-		uint32_t	n;
+		mpr		 m;
+		uint32_t n;
 
 		/* the tail is the values array, then the old key if any */
 		mpr_init(&m, rec->u.change.tail.ptr, rec->u.change.tail.len);
@@ -124,8 +125,9 @@ wr_rec_backfill_keys(wr_relay *r, const wr_rel *rel, const wb_record *rec)
 			}
 		if (rec->u.change.has_old_key && !m.failed)
 			old_key = (wb_str) {(const char *) m.p,
-				(uint32_t) (rec->u.change.tail.len -
-							((const char *) m.p - rec->u.change.tail.ptr))};
+								(uint32_t) (rec->u.change.tail.len -
+											((const char *) m.p -
+											 rec->u.change.tail.ptr))};
 	}
 	if (key.ptr == NULL)
 	{
@@ -144,13 +146,13 @@ wr_rec_backfill_keys(wr_relay *r, const wr_rel *rel, const wb_record *rec)
 static bool
 wr_rec_change(wr_relay *r, const wb_record *rec)
 {
-	bool		is_delete = rec->kind == WB_DELETE;
-	uint32_t	relid = is_delete ? rec->u.del.relid : rec->u.change.relid;
-	wb_str		tail = is_delete ? rec->u.del.tail : rec->u.change.tail;
-	bool		has_old_key = !is_delete && rec->u.change.has_old_key;
-	wr_rel	   *rel;
-	wr_frame   *f;
-	uint32_t	pos;
+	bool	  is_delete = rec->kind == WB_DELETE;
+	uint32_t  relid = is_delete ? rec->u.del.relid : rec->u.change.relid;
+	wb_str	  tail = is_delete ? rec->u.del.tail : rec->u.change.tail;
+	bool	  has_old_key = !is_delete && rec->u.change.has_old_key;
+	wr_rel	 *rel;
+	wr_frame *f;
+	uint32_t  pos;
 
 	if (!wr_rec_in_txn(r, rec))
 		return false;
@@ -185,15 +187,16 @@ wr_rec_truncate(wr_relay *r, const wb_record *rec)
 		return false;
 	for (uint32_t i = 0; i < rec->u.truncate.nrelids; i++)
 	{
-		uint32_t	relid = rec->u.truncate.relids[i];
-		wr_rel	   *rel = wr_relcache_get(&r->rels, relid);
-		wr_frame   *f;
-		uint32_t	pos;
+		uint32_t  relid = rec->u.truncate.relids[i];
+		wr_rel	 *rel = wr_relcache_get(&r->rels, relid);
+		wr_frame *f;
+		uint32_t  pos;
 
 		if (rel == NULL || rel->current == NULL)
 		{
 			wr_error("protocol error: TRUNCATE of relation %u before its "
-					 "RELATION record", relid);
+					 "RELATION record",
+					 relid);
 			return false;
 		}
 		if (r->skip_txn)
@@ -216,14 +219,14 @@ wr_rec_truncate(wr_relay *r, const wb_record *rec)
 static bool
 wr_rec_message(wr_relay *r, const wb_record *rec)
 {
-	uint32_t	pos;
-	bool		transactional = rec->u.message.transactional;
-	wb_str		prefix = rec->u.message.prefix;
-	wb_str		content = rec->u.message.content;
-	size_t		cap = strlen(WBE_TOPIC_MSG_PREFIX) + prefix.len + 1;
-	char	   *topic;
-	wr_topic   *t;
-	wr_frame   *f;
+	uint32_t  pos;
+	bool	  transactional = rec->u.message.transactional;
+	wb_str	  prefix = rec->u.message.prefix;
+	wb_str	  content = rec->u.message.content;
+	size_t	  cap = strlen(WBE_TOPIC_MSG_PREFIX) + prefix.len + 1;
+	char	 *topic;
+	wr_topic *t;
+	wr_frame *f;
 
 	if (transactional && !wr_rec_in_txn(r, rec))
 		return false;
@@ -303,7 +306,8 @@ wr_rec_begin(wr_relay *r, const wb_record *rec)
 	if (r->skip_txn)
 	{
 		wr_debug("skipping transaction %u at " WR_LSN_FMT ": already "
-				 "published", r->txn.xid, WR_LSN_ARGS(r->txn.commit_lsn));
+				 "published",
+				 r->txn.xid, WR_LSN_ARGS(r->txn.commit_lsn));
 		return true;
 	}
 	wr_pub_txn_begin(&r->pub, &r->txn);

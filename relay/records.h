@@ -39,4 +39,4 @@ extern wr_rel *wr_records_relation(wr_relay *r, const wb_record *rec);
 /* The connection was lost: forget the open transaction. */
 extern void wr_records_reset(wr_relay *r);
 
-#endif							/* WR_RECORDS_H */
+#endif /* WR_RECORDS_H */

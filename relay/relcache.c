@@ -42,7 +42,7 @@ wr_relversion_free(wr_relversion *v)
 static void
 wr_rel_free(void *p)
 {
-	wr_rel	   *rel = p;
+	wr_rel *rel = p;
 
 	wr_relversion_free(rel->current);
 	free(rel);
@@ -57,7 +57,7 @@ wr_relcache_free(wr_relcache *rc)
 static char *
 wr_strndup(wb_str s)
 {
-	char	   *p = malloc((size_t) s.len + 1);
+	char *p = malloc((size_t) s.len + 1);
 
 	if (p != NULL)
 	{
@@ -71,7 +71,7 @@ static wr_relversion *
 wr_relversion_make(const wb_record *rec, uint64_t sv)
 {
 	wr_relversion *v = calloc(1, sizeof(wr_relversion));
-	uint32_t	n = rec->u.relation.ncolumns;
+	uint32_t	   n = rec->u.relation.ncolumns;
 
 	if (v == NULL)
 		return NULL;
@@ -90,7 +90,7 @@ wr_relversion_make(const wb_record *rec, uint64_t sv)
 	for (uint32_t i = 0; i < n; i++)
 	{
 		const wb_column *c = &rec->u.relation.columns[i];
-		wr_column  *col = &v->columns[i];
+		wr_column		*col = &v->columns[i];
 
 		col->typoid = c->typoid;
 		col->typmod = c->typmod;
@@ -124,11 +124,11 @@ fail:
 wr_rel *
 wr_relcache_update(wr_relcache *rc, const wb_record *rec, bool *changed)
 {
-	uint32_t	relid = rec->u.relation.relid;
-	uint64_t	sv = wsv_of_relation(rec);
-	wr_rel	   *rel = whm_get(&rc->rels, &relid, sizeof(relid));
+	uint32_t		relid = rec->u.relation.relid;
+	uint64_t		sv = wsv_of_relation(rec);
+	wr_rel		   *rel = whm_get(&rc->rels, &relid, sizeof(relid));
 	wr_relversion **link;
-	wr_relversion *v;
+	wr_relversion  *v;
 
 	*changed = false;
 	if (rel == NULL)
@@ -176,7 +176,7 @@ const wr_relversion *
 wr_relcache_version(const wr_relcache *rc, uint32_t relid,
 					uint64_t schema_version)
 {
-	wr_rel	   *rel = wr_relcache_get(rc, relid);
+	wr_rel *rel = wr_relcache_get(rc, relid);
 
 	if (rel == NULL)
 		return NULL;

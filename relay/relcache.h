@@ -29,34 +29,34 @@ struct wr_topic;
 
 typedef struct wr_column
 {
-	char	   *name;
-	uint32_t	typoid;
-	int32_t		typmod;
-	char	   *typname;
-	int32_t		attnum;			/* 0 from a version 1 plugin */
+	char	*name;
+	uint32_t typoid;
+	int32_t	 typmod;
+	char	*typname;
+	int32_t	 attnum; /* 0 from a version 1 plugin */
 } wr_column;
 
 /* One definition of a relation. */
 typedef struct wr_relversion
 {
-	uint32_t	relid;
-	uint64_t	schema_version;
-	char	   *schema;
-	char	   *table;
-	uint32_t	schema_oid;		/* 0 from a version 1 plugin */
-	uint32_t	key_index;
-	uint32_t	ncolumns;
-	wr_column  *columns;
-	wbc_schema	def;			/* the same, as the control and schema event
-								 * encoders take it (points into the above) */
-	struct wr_relversion *older;	/* previous definitions, newest first */
+	uint32_t			  relid;
+	uint64_t			  schema_version;
+	char				 *schema;
+	char				 *table;
+	uint32_t			  schema_oid; /* 0 from a version 1 plugin */
+	uint32_t			  key_index;
+	uint32_t			  ncolumns;
+	wr_column			 *columns;
+	wbc_schema			  def;	 /* the same, as the control and schema event
+								  * encoders take it (points into the above) */
+	struct wr_relversion *older; /* previous definitions, newest first */
 } wr_relversion;
 
 typedef struct wr_rel
 {
-	uint32_t	relid;
-	wr_relversion *current;		/* what changes refer to now */
-	struct wr_topic *topic;		/* publisher's counter for its topic */
+	uint32_t		 relid;
+	wr_relversion	*current; /* what changes refer to now */
+	struct wr_topic *topic;	  /* publisher's counter for its topic */
 
 	/*
 	 * What the _schema topic last said about the relation in this run
@@ -64,12 +64,12 @@ typedef struct wr_rel
 	 * whether a withdrawal (no longer eligible, or dropped) came after it.
 	 */
 	const wr_relversion *announced;
-	bool		withdrawn;
+	bool				 withdrawn;
 } wr_rel;
 
 typedef struct wr_relcache
 {
-	whm			rels;			/* relid -> wr_rel */
+	whm rels; /* relid -> wr_rel */
 } wr_relcache;
 
 extern void wr_relcache_init(wr_relcache *rc);
@@ -84,7 +84,7 @@ extern wr_rel *wr_relcache_update(wr_relcache *rc, const wb_record *rec,
 								  bool *changed);
 extern wr_rel *wr_relcache_get(const wr_relcache *rc, uint32_t relid);
 extern const wr_relversion *wr_relcache_version(const wr_relcache *rc,
-												uint32_t relid,
+												uint32_t		   relid,
 												uint64_t schema_version);
 
-#endif							/* WR_RELCACHE_H */
+#endif /* WR_RELCACHE_H */

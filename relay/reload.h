@@ -38,4 +38,4 @@ extern volatile sig_atomic_t wr_reload_requested;
 extern void wr_reload_init(wr_config *live, int argc, char **argv);
 extern void wr_reload(wr_relay *r);
 
-#endif							/* WR_RELOAD_H */
+#endif /* WR_RELOAD_H */

@@ -24,14 +24,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WR_REASON_MAX		256
+#define WR_REASON_MAX 256
 
 typedef struct wr_requests
 {
-	bool		acked;			/* an ack since the loop last looked */
-	uint64_t	min_acked_end;	/* lowest end LSN every consumer acked */
-	bool		rewind;			/* restart the stream at the slot */
-	char		rewind_reason[WR_REASON_MAX];	/* why: logged by the rewind */
+	bool	 acked;			/* an ack since the loop last looked */
+	uint64_t min_acked_end; /* lowest end LSN every consumer acked */
+	bool	 rewind;		/* restart the stream at the slot */
+	char	 rewind_reason[WR_REASON_MAX]; /* why: logged by the rewind */
 } wr_requests;
 
 /* The lowest end LSN every durable consumer has acknowledged, after an ack. */
@@ -47,7 +47,6 @@ extern bool wr_requests_rewind(wr_requests *q, const char *reason);
 extern bool wr_requests_take_ack(wr_requests *q, uint64_t *min_acked_end);
 
 /* The rewind recorded, forgotten once taken: false when none was. */
-extern bool wr_requests_take_rewind(wr_requests *q, char *reason,
-									size_t len);
+extern bool wr_requests_take_rewind(wr_requests *q, char *reason, size_t len);
 
-#endif							/* WR_REQUESTS_H */
+#endif /* WR_REQUESTS_H */

@@ -48,7 +48,7 @@ wr_schema_publish(wr_relay *r, uint32_t relid, wbs_event_kind kind,
 
 	prev_len = wr_def_topic(prev, prev_topic, sizeof(prev_topic));
 	topic_len = cur != NULL ? wr_def_topic(cur, topic, sizeof(topic)) :
-		wr_def_topic(prev, topic, sizeof(topic));
+							  wr_def_topic(prev, topic, sizeof(topic));
 	topic_moved = prev != NULL && cur != NULL &&
 		(prev_len != topic_len || memcmp(prev_topic, topic, topic_len) != 0);
 
@@ -59,7 +59,8 @@ wr_schema_publish(wr_relay *r, uint32_t relid, wbs_event_kind kind,
 		if (changes == NULL)
 		{
 			wr_error("out of memory diffing relation %u: its schema event "
-					 "is not published yet", relid);
+					 "is not published yet",
+					 relid);
 			r->pub.errors++;
 			return false;
 		}
@@ -81,15 +82,14 @@ wr_schema_publish(wr_relay *r, uint32_t relid, wbs_event_kind kind,
 		wbs_enc_event(&f->enc, kind, relid, topic, topic_len,
 					  topic_moved ? prev_topic : NULL, prev_len,
 					  cur != NULL ? &cur->def : NULL,
-					  prev != NULL ? &prev->def : NULL,
-					  reason, reason_len, changes, nchanges);
+					  prev != NULL ? &prev->def : NULL, reason, reason_len,
+					  changes, nchanges);
 		wr_pub_frame_added(&r->pub, f, pos);
 	}
 	r->stats.schema_events++;
 	wr_info("schema event %s: relation %u is %s%s%s (%u change%s)",
-			wbs_event_name(kind), relid, topic,
-			topic_moved ? ", was " : "", topic_moved ? prev_topic : "",
-			nchanges, nchanges == 1 ? "" : "s");
+			wbs_event_name(kind), relid, topic, topic_moved ? ", was " : "",
+			topic_moved ? prev_topic : "", nchanges, nchanges == 1 ? "" : "s");
 	free(changes);
 	return true;
 }
@@ -106,7 +106,7 @@ wr_schema_set(wr_relay *r, wr_rel *rel, const wr_relversion *announced,
 
 	if (log->n == log->cap)
 	{
-		uint32_t	cap = log->cap ? log->cap * 2 : 64;
+		uint32_t			  cap = log->cap ? log->cap * 2 : 64;
 		wr_schema_undo_entry *n = realloc(log->e, cap * sizeof(*n));
 
 		if (n == NULL)
@@ -122,9 +122,9 @@ wr_schema_set(wr_relay *r, wr_rel *rel, const wr_relversion *announced,
 		}
 	}
 	if (log->n < log->cap)
-		log->e[log->n++] = (wr_schema_undo_entry) {
-			r->txn.commit_lsn, rel->relid, rel->announced, rel->withdrawn
-		};
+		log->e[log->n++] = (wr_schema_undo_entry) {r->txn.commit_lsn,
+												   rel->relid, rel->announced,
+												   rel->withdrawn};
 	rel->announced = announced;
 	rel->withdrawn = withdrawn;
 }
@@ -137,7 +137,7 @@ wr_schema_undo(wr_relay *r, uint64_t from_commit_lsn)
 	while (log->n > 0 && log->e[log->n - 1].commit_lsn >= from_commit_lsn)
 	{
 		wr_schema_undo_entry *e = &log->e[--log->n];
-		wr_rel	   *rel = wr_relcache_get(&r->rels, e->relid);
+		wr_rel				 *rel = wr_relcache_get(&r->rels, e->relid);
 
 		if (rel != NULL)
 		{
@@ -151,7 +151,7 @@ void
 wr_schema_forget(wr_relay *r, uint64_t flushed)
 {
 	wr_schema_log *log = &r->schema_log;
-	uint32_t	k = 0;
+	uint32_t	   k = 0;
 
 	/* a stream never starts again before what PostgreSQL has as flushed */
 	while (k < log->n && log->e[k].commit_lsn < flushed)
@@ -184,8 +184,8 @@ wr_schema_before_change(wr_relay *r, wr_rel *rel)
 void
 wr_schema_withdrawn(wr_relay *r, const wb_record *rec, uint32_t pos)
 {
-	uint32_t	relid = rec->u.withdrawn.relid;
-	wr_rel	   *rel = wr_relcache_get(&r->rels, relid);
+	uint32_t			 relid = rec->u.withdrawn.relid;
+	wr_rel				*rel = wr_relcache_get(&r->rels, relid);
 	const wr_relversion *last = NULL;
 
 	if (rel != NULL)
@@ -195,10 +195,12 @@ wr_schema_withdrawn(wr_relay *r, const wb_record *rec, uint32_t pos)
 		/* what was announced, else what its last changes used */
 		last = rel->announced != NULL ? rel->announced : rel->current;
 	}
-	if (!wr_schema_publish(r, relid, rec->u.withdrawn.dropped ?
-						   WBS_TABLE_DROPPED : WBS_TABLE_WITHDRAWN, NULL, last,
-						   rec->u.withdrawn.reason.ptr,
-						   rec->u.withdrawn.reason.len, pos) || rel == NULL)
+	if (!wr_schema_publish(r, relid,
+						   rec->u.withdrawn.dropped ? WBS_TABLE_DROPPED :
+													  WBS_TABLE_WITHDRAWN,
+						   NULL, last, rec->u.withdrawn.reason.ptr,
+						   rec->u.withdrawn.reason.len, pos) ||
+		rel == NULL)
 		return;
 	/* an OID PostgreSQL hands out again is another table: seen anew */
 	if (rec->u.withdrawn.dropped)

@@ -54,4 +54,4 @@ extern void wr_schema_undo(wr_relay *r, uint64_t from_commit_lsn);
 /* Transactions before flushed are never published again. */
 extern void wr_schema_forget(wr_relay *r, uint64_t flushed);
 
-#endif							/* WR_SCHEMA_EVENTS_H */
+#endif /* WR_SCHEMA_EVENTS_H */

@@ -45,19 +45,19 @@
 #include "walproto.h"
 
 /* Messages handled between two looks at the control socket. */
-#define WR_CONTROL_EVERY	256
+#define WR_CONTROL_EVERY 256
 
 /* While paused on a full window: how often to look again. */
-#define WR_PAUSE_POLL_MS	100
+#define WR_PAUSE_POLL_MS 100
 
 /* How long a stopping relay waits for the server to end the copy. */
-#define WR_STOP_TIMEOUT_MS	3000
+#define WR_STOP_TIMEOUT_MS 3000
 
 static wb_timestamp
 wr_wall_clock(void)
 {
 	struct timespec ts;
-	wb_timestamp t;
+	wb_timestamp	t;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	t.sec = ts.tv_sec;
@@ -68,8 +68,8 @@ wr_wall_clock(void)
 static bool
 wr_send_status(wr_relay *r, bool reply_requested)
 {
-	uint64_t	flushed = wr_confirm_flushed(&r->confirm);
-	uint64_t	written = r->received_lsn;
+	uint64_t flushed = wr_confirm_flushed(&r->confirm);
+	uint64_t written = r->received_lsn;
 
 	wr_schema_forget(r, flushed);
 	wr_backfill_confirmed(r, flushed);
@@ -120,7 +120,7 @@ wr_window_pressure(wr_relay *r, int64_t now)
 bool
 wr_apply_requests(wr_relay *r)
 {
-	uint64_t	min_acked_end;
+	uint64_t min_acked_end;
 
 	if (wr_requests_take_ack(&r->requests, &min_acked_end))
 		wr_confirm_acked(&r->confirm, min_acked_end);
@@ -130,7 +130,7 @@ wr_apply_requests(wr_relay *r)
 void
 wr_rewind(wr_relay *r)
 {
-	char		reason[WR_REASON_MAX];
+	char reason[WR_REASON_MAX];
 
 	if (!wr_requests_take_rewind(&r->requests, reason, sizeof(reason)))
 		return;
@@ -153,9 +153,9 @@ wr_txn_heartbeat_io(wr_relay *r)
 static bool
 wr_xlogdata(wr_relay *r, const wr_wp_xlogdata *x)
 {
-	wb_record	rec;
-	size_t		consumed = 0;
-	int			rc;
+	wb_record rec;
+	size_t	  consumed = 0;
+	int		  rc;
 
 	if (x->data_start > r->received_lsn)
 		r->received_lsn = x->data_start;
@@ -183,8 +183,8 @@ wr_xlogdata(wr_relay *r, const wr_wp_xlogdata *x)
 static bool
 wr_copydata(wr_relay *r, const char *buf, int len, bool *reply)
 {
-	wr_wp_msg	msg;
-	char		err[128];
+	wr_wp_msg msg;
+	char	  err[128];
 
 	if (wr_wp_read(buf, (size_t) len, &msg, err, sizeof(err)) != WR_WP_OK)
 	{
@@ -242,19 +242,19 @@ bool
 wr_poll(wr_relay *r, int pgfd, int timeout_ms)
 {
 	struct pollfd fds[5];
-	int			nfds = 0;
-	int			pgidx;
-	int			jsidx;
-	int			jsfd = wr_js_fd(&r->js);
-	int64_t		jsdue = wr_js_wake(&r->js);
-	int			bfidx;
-	int			hbidx;
-	int			bffd = wr_backfill_socket(r);
-	short		hbevents = 0;
-	int			hbfd = wr_txn_hb_socket(&r->txn_hb, &hbevents);
-	int64_t		hbdue = wr_txn_hb_deadline(&r->txn_hb);
-	int64_t		now = wr_now_ms();
-	int			rc;
+	int			  nfds = 0;
+	int			  pgidx;
+	int			  jsidx;
+	int			  jsfd = wr_js_fd(&r->js);
+	int64_t		  jsdue = wr_js_wake(&r->js);
+	int			  bfidx;
+	int			  hbidx;
+	int			  bffd = wr_backfill_socket(r);
+	short		  hbevents = 0;
+	int			  hbfd = wr_txn_hb_socket(&r->txn_hb, &hbevents);
+	int64_t		  hbdue = wr_txn_hb_deadline(&r->txn_hb);
+	int64_t		  now = wr_now_ms();
+	int			  rc;
 
 	/* what a scrape reports: the state the loop is about to sleep on */
 	wr_metrics_publish(r->metrics, r);
@@ -305,11 +305,11 @@ wr_min64(int64_t a, int64_t b)
 /* The loop's timers and what it owes the server (times in wr_now_ms). */
 typedef struct wr_timers
 {
-	int64_t		next_status;	/* a standby status update is due */
-	int64_t		next_heartbeat; /* a heartbeat on the bus is due */
-	int64_t		next_txn_hb;	/* a transactional heartbeat is due */
-	int64_t		last_heard;		/* last message from the server */
-	bool		reply;			/* the server asked for a status update */
+	int64_t next_status;	/* a standby status update is due */
+	int64_t next_heartbeat; /* a heartbeat on the bus is due */
+	int64_t next_txn_hb;	/* a transactional heartbeat is due */
+	int64_t last_heard;		/* last message from the server */
+	bool	reply;			/* the server asked for a status update */
 } wr_timers;
 
 /*
@@ -339,7 +339,7 @@ wr_stream_due(wr_relay *r, wr_timers *t, int64_t now)
 	if (t->reply || now >= t->next_status)
 	{
 		/* a quiet server is asked to answer, to tell silence from loss */
-		bool		ping = cfg->server_timeout_ms > 0 &&
+		bool ping = cfg->server_timeout_ms > 0 &&
 			now - t->last_heard > cfg->server_timeout_ms / 2;
 
 		if (!wr_send_status(r, ping))
@@ -370,7 +370,7 @@ static bool
 wr_stream_sleep(wr_relay *r, const wr_timers *t, int64_t now)
 {
 	const wr_config *cfg = r->cfg;
-	int64_t		wake = wr_min64(t->next_status, t->next_heartbeat);
+	int64_t			 wake = wr_min64(t->next_status, t->next_heartbeat);
 
 	if (cfg->txn_heartbeat_ms > 0)
 		wake = wr_min64(wake, t->next_txn_hb);
@@ -384,26 +384,24 @@ wr_stream_rc
 wr_stream(wr_relay *r)
 {
 	const wr_config *cfg = r->cfg;
-	int64_t		now = wr_now_ms();
-	wr_timers	t = {
-		.next_status = now + cfg->status_interval_ms,
-		.next_heartbeat = now + cfg->heartbeat_interval_ms,
-		.next_txn_hb = now + cfg->txn_heartbeat_ms,
-		.last_heard = now
-	};
-	int			since_control = 0;
+	int64_t			 now = wr_now_ms();
+	wr_timers		 t = {.next_status = now + cfg->status_interval_ms,
+						  .next_heartbeat = now + cfg->heartbeat_interval_ms,
+						  .next_txn_hb = now + cfg->txn_heartbeat_ms,
+						  .last_heard = now};
+	int				 since_control = 0;
 
 	r->state = WR_STATE_STREAMING;
 	for (;;)
 	{
-		char	   *buf;
-		int			len;
+		char *buf;
+		int	  len;
 
 		/*
 		 * The one place where control requests act: before the stop, so
 		 * that the final status update reports the acks already answered.
 		 */
-		bool		rewind = wr_apply_requests(r);
+		bool rewind = wr_apply_requests(r);
 
 		if (wr_stop_requested)
 		{
@@ -435,8 +433,9 @@ wr_stream(wr_relay *r)
 			wr_pub_flush(&r->pub);
 			/* the server is not silent: we are not reading it */
 			t.last_heard = now;
-			if (!wr_poll(r, -1, (int) wr_min64(WR_PAUSE_POLL_MS,
-											   t.next_status - now)))
+			if (!wr_poll(r, -1,
+						 (int) wr_min64(WR_PAUSE_POLL_MS,
+										t.next_status - now)))
 				return WR_STREAM_LOST;
 			continue;
 		}
@@ -446,7 +445,7 @@ wr_stream(wr_relay *r)
 			return WR_STREAM_LOST;
 		if (len > 0)
 		{
-			bool		ok = wr_copydata(r, buf, len, &t.reply);
+			bool ok = wr_copydata(r, buf, len, &t.reply);
 
 			PQfreemem(buf);
 			if (!ok)
@@ -479,8 +478,8 @@ wr_stream(wr_relay *r)
 bool
 wr_stream_idle(wr_relay *r, int timeout_ms)
 {
-	int64_t		end = wr_now_ms() + timeout_ms;
-	int64_t		now;
+	int64_t end = wr_now_ms() + timeout_ms;
+	int64_t now;
 
 	while (!wr_stop_requested && (now = wr_now_ms()) < end)
 		wr_poll(r, -1, (int) (end - now));

@@ -22,11 +22,11 @@
 
 typedef enum wr_stream_rc
 {
-	WR_STREAM_STOPPED,			/* stop requested; final status sent */
-	WR_STREAM_LOST,				/* connection lost; r->pg.errmsg says why */
-	WR_STREAM_FAILED,			/* protocol error, already logged */
-	WR_STREAM_REWIND			/* a rewind is recorded (requests.h): call
-								 * wr_rewind and restart streaming at once */
+	WR_STREAM_STOPPED, /* stop requested; final status sent */
+	WR_STREAM_LOST,	   /* connection lost; r->pg.errmsg says why */
+	WR_STREAM_FAILED,  /* protocol error, already logged */
+	WR_STREAM_REWIND   /* a rewind is recorded (requests.h): call
+						* wr_rewind and restart streaming at once */
 } wr_stream_rc;
 
 extern wr_stream_rc wr_stream(wr_relay *r);
@@ -62,4 +62,4 @@ extern void wr_rewind(wr_relay *r);
 /* Wait timeout_ms serving control requests; false when asked to stop. */
 extern bool wr_stream_idle(wr_relay *r, int timeout_ms);
 
-#endif							/* WR_STREAM_H */
+#endif /* WR_STREAM_H */

@@ -46,7 +46,7 @@
 static void
 test_confirm_best_effort(void **state)
 {
-	wr_confirm	c;
+	wr_confirm c;
 
 	(void) state;
 	wr_confirm_init(&c, 1000, false);
@@ -84,7 +84,7 @@ test_confirm_best_effort(void **state)
 static void
 test_confirm_jetstream(void **state)
 {
-	wr_confirm	c;
+	wr_confirm c;
 
 	(void) state;
 	wr_confirm_init(&c, 1000, false);
@@ -106,7 +106,7 @@ test_confirm_jetstream(void **state)
 	wr_confirm_txn_begin(&c);
 	wr_confirm_txn_published(&c, 1600);
 	wr_confirm_js_acked(&c, 1600);
-	assert_int_equal(wr_confirm_flushed(&c), 1000);	/* consumers: none */
+	assert_int_equal(wr_confirm_flushed(&c), 1000); /* consumers: none */
 	wr_confirm_acked(&c, 1300);
 	assert_int_equal(wr_confirm_flushed(&c), 1300);
 	wr_confirm_keepalive(&c, 1700);
@@ -135,13 +135,13 @@ test_jetstream_subjects(void **state)
 		{"nodot", ""},
 		{"\"open.t", ""},
 	};
-	char		buf[128];
+	char buf[128];
 
 	(void) state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 	{
-		size_t		n = wr_js_subject(buf, sizeof(buf), cases[i][0],
-									  strlen(cases[i][0]));
+		size_t n = wr_js_subject(buf, sizeof(buf), cases[i][0],
+								 strlen(cases[i][0]));
 
 		if (cases[i][1][0] == '\0')
 			assert_int_equal(n, 0);
@@ -157,7 +157,7 @@ test_jetstream_subjects(void **state)
 static void
 test_confirm_durable(void **state)
 {
-	wr_confirm	c;
+	wr_confirm c;
 
 	(void) state;
 	wr_confirm_init(&c, 1000, true);
@@ -194,13 +194,13 @@ test_confirm_durable(void **state)
 static void
 test_consumers(void **state)
 {
-	wr_config	cfg;
+	wr_config	 cfg;
 	wr_consumers cs;
 	wr_consumer *a;
 	wr_consumer *b;
-	wr_wkey		k1 = {100, 3};
-	wr_wkey		k2 = {200, 1};
-	wr_wkey		hold;
+	wr_wkey		 k1 = {100, 3};
+	wr_wkey		 k2 = {200, 1};
+	wr_wkey		 hold;
 
 	(void) state;
 	memset(&cfg, 0, sizeof(cfg));
@@ -240,17 +240,17 @@ test_consumers(void **state)
 	 * ack below it never pulls it back.
 	 */
 	{
-		wr_wkey		k3 = {300, 7};
-		wr_wkey		k4 = {250, 2};
-		wr_wkey		saved = b->acked_key;
-		uint64_t	saved_end = b->acked_end;
+		wr_wkey	 k3 = {300, 7};
+		wr_wkey	 k4 = {250, 2};
+		wr_wkey	 saved = b->acked_key;
+		uint64_t saved_end = b->acked_end;
 
 		wr_consumers_ack(b, k1, 150, &k3, 25);
 		assert_true(wr_wkey_cmp(b->released_key, k3) == 0);
 		assert_true(wr_wkey_cmp(b->acked_key, saved) == 0);
 		assert_int_equal(b->acked_end, saved_end);
 		hold = wr_consumers_hold(&cs, 30);
-		assert_true(wr_wkey_cmp(hold, k2) == 0);	/* now a's ack holds */
+		assert_true(wr_wkey_cmp(hold, k2) == 0); /* now a's ack holds */
 		wr_consumers_ack(b, k1, 150, &k4, 26);
 		assert_true(wr_wkey_cmp(b->released_key, k3) == 0);
 		/* what a hello does: forget the release */
@@ -281,10 +281,10 @@ test_consumers(void **state)
 static void
 test_window(void **state)
 {
-	wr_window	w;
-	char		msg[100];
-	wr_wkey		none = {0, 0};
-	wr_wkey		all = {UINT64_MAX, UINT32_MAX};
+	wr_window w;
+	char	  msg[100];
+	wr_wkey	  none = {0, 0};
+	wr_wkey	  all = {UINT64_MAX, UINT32_MAX};
 
 	(void) state;
 	memset(msg, 'x', sizeof(msg));
@@ -294,7 +294,7 @@ test_window(void **state)
 	/* 30 messages of 100 bytes: keys (10, 1..), (20, 1..), ... */
 	for (uint32_t i = 0; i < 30; i++)
 	{
-		wr_wkey		k = {10 * (i / 5 + 1), i % 5 + 1};
+		wr_wkey k = {10 * (i / 5 + 1), i % 5 + 1};
 
 		assert_true(wr_window_add(&w, k, i + 1, msg, sizeof(msg)));
 	}
@@ -329,8 +329,8 @@ test_window(void **state)
 
 	/* growing past the ring's first capacity keeps the order */
 	for (uint32_t i = 0; i < 3000; i++)
-		assert_true(wr_window_add(&w, (wr_wkey) {1000 + i, 1}, 100 + i, msg,
-								  10));
+		assert_true(
+			wr_window_add(&w, (wr_wkey) {1000 + i, 1}, 100 + i, msg, 10));
 	assert_int_equal(wr_window_at(&w, 10)->key.lsn, 1000);
 	assert_int_equal(wr_window_find(&w, (wr_wkey) {2500, 1}), 10 + 1501);
 
@@ -352,7 +352,7 @@ test_window(void **state)
 static char *
 exact_copy(const char *buf, size_t len)
 {
-	char	   *p = malloc(len ? len : 1);
+	char *p = malloc(len ? len : 1);
 
 	assert_non_null(p);
 	memcpy(p, buf, len);
@@ -363,18 +363,18 @@ static void
 test_walproto_round_trip(void **state)
 {
 	static const char record[] = "\x93\x01\x02\x03";
-	wr_wp_msg	cases[6];
-	char		buf[128];
-	char		err[128];
+	wr_wp_msg		  cases[6];
+	char			  buf[128];
+	char			  err[128];
 
 	(void) state;
 	memset(cases, 0, sizeof(cases));
 	cases[0].kind = WR_WP_XLOGDATA;
-	cases[0].u.xlogdata = (wr_wp_xlogdata) {
-		UINT64_C(0x0000000116B37480), UINT64_C(0x0000000116B38000),
-		INT64_C(817000000000000), record, sizeof(record) - 1
-	};
-	cases[1].kind = WR_WP_XLOGDATA;	/* a record may be empty: the codec says */
+	cases[0].u.xlogdata = (wr_wp_xlogdata) {UINT64_C(0x0000000116B37480),
+											UINT64_C(0x0000000116B38000),
+											INT64_C(817000000000000), record,
+											sizeof(record) - 1};
+	cases[1].kind = WR_WP_XLOGDATA; /* a record may be empty: the codec says */
 	cases[1].u.xlogdata = (wr_wp_xlogdata) {1, 2, 3, NULL, 0};
 	cases[2].kind = WR_WP_KEEPALIVE;
 	cases[2].u.keepalive = (wr_wp_keepalive) {UINT64_MAX, -1, true};
@@ -384,14 +384,14 @@ test_walproto_round_trip(void **state)
 	cases[4].u.status = (wr_wp_status) {10, 9, 8, 7, true};
 	cases[5].kind = WR_WP_STATUS;
 	cases[5].u.status = (wr_wp_status) {UINT64_MAX, 0, UINT64_MAX, INT64_MIN,
-	false};
+										false};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 	{
 		const wr_wp_msg *in = &cases[i];
-		wr_wp_msg	out;
-		size_t		len = wr_wp_write(in, buf, sizeof(buf));
-		char	   *copy;
+		wr_wp_msg		 out;
+		size_t			 len = wr_wp_write(in, buf, sizeof(buf));
+		char			*copy;
 
 		assert_true(len > 0);
 		assert_int_equal(buf[0], (char) in->kind);
@@ -455,23 +455,16 @@ static void
 test_walproto_layout(void **state)
 {
 	static const unsigned char status[WR_WP_STATUS_LEN] = {
-		'r',
-		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
-		0x00, 0x00, 0x00, 0x01, 0x16, 0xB3, 0x74, 0x80,
-		0x00, 0x00, 0x00, 0x01, 0x16, 0xB3, 0x74, 0x80,
-		0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE,
-		0x01
-	};
+		'r',  0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x00, 0x00, 0x00,
+		0x01, 0x16, 0xB3, 0x74, 0x80, 0x00, 0x00, 0x00, 0x01, 0x16, 0xB3, 0x74,
+		0x80, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE, 0x01};
 	static const unsigned char keepalive[] = {
-		'k',
-		0x00, 0x00, 0x00, 0x00, 0x01, 0x5D, 0x0A, 0x38,
-		0x00, 0x02, 0xE6, 0xA2, 0x81, 0x3B, 0x7C, 0x40,
-		0x00,
-		0x7F					/* a field the server may add one day */
+		'k',  0x00, 0x00, 0x00, 0x00, 0x01, 0x5D, 0x0A, 0x38, 0x00,
+		0x02, 0xE6, 0xA2, 0x81, 0x3B, 0x7C, 0x40, 0x00, 0x7F /* a field the server may add one day */
 	};
-	wr_wp_msg	m;
-	char		buf[64];
-	char		err[128];
+	wr_wp_msg m;
+	char	  buf[64];
+	char	  err[128];
 
 	(void) state;
 	memset(&m, 0, sizeof(m));
@@ -485,7 +478,8 @@ test_walproto_layout(void **state)
 	assert_memory_equal(buf, status, sizeof(status));
 
 	assert_int_equal(wr_wp_read((const char *) keepalive, sizeof(keepalive),
-								&m, err, sizeof(err)), WR_WP_OK);
+								&m, err, sizeof(err)),
+					 WR_WP_OK);
 	assert_int_equal(m.kind, WR_WP_KEEPALIVE);
 	assert_int_equal(m.u.keepalive.wal_end, UINT64_C(0x15D0A38));
 	assert_int_equal(m.u.keepalive.send_time, INT64_C(0x2E6A2813B7C40));
@@ -498,17 +492,17 @@ test_walproto_malformed(void **state)
 {
 	static const struct
 	{
-		char		type;
-		size_t		min;		/* shortest valid length */
-		size_t		max;		/* longest valid length (0: no limit) */
-	}			kinds[] = {
+		char   type;
+		size_t min; /* shortest valid length */
+		size_t max; /* longest valid length (0: no limit) */
+	} kinds[] = {
 		{'w', WR_WP_XLOGDATA_HDR, 0},
 		{'k', WR_WP_KEEPALIVE_LEN, 0},
 		{'r', WR_WP_STATUS_LEN, WR_WP_STATUS_LEN},
 	};
-	char		full[64];
-	char		err[128];
-	wr_wp_msg	m;
+	char	  full[64];
+	char	  err[128];
+	wr_wp_msg m;
 
 	(void) state;
 	memset(full, 0x5A, sizeof(full));
@@ -522,10 +516,10 @@ test_walproto_malformed(void **state)
 		full[0] = kinds[k].type;
 		for (size_t len = 1; len < sizeof(full); len++)
 		{
-			char	   *copy = exact_copy(full, len);
-			bool		valid = len >= kinds[k].min &&
+			char *copy = exact_copy(full, len);
+			bool  valid = len >= kinds[k].min &&
 				(kinds[k].max == 0 || len <= kinds[k].max);
-			int			rc;
+			int rc;
 
 			err[0] = '\0';
 			rc = wr_wp_read(copy, len, &m, err, sizeof(err));
@@ -636,7 +630,7 @@ static void
 window_add_topic(wr_window *w, wr_wkey key, uint64_t seq, const char *topic,
 				 size_t len)
 {
-	char		msg[512];
+	char msg[512];
 
 	assert_true(len <= sizeof(msg) && strlen(topic) + 1 <= len);
 	memset(msg, 'f', len);
@@ -647,6 +641,7 @@ window_add_topic(wr_window *w, wr_wkey key, uint64_t seq, const char *topic,
 static void
 test_replay_pages(void **state)
 {
+	/* clang-format off */
 	static const struct
 	{
 		const char *prefix;
@@ -659,9 +654,10 @@ test_replay_pages(void **state)
 		{"public.b", 100000},	/* all of it in one page */
 		{"none.", 100},			/* only the _txn frames */
 	};
-	wr_window	w;
-	wr_wpage	page;
-	wr_wkey		none = {0, 0};
+	/* clang-format on */
+	wr_window w;
+	wr_wpage  page;
+	wr_wkey	  none = {0, 0};
 
 	(void) state;
 	wr_window_init(&w, 1 << 20);
@@ -669,7 +665,7 @@ test_replay_pages(void **state)
 	/* 10 transactions: a frame on public.a, one on public.b, a _txn frame */
 	for (uint32_t t = 0; t < 10; t++)
 	{
-		uint64_t	lsn = 100 * (t + 1);
+		uint64_t lsn = 100 * (t + 1);
 
 		window_add_topic(&w, (wr_wkey) {lsn, 2}, 3 * t + 1, "public.a", 100);
 		window_add_topic(&w, (wr_wkey) {lsn, 4}, 3 * t + 2, "public.b", 200);
@@ -679,11 +675,11 @@ test_replay_pages(void **state)
 
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++)
 	{
-		wr_wkey		after = none;
-		size_t		want = 0;
-		size_t		got = 0;
-		size_t		next = 0;	/* index the next page must start after */
-		int			pages = 0;
+		wr_wkey after = none;
+		size_t	want = 0;
+		size_t	got = 0;
+		size_t	next = 0; /* index the next page must start after */
+		int		pages = 0;
 
 		for (size_t i = 0; i < w.count; i++)
 			if (select_prefix(wr_window_at(&w, i), (void *) cases[k].prefix))
@@ -745,7 +741,7 @@ static wb_column cols_b[] = {
 static wb_record
 relation(uint32_t relid, const char *table, wb_column *cols, uint32_t n)
 {
-	wb_record	r;
+	wb_record r;
 
 	memset(&r, 0, sizeof(r));
 	r.kind = WB_RELATION;
@@ -761,11 +757,11 @@ relation(uint32_t relid, const char *table, wb_column *cols, uint32_t n)
 static void
 test_relcache_history(void **state)
 {
-	wr_relcache rc;
-	wb_record	a = relation(16385, "contacts", cols_a, 2);
-	wb_record	b = relation(16385, "contacts", cols_b, 2);
-	bool		changed;
-	wr_rel	   *rel;
+	wr_relcache			 rc;
+	wb_record			 a = relation(16385, "contacts", cols_a, 2);
+	wb_record			 b = relation(16385, "contacts", cols_b, 2);
+	bool				 changed;
+	wr_rel				*rel;
 	const wr_relversion *v;
 
 	(void) state;
@@ -804,10 +800,10 @@ test_relcache_history(void **state)
 static int
 load(wr_config *cfg, char *errbuf, size_t errlen, ...)
 {
-	char	   *argv[32] = {"walbus-relay"};
-	int			argc = 1;
-	va_list		ap;
-	char	   *arg;
+	char   *argv[32] = {"walbus-relay"};
+	int		argc = 1;
+	va_list ap;
+	char   *arg;
 
 	va_start(ap, errlen);
 	while ((arg = va_arg(ap, char *)) != NULL && argc < 31)
@@ -834,8 +830,8 @@ write_config(const char *text)
 static void
 test_config_defaults(void **state)
 {
-	wr_config	cfg;
-	char		err[256];
+	wr_config cfg;
+	char	  err[256];
 
 	(void) state;
 	assert_int_equal(load(&cfg, err, sizeof(err), NULL), 0);
@@ -857,20 +853,19 @@ test_config_defaults(void **state)
 static void
 test_config_file_and_flags(void **state)
 {
-	wr_config	cfg;
-	char		err[256];
-	char	   *path = write_config(
-									"# a comment\n"
-									"dbname = host=db dbname=app\n"
-									"slot = from_file\n"
-									"create_slot = true\n"
-									"bus = ipc:///tmp/a\n"
-									"bus = tcp://127.0.0.1:58010\n"
-									"[relay]\n"
-									"status_interval = 2.5\n"
-									"wait_subscribers = 3\n"
-									"frame_bytes = 16kB\n"
-									"bus_queue = 8192\n");
+	wr_config cfg;
+	char	  err[256];
+	char	 *path = write_config("# a comment\n"
+									  "dbname = host=db dbname=app\n"
+									  "slot = from_file\n"
+									  "create_slot = true\n"
+									  "bus = ipc:///tmp/a\n"
+									  "bus = tcp://127.0.0.1:58010\n"
+									  "[relay]\n"
+									  "status_interval = 2.5\n"
+									  "wait_subscribers = 3\n"
+									  "frame_bytes = 16kB\n"
+									  "bus_queue = 8192\n");
 
 	(void) state;
 	assert_int_equal(load(&cfg, err, sizeof(err), "--config", path, NULL), 0);
@@ -888,7 +883,8 @@ test_config_file_and_flags(void **state)
 	/* flags win, wherever --config is; a --bus flag replaces the list */
 	assert_int_equal(load(&cfg, err, sizeof(err), "--slot", "from_flag",
 						  "--bus", "ipc:///tmp/b", "--config", path,
-						  "--status-interval", "1", NULL), 0);
+						  "--status-interval", "1", NULL),
+					 0);
 	assert_string_equal(cfg.slot, "from_flag");
 	assert_int_equal(cfg.nbus, 1);
 	assert_string_equal(cfg.bus_urls[0], "ipc:///tmp/b");
@@ -906,17 +902,21 @@ test_config_errors(void **state)
 		const char *flag;
 		const char *value;
 		const char *message;
-	}			cases[] = {
+	} cases[] = {
 		{"--slot", "Bad-Name", "invalid slot name \"Bad-Name\""},
 		{"--slot", "", "invalid slot name"},
-		{"--status-interval", "soon", "invalid value \"soon\" for status_interval"},
+		{"--status-interval", "soon",
+		 "invalid value \"soon\" for status_interval"},
 		{"--heartbeat-interval", "0", "for heartbeat_interval"},
 		{"--server-timeout", "-1", "for server_timeout"},
 		{"--log-level", "loud", "invalid log level \"loud\""},
-		{"--jetstream", "localhost:4222", "for jetstream: use nats://HOST:PORT"},
-		{"--jetstream-stream", "a.b", "invalid value \"a.b\" for jetstream_stream"},
+		{"--jetstream", "localhost:4222",
+		 "for jetstream: use nats://HOST:PORT"},
+		{"--jetstream-stream", "a.b",
+		 "invalid value \"a.b\" for jetstream_stream"},
 		{"--jetstream-replicas", "0", "from 1 to 5"},
-		{"--jetstream-replicas", "6", "invalid value \"6\" for jetstream_replicas"},
+		{"--jetstream-replicas", "6",
+		 "invalid value \"6\" for jetstream_replicas"},
 		{"--wait-subscribers", "x", "for wait_subscribers"},
 		{"--durable", "ok,b@d", "invalid durable consumer name \"b@d\""},
 		{"--durable", "a/b", "invalid durable consumer name \"a/b\""},
@@ -930,21 +930,23 @@ test_config_errors(void **state)
 		{"--bus-queue", "0", "for bus_queue: use a number from 1 to 8192"},
 		{"--bus-queue", "8193", "for bus_queue"},
 	};
-	wr_config	cfg;
-	char		err[256];
-	char	   *path;
+	wr_config cfg;
+	char	  err[256];
+	char	 *path;
 
 	(void) state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 	{
 		assert_int_equal(load(&cfg, err, sizeof(err), cases[i].flag,
-							  cases[i].value, NULL), -1);
+							  cases[i].value, NULL),
+						 -1);
 		if (strstr(err, cases[i].message) == NULL)
 			fail_msg("\"%s\" lacks \"%s\"", err, cases[i].message);
 		wr_config_free(&cfg);
 	}
 	assert_int_equal(load(&cfg, err, sizeof(err), "--server-timeout", "0",
-						  NULL), 0);
+						  NULL),
+					 0);
 	assert_int_equal(cfg.server_timeout_ms, 0);
 	wr_config_free(&cfg);
 
@@ -952,7 +954,8 @@ test_config_errors(void **state)
 	assert_int_equal(load(&cfg, err, sizeof(err), "--durable", "crm, erp",
 						  "--durable", "crm", "--window-bytes", "16MB",
 						  "--lag-limit", "0", "--txn-heartbeat-interval", "0",
-						  NULL), 0);
+						  NULL),
+					 0);
 	assert_int_equal(cfg.ndurable, 2);
 	assert_string_equal(cfg.durable[0], "crm");
 	assert_string_equal(cfg.durable[1], "erp");
@@ -981,7 +984,8 @@ test_config_errors(void **state)
 	unlink(path);
 
 	assert_int_equal(load(&cfg, err, sizeof(err), "--config",
-						  "/nonexistent/walbus.conf", NULL), -1);
+						  "/nonexistent/walbus.conf", NULL),
+					 -1);
 	assert_non_null(strstr(err, "could not open config file"));
 	wr_config_free(&cfg);
 }
@@ -1009,7 +1013,7 @@ stored(const wr_config *cfg, const wr_setting *s)
 		case WR_SET_BOOL:
 			return *(const bool *) field;
 		case WR_SET_SIZE:
-			return (int64_t) *(const uint64_t *) field;
+			return (int64_t) * (const uint64_t *) field;
 		case WR_SET_LIST:
 			return *(const int *) ((const char *) cfg + s->count_offset);
 		case WR_SET_RULES:
@@ -1032,27 +1036,32 @@ test_config_kinds(void **state)
 		const char *key;
 		const char *value;
 		int64_t		want;
-		const char *message;	/* NULL: loads */
-	}			cases[] = {
+		const char *message; /* NULL: loads */
+	} cases[] = {
 		/* string, checked */
 		{"slot", "s_1", 0, NULL},
-		{"slot", "Bad-Name", 0, "invalid slot name \"Bad-Name\": use 1 to 63 "
-		"lower-case letters, digits and underscores"},
-		{"jetstream_stream", "a.b", 0, "invalid value \"a.b\" for "
-		"jetstream_stream: use 1 to 64 letters, digits, '_' or '-'"},
-		{"metrics_listen", "localhost", 0, "invalid value \"localhost\" for "
-		"metrics_listen: use ADDR:PORT with a port from 1 to 65535"},
+		{"slot", "Bad-Name", 0,
+		 "invalid slot name \"Bad-Name\": use 1 to 63 "
+		 "lower-case letters, digits and underscores"},
+		{"jetstream_stream", "a.b", 0,
+		 "invalid value \"a.b\" for "
+		 "jetstream_stream: use 1 to 64 letters, digits, '_' or '-'"},
+		{"metrics_listen", "localhost", 0,
+		 "invalid value \"localhost\" for "
+		 "metrics_listen: use ADDR:PORT with a port from 1 to 65535"},
 		{"metrics_listen", "h:65536", 0, "for metrics_listen"},
 		/* bool */
 		{"create_slot", "yes", 1, NULL},
 		{"create_slot", "off", 0, NULL},
-		{"trusted_network", "maybe", 0, "invalid value \"maybe\" for "
-		"trusted_network: use true or false"},
+		{"trusted_network", "maybe", 0,
+		 "invalid value \"maybe\" for "
+		 "trusted_network: use true or false"},
 		/* int */
 		{"bus_queue", "1", 1, NULL},
 		{"bus_queue", "8192", 8192, NULL},
-		{"bus_queue", "0", 0, "invalid value \"0\" for bus_queue: use a "
-		"number from 1 to 8192"},
+		{"bus_queue", "0", 0,
+		 "invalid value \"0\" for bus_queue: use a "
+		 "number from 1 to 8192"},
 		{"bus_queue", "8193", 0, "invalid value \"8193\" for bus_queue"},
 		{"bus_queue", "12x", 0, "invalid value \"12x\" for bus_queue"},
 		{"wait_subscribers", "-1", 0, "use a number from 0 to 1000"},
@@ -1061,59 +1070,68 @@ test_config_kinds(void **state)
 		/* seconds */
 		{"status_interval", "2.5", 2500, NULL},
 		{"status_interval", "0.001", 1, NULL},
-		{"status_interval", "0", 0, "invalid value \"0\" for "
-		"status_interval: use a number of seconds"},
+		{"status_interval", "0", 0,
+		 "invalid value \"0\" for "
+		 "status_interval: use a number of seconds"},
 		{"status_interval", "86401", 0, "for status_interval"},
 		{"server_timeout", "0", 0, NULL},
-		{"server_timeout", "-1", 0, "for server_timeout: use a number of "
-		"seconds"},
+		{"server_timeout", "-1", 0,
+		 "for server_timeout: use a number of "
+		 "seconds"},
 		{"tick_interval", "0.01", 10, NULL},
 		{"tick_interval", "60", 60000, NULL},
-		{"tick_interval", "0.009", 0, "invalid value \"0.009\" for "
-		"tick_interval: use a number of seconds from 0.01 to 60"},
+		{"tick_interval", "0.009", 0,
+		 "invalid value \"0.009\" for "
+		 "tick_interval: use a number of seconds from 0.01 to 60"},
 		{"tick_interval", "61", 0, "from 0.01 to 60"},
 		/* size */
 		{"frame_bytes", "1kB", 1024, NULL},
 		{"frame_bytes", "16MB", 16 * 1024 * 1024, NULL},
-		{"frame_bytes", "1023", 0, "invalid value \"1023\" for frame_bytes: "
-		"use a size from 1kB to 16MB, e.g. 64kB"},
+		{"frame_bytes", "1023", 0,
+		 "invalid value \"1023\" for frame_bytes: "
+		 "use a size from 1kB to 16MB, e.g. 64kB"},
 		{"frame_bytes", "16385kB", 0, "for frame_bytes"},
 		{"window_bytes", "64kB", 64 * 1024, NULL},
-		{"window_bytes", "lots", 0, "invalid value \"lots\" for "
-		"window_bytes: use a size of at least 64kB, e.g. 64MB"},
+		{"window_bytes", "lots", 0,
+		 "invalid value \"lots\" for "
+		 "window_bytes: use a size of at least 64kB, e.g. 64MB"},
 		{"lag_limit", "0", 0, NULL},
 		{"lag_limit", "2 GB", 2LL * 1024 * 1024 * 1024, NULL},
-		{"lag_limit", "-5", 0, "invalid value \"-5\" for lag_limit: use a "
-		"size, e.g. 1GB, or 0 for none"},
+		{"lag_limit", "-5", 0,
+		 "invalid value \"-5\" for lag_limit: use a "
+		 "size, e.g. 1GB, or 0 for none"},
 		/* enum */
 		{"log_level", "debug", 3, NULL},
-		{"log_level", "loud", 0, "invalid log level \"loud\": use error, "
-		"warning, info or debug"},
+		{"log_level", "loud", 0,
+		 "invalid log level \"loud\": use error, "
+		 "warning, info or debug"},
 		{"source", "trigger", WR_SOURCE_TRIGGER, NULL},
 		{"source", "slot", 0, "invalid value \"slot\" for source: use plugin"},
 		/* lists */
 		{"durable", "a, b,a", 2, NULL},
-		{"durable", "ok,b@d", 0, "invalid durable consumer name \"b@d\": use "
-		"1 to 63 letters, digits, '_', '-' or '.'"},
+		{"durable", "ok,b@d", 0,
+		 "invalid durable consumer name \"b@d\": use "
+		 "1 to 63 letters, digits, '_', '-' or '.'"},
 		{"durable", "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q", 0,
-		"too many durable consumers (at most 16)"},
+		 "too many durable consumers (at most 16)"},
 		{"jetstream", "nats://h:4222", 1, NULL},
-		{"jetstream", "h:4222", 0, "invalid value \"h:4222\" for jetstream: "
-		"use nats://HOST:PORT"},
+		{"jetstream", "h:4222", 0,
+		 "invalid value \"h:4222\" for jetstream: "
+		 "use nats://HOST:PORT"},
 		{"control_allow", "uid:1=read, any=consumer:w", 2, NULL},
 		{"control_allow", "nobody", 0, "invalid control_allow rule"},
 	};
-	wr_config	cfg;
-	char		err[512];
+	wr_config cfg;
+	char	  err[512];
 
 	(void) state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 	{
 		const wr_setting *s = setting(cases[i].key);
-		char		text[256];
-		char		flag[64];
-		char	   *path;
-		int			rc;
+		char			  text[256];
+		char			  flag[64];
+		char			 *path;
+		int				  rc;
 
 		snprintf(text, sizeof(text), "%s = %s\n", cases[i].key,
 				 cases[i].value);
@@ -1153,7 +1171,8 @@ test_config_kinds(void **state)
 	assert_int_equal(load(&cfg, err, sizeof(err), "--status-interval", "3",
 						  "--frame-bytes", "2kB", "--source", "trigger",
 						  "--log-level", "error", "--create-slot",
-						  "--metrics-listen", "[::1]:9187", NULL), 0);
+						  "--metrics-listen", "[::1]:9187", NULL),
+					 0);
 	assert_int_equal(cfg.status_interval_ms, 3000);
 	assert_true(cfg.frame_bytes == 2048);
 	assert_int_equal(cfg.source, WR_SOURCE_TRIGGER);
@@ -1172,20 +1191,19 @@ test_config_kinds(void **state)
 static void
 test_config_precedence(void **state)
 {
-	wr_config	cfg;
-	char		err[256];
-	char	   *path = write_config(
-									"slot = from_file\n"
-									"log_level = debug\n"
-									"create_slot = true\n"
-									"bus = ipc:///tmp/f1\n"
-									"bus = ipc:///tmp/f2\n"
-									"durable = a, b\n"
-									"durable = c\n"
-									"jetstream = nats://f1:4222\n"
-									"jetstream = nats://f2:4222\n"
-									"control_allow = uid:1=read\n"
-									"control_allow = uid:2=all\n");
+	wr_config cfg;
+	char	  err[256];
+	char	 *path = write_config("slot = from_file\n"
+									  "log_level = debug\n"
+									  "create_slot = true\n"
+									  "bus = ipc:///tmp/f1\n"
+									  "bus = ipc:///tmp/f2\n"
+									  "durable = a, b\n"
+									  "durable = c\n"
+									  "jetstream = nats://f1:4222\n"
+									  "jetstream = nats://f2:4222\n"
+									  "control_allow = uid:1=read\n"
+									  "control_allow = uid:2=all\n");
 
 	(void) state;
 	/* the file's lists add up line by line, over the default bus */
@@ -1199,14 +1217,12 @@ test_config_precedence(void **state)
 	wr_config_free(&cfg);
 
 	/* every list given as a flag: the flags' values only */
-	assert_int_equal(load(&cfg, err, sizeof(err),
-						  "--durable", "z", "--bus", "ipc:///tmp/x",
-						  "--config", path,
-						  "--jetstream", "nats://x:4222",
-						  "--jetstream", "nats://y:4222",
-						  "--control-allow", "uid:3=read",
-						  "--durable", "y,z", "--slot", "from_flag",
-						  "--log-level", "error", NULL), 0);
+	assert_int_equal(load(&cfg, err, sizeof(err), "--durable", "z", "--bus",
+						  "ipc:///tmp/x", "--config", path, "--jetstream",
+						  "nats://x:4222", "--jetstream", "nats://y:4222",
+						  "--control-allow", "uid:3=read", "--durable", "y,z",
+						  "--slot", "from_flag", "--log-level", "error", NULL),
+					 0);
 	assert_int_equal(cfg.nbus, 1);
 	assert_string_equal(cfg.bus_urls[0], "ipc:///tmp/x");
 	assert_int_equal(cfg.ndurable, 2);
@@ -1224,8 +1240,9 @@ test_config_precedence(void **state)
 	wr_config_free(&cfg);
 
 	/* without a file, a flag list replaces the default */
-	assert_int_equal(load(&cfg, err, sizeof(err), "-b", "ipc:///tmp/a",
-						  "-b", "ipc:///tmp/b", NULL), 0);
+	assert_int_equal(load(&cfg, err, sizeof(err), "-b", "ipc:///tmp/a", "-b",
+						  "ipc:///tmp/b", NULL),
+					 0);
 	assert_int_equal(cfg.nbus, 2);
 	assert_string_equal(cfg.bus_urls[1], "ipc:///tmp/b");
 	wr_config_free(&cfg);
@@ -1236,9 +1253,9 @@ test_config_precedence(void **state)
 static void
 test_config_help(void **state)
 {
-	char	   *text = NULL;
-	size_t		len = 0;
-	FILE	   *out = open_memstream(&text, &len);
+	char  *text = NULL;
+	size_t len = 0;
+	FILE  *out = open_memstream(&text, &len);
 
 	(void) state;
 	assert_non_null(out);
@@ -1247,7 +1264,7 @@ test_config_help(void **state)
 	for (int i = 0; i < wr_nsettings; i++)
 	{
 		const wr_setting *s = &wr_settings[i];
-		char		want[96];
+		char			  want[96];
 
 		if (s->short_flag != 0)
 			snprintf(want, sizeof(want), "  -%c, --%s%s%s", s->short_flag,
@@ -1261,8 +1278,8 @@ test_config_help(void **state)
 		assert_non_null(s->help);
 		for (const char *line = s->help; *line != '\0';)
 		{
-			size_t		n = strcspn(line, "\n");
-			char		one[96];
+			size_t n = strcspn(line, "\n");
+			char   one[96];
 
 			snprintf(one, sizeof(one), "%.*s\n", (int) n, line);
 			if (strstr(text, one) == NULL)
@@ -1276,7 +1293,7 @@ test_config_help(void **state)
 		/* the config key is the long flag with '_' for '-' */
 		if (s->name != NULL)
 		{
-			char		key[64];
+			char key[64];
 
 			snprintf(key, sizeof(key), "%s", s->flag);
 			for (char *p = key; *p; p++)
@@ -1294,18 +1311,19 @@ test_config_help(void **state)
 static void
 test_config_reapply(void **state)
 {
-	wr_config	live;
-	wr_config	fresh;
-	char		err[256];
-	char		applied[256];
-	char		kept[256];
+	wr_config live;
+	wr_config fresh;
+	char	  err[256];
+	char	  applied[256];
+	char	  kept[256];
 
 	(void) state;
 	assert_int_equal(load(&live, err, sizeof(err), "--slot", "a", NULL), 0);
-	assert_int_equal(load(&fresh, err, sizeof(err), "--slot", "b",
-						  "--bus", "ipc:///tmp/other", "--log-level", "debug",
-						  "--control-allow", "uid:1=read",
-						  "--lag-limit", "1kB", NULL), 0);
+	assert_int_equal(load(&fresh, err, sizeof(err), "--slot", "b", "--bus",
+						  "ipc:///tmp/other", "--log-level", "debug",
+						  "--control-allow", "uid:1=read", "--lag-limit",
+						  "1kB", NULL),
+					 0);
 	wr_config_reapply(&live, &fresh, applied, sizeof(applied), kept,
 					  sizeof(kept));
 	assert_string_equal(applied, "log_level, lag_limit, control_allow");
@@ -1320,7 +1338,8 @@ test_config_reapply(void **state)
 	/* the same settings again: nothing differs */
 	assert_int_equal(load(&fresh, err, sizeof(err), "--slot", "a",
 						  "--log-level", "debug", "--control-allow",
-						  "uid:1=read", "--lag-limit", "1kB", NULL), 0);
+						  "uid:1=read", "--lag-limit", "1kB", NULL),
+					 0);
 	wr_config_reapply(&live, &fresh, applied, sizeof(applied), kept,
 					  sizeof(kept));
 	assert_string_equal(applied, "");
@@ -1335,7 +1354,7 @@ test_config_reapply(void **state)
 static nng_msg *
 recv_frame(nng_socket sub, wbe_dec *dec, wbe_frame *f)
 {
-	nng_msg    *m;
+	nng_msg *m;
 
 	assert_int_equal(nng_recvmsg(sub, &m, 0), 0);
 	if (wbe_decode(dec, nng_msg_body(m), nng_msg_len(m), f) != WB_OK)
@@ -1346,7 +1365,7 @@ recv_frame(nng_socket sub, wbe_dec *dec, wbe_frame *f)
 static void
 assert_no_frame(nng_socket sub)
 {
-	nng_msg    *m;
+	nng_msg *m;
 
 	assert_int_equal(nng_recvmsg(sub, &m, NNG_FLAG_NONBLOCK), NNG_EAGAIN);
 }
@@ -1356,7 +1375,7 @@ static void
 add_insert(wr_publisher *p, wr_topic *t, uint32_t relid, uint32_t pos,
 		   int64_t id, const char *name)
 {
-	wr_frame   *f = wr_pub_frame(p, t, relid, 7, NULL, 0);
+	wr_frame *f = wr_pub_frame(p, t, relid, 7, NULL, 0);
 
 	assert_non_null(f);
 	wbe_enc_change_start(&f->enc, WBE_INSERT, pos, 1);
@@ -1369,26 +1388,27 @@ add_insert(wr_publisher *p, wr_topic *t, uint32_t relid, uint32_t pos,
 static void
 test_framing(void **state)
 {
-	wr_publisher p;
-	wr_window	w;
-	nng_socket	sub;
-	char		err[256];
-	char	   *urls[] = {"inproc://test_framing"};
-	wbe_dec		dec;
-	wbe_frame	f;
-	nng_msg    *m;
-	wr_topic   *a;
-	wr_topic   *b;
-	wr_topic   *msg;
-	wbe_txn		txn = {700, 0x5000, {1700000000, 0}};
+	wr_publisher  p;
+	wr_window	  w;
+	nng_socket	  sub;
+	char		  err[256];
+	char		 *urls[] = {"inproc://test_framing"};
+	wbe_dec		  dec;
+	wbe_frame	  f;
+	nng_msg		 *m;
+	wr_topic	 *a;
+	wr_topic	 *b;
+	wr_topic	 *msg;
+	wbe_txn		  txn = {700, 0x5000, {1700000000, 0}};
 	wbe_heartbeat hb = {{1700000001, 0}, 0, 0x4000, 0x3000};
-	uint32_t	pos = 0;
+	uint32_t	  pos = 0;
 
 	(void) state;
 	wr_window_init(&w, 1 << 20);
 	wbe_dec_init(&dec);
 	assert_int_equal(wr_pub_open(&p, 42, urls, 1, 16, 1024, &w, err,
-								 sizeof(err)), 0);
+								 sizeof(err)),
+					 0);
 	assert_int_equal(nng_sub0_open(&sub), 0);
 	assert_int_equal(nng_socket_set(sub, NNG_OPT_SUB_SUBSCRIBE, "", 0), 0);
 	assert_int_equal(nng_socket_set_ms(sub, NNG_OPT_RECVTIMEO, 2000), 0);
@@ -1438,7 +1458,7 @@ test_framing(void **state)
 
 	/* a transactional message: a frame of the message topic */
 	{
-		wr_frame   *mf = wr_pub_frame(&p, msg, 0, 0, "audit", 5);
+		wr_frame *mf = wr_pub_frame(&p, msg, 0, 0, "audit", 5);
 
 		assert_non_null(mf);
 		wbe_enc_message(&mf->enc, ++pos, 0x4FF0, "hi", 2);
@@ -1454,7 +1474,7 @@ test_framing(void **state)
 	/* the size cap closes frames: 40 changes of ~110 bytes in 1 kB frames */
 	for (int i = 0; i < 40; i++)
 	{
-		char		name[101];
+		char name[101];
 
 		memset(name, 'n', 100);
 		name[100] = '\0';
@@ -1468,8 +1488,8 @@ test_framing(void **state)
 	assert_int_equal(f.changes[0].pos, 7);
 	nng_msg_free(m);
 	{
-		uint32_t	got = 0;
-		uint32_t	frames = 0;
+		uint32_t got = 0;
+		uint32_t frames = 0;
 
 		/* the last frame is still open: flushing sends it */
 		wr_pub_flush(&p);
@@ -1496,10 +1516,10 @@ test_framing(void **state)
 	assert_int_equal(f.first_seq, 1);
 	assert_int_equal(f.nframes, f.head.seq - 1);
 	assert_int_equal(f.ntopics, 3);
-	assert_int_equal(f.topics[0].count, 2);		/* a */
+	assert_int_equal(f.topics[0].count, 2); /* a */
 	assert_int_equal(f.topics[0].last_tseq, 2);
-	assert_true(f.topics[1].count >= 5);		/* b: 1 + the split ones */
-	assert_int_equal(f.topics[2].count, 1);		/* _msg.audit */
+	assert_true(f.topics[1].count >= 5);	/* b: 1 + the split ones */
+	assert_int_equal(f.topics[2].count, 1); /* _msg.audit */
 	nng_msg_free(m);
 
 	/* the window holds each frame under the key of its last change */
@@ -1523,9 +1543,9 @@ test_framing(void **state)
 	nng_msg_free(m);
 	/* a message with an empty prefix: topic "_msg." is a message topic */
 	{
-		wr_topic   *empty = wr_pub_topic(&p, "_msg.", 5);
-		wbe_txn		txn2 = {701, 0x7000, {1700000002, 0}};
-		wr_frame   *mf;
+		wr_topic *empty = wr_pub_topic(&p, "_msg.", 5);
+		wbe_txn	  txn2 = {701, 0x7000, {1700000002, 0}};
+		wr_frame *mf;
 
 		assert_true(empty->is_message);
 		wr_pub_txn_begin(&p, &txn2);
@@ -1559,14 +1579,14 @@ test_framing(void **state)
 /* A growable buffer for the record encoder. */
 typedef struct tbuf
 {
-	char		data[4096];
-	size_t		len;
+	char   data[4096];
+	size_t len;
 } tbuf;
 
 static int
 tbuf_write(void *ctx, const char *p, size_t n)
 {
-	tbuf	   *b = ctx;
+	tbuf *b = ctx;
 
 	if (b->len + n > sizeof(b->data))
 		return -1;
@@ -1579,14 +1599,14 @@ tbuf_write(void *ctx, const char *p, size_t n)
 static wb_value
 tv_value(const char *rowtext, uint32_t field, uint32_t typoid, bool *ok)
 {
-	static tbuf b;
+	static tbuf	  b;
 	static wb_dec d;
-	static bool init;
-	wr_tv_row	row = {0};
-	wb_enc		e;
-	wb_record	rec;
-	char		err[128];
-	wb_value	v = {0};
+	static bool	  init;
+	wr_tv_row	  row = {0};
+	wb_enc		  e;
+	wb_record	  rec;
+	char		  err[128];
+	wb_value	  v = {0};
 
 	if (!init)
 	{
@@ -1618,9 +1638,10 @@ test_tvalues(void **state)
 
 	(void) state;
 	/* record_out's quoting: "" and \\ inside quotes, empty is NULL */
-	assert_true(wr_tv_split(&row, "(1,\"a \"\"q\"\", x\",\"\\\\x00ff\",,\"\")",
-							strlen("(1,\"a \"\"q\"\", x\",\"\\\\x00ff\",,\"\")"),
-							err, sizeof(err)));
+	assert_true(
+		wr_tv_split(&row, "(1,\"a \"\"q\"\", x\",\"\\\\x00ff\",,\"\")",
+					strlen("(1,\"a \"\"q\"\", x\",\"\\\\x00ff\",,\"\")"), err,
+					sizeof(err)));
 	assert_int_equal(row.nfields, 5);
 	t = wr_tv_text(&row, 1, &len);
 	assert_int_equal(len, 8);
@@ -1672,29 +1693,29 @@ static void
 test_torder(void **state)
 {
 	/* txn 0 inserts k (A); txn 2 updates A to B; txn 1 updates B to C */
-	wr_to_ver	v[] = {
+	wr_to_ver v[] = {
 		{0, "k", 1, NULL, 0, "A", 1, true, false},
 		{1, "k", 1, "B", 1, "C", 1, false, false},
 		{2, "k", 1, "A", 1, "B", 1, false, false},
 		{3, "other", 5, NULL, 0, "Z", 1, true, false},
 	};
 	/* txn 1 deletes j, txn 0 inserts j again: 1 first */
-	wr_to_ver	w[] = {
+	wr_to_ver w[] = {
 		{0, "j", 1, NULL, 0, "J2", 2, true, false},
 		{1, "j", 1, "J1", 2, NULL, 0, false, true},
 	};
 	/* txn 0 inserts j, txn 1 deletes what 0 wrote: 0 first */
-	wr_to_ver	x[] = {
+	wr_to_ver x[] = {
 		{0, "j", 1, NULL, 0, "J2", 2, true, false},
 		{1, "j", 1, "J2", 2, NULL, 0, false, true},
 	};
 	/* a contradiction: each changed the other's version */
-	wr_to_ver	y[] = {
+	wr_to_ver y[] = {
 		{0, "k", 1, "B", 1, "A", 1, false, false},
 		{1, "k", 1, "A", 1, "B", 1, false, false},
 	};
-	uint32_t	order[4];
-	bool		cycle;
+	uint32_t order[4];
+	bool	 cycle;
 
 	(void) state;
 	assert_true(wr_torder(v, 4, 4, order, &cycle));
@@ -1719,9 +1740,9 @@ test_authz_parse(void **state)
 	static const struct
 	{
 		const char *value;
-		const char *error;		/* NULL: parses */
+		const char *error; /* NULL: parses */
 		int			nrules;
-	}			cases[] = {
+	} cases[] = {
 		{"uid:1000=consumer:crm-sync", NULL, 1},
 		{" uid:0 = read ,uid:*=all, any=read ", NULL, 3},
 		{"cn:*=consumer:a.b_c-d", NULL, 1},
@@ -1746,9 +1767,9 @@ test_authz_parse(void **state)
 	(void) state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 	{
-		wr_authz	a;
-		char		err[300] = "";
-		int			rc;
+		wr_authz a;
+		char	 err[300] = "";
+		int		 rc;
 
 		memset(&a, 0, sizeof(a));
 		rc = wr_authz_add(&a, cases[i].value, err, sizeof(err));
@@ -1772,22 +1793,25 @@ test_authz_parse(void **state)
 static void
 test_authz_check(void **state)
 {
-	wr_authz	none;
-	wr_authz	rules;
+	wr_authz		  none;
+	wr_authz		  rules;
 	wr_authz_identity ipc_pg = {WR_AUTHZ_IPC, true, 107, false, ""};
 	wr_authz_identity ipc_root = {WR_AUTHZ_IPC, true, 0, false, ""};
 	wr_authz_identity ipc_other = {WR_AUTHZ_IPC, true, 1000, false, ""};
 	wr_authz_identity tcp = {WR_AUTHZ_TCP, false, 0, false, ""};
 	wr_authz_identity tls_anon = {WR_AUTHZ_TLS, false, 0, false, ""};
-	wr_authz_identity tls_worker = {WR_AUTHZ_TLS, false, 0, true, "crm-worker"};
+	wr_authz_identity tls_worker = {WR_AUTHZ_TLS, false, 0, true,
+									"crm-worker"};
 	wr_authz_identity tls_monitor = {WR_AUTHZ_TLS, false, 0, true, "monitor"};
-	wr_authz_identity tls_forged = {WR_AUTHZ_TLS, false, 0, false, "crm-worker"};
+	wr_authz_identity tls_forged = {WR_AUTHZ_TLS, false, 0, false,
+									"crm-worker"};
 	static const wr_authz_rule cn_rules[] = {
-		{WR_AUTHZ_WHO_CN, "crm-worker", 0, WR_AUTHZ_RIGHT_CONSUMER, "crm-sync"},
+		{WR_AUTHZ_WHO_CN, "crm-worker", 0, WR_AUTHZ_RIGHT_CONSUMER,
+		 "crm-sync"},
 		{WR_AUTHZ_WHO_CN, "monitor", 0, WR_AUTHZ_RIGHT_READ, ""},
 	};
-	char		why[300];
-	char		err[300];
+	char why[300];
+	char err[300];
 
 	(void) state;
 	memset(&none, 0, sizeof(none));
@@ -1796,23 +1820,27 @@ test_authz_check(void **state)
 	/* no rules: ipc and tcp keep today's behaviour, tls gets nothing */
 	assert_true(wr_authz_check(&none, &ipc_other, WR_AUTHZ_CONSUMER, "x", 1,
 							   why, sizeof(why)));
-	assert_true(wr_authz_check(&none, &tcp, WR_AUTHZ_ALL, NULL, 0, why,
-							   sizeof(why)));
+	assert_true(
+		wr_authz_check(&none, &tcp, WR_AUTHZ_ALL, NULL, 0, why, sizeof(why)));
 	assert_false(wr_authz_check(&none, &tls_worker, WR_AUTHZ_READ, NULL, 0,
 								why, sizeof(why)));
-	assert_non_null(strstr(why, "cn:crm-worker may not use this relay's "
+	assert_non_null(strstr(why,
+						   "cn:crm-worker may not use this relay's "
 						   "control socket: no control_allow rule names it"));
 
-	assert_int_equal(wr_authz_add(&rules, "uid:107=consumer:crm-sync, "
-								  "uid:0=read, cn:*=read", err,
-								  sizeof(err)), 0);
+	assert_int_equal(wr_authz_add(&rules,
+								  "uid:107=consumer:crm-sync, "
+								  "uid:0=read, cn:*=read",
+								  err, sizeof(err)),
+					 0);
 	assert_true(wr_authz_check(&rules, &ipc_pg, WR_AUTHZ_READ, NULL, 0, why,
 							   sizeof(why)));
-	assert_true(wr_authz_check(&rules, &ipc_pg, WR_AUTHZ_CONSUMER,
-							   "crm-sync", 8, why, sizeof(why)));
+	assert_true(wr_authz_check(&rules, &ipc_pg, WR_AUTHZ_CONSUMER, "crm-sync",
+							   8, why, sizeof(why)));
 	assert_false(wr_authz_check(&rules, &ipc_pg, WR_AUTHZ_CONSUMER,
 								"crm-syncx", 9, why, sizeof(why)));
-	assert_non_null(strstr(why, "uid:107 may not act as durable consumer "
+	assert_non_null(strstr(why,
+						   "uid:107 may not act as durable consumer "
 						   "\"crm-syncx\""));
 	assert_false(wr_authz_check(&rules, &ipc_pg, WR_AUTHZ_ALL, NULL, 0, why,
 								sizeof(why)));
@@ -1829,8 +1857,8 @@ test_authz_check(void **state)
 								sizeof(why)));
 	assert_true(wr_authz_check(&rules, &tls_monitor, WR_AUTHZ_READ, NULL, 0,
 							   why, sizeof(why)));
-	assert_false(wr_authz_check(&rules, &tls_anon, WR_AUTHZ_READ, NULL, 0,
-								why, sizeof(why)));
+	assert_false(wr_authz_check(&rules, &tls_anon, WR_AUTHZ_READ, NULL, 0, why,
+								sizeof(why)));
 	assert_non_null(strstr(why, "without a verified certificate"));
 
 	/* CN rules (built directly: parsing them needs nng 1.6) */
@@ -1841,7 +1869,8 @@ test_authz_check(void **state)
 							   "crm-sync", 8, why, sizeof(why)));
 	assert_false(wr_authz_check(&rules, &tls_worker, WR_AUTHZ_CONSUMER,
 								"billing", 7, why, sizeof(why)));
-	assert_non_null(strstr(why, "cn:crm-worker may not act as durable "
+	assert_non_null(strstr(why,
+						   "cn:crm-worker may not act as durable "
 						   "consumer \"billing\""));
 	assert_true(wr_authz_check(&rules, &tls_monitor, WR_AUTHZ_READ, NULL, 0,
 							   why, sizeof(why)));
@@ -1862,7 +1891,7 @@ test_listen_urls(void **state)
 	{
 		const char *url;
 		bool		loopback;
-	}			cases[] = {
+	} cases[] = {
 		{"tcp://127.0.0.1:5555", true},
 		{"tcp://127.1.2.3:5555", true},
 		{"tcp://[::1]:5555", true},

@@ -14,8 +14,8 @@
 
 typedef struct wr_to_edge
 {
-	uint32_t	from;
-	uint32_t	to;
+	uint32_t from;
+	uint32_t to;
 } wr_to_edge;
 
 typedef struct wr_to
@@ -66,7 +66,7 @@ wr_to_before(const wr_to_ver *a, const wr_to_ver *b)
 static void
 wr_to_push(uint32_t *h, uint32_t *n, uint32_t x)
 {
-	uint32_t	i = (*n)++;
+	uint32_t i = (*n)++;
 
 	while (i > 0 && h[(i - 1) / 2] > x)
 	{
@@ -79,13 +79,13 @@ wr_to_push(uint32_t *h, uint32_t *n, uint32_t x)
 static uint32_t
 wr_to_pop(uint32_t *h, uint32_t *n)
 {
-	uint32_t	top = h[0];
-	uint32_t	x = h[--(*n)];
-	uint32_t	i = 0;
+	uint32_t top = h[0];
+	uint32_t x = h[--(*n)];
+	uint32_t i = 0;
 
 	for (;;)
 	{
-		uint32_t	c = 2 * i + 1;
+		uint32_t c = 2 * i + 1;
 
 		if (c >= *n)
 			break;
@@ -108,23 +108,23 @@ wr_to_edge_cmp(const void *a, const void *b)
 	const wr_to_edge *y = b;
 
 	return x->from != y->from ? (x->from < y->from ? -1 : 1) :
-		(x->to < y->to ? -1 : x->to > y->to);
+								(x->to < y->to ? -1 : x->to > y->to);
 }
 
 bool
 wr_torder(const wr_to_ver *v, uint32_t nv, uint32_t ntxn, uint32_t *order,
 		  bool *cycle)
 {
-	whm			rows;
-	int64_t    *next = NULL;	/* versions of the same row, chained */
-	uint32_t   *indeg = NULL;
-	uint32_t   *first = NULL;	/* each transaction's edges in g.e */
-	uint32_t   *heap = NULL;
-	bool	   *done = NULL;
-	wr_to		g = {0};
-	uint32_t	nheap = 0;
-	uint32_t	out = 0;
-	bool		ok = false;
+	whm		  rows;
+	int64_t	 *next = NULL; /* versions of the same row, chained */
+	uint32_t *indeg = NULL;
+	uint32_t *first = NULL; /* each transaction's edges in g.e */
+	uint32_t *heap = NULL;
+	bool	 *done = NULL;
+	wr_to	  g = {0};
+	uint32_t  nheap = 0;
+	uint32_t  out = 0;
+	bool	  ok = false;
 
 	*cycle = false;
 	for (uint32_t t = 0; t < ntxn; t++)
@@ -138,7 +138,7 @@ wr_torder(const wr_to_ver *v, uint32_t nv, uint32_t ntxn, uint32_t *order,
 		goto done;
 	for (uint32_t i = 0; i < nv; i++)
 	{
-		void	   *head = whm_get(&rows, v[i].key, v[i].key_len);
+		void *head = whm_get(&rows, v[i].key, v[i].key_len);
 
 		next[i] = head ? (int64_t) (uintptr_t) head - 1 : -1;
 		if (whm_put(&rows, v[i].key, v[i].key_len,
@@ -148,15 +148,17 @@ wr_torder(const wr_to_ver *v, uint32_t nv, uint32_t ntxn, uint32_t *order,
 		{
 			if (v[j].txn == v[i].txn)
 				continue;
-			if (wr_to_before(&v[j], &v[i]) && !wr_to_add(&g, v[j].txn, v[i].txn))
+			if (wr_to_before(&v[j], &v[i]) &&
+				!wr_to_add(&g, v[j].txn, v[i].txn))
 				goto done;
-			if (wr_to_before(&v[i], &v[j]) && !wr_to_add(&g, v[i].txn, v[j].txn))
+			if (wr_to_before(&v[i], &v[j]) &&
+				!wr_to_add(&g, v[i].txn, v[j].txn))
 				goto done;
 		}
 	}
 	if (g.n == 0)
 	{
-		ok = true;				/* nothing to reorder */
+		ok = true; /* nothing to reorder */
 		goto done;
 	}
 
@@ -175,14 +177,15 @@ wr_torder(const wr_to_ver *v, uint32_t nv, uint32_t ntxn, uint32_t *order,
 		first[t] = k;
 	}
 	for (uint32_t k = 0; k < g.n; k++)
-		if (k == 0 || g.e[k].from != g.e[k - 1].from || g.e[k].to != g.e[k - 1].to)
+		if (k == 0 || g.e[k].from != g.e[k - 1].from ||
+			g.e[k].to != g.e[k - 1].to)
 			indeg[g.e[k].to]++;
 	for (uint32_t t = 0; t < ntxn; t++)
 		if (indeg[t] == 0)
 			wr_to_push(heap, &nheap, t);
 	while (out < ntxn)
 	{
-		uint32_t	t;
+		uint32_t t;
 
 		if (nheap == 0)
 		{
@@ -199,7 +202,7 @@ wr_torder(const wr_to_ver *v, uint32_t nv, uint32_t ntxn, uint32_t *order,
 		for (uint32_t k = first[t]; k < first[t + 1]; k++)
 		{
 			if (k > first[t] && g.e[k].to == g.e[k - 1].to)
-				continue;		/* a repeated edge counted once */
+				continue; /* a repeated edge counted once */
 			if (--indeg[g.e[k].to] == 0 && !done[g.e[k].to])
 				wr_to_push(heap, &nheap, g.e[k].to);
 		}

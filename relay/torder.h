@@ -36,18 +36,18 @@
 
 typedef struct wr_to_ver
 {
-	uint32_t	txn;			/* 0 .. ntxn-1, in the given order */
-	const char *key;			/* the row's identity */
+	uint32_t	txn; /* 0 .. ntxn-1, in the given order */
+	const char *key; /* the row's identity */
 	size_t		key_len;
-	const char *old_row;		/* NULL: none */
+	const char *old_row; /* NULL: none */
 	size_t		old_len;
-	const char *new_row;		/* NULL: none */
+	const char *new_row; /* NULL: none */
 	size_t		new_len;
-	bool		produces;		/* the key enters the table */
-	bool		removes;		/* the key leaves it */
+	bool		produces; /* the key enters the table */
+	bool		removes;  /* the key leaves it */
 } wr_to_ver;
 
 extern bool wr_torder(const wr_to_ver *v, uint32_t nv, uint32_t ntxn,
 					  uint32_t *order, bool *cycle);
 
-#endif							/* WR_TORDER_H */
+#endif /* WR_TORDER_H */

@@ -39,14 +39,15 @@ wr_tr_error(const char *fmt, const char *detail)
 static PGconn *
 wr_tr_connect(const wr_config *cfg)
 {
-	PGconn	   *conn = wr_pg_session(cfg->dbname, "walbus-relay trigger admin");
-	char		buf[512];
+	PGconn *conn = wr_pg_session(cfg->dbname, "walbus-relay trigger admin");
+	char	buf[512];
 
 	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
 	{
 		wr_tr_error("cannot connect to PostgreSQL: %s",
-					conn ? wr_tr_oneline(PQerrorMessage(conn), buf, sizeof(buf))
-					: "out of memory");
+					conn ?
+						wr_tr_oneline(PQerrorMessage(conn), buf, sizeof(buf)) :
+						"out of memory");
 		PQfinish(conn);
 		return NULL;
 	}
@@ -63,9 +64,9 @@ static PGresult *
 wr_tr_exec(PGconn *conn, const char *sql, int nparams,
 		   const char *const *params, ExecStatusType want, const char *what)
 {
-	PGresult   *res = PQexecParams(conn, sql, nparams, NULL, params, NULL,
-								   NULL, 0);
-	char		buf[1024];
+	PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL,
+								 0);
+	char	  buf[1024];
 	const char *hint;
 
 	if (res != NULL && PQresultStatus(res) == want)
@@ -84,7 +85,7 @@ wr_tr_exec(PGconn *conn, const char *sql, int nparams,
 static bool
 wr_tr_command(PGconn *conn, const char *sql, const char *what)
 {
-	PGresult   *res = wr_tr_exec(conn, sql, 0, NULL, PGRES_COMMAND_OK, what);
+	PGresult *res = wr_tr_exec(conn, sql, 0, NULL, PGRES_COMMAND_OK, what);
 
 	PQclear(res);
 	return res != NULL;
@@ -95,12 +96,14 @@ static bool
 wr_tr_value(PGconn *conn, const char *sql, char *buf, size_t cap,
 			const char *what)
 {
-	PGresult   *res = wr_tr_exec(conn, sql, 0, NULL, PGRES_TUPLES_OK, what);
+	PGresult *res = wr_tr_exec(conn, sql, 0, NULL, PGRES_TUPLES_OK, what);
 
 	if (res == NULL)
 		return false;
-	snprintf(buf, cap, "%s", PQntuples(res) > 0 && !PQgetisnull(res, 0, 0) ?
-			 PQgetvalue(res, 0, 0) : "");
+	snprintf(buf, cap, "%s",
+			 PQntuples(res) > 0 && !PQgetisnull(res, 0, 0) ?
+				 PQgetvalue(res, 0, 0) :
+				 "");
 	PQclear(res);
 	return true;
 }
@@ -114,36 +117,37 @@ wr_tr_value(PGconn *conn, const char *sql, char *buf, size_t cap,
 static bool
 wr_tr_schema_state(PGconn *conn, char *state, size_t cap)
 {
-	return wr_tr_value(conn,
-					   "SELECT CASE "
-					   "WHEN n.oid IS NULL THEN '' "
-					   "WHEN obj_description(n.oid, 'pg_namespace') = '"
-					   WR_TRIGGER_VERSION "' THEN 'ours' "
-					   "WHEN obj_description(n.oid, 'pg_namespace') LIKE "
-					   "'walbus trigger source, version %' "
-					   "  AND pg_has_role(n.nspowner, 'USAGE') THEN 'stale' "
-					   "WHEN NOT pg_has_role(n.nspowner, 'USAGE') THEN 'other' "
-					   "WHEN EXISTS (SELECT FROM pg_class c WHERE c.relnamespace = n.oid) "
-					   "  OR EXISTS (SELECT FROM pg_proc p WHERE p.pronamespace = n.oid) "
-					   "  OR EXISTS (SELECT FROM pg_type t WHERE t.typnamespace = n.oid) "
-					   "THEN 'other' ELSE 'empty' END "
-					   "FROM (SELECT 1) AS one LEFT JOIN pg_namespace n "
-					   "ON n.nspname = '" WR_TRIGGER_SCHEMA "'",
-					   state, cap, "cannot look up schema " WR_TRIGGER_SCHEMA);
+	return wr_tr_value(
+		conn,
+		"SELECT CASE "
+		"WHEN n.oid IS NULL THEN '' "
+		"WHEN obj_description(n.oid, 'pg_namespace') = '" WR_TRIGGER_VERSION
+		"' THEN 'ours' "
+		"WHEN obj_description(n.oid, 'pg_namespace') LIKE "
+		"'walbus trigger source, version %' "
+		"  AND pg_has_role(n.nspowner, 'USAGE') THEN 'stale' "
+		"WHEN NOT pg_has_role(n.nspowner, 'USAGE') THEN 'other' "
+		"WHEN EXISTS (SELECT FROM pg_class c WHERE c.relnamespace = n.oid) "
+		"  OR EXISTS (SELECT FROM pg_proc p WHERE p.pronamespace = n.oid) "
+		"  OR EXISTS (SELECT FROM pg_type t WHERE t.typnamespace = n.oid) "
+		"THEN 'other' ELSE 'empty' END "
+		"FROM (SELECT 1) AS one LEFT JOIN pg_namespace n "
+		"ON n.nspname = '" WR_TRIGGER_SCHEMA "'",
+		state, cap, "cannot look up schema " WR_TRIGGER_SCHEMA);
 }
 
 int
 wr_trigger_install(const wr_config *cfg)
 {
-	PGconn	   *conn = wr_tr_connect(cfg);
-	PGresult   *res = NULL;
-	char		state[16];
-	char		role[128];
-	char		db[128];
-	int			attached = 0;
-	int			skipped = 0;
-	int			failed = 0;
-	int			rc = 1;
+	PGconn	 *conn = wr_tr_connect(cfg);
+	PGresult *res = NULL;
+	char	  state[16];
+	char	  role[128];
+	char	  db[128];
+	int		  attached = 0;
+	int		  skipped = 0;
+	int		  failed = 0;
+	int		  rc = 1;
 
 	if (conn == NULL)
 		return 1;
@@ -157,15 +161,18 @@ wr_trigger_install(const wr_config *cfg)
 
 	if (strcmp(state, "other") == 0)
 	{
-		fprintf(stderr, "walbus-relay: error: schema " WR_TRIGGER_SCHEMA
+		fprintf(stderr,
+				"walbus-relay: error: schema " WR_TRIGGER_SCHEMA
 				" exists and is not the trigger source's: it holds objects "
 				"of its own or belongs to a role that %s cannot use; rename "
-				"or drop it, or install as its owner\n", role);
+				"or drop it, or install as its owner\n",
+				role);
 		goto done;
 	}
 	if (strcmp(state, "stale") == 0)
 	{
-		fprintf(stderr, "walbus-relay: error: schema " WR_TRIGGER_SCHEMA
+		fprintf(stderr,
+				"walbus-relay: error: schema " WR_TRIGGER_SCHEMA
 				" holds the trigger source of another version of walbus, "
 				"whose queue this version does not read\n"
 				"walbus-relay: hint: let the old relay publish what is "
@@ -175,22 +182,25 @@ wr_trigger_install(const wr_config *cfg)
 	}
 	if (state[0] == '\0')
 	{
-		char		can[8];
+		char can[8];
 
 		if (!wr_tr_value(conn,
 						 "SELECT has_database_privilege(current_database(), "
-						 "'CREATE')", can, sizeof(can),
+						 "'CREATE')",
+						 can, sizeof(can),
 						 "cannot check the CREATE privilege"))
 			goto done;
 		if (strcmp(can, "t") != 0)
 		{
-			fprintf(stderr,
-					"walbus-relay: error: role %s may not create schema "
-					WR_TRIGGER_SCHEMA " in database %s\n"
-					"walbus-relay: hint: as the database's owner, either "
-					"GRANT CREATE ON DATABASE %s TO %s, or create the schema "
-					"for it: CREATE SCHEMA " WR_TRIGGER_SCHEMA
-					" AUTHORIZATION %s\n", role, db, db, role, role);
+			fprintf(
+				stderr,
+				"walbus-relay: error: role %s may not create schema " WR_TRIGGER_SCHEMA
+				" in database %s\n"
+				"walbus-relay: hint: as the database's owner, either "
+				"GRANT CREATE ON DATABASE %s TO %s, or create the schema "
+				"for it: CREATE SCHEMA " WR_TRIGGER_SCHEMA
+				" AUTHORIZATION %s\n",
+				role, db, db, role, role);
 			goto done;
 		}
 		if (!wr_tr_command(conn, "CREATE SCHEMA " WR_TRIGGER_SCHEMA,
@@ -203,11 +213,12 @@ wr_trigger_install(const wr_config *cfg)
 		res = PQexec(conn, wr_trigger_sql);
 		if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
 		{
-			char		buf[512];
+			char buf[512];
 
 			wr_tr_error("cannot create the trigger source's objects: %s",
 						wr_tr_oneline(res ? PQresultErrorMessage(res) :
-									  PQerrorMessage(conn), buf, sizeof(buf)));
+											PQerrorMessage(conn),
+									  buf, sizeof(buf)));
 			goto done;
 		}
 		PQclear(res);
@@ -217,7 +228,8 @@ wr_trigger_install(const wr_config *cfg)
 		 * The first tick: no transaction that writes events can be visible
 		 * in it, since the triggers exist only once this one commits.
 		 */
-		if (!wr_tr_command(conn, "INSERT INTO " WR_TRIGGER_SCHEMA ".tick (snap) "
+		if (!wr_tr_command(conn,
+						   "INSERT INTO " WR_TRIGGER_SCHEMA ".tick (snap) "
 						   "VALUES (pg_current_snapshot())",
 						   "cannot take the first tick"))
 			goto done;
@@ -230,11 +242,13 @@ wr_trigger_install(const wr_config *cfg)
 	 * each table until the transaction ends: writers of the table wait
 	 * for that long, readers do not.
 	 */
-	res = wr_tr_exec(conn, "SELECT format('%I.%I', n.nspname, c.relname), "
-					 "a.action, a.reason FROM " WR_TRIGGER_SCHEMA ".attach() a "
-					 "JOIN pg_class c ON c.oid = a.rel "
-					 "JOIN pg_namespace n ON n.oid = c.relnamespace ORDER BY 1",
-					 0, NULL, PGRES_TUPLES_OK, "cannot attach the triggers");
+	res =
+		wr_tr_exec(conn,
+				   "SELECT format('%I.%I', n.nspname, c.relname), "
+				   "a.action, a.reason FROM " WR_TRIGGER_SCHEMA ".attach() a "
+				   "JOIN pg_class c ON c.oid = a.rel "
+				   "JOIN pg_namespace n ON n.oid = c.relnamespace ORDER BY 1",
+				   0, NULL, PGRES_TUPLES_OK, "cannot attach the triggers");
 	if (res == NULL)
 		goto done;
 	for (int i = 0; i < PQntuples(res); i++)
@@ -263,12 +277,13 @@ wr_trigger_install(const wr_config *cfg)
 		   "runs, their changes wait in " WR_TRIGGER_SCHEMA ".queue\n");
 	if (failed > 0)
 	{
-		fprintf(stderr, "walbus-relay: error: %d eligible table%s could not "
+		fprintf(stderr,
+				"walbus-relay: error: %d eligible table%s could not "
 				"be given triggers (\"failed\" above): role %s is a member "
 				"of the owner but does not use its privileges; ALTER ROLE %s "
 				"INHERIT, or GRANT TRIGGER ON each table TO %s, then run "
-				"trigger-install again\n", failed, failed == 1 ? "" : "s",
-				role, role, role);
+				"trigger-install again\n",
+				failed, failed == 1 ? "" : "s", role, role, role);
 		goto done;
 	}
 	rc = 0;
@@ -281,11 +296,11 @@ done:
 int
 wr_trigger_remove(const wr_config *cfg)
 {
-	PGconn	   *conn = wr_tr_connect(cfg);
-	PGresult   *res = NULL;
-	char		state[16];
-	char		pending[32];
-	int			rc = 1;
+	PGconn	 *conn = wr_tr_connect(cfg);
+	PGresult *res = NULL;
+	char	  state[16];
+	char	  pending[32];
+	int		  rc = 1;
 
 	if (conn == NULL)
 		return 1;
@@ -300,19 +315,22 @@ wr_trigger_remove(const wr_config *cfg)
 			rc = 0;
 		}
 		else
-			fprintf(stderr, "walbus-relay: error: schema " WR_TRIGGER_SCHEMA
+			fprintf(stderr,
+					"walbus-relay: error: schema " WR_TRIGGER_SCHEMA
 					" is not the trigger source's: left as it is\n");
 		goto done;
 	}
 	if (!wr_tr_value(conn, "SELECT count(*) FROM " WR_TRIGGER_SCHEMA ".queue",
 					 pending, sizeof(pending), "cannot count the queue"))
 		goto done;
-	res = wr_tr_exec(conn, "SELECT format('%I.%I', n.nspname, c.relname) "
-					 "FROM " WR_TRIGGER_SCHEMA ".detach() AS d(rel) "
-					 "JOIN pg_class c ON c.oid = d.rel "
-					 "JOIN pg_namespace n ON n.oid = c.relnamespace ORDER BY 1",
-					 0, NULL, PGRES_TUPLES_OK,
-					 "cannot take the triggers off the tables");
+	res =
+		wr_tr_exec(conn,
+				   "SELECT format('%I.%I', n.nspname, c.relname) "
+				   "FROM " WR_TRIGGER_SCHEMA ".detach() AS d(rel) "
+				   "JOIN pg_class c ON c.oid = d.rel "
+				   "JOIN pg_namespace n ON n.oid = c.relnamespace ORDER BY 1",
+				   0, NULL, PGRES_TUPLES_OK,
+				   "cannot take the triggers off the tables");
 	if (res == NULL)
 		goto done;
 	for (int i = 0; i < PQntuples(res); i++)

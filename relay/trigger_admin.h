@@ -29,10 +29,10 @@
 
 #include "config.h"
 
-#define WR_TRIGGER_SCHEMA		"walbus_trigger"
-#define WR_TRIGGER_VERSION		"walbus trigger source, version 2"
+#define WR_TRIGGER_SCHEMA  "walbus_trigger"
+#define WR_TRIGGER_VERSION "walbus trigger source, version 2"
 
-extern int	wr_trigger_install(const wr_config *cfg);
-extern int	wr_trigger_remove(const wr_config *cfg);
+extern int wr_trigger_install(const wr_config *cfg);
+extern int wr_trigger_remove(const wr_config *cfg);
 
-#endif							/* WR_TRIGGER_ADMIN_H */
+#endif /* WR_TRIGGER_ADMIN_H */

@@ -27,17 +27,17 @@
 #include "window.h"
 
 /* How a step ended: done, the database failed (reconnect), or it cannot go on. */
-#define WR_TS_OK		0
-#define WR_TS_RETRY		(-1)
-#define WR_TS_FATAL		1
+#define WR_TS_OK	0
+#define WR_TS_RETRY (-1)
+#define WR_TS_FATAL 1
 
 /*
  * The queue keeps transaction ids as bigint (trigger_source.sql says why);
  * snapshots and their functions speak xid8, which casts to and from bigint
  * only through text.
  */
-#define WR_TS_XID8_INT(x)	"(" x ")::text::bigint"
-#define WR_TS_INT_XID8(x)	"(" x ")::text::xid8"
+#define WR_TS_XID8_INT(x) "(" x ")::text::bigint"
+#define WR_TS_INT_XID8(x) "(" x ")::text::xid8"
 
 /* A tick as wr_ts_batch takes it: id, snapshot, time (PostgreSQL's usec). */
 #define WR_TS_TICK_COLUMNS \
@@ -52,51 +52,51 @@
 /* A table that fired, as this batch sees it. */
 typedef struct wr_ts_rel
 {
-	uint32_t	relid;			/* the table that fired */
-	bool		known;			/* it still exists */
-	uint32_t	root;			/* published as */
-	bool		eligible;
-	char		reason[256];
-	uint32_t	nfields;		/* fields of relid's row text */
-	uint32_t	npub;			/* published columns of root */
-	uint32_t   *field;			/* ... each one's field in relid's text */
-	uint32_t   *typoid;			/* ... and base type */
-	uint32_t	key;			/* the key among the published columns */
-	char	   *relrec;			/* root's RELATION record */
-	size_t		relrec_len;
+	uint32_t  relid; /* the table that fired */
+	bool	  known; /* it still exists */
+	uint32_t  root;	 /* published as */
+	bool	  eligible;
+	char	  reason[256];
+	uint32_t  nfields; /* fields of relid's row text */
+	uint32_t  npub;	   /* published columns of root */
+	uint32_t *field;   /* ... each one's field in relid's text */
+	uint32_t *typoid;  /* ... and base type */
+	uint32_t  key;	   /* the key among the published columns */
+	char	 *relrec;  /* root's RELATION record */
+	size_t	  relrec_len;
 } wr_ts_rel;
 
 /* What subscribers were told of a root: its RELATION, or a withdrawal. */
 typedef struct wr_ts_said
 {
-	char	   *relrec;			/* NULL: withdrawn */
-	size_t		len;
+	char  *relrec; /* NULL: withdrawn */
+	size_t len;
 } wr_ts_said;
 
 typedef struct wr_ts_buf
 {
-	char	   *data;
-	size_t		len;
-	size_t		cap;
+	char  *data;
+	size_t len;
+	size_t cap;
 } wr_ts_buf;
 
 typedef struct wr_ts
 {
-	wr_relay   *r;
-	PGconn	   *conn;
-	uint64_t	prev;			/* the tick whose batch was published last */
-	char	   *prev_snap;
-	char	   *idle_snap;		/* the snapshot after it: while the
-								 * database's stays the same, nothing
-								 * committed and no tick is taken */
-	uint64_t	oldest;			/* the oldest tick kept: resume point */
-	wr_ts_rel  *rels;			/* this batch's tables */
-	uint32_t	nrels;
-	uint32_t	rels_cap;
-	whm			said;			/* root (4 bytes) -> wr_ts_said */
-	wr_ts_buf	buf;
-	wr_tv_row	row;
-	wr_tv_row	old;
+	wr_relay  *r;
+	PGconn	  *conn;
+	uint64_t   prev; /* the tick whose batch was published last */
+	char	  *prev_snap;
+	char	  *idle_snap; /* the snapshot after it: while the
+						   * database's stays the same, nothing
+						   * committed and no tick is taken */
+	uint64_t   oldest;	  /* the oldest tick kept: resume point */
+	wr_ts_rel *rels;	  /* this batch's tables */
+	uint32_t   nrels;
+	uint32_t   rels_cap;
+	whm		   said; /* root (4 bytes) -> wr_ts_said */
+	wr_ts_buf  buf;
+	wr_tv_row  row;
+	wr_tv_row  old;
 } wr_ts;
 
 /* ---------------------------------------------------------------- helpers */
@@ -104,12 +104,12 @@ typedef struct wr_ts
 static int
 wr_ts_write(void *ctx, const char *p, size_t n)
 {
-	wr_ts_buf  *b = ctx;
+	wr_ts_buf *b = ctx;
 
 	if (b->len + n > b->cap)
 	{
-		size_t		cap = b->cap ? b->cap * 2 : 4096;
-		char	   *d;
+		size_t cap = b->cap ? b->cap * 2 : 4096;
+		char  *d;
 
 		while (cap < b->len + n)
 			cap *= 2;
@@ -127,11 +127,12 @@ wr_ts_write(void *ctx, const char *p, size_t n)
 static bool
 wr_ts_feed(wr_ts *ts)
 {
-	wr_relay   *r = ts->r;
-	wb_record	rec;
-	size_t		consumed = 0;
+	wr_relay *r = ts->r;
+	wb_record rec;
+	size_t	  consumed = 0;
 
-	if (wb_decode(&r->dec, ts->buf.data, ts->buf.len, &rec, &consumed) != WB_OK)
+	if (wb_decode(&r->dec, ts->buf.data, ts->buf.len, &rec, &consumed) !=
+		WB_OK)
 	{
 		wr_error("trigger source: a record it made is malformed: %s",
 				 wb_dec_errmsg(&r->dec));
@@ -148,12 +149,12 @@ wr_ts_enc(wr_ts *ts, wb_enc *e)
 }
 
 static PGresult *
-wr_ts_query(wr_ts *ts, const char *sql, int nparams,
-			const char *const *params, ExecStatusType want, const char *what)
+wr_ts_query(wr_ts *ts, const char *sql, int nparams, const char *const *params,
+			ExecStatusType want, const char *what)
 {
-	char		msg[512];
-	PGresult   *res = wr_pg_exec(ts->conn, sql, nparams, params, want, msg,
-								 sizeof(msg));
+	char	  msg[512];
+	PGresult *res = wr_pg_exec(ts->conn, sql, nparams, params, want, msg,
+							   sizeof(msg));
 
 	if (res == NULL)
 		wr_warning("trigger source: %s: %s", what, msg);
@@ -204,6 +205,7 @@ wr_ts_describe(wr_ts *ts, wr_ts_rel *rel)
 	bool		ok = false;
 
 	snprintf(relid, sizeof(relid), "%u", rel->relid);
+	/* clang-format off */
 	who = wr_ts_query(ts,
 					  "SELECT r.oid, n.nspname, r.relname, r.relnamespace, "
 					  WR_TRIGGER_SCHEMA ".eligibility(r.oid) "
@@ -212,6 +214,7 @@ wr_ts_describe(wr_ts *ts, wr_ts_rel *rel)
 					  "JOIN pg_namespace n ON n.oid = r.relnamespace "
 					  "WHERE c.oid = $1::oid", 1, p1, PGRES_TUPLES_OK,
 					  "cannot look up a table");
+	/* clang-format on */
 	if (who == NULL)
 		return false;
 	if (PQntuples(who) == 0)
@@ -233,26 +236,29 @@ wr_ts_describe(wr_ts *ts, wr_ts_rel *rel)
 		return true;
 	}
 
-	fields = wr_ts_query(ts,
-						 "SELECT attname FROM pg_attribute WHERE attrelid = $1::oid "
-						 "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-						 1, p1, PGRES_TUPLES_OK, "cannot read a table's columns");
-	cols = fields == NULL ? NULL :
-		wr_ts_query(ts,
-					"SELECT a.attname, a.atttypid, a.atttypmod, "
-					"format_type(a.atttypid, a.atttypmod), a.attnum, "
-					"(WITH RECURSIVE b AS (SELECT t.oid, t.typtype, t.typbasetype "
-					"  FROM pg_type t WHERE t.oid = a.atttypid "
-					"  UNION ALL SELECT t.oid, t.typtype, t.typbasetype "
-					"  FROM pg_type t JOIN b ON t.oid = b.typbasetype "
-					"  WHERE b.typtype = 'd') "
-					" SELECT oid FROM b WHERE typtype <> 'd'), "
-					"coalesce(a.attnum = (" WR_TRIGGER_SCHEMA ".primary_key(c)).indkey[0], "
-					"false) "
-					"FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
-					"WHERE a.attrelid = $1::oid AND a.attnum > 0 "
-					"AND NOT a.attisdropped AND a.attgenerated = '' ORDER BY a.attnum",
-					1, p2, PGRES_TUPLES_OK, "cannot read a table's columns");
+	fields = wr_ts_query(
+		ts,
+		"SELECT attname FROM pg_attribute WHERE attrelid = $1::oid "
+		"AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+		1, p1, PGRES_TUPLES_OK, "cannot read a table's columns");
+	/* clang-format off */
+	if (fields != NULL)
+		cols = wr_ts_query(ts,
+						   "SELECT a.attname, a.atttypid, a.atttypmod, "
+						   "format_type(a.atttypid, a.atttypmod), a.attnum, "
+						   "(WITH RECURSIVE b AS (SELECT t.oid, t.typtype, t.typbasetype "
+						   "  FROM pg_type t WHERE t.oid = a.atttypid "
+						   "  UNION ALL SELECT t.oid, t.typtype, t.typbasetype "
+						   "  FROM pg_type t JOIN b ON t.oid = b.typbasetype "
+						   "  WHERE b.typtype = 'd') "
+						   " SELECT oid FROM b WHERE typtype <> 'd'), "
+						   "coalesce(a.attnum = (" WR_TRIGGER_SCHEMA ".primary_key(c)).indkey[0], "
+						   "false) "
+						   "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+						   "WHERE a.attrelid = $1::oid AND a.attnum > 0 "
+						   "AND NOT a.attisdropped AND a.attgenerated = '' ORDER BY a.attnum",
+						   1, p2, PGRES_TUPLES_OK, "cannot read a table's columns");
+	/* clang-format on */
 	if (cols == NULL)
 		goto done;
 	rel->nfields = (uint32_t) PQntuples(fields);
@@ -273,8 +279,8 @@ wr_ts_describe(wr_ts *ts, wr_ts_rel *rel)
 		for (uint32_t f = 0; f < rel->nfields; f++)
 			if (strcmp(PQgetvalue(fields, (int) f, 0), name) == 0)
 				rel->field[j] = f;
-		rel->typoid[j] = (uint32_t) strtoul(PQgetvalue(cols, (int) j, 5),
-											NULL, 10);
+		rel->typoid[j] = (uint32_t) strtoul(PQgetvalue(cols, (int) j, 5), NULL,
+											10);
 		if (strcmp(PQgetvalue(cols, (int) j, 6), "t") == 0)
 			rel->key = j;
 		if (rel->field[j] == UINT32_MAX)
@@ -297,17 +303,20 @@ wr_ts_describe(wr_ts *ts, wr_ts_rel *rel)
 	/* its RELATION record, as the plugin (version 2) would send it */
 	wr_ts_enc(ts, &e);
 	wb_enc_relation_start(&e, rel->root, PQgetvalue(who, 0, 1),
-						  (size_t) PQgetlength(who, 0, 1), PQgetvalue(who, 0, 2),
+						  (size_t) PQgetlength(who, 0, 1),
+						  PQgetvalue(who, 0, 2),
 						  (size_t) PQgetlength(who, 0, 2), rel->key, rel->npub,
 						  schema_oid);
 	for (uint32_t j = 0; j < rel->npub; j++)
 		wb_enc_column(&e, PQgetvalue(cols, (int) j, 0),
 					  (size_t) PQgetlength(cols, (int) j, 0),
-					  (uint32_t) strtoul(PQgetvalue(cols, (int) j, 1), NULL, 10),
+					  (uint32_t) strtoul(PQgetvalue(cols, (int) j, 1), NULL,
+										 10),
 					  (int32_t) strtol(PQgetvalue(cols, (int) j, 2), NULL, 10),
 					  PQgetvalue(cols, (int) j, 3),
 					  (size_t) PQgetlength(cols, (int) j, 3),
-					  (int32_t) strtol(PQgetvalue(cols, (int) j, 4), NULL, 10));
+					  (int32_t) strtol(PQgetvalue(cols, (int) j, 4), NULL,
+									   10));
 	wb_enc_relation_finish(&e, schema_oid);
 	if (wb_enc_failed(&e) || (rel->relrec = malloc(ts->buf.len)) == NULL)
 	{
@@ -327,15 +336,15 @@ done:
 static wr_ts_rel *
 wr_ts_rel_of(wr_ts *ts, uint32_t relid)
 {
-	wr_ts_rel  *rel;
+	wr_ts_rel *rel;
 
 	for (uint32_t i = 0; i < ts->nrels; i++)
 		if (ts->rels[i].relid == relid)
 			return &ts->rels[i];
 	if (ts->nrels == ts->rels_cap)
 	{
-		uint32_t	cap = ts->rels_cap ? ts->rels_cap * 2 : 16;
-		wr_ts_rel  *n = realloc(ts->rels, cap * sizeof(wr_ts_rel));
+		uint32_t   cap = ts->rels_cap ? ts->rels_cap * 2 : 16;
+		wr_ts_rel *n = realloc(ts->rels, cap * sizeof(wr_ts_rel));
 
 		if (n == NULL)
 			return NULL;
@@ -371,9 +380,10 @@ wr_ts_announce(wr_ts *ts, const wr_ts_rel *rel, bool *publish)
 	if (!rel->eligible)
 	{
 		if (said == NULL || said->relrec == NULL)
-			return true;		/* never announced, or withdrawn already */
+			return true; /* never announced, or withdrawn already */
 		wr_ts_enc(ts, &e);
-		wb_enc_withdrawn(&e, rel->root, false, rel->reason, strlen(rel->reason));
+		wb_enc_withdrawn(&e, rel->root, false, rel->reason,
+						 strlen(rel->reason));
 		free(said->relrec);
 		said->relrec = NULL;
 		return !wb_enc_failed(&e) && wr_ts_feed(ts);
@@ -412,12 +422,12 @@ static int
 wr_ts_event(wr_ts *ts, PGresult *res, int i, uint32_t *truncated,
 			uint32_t *ntruncated, bool *truncated_whole)
 {
-	uint32_t	relid = (uint32_t) strtoul(PQgetvalue(res, i, 1), NULL, 10);
-	char		kind = PQgetvalue(res, i, 2)[0];
-	wr_ts_rel  *rel = wr_ts_rel_of(ts, relid);
-	char		err[256];
-	bool		publish;
-	wb_enc		e;
+	uint32_t   relid = (uint32_t) strtoul(PQgetvalue(res, i, 1), NULL, 10);
+	char	   kind = PQgetvalue(res, i, 2)[0];
+	wr_ts_rel *rel = wr_ts_rel_of(ts, relid);
+	char	   err[256];
+	bool	   publish;
+	wb_enc	   e;
 
 	if (rel == NULL)
 		return WR_TS_RETRY;
@@ -432,7 +442,9 @@ wr_ts_event(wr_ts *ts, PGresult *res, int i, uint32_t *truncated,
 			wb_enc_withdrawn(&e, relid, true, "dropped", 7);
 			free(said->relrec);
 			said->relrec = NULL;
-			return !wb_enc_failed(&e) && wr_ts_feed(ts) ? WR_TS_OK : WR_TS_FATAL;
+			if (wb_enc_failed(&e) || !wr_ts_feed(ts))
+				return WR_TS_FATAL;
+			return WR_TS_OK;
 		}
 		return WR_TS_OK;
 	}
@@ -467,9 +479,11 @@ wr_ts_event(wr_ts *ts, PGresult *res, int i, uint32_t *truncated,
 	if (((kind == 'I' || kind == 'U') && ts->row.nfields != rel->nfields) ||
 		((kind == 'U' || kind == 'D') && ts->old.nfields != rel->nfields))
 	{
-		snprintf(err, sizeof(err), "the row has %u fields and the table %u "
+		snprintf(err, sizeof(err),
+				 "the row has %u fields and the table %u "
 				 "columns now: it was written before its columns changed",
-				 kind == 'D' ? ts->old.nfields : ts->row.nfields, rel->nfields);
+				 kind == 'D' ? ts->old.nfields : ts->row.nfields,
+				 rel->nfields);
 		goto bad;
 	}
 
@@ -487,7 +501,8 @@ wr_ts_event(wr_ts *ts, PGresult *res, int i, uint32_t *truncated,
 		size_t		olen = 0;
 		const char *nkey = wr_tv_text(&ts->row, rel->field[rel->key], &nlen);
 		const char *okey = kind == 'U' ?
-			wr_tv_text(&ts->old, rel->field[rel->key], &olen) : NULL;
+			wr_tv_text(&ts->old, rel->field[rel->key], &olen) :
+			NULL;
 		bool		key_changed = kind == 'U' && okey != NULL &&
 			(nkey == NULL || nlen != olen || memcmp(nkey, okey, nlen) != 0);
 
@@ -496,8 +511,8 @@ wr_ts_event(wr_ts *ts, PGresult *res, int i, uint32_t *truncated,
 		else
 			wb_enc_update_start(&e, rel->root, rel->npub, key_changed);
 		for (uint32_t j = 0; j < rel->npub; j++)
-			if (!wr_tv_encode(&e, rel->typoid[j], &ts->row, rel->field[j],
-							  err, sizeof(err)))
+			if (!wr_tv_encode(&e, rel->typoid[j], &ts->row, rel->field[j], err,
+							  sizeof(err)))
 				goto bad;
 		if (key_changed &&
 			!wr_tv_encode(&e, rel->typoid[rel->key], &ts->old,
@@ -512,17 +527,19 @@ wr_ts_event(wr_ts *ts, PGresult *res, int i, uint32_t *truncated,
 	return wr_ts_feed(ts) ? WR_TS_OK : WR_TS_FATAL;
 bad:
 	wr_error("trigger source: cannot publish an event of table %u "
-			 "(transaction %s): %s", relid, PQgetvalue(res, i, 0), err);
+			 "(transaction %s): %s",
+			 relid, PQgetvalue(res, i, 0), err);
 	return WR_TS_FATAL;
 }
 
 /* The TRUNCATEs a transaction collected, before its COMMIT. */
 static bool
-wr_ts_truncates(wr_ts *ts, const uint32_t *roots, const bool *whole, uint32_t n)
+wr_ts_truncates(wr_ts *ts, const uint32_t *roots, const bool *whole,
+				uint32_t n)
 {
 	for (uint32_t k = 0; k < n; k++)
 	{
-		wb_enc		e;
+		wb_enc e;
 
 		wr_ts_enc(ts, &e);
 		/* only some partitions of the root: subscribers resync it */
@@ -543,13 +560,13 @@ static int
 wr_ts_order(wr_ts *ts, PGresult *res, const int *txn_first, uint32_t ntxn,
 			uint32_t *order)
 {
-	int			n = PQntuples(res);
-	wr_to_ver  *v = NULL;
-	uint32_t	nv = 0;
-	wr_ts_buf	keys = {0};
-	char		err[256];
-	bool		cycle = false;
-	int			rc = WR_TS_FATAL;
+	int		   n = PQntuples(res);
+	wr_to_ver *v = NULL;
+	uint32_t   nv = 0;
+	wr_ts_buf  keys = {0};
+	char	   err[256];
+	bool	   cycle = false;
+	int		   rc = WR_TS_FATAL;
 
 	if (ntxn < 2)
 	{
@@ -561,7 +578,7 @@ wr_ts_order(wr_ts *ts, PGresult *res, const int *txn_first, uint32_t ntxn,
 		goto done;
 	for (uint32_t t = 0; t < ntxn; t++)
 	{
-		int			last = t + 1 < ntxn ? txn_first[t + 1] : n;
+		int last = t + 1 < ntxn ? txn_first[t + 1] : n;
 
 		for (int i = txn_first[t]; i < last; i++)
 		{
@@ -576,7 +593,9 @@ wr_ts_order(wr_ts *ts, PGresult *res, const int *txn_first, uint32_t ntxn,
 
 			if (kind == 'T')
 				continue;
-			rel = wr_ts_rel_of(ts, (uint32_t) strtoul(PQgetvalue(res, i, 1), NULL, 10));
+			rel = wr_ts_rel_of(ts,
+							   (uint32_t) strtoul(PQgetvalue(res, i, 1), NULL,
+												  10));
 			if (rel == NULL)
 			{
 				rc = WR_TS_RETRY;
@@ -586,12 +605,14 @@ wr_ts_order(wr_ts *ts, PGresult *res, const int *txn_first, uint32_t ntxn,
 				continue;
 			if (kind != 'D' &&
 				wr_tv_split(&ts->row, PQgetvalue(res, i, 3),
-							(size_t) PQgetlength(res, i, 3), err, sizeof(err)) &&
+							(size_t) PQgetlength(res, i, 3), err,
+							sizeof(err)) &&
 				ts->row.nfields == rel->nfields)
 				nk = wr_tv_text(&ts->row, rel->field[rel->key], &nlen);
 			if (kind != 'I' &&
 				wr_tv_split(&ts->old, PQgetvalue(res, i, 4),
-							(size_t) PQgetlength(res, i, 4), err, sizeof(err)) &&
+							(size_t) PQgetlength(res, i, 4), err,
+							sizeof(err)) &&
 				ts->old.nfields == rel->nfields)
 				ok = wr_tv_text(&ts->old, rel->field[rel->key], &olen);
 			/* identities: the table, then the key's text */
@@ -613,20 +634,37 @@ wr_ts_order(wr_ts *ts, PGresult *res, const int *txn_first, uint32_t ntxn,
 				memcmp(nk, ok, nlen) == 0)
 			{
 				/* an update of the row in place */
-				v[nv++] = (wr_to_ver) {t, (const char *) (uintptr_t) noff, 4 + nlen,
-					PQgetvalue(res, i, 4), (size_t) PQgetlength(res, i, 4),
-					PQgetvalue(res, i, 3), (size_t) PQgetlength(res, i, 3),
-				false, false};
+				v[nv++] = (wr_to_ver) {t,
+									   (const char *) (uintptr_t) noff,
+									   4 + nlen,
+									   PQgetvalue(res, i, 4),
+									   (size_t) PQgetlength(res, i, 4),
+									   PQgetvalue(res, i, 3),
+									   (size_t) PQgetlength(res, i, 3),
+									   false,
+									   false};
 				continue;
 			}
 			if (ok != NULL)
-				v[nv++] = (wr_to_ver) {t, (const char *) (uintptr_t) ooff, 4 + olen,
-					PQgetvalue(res, i, 4), (size_t) PQgetlength(res, i, 4),
-				NULL, 0, false, true};
+				v[nv++] = (wr_to_ver) {t,
+									   (const char *) (uintptr_t) ooff,
+									   4 + olen,
+									   PQgetvalue(res, i, 4),
+									   (size_t) PQgetlength(res, i, 4),
+									   NULL,
+									   0,
+									   false,
+									   true};
 			if (nk != NULL)
-				v[nv++] = (wr_to_ver) {t, (const char *) (uintptr_t) noff, 4 + nlen,
-					NULL, 0, PQgetvalue(res, i, 3), (size_t) PQgetlength(res, i, 3),
-				true, false};
+				v[nv++] = (wr_to_ver) {t,
+									   (const char *) (uintptr_t) noff,
+									   4 + nlen,
+									   NULL,
+									   0,
+									   PQgetvalue(res, i, 3),
+									   (size_t) PQgetlength(res, i, 3),
+									   true,
+									   false};
 		}
 	}
 	/* the identities' bytes no longer move: offsets to pointers */
@@ -658,19 +696,20 @@ done:
 static int
 wr_ts_batch(wr_ts *ts, uint64_t id, const char *snap, int64_t taken_usec)
 {
-	wr_relay   *r = ts->r;
-	const char *params[] = {ts->prev_snap, snap};
-	PGresult   *res;
-	uint64_t	base = id << WR_TS_TICK_SHIFT;
+	wr_relay	*r = ts->r;
+	const char	*params[] = {ts->prev_snap, snap};
+	PGresult	*res;
+	uint64_t	 base = id << WR_TS_TICK_SHIFT;
 	wb_timestamp commit_time = wb_timestamp_from_pg(taken_usec);
-	uint32_t	ntxn = 0;
-	int			n;
-	int			rc = WR_TS_OK;
-	uint32_t   *troots = NULL;
-	bool	   *twhole = NULL;
-	int		   *txn_first = NULL;
-	uint32_t   *order = NULL;
+	uint32_t	 ntxn = 0;
+	int			 n;
+	int			 rc = WR_TS_OK;
+	uint32_t	*troots = NULL;
+	bool		*twhole = NULL;
+	int			*txn_first = NULL;
+	uint32_t	*order = NULL;
 
+	/* clang-format off */
 	res = wr_ts_query(ts,
 					  "SELECT q.txid::text AS xid, q.relid, q.kind, q.new_row, "
 					  "q.old_row FROM " WR_TRIGGER_SCHEMA ".queue q "
@@ -680,23 +719,27 @@ wr_ts_batch(wr_ts *ts, uint64_t id, const char *snap, int64_t taken_usec)
 					  "AND NOT pg_visible_in_snapshot(" WR_TS_INT_XID8("q.txid") ", $1::pg_snapshot) "
 					  "ORDER BY q.txid, q.id", 2, params, PGRES_TUPLES_OK,
 					  "cannot read the queue");
+	/* clang-format on */
 	if (res == NULL)
 		return WR_TS_RETRY;
 	n = PQntuples(res);
-	if (n > 0 && ((troots = malloc(n * sizeof(uint32_t))) == NULL ||
-				  (twhole = malloc(n * sizeof(bool))) == NULL ||
-				  (txn_first = malloc(n * sizeof(int))) == NULL ||
-				  (order = malloc(n * sizeof(uint32_t))) == NULL))
+	if (n > 0 &&
+		((troots = malloc(n * sizeof(uint32_t))) == NULL ||
+		 (twhole = malloc(n * sizeof(bool))) == NULL ||
+		 (txn_first = malloc(n * sizeof(int))) == NULL ||
+		 (order = malloc(n * sizeof(uint32_t))) == NULL))
 	{
 		wr_error("trigger source: out of memory");
 		rc = WR_TS_FATAL;
 	}
 	for (int i = 0; rc == WR_TS_OK && i < n; i++)
-		if (i == 0 || strcmp(PQgetvalue(res, i, 0), PQgetvalue(res, i - 1, 0)) != 0)
+		if (i == 0 ||
+			strcmp(PQgetvalue(res, i, 0), PQgetvalue(res, i - 1, 0)) != 0)
 			txn_first[ntxn++] = i;
 	if (rc == WR_TS_OK && ntxn > 0)
 		rc = wr_ts_order(ts, res, txn_first, ntxn, order);
-	if (rc == WR_TS_OK && 2 * (uint64_t) ntxn + 3 >= ((uint64_t) 1 << WR_TS_TICK_SHIFT))
+	if (rc == WR_TS_OK &&
+		2 * (uint64_t) ntxn + 3 >= ((uint64_t) 1 << WR_TS_TICK_SHIFT))
 	{
 		wr_error("trigger source: more than %u transactions in one tick",
 				 (1u << (WR_TS_TICK_SHIFT - 1)) - 2);
@@ -704,15 +747,16 @@ wr_ts_batch(wr_ts *ts, uint64_t id, const char *snap, int64_t taken_usec)
 	}
 	for (uint32_t k = 0; rc == WR_TS_OK && k < ntxn; k++)
 	{
-		uint32_t	t = order[k];
-		int			first = txn_first[t];
-		int			last = t + 1 < ntxn ? txn_first[t + 1] : n;
-		uint64_t	lsn = base + 2 * (uint64_t) k + 2;
-		uint32_t	ntrunc = 0;
-		wb_enc		e;
+		uint32_t t = order[k];
+		int		 first = txn_first[t];
+		int		 last = t + 1 < ntxn ? txn_first[t + 1] : n;
+		uint64_t lsn = base + 2 * (uint64_t) k + 2;
+		uint32_t ntrunc = 0;
+		wb_enc	 e;
 
 		wr_ts_enc(ts, &e);
-		wb_enc_begin(&e, (uint32_t) strtoull(PQgetvalue(res, first, 0), NULL, 10),
+		wb_enc_begin(&e,
+					 (uint32_t) strtoull(PQgetvalue(res, first, 0), NULL, 10),
 					 lsn, commit_time);
 		rc = !wb_enc_failed(&e) && wr_ts_feed(ts) ? WR_TS_OK : WR_TS_FATAL;
 		for (int i = first; rc == WR_TS_OK && i < last; i++)
@@ -743,7 +787,8 @@ wr_ts_batch(wr_ts *ts, uint64_t id, const char *snap, int64_t taken_usec)
 	ts->prev = id;
 	if (ntxn > 0)
 		wr_debug("trigger source: tick %" PRIu64 ": %u transaction%s, %d "
-				 "event%s", id, ntxn, ntxn == 1 ? "" : "s", n, n == 1 ? "" : "s");
+				 "event%s",
+				 id, ntxn, ntxn == 1 ? "" : "s", n, n == 1 ? "" : "s");
 	return ts->prev_snap != NULL ? WR_TS_OK : WR_TS_FATAL;
 }
 
@@ -760,10 +805,12 @@ wr_ts_next(wr_ts *ts, bool *more)
 	int			rc;
 
 	snprintf(prev, sizeof(prev), "%" PRIu64, ts->prev);
+	/* clang-format off */
 	res = wr_ts_query(ts,
 					  "SELECT " WR_TS_TICK_COLUMNS " FROM " WR_TRIGGER_SCHEMA ".tick "
 					  "WHERE id > $1::bigint ORDER BY id LIMIT 1", 1, params,
 					  PGRES_TUPLES_OK, "cannot read the ticks");
+	/* clang-format on */
 	*more = res != NULL && PQntuples(res) > 0;
 	if (res != NULL && PQntuples(res) == 0)
 	{
@@ -786,10 +833,12 @@ wr_ts_next(wr_ts *ts, bool *more)
 		free(ts->idle_snap);
 		ts->idle_snap = NULL;
 		PQclear(res);
+		/* clang-format off */
 		res = wr_ts_query(ts,
 						  "INSERT INTO " WR_TRIGGER_SCHEMA ".tick (snap) "
 						  "VALUES (pg_current_snapshot()) RETURNING " WR_TS_TICK_COLUMNS,
 						  0, NULL, PGRES_TUPLES_OK, "cannot take a tick");
+		/* clang-format on */
 	}
 	if (res == NULL)
 		return WR_TS_RETRY;
@@ -829,6 +878,7 @@ wr_ts_trim(wr_ts *ts)
 	if (done == 0 || done - 1 <= ts->oldest)
 		return true;
 	snprintf(upto, sizeof(upto), "%" PRIu64, done - 1);
+	/* clang-format off */
 	res = wr_ts_query(ts,
 					  "WITH t AS (SELECT id, snap FROM " WR_TRIGGER_SCHEMA ".tick "
 					  "  WHERE id <= $1::bigint ORDER BY id DESC LIMIT 1), "
@@ -840,14 +890,15 @@ wr_ts_trim(wr_ts *ts)
 					  "SELECT t.id, (SELECT count(*) FROM e), (SELECT count(*) FROM k) "
 					  "FROM t", 1, params, PGRES_TUPLES_OK,
 					  "cannot delete what consumers acknowledged");
+	/* clang-format on */
 	if (res == NULL)
 		return false;
 	if (PQntuples(res) == 1)
 	{
 		ts->oldest = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
 		wr_debug("trigger source: confirmed through tick %" PRIu64 ": %s "
-				 "events and %s ticks deleted", ts->oldest,
-				 PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+				 "events and %s ticks deleted",
+				 ts->oldest, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
 	}
 	PQclear(res);
 	return true;
@@ -862,12 +913,13 @@ wr_ts_trim(wr_ts *ts)
 static int
 wr_ts_connect(wr_ts *ts)
 {
-	PGresult   *res;
-	char		msg[512];
+	PGresult *res;
+	char	  msg[512];
 
 	if (ts->conn != NULL)
 		PQfinish(ts->conn);
-	ts->conn = wr_pg_session(ts->r->cfg->dbname, "walbus-relay trigger source");
+	ts->conn = wr_pg_session(ts->r->cfg->dbname,
+							 "walbus-relay trigger source");
 	if (ts->conn == NULL || PQstatus(ts->conn) != CONNECTION_OK)
 	{
 		snprintf(msg, sizeof(msg), "%s",
@@ -885,20 +937,23 @@ wr_ts_connect(wr_ts *ts)
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
 		PQntuples(res) == 0)
 	{
-		const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+		const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) :
+								  NULL;
 
 		/* 42P01: no such table; 3F000: no such schema */
-		if (res != NULL && (PQntuples(res) == 0 ||
-							(state != NULL && (strcmp(state, "42P01") == 0 ||
-											   strcmp(state, "3F000") == 0))))
+		if (res != NULL &&
+			(PQntuples(res) == 0 ||
+			 (state != NULL &&
+			  (strcmp(state, "42P01") == 0 || strcmp(state, "3F000") == 0))))
 			wr_error("trigger source: the trigger source is not installed in "
 					 "this database (no " WR_TRIGGER_SCHEMA ".tick): run "
 					 "walbus-relay trigger-install as the tables' owner "
 					 "first (docs/TRIGGER.md)");
 		else
 		{
-			snprintf(msg, sizeof(msg), "%s", res ? PQresultErrorMessage(res) :
-					 PQerrorMessage(ts->conn));
+			snprintf(msg, sizeof(msg), "%s",
+					 res ? PQresultErrorMessage(res) :
+						   PQerrorMessage(ts->conn));
 			msg[strcspn(msg, "\n")] = '\0';
 			wr_error("trigger source: cannot read the ticks: %s", msg);
 		}
@@ -942,15 +997,15 @@ int
 wr_tsource_run(wr_relay *r)
 {
 	const wr_config *cfg = r->cfg;
-	wr_ts		ts;
-	int64_t		now = wr_now_ms();
-	int64_t		next_tick = now;
-	int64_t		next_status = now + cfg->status_interval_ms;
-	int64_t		next_heartbeat = now + cfg->heartbeat_interval_ms;
-	int			attempt = 0;
-	int			rc;
-	int			exit_code = 1;
-	uint64_t	start;
+	wr_ts			 ts;
+	int64_t			 now = wr_now_ms();
+	int64_t			 next_tick = now;
+	int64_t			 next_status = now + cfg->status_interval_ms;
+	int64_t			 next_heartbeat = now + cfg->heartbeat_interval_ms;
+	int				 attempt = 0;
+	int				 rc;
+	int				 exit_code = 1;
+	uint64_t		 start;
 
 	memset(&ts, 0, sizeof(ts));
 	ts.r = r;
@@ -968,15 +1023,16 @@ wr_tsource_run(wr_relay *r)
 	wr_confirm_init(&r->confirm, start, cfg->ndurable > 0);
 	wr_consumers_start(&r->consumers, start);
 	wr_info("trigger source: reading the queue from tick %" PRIu64
-			", every %d ms", ts.oldest, cfg->tick_interval_ms);
+			", every %d ms",
+			ts.oldest, cfg->tick_interval_ms);
 	r->state = WR_STATE_STREAMING;
 
 	for (;;)
 	{
-		int			step = WR_TS_OK;
+		int step = WR_TS_OK;
 
 		/* control requests act here only (requests.h), before the stop */
-		bool		rewind = wr_apply_requests(r);
+		bool rewind = wr_apply_requests(r);
 
 		if (wr_stop_requested)
 		{
@@ -1009,9 +1065,10 @@ wr_tsource_run(wr_relay *r)
 			wr_heartbeat(r);
 			next_heartbeat = now + cfg->heartbeat_interval_ms;
 		}
-		if (step == WR_TS_OK && !wr_window_pressure(r, now) && now >= next_tick)
+		if (step == WR_TS_OK && !wr_window_pressure(r, now) &&
+			now >= next_tick)
 		{
-			bool		more = false;
+			bool more = false;
 
 			step = wr_ts_next(&ts, &more);
 			wr_pub_flush(&r->pub);
@@ -1026,13 +1083,13 @@ wr_tsource_run(wr_relay *r)
 			r->stats.reconnects++;
 			for (;;)
 			{
-				int			delay = attempt == 0 ? 0 :
-					wr_backoff_ms(cfg, attempt - 1);
+				int delay = attempt == 0 ? 0 : wr_backoff_ms(cfg, attempt - 1);
 
 				attempt++;
 				if (delay > 0)
 					wr_warning("trigger source: connecting again in %.1f s "
-							   "(attempt %d)", delay / 1000.0, attempt);
+							   "(attempt %d)",
+							   delay / 1000.0, attempt);
 				r->state = WR_STATE_WAITING;
 				if (!wr_stream_idle(r, delay))
 					goto stopped;
@@ -1050,14 +1107,15 @@ wr_tsource_run(wr_relay *r)
 		}
 		attempt = 0;
 		{
-			int64_t		wake = next_tick;
+			int64_t wake = next_tick;
 
 			if (next_status < wake)
 				wake = next_status;
 			if (next_heartbeat < wake)
 				wake = next_heartbeat;
 			now = wr_now_ms();
-			wr_poll(r, -1, r->paused ? 10 : (int) (wake > now ? wake - now : 0));
+			wr_poll(r, -1,
+					r->paused ? 10 : (int) (wake > now ? wake - now : 0));
 		}
 	}
 	goto done;

@@ -36,8 +36,8 @@
 
 #include "relay.h"
 
-#define WR_TS_TICK_SHIFT	24
+#define WR_TS_TICK_SHIFT 24
 
-extern int	wr_tsource_run(wr_relay *r);
+extern int wr_tsource_run(wr_relay *r);
 
-#endif							/* WR_TSOURCE_H */
+#endif /* WR_TSOURCE_H */

@@ -14,16 +14,16 @@
 #include <string.h>
 
 /* pg_type OIDs of the types encoded otherwise than as their text */
-#define WR_BOOLOID			16
-#define WR_BYTEAOID			17
-#define WR_INT8OID			20
-#define WR_INT2OID			21
-#define WR_INT4OID			23
-#define WR_OIDOID			26
-#define WR_FLOAT4OID		700
-#define WR_FLOAT8OID		701
-#define WR_TIMESTAMPOID		1114
-#define WR_TIMESTAMPTZOID	1184
+#define WR_BOOLOID		  16
+#define WR_BYTEAOID		  17
+#define WR_INT8OID		  20
+#define WR_INT2OID		  21
+#define WR_INT4OID		  23
+#define WR_OIDOID		  26
+#define WR_FLOAT4OID	  700
+#define WR_FLOAT8OID	  701
+#define WR_TIMESTAMPOID	  1114
+#define WR_TIMESTAMPTZOID 1184
 
 void
 wr_tv_free(wr_tv_row *row)
@@ -38,7 +38,7 @@ wr_tv_add_field(wr_tv_row *row, bool null, size_t off, size_t len)
 {
 	if (row->nfields == row->fields_cap)
 	{
-		uint32_t	cap = row->fields_cap ? row->fields_cap * 2 : 16;
+		uint32_t	 cap = row->fields_cap ? row->fields_cap * 2 : 16;
 		wr_tv_field *n = realloc(row->fields, cap * sizeof(wr_tv_field));
 
 		if (n == NULL)
@@ -54,8 +54,8 @@ bool
 wr_tv_split(wr_tv_row *row, const char *text, size_t len, char *err,
 			size_t errlen)
 {
-	size_t		i = 1;
-	size_t		out = 0;
+	size_t i = 1;
+	size_t out = 0;
 
 	row->nfields = 0;
 	if (len < 2 || text[0] != '(' || text[len - 1] != ')')
@@ -66,7 +66,7 @@ wr_tv_split(wr_tv_row *row, const char *text, size_t len, char *err,
 	/* unquoting only shortens: the text's length is enough */
 	if (row->cap < len)
 	{
-		char	   *n = realloc(row->buf, len);
+		char *n = realloc(row->buf, len);
 
 		if (n == NULL)
 		{
@@ -78,14 +78,14 @@ wr_tv_split(wr_tv_row *row, const char *text, size_t len, char *err,
 	}
 	for (;;)
 	{
-		size_t		start = out;
-		bool		quoted = false;
-		bool		any = false;
+		size_t start = out;
+		bool   quoted = false;
+		bool   any = false;
 
 		/* one field: up to a comma or the closing parenthesis */
 		while (i < len - 1 && text[i] != ',')
 		{
-			char		c = text[i];
+			char c = text[i];
 
 			any = true;
 			if (c == '"')
@@ -96,7 +96,8 @@ wr_tv_split(wr_tv_row *row, const char *text, size_t len, char *err,
 				{
 					if (i >= len - 1)
 					{
-						snprintf(err, errlen, "a row's text ends inside a "
+						snprintf(err, errlen,
+								 "a row's text ends inside a "
 								 "quoted field");
 						return false;
 					}
@@ -136,7 +137,7 @@ wr_tv_split(wr_tv_row *row, const char *text, size_t len, char *err,
 		}
 		if (i >= len - 1)
 			break;
-		i++;					/* the comma */
+		i++; /* the comma */
 	}
 	return true;
 }
@@ -156,10 +157,10 @@ wr_tv_text(const wr_tv_row *row, uint32_t field, size_t *len)
 static int64_t
 wr_tv_days(int64_t y, int m, int d)
 {
-	int64_t		era;
-	int64_t		yoe;
-	int64_t		doy;
-	int64_t		doe;
+	int64_t era;
+	int64_t yoe;
+	int64_t doy;
+	int64_t doe;
 
 	y -= m <= 2;
 	era = (y >= 0 ? y : y - 399) / 400;
@@ -173,7 +174,7 @@ wr_tv_days(int64_t y, int m, int d)
 static bool
 wr_tv_digits(const char **p, const char *end, int n, int64_t *v)
 {
-	int			k = 0;
+	int k = 0;
 
 	*v = 0;
 	while (*p < end && **p >= '0' && **p <= '9' && (n == 0 || k < n))
@@ -215,7 +216,7 @@ wr_tv_timestamp(const char *s, size_t len, bool with_tz, int64_t *usec)
 		return false;
 	if (p < end && *p == '.')
 	{
-		int			k = 0;
+		int k = 0;
 
 		p++;
 		while (p < end && *p >= '0' && *p <= '9')
@@ -232,10 +233,10 @@ wr_tv_timestamp(const char *s, size_t len, bool with_tz, int64_t *usec)
 	}
 	if (with_tz)
 	{
-		int			sign;
-		int64_t		h;
-		int64_t		m = 0;
-		int64_t		sc = 0;
+		int		sign;
+		int64_t h;
+		int64_t m = 0;
+		int64_t sc = 0;
 
 		if (p >= end || (*p != '+' && *p != '-'))
 			return false;
@@ -265,15 +266,16 @@ wr_tv_timestamp(const char *s, size_t len, bool with_tz, int64_t *usec)
 		return false;
 	days = wr_tv_days(year, (int) mon, (int) day) - wr_tv_days(2000, 1, 1);
 	*usec = ((days * 86400 + hour * 3600 + min * 60 + sec - offset) *
-			 INT64_C(1000000)) + frac;
+			 INT64_C(1000000)) +
+		frac;
 	return true;
 }
 
 /* ----------------------------------------------------------------- values */
 
 bool
-wr_tv_encode(wb_enc *e, uint32_t typoid, const wr_tv_row *row,
-			 uint32_t field, char *err, size_t errlen)
+wr_tv_encode(wb_enc *e, uint32_t typoid, const wr_tv_row *row, uint32_t field,
+			 char *err, size_t errlen)
 {
 	size_t		len;
 	const char *s = wr_tv_text(row, field, &len);
@@ -291,21 +293,21 @@ wr_tv_encode(wb_enc *e, uint32_t typoid, const wr_tv_row *row,
 		case WR_INT4OID:
 		case WR_INT8OID:
 		case WR_OIDOID:
-			{
-				long long	v;
+		{
+			long long v;
 
-				if (len == 0 || len >= sizeof(num))
-					break;
-				memcpy(num, s, len);
-				num[len] = '\0';
-				errno = 0;
-				v = typoid == WR_OIDOID ? (long long) strtoull(num, &end, 10) :
-					strtoll(num, &end, 10);
-				if (errno != 0 || *end != '\0')
-					break;
-				wb_enc_v_int(e, v);
-				return true;
-			}
+			if (len == 0 || len >= sizeof(num))
+				break;
+			memcpy(num, s, len);
+			num[len] = '\0';
+			errno = 0;
+			v = typoid == WR_OIDOID ? (long long) strtoull(num, &end, 10) :
+									  strtoll(num, &end, 10);
+			if (errno != 0 || *end != '\0')
+				break;
+			wb_enc_v_int(e, v);
+			return true;
+		}
 		case WR_BOOLOID:
 			if (len == 1 && (s[0] == 't' || s[0] == 'f'))
 			{
@@ -315,77 +317,76 @@ wr_tv_encode(wb_enc *e, uint32_t typoid, const wr_tv_row *row,
 			break;
 		case WR_FLOAT4OID:
 		case WR_FLOAT8OID:
+		{
+			double d;
+
+			if (len == 0 || len >= sizeof(num))
+				break;
+			memcpy(num, s, len);
+			num[len] = '\0';
+			errno = 0;
+			if (typoid == WR_FLOAT4OID)
 			{
-				double		d;
+				/* float4's shortest text reads back exactly as a float */
+				float f = strtof(num, &end);
 
-				if (len == 0 || len >= sizeof(num))
-					break;
-				memcpy(num, s, len);
-				num[len] = '\0';
-				errno = 0;
-				if (typoid == WR_FLOAT4OID)
-				{
-					/* float4's shortest text reads back exactly as a float */
-					float		f = strtof(num, &end);
-
-					if (*end != '\0')
-						break;
-					wb_enc_v_float32(e, f);
-					return true;
-				}
-				d = strtod(num, &end);
 				if (*end != '\0')
 					break;
-				wb_enc_v_float64(e, d);
+				wb_enc_v_float32(e, f);
 				return true;
 			}
+			d = strtod(num, &end);
+			if (*end != '\0')
+				break;
+			wb_enc_v_float64(e, d);
+			return true;
+		}
 		case WR_BYTEAOID:
-			{
-				unsigned char *bin;
-				size_t		n;
+		{
+			unsigned char *bin;
+			size_t		   n;
 
-				if (len < 2 || s[0] != '\\' || s[1] != 'x' || len % 2 != 0)
-					break;
-				n = (len - 2) / 2;
-				if ((bin = malloc(n ? n : 1)) == NULL)
+			if (len < 2 || s[0] != '\\' || s[1] != 'x' || len % 2 != 0)
+				break;
+			n = (len - 2) / 2;
+			if ((bin = malloc(n ? n : 1)) == NULL)
+			{
+				snprintf(err, errlen, "out of memory");
+				return false;
+			}
+			for (size_t i = 0; i < n; i++)
+			{
+				int hi = wb_hex_value(s[2 + 2 * i]);
+				int lo = wb_hex_value(s[3 + 2 * i]);
+
+				if (hi < 0 || lo < 0)
 				{
-					snprintf(err, errlen, "out of memory");
+					free(bin);
+					snprintf(err, errlen, "bytea text is not hex");
 					return false;
 				}
-				for (size_t i = 0; i < n; i++)
-				{
-					int			hi = wb_hex_value(s[2 + 2 * i]);
-					int			lo = wb_hex_value(s[3 + 2 * i]);
-
-					if (hi < 0 || lo < 0)
-					{
-						free(bin);
-						snprintf(err, errlen, "bytea text is not hex");
-						return false;
-					}
-					bin[i] = (unsigned char) (hi << 4 | lo);
-				}
-				wb_enc_v_bin(e, bin, n);
-				free(bin);
-				return true;
+				bin[i] = (unsigned char) (hi << 4 | lo);
 			}
+			wb_enc_v_bin(e, bin, n);
+			free(bin);
+			return true;
+		}
 		case WR_TIMESTAMPOID:
 		case WR_TIMESTAMPTZOID:
-			{
-				int64_t		usec;
+		{
+			int64_t usec;
 
-				if ((len == 8 && memcmp(s, "infinity", 8) == 0) ||
-					(len == 9 && memcmp(s, "-infinity", 9) == 0))
-				{
-					wb_enc_v_str(e, s, len);
-					return true;
-				}
-				if (!wr_tv_timestamp(s, len, typoid == WR_TIMESTAMPTZOID,
-									 &usec))
-					break;
-				wb_enc_v_timestamp(e, wb_timestamp_from_pg(usec));
+			if ((len == 8 && memcmp(s, "infinity", 8) == 0) ||
+				(len == 9 && memcmp(s, "-infinity", 9) == 0))
+			{
+				wb_enc_v_str(e, s, len);
 				return true;
 			}
+			if (!wr_tv_timestamp(s, len, typoid == WR_TIMESTAMPTZOID, &usec))
+				break;
+			wb_enc_v_timestamp(e, wb_timestamp_from_pg(usec));
+			return true;
+		}
 		default:
 			wb_enc_v_str(e, s, len);
 			return true;

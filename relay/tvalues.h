@@ -30,18 +30,18 @@
 
 typedef struct wr_tv_field
 {
-	bool		null;
-	size_t		off;			/* in buf */
-	size_t		len;
+	bool   null;
+	size_t off; /* in buf */
+	size_t len;
 } wr_tv_field;
 
 typedef struct wr_tv_row
 {
-	char	   *buf;			/* the fields' text, unquoted */
-	size_t		cap;
+	char		*buf; /* the fields' text, unquoted */
+	size_t		 cap;
 	wr_tv_field *fields;
-	uint32_t	nfields;
-	uint32_t	fields_cap;
+	uint32_t	 nfields;
+	uint32_t	 fields_cap;
 } wr_tv_row;
 
 extern void wr_tv_free(wr_tv_row *row);
@@ -55,4 +55,4 @@ extern bool wr_tv_encode(wb_enc *e, uint32_t typoid, const wr_tv_row *row,
 extern const char *wr_tv_text(const wr_tv_row *row, uint32_t field,
 							  size_t *len);
 
-#endif							/* WR_TVALUES_H */
+#endif /* WR_TVALUES_H */

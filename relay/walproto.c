@@ -13,7 +13,7 @@
 static uint64_t
 wr_wp_get64(const char *p)
 {
-	uint64_t	v = 0;
+	uint64_t v = 0;
 
 	for (int i = 0; i < 8; i++)
 		v = (v << 8) | (unsigned char) p[i];
@@ -99,7 +99,7 @@ wr_wp_read(const char *buf, size_t len, wr_wp_msg *msg, char *err,
 size_t
 wr_wp_write(const wr_wp_msg *msg, char *buf, size_t cap)
 {
-	size_t		len;
+	size_t len;
 
 	switch (msg->kind)
 	{

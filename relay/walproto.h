@@ -25,8 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WR_WP_OK			0
-#define WR_WP_EMALFORMED	(-1)
+#define WR_WP_OK		 0
+#define WR_WP_EMALFORMED (-1)
 
 /* XLogData: 'w', dataStart, walEnd, sendTime, then the record. */
 #define WR_WP_XLOGDATA_HDR	(1 + 8 + 8 + 8)
@@ -40,52 +40,52 @@ typedef enum wr_wp_kind
 	WR_WP_XLOGDATA = 'w',
 	WR_WP_KEEPALIVE = 'k',
 	WR_WP_STATUS = 'r',
-	WR_WP_UNKNOWN = 0			/* a type byte this module does not know */
+	WR_WP_UNKNOWN = 0 /* a type byte this module does not know */
 } wr_wp_kind;
 
 typedef struct wr_wp_xlogdata
 {
-	uint64_t	data_start;		/* WAL position of the record's start */
-	uint64_t	wal_end;		/* the server's WAL end when it sent it */
-	int64_t		send_time;		/* microseconds since 2000-01-01 UTC */
-	const char *data;			/* the plugin's record, inside the buffer */
+	uint64_t	data_start; /* WAL position of the record's start */
+	uint64_t	wal_end;	/* the server's WAL end when it sent it */
+	int64_t		send_time;	/* microseconds since 2000-01-01 UTC */
+	const char *data;		/* the plugin's record, inside the buffer */
 	size_t		len;
 } wr_wp_xlogdata;
 
 typedef struct wr_wp_keepalive
 {
-	uint64_t	wal_end;
-	int64_t		send_time;
-	bool		reply_requested;	/* answer now, or be timed out */
+	uint64_t wal_end;
+	int64_t	 send_time;
+	bool	 reply_requested; /* answer now, or be timed out */
 } wr_wp_keepalive;
 
 typedef struct wr_wp_status
 {
-	uint64_t	write_lsn;		/* received and written */
-	uint64_t	flush_lsn;		/* durable here: the slot may move to it */
-	uint64_t	apply_lsn;		/* applied */
-	int64_t		send_time;
-	bool		reply_requested;	/* ask the server to answer at once */
+	uint64_t write_lsn; /* received and written */
+	uint64_t flush_lsn; /* durable here: the slot may move to it */
+	uint64_t apply_lsn; /* applied */
+	int64_t	 send_time;
+	bool	 reply_requested; /* ask the server to answer at once */
 } wr_wp_status;
 
 typedef struct wr_wp_msg
 {
-	wr_wp_kind	kind;
-	char		type;			/* the type byte as received */
+	wr_wp_kind kind;
+	char	   type; /* the type byte as received */
 	union
 	{
-		wr_wp_xlogdata xlogdata;
+		wr_wp_xlogdata	xlogdata;
 		wr_wp_keepalive keepalive;
-		wr_wp_status status;
-	}			u;
+		wr_wp_status	status;
+	} u;
 } wr_wp_msg;
 
 /*
  * Parse one CopyData message of len bytes.  An XLogData's data points
  * into buf, which must outlive msg.
  */
-extern int	wr_wp_read(const char *buf, size_t len, wr_wp_msg *msg,
-					   char *err, size_t errlen);
+extern int wr_wp_read(const char *buf, size_t len, wr_wp_msg *msg, char *err,
+					  size_t errlen);
 
 /*
  * Write msg (any kind but WR_WP_UNKNOWN) into buf: its length, or 0 when
@@ -93,4 +93,4 @@ extern int	wr_wp_read(const char *buf, size_t len, wr_wp_msg *msg,
  */
 extern size_t wr_wp_write(const wr_wp_msg *msg, char *buf, size_t cap);
 
-#endif							/* WR_WALPROTO_H */
+#endif /* WR_WALPROTO_H */

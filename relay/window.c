@@ -21,7 +21,7 @@ wr_window_init(wr_window *w, uint64_t limit)
 static void
 wr_window_pop(wr_window *w)
 {
-	wr_wentry  *e = w->ring[w->head];
+	wr_wentry *e = w->ring[w->head];
 
 	w->floor = e->key;
 	w->bytes -= e->len;
@@ -72,7 +72,7 @@ bool
 wr_window_add(wr_window *w, wr_wkey key, uint64_t seq, const void *data,
 			  size_t len)
 {
-	wr_wentry  *e;
+	wr_wentry *e;
 
 	if (w->count > 0 &&
 		wr_wkey_cmp(key, wr_window_at(w, w->count - 1)->key) <= 0)
@@ -127,12 +127,12 @@ wr_window_covers(const wr_window *w, wr_wkey after)
 size_t
 wr_window_find(const wr_window *w, wr_wkey after)
 {
-	size_t		lo = 0;
-	size_t		hi = w->count;
+	size_t lo = 0;
+	size_t hi = w->count;
 
 	while (lo < hi)
 	{
-		size_t		mid = lo + (hi - lo) / 2;
+		size_t mid = lo + (hi - lo) / 2;
 
 		if (wr_wkey_cmp(wr_window_at(w, mid)->key, after) <= 0)
 			lo = mid + 1;
@@ -146,7 +146,7 @@ void
 wr_window_page(const wr_window *w, wr_wkey after, uint64_t budget,
 			   wr_wselect select, void *arg, wr_wpage *page)
 {
-	size_t		i;
+	size_t i;
 
 	memset(page, 0, sizeof(*page));
 	page->first = wr_window_find(w, after);

@@ -42,23 +42,23 @@ typedef wbc_key wr_wkey;
 
 typedef struct wr_wentry
 {
-	wr_wkey		key;
-	uint64_t	seq;			/* the message's global sequence number */
-	uint32_t	len;
-	char		data[];			/* topic, NUL, frame */
+	wr_wkey	 key;
+	uint64_t seq; /* the message's global sequence number */
+	uint32_t len;
+	char	 data[]; /* topic, NUL, frame */
 } wr_wentry;
 
 typedef struct wr_window
 {
-	wr_wentry **ring;			/* cap slots, count used from head */
+	wr_wentry **ring; /* cap slots, count used from head */
 	size_t		cap;
 	size_t		head;
 	size_t		count;
-	uint64_t	bytes;			/* sum of len of the entries */
+	uint64_t	bytes; /* sum of len of the entries */
 	uint64_t	limit;
-	bool		from_start;		/* nothing evicted since the last reset */
-	wr_wkey		floor;			/* key of the last evicted entry */
-	uint64_t	evicted;		/* counters for status */
+	bool		from_start; /* nothing evicted since the last reset */
+	wr_wkey		floor;		/* key of the last evicted entry */
+	uint64_t	evicted;	/* counters for status */
 } wr_window;
 
 #define wr_wkey_cmp wbc_key_cmp
@@ -110,19 +110,18 @@ wr_window_at(const wr_window *w, size_t i)
  * page holds at least one selected entry when there is one, however
  * large: a replay must always make progress.
  */
-typedef bool (*wr_wselect) (const wr_wentry *m, void *arg);
+typedef bool (*wr_wselect)(const wr_wentry *m, void *arg);
 
 typedef struct wr_wpage
 {
-	size_t		first;			/* index of the first entry after the key */
-	size_t		last;			/* index of the last selected one (n > 0) */
-	uint32_t	n;				/* selected entries in [first, last] */
-	uint64_t	bytes;			/* their sum of len */
-	bool		end;			/* no selected entry is left after last */
+	size_t	 first; /* index of the first entry after the key */
+	size_t	 last;	/* index of the last selected one (n > 0) */
+	uint32_t n;		/* selected entries in [first, last] */
+	uint64_t bytes; /* their sum of len */
+	bool	 end;	/* no selected entry is left after last */
 } wr_wpage;
 
-extern void wr_window_page(const wr_window *w, wr_wkey after,
-						   uint64_t budget, wr_wselect select, void *arg,
-						   wr_wpage *page);
+extern void wr_window_page(const wr_window *w, wr_wkey after, uint64_t budget,
+						   wr_wselect select, void *arg, wr_wpage *page);
 
-#endif							/* WR_WINDOW_H */
+#endif /* WR_WINDOW_H */

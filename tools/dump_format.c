@@ -31,46 +31,47 @@
  */
 typedef struct cached_relation
 {
-	bool		used;
-	uint32_t	relid;
-	json_t	   *schema;			/* JSON strings, as text_json makes them */
-	json_t	   *table;			/* NULL: not described */
-	uint32_t	ncolumns;
-	char	  **colnames;		/* NUL-terminated copies */
-	bool		names_usable;	/* distinct valid UTF-8 without NUL: keys */
+	bool	 used;
+	uint32_t relid;
+	json_t	*schema; /* JSON strings, as text_json makes them */
+	json_t	*table;	 /* NULL: not described */
+	uint32_t ncolumns;
+	char   **colnames;	   /* NUL-terminated copies */
+	bool	 names_usable; /* distinct valid UTF-8 without NUL: keys */
 } cached_relation;
 
 struct dump_formatter
 {
-	bool		stable;			/* leave out run-dependent fields */
-	bool		oom;			/* a jansson allocation failed (sticky) */
-	char	   *warning;		/* caller's buffer for this record */
-	size_t		warning_size;
+	bool   stable;	/* leave out run-dependent fields */
+	bool   oom;		/* a jansson allocation failed (sticky) */
+	char  *warning; /* caller's buffer for this record */
+	size_t warning_size;
 
 	/* open addressing on relid; capacity a power of two, at most half full */
 	cached_relation *rels;
-	size_t		nrels;
-	size_t		capacity;
+	size_t			 nrels;
+	size_t			 capacity;
 };
 
-static void put(dump_formatter *f, json_t *obj, const char *key, json_t *value);
+static void put(dump_formatter *f, json_t *obj, const char *key,
+				json_t *value);
 static void append(dump_formatter *f, json_t *array, json_t *value);
-static void warn(dump_formatter *f, const char *fmt,...)
-			__attribute__((format(printf, 2, 3)));
+static void warn(dump_formatter *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 static cached_relation *find_relation(dump_formatter *f, uint32_t relid,
 									  bool create);
 static cached_relation *described_relation(dump_formatter *f, uint32_t relid);
-static const char *undescribed(dump_formatter *f, uint32_t relid);
-static bool remember_relation(dump_formatter *f, const wb_record *rec);
-static void forget_relation(cached_relation *rel);
+static const char	   *undescribed(dump_formatter *f, uint32_t relid);
+static bool	   remember_relation(dump_formatter *f, const wb_record *rec);
+static void	   forget_relation(cached_relation *rel);
 static json_t *format_relation(dump_formatter *f, const wb_record *rec);
 static json_t *format_change(dump_formatter *f, const wb_record *rec);
 static json_t *format_delete(dump_formatter *f, const wb_record *rec);
 static json_t *format_truncate(dump_formatter *f, const wb_record *rec);
 static json_t *format_message(dump_formatter *f, const wb_record *rec);
 static json_t *format_withdrawn(dump_formatter *f, const wb_record *rec);
-static void put_table(dump_formatter *f, json_t *obj,
-					  const cached_relation *rel);
+static void	   put_table(dump_formatter *f, json_t *obj,
+						 const cached_relation *rel);
 static json_t *value_json(const wb_value *v);
 static json_t *text_json(const char *p, size_t len);
 static json_t *hex_text(const void *p, size_t len);
@@ -99,7 +100,7 @@ dump_formatter_create(bool stable)
 void
 dump_formatter_free(dump_formatter *f)
 {
-	size_t		i;
+	size_t i;
 
 	if (f == NULL)
 		return;
@@ -114,7 +115,7 @@ json_t *
 dump_format_record(dump_formatter *f, const wb_record *rec, char *warning,
 				   size_t warning_size)
 {
-	json_t	   *obj = NULL;
+	json_t *obj = NULL;
 
 	f->oom = false;
 	f->warning = warning;
@@ -194,9 +195,9 @@ append(dump_formatter *f, json_t *array, json_t *value)
 
 /* Describe what is wrong with this record; the first problem wins. */
 static void
-warn(dump_formatter *f, const char *fmt,...)
+warn(dump_formatter *f, const char *fmt, ...)
 {
-	va_list		ap;
+	va_list ap;
 
 	if (f->warning[0] != '\0')
 		return;
@@ -214,8 +215,8 @@ warn(dump_formatter *f, const char *fmt,...)
 static cached_relation *
 find_relation(dump_formatter *f, uint32_t relid, bool create)
 {
-	size_t		mask = f->capacity - 1;
-	size_t		i;
+	size_t mask = f->capacity - 1;
+	size_t i;
 
 	for (i = (relid * 2654435761u) & mask; f->rels[i].used; i = (i + 1) & mask)
 		if (f->rels[i].relid == relid)
@@ -226,8 +227,8 @@ find_relation(dump_formatter *f, uint32_t relid, bool create)
 	if ((f->nrels + 1) * 2 > f->capacity)
 	{
 		cached_relation *old = f->rels;
-		size_t		old_capacity = f->capacity;
-		size_t		j;
+		size_t			 old_capacity = f->capacity;
+		size_t			 j;
 
 		f->rels = calloc(old_capacity * 2, sizeof(*f->rels));
 		if (f->rels == NULL)
@@ -272,8 +273,8 @@ static bool
 remember_relation(dump_formatter *f, const wb_record *rec)
 {
 	cached_relation *rel = find_relation(f, rec->u.relation.relid, true);
-	json_t	   *seen;
-	uint32_t	i;
+	json_t			*seen;
+	uint32_t		 i;
 
 	if (rel == NULL)
 		return false;
@@ -320,7 +321,7 @@ remember_relation(dump_formatter *f, const wb_record *rec)
 static void
 forget_relation(cached_relation *rel)
 {
-	uint32_t	i;
+	uint32_t i;
 
 	json_decref(rel->schema);
 	json_decref(rel->table);
@@ -344,20 +345,20 @@ forget_relation(cached_relation *rel)
 static json_t *
 format_relation(dump_formatter *f, const wb_record *rec)
 {
-	json_t	   *obj = json_object();
-	json_t	   *columns = json_array();
-	uint32_t	key_index = rec->u.relation.key_index;
+	json_t	*obj = json_object();
+	json_t	*columns = json_array();
+	uint32_t key_index = rec->u.relation.key_index;
 	/* the decoder rejects a RELATION without columns */
-	bool		version2 = rec->u.relation.columns[0].attnum != 0;
-	uint32_t	i;
+	bool	 version2 = rec->u.relation.columns[0].attnum != 0;
+	uint32_t i;
 
 	put(f, obj, "kind", json_string("relation"));
 	if (!f->stable)
 		put(f, obj, "relid", json_integer(rec->u.relation.relid));
-	put(f, obj, "schema", text_json(rec->u.relation.schema.ptr,
-									rec->u.relation.schema.len));
-	put(f, obj, "table", text_json(rec->u.relation.table.ptr,
-								   rec->u.relation.table.len));
+	put(f, obj, "schema",
+		text_json(rec->u.relation.schema.ptr, rec->u.relation.schema.len));
+	put(f, obj, "table",
+		text_json(rec->u.relation.table.ptr, rec->u.relation.table.len));
 	/* the decoder rejects a key_index that names no column */
 	put(f, obj, "key_column",
 		text_json(rec->u.relation.columns[key_index].name.ptr,
@@ -369,7 +370,7 @@ format_relation(dump_formatter *f, const wb_record *rec)
 	for (i = 0; i < rec->u.relation.ncolumns; i++)
 	{
 		const wb_column *c = &rec->u.relation.columns[i];
-		json_t	   *col = json_object();
+		json_t			*col = json_object();
 
 		put(f, col, "name", text_json(c->name.ptr, c->name.len));
 		if (!f->stable)
@@ -394,10 +395,10 @@ static json_t *
 format_change(dump_formatter *f, const wb_record *rec)
 {
 	cached_relation *rel = described_relation(f, rec->u.change.relid);
-	const char *kind = rec->kind == WB_INSERT ? "insert" : "update";
-	json_t	   *obj = json_object();
-	json_t	   *values;
-	uint32_t	i;
+	const char		*kind = rec->kind == WB_INSERT ? "insert" : "update";
+	json_t			*obj = json_object();
+	json_t			*values;
+	uint32_t		 i;
 
 	put(f, obj, "kind", json_string(kind));
 	put_table(f, obj, rel);
@@ -408,11 +409,14 @@ format_change(dump_formatter *f, const wb_record *rec)
 		warn(f, "%s for relid %u %s", kind, rec->u.change.relid,
 			 undescribed(f, rec->u.change.relid));
 	else if (rec->u.change.nvalues != rel->ncolumns)
-		warn(f, "%s for relid %u has %u values but its RELATION has %u columns",
+		warn(f,
+			 "%s for relid %u has %u values but its RELATION has %u columns",
 			 kind, rec->u.change.relid, rec->u.change.nvalues, rel->ncolumns);
 	else if (!rel->names_usable)
-		warn(f, "RELATION of relid %u has column names that are not distinct UTF-8",
-			 rec->u.change.relid);
+		warn(
+			f,
+			"RELATION of relid %u has column names that are not distinct UTF-8",
+			rec->u.change.relid);
 
 	if (f->warning[0] == '\0')
 	{
@@ -438,7 +442,7 @@ static json_t *
 format_delete(dump_formatter *f, const wb_record *rec)
 {
 	cached_relation *rel = described_relation(f, rec->u.del.relid);
-	json_t	   *obj = json_object();
+	json_t			*obj = json_object();
 
 	put(f, obj, "kind", json_string("delete"));
 	put_table(f, obj, rel);
@@ -458,15 +462,15 @@ format_delete(dump_formatter *f, const wb_record *rec)
 static json_t *
 format_truncate(dump_formatter *f, const wb_record *rec)
 {
-	json_t	   *obj = json_object();
-	json_t	   *tables = json_array();
-	json_t	   *flags = json_array();
-	uint32_t	i;
+	json_t	*obj = json_object();
+	json_t	*tables = json_array();
+	json_t	*flags = json_array();
+	uint32_t i;
 
 	put(f, obj, "kind", json_string("truncate"));
 	if (!f->stable)
 	{
-		json_t	   *relids = json_array();
+		json_t *relids = json_array();
 
 		for (i = 0; i < rec->u.truncate.nrelids; i++)
 			append(f, relids, json_integer(rec->u.truncate.relids[i]));
@@ -476,7 +480,7 @@ format_truncate(dump_formatter *f, const wb_record *rec)
 	{
 		cached_relation *rel = described_relation(f,
 												  rec->u.truncate.relids[i]);
-		json_t	   *table = json_object();
+		json_t			*table = json_object();
 
 		if (rel != NULL)
 			put_table(f, table, rel);
@@ -499,21 +503,21 @@ format_truncate(dump_formatter *f, const wb_record *rec)
 static json_t *
 format_message(dump_formatter *f, const wb_record *rec)
 {
-	json_t	   *obj = json_object();
-	json_t	   *content = json_stringn(rec->u.message.content.ptr,
-									   rec->u.message.content.len);
+	json_t *obj = json_object();
+	json_t *content = json_stringn(rec->u.message.content.ptr,
+								   rec->u.message.content.len);
 
 	put(f, obj, "kind", json_string("message"));
 	put(f, obj, "transactional", json_boolean(rec->u.message.transactional));
 	if (!f->stable)
 		put(f, obj, "lsn", lsn_json(rec->u.message.lsn));
-	put(f, obj, "prefix", text_json(rec->u.message.prefix.ptr,
-									rec->u.message.prefix.len));
+	put(f, obj, "prefix",
+		text_json(rec->u.message.prefix.ptr, rec->u.message.prefix.len));
 	if (content != NULL)
 		put(f, obj, "content", content);
 	else
-		put(f, obj, "content_hex", hex_text(rec->u.message.content.ptr,
-											rec->u.message.content.len));
+		put(f, obj, "content_hex",
+			hex_text(rec->u.message.content.ptr, rec->u.message.content.len));
 	return obj;
 }
 
@@ -526,7 +530,7 @@ static json_t *
 format_withdrawn(dump_formatter *f, const wb_record *rec)
 {
 	cached_relation *rel = described_relation(f, rec->u.withdrawn.relid);
-	json_t	   *obj = json_object();
+	json_t			*obj = json_object();
 
 	put(f, obj, "kind", json_string("withdrawn"));
 	put_table(f, obj, rel);
@@ -536,8 +540,8 @@ format_withdrawn(dump_formatter *f, const wb_record *rec)
 		warn(f, "withdrawn for relid %u %s", rec->u.withdrawn.relid,
 			 undescribed(f, rec->u.withdrawn.relid));
 	put(f, obj, "dropped", json_boolean(rec->u.withdrawn.dropped));
-	put(f, obj, "reason", text_json(rec->u.withdrawn.reason.ptr,
-									rec->u.withdrawn.reason.len));
+	put(f, obj, "reason",
+		text_json(rec->u.withdrawn.reason.ptr, rec->u.withdrawn.reason.len));
 	if (rel != NULL)
 		forget_relation(rel);
 	return obj;
@@ -558,7 +562,7 @@ put_table(dump_formatter *f, json_t *obj, const cached_relation *rel)
 static json_t *
 value_json(const wb_value *v)
 {
-	json_t	   *obj;
+	json_t *obj;
 
 	switch (v->type)
 	{
@@ -587,7 +591,7 @@ value_json(const wb_value *v)
 			}
 			return obj;
 	}
-	abort();					/* the decoder yields no other type */
+	abort(); /* the decoder yields no other type */
 }
 
 /*
@@ -598,7 +602,7 @@ value_json(const wb_value *v)
 static json_t *
 text_json(const char *p, size_t len)
 {
-	json_t	   *s = json_stringn(p, len);
+	json_t *s = json_stringn(p, len);
 
 	return s != NULL ? s : hex_text(p, len);
 }
@@ -607,8 +611,8 @@ text_json(const char *p, size_t len)
 static json_t *
 hex_text(const void *p, size_t len)
 {
-	char	   *hex = malloc(WIRE_TEXT_HEX_LEN(len));
-	json_t	   *s;
+	char   *hex = malloc(WIRE_TEXT_HEX_LEN(len));
+	json_t *s;
 
 	if (hex == NULL)
 		return NULL;
@@ -632,8 +636,8 @@ real_json(double d, bool single)
 		return json_string(d > 0 ? "Infinity" : "-Infinity");
 	if (single)
 	{
-		char		buf[32];
-		int			precision;
+		char buf[32];
+		int	 precision;
 
 		for (precision = 1; precision < 9; precision++)
 		{
@@ -650,7 +654,7 @@ real_json(double d, bool single)
 static json_t *
 lsn_json(uint64_t lsn)
 {
-	char		buf[WIRE_TEXT_LSN_LEN];
+	char buf[WIRE_TEXT_LSN_LEN];
 
 	wire_text_lsn(buf, lsn);
 	return json_string(buf);
@@ -659,7 +663,7 @@ lsn_json(uint64_t lsn)
 static json_t *
 timestamp_text(wb_timestamp ts)
 {
-	char		buf[WIRE_TEXT_TIMESTAMP_LEN];
+	char buf[WIRE_TEXT_TIMESTAMP_LEN];
 
 	wire_text_timestamp(buf, ts);
 	return json_string(buf);

@@ -31,7 +31,7 @@
 typedef struct dump_formatter dump_formatter;
 
 extern dump_formatter *dump_formatter_create(bool stable);
-extern void dump_formatter_free(dump_formatter *f);
+extern void			   dump_formatter_free(dump_formatter *f);
 
 /*
  * Render rec as a new JSON object (the caller decrefs it) and, for a
@@ -41,4 +41,4 @@ extern void dump_formatter_free(dump_formatter *f);
 extern json_t *dump_format_record(dump_formatter *f, const wb_record *rec,
 								  char *warning, size_t warning_size);
 
-#endif							/* DUMP_FORMAT_H */
+#endif /* DUMP_FORMAT_H */

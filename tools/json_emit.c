@@ -11,7 +11,7 @@
 
 #include "json_emit.h"
 
-static int	emit_real(FILE *out, double d);
+static int emit_real(FILE *out, double d);
 
 /*
  * Recursive descent over containers; leaves other than reals are printed by
@@ -33,13 +33,14 @@ json_emit(FILE *out, const json_t *value)
 			/* cast: the foreach macro takes a non-const object */
 			json_object_foreach((json_t *) value, key, member)
 			{
-				json_t	   *name = json_string(key);
-				int			rc;
+				json_t *name = json_string(key);
+				int		rc;
 
 				if (name == NULL)
 					return -1;
 				rc = (first || fputc(',', out) != EOF) ?
-					json_dumpf(name, out, JSON_ENCODE_ANY) : -1;
+					json_dumpf(name, out, JSON_ENCODE_ANY) :
+					-1;
 				json_decref(name);
 				if (rc != 0 || fputc(':', out) == EOF ||
 					json_emit(out, member) != 0)
@@ -77,8 +78,8 @@ json_emit(FILE *out, const json_t *value)
 static int
 emit_real(FILE *out, double d)
 {
-	char		buf[40];
-	int			precision;
+	char buf[40];
+	int	 precision;
 
 	for (precision = 1; precision < 17; precision++)
 	{

@@ -22,6 +22,6 @@
 
 #include <jansson.h>
 
-extern int	json_emit(FILE *out, const json_t *value);
+extern int json_emit(FILE *out, const json_t *value);
 
-#endif							/* JSON_EMIT_H */
+#endif /* JSON_EMIT_H */

@@ -34,27 +34,27 @@
 #define PROGNAME "walbus-dump"
 
 /* Bytes asked of read() at least; records are usually far smaller. */
-#define READ_CHUNK	65536
+#define READ_CHUNK 65536
 
 /* State shared by both input framings. */
 typedef struct dumper
 {
-	const char *input_name;		/* file name, or "stdin" */
-	wb_dec		dec;
+	const char	   *input_name; /* file name, or "stdin" */
+	wb_dec			dec;
 	dump_formatter *formatter;
-	bool		violation;		/* a protocol violation was warned about */
+	bool			violation; /* a protocol violation was warned about */
 } dumper;
 
 /* Raw input not yet decoded, and where it sits in the stream. */
 typedef struct raw_input
 {
-	int			fd;
-	char	   *buf;
-	size_t		cap;
-	size_t		start;			/* first byte not yet decoded */
-	size_t		end;			/* end of the bytes read */
-	unsigned long long base;	/* stream offset of buf[0] */
-	bool		eof;
+	int				   fd;
+	char			  *buf;
+	size_t			   cap;
+	size_t			   start; /* first byte not yet decoded */
+	size_t			   end;	  /* end of the bytes read */
+	unsigned long long base;  /* stream offset of buf[0] */
+	bool			   eof;
 } raw_input;
 
 static void usage(FILE *out);
@@ -71,14 +71,13 @@ main(int argc, char **argv)
 		{"hex", no_argument, NULL, 'x'},
 		{"stable", no_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
-	bool		hex = false;
-	bool		stable = false;
-	FILE	   *in = stdin;
-	dumper		d;
-	bool		ok;
-	int			c;
+		{NULL, 0, NULL, 0}};
+	bool   hex = false;
+	bool   stable = false;
+	FILE  *in = stdin;
+	dumper d;
+	bool   ok;
+	int	   c;
 
 	while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1)
 	{
@@ -104,8 +103,7 @@ main(int argc, char **argv)
 	{
 		fprintf(stderr, "%s: too many arguments (at most one FILE)\n",
 				PROGNAME);
-		fprintf(stderr, "Try \"%s --help\" for more information.\n",
-				PROGNAME);
+		fprintf(stderr, "Try \"%s --help\" for more information.\n", PROGNAME);
 		return 2;
 	}
 
@@ -116,8 +114,8 @@ main(int argc, char **argv)
 		in = fopen(d.input_name, "rb");
 		if (in == NULL)
 		{
-			fprintf(stderr, "%s: could not open \"%s\": %s\n",
-					PROGNAME, d.input_name, strerror(errno));
+			fprintf(stderr, "%s: could not open \"%s\": %s\n", PROGNAME,
+					d.input_name, strerror(errno));
 			return 1;
 		}
 	}
@@ -139,8 +137,8 @@ main(int argc, char **argv)
 		fclose(in);
 	if (fflush(stdout) != 0 || ferror(stdout))
 	{
-		fprintf(stderr, "%s: could not write output: %s\n",
-				PROGNAME, strerror(errno));
+		fprintf(stderr, "%s: could not write output: %s\n", PROGNAME,
+				strerror(errno));
 		return 1;
 	}
 	return ok && !d.violation ? 0 : 1;
@@ -149,32 +147,33 @@ main(int argc, char **argv)
 static void
 usage(FILE *out)
 {
-	fprintf(out,
-			"%s prints walbus plugin records (docs/PROTOCOL.md) as JSON lines.\n"
-			"\n"
-			"Usage:\n"
-			"  %s [--hex] [--stable] [FILE]\n"
-			"\n"
-			"Reads FILE, or standard input when FILE is absent or \"-\".\n"
-			"\n"
-			"Options:\n"
-			"  --hex      input is text: every line that starts with \\x (after\n"
-			"             blanks) is one hex-encoded record, as psql prints a\n"
-			"             bytea column; other lines are ignored\n"
-			"             (default: raw records back to back, newlines between\n"
-			"             them skipped, as pg_recvlogical -f - writes them)\n"
-			"  --stable   leave out what changes from run to run: xid, LSNs,\n"
-			"             commit times, relation ids, type and schema OIDs\n"
-			"  --help     show this help, then exit\n"
-			"\n"
-			"Changes are printed with \"schema\", \"table\" and \"values\" keyed by\n"
-			"column name, from the latest RELATION record of their relation id.\n"
-			"The output is the JSON dialect walbus-tap prints too, described in\n"
-			"docs/JSON.md.\n"
-			"\n"
-			"Exit status: 0 success; 1 decode error (records before it are\n"
-			"printed) or protocol violation (warned about); 2 bad usage.\n",
-			PROGNAME, PROGNAME);
+	fprintf(
+		out,
+		"%s prints walbus plugin records (docs/PROTOCOL.md) as JSON lines.\n"
+		"\n"
+		"Usage:\n"
+		"  %s [--hex] [--stable] [FILE]\n"
+		"\n"
+		"Reads FILE, or standard input when FILE is absent or \"-\".\n"
+		"\n"
+		"Options:\n"
+		"  --hex      input is text: every line that starts with \\x (after\n"
+		"             blanks) is one hex-encoded record, as psql prints a\n"
+		"             bytea column; other lines are ignored\n"
+		"             (default: raw records back to back, newlines between\n"
+		"             them skipped, as pg_recvlogical -f - writes them)\n"
+		"  --stable   leave out what changes from run to run: xid, LSNs,\n"
+		"             commit times, relation ids, type and schema OIDs\n"
+		"  --help     show this help, then exit\n"
+		"\n"
+		"Changes are printed with \"schema\", \"table\" and \"values\" keyed by\n"
+		"column name, from the latest RELATION record of their relation id.\n"
+		"The output is the JSON dialect walbus-tap prints too, described in\n"
+		"docs/JSON.md.\n"
+		"\n"
+		"Exit status: 0 success; 1 decode error (records before it are\n"
+		"printed) or protocol violation (warned about); 2 bad usage.\n",
+		PROGNAME, PROGNAME);
 }
 
 /*
@@ -184,8 +183,8 @@ usage(FILE *out)
 static bool
 dump_raw(dumper *d, FILE *in)
 {
-	raw_input	r = {.fd = fileno(in)};
-	bool		ok = true;
+	raw_input r = {.fd = fileno(in)};
+	bool	  ok = true;
 
 	r.cap = READ_CHUNK;
 	r.buf = malloc(r.cap);
@@ -197,10 +196,10 @@ dump_raw(dumper *d, FILE *in)
 
 	while (ok)
 	{
-		wb_record	rec;
-		size_t		consumed;
-		char		where[64];
-		int			rc = WB_ETRUNC;
+		wb_record rec;
+		size_t	  consumed;
+		char	  where[64];
+		int		  rc = WB_ETRUNC;
 
 		/* pg_recvlogical's newline after each record; never a record start */
 		while (r.start < r.end && r.buf[r.start] == '\n')
@@ -242,9 +241,9 @@ dump_raw(dumper *d, FILE *in)
 static bool
 read_more(dumper *d, raw_input *r)
 {
-	size_t		pending = r->end - r->start;
-	size_t		goal = pending + (pending > READ_CHUNK ? pending : READ_CHUNK);
-	bool		blocking = true;
+	size_t pending = r->end - r->start;
+	size_t goal = pending + (pending > READ_CHUNK ? pending : READ_CHUNK);
+	bool   blocking = true;
 
 	memmove(r->buf, r->buf + r->start, pending);
 	r->base += r->start;
@@ -252,11 +251,12 @@ read_more(dumper *d, raw_input *r)
 	r->end = pending;
 	if (r->cap < goal)
 	{
-		char	   *grown = realloc(r->buf, goal);
+		char *grown = realloc(r->buf, goal);
 
 		if (grown == NULL)
 		{
-			fprintf(stderr, "%s: %s: record at byte offset %llu: out of memory\n",
+			fprintf(stderr,
+					"%s: %s: record at byte offset %llu: out of memory\n",
 					PROGNAME, d->input_name, r->base);
 			return false;
 		}
@@ -267,8 +267,8 @@ read_more(dumper *d, raw_input *r)
 	fflush(stdout);
 	while (r->end < goal && !r->eof)
 	{
-		struct pollfd pfd = {.fd = r->fd,.events = POLLIN};
-		ssize_t		n;
+		struct pollfd pfd = {.fd = r->fd, .events = POLLIN};
+		ssize_t		  n;
 
 		if (!blocking && poll(&pfd, 1, 0) <= 0)
 			break;
@@ -277,8 +277,8 @@ read_more(dumper *d, raw_input *r)
 			continue;
 		if (n < 0)
 		{
-			fprintf(stderr, "%s: could not read %s: %s\n",
-					PROGNAME, d->input_name, strerror(errno));
+			fprintf(stderr, "%s: could not read %s: %s\n", PROGNAME,
+					d->input_name, strerror(errno));
 			return false;
 		}
 		if (n == 0)
@@ -297,13 +297,13 @@ read_more(dumper *d, raw_input *r)
 static bool
 dump_hex(dumper *d, FILE *in)
 {
-	char	   *line = NULL;
-	size_t		line_cap = 0;
-	ssize_t		line_len;
+	char		  *line = NULL;
+	size_t		   line_cap = 0;
+	ssize_t		   line_len;
 	unsigned char *bytes = NULL;
-	size_t		bytes_cap = 0;
-	unsigned long lineno = 0;
-	bool		ok = true;
+	size_t		   bytes_cap = 0;
+	unsigned long  lineno = 0;
+	bool		   ok = true;
 
 	while (ok && (line_len = getline(&line, &line_cap, in)) >= 0)
 	{
@@ -329,24 +329,26 @@ dump_hex(dumper *d, FILE *in)
 			bytes = malloc(bytes_cap);
 			if (bytes == NULL)
 			{
-				fprintf(stderr, "%s: %s: %s: out of memory\n",
-						PROGNAME, d->input_name, where);
+				fprintf(stderr, "%s: %s: %s: out of memory\n", PROGNAME,
+						d->input_name, where);
 				ok = false;
 				break;
 			}
 		}
 		while (wb_hex_value(p[0]) >= 0 && wb_hex_value(p[1]) >= 0)
 		{
-			bytes[nbytes++] = (unsigned char) (wb_hex_value(p[0]) * 16 +
-											   wb_hex_value(p[1]));
+			bytes[nbytes++] =
+				(unsigned char) (wb_hex_value(p[0]) * 16 + wb_hex_value(p[1]));
 			p += 2;
 		}
 		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
 			p++;
 		if (*p != '\0')
 		{
-			fprintf(stderr, "%s: %s: %s: bad hex at column %ld: expected pairs of hex digits\n",
-					PROGNAME, d->input_name, where, (long) (p - line) + 1);
+			fprintf(
+				stderr,
+				"%s: %s: %s: bad hex at column %ld: expected pairs of hex digits\n",
+				PROGNAME, d->input_name, where, (long) (p - line) + 1);
 			ok = false;
 			break;
 		}
@@ -359,7 +361,8 @@ dump_hex(dumper *d, FILE *in)
 		}
 		else if (consumed != nbytes)
 		{
-			fprintf(stderr, "%s: %s: %s: %zu bytes after the end of the record\n",
+			fprintf(stderr,
+					"%s: %s: %s: %zu bytes after the end of the record\n",
 					PROGNAME, d->input_name, where, nbytes - consumed);
 			ok = false;
 		}
@@ -368,8 +371,8 @@ dump_hex(dumper *d, FILE *in)
 	}
 	if (ok && ferror(in))
 	{
-		fprintf(stderr, "%s: could not read %s: %s\n",
-				PROGNAME, d->input_name, strerror(errno));
+		fprintf(stderr, "%s: could not read %s: %s\n", PROGNAME, d->input_name,
+				strerror(errno));
 		ok = false;
 	}
 	free(line);
@@ -385,23 +388,23 @@ dump_hex(dumper *d, FILE *in)
 static bool
 print_record(dumper *d, const wb_record *rec, const char *where)
 {
-	char		warning[256];
-	json_t	   *obj = dump_format_record(d->formatter, rec, warning,
-										 sizeof(warning));
-	bool		ok;
+	char	warning[256];
+	json_t *obj = dump_format_record(d->formatter, rec, warning,
+									 sizeof(warning));
+	bool	ok;
 
 	if (obj == NULL)
 	{
-		fprintf(stderr, "%s: %s: %s: out of memory\n",
-				PROGNAME, d->input_name, where);
+		fprintf(stderr, "%s: %s: %s: out of memory\n", PROGNAME, d->input_name,
+				where);
 		return false;
 	}
 	if (warning[0] != '\0')
 	{
 		/* keep the warning next to the record it is about */
 		fflush(stdout);
-		fprintf(stderr, "%s: %s: %s: protocol violation: %s\n",
-				PROGNAME, d->input_name, where, warning);
+		fprintf(stderr, "%s: %s: %s: protocol violation: %s\n", PROGNAME,
+				d->input_name, where, warning);
 		d->violation = true;
 	}
 	ok = json_emit(stdout, obj) == 0 && putchar('\n') != EOF;
@@ -412,10 +415,13 @@ print_record(dumper *d, const wb_record *rec, const char *where)
 static void
 decode_failed(dumper *d, int rc, const char *where)
 {
-	const char *what = rc == WB_ETRUNC ? "truncated" :
-		rc == WB_ENOMEM ? "out of memory" : "malformed";
+	const char *what = "malformed";
 
+	if (rc == WB_ETRUNC)
+		what = "truncated";
+	else if (rc == WB_ENOMEM)
+		what = "out of memory";
 	fflush(stdout);
-	fprintf(stderr, "%s: %s: %s: %s: %s\n",
-			PROGNAME, d->input_name, where, what, wb_dec_errmsg(&d->dec));
+	fprintf(stderr, "%s: %s: %s: %s: %s\n", PROGNAME, d->input_name, where,
+			what, wb_dec_errmsg(&d->dec));
 }

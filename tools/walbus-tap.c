@@ -37,7 +37,7 @@
 #define TAP_MAX_TOPICS		64
 
 /* How often a waiting tap looks at the stop flag and the clock. */
-#define TAP_SLICE_MS		200
+#define TAP_SLICE_MS 200
 
 static volatile sig_atomic_t tap_stop = 0;
 
@@ -51,85 +51,86 @@ tap_on_signal(int signo)
 static void
 tap_usage(void)
 {
-	printf("walbus-tap prints the changes a walbus-relay publishes, one JSON "
-		   "object per line.\n"
-		   "\n"
-		   "Usage:\n"
-		   "  walbus-tap [OPTION]...\n"
-		   "\n"
-		   "Options:\n"
-		   "  -b, --bus=URL        the relay's bus (default %s), or the "
-		   "NATS server(s) of\n"
-		   "                       its JetStream stream: nats://HOST:PORT[,"
-		   "nats://...]\n"
-		   "      --jetstream-stream=NAME  that stream (default \"WALBUS\", "
-		   "as the relay's)\n"
-		   "      --jetstream-creds=FILE   a NATS credentials file for it\n"
-		   "  -c, --control=URL    the relay's control socket, for column "
-		   "names\n"
-		   "                       (default %s; \"\" for none: values then "
-		   "come as arrays)\n"
-		   "  -t, --topic=FILTER   what to receive; repeatable (default \"*\", "
-		   "every table):\n"
-		   "                       \"public.contacts\" one table, \"public.*\" "
-		   "a schema,\n"
-		   "                       \"_msg.PREFIX\" or \"_msg.*\" logical "
-		   "messages,\n"
-		   "                       \"_txn\" transaction ends, \"_hb\" "
-		   "heartbeats,\n"
-		   "                       \"_schema\" every table's schema events "
-		   "(those of the\n"
-		   "                       tables selected come anyway; renamed "
-		   "tables are followed)\n"
-		   "  -n, --count=N        exit after N changes (schema events "
-		   "are printed but\n"
-		   "                       not counted)\n"
-		   "  -T, --timeout=S      exit after S seconds (status 3 if --count "
-		   "was not reached)\n"
-		   "  -C, --consumer=NAME  read as the durable consumer NAME (the "
-		   "relay's\n"
-		   "                       --durable): nothing is lost, and each "
-		   "change printed\n"
-		   "                       is acknowledged, so the next run starts "
-		   "after it\n"
-		   "  -q, --recv-queue=N   frames (bus messages, each with many "
-		   "changes) to queue\n"
-		   "                       before the bus drops some for this tap "
-		   "(1 to %d;\n"
-		   "                       default %d)\n"
-		   "  -A, --attnums        rows by column attnum (\"3\": value), "
-		   "which renames\n"
-		   "                       do not change, instead of by name\n"
-		   "  -B, --backfill=SCHEMA.TABLE  ask the relay to read the table's "
-		   "rows into\n"
-		   "                       the stream (read changes), print the "
-		   "backfill's id,\n"
-		   "                       then exit\n"
-		   "  -s, --status         print the relay's status as one JSON "
-		   "object, then exit\n"
-		   "      --tls-ca=FILE    for tls+tcp:// URLs and NATS servers with "
-		   "TLS: PEM CAs the\n"
-		   "                       server's certificate must chain to "
-		   "(required for them)\n"
-		   "      --tls-cert=FILE  this tap's PEM certificate, for a relay "
-		   "that wants one\n"
-		   "      --tls-key=FILE   its unencrypted PEM key\n"
-		   "      --tls-server-name=NAME  the name the relay's certificate "
-		   "must carry\n"
-		   "                       (default: the URL's host)\n"
-		   "  -h, --help           show this help, then exit\n"
-		   "\n"
-		   "Lost frames are reported on stderr as they are detected.  The output\n"
-		   "is the JSON dialect walbus-dump prints too, described in "
-		   "docs/JSON.md.\n",
-		   TAP_DEFAULT_BUS, TAP_DEFAULT_CONTROL, WALBUS_RECV_QUEUE_MAX,
-		   WALBUS_RECV_QUEUE_DEFAULT);
+	printf(
+		"walbus-tap prints the changes a walbus-relay publishes, one JSON "
+		"object per line.\n"
+		"\n"
+		"Usage:\n"
+		"  walbus-tap [OPTION]...\n"
+		"\n"
+		"Options:\n"
+		"  -b, --bus=URL        the relay's bus (default %s), or the "
+		"NATS server(s) of\n"
+		"                       its JetStream stream: nats://HOST:PORT[,"
+		"nats://...]\n"
+		"      --jetstream-stream=NAME  that stream (default \"WALBUS\", "
+		"as the relay's)\n"
+		"      --jetstream-creds=FILE   a NATS credentials file for it\n"
+		"  -c, --control=URL    the relay's control socket, for column "
+		"names\n"
+		"                       (default %s; \"\" for none: values then "
+		"come as arrays)\n"
+		"  -t, --topic=FILTER   what to receive; repeatable (default \"*\", "
+		"every table):\n"
+		"                       \"public.contacts\" one table, \"public.*\" "
+		"a schema,\n"
+		"                       \"_msg.PREFIX\" or \"_msg.*\" logical "
+		"messages,\n"
+		"                       \"_txn\" transaction ends, \"_hb\" "
+		"heartbeats,\n"
+		"                       \"_schema\" every table's schema events "
+		"(those of the\n"
+		"                       tables selected come anyway; renamed "
+		"tables are followed)\n"
+		"  -n, --count=N        exit after N changes (schema events "
+		"are printed but\n"
+		"                       not counted)\n"
+		"  -T, --timeout=S      exit after S seconds (status 3 if --count "
+		"was not reached)\n"
+		"  -C, --consumer=NAME  read as the durable consumer NAME (the "
+		"relay's\n"
+		"                       --durable): nothing is lost, and each "
+		"change printed\n"
+		"                       is acknowledged, so the next run starts "
+		"after it\n"
+		"  -q, --recv-queue=N   frames (bus messages, each with many "
+		"changes) to queue\n"
+		"                       before the bus drops some for this tap "
+		"(1 to %d;\n"
+		"                       default %d)\n"
+		"  -A, --attnums        rows by column attnum (\"3\": value), "
+		"which renames\n"
+		"                       do not change, instead of by name\n"
+		"  -B, --backfill=SCHEMA.TABLE  ask the relay to read the table's "
+		"rows into\n"
+		"                       the stream (read changes), print the "
+		"backfill's id,\n"
+		"                       then exit\n"
+		"  -s, --status         print the relay's status as one JSON "
+		"object, then exit\n"
+		"      --tls-ca=FILE    for tls+tcp:// URLs and NATS servers with "
+		"TLS: PEM CAs the\n"
+		"                       server's certificate must chain to "
+		"(required for them)\n"
+		"      --tls-cert=FILE  this tap's PEM certificate, for a relay "
+		"that wants one\n"
+		"      --tls-key=FILE   its unencrypted PEM key\n"
+		"      --tls-server-name=NAME  the name the relay's certificate "
+		"must carry\n"
+		"                       (default: the URL's host)\n"
+		"  -h, --help           show this help, then exit\n"
+		"\n"
+		"Lost frames are reported on stderr as they are detected.  The output\n"
+		"is the JSON dialect walbus-dump prints too, described in "
+		"docs/JSON.md.\n",
+		TAP_DEFAULT_BUS, TAP_DEFAULT_CONTROL, WALBUS_RECV_QUEUE_MAX,
+		WALBUS_RECV_QUEUE_DEFAULT);
 }
 
 static json_t *
 tap_lsn(uint64_t lsn)
 {
-	char		buf[WIRE_TEXT_LSN_LEN];
+	char buf[WIRE_TEXT_LSN_LEN];
 
 	wire_text_lsn(buf, lsn);
 	return json_string(buf);
@@ -138,7 +139,7 @@ tap_lsn(uint64_t lsn)
 static json_t *
 tap_time(wb_timestamp ts)
 {
-	char		buf[WIRE_TEXT_TIMESTAMP_LEN];
+	char buf[WIRE_TEXT_TIMESTAMP_LEN];
 
 	wire_text_timestamp(buf, ts);
 	return json_string(buf);
@@ -147,8 +148,8 @@ tap_time(wb_timestamp ts)
 static json_t *
 tap_hex(const char *p, uint32_t len)
 {
-	char	   *buf = malloc(WIRE_TEXT_HEX_LEN(len));
-	json_t	   *j;
+	char   *buf = malloc(WIRE_TEXT_HEX_LEN(len));
+	json_t *j;
 
 	if (buf == NULL)
 		return json_null();
@@ -171,7 +172,7 @@ tap_double(double d)
 static json_t *
 tap_value(const wb_value *v)
 {
-	json_t	   *j;
+	json_t *j;
 
 	switch (v->type)
 	{
@@ -206,7 +207,7 @@ static bool tap_by_attnum = false;
 static json_t *
 tap_row(const walbus_change *ch)
 {
-	json_t	   *row;
+	json_t *row;
 
 	if (ch->table == NULL)
 	{
@@ -237,8 +238,8 @@ tap_row(const walbus_change *ch)
 static json_t *
 tap_table(const walbus_table *t)
 {
-	json_t	   *o = json_object();
-	json_t	   *cols = json_array();
+	json_t *o = json_object();
+	json_t *cols = json_array();
 
 	json_object_set_new(o, "schema", json_string(t->schema));
 	json_object_set_new(o, "table", json_string(t->name));
@@ -250,7 +251,7 @@ tap_table(const walbus_table *t)
 							json_integer(t->columns[t->key_index].attnum));
 	for (uint32_t i = 0; i < t->ncolumns; i++)
 	{
-		json_t	   *c = json_object();
+		json_t *c = json_object();
 
 		json_object_set_new(c, "attnum", json_integer(t->columns[i].attnum));
 		json_object_set_new(c, "name", json_string(t->columns[i].name));
@@ -264,7 +265,7 @@ tap_table(const walbus_table *t)
 static void
 tap_schema_event(json_t *o, const walbus_schema_event *ev)
 {
-	json_t	   *changes = json_array();
+	json_t *changes = json_array();
 
 	json_object_set_new(o, "event", json_string(ev->event));
 	json_object_set_new(o, "relid", json_integer(ev->relid));
@@ -277,13 +278,14 @@ tap_schema_event(json_t *o, const walbus_schema_event *ev)
 	for (uint32_t i = 0; i < ev->nchanges; i++)
 	{
 		const walbus_schema_change *c = &ev->changes[i];
-		json_t	   *j = json_object();
+		json_t					   *j = json_object();
 
 		json_object_set_new(j, "change", json_string(c->change));
 		if (c->attnum != 0)
 			json_object_set_new(j, "attnum", json_integer(c->attnum));
 		if (c->from_attnum != 0)
-			json_object_set_new(j, "from_attnum", json_integer(c->from_attnum));
+			json_object_set_new(j, "from_attnum",
+								json_integer(c->from_attnum));
 		if (c->from != NULL)
 			json_object_set_new(j, "from", json_string(c->from));
 		if (c->to != NULL)
@@ -300,8 +302,8 @@ tap_schema_event(json_t *o, const walbus_schema_event *ev)
 static json_t *
 tap_change(const walbus_change *ch)
 {
-	json_t	   *o = json_object();
-	json_t	   *flags;
+	json_t *o = json_object();
+	json_t *flags;
 
 	json_object_set_new(o, "kind", json_string(walbus_kind_name(ch->kind)));
 	json_object_set_new(o, "topic", json_string(ch->topic));
@@ -352,24 +354,21 @@ tap_change(const walbus_change *ch)
 			}
 			break;
 		case WALBUS_MESSAGE:
-			{
-				json_t	   *content = json_stringn(ch->content.ptr,
-												   ch->content.len);
+		{
+			json_t *content = json_stringn(ch->content.ptr, ch->content.len);
 
-				json_object_set_new(o, "transactional",
-									json_boolean(ch->transactional));
-				json_object_set_new(o, "lsn", tap_lsn(ch->message_lsn));
-				json_object_set_new(o, "prefix",
-									json_stringn(ch->prefix.ptr,
-												 ch->prefix.len));
-				if (content != NULL)
-					json_object_set_new(o, "content", content);
-				else
-					json_object_set_new(o, "content_hex",
-										tap_hex(ch->content.ptr,
-												ch->content.len));
-				break;
-			}
+			json_object_set_new(o, "transactional",
+								json_boolean(ch->transactional));
+			json_object_set_new(o, "lsn", tap_lsn(ch->message_lsn));
+			json_object_set_new(o, "prefix",
+								json_stringn(ch->prefix.ptr, ch->prefix.len));
+			if (content != NULL)
+				json_object_set_new(o, "content", content);
+			else
+				json_object_set_new(o, "content_hex",
+									tap_hex(ch->content.ptr, ch->content.len));
+			break;
+		}
 		case WALBUS_COMMIT:
 			json_object_set_new(o, "end_lsn", tap_lsn(ch->end_lsn));
 			json_object_set_new(o, "changes", json_integer(ch->nchanges));
@@ -446,9 +445,9 @@ tap_backfill(walbus_client *c, const char *spec)
 		return 1;
 	}
 	{
-		json_t	   *o = json_pack("{s:I,s:s,s:s}", "backfill", (json_int_t) id,
-								  "schema", schema, "table", table);
-		char	   *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		json_t *o = json_pack("{s:I,s:s,s:s}", "backfill", (json_int_t) id,
+							  "schema", schema, "table", table);
+		char   *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
 		json_decref(o);
 		if (line == NULL)
@@ -462,8 +461,8 @@ tap_backfill(walbus_client *c, const char *spec)
 	return 0;
 
 bad:
-	fprintf(stderr, "walbus-tap: invalid --backfill \"%s\": use SCHEMA.TABLE\n",
-			spec);
+	fprintf(stderr,
+			"walbus-tap: invalid --backfill \"%s\": use SCHEMA.TABLE\n", spec);
 	return 2;
 }
 
@@ -493,10 +492,10 @@ tap_status(walbus_client *c)
 {
 	walbus_relay_status st;
 	walbus_status_value v;
-	const char *name;
-	json_t	   *o;
-	json_t	   *consumers;
-	char	   *line;
+	const char		   *name;
+	json_t			   *o;
+	json_t			   *consumers;
+	char			   *line;
 
 	if (walbus_relay_status_get(c, &st) != WALBUS_OK)
 	{
@@ -510,20 +509,23 @@ tap_status(walbus_client *c)
 	consumers = json_array();
 	for (uint32_t i = 0; i < st.nconsumers; i++)
 	{
-		json_t	   *c = json_object();
+		json_t *c = json_object();
 
 		json_object_set_new(c, "name", json_string(st.consumers[i].name));
 		json_object_set_new(c, "connected",
 							json_boolean(st.consumers[i].connected));
-		json_object_set_new(c, "acked_lsn", tap_lsn(st.consumers[i].acked_lsn));
+		json_object_set_new(c, "acked_lsn",
+							tap_lsn(st.consumers[i].acked_lsn));
 		json_object_set_new(c, "lag_bytes",
-							json_integer((json_int_t) st.consumers[i].lag_bytes));
+							json_integer(
+								(json_int_t) st.consumers[i].lag_bytes));
 		json_object_set_new(c, "over_lag_limit",
 							json_boolean(st.consumers[i].over_lag_limit));
 		json_object_set_new(c, "acks",
 							json_integer((json_int_t) st.consumers[i].acks));
 		json_object_set_new(c, "rewinds",
-							json_integer((json_int_t) st.consumers[i].rewinds));
+							json_integer(
+								(json_int_t) st.consumers[i].rewinds));
 		json_array_append_new(consumers, c);
 	}
 	json_object_set_new(o, "consumers", consumers);
@@ -538,8 +540,8 @@ tap_status(walbus_client *c)
 static void
 tap_print(const walbus_change *ch)
 {
-	json_t	   *o = tap_change(ch);
-	char	   *line = json_dumps(o, JSON_COMPACT);
+	json_t *o = tap_change(ch);
+	char   *line = json_dumps(o, JSON_COMPACT);
 
 	if (line != NULL)
 	{
@@ -580,29 +582,30 @@ main(int argc, char **argv)
 		{"tls-cert", required_argument, NULL, TAP_OPT_TLS_CERT},
 		{"tls-key", required_argument, NULL, TAP_OPT_TLS_KEY},
 		{"tls-server-name", required_argument, NULL, TAP_OPT_TLS_SERVER_NAME},
-		{"jetstream-stream", required_argument, NULL, TAP_OPT_JETSTREAM_STREAM},
+		{"jetstream-stream", required_argument, NULL,
+		 TAP_OPT_JETSTREAM_STREAM},
 		{"jetstream-creds", required_argument, NULL, TAP_OPT_JETSTREAM_CREDS},
 		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
-	walbus_options wo = {TAP_DEFAULT_BUS, TAP_DEFAULT_CONTROL, 0, 0};
-	const char *topics[TAP_MAX_TOPICS];
-	int			ntopics = 0;
-	long long	count = -1;
-	long		queue;
-	double		timeout_s = -1;
-	int64_t		deadline = 0;
-	long long	printed = 0;
-	walbus_client *c;
-	char		err[256];
+		{NULL, 0, NULL, 0}};
+	walbus_options	 wo = {TAP_DEFAULT_BUS, TAP_DEFAULT_CONTROL, 0, 0};
+	const char		*topics[TAP_MAX_TOPICS];
+	int				 ntopics = 0;
+	long long		 count = -1;
+	long			 queue;
+	double			 timeout_s = -1;
+	int64_t			 deadline = 0;
+	long long		 printed = 0;
+	walbus_client	*c;
+	char			 err[256];
 	struct sigaction sa;
-	int			opt;
-	int			status = 0;
-	bool		want_status = false;
-	const char *backfill = NULL;
-	char	   *end;
+	int				 opt;
+	int				 status = 0;
+	bool			 want_status = false;
+	const char		*backfill = NULL;
+	char			*end;
 
-	while ((opt = getopt_long(argc, argv, "b:c:t:n:T:C:q:AB:sh", options, NULL)) != -1)
+	while ((opt = getopt_long(argc, argv, "b:c:t:n:T:C:q:AB:sh", options,
+							  NULL)) != -1)
 	{
 		switch (opt)
 		{
@@ -625,8 +628,10 @@ main(int argc, char **argv)
 				count = strtoll(optarg, &end, 10);
 				if (*end != '\0' || count < 1)
 				{
-					fprintf(stderr, "walbus-tap: invalid --count \"%s\": use "
-							"a positive integer\n", optarg);
+					fprintf(stderr,
+							"walbus-tap: invalid --count \"%s\": use "
+							"a positive integer\n",
+							optarg);
 					return 2;
 				}
 				break;
@@ -634,8 +639,10 @@ main(int argc, char **argv)
 				timeout_s = strtod(optarg, &end);
 				if (*end != '\0' || !(timeout_s > 0))
 				{
-					fprintf(stderr, "walbus-tap: invalid --timeout \"%s\": "
-							"use a positive number of seconds\n", optarg);
+					fprintf(stderr,
+							"walbus-tap: invalid --timeout \"%s\": "
+							"use a positive number of seconds\n",
+							optarg);
 					return 2;
 				}
 				break;
@@ -650,9 +657,11 @@ main(int argc, char **argv)
 				if (*end != '\0' || end == optarg || queue < 1 ||
 					queue > WALBUS_RECV_QUEUE_MAX)
 				{
-					fprintf(stderr, "walbus-tap: invalid --recv-queue \"%s\": "
+					fprintf(stderr,
+							"walbus-tap: invalid --recv-queue \"%s\": "
 							"use a number of frames from 1 to %d (nng's "
-							"limit)\n", optarg, WALBUS_RECV_QUEUE_MAX);
+							"limit)\n",
+							optarg, WALBUS_RECV_QUEUE_MAX);
 					return 2;
 				}
 				wo.recv_queue = (int) queue;
@@ -742,12 +751,12 @@ main(int argc, char **argv)
 	while (!tap_stop && (count < 0 || printed < count))
 	{
 		walbus_change ch;
-		int			wait = TAP_SLICE_MS;
-		int			rc;
+		int			  wait = TAP_SLICE_MS;
+		int			  rc;
 
 		if (deadline)
 		{
-			int64_t		left = deadline - wclock_now_ms();
+			int64_t left = deadline - wclock_now_ms();
 
 			if (left <= 0)
 			{
@@ -768,7 +777,7 @@ main(int argc, char **argv)
 				if (ch.kind != WALBUS_SCHEMA)
 					printed++;
 				if (wo.consumer != NULL)
-					walbus_ack(c, &ch);	/* printed and flushed: applied */
+					walbus_ack(c, &ch); /* printed and flushed: applied */
 				break;
 			case WALBUS_ETIMEDOUT:
 				break;

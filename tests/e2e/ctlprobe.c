@@ -26,14 +26,15 @@
 static void
 probe(const char *url, const char *spec)
 {
-	nng_socket	s;
-	nng_msg    *m;
-	int			rv;
+	nng_socket s;
+	nng_msg	  *m;
+	int		   rv;
+	size_t	   max_reply = WBC_MAX_MESSAGE_BYTES;
 
 	if (nng_req0_open(&s) != 0 ||
 		nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 2000) != 0 ||
 		nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, 2000) != 0 ||
-		nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, WBC_MAX_MESSAGE_BYTES) != 0 ||
+		nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, max_reply) != 0 ||
 		nng_dial(s, url, NULL, 0) != 0)
 	{
 		printf("no answer: cannot connect\n");
@@ -42,8 +43,8 @@ probe(const char *url, const char *spec)
 	nng_msg_alloc(&m, 0);
 	if (strncmp(spec, "big:", 4) == 0)
 	{
-		size_t		n = strtoul(spec + 4, NULL, 10);
-		char	   *zeros = calloc(1, n);
+		size_t n = strtoul(spec + 4, NULL, 10);
+		char  *zeros = calloc(1, n);
 
 		nng_msg_append(m, zeros, n);
 		free(zeros);
@@ -51,7 +52,8 @@ probe(const char *url, const char *spec)
 	else
 		for (const char *p = spec; p[0] && p[1]; p += 2)
 		{
-			unsigned char b = (unsigned char) (wb_hex_value(p[0]) * 16 + wb_hex_value(p[1]));
+			unsigned char b =
+				(unsigned char) (wb_hex_value(p[0]) * 16 + wb_hex_value(p[1]));
 
 			nng_msg_append(m, &b, 1);
 		}
@@ -64,10 +66,9 @@ probe(const char *url, const char *spec)
 		printf("no answer: %s\n", nng_strerror(rv));
 	else
 	{
-		bool		ok;
-		wb_str		code,
-					message;
-		char		err[160];
+		bool   ok;
+		wb_str code, message;
+		char   err[160];
 
 		if (wbc_decode_result(nng_msg_body(m), nng_msg_len(m), &ok, &code,
 							  &message, err, sizeof(err)) != WB_OK)

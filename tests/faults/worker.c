@@ -83,10 +83,8 @@ worker_now_ms(void)
 static bool
 parse_key(const char *line, uint64_t *lsn, uint32_t *pos, int *used)
 {
-	unsigned int hi,
-				lo,
-				p;
-	int			n = 0;
+	unsigned int hi, lo, p;
+	int			 n = 0;
 
 	if (sscanf(line, "%X/%X %u%n", &hi, &lo, &p, &n) != 3 || n == 0)
 		return false;
@@ -111,22 +109,22 @@ key_cmp(uint64_t lsn_a, uint32_t pos_a, uint64_t lsn_b, uint32_t pos_b)
 
 typedef struct row
 {
-	int64_t		id;
-	char	   *value;			/* NULL: slot free or deleted */
-	bool		used;			/* slot ever used (tombstone otherwise) */
+	int64_t id;
+	char   *value; /* NULL: slot free or deleted */
+	bool	used;  /* slot ever used (tombstone otherwise) */
 } row;
 
 typedef struct rowmap
 {
-	row		   *slots;
-	size_t		cap;			/* power of two */
-	size_t		used;			/* slots with used set */
+	row	  *slots;
+	size_t cap;	 /* power of two */
+	size_t used; /* slots with used set */
 } rowmap;
 
 static size_t
 rowmap_hash(int64_t id, size_t cap)
 {
-	uint64_t	h = (uint64_t) id * 0x9E3779B97F4A7C15ULL;
+	uint64_t h = (uint64_t) id * 0x9E3779B97F4A7C15ULL;
 
 	return (size_t) (h >> 17) & (cap - 1);
 }
@@ -134,11 +132,11 @@ rowmap_hash(int64_t id, size_t cap)
 static row *
 rowmap_find(rowmap *m, int64_t id, bool insert)
 {
-	size_t		i;
+	size_t i;
 
 	if (insert && (m->used + 1) * 2 > m->cap)
 	{
-		rowmap		grown = {calloc(m->cap * 2, sizeof(row)), m->cap * 2, 0};
+		rowmap grown = {calloc(m->cap * 2, sizeof(row)), m->cap * 2, 0};
 
 		if (grown.slots == NULL)
 		{
@@ -148,7 +146,7 @@ rowmap_find(rowmap *m, int64_t id, bool insert)
 		for (size_t j = 0; j < m->cap; j++)
 			if (m->slots[j].value != NULL)
 			{
-				row		   *r = rowmap_find(&grown, m->slots[j].id, true);
+				row *r = rowmap_find(&grown, m->slots[j].id, true);
 
 				r->value = m->slots[j].value;
 			}
@@ -157,7 +155,7 @@ rowmap_find(rowmap *m, int64_t id, bool insert)
 	}
 	for (i = rowmap_hash(id, m->cap);; i = (i + 1) & (m->cap - 1))
 	{
-		row		   *r = &m->slots[i];
+		row *r = &m->slots[i];
 
 		if (!r->used)
 		{
@@ -176,8 +174,7 @@ rowmap_find(rowmap *m, int64_t id, bool insert)
 static int
 row_cmp(const void *a, const void *b)
 {
-	const row  *x = a,
-			   *y = b;
+	const row *x = a, *y = b;
 
 	return x->id < y->id ? -1 : x->id > y->id;
 }
@@ -185,7 +182,7 @@ row_cmp(const void *a, const void *b)
 static bool
 parse_id(const char *s, int64_t *id)
 {
-	char	   *end;
+	char *end;
 
 	errno = 0;
 	*id = strtoll(s, &end, 10);
@@ -195,19 +192,19 @@ parse_id(const char *s, int64_t *id)
 static int
 check_log(const char *path)
 {
-	FILE	   *f = fopen(path, "r");
-	rowmap		m = {calloc(1024, sizeof(row)), 1024, 0};
-	char	   *line = NULL;
-	size_t		linecap = 0;
-	ssize_t		len;
-	long		lineno = 0;
-	uint64_t	prev_lsn = 0;
-	uint32_t	prev_pos = 0;
-	long		prev_line = 0;
-	int			bad = 0;
-	int			rc = 1;
-	size_t		nlive = 0;
-	row		   *live;
+	FILE	*f = fopen(path, "r");
+	rowmap	 m = {calloc(1024, sizeof(row)), 1024, 0};
+	char	*line = NULL;
+	size_t	 linecap = 0;
+	ssize_t	 len;
+	long	 lineno = 0;
+	uint64_t prev_lsn = 0;
+	uint32_t prev_pos = 0;
+	long	 prev_line = 0;
+	int		 bad = 0;
+	int		 rc = 1;
+	size_t	 nlive = 0;
+	row		*live;
 
 	if (f == NULL)
 	{
@@ -222,16 +219,14 @@ check_log(const char *path)
 	}
 	while ((len = getline(&line, &linecap, f)) != -1)
 	{
-		uint64_t	lsn;
-		uint32_t	pos;
-		int			used;
-		char		kind;
-		char		idtext[128];
-		int64_t		id,
-					old_id;
-		char	   *value,
-				   *lt;
-		int			n = 0;
+		uint64_t lsn;
+		uint32_t pos;
+		int		 used;
+		char	 kind;
+		char	 idtext[128];
+		int64_t	 id, old_id;
+		char	*value, *lt;
+		int		 n = 0;
 
 		lineno++;
 		if (len > 0 && line[len - 1] == '\n')
@@ -240,18 +235,20 @@ check_log(const char *path)
 			sscanf(line + used, " %c %127s %n", &kind, idtext, &n) != 2 ||
 			n == 0)
 		{
-			fprintf(stderr, "worker: %s:%ld: malformed line \"%s\"\n",
-					path, lineno, line);
+			fprintf(stderr, "worker: %s:%ld: malformed line \"%s\"\n", path,
+					lineno, line);
 			goto done;
 		}
 		value = line + used + n;
 		if (prev_line > 0 && key_cmp(lsn, pos, prev_lsn, prev_pos) <= 0)
 		{
-			fprintf(stderr, "worker: %s:%ld: key %X/%X %u is not after the "
+			fprintf(stderr,
+					"worker: %s:%ld: key %X/%X %u is not after the "
 					"key %X/%X %u of line %ld: delivered twice or out of "
-					"order\n", path, lineno, (unsigned) (lsn >> 32),
-					(unsigned) lsn, pos, (unsigned) (prev_lsn >> 32),
-					(unsigned) prev_lsn, prev_pos, prev_line);
+					"order\n",
+					path, lineno, (unsigned) (lsn >> 32), (unsigned) lsn, pos,
+					(unsigned) (prev_lsn >> 32), (unsigned) prev_lsn, prev_pos,
+					prev_line);
 			if (++bad >= 10)
 				break;
 		}
@@ -275,13 +272,13 @@ check_log(const char *path)
 		if (!parse_id(idtext, &id) || (lt && !parse_id(lt + 1, &old_id)) ||
 			(kind != 'I' && kind != 'U' && kind != 'D'))
 		{
-			fprintf(stderr, "worker: %s:%ld: bad kind or id in \"%s\"\n",
-					path, lineno, line);
+			fprintf(stderr, "worker: %s:%ld: bad kind or id in \"%s\"\n", path,
+					lineno, line);
 			goto done;
 		}
 		if (lt != NULL)
 		{
-			row		   *r = rowmap_find(&m, old_id, false);
+			row *r = rowmap_find(&m, old_id, false);
 
 			if (r != NULL)
 			{
@@ -291,7 +288,7 @@ check_log(const char *path)
 		}
 		if (kind == 'D')
 		{
-			row		   *r = rowmap_find(&m, id, false);
+			row *r = rowmap_find(&m, id, false);
 
 			if (r != NULL)
 			{
@@ -301,7 +298,7 @@ check_log(const char *path)
 		}
 		else
 		{
-			row		   *r = rowmap_find(&m, id, true);
+			row *r = rowmap_find(&m, id, true);
 
 			free(r->value);
 			r->value = strdup(value);
@@ -333,7 +330,7 @@ check_log(const char *path)
 	for (size_t i = 0; i < nlive; i++)
 		printf("%" PRId64 "|%s\n", live[i].id, live[i].value);
 	rc = fflush(stdout) != 0 || ferror(stdout) ? 1 : 0;
-	m.cap = nlive;				/* the live values are now at the front */
+	m.cap = nlive; /* the live values are now at the front */
 
 done:
 	if (m.slots != NULL)
@@ -387,8 +384,10 @@ read_resume_key(int fd, const char *path, uint64_t *lsn, uint32_t *pos)
 	{
 		nl = memrchr(buf, '\n', (size_t) n);
 		end = nl ? start + (nl - buf) + 1 : start;
-		fprintf(stderr, "worker: \"%s\" ends with a partial line; cut at "
-				"byte %lld\n", path, (long long) end);
+		fprintf(stderr,
+				"worker: \"%s\" ends with a partial line; cut at "
+				"byte %lld\n",
+				path, (long long) end);
 		if (ftruncate(fd, end) != 0)
 		{
 			fprintf(stderr, "worker: cannot truncate \"%s\": %s\n", path,
@@ -417,20 +416,19 @@ read_resume_key(int fd, const char *path, uint64_t *lsn, uint32_t *pos)
  */
 typedef struct line_buf
 {
-	char		data[WORKER_LINE_MAX];
-	size_t		len;
+	char   data[WORKER_LINE_MAX];
+	size_t len;
 } line_buf;
 
-static void
-line_append(line_buf *b, const char *fmt,...)
-			__attribute__((format(printf, 2, 3)));
+static void line_append(line_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 static void
-line_append(line_buf *b, const char *fmt,...)
+line_append(line_buf *b, const char *fmt, ...)
 {
-	size_t		room = sizeof(b->data) - b->len;
-	va_list		ap;
-	int			n;
+	size_t	room = sizeof(b->data) - b->len;
+	va_list ap;
+	int		n;
 
 	if (room == 0)
 		return;
@@ -492,7 +490,7 @@ write_all(int fd, const char *buf, size_t len)
 {
 	while (len > 0)
 	{
-		ssize_t		n = write(fd, buf, len);
+		ssize_t n = write(fd, buf, len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -508,7 +506,7 @@ write_all(int fd, const char *buf, size_t len)
 static bool
 append_change(int fd, const char *path, const walbus_change *ch)
 {
-	line_buf	line = {.len = 0};
+	line_buf line = {.len = 0};
 
 	line_append(&line, "%X/%X %u %c ", (unsigned) (ch->commit_lsn >> 32),
 				(unsigned) ch->commit_lsn, ch->pos, (char) ch->kind);
@@ -557,28 +555,30 @@ print_stats(walbus_client *c, int64_t recv_max_ms, int64_t ack_max_ms)
 	walbus_stats s;
 
 	walbus_get_stats(c, &s);
-	fprintf(stderr, "worker: stats received %" PRIu64 " delivered %" PRIu64
+	fprintf(stderr,
+			"worker: stats received %" PRIu64 " delivered %" PRIu64
 			" gaps %" PRIu64 " lost %" PRIu64 " duplicates %" PRIu64
 			" replays %" PRIu64 " replayed %" PRIu64 " acks_sent %" PRIu64
 			" recv_max_ms %" PRId64 " ack_max_ms %" PRId64 "\n",
-			s.received, s.delivered, s.gaps, s.lost, s.duplicates,
-			s.replays, s.replayed, s.acks_sent, recv_max_ms, ack_max_ms);
+			s.received, s.delivered, s.gaps, s.lost, s.duplicates, s.replays,
+			s.replayed, s.acks_sent, recv_max_ms, ack_max_ms);
 }
 
 static void
 usage(FILE *out)
 {
-	fprintf(out,
-			"Usage: worker --bus URL --control URL --consumer NAME --log FILE\n"
-			"              [--topic FILTER] [--delay-us N] [--crash-after N]\n"
-			"              [--exit-when-idle MS] [--recv-queue FRAMES]\n"
-			"       worker --check FILE\n");
+	fprintf(
+		out,
+		"Usage: worker --bus URL --control URL --consumer NAME --log FILE\n"
+		"              [--topic FILTER] [--delay-us N] [--crash-after N]\n"
+		"              [--exit-when-idle MS] [--recv-queue FRAMES]\n"
+		"       worker --check FILE\n");
 }
 
 static bool
 parse_count(const char *arg, const char *name, long long *out)
 {
-	char	   *end;
+	char *end;
 
 	errno = 0;
 	*out = strtoll(arg, &end, 10);
@@ -605,26 +605,17 @@ main(int argc, char **argv)
 		{"check", required_argument, NULL, 'C'},
 		{"recv-queue", required_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
+		{NULL, 0, NULL, 0}};
 	walbus_options wo = {0};
-	const char *log_path = NULL;
-	const char *topic = "*";
-	long long	delay_us = 0,
-				recv_queue = 0,
-				crash_after = 0,
-				idle_ms = 0,
-				count = 0;
-	int64_t		last_change,
-				started,
-				recv_max_ms = 0,
-				ack_max_ms = 0;
-	walbus_client *c;
-	char		err[256];
+	const char	  *log_path = NULL;
+	const char	  *topic = "*";
+	long long	   delay_us = 0, recv_queue = 0, crash_after = 0, idle_ms = 0,
+			  count = 0;
+	int64_t			 last_change, started, recv_max_ms = 0, ack_max_ms = 0;
+	walbus_client	*c;
+	char			 err[256];
 	struct sigaction sa;
-	int			opt,
-				fd,
-				status = 0;
+	int				 opt, fd, status = 0;
 
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1)
 	{
@@ -710,7 +701,7 @@ main(int argc, char **argv)
 	while (!worker_stop)
 	{
 		walbus_change ch;
-		int			rc;
+		int			  rc;
 
 		started = worker_now_ms();
 		rc = walbus_recv(c, &ch, WORKER_SLICE_MS);
@@ -730,8 +721,8 @@ main(int argc, char **argv)
 			 * change without its table (WALBUS_ESCHEMA) cannot be
 			 * applied, so it stops the worker.
 			 */
-			fprintf(stderr, "worker: walbus_recv: %s (%d)\n",
-					walbus_errmsg(c), rc);
+			fprintf(stderr, "worker: walbus_recv: %s (%d)\n", walbus_errmsg(c),
+					rc);
 			if (rc == WALBUS_ESCHEMA || rc == WALBUS_EINVAL ||
 				rc == WALBUS_ENOMEM)
 			{
@@ -756,8 +747,8 @@ main(int argc, char **argv)
 			raise(SIGKILL);
 		started = worker_now_ms();
 		if ((rc = walbus_ack(c, &ch)) != WALBUS_OK)
-			fprintf(stderr, "worker: walbus_ack: %s (%d)\n",
-					walbus_errmsg(c), rc);
+			fprintf(stderr, "worker: walbus_ack: %s (%d)\n", walbus_errmsg(c),
+					rc);
 		if (worker_now_ms() - started > ack_max_ms)
 			ack_max_ms = worker_now_ms() - started;
 		if (delay_us > 0)

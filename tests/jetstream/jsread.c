@@ -27,12 +27,12 @@ int
 main(int argc, char **argv)
 {
 	natsConnection *nc = NULL;
-	jsCtx	   *js = NULL;
-	jsStreamInfo *si = NULL;
-	jsErrCode	jerr = 0;
-	natsStatus	s;
-	wbe_dec		dec;
-	int			rc = 1;
+	jsCtx		   *js = NULL;
+	jsStreamInfo   *si = NULL;
+	jsErrCode		jerr = 0;
+	natsStatus		s;
+	wbe_dec			dec;
+	int				rc = 1;
 
 	if (argc != 3)
 	{
@@ -52,7 +52,7 @@ main(int argc, char **argv)
 	for (uint64_t seq = si->State.FirstSeq;
 		 si->State.Msgs > 0 && seq <= si->State.LastSeq; seq++)
 	{
-		natsMsg    *m = NULL;
+		natsMsg	   *m = NULL;
 		const char *id = NULL;
 		wbe_frame	f;
 
@@ -72,10 +72,10 @@ main(int argc, char **argv)
 			natsMsg_Destroy(m);
 			goto done;
 		}
-		printf("msg %" PRIu64 " %s %s %c %u\n", seq, natsMsg_GetSubject(m),
-			   id, (char) f.kind,
-			   f.kind == WBE_FRAME_CHANGES ? f.nchanges : 0);
-		for (uint32_t i = 0; f.kind == WBE_FRAME_CHANGES && i < f.nchanges; i++)
+		printf("msg %" PRIu64 " %s %s %c %u\n", seq, natsMsg_GetSubject(m), id,
+			   (char) f.kind, f.kind == WBE_FRAME_CHANGES ? f.nchanges : 0);
+		for (uint32_t i = 0; f.kind == WBE_FRAME_CHANGES && i < f.nchanges;
+			 i++)
 			printf("change %016" PRIX64 " %u %s\n",
 				   f.in_txn ? f.txn.commit_lsn : f.changes[i].msg_lsn,
 				   f.changes[i].pos, natsMsg_GetSubject(m));

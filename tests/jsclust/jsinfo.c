@@ -26,14 +26,14 @@ int
 main(int argc, char **argv)
 {
 	natsConnection *nc = NULL;
-	natsOptions *opts = NULL;
-	const char *urls[8];
-	int			nurls;
-	jsCtx	   *js = NULL;
-	jsStreamInfo *si = NULL;
-	jsErrCode	jerr = 0;
-	natsStatus	s;
-	int			rc = 1;
+	natsOptions	   *opts = NULL;
+	const char	   *urls[8];
+	int				nurls;
+	jsCtx		   *js = NULL;
+	jsStreamInfo   *si = NULL;
+	jsErrCode		jerr = 0;
+	natsStatus		s;
+	int				rc = 1;
 
 	if (argc != 2 && argc != 3)
 	{
@@ -58,7 +58,7 @@ main(int argc, char **argv)
 	{
 		/* a meta leader that knows all three peers can place R3 */
 		jsStreamConfig sc;
-		const char *subjects[] = {"jsinfo.probe"};
+		const char	  *subjects[] = {"jsinfo.probe"};
 
 		jsStreamConfig_Init(&sc);
 		sc.Name = "JSINFO_PROBE";

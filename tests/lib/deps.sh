@@ -14,7 +14,7 @@ PACKAGES=(
     libnng-dev libmsgpack-dev libcmocka-dev libinih-dev libjansson-dev
     libipc-run-perl postgresql-15-wal2json postgresql-15-decoderbufs
     clang libclang-rt-14-dev bc pkg-config make gcc jq openssl
-    libmicrohttpd-dev curl nats-server libnats-dev
+    libmicrohttpd-dev curl nats-server libnats-dev clang-format
 )
 MIN_POSTGRESQL=15.19
 

@@ -21,16 +21,16 @@
 #include "walbus_proto.h"
 
 /* 2026-11-24T01:13:06.123456Z, an arbitrary fixed commit time */
-#define T0_SEC		INT64_C(1795482786)
-#define T0_NSEC		123456000u
+#define T0_SEC	INT64_C(1795482786)
+#define T0_NSEC 123456000u
 
 /* An output file being written, record by record. */
 typedef struct stream
 {
 	const char *path;
-	FILE	   *raw;			/* records, each followed by '\n' */
-	FILE	   *text;			/* psql aligned output of them, or NULL */
-	char	   *rec;			/* the record being encoded */
+	FILE	   *raw;  /* records, each followed by '\n' */
+	FILE	   *text; /* psql aligned output of them, or NULL */
+	char	   *rec;  /* the record being encoded */
 	size_t		len;
 	size_t		cap;
 	wb_enc		enc;
@@ -42,12 +42,12 @@ static const char *outdir;
 static int
 append(void *ctx, const char *p, size_t n)
 {
-	stream	   *s = ctx;
+	stream *s = ctx;
 
 	if (s->len + n > s->cap)
 	{
-		size_t		cap = (s->len + n) * 2;
-		char	   *grown = realloc(s->rec, cap);
+		size_t cap = (s->len + n) * 2;
+		char  *grown = realloc(s->rec, cap);
 
 		if (grown == NULL)
 			return -1;
@@ -62,8 +62,8 @@ append(void *ctx, const char *p, size_t n)
 static FILE *
 open_file(const char *name)
 {
-	char		path[4096];
-	FILE	   *f;
+	char  path[4096];
+	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s", outdir, name);
 	f = fopen(path, "wb");
@@ -79,7 +79,7 @@ open_file(const char *name)
 static void
 stream_open(stream *s, const char *name, int with_text)
 {
-	char		file[256];
+	char file[256];
 
 	memset(s, 0, sizeof(*s));
 	s->path = name;
@@ -99,7 +99,7 @@ stream_open(stream *s, const char *name, int with_text)
 static void
 end_record(stream *s)
 {
-	size_t		i;
+	size_t i;
 
 	if (wb_enc_failed(&s->enc))
 	{
@@ -148,15 +148,15 @@ ts(int64_t sec, uint32_t nsec)
 static void
 contacts_relation(stream *s)
 {
-	wb_enc	   *e = &s->enc;
+	wb_enc *e = &s->enc;
 
 	wb_enc_relation_start(e, 16384, S("public"), S("contacts"), 0, 7, 0);
 	wb_enc_column(e, S("id"), 20, -1, S("bigint"), 0);
 	wb_enc_column(e, S("name"), 25, -1, S("text"), 0);
 	wb_enc_column(e, S("score"), 1700, 786438, S("numeric(12,2)"), 0);
 	wb_enc_column(e, S("active"), 16, -1, S("boolean"), 0);
-	wb_enc_column(e, S("updated_at"), 1184, -1,
-				  S("timestamp with time zone"), 0);
+	wb_enc_column(e, S("updated_at"), 1184, -1, S("timestamp with time zone"),
+				  0);
 	wb_enc_column(e, S("photo"), 17, -1, S("bytea"), 0);
 	wb_enc_column(e, S("ratio"), 701, -1, S("double precision"), 0);
 	end_record(s);
@@ -171,8 +171,8 @@ contacts_relation(stream *s)
 static void
 gen_stream(void)
 {
-	stream		s;
-	wb_enc	   *e = &s.enc;
+	stream	s;
+	wb_enc *e = &s.enc;
 
 	stream_open(&s, "stream", 1);
 
@@ -230,7 +230,8 @@ gen_stream(void)
 	/* 99999 was never described: printed as a number */
 	wb_enc_begin(e, 741, UINT64_C(0x1FFFFFFFF), ts(T0_SEC + 60, 5));
 	end_record(&s);
-	wb_enc_truncate_start(e, WB_TRUNCATE_CASCADE | WB_TRUNCATE_RESTART_IDENTITY,
+	wb_enc_truncate_start(e,
+						  WB_TRUNCATE_CASCADE | WB_TRUNCATE_RESTART_IDENTITY,
 						  2);
 	wb_enc_relid(e, 16384);
 	wb_enc_relid(e, 99999);
@@ -249,6 +250,7 @@ gen_stream(void)
 static void
 gen_values(void)
 {
+	/* clang-format off */
 	static const struct
 	{
 		int64_t		sec;
@@ -270,10 +272,11 @@ gen_values(void)
 		0.1, 1.0, -0.0, 1e300, 5e-324, 123456789012345678.0, -2.5e-7,
 		1.7976931348623157e308
 	};
-	stream		s;
-	wb_enc	   *e = &s.enc;
-	int64_t		id = 0;
-	size_t		i;
+	/* clang-format on */
+	stream	s;
+	wb_enc *e = &s.enc;
+	int64_t id = 0;
+	size_t	i;
 
 	stream_open(&s, "values", 0);
 	wb_enc_relation_start(e, 16385, S("public"), S("kinds"), 0, 2, 0);
@@ -282,7 +285,8 @@ gen_values(void)
 	end_record(&s);
 
 #define ROW(enc_call) \
-	do { \
+	do \
+	{ \
 		wb_enc_insert_start(e, 16385, 2); \
 		wb_enc_v_int(e, ++id); \
 		enc_call; \
@@ -326,8 +330,8 @@ gen_values(void)
 static void
 gen_redefine(void)
 {
-	stream		s;
-	wb_enc	   *e = &s.enc;
+	stream	s;
+	wb_enc *e = &s.enc;
 
 	stream_open(&s, "redefine", 0);
 	wb_enc_relation_start(e, 16390, S("public"), S("people"), 0, 2, 0);
@@ -373,8 +377,8 @@ gen_redefine(void)
 static void
 gen_violations(void)
 {
-	stream		s;
-	wb_enc	   *e = &s.enc;
+	stream	s;
+	wb_enc *e = &s.enc;
 
 	stream_open(&s, "violations", 0);
 
@@ -431,8 +435,8 @@ gen_violations(void)
 static void
 gen_messages(void)
 {
-	stream		s;
-	wb_enc	   *e = &s.enc;
+	stream	s;
+	wb_enc *e = &s.enc;
 
 	stream_open(&s, "messages", 0);
 	wb_enc_message(e, true, 1, S(""), S(""));
@@ -455,13 +459,13 @@ gen_messages(void)
 static void
 gen_broken(void)
 {
-	stream		s;
-	wb_enc	   *e = &s.enc;
+	stream	s;
+	wb_enc *e = &s.enc;
 
 	stream_open(&s, "malformed", 0);
 	wb_enc_begin(e, 9, 16, ts(0, 0));
 	end_record(&s);
-	fwrite("\x91\x5a\n", 1, 3, s.raw);	/* [ 'Z' ] */
+	fwrite("\x91\x5a\n", 1, 3, s.raw); /* [ 'Z' ] */
 	wb_enc_commit(e, 16, 32, ts(0, 0));
 	end_record(&s);
 	stream_close(&s);
@@ -494,12 +498,12 @@ gen_broken(void)
 static void
 gen_big(void)
 {
-	size_t		text_len = 3000000;
-	size_t		bin_len = 1000000;
-	char	   *text = malloc(text_len);
-	char	   *bin = malloc(bin_len);
-	stream		s;
-	wb_enc	   *e = &s.enc;
+	size_t	text_len = 3000000;
+	size_t	bin_len = 1000000;
+	char   *text = malloc(text_len);
+	char   *bin = malloc(bin_len);
+	stream	s;
+	wb_enc *e = &s.enc;
 
 	if (text == NULL || bin == NULL)
 		exit(1);
@@ -533,8 +537,8 @@ gen_big(void)
 static void
 gen_version2(void)
 {
-	stream		s;
-	wb_enc	   *e = &s.enc;
+	stream	s;
+	wb_enc *e = &s.enc;
 
 	stream_open(&s, "version2", 1);
 
@@ -567,8 +571,9 @@ gen_version2(void)
 	end_record(&s);
 
 	/* no longer eligible: withdrawn, with the verdict's sentence */
-	wb_enc_withdrawn(e, 16384, false,
-					 S("owned by role sales, of which role syncer is not a member"));
+	wb_enc_withdrawn(
+		e, 16384, false,
+		S("owned by role sales, of which role syncer is not a member"));
 	end_record(&s);
 	wb_enc_commit(e, UINT64_C(0x3000028), UINT64_C(0x3000058),
 				  ts(T0_SEC, T0_NSEC));
