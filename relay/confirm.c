@@ -26,6 +26,15 @@ wr_confirm_gated(wr_confirm *c)
 		lsn = c->js_acked;
 	if (lsn != UINT64_MAX)
 		wr_confirm_advance(c, lsn);
+	/*
+	 * A keepalive refused while something was unacknowledged counts once
+	 * everything received is acknowledged: the source may send no other
+	 * (an idle trigger queue makes no new tick).
+	 */
+	if (c->keepalive_end > c->flushed && !c->txn_open &&
+		(!c->durable || c->acked >= c->last_end) &&
+		(!c->jetstream || c->js_acked >= c->last_end))
+		wr_confirm_advance(c, c->keepalive_end);
 }
 
 void
@@ -38,6 +47,7 @@ wr_confirm_init(wr_confirm *c, uint64_t start, bool durable)
 	c->acked = start;
 	c->jetstream = false;
 	c->js_acked = start;
+	c->keepalive_end = start;
 }
 
 void
@@ -109,9 +119,13 @@ wr_confirm_keepalive(wr_confirm *c, uint64_t wal_end)
 {
 	if (c->txn_open)
 		return;
-	if (c->durable && c->acked < c->last_end)
-		return; /* something received is unacknowledged */
-	if (c->jetstream && c->js_acked < c->last_end)
-		return; /* not all of it is in JetStream yet */
+	if ((c->durable && c->acked < c->last_end) ||
+		(c->jetstream && c->js_acked < c->last_end))
+	{
+		/* something received is unacknowledged: kept for then */
+		if (wal_end > c->keepalive_end)
+			c->keepalive_end = wal_end;
+		return;
+	}
 	wr_confirm_advance(c, wal_end);
 }

@@ -29,13 +29,14 @@
 
 typedef struct wr_confirm
 {
-	uint64_t flushed;	/* what the next status update reports */
-	bool	 txn_open;	/* a transaction is partly published */
-	bool	 durable;	/* durable consumers are configured */
-	uint64_t last_end;	/* end LSN of the last transaction received */
-	uint64_t acked;		/* lowest end LSN acked by every consumer */
-	bool	 jetstream; /* JetStream must acknowledge too */
-	uint64_t js_acked;	/* newest end LSN JetStream has entirely */
+	uint64_t flushed;		/* what the next status update reports */
+	bool	 txn_open;		/* a transaction is partly published */
+	bool	 durable;		/* durable consumers are configured */
+	uint64_t last_end;		/* end LSN of the last transaction received */
+	uint64_t acked;			/* lowest end LSN acked by every consumer */
+	bool	 jetstream;		/* JetStream must acknowledge too */
+	uint64_t js_acked;		/* newest end LSN JetStream has entirely */
+	uint64_t keepalive_end; /* a keepalive's WAL end waiting for the gates */
 } wr_confirm;
 
 /* start: the slot's confirmed position when streaming (re)starts. */

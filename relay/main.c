@@ -338,13 +338,6 @@ main(int argc, char **argv)
 	wr_window_init(&r.window, cfg.window_bytes);
 	wr_consumers_init(&r.consumers, &cfg);
 
-	if (cfg.source == WR_SOURCE_TRIGGER && cfg.njetstream > 0)
-	{
-		/* its queue is not gated on JetStream's acknowledgements yet */
-		wr_error("jetstream is not supported with source = trigger yet");
-		exit_code = 2;
-		goto done;
-	}
 	if (cfg.source == WR_SOURCE_TRIGGER)
 	{
 		/* the queue of trigger-install instead of a slot (tsource.h) */

@@ -94,10 +94,20 @@ test_confirm_jetstream(void **state)
 	assert_int_equal(wr_confirm_flushed(&c), 1000);
 	wr_confirm_keepalive(&c, 1500);
 	assert_int_equal(wr_confirm_flushed(&c), 1000);
+	/* everything received acknowledged: the keepalive kept counts now */
 	wr_confirm_js_acked(&c, 1300);
-	assert_int_equal(wr_confirm_flushed(&c), 1300);
-	wr_confirm_keepalive(&c, 1500);
 	assert_int_equal(wr_confirm_flushed(&c), 1500);
+	wr_confirm_keepalive(&c, 1800);
+	assert_int_equal(wr_confirm_flushed(&c), 1800);
+	/* a keepalive kept while a later transaction waits: not before it */
+	wr_confirm_txn_begin(&c);
+	wr_confirm_txn_published(&c, 1900);
+	wr_confirm_keepalive(&c, 2000);
+	assert_int_equal(wr_confirm_flushed(&c), 1800);
+	wr_confirm_js_acked(&c, 1850);
+	assert_int_equal(wr_confirm_flushed(&c), 1850);
+	wr_confirm_js_acked(&c, 1900);
+	assert_int_equal(wr_confirm_flushed(&c), 2000);
 
 	wr_confirm_init(&c, 1000, true);
 	wr_confirm_jetstream(&c);
@@ -181,9 +191,12 @@ test_confirm_durable(void **state)
 	wr_confirm_keepalive(&c, 1700);
 	assert_int_equal(wr_confirm_flushed(&c), 1300);
 
-	/* all acknowledged: keepalives count again, between transactions */
+	/*
+	 * all acknowledged: the keepalive kept (1700) counts at once, and
+	 * keepalives count again, between transactions
+	 */
 	wr_confirm_acked(&c, 1600);
-	assert_int_equal(wr_confirm_flushed(&c), 1600);
+	assert_int_equal(wr_confirm_flushed(&c), 1700);
 	wr_confirm_keepalive(&c, 1700);
 	assert_int_equal(wr_confirm_flushed(&c), 1700);
 	wr_confirm_txn_begin(&c);

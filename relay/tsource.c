@@ -1021,6 +1021,9 @@ wr_tsource_run(wr_relay *r)
 	start = (ts.oldest + 1) << WR_TS_TICK_SHIFT;
 	r->confirmed_lsn = r->received_lsn = r->server_lsn = start;
 	wr_confirm_init(&r->confirm, start, cfg->ndurable > 0);
+	/* the queue is trimmed only below what JetStream has too */
+	if (r->js.enabled)
+		wr_confirm_jetstream(&r->confirm);
 	wr_consumers_start(&r->consumers, start);
 	wr_info("trigger source: reading the queue from tick %" PRIu64
 			", every %d ms",
@@ -1066,7 +1069,7 @@ wr_tsource_run(wr_relay *r)
 			next_heartbeat = now + cfg->heartbeat_interval_ms;
 		}
 		if (step == WR_TS_OK && !wr_window_pressure(r, now) &&
-			now >= next_tick)
+			!wr_js_full(&r->js) && now >= next_tick)
 		{
 			bool more = false;
 
