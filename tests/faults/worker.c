@@ -62,12 +62,24 @@
 #define WORKER_LINE_MAX 8192
 
 static volatile sig_atomic_t worker_stop = 0;
+static volatile sig_atomic_t worker_continued = 0;
 
 static void
 worker_on_signal(int signo)
 {
 	(void) signo;
 	worker_stop = 1;
+}
+
+/*
+ * SIGCONT: the worker was stopped (SIGSTOP, a test's "stopped worker"); a
+ * walbus_ack call it was stopped in is not timed, its length is the stop.
+ */
+static void
+worker_on_continue(int signo)
+{
+	(void) signo;
+	worker_continued = 1;
 }
 
 static int64_t
@@ -684,6 +696,9 @@ main(int argc, char **argv)
 	sa.sa_handler = worker_on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = worker_on_continue;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGCONT, &sa, NULL);
 
 	if (walbus_open(&c, &wo, err, sizeof(err)) != WALBUS_OK)
 	{
@@ -745,11 +760,12 @@ main(int argc, char **argv)
 		count++;
 		if (crash_after > 0 && count == crash_after)
 			raise(SIGKILL);
+		worker_continued = 0;
 		started = worker_now_ms();
 		if ((rc = walbus_ack(c, &ch)) != WALBUS_OK)
 			fprintf(stderr, "worker: walbus_ack: %s (%d)\n", walbus_errmsg(c),
 					rc);
-		if (worker_now_ms() - started > ack_max_ms)
+		if (!worker_continued && worker_now_ms() - started > ack_max_ms)
 			ack_max_ms = worker_now_ms() - started;
 		if (delay_us > 0)
 			usleep((useconds_t) delay_us);
