@@ -271,7 +271,6 @@ wjs_reset(wjs *s)
 	}
 	jsOptions_Init(&jo);
 	jo.Wait = s->timeout_ms;
-	s->resets++;
 	s->resync = true;
 	if ((rc = wjs_make_consumer(s, &jo, start, true)) != WALBUS_OK)
 		return rc;
@@ -396,7 +395,6 @@ wjs_fetch(wjs *s, int wait_ms)
 	natsStatus st;
 	jsErrCode  jerr = 0;
 
-	s->fetches++;
 	st = natsSubscription_Fetch(&s->batch, s->sub, WJS_BATCH,
 								wait_ms > 0 ? wait_ms : 1, &jerr);
 	s->batch_next = 0;
@@ -524,20 +522,14 @@ wjs_next(wjs *s, int wait_ms, const void **body, size_t *len)
 			 */
 			wjs_entry *e = wjs_find(s, sseq);
 
-			s->redelivered++;
-			if (e != NULL)
+			/* one not used up yet: its body is in use, keep it */
+			if (e != NULL && e->done)
 			{
-				natsMsg *old = e->msg;
-
-				/* its body stays in use until it is used up */
-				if (e->done)
-				{
-					e->msg = m;
-					natsMsg_Destroy(old);
-					continue;
-				}
+				natsMsg_Destroy(e->msg);
+				e->msg = m;
 			}
-			natsMsg_Destroy(m);
+			else
+				natsMsg_Destroy(m);
 			continue;
 		}
 		if (s->durable && s->last_sseq != 0 && sseq > s->last_sseq + 1 &&
@@ -554,10 +546,8 @@ wjs_next(wjs *s, int wait_ms, const void **body, size_t *len)
 		/*
 		 * After a reset the first new message may still be further on:
 		 * the stream's limits removed what was between (its retention
-		 * is the operator's; it is counted).
+		 * is the operator's), and it is taken as it is.
 		 */
-		if (s->resync && s->last_sseq != 0 && sseq > s->last_sseq + 1)
-			s->skipped += sseq - s->last_sseq - 1;
 		s->resync = false;
 		if ((e = wjs_push(s)) == NULL)
 		{
@@ -622,7 +612,6 @@ wjs_ack(wjs *s, wbc_key acked, bool sync)
 				natsMsg_Ack(last->msg, NULL);
 	if (st != NATS_OK)
 		return wjs_fail(s, WALBUS_ECONTROL, "cannot acknowledge", st, jerr);
-	s->acks++;
 	for (size_t i = 0; i < n; i++)
 	{
 		natsMsg_Destroy(s->fifo[s->head].msg);
@@ -630,12 +619,6 @@ wjs_ack(wjs *s, wbc_key acked, bool sync)
 	}
 	s->count -= n;
 	return WALBUS_OK;
-}
-
-bool
-wjs_unacked(const wjs *s)
-{
-	return s->count > 0;
 }
 
 void

@@ -118,12 +118,7 @@ typedef struct wjs
 	int	 timeout_ms; /* of each request */
 	bool resync;	 /* a reset: the next new message may skip */
 
-	uint64_t fetches;
-	uint64_t redelivered; /* repeats dropped */
-	uint64_t resets;	  /* consumers made again after a lost delivery */
-	uint64_t skipped;	  /* messages the stream's limits removed */
-	uint64_t acks;
-	char	 errmsg[512];
+	char errmsg[512];
 } wjs;
 
 /* true when url is for JetStream (nats://, tls://, or a list of them) */
@@ -157,8 +152,6 @@ extern void wjs_done(wjs *s, bool has_need, wbc_key need);
  */
 extern int wjs_ack(wjs *s, wbc_key acked, bool sync);
 
-/* frames handed out and not acknowledged, or not yet used up */
-extern bool wjs_unacked(const wjs *s);
 
 /* Unsubscribe (keeping a durable consumer) and disconnect. */
 extern void wjs_close(wjs *s);
