@@ -735,6 +735,15 @@ wr_js_resync(wr_js *js, int64_t now)
 	else if (s != NATS_NOT_FOUND && jerr != JSNoMessageFoundErr)
 		goto later; /* no server now: try again later */
 
+	/*
+	 * JetStream answers: after an outage whose frames it had all stored,
+	 * no acknowledgement follows to say so, and the next outage must be
+	 * warned about again.
+	 */
+	if (js->failing)
+		wr_info("JetStream acknowledges again");
+	js->failing = false;
+
 	/* what the stream has already, up to its last key, is stored */
 	while (have_key && js->count > 0)
 	{
@@ -785,7 +794,8 @@ wr_js_resync(wr_js *js, int64_t now)
 		{
 			/* the rest after its acknowledgement (or after the outage) */
 			js->resync = true;
-			js->refused_at_last = alone ? 0 : js->refused_at_last;
+			if (alone)
+				js->refused_at_last = 0;
 			break;
 		}
 	}
